@@ -1,0 +1,155 @@
+// The Python module r3d._C: thin bindings over the launchers.
+//
+// Every function takes raw data pointers (as integers), sizes and a dtype name. Pointers and
+// shapes are validated by r3d/_ext.py, the only caller. The GIL is released while a launcher runs,
+// and a failed Status becomes a RuntimeError.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "common/macros.h"
+#include "cuda/device.h"
+#include "mesh_normals/mesh_normals_launchers.h"
+#include "packed_padded/packed_padded_launchers.h"
+
+namespace py = pybind11;
+using r3d::Status;
+
+namespace {
+
+void raise_if_failed(const Status& s) {
+  if (s.failed()) throw std::runtime_error(std::string("r3d native kernel failed: ") + s.message);
+}
+
+template <typename T>
+T* ptr(uintptr_t p) {
+  return reinterpret_cast<T*>(p);
+}
+
+// Calls fn.template operator()<T>() with T = float or double according to dtype.
+template <typename Fn>
+Status dispatch_float(const std::string& dtype, const Fn& fn) {
+  if (dtype == "float32") return fn(float{});
+  if (dtype == "float64") return fn(double{});
+  throw std::invalid_argument("r3d native kernels support float32 and float64, got " + dtype);
+}
+
+template <typename Fn>
+void run(const std::string& dtype, const Fn& fn) {
+  Status s;
+  {
+    py::gil_scoped_release release;
+    s = dispatch_float(dtype, fn);
+  }
+  raise_if_failed(s);
+}
+
+#ifdef R3D_WITH_CUDA
+constexpr bool kWithCuda = true;
+#define R3D_CUDA_CALL(expr) (expr)
+#else
+constexpr bool kWithCuda = false;
+#define R3D_CUDA_CALL(expr) Status::error("r3d was built without CUDA launchers")
+#endif
+
+}  // namespace
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "r3d native kernels (CPU with OpenMP; CUDA when built with nvcc)";
+  m.attr("with_cuda") = kWithCuda;
+
+  m.def("cuda_device_count", []() {
+    int count = 0;
+#ifdef R3D_WITH_CUDA
+    Status s = r3d::cuda_device_count(&count);
+    if (s.failed()) return 0;
+#endif
+    return count;
+  });
+  m.def("cuda_set_device", [](int index) {
+    (void)index;
+    raise_if_failed(R3D_CUDA_CALL(r3d::cuda_set_device(index)));
+  });
+  m.def("cuda_stream_synchronize", [](uintptr_t stream) {
+    (void)stream;
+    raise_if_failed(R3D_CUDA_CALL(r3d::cuda_stream_synchronize(stream)));
+  });
+
+  m.def("face_areas_normals_forward_cpu",
+        [](const std::string& dtype, uintptr_t verts, uintptr_t faces, int64_t num_faces,
+           uintptr_t areas, uintptr_t normals, double eps, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::face_areas_normals_forward_cpu<T>(ptr<const T>(verts),
+                                                          ptr<const int64_t>(faces), num_faces,
+                                                          ptr<T>(areas), ptr<T>(normals),
+                                                          static_cast<T>(eps), num_threads);
+          });
+        });
+  m.def("face_areas_normals_backward_cpu",
+        [](const std::string& dtype, uintptr_t verts, uintptr_t faces, int64_t num_faces,
+           uintptr_t grad_areas, uintptr_t grad_normals, uintptr_t grad_corners, double eps,
+           int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::face_areas_normals_backward_cpu<T>(
+                ptr<const T>(verts), ptr<const int64_t>(faces), num_faces,
+                ptr<const T>(grad_areas), ptr<const T>(grad_normals), ptr<T>(grad_corners),
+                static_cast<T>(eps), num_threads);
+          });
+        });
+  m.def("face_areas_normals_forward_cuda",
+        [](const std::string& dtype, uintptr_t verts, uintptr_t faces, int64_t num_faces,
+           uintptr_t areas, uintptr_t normals, double eps, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)verts, (void)faces, (void)num_faces, (void)areas, (void)normals, (void)eps,
+                (void)stream;
+            return R3D_CUDA_CALL(r3d::face_areas_normals_forward_cuda<T>(
+                ptr<const T>(verts), ptr<const int64_t>(faces), num_faces, ptr<T>(areas),
+                ptr<T>(normals), static_cast<T>(eps), stream));
+          });
+        });
+  m.def("face_areas_normals_backward_cuda",
+        [](const std::string& dtype, uintptr_t verts, uintptr_t faces, int64_t num_faces,
+           uintptr_t grad_areas, uintptr_t grad_normals, uintptr_t grad_corners, double eps,
+           uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)verts, (void)faces, (void)num_faces, (void)grad_areas, (void)grad_normals,
+                (void)grad_corners, (void)eps, (void)stream;
+            return R3D_CUDA_CALL(r3d::face_areas_normals_backward_cuda<T>(
+                ptr<const T>(verts), ptr<const int64_t>(faces), num_faces,
+                ptr<const T>(grad_areas), ptr<const T>(grad_normals), ptr<T>(grad_corners),
+                static_cast<T>(eps), stream));
+          });
+        });
+
+  m.def("packed_padded_cpu",
+        [](const std::string& dtype, uintptr_t src, uintptr_t dst, uintptr_t first_idxs,
+           int64_t num_batches, int64_t max_size, int64_t num_packed, int64_t dim, bool to_padded,
+           double fill, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::packed_padded_cpu<T>(ptr<const T>(src), ptr<T>(dst),
+                                             ptr<const int64_t>(first_idxs), num_batches, max_size,
+                                             num_packed, dim, to_padded, static_cast<T>(fill),
+                                             num_threads);
+          });
+        });
+  m.def("packed_padded_cuda",
+        [](const std::string& dtype, uintptr_t src, uintptr_t dst, uintptr_t first_idxs,
+           int64_t num_batches, int64_t max_size, int64_t num_packed, int64_t dim, bool to_padded,
+           double fill, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)src, (void)dst, (void)first_idxs, (void)num_batches, (void)max_size,
+                (void)num_packed, (void)dim, (void)to_padded, (void)fill, (void)stream;
+            return R3D_CUDA_CALL(r3d::packed_padded_cuda<T>(
+                ptr<const T>(src), ptr<T>(dst), ptr<const int64_t>(first_idxs), num_batches,
+                max_size, num_packed, dim, to_padded, static_cast<T>(fill), stream));
+          });
+        });
+}

@@ -1,0 +1,15 @@
+// The CPU launcher loop: runs body(i) for i in [0, n) on num_threads OpenMP threads.
+#pragma once
+
+#include <cstdint>
+
+namespace r3d {
+
+template <typename Body>
+inline void parallel_for(int64_t n, int num_threads, const Body& body) {
+  if (num_threads < 1) num_threads = 1;
+#pragma omp parallel for schedule(static) num_threads(num_threads) if (n > 1024 && num_threads > 1)
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+}  // namespace r3d

@@ -1,0 +1,40 @@
+"""Validation shared by the native bridge (``r3d._ext``) and the pure-PyTorch ops."""
+
+from __future__ import annotations
+
+import torch
+
+from r3d.errors import InputError
+
+
+def segment_lengths(
+    op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int
+) -> torch.Tensor:
+    """Lengths of the segments that first_idxs cuts packed rows into, after validating them.
+
+    Args:
+        first_idxs: (N,) int64: must start at 0, never decrease and stay within num_packed.
+        num_packed: P, the number of packed rows.
+        max_size: the padded length no segment may exceed.
+    Returns:
+        (N,) int64 lengths.
+    """
+    if first_idxs.numel() == 0:
+        if num_packed:
+            raise InputError(f"{op}: first_idxs is empty but there are {num_packed} packed rows")
+        return first_idxs.new_empty((0,))
+    ends = torch.cat([first_idxs[1:], first_idxs.new_tensor([num_packed])])
+    lengths = ends - first_idxs
+    if int(first_idxs[0]) != 0:
+        raise InputError(f"{op}: first_idxs must start at 0, got {int(first_idxs[0])}")
+    if int(lengths.min()) < 0:
+        raise InputError(
+            f"{op}: first_idxs must be non-decreasing and at most the number of packed rows "
+            f"({num_packed})"
+        )
+    longest = int(lengths.max())
+    if longest > max_size:
+        raise InputError(
+            f"{op}: a segment has {longest} rows, more than the padded size {max_size}"
+        )
+    return lengths

@@ -1,0 +1,226 @@
+"""The only bridge between tensors and the native module ``r3d._C``.
+
+Each function here checks every tensor it is given (dtype, device, contiguity, shape and, for
+index tensors, the range of the values) before it passes raw pointers to a launcher, so no input
+can make a kernel read or write out of bounds. Outputs are allocated here, never in C++.
+Nothing else in r3d calls ``data_ptr()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from r3d._checks import segment_lengths
+from r3d.errors import InputError, NativeError
+
+try:
+    from r3d import _C
+except ImportError as exc:  # pragma: no cover - only when the build is broken
+    _C = None
+    _IMPORT_ERROR: ImportError | None = exc
+else:
+    _IMPORT_ERROR = None
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+_DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
+
+
+def has_native(device: torch.device, dtype: torch.dtype | None = None) -> bool:
+    """Whether a native launcher exists for tensors on ``device`` (and of ``dtype``, if given)."""
+    if _C is None or (dtype is not None and dtype not in FLOAT_DTYPES):
+        return False
+    if device.type == "cpu":
+        return True
+    return device.type == "cuda" and bool(_C.with_cuda)
+
+
+def built_with_cuda() -> bool:
+    """Whether the native module was compiled with its CUDA launchers."""
+    return _C is not None and bool(_C.with_cuda)
+
+
+def _module():
+    if _C is None:
+        raise NativeError(f"r3d's native module failed to import: {_IMPORT_ERROR}")
+    return _C
+
+
+def _check_device(op: str, name: str, t: torch.Tensor, device: torch.device) -> None:
+    if t.device != device:
+        raise InputError(f"{op}: {name} must be on {device} like the other inputs, got {t.device}")
+
+
+def _check(
+    op: str,
+    name: str,
+    t: torch.Tensor,
+    dtype: torch.dtype,
+    shape: Sequence[int | None],
+    device: torch.device,
+) -> None:
+    """Checks type, dtype, device, contiguity and shape (None in ``shape`` matches any size)."""
+    if not isinstance(t, torch.Tensor):
+        raise InputError(f"{op}: {name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype != dtype:
+        raise InputError(f"{op}: {name} must have dtype {dtype}, got {t.dtype}")
+    _check_device(op, name, t, device)
+    if t.dim() != len(shape) or any(s not in (None, n) for s, n in zip(shape, t.shape)):
+        want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+        raise InputError(f"{op}: {name} must have shape {want}, got {tuple(t.shape)}")
+    if not t.is_contiguous():
+        raise InputError(f"{op}: {name} must be contiguous (call .contiguous() first)")
+
+
+def _check_float(op: str, name: str, t: torch.Tensor, shape, device=None) -> None:
+    """Like _check for a float32/float64 tensor; the dtype is the one of ``t`` itself."""
+    if isinstance(t, torch.Tensor) and t.dtype not in FLOAT_DTYPES:
+        raise InputError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
+    _check(op, name, t, t.dtype if isinstance(t, torch.Tensor) else None, shape,
+           device if device is not None else getattr(t, "device", None))
+
+
+def _check_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> None:
+    """Checks low <= t < high for every element of an index tensor."""
+    if t.numel() == 0:
+        return
+    lo, hi = torch.aminmax(t)
+    lo, hi = int(lo), int(hi)
+    if lo < low or hi >= high:
+        raise InputError(
+            f"{op}: {name} has values in [{lo}, {hi}], expected them in [{low}, {high - 1}]"
+        )
+
+
+def _launch(name: str, device: torch.device, *args) -> None:
+    """Calls ``<name>_cpu`` with the thread count or ``<name>_cuda`` with the current stream."""
+    C = _module()
+    if device.type == "cpu":
+        getattr(C, name + "_cpu")(*args, torch.get_num_threads())
+    elif device.type == "cuda" and C.with_cuda:
+        C.cuda_set_device(device.index if device.index is not None else 0)
+        getattr(C, name + "_cuda")(*args, torch.cuda.current_stream(device).cuda_stream)
+    else:
+        raise NativeError(f"{name}: no native launcher for device {device}")
+
+
+def _ptr(t: torch.Tensor) -> int:
+    return t.data_ptr()
+
+
+def face_areas_normals_forward(
+    verts: torch.Tensor, faces: torch.Tensor, eps: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native forward of mesh_face_areas_normals.
+
+    Args:
+        verts: (V, 3) float32/float64, contiguous.
+        faces: (F, 3) int64 with values in [0, V), contiguous, same device.
+    Returns:
+        areas (F,) and normals (F, 3), both of verts' dtype.
+    """
+    op = "mesh_face_areas_normals"
+    _check_float(op, "verts", verts, (None, 3))
+    _check(op, "faces", faces, torch.int64, (None, 3), verts.device)
+    _check_range(op, "faces", faces, 0, verts.shape[0])
+    num_faces = faces.shape[0]
+    areas = verts.new_empty((num_faces,))
+    normals = verts.new_empty((num_faces, 3))
+    _launch(
+        "face_areas_normals_forward", verts.device, _DTYPE_NAMES[verts.dtype], _ptr(verts),
+        _ptr(faces), num_faces, _ptr(areas), _ptr(normals), eps,
+    )
+    return areas, normals
+
+
+def face_areas_normals_backward(
+    verts: torch.Tensor,
+    faces: torch.Tensor,
+    grad_areas: torch.Tensor,
+    grad_normals: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    """Native backward of mesh_face_areas_normals.
+
+    Args:
+        verts: (V, 3), faces: (F, 3) as in the forward.
+        grad_areas: (F,) and grad_normals: (F, 3), of verts' dtype.
+    Returns:
+        grad_corners (F, 3, 3): the gradient w.r.t. each face's three corner positions.
+    """
+    op = "mesh_face_areas_normals backward"
+    _check_float(op, "verts", verts, (None, 3))
+    _check(op, "faces", faces, torch.int64, (None, 3), verts.device)
+    _check_range(op, "faces", faces, 0, verts.shape[0])
+    num_faces = faces.shape[0]
+    _check(op, "grad_areas", grad_areas, verts.dtype, (num_faces,), verts.device)
+    _check(op, "grad_normals", grad_normals, verts.dtype, (num_faces, 3), verts.device)
+    grad_corners = verts.new_empty((num_faces, 3, 3))
+    _launch(
+        "face_areas_normals_backward", verts.device, _DTYPE_NAMES[verts.dtype], _ptr(verts),
+        _ptr(faces), num_faces, _ptr(grad_areas), _ptr(grad_normals), _ptr(grad_corners), eps,
+    )
+    return grad_corners
+
+
+def _check_first_idxs(
+    op: str, first_idxs: torch.Tensor, device: torch.device, num_packed: int, max_size: int
+) -> None:
+    _check(op, "first_idxs", first_idxs, torch.int64, (None,), device)
+    segment_lengths(op, first_idxs, num_packed, max_size)
+
+
+def packed_to_padded(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, max_size: int, fill: float = 0.0
+) -> torch.Tensor:
+    """Native packed -> padded copy.
+
+    Args:
+        inputs: (P, D) float32/float64, contiguous.
+        first_idxs: (N,) int64, start of each segment in ``inputs``.
+        max_size: padded length M, at least the longest segment.
+        fill: value written past each segment's end.
+    Returns:
+        (N, M, D) tensor.
+    """
+    op = "packed_to_padded"
+    _check_float(op, "inputs", inputs, (None, None))
+    _check_first_idxs(op, first_idxs, inputs.device, inputs.shape[0], max_size)
+    num_batches, dim = first_idxs.shape[0], inputs.shape[1]
+    out = inputs.new_empty((num_batches, max_size, dim))
+    _launch(
+        "packed_padded", inputs.device, _DTYPE_NAMES[inputs.dtype], _ptr(inputs), _ptr(out),
+        _ptr(first_idxs), num_batches, max_size, inputs.shape[0], dim, True, fill,
+    )
+    return out
+
+
+def padded_to_packed(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int
+) -> torch.Tensor:
+    """Native padded -> packed copy.
+
+    Args:
+        inputs: (N, M, D) float32/float64, contiguous.
+        first_idxs: (N,) int64, start of each segment in the packed output.
+        num_inputs: P, the number of packed rows.
+    Returns:
+        (P, D) tensor.
+    """
+    op = "padded_to_packed"
+    _check_float(op, "inputs", inputs, (None, None, None))
+    _check(op, "first_idxs", first_idxs, torch.int64, (inputs.shape[0],), inputs.device)
+    _check_first_idxs(op, first_idxs, inputs.device, num_inputs, inputs.shape[1])
+    num_batches, max_size, dim = inputs.shape
+    out = inputs.new_empty((num_inputs, dim))
+    _launch(
+        "packed_padded", inputs.device, _DTYPE_NAMES[inputs.dtype], _ptr(inputs), _ptr(out),
+        _ptr(first_idxs), num_batches, max_size, num_inputs, dim, False, 0.0,
+    )
+    return out
+
+
+def cuda_device_count() -> int:
+    """CUDA devices usable by r3d's own runtime (0 when built without CUDA or none present)."""
+    return _module().cuda_device_count() if built_with_cuda() else 0

@@ -1,0 +1,42 @@
+"""r3d's exceptions.
+
+Every error r3d raises on purpose derives from :class:`R3DError`. Bad arguments raise
+:class:`InputError` (a ``ValueError``) whose message names the argument, what was expected and
+what was received; unreadable or malformed files raise :class:`FileFormatError` naming the path
+(and the line, for text formats).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class R3DError(Exception):
+    """Base class of every error raised by r3d on purpose."""
+
+
+class InputError(R3DError, ValueError):
+    """An argument has the wrong type, shape, dtype, device or value."""
+
+
+class FileFormatError(R3DError, ValueError):
+    """A file could not be read or written: missing, unreadable, malformed or unsupported.
+
+    Args:
+        path: the file.
+        message: what is wrong with it.
+        line: 1-based line number for text formats, when known.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike, message: str, line: int | None = None
+    ) -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class NativeError(R3DError, RuntimeError):
+    """A native kernel is unavailable for the requested device, or failed."""

@@ -1,0 +1,38 @@
+"""Choosing between an op's native kernel and its pure-PyTorch implementation."""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+from r3d.errors import InputError
+
+
+def use_native(t: torch.Tensor) -> bool:
+    """True when a native launcher exists for ``t``'s device and dtype.
+
+    The pure-PyTorch implementation is used otherwise (other devices such as MPS, other dtypes).
+    """
+    return _ext.has_native(t.device, t.dtype)
+
+
+def check_float_points(op: str, name: str, t: torch.Tensor, last_dim: int = 3) -> None:
+    """Raises InputError unless ``t`` is a float tensor of shape (..., last_dim), all finite."""
+    if not isinstance(t, torch.Tensor):
+        raise InputError(f"{op}: {name} must be a torch.Tensor, got {type(t).__name__}")
+    if not t.is_floating_point():
+        raise InputError(f"{op}: {name} must be a floating-point tensor, got {t.dtype}")
+    if t.dim() < 1 or t.shape[-1] != last_dim:
+        raise InputError(f"{op}: {name} must have shape (..., {last_dim}), got {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        raise InputError(f"{op}: {name} contains NaN or infinite values")
+
+
+def check_same_device(op: str, **tensors: torch.Tensor) -> torch.device:
+    """Raises InputError unless all tensors are on one device; returns that device."""
+    devices = {name: t.device for name, t in tensors.items()}
+    first = next(iter(devices.values()))
+    if any(d != first for d in devices.values()):
+        listing = ", ".join(f"{n} on {d}" for n, d in devices.items())
+        raise InputError(f"{op}: inputs must be on one device, got {listing}")
+    return first

@@ -1,0 +1,80 @@
+"""Per-face areas and unit normals of a packed triangle mesh."""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+from r3d.errors import InputError
+from r3d.ops.dispatch import check_float_points, check_same_device, use_native
+
+NORMAL_EPS = 1e-6  # normals are n / max(|n|, NORMAL_EPS)
+
+
+def mesh_face_areas_normals(
+    verts: torch.Tensor, faces: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area and unit normal of every face.
+
+    For face (i, j, k), n = (v_j - v_i) x (v_k - v_i); area = |n| / 2 and
+    normal = n / max(|n|, 1e-6), so degenerate faces get a zero normal and no NaN.
+
+    Args:
+        verts: (V, 3) float tensor of packed vertex positions.
+        faces: (F, 3) int64 tensor of packed vertex indices in [0, V).
+    Returns:
+        areas: (F,) tensor; normals: (F, 3) tensor. Differentiable w.r.t. ``verts``.
+    """
+    op = "mesh_face_areas_normals"
+    check_float_points(op, "verts", verts)
+    if verts.dim() != 2:
+        raise InputError(f"{op}: verts must have shape (V, 3), got {tuple(verts.shape)}")
+    if not isinstance(faces, torch.Tensor) or faces.dtype != torch.int64 or faces.dim() != 2 \
+            or faces.shape[1] != 3:
+        got = f"{faces.dtype} {tuple(faces.shape)}" if isinstance(faces, torch.Tensor) \
+            else type(faces).__name__
+        raise InputError(f"{op}: faces must be an int64 tensor of shape (F, 3), got {got}")
+    check_same_device(op, verts=verts, faces=faces)
+    if use_native(verts):
+        return _FaceAreasNormals.apply(verts, faces)
+    if faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= verts.shape[0]):
+        raise InputError(f"{op}: faces has indices outside [0, {verts.shape[0] - 1}]")
+    return mesh_face_areas_normals_torch(verts, faces)
+
+
+def mesh_face_areas_normals_torch(
+    verts: torch.Tensor, faces: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure-PyTorch mesh_face_areas_normals (any device; the oracle of the native kernel).
+
+    Args:
+        verts: (V, 3); faces: (F, 3) int64.
+    Returns:
+        areas (F,), normals (F, 3).
+    """
+    v0, v1, v2 = verts[faces].unbind(1)
+    n = torch.cross(v1 - v0, v2 - v0, dim=1)
+    length = n.norm(dim=1)
+    return length / 2, n / length.clamp(min=NORMAL_EPS).unsqueeze(1)
+
+
+class _FaceAreasNormals(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, verts, faces):
+        verts = verts.contiguous()
+        faces = faces.contiguous()
+        areas, normals = _ext.face_areas_normals_forward(verts, faces, NORMAL_EPS)
+        ctx.save_for_backward(verts, faces)
+        return areas, normals
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_areas, grad_normals):
+        verts, faces = ctx.saved_tensors  # unused outputs' gradients arrive as zeros
+        grad_corners = _ext.face_areas_normals_backward(
+            verts, faces, grad_areas.contiguous(), grad_normals.contiguous(), NORMAL_EPS
+        )
+        grad_verts = torch.zeros_like(verts).index_add_(
+            0, faces.reshape(-1), grad_corners.reshape(-1, 3)
+        )
+        return grad_verts, None

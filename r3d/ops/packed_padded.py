@@ -1,0 +1,138 @@
+"""Conversions between packed (P, D) rows and padded (N, M, D) batches."""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+from r3d._checks import segment_lengths
+from r3d.errors import InputError
+from r3d.ops.dispatch import check_same_device, use_native
+
+
+def _as_2d(op: str, inputs: torch.Tensor, dim: int) -> tuple[torch.Tensor, bool]:
+    """Adds a trailing feature axis to inputs of ``dim`` dimensions; says whether it did."""
+    if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point():
+        got = inputs.dtype if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+        raise InputError(f"{op}: inputs must be a floating-point tensor, got {got}")
+    if inputs.dim() == dim:
+        return inputs.unsqueeze(-1), True
+    if inputs.dim() == dim + 1:
+        return inputs, False
+    raise InputError(
+        f"{op}: inputs must have {dim} or {dim + 1} dimensions, got shape {tuple(inputs.shape)}"
+    )
+
+
+def _check_first_idxs_type(op: str, first_idxs: torch.Tensor) -> None:
+    if not isinstance(first_idxs, torch.Tensor) or first_idxs.dtype != torch.int64 \
+            or first_idxs.dim() != 1:
+        got = f"{first_idxs.dtype} {tuple(first_idxs.shape)}" \
+            if isinstance(first_idxs, torch.Tensor) else type(first_idxs).__name__
+        raise InputError(f"{op}: first_idxs must be an int64 tensor of shape (N,), got {got}")
+
+
+def _segments(
+    op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch index and position within its segment of every packed row: two (P,) tensors."""
+    lengths = segment_lengths(op, first_idxs, num_packed, max_size)
+    batch = torch.repeat_interleave(
+        torch.arange(first_idxs.shape[0], device=first_idxs.device), lengths
+    )
+    pos = torch.arange(num_packed, device=first_idxs.device) - first_idxs[batch]
+    return batch, pos
+
+
+def packed_to_padded(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, max_size: int
+) -> torch.Tensor:
+    """Scatters packed rows into a zero-padded batch.
+
+    Args:
+        inputs: (P,) or (P, D) float tensor; segment b is rows first_idxs[b]:first_idxs[b+1].
+        first_idxs: (N,) int64, starting at 0 and non-decreasing.
+        max_size: M, at least the longest segment.
+    Returns:
+        (N, M) or (N, M, D) tensor, zero past each segment's end. Differentiable.
+    """
+    op = "packed_to_padded"
+    inputs2, squeezed = _as_2d(op, inputs, 1)
+    _check_first_idxs_type(op, first_idxs)
+    check_same_device(op, inputs=inputs, first_idxs=first_idxs)
+    if use_native(inputs2):
+        out = _PackedToPadded.apply(inputs2.contiguous(), first_idxs.contiguous(), int(max_size))
+    else:
+        out = packed_to_padded_torch(inputs2, first_idxs, int(max_size))
+    return out.squeeze(-1) if squeezed else out
+
+
+def padded_to_packed(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int
+) -> torch.Tensor:
+    """Gathers the valid rows of a padded batch into packed rows (inverse of packed_to_padded).
+
+    Args:
+        inputs: (N, M) or (N, M, D) float tensor.
+        first_idxs: (N,) int64, start of each item in the packed output.
+        num_inputs: P, the number of packed rows.
+    Returns:
+        (P,) or (P, D) tensor. Differentiable.
+    """
+    op = "padded_to_packed"
+    inputs3, squeezed = _as_2d(op, inputs, 2)
+    _check_first_idxs_type(op, first_idxs)
+    check_same_device(op, inputs=inputs, first_idxs=first_idxs)
+    if first_idxs.shape[0] != inputs3.shape[0]:
+        raise InputError(
+            f"{op}: inputs has {inputs3.shape[0]} batch items but first_idxs has "
+            f"{first_idxs.shape[0]}"
+        )
+    if use_native(inputs3):
+        out = _PaddedToPacked.apply(inputs3.contiguous(), first_idxs.contiguous(), int(num_inputs))
+    else:
+        out = padded_to_packed_torch(inputs3, first_idxs, int(num_inputs))
+    return out.squeeze(-1) if squeezed else out
+
+
+def packed_to_padded_torch(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, max_size: int
+) -> torch.Tensor:
+    """Pure-PyTorch packed_to_padded on (P, D) inputs; returns (N, M, D)."""
+    batch, pos = _segments("packed_to_padded", first_idxs, inputs.shape[0], max_size)
+    out = inputs.new_zeros((first_idxs.shape[0], max_size, inputs.shape[1]))
+    return out.index_put((batch, pos), inputs)
+
+
+def padded_to_packed_torch(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int
+) -> torch.Tensor:
+    """Pure-PyTorch padded_to_packed on (N, M, D) inputs; returns (P, D)."""
+    batch, pos = _segments("padded_to_packed", first_idxs, num_inputs, inputs.shape[1])
+    return inputs[batch, pos]
+
+
+class _PackedToPadded(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inputs, first_idxs, max_size):
+        ctx.save_for_backward(first_idxs)
+        ctx.num_inputs = inputs.shape[0]
+        return _ext.packed_to_padded(inputs, first_idxs, max_size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (first_idxs,) = ctx.saved_tensors
+        return _PaddedToPacked.apply(grad.contiguous(), first_idxs, ctx.num_inputs), None, None
+
+
+class _PaddedToPacked(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inputs, first_idxs, num_inputs):
+        ctx.save_for_backward(first_idxs)
+        ctx.max_size = inputs.shape[1]
+        return _ext.padded_to_packed(inputs, first_idxs, num_inputs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (first_idxs,) = ctx.saved_tensors
+        return _PackedToPadded.apply(grad.contiguous(), first_idxs, ctx.max_size), None, None
