@@ -73,12 +73,16 @@ def _check(
         raise InputError(f"{op}: {name} must be contiguous (call .contiguous() first)")
 
 
-def _check_float(op: str, name: str, t: torch.Tensor, shape, device=None) -> None:
-    """Like _check for a float32/float64 tensor; the dtype is the one of ``t`` itself."""
-    if isinstance(t, torch.Tensor) and t.dtype not in FLOAT_DTYPES:
+def _check_float(op: str, name: str, t: torch.Tensor, shape) -> None:
+    """Like _check for the first float32/float64 input of a call, whose device and dtype the
+    other inputs must share; also checks that a native launcher exists for that device."""
+    if not isinstance(t, torch.Tensor):
+        raise InputError(f"{op}: {name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype not in FLOAT_DTYPES:
         raise InputError(f"{op}: {name} must be float32 or float64, got {t.dtype}")
-    _check(op, name, t, t.dtype if isinstance(t, torch.Tensor) else None, shape,
-           device if device is not None else getattr(t, "device", None))
+    if not has_native(t.device):
+        raise NativeError(f"{op}: no native kernel for device {t.device}")
+    _check(op, name, t, t.dtype, shape, t.device)
 
 
 def _check_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> None:

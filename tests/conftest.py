@@ -1,0 +1,42 @@
+"""Shared test fixtures: random heterogeneous batches and device selection."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+def random_packed_mesh_batch(
+    verts_per_mesh: list[int],
+    faces_per_mesh: list[int],
+    dtype: torch.dtype = torch.float32,
+    device: str = "cpu",
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Packed verts (V, 3) and faces (F, 3) of a batch; mesh i's faces index only its verts.
+
+    A mesh with 0 verts must have 0 faces; a mesh may have verts and no faces. The three corners
+    of a face are distinct vertices (degenerate faces are tested on their own).
+    """
+    g = torch.Generator().manual_seed(seed)
+    verts, faces, offset = [], [], 0
+    for nv, nf in zip(verts_per_mesh, faces_per_mesh, strict=True):
+        assert nv > 0 or nf == 0
+        verts.append(torch.randn(nv, 3, generator=g, dtype=torch.float64))
+        assert nf == 0 or nv >= 3
+        corners = torch.rand(nf, max(nv, 1), generator=g).argsort(dim=1)[:, :3]
+        faces.append(corners.reshape(nf, 3) + offset)
+        offset += nv
+    return (
+        torch.cat(verts).to(dtype=dtype, device=device),
+        torch.cat(faces).to(device=device),
+    )
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> str:
+    """Every device with a native kernel available here (cpu, and cuda when a GPU is present)."""
+    return request.param
