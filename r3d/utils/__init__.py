@@ -1,0 +1,6 @@
+"""Ready-made meshes."""
+
+from r3d.utils.ico_sphere import ico_sphere
+from r3d.utils.torus import torus
+
+__all__ = ["ico_sphere", "torus"]
