@@ -7,6 +7,13 @@ import torch
 from r3d.errors import InputError
 
 
+def describe(x: object) -> str:
+    """Short description of a value for error messages: dtype, shape and device of tensors."""
+    if isinstance(x, torch.Tensor):
+        return f"{x.dtype} tensor of shape {tuple(x.shape)} on {x.device}"
+    return type(x).__name__
+
+
 def segment_lengths(
     op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int
 ) -> torch.Tensor:

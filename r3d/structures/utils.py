@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.ops import packed_to_padded, padded_to_packed
 
@@ -43,13 +44,6 @@ __all__ = [
     "scale_packed",
     "split_batch",
 ]
-
-
-def describe(x: object) -> str:
-    """Short description of a value for error messages: dtype, shape and device of tensors."""
-    if isinstance(x, torch.Tensor):
-        return f"{x.dtype} tensor of shape {tuple(x.shape)} on {x.device}"
-    return type(x).__name__
 
 
 class BatchLayout:
