@@ -1,0 +1,33 @@
+"""Reading and writing meshes and point clouds.
+
+Formats: OBJ (+MTL, textures), PLY (ASCII / binary LE / binary BE), OFF, STL (ASCII / binary),
+glTF 2.0 / GLB. Loaders keep each file's vertex order and count; malformed files raise
+:class:`r3d.errors.FileFormatError` naming the path (and line). Savers write atomically.
+"""
+
+from r3d.io.atomic import atomic_open, atomic_paths
+from r3d.io.gltf import load_gltf, save_gltf
+from r3d.io.obj import load_obj, load_objs_as_meshes, save_obj
+from r3d.io.off import load_off, save_off
+from r3d.io.pluggable import IO, MeshFormatInterpreter, PointcloudFormatInterpreter
+from r3d.io.ply import load_ply, save_ply
+from r3d.io.stl import load_stl, save_stl
+
+__all__ = [
+    "IO",
+    "MeshFormatInterpreter",
+    "PointcloudFormatInterpreter",
+    "atomic_open",
+    "atomic_paths",
+    "load_gltf",
+    "load_obj",
+    "load_objs_as_meshes",
+    "load_off",
+    "load_ply",
+    "load_stl",
+    "save_gltf",
+    "save_obj",
+    "save_off",
+    "save_ply",
+    "save_stl",
+]

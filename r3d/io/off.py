@@ -1,0 +1,243 @@
+"""Object File Format (OFF, COFF, NOFF, CNOFF, STOFF): ASCII reader and writer.
+
+The reader is line based: the keyword (which may share its line with the counts, as in
+``OFF8 6 12``), the counts, one vertex per line, one face per line. ``#`` starts a comment
+anywhere. Vertex lines may carry normals and colours (as the keyword's N and C prefixes say);
+face lines may end with a colour (RGB or RGBA, floats in [0, 1] or integers up to 255). Files
+that put several records on one line are read as a token stream instead.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from r3d.errors import FileFormatError, InputError
+from r3d.io.atomic import atomic_open
+from r3d.io.utils import (
+    as_float_array,
+    as_index_array,
+    check_finite,
+    check_index_range,
+    decode_text,
+    fan_triangulate,
+    format_floats,
+    io_warn,
+    read_file_bytes,
+    require_vertices,
+    tensor,
+)
+
+__all__ = ["OffData", "load_off", "read_off", "save_off"]
+
+_KEYWORD = re.compile(r"^(ST)?(C)?(N)?(4)?(n)?OFF")
+
+
+@dataclass
+class OffData:
+    """What :func:`read_off` found (numpy arrays, file order).
+
+    Attributes:
+        verts: (V, 3) float64; faces: (F, 3) int64 (n-gons fan-triangulated);
+        verts_colors: (V, 3) in [0, 1] or None; face_colors: (F, 3) in [0, 1] per triangle or
+        None.
+    """
+
+    verts: np.ndarray
+    faces: np.ndarray
+    verts_colors: np.ndarray | None = None
+    face_colors: np.ndarray | None = None
+
+
+def _color(values: list[float]) -> list[float] | None:
+    if len(values) < 3:
+        return None
+    rgb = values[:3]
+    if max(rgb) > 1.0:  # integer colours, 0 to 255
+        rgb = [v / 255.0 for v in rgb]
+    return rgb
+
+
+def read_off(path: str | os.PathLike) -> OffData:
+    """Parses an ASCII OFF file (see the module docstring).
+
+    Raises FileFormatError (with the line) for a missing keyword or counts, too few vertex or
+    face records, values that are not numbers, faces with indices out of range, NaN/infinite
+    positions, binary OFF, and for files without vertices.
+    """
+    path = os.fspath(path)
+    text = decode_text(read_file_bytes(path))
+    records: list[tuple[int, list[str]]] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        content = raw.split("#", 1)[0].split()
+        if content:
+            records.append((lineno, content))
+    if not records:
+        raise FileFormatError(path, "the file is empty: it holds no vertices")
+    lineno, first = records[0]
+    match = _KEYWORD.match(first[0])
+    has_color = has_normal = has_st = False
+    if match:
+        has_st, has_color, has_normal = (bool(match.group(i)) for i in (1, 2, 3))
+        if match.group(4) or match.group(5):
+            raise FileFormatError(path, "only 3D OFF files are supported (4OFF/nOFF are not)",
+                                  line=lineno)
+        rest = first[0][match.end():]
+        tail = ([rest] if rest else []) + first[1:]
+        if tail and tail[0].upper() == "BINARY":
+            raise FileFormatError(path, "binary OFF files are not supported", line=lineno)
+        if tail:
+            records[0] = (lineno, tail)
+        else:
+            records.pop(0)
+    elif not all(t.lstrip("-").isdigit() for t in first[:2]):
+        raise FileFormatError(path, f"not an OFF file: the first line is {' '.join(first)!r}",
+                              line=lineno)
+    if not records:
+        raise FileFormatError(path, "the header has no vertex and face counts")
+    lineno, counts = records[0]
+    try:
+        nv, nf = int(counts[0]), int(counts[1])
+    except (ValueError, IndexError):
+        raise FileFormatError(path, f"expected the counts 'V F E', got {' '.join(counts)!r}",
+                              line=lineno) from None
+    if nv < 0 or nf < 0:
+        raise FileFormatError(path, f"negative counts {nv} {nf}", line=lineno)
+    require_vertices(path, nv)
+    body = records[1:]
+    vert_tokens = 3 + (3 if has_normal else 0)
+    line_based = len(body) >= nv + nf and all(
+        len(toks) >= 3 for _, toks in body[:nv]
+    )
+    if line_based:
+        return _read_lines(path, body, nv, nf, vert_tokens, has_color, has_st)
+    return _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st)
+
+
+def _floats(path, tokens: list[str], lineno: int, what: str) -> list[float]:
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        raise FileFormatError(path, f"{what} holds a value that is not a number: "
+                                    f"{' '.join(tokens)!r}", line=lineno) from None
+
+
+def _read_lines(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
+    verts = np.empty((nv, 3), np.float64)
+    vlines = np.empty(nv, np.int64)
+    vcolors = [] if has_color else None
+    for i in range(nv):
+        lineno, toks = body[i]
+        vals = _floats(path, toks, lineno, "vertex")
+        if len(vals) < 3:
+            raise FileFormatError(path, f"vertex needs 3 coordinates, got {len(vals)}",
+                                  line=lineno)
+        verts[i] = vals[:3]
+        vlines[i] = lineno
+        if vcolors is not None:
+            vcolors.append(_color(vals[vert_tokens:]) or [1.0, 1.0, 1.0])
+    counts, flat, fcolors, flines = [], [], [], []
+    any_color = False
+    for lineno, toks in body[nv : nv + nf]:
+        try:
+            n = int(toks[0])
+            idx = [int(t) for t in toks[1 : 1 + n]]
+        except ValueError:
+            raise FileFormatError(path, f"face record holds a value that is not an integer: "
+                                        f"{' '.join(toks)!r}", line=lineno) from None
+        if len(idx) != n:
+            raise FileFormatError(path, f"face says {n} corners but lists {len(idx)}",
+                                  line=lineno)
+        if n < 3:
+            io_warn(path, f"face with {n} corner(s) skipped", lineno)
+            continue
+        color = _color(_floats(path, toks[1 + n :], lineno, "face colour"))
+        any_color = any_color or color is not None
+        counts.append(n)
+        flat.extend(idx)
+        fcolors.append(color or [1.0, 1.0, 1.0])
+        flines.append(lineno)
+    check_finite(path, verts, "vertex", vlines)
+    faces, source = fan_triangulate(np.asarray(counts, np.int64), np.asarray(flat, np.int64))
+    check_index_range(path, faces, nv, "vertex", np.asarray(flines, np.int64)[source])
+    vc = None if vcolors is None else np.asarray(vcolors, np.float64)
+    fc = np.asarray(fcolors, np.float64)[source] if any_color else None
+    return OffData(verts, faces, vc, fc)
+
+
+def _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
+    tokens = [t for _, toks in body for t in toks]
+    last_line = body[-1][0] if body else None
+    if has_color:
+        raise FileFormatError(path, "coloured OFF records must be one per line", line=last_line)
+    step = vert_tokens + (2 if has_st else 0)
+    if len(tokens) < nv * step:
+        raise FileFormatError(
+            path, f"the header declares {nv} vertices but the file holds fewer", line=last_line)
+    verts = np.asarray(_floats(path, tokens[: nv * step], last_line, "vertex"))
+    verts = verts.reshape(nv, step)[:, :3]
+    pos = nv * step
+    counts, flat = [], []
+    try:
+        for _ in range(nf):
+            n = int(tokens[pos])
+            counts.append(n)
+            flat.extend(int(t) for t in tokens[pos + 1 : pos + 1 + n])
+            pos += 1 + n
+    except (ValueError, IndexError):
+        raise FileFormatError(
+            path, f"the header declares {nf} faces but the face records are malformed or "
+                  f"missing", line=last_line) from None
+    if len(flat) != sum(counts):
+        raise FileFormatError(path, "the last face record is truncated", line=last_line)
+    check_finite(path, verts, "vertex")
+    counts_arr = np.asarray(counts, np.int64)
+    keep = counts_arr >= 3
+    flat_arr = np.asarray(flat, np.int64)[np.repeat(keep, counts_arr)]
+    faces, _ = fan_triangulate(counts_arr[keep], flat_arr)
+    check_index_range(path, faces, nv, "vertex")
+    return OffData(verts, faces)
+
+
+def load_off(f: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loads the vertices and triangles of an OFF file.
+
+    Returns:
+        verts: (V, 3) float32; faces: (F, 3) int64 (n-gons fan-triangulated).
+    """
+    off = read_off(f)
+    return tensor(off.verts, torch.float32, "cpu"), tensor(off.faces, torch.int64, "cpu")
+
+
+def save_off(
+    f: str | os.PathLike,
+    verts,
+    faces,
+    verts_colors=None,
+    decimal_places: int | None = None,
+) -> None:
+    """Writes an OFF file (COFF with RGBA float colours when verts_colors is given), atomically.
+
+    Args:
+        verts: (V, 3) float; faces: (F, 3) int; verts_colors: (V, 3) float in [0, 1] or None.
+    """
+    fn = "save_off"
+    v = as_float_array(fn, "verts", verts, 3)
+    fc = as_index_array(fn, "faces", faces, v.shape[0])
+    rows = format_floats(v, decimal_places)
+    key = "OFF"
+    if verts_colors is not None:
+        c = as_float_array(fn, "verts_colors", verts_colors, (3, 4))[:, :3]
+        if c.shape[0] != v.shape[0]:
+            raise InputError(f"{fn}: verts_colors must have {v.shape[0]} rows, got {c.shape[0]}")
+        c = np.concatenate([np.clip(c, 0.0, 1.0), np.ones((c.shape[0], 1))], axis=1)
+        rows = [a + " " + b for a, b in zip(rows, format_floats(c, 6))]
+        key = "COFF"
+    text = [key, f"{v.shape[0]} {fc.shape[0]} 0"] + rows
+    text += [f"3 {a} {b} {c}" for a, b, c in fc.tolist()]
+    with atomic_open(f, "w", encoding="ascii", newline="\n") as handle:
+        handle.write("\n".join(text) + "\n")

@@ -1,0 +1,418 @@
+"""The ``IO`` registry: load and save meshes and point clouds, choosing the format by extension.
+
+    from r3d.io import IO
+    mesh = IO().load_mesh("cow.obj", device="cuda")
+    IO().save_mesh(mesh, "cow.glb")
+    cloud = IO().load_pointcloud("scan.ply")
+
+Formats are :class:`MeshFormatInterpreter` / :class:`PointcloudFormatInterpreter` objects that
+declare the extensions they handle; user formats are added with ``register_meshes_format`` /
+``register_pointcloud_format`` and take precedence over earlier ones for the same extension.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from r3d.errors import FileFormatError, InputError
+from r3d.io.gltf import gltf_textures, read_gltf, save_gltf
+from r3d.io.obj import (
+    load_obj_pointcloud,
+    load_objs_as_meshes,
+    obj_has_faces,
+    save_obj,
+    save_obj_pointcloud,
+)
+from r3d.io.off import read_off, save_off
+from r3d.io.ply import ply_has_faces, read_ply, save_ply
+from r3d.io.stl import read_stl, save_stl
+from r3d.io.utils import make_meshes, make_pointclouds, require_faces, single_mesh, tensor
+
+__all__ = [
+    "IO",
+    "MeshFormatInterpreter",
+    "PointcloudFormatInterpreter",
+]
+
+
+def _ext(path) -> str:
+    return os.path.splitext(os.fspath(path))[1].lower()
+
+
+class MeshFormatInterpreter:
+    """A mesh file format. Subclasses set ``extensions`` (lower case, with the dot) and
+    implement ``read`` and/or ``save``."""
+
+    extensions: tuple[str, ...] = ()
+
+    def read(self, path: str, include_textures: bool, device: torch.device, **kwargs):
+        """Returns a Meshes (batch of 1) read from ``path``."""
+        raise NotImplementedError
+
+    def save(self, data, path: str, binary: bool | None, include_textures: bool,
+             **kwargs) -> None:
+        """Writes the one-mesh Meshes ``data`` to ``path``."""
+        raise NotImplementedError
+
+    def has_faces(self, path: str) -> bool:
+        """Whether the file holds faces (formats that always do keep this default)."""
+        return True
+
+
+class PointcloudFormatInterpreter:
+    """A point cloud file format (see :class:`MeshFormatInterpreter`)."""
+
+    extensions: tuple[str, ...] = ()
+
+    def read(self, path: str, device: torch.device, **kwargs):
+        """Returns a Pointclouds (batch of 1) read from ``path``."""
+        raise NotImplementedError
+
+    def save(self, data, path: str, binary: bool | None, **kwargs) -> None:
+        """Writes the one-cloud Pointclouds ``data`` to ``path``."""
+        raise NotImplementedError
+
+
+def _vertex_colors(textures, fmt: str):
+    """(V, 3) colours of a TexturesVertex with 3 channels, else None (with a warning)."""
+    from r3d.renderer.mesh.textures import TexturesVertex
+
+    if textures is None:
+        return None
+    if isinstance(textures, TexturesVertex) and textures.verts_features_list()[0].shape[1] in (
+            3, 4):
+        return textures.verts_features_list()[0][:, :3]
+    warnings.warn(f"{type(textures).__name__} cannot be stored in {fmt}; textures not saved",
+                  UserWarning, stacklevel=4)
+    return None
+
+
+def _per_vertex_or_face_textures(colors, face_colors, device):
+    from r3d.renderer.mesh.textures import TexturesAtlas, TexturesVertex
+
+    if colors is not None:
+        return TexturesVertex([tensor(colors, torch.float32, device)])
+    if face_colors is not None:
+        return TexturesAtlas([tensor(face_colors, torch.float32, device).reshape(-1, 1, 1, 3)])
+    return None
+
+
+def _save_uv_or_vertex_textured(saver, fmt: str, data, path, include_textures: bool, **kwargs):
+    """Saves one mesh with ``saver`` (save_obj, save_gltf): UV textures with their image,
+    otherwise vertex colours (if any)."""
+    from r3d.renderer.mesh.textures import TexturesUV
+
+    verts, faces = single_mesh("save_mesh", data)
+    tex = data.textures if include_textures else None
+    if isinstance(tex, TexturesUV):
+        saver(path, verts, faces, verts_uvs=tex.verts_uvs_list()[0],
+              faces_uvs=tex.faces_uvs_list()[0], texture_map=tex.maps_list()[0], **kwargs)
+    else:
+        saver(path, verts, faces, verts_colors=_vertex_colors(tex, fmt), **kwargs)
+
+
+class MeshObjFormat(MeshFormatInterpreter):
+    """Wavefront OBJ (+ MTL and images). Extra read kwargs go to load_objs_as_meshes."""
+
+    extensions = (".obj",)
+
+    def has_faces(self, path):
+        return obj_has_faces(path)
+
+    def read(self, path, include_textures, device, **kwargs):
+        return load_objs_as_meshes([path], device=device, load_textures=include_textures,
+                                   **kwargs)
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        _save_uv_or_vertex_textured(save_obj, "OBJ", data, path, include_textures, **kwargs)
+
+
+class MeshPlyFormat(MeshFormatInterpreter):
+    """PLY; vertex colours become TexturesVertex, face colours a 1x1 TexturesAtlas."""
+
+    extensions = (".ply",)
+
+    def has_faces(self, path):
+        return ply_has_faces(path)
+
+    def read(self, path, include_textures, device, **kwargs):
+        ply = read_ply(path)
+        require_faces(path, ply.verts.shape[0], ply.faces.shape[0])
+        tex = (_per_vertex_or_face_textures(ply.colors, ply.face_colors, device)
+               if include_textures else None)
+        return make_meshes(tensor(ply.verts, torch.float32, device),
+                           tensor(ply.faces, torch.int64, device), tex)
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        verts, faces = single_mesh("save_mesh", data)
+        colors = _vertex_colors(data.textures, "PLY") if include_textures else None
+        save_ply(path, verts, faces, verts_colors=colors, ascii=binary is False, **kwargs)
+
+
+class MeshOffFormat(MeshFormatInterpreter):
+    """OFF; vertex colours become TexturesVertex, face colours a 1x1 TexturesAtlas."""
+
+    extensions = (".off",)
+
+    def has_faces(self, path):
+        return read_off(path).faces.shape[0] > 0
+
+    def read(self, path, include_textures, device, **kwargs):
+        off = read_off(path)
+        require_faces(path, off.verts.shape[0], off.faces.shape[0])
+        tex = (_per_vertex_or_face_textures(off.verts_colors, off.face_colors, device)
+               if include_textures else None)
+        return make_meshes(tensor(off.verts, torch.float32, device),
+                           tensor(off.faces, torch.int64, device), tex)
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        verts, faces = single_mesh("save_mesh", data)
+        colors = _vertex_colors(data.textures, "OFF") if include_textures else None
+        save_off(path, verts, faces, verts_colors=colors, **kwargs)
+
+
+class MeshStlFormat(MeshFormatInterpreter):
+    """STL; read kwarg ``merge_vertices`` (default False keeps 3 vertices per triangle)."""
+
+    extensions = (".stl",)
+
+    def read(self, path, include_textures, device, merge_vertices: bool = False, **kwargs):
+        verts, faces = read_stl(path, merge_vertices=merge_vertices)
+        return make_meshes(tensor(verts, torch.float32, device),
+                           tensor(faces, torch.int64, device))
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        verts, faces = single_mesh("save_mesh", data)
+        if include_textures and data.textures is not None:
+            warnings.warn("STL cannot store textures; textures not saved", UserWarning,
+                          stacklevel=3)
+        save_stl(path, verts, faces, ascii=binary is False, **kwargs)
+
+
+class MeshGltfFormat(MeshFormatInterpreter):
+    """glTF 2.0 / GLB: base-colour textures become TexturesUV, COLOR_0 TexturesVertex."""
+
+    extensions = (".glb", ".gltf")
+
+    def read(self, path, include_textures, device, **kwargs):
+        mesh = read_gltf(path)
+        require_faces(path, mesh.verts.shape[0], mesh.faces.shape[0])
+        tex = gltf_textures(mesh, device) if include_textures else None
+        return make_meshes(tensor(mesh.verts, torch.float32, device),
+                           tensor(mesh.faces, torch.int64, device), tex)
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        _save_uv_or_vertex_textured(save_gltf, "glTF", data, path, include_textures, **kwargs)
+
+
+def _cloud_parts(data):
+    if len(data) != 1:
+        raise InputError(f"save_pointcloud: can only save a batch of exactly 1 point cloud, "
+                         f"got {len(data)}")
+    points = data.points_list()[0]
+    normals = data.normals_list()
+    features = data.features_list()
+    normals = None if normals is None else normals[0]
+    features = None if features is None else features[0]
+    if features is not None and features.shape[1] not in (3, 4):
+        warnings.warn(f"only 3- or 4-channel features (colours) can be saved, got "
+                      f"{features.shape[1]}; features not saved", UserWarning, stacklevel=3)
+        features = None
+    elif features is not None:
+        features = features[:, :3]
+    return points, normals, features
+
+
+class PointcloudPlyFormat(PointcloudFormatInterpreter):
+    """PLY point clouds: positions, ``nx ny nz`` normals, ``red green blue`` features."""
+
+    extensions = (".ply",)
+
+    def read(self, path, device, **kwargs):
+        ply = read_ply(path)
+        return make_pointclouds(
+            tensor(ply.verts, torch.float32, device),
+            None if ply.normals is None else tensor(ply.normals, torch.float32, device),
+            None if ply.colors is None else tensor(ply.colors, torch.float32, device),
+        )
+
+    def save(self, data, path, binary, **kwargs):
+        points, normals, features = _cloud_parts(data)
+        save_ply(path, points, None, verts_normals=normals, verts_colors=features,
+                 ascii=binary is False, **kwargs)
+
+
+class PointcloudObjFormat(PointcloudFormatInterpreter):
+    """The ``v`` lines of an OBJ file (``v x y z r g b`` colours become features)."""
+
+    extensions = (".obj",)
+
+    def read(self, path, device, **kwargs):
+        points, colors = load_obj_pointcloud(path, device=device)
+        return make_pointclouds(points, None, colors)
+
+    def save(self, data, path, binary, **kwargs):
+        points, _, features = _cloud_parts(data)
+        save_obj_pointcloud(path, points, features, **kwargs)
+
+
+class PointcloudOffFormat(PointcloudFormatInterpreter):
+    """The vertices of an OFF file (vertex colours become features)."""
+
+    extensions = (".off",)
+
+    def read(self, path, device, **kwargs):
+        off = read_off(path)
+        colors = off.verts_colors
+        return make_pointclouds(tensor(off.verts, torch.float32, device), None,
+                                None if colors is None else tensor(colors, torch.float32, device))
+
+    def save(self, data, path, binary, **kwargs):
+        points, _, features = _cloud_parts(data)
+        save_off(path, points, np.zeros((0, 3), np.int64), verts_colors=features, **kwargs)
+
+
+class IO:
+    """Loads and saves meshes and point clouds in every registered format.
+
+    Args:
+        include_default_formats: register OBJ, PLY, OFF, STL, glTF/GLB (meshes) and PLY, OBJ,
+            OFF (point clouds).
+        path_manager: accepted for PyTorch3D compatibility; unused.
+    """
+
+    def __init__(self, include_default_formats: bool = True, path_manager=None) -> None:
+        self._mesh_formats: list[MeshFormatInterpreter] = []
+        self._cloud_formats: list[PointcloudFormatInterpreter] = []
+        if include_default_formats:
+            for fmt in (MeshObjFormat(), MeshPlyFormat(), MeshOffFormat(), MeshStlFormat(),
+                        MeshGltfFormat()):
+                self.register_meshes_format(fmt)
+            for fmt in (PointcloudPlyFormat(), PointcloudObjFormat(), PointcloudOffFormat()):
+                self.register_pointcloud_format(fmt)
+
+    @staticmethod
+    def _check(interpreter, base, what: str) -> None:
+        if not isinstance(interpreter, base):
+            raise InputError(f"{what}: interpreter must be a {base.__name__}, got "
+                             f"{type(interpreter).__name__}")
+        exts = getattr(interpreter, "extensions", ())
+        if not exts or not all(isinstance(e, str) and e.startswith(".") for e in exts):
+            raise InputError(f"{what}: interpreter.extensions must list extensions such as "
+                             f"('.xyz',), got {exts!r}")
+
+    def register_meshes_format(self, interpreter: MeshFormatInterpreter) -> None:
+        """Adds a mesh format; it wins over earlier ones for its extensions."""
+        self._check(interpreter, MeshFormatInterpreter, "register_meshes_format")
+        self._mesh_formats.append(interpreter)
+
+    def register_pointcloud_format(self, interpreter: PointcloudFormatInterpreter) -> None:
+        """Adds a point cloud format; it wins over earlier ones for its extensions."""
+        self._check(interpreter, PointcloudFormatInterpreter, "register_pointcloud_format")
+        self._cloud_formats.append(interpreter)
+
+    @property
+    def mesh_extensions(self) -> list[str]:
+        """Sorted extensions with a mesh format."""
+        return sorted({e.lower() for f in self._mesh_formats for e in f.extensions})
+
+    @property
+    def pointcloud_extensions(self) -> list[str]:
+        """Sorted extensions with a point cloud format."""
+        return sorted({e.lower() for f in self._cloud_formats for e in f.extensions})
+
+    def _find(self, formats, path, kind: str, supported: list[str]):
+        ext = _ext(path)
+        for fmt in reversed(formats):
+            if ext in (e.lower() for e in fmt.extensions):
+                return fmt
+        shown = f"'{ext}'" if ext else "no extension"
+        raise FileFormatError(
+            path, f"unknown {kind} file extension ({shown}); supported {kind} formats: "
+                  f"{', '.join(supported)}")
+
+    def file_has_faces(self, path) -> bool:
+        """Whether ``path`` holds a mesh (faces) rather than only points.
+
+        Cheap where the format allows (PLY reads the header only). Raises FileFormatError for
+        unknown extensions and missing files.
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
+        if not os.path.isfile(path):
+            raise FileFormatError(path, "no such file")
+        return bool(fmt.has_faces(path))
+
+    def load_mesh(self, path, include_textures: bool = True, device="cpu", **kwargs):
+        """Reads a mesh file (format by extension, case-insensitive).
+
+        Args:
+            path: the file.
+            include_textures: attach textures (TexturesUV, TexturesVertex or TexturesAtlas).
+            device: where the Meshes lives.
+            kwargs: format options (OBJ: create_texture_atlas, texture_atlas_size,
+                texture_wrap; STL: merge_vertices).
+        Returns:
+            Meshes with one mesh: verts (V, 3) float32, faces (F, 3) int64.
+
+        Raises FileFormatError naming the path for unknown extensions, unreadable or
+        malformed files, and files with no vertices or no faces.
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
+        try:
+            return fmt.read(path, include_textures=include_textures,
+                            device=torch.device(device), **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"reading {_ext(path)} meshes is not supported") \
+                from None
+
+    def save_mesh(self, data, path, binary: bool | None = True, include_textures: bool = True,
+                  **kwargs) -> None:
+        """Writes a one-mesh Meshes (format by extension), atomically.
+
+        Args:
+            binary: PLY and STL: binary (True/None) or ASCII (False).
+            include_textures: write the textures the format can hold.
+            kwargs: format options (e.g. decimal_places).
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
+        try:
+            fmt.save(data, path, binary=binary, include_textures=include_textures, **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"saving {_ext(path)} meshes is not supported") \
+                from None
+
+    def load_pointcloud(self, path, device="cpu", **kwargs):
+        """Reads a point cloud (PLY, OBJ or OFF vertices; faces are ignored).
+
+        Returns:
+            Pointclouds with one cloud: points (P, 3) float32, normals (P, 3) when the file has
+            them, features (P, 3) colours in [0, 1] when it has them.
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._cloud_formats, path, "point cloud", self.pointcloud_extensions)
+        try:
+            return fmt.read(path, device=torch.device(device), **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"reading {_ext(path)} point clouds is not "
+                                        f"supported") from None
+
+    def save_pointcloud(self, data, path, binary: bool | None = None, **kwargs) -> None:
+        """Writes a one-cloud Pointclouds (format by extension), atomically.
+
+        Args:
+            binary: PLY: binary (True/None) or ASCII (False).
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._cloud_formats, path, "point cloud", self.pointcloud_extensions)
+        try:
+            fmt.save(data, path, binary=binary, **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"saving {_ext(path)} point clouds is not "
+                                        f"supported") from None

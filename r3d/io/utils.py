@@ -1,0 +1,307 @@
+"""Helpers shared by the format modules: reading files, validating arrays, building tensors."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from r3d.errors import FileFormatError, InputError
+
+PathLike = str | os.PathLike
+
+
+def read_file_bytes(path: PathLike) -> bytes:
+    """The whole file as bytes; FileFormatError naming the path if it is missing or unreadable."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileFormatError(path, "no such file")
+    if os.path.isdir(path):
+        raise FileFormatError(path, "is a folder, not a file")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text (with a BOM removed); bytes that are not UTF-8 are read as Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def io_warn(path: PathLike, message: str, line: int | None = None) -> None:
+    """A UserWarning that names the file (and line)."""
+    where = f"{os.fspath(path)}:{line}" if line is not None else os.fspath(path)
+    warnings.warn(f"{where}: {message}", UserWarning, stacklevel=3)
+
+
+def fan_triangulate(counts: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fan-triangulates polygons given as corner counts and a flat corner list.
+
+    Args:
+        counts: (P,) int corners per polygon (each >= 3).
+        flat: (sum counts,) int corner indices, polygon after polygon.
+    Returns:
+        faces: (sum(counts - 2), 3) int64, polygon p's corners (c0, ck, ck+1) for k = 1..n-2.
+        source: (sum(counts - 2),) int64 polygon each triangle came from.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    flat = np.asarray(flat, dtype=np.int64)
+    if counts.size == 0:
+        return np.zeros((0, 3), np.int64), np.zeros((0,), np.int64)
+    if np.all(counts == 3):
+        return flat.reshape(-1, 3), np.arange(counts.size, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    ntri = counts - 2
+    source = np.repeat(np.arange(counts.size, dtype=np.int64), ntri)
+    first = np.concatenate([[0], np.cumsum(ntri)[:-1]])
+    k = np.arange(source.size, dtype=np.int64) - first[source] + 1
+    base = starts[source]
+    faces = np.stack([flat[base], flat[base + k], flat[base + k + 1]], axis=1)
+    return faces, source
+
+
+def parse_numbers(
+    path: PathLike, parts: list[str], lineno: int, least: int, what: str
+) -> list[float]:
+    """The numbers of a text statement's ``parts`` (up to a ``#`` comment); a FileFormatError
+    naming ``what`` and the line when one is not a number or there are fewer than ``least``."""
+    if "#" in " ".join(parts):
+        cut = [i for i, p in enumerate(parts) if p.startswith("#")]
+        parts = parts[: cut[0]] if cut else parts
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise FileFormatError(
+            path, f"'{what}' expects numbers, got {' '.join(parts)!r}", line=lineno
+        ) from None
+    if len(values) < least:
+        raise FileFormatError(
+            path, f"'{what}' needs at least {least} numbers, got {len(values)}", line=lineno
+        )
+    return values
+
+
+def check_finite(path: PathLike, array: np.ndarray, what: str, lines=None) -> None:
+    """FileFormatError naming the first row of ``array`` holding NaN or infinity."""
+    if array.size == 0:
+        return
+    bad = ~np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        line = None if lines is None else int(lines[row])
+        raise FileFormatError(
+            path, f"{what} {row} is not finite ({array[row].tolist()})", line=line
+        )
+
+
+def check_index_range(
+    path: PathLike, faces: np.ndarray, count: int, what: str, lines=None, base: int = 0
+) -> None:
+    """FileFormatError naming the first face with an index outside [0, count).
+
+    ``what`` is what the indices count (e.g. "vertex"); ``base`` is added to the indices shown
+    in the message (1 for formats that count from 1).
+    """
+    if faces.size == 0:
+        return
+    bad = ((faces < 0) | (faces >= count)).reshape(faces.shape[0], -1).any(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        line = None if lines is None else int(lines[row])
+        shown = (faces[row] + base).tolist()
+        raise FileFormatError(
+            path,
+            f"face {row} uses {what} indices {shown} but the file has {count} "
+            f"{'vertices' if what == 'vertex' else what + 's'} "
+            f"(valid indices: {base} to {count - 1 + base})",
+            line=line,
+        )
+
+
+def require_vertices(path: PathLike, num_verts: int, what: str = "vertices") -> None:
+    """FileFormatError saying the file is empty when it holds no vertex."""
+    if num_verts == 0:
+        raise FileFormatError(path, f"the file is empty: it holds no {what}")
+
+
+def require_faces(path: PathLike, num_verts: int, num_faces: int) -> None:
+    """FileFormatError for a mesh load of a file with vertices but no faces."""
+    require_vertices(path, num_verts)
+    if num_faces == 0:
+        raise FileFormatError(
+            path,
+            f"the file has {num_verts} vertices but no faces, so it is not a mesh; load it as a "
+            f"point cloud with r3d.io.IO().load_pointcloud",
+        )
+
+
+# -- arguments of the savers -------------------------------------------------------------------
+
+
+def _to_numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def as_float_array(fn: str, arg: str, value, cols: int | Sequence[int]) -> np.ndarray:
+    """(N, cols) finite float array from a tensor/array argument, or InputError."""
+    cols = (cols,) if isinstance(cols, int) else tuple(cols)
+    arr = _to_numpy(value)
+    if arr.ndim == 2 and arr.shape[0] == 0 and arr.shape[1] in cols:
+        return arr.astype(np.float64)
+    if arr.ndim != 2 or arr.shape[1] not in cols or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        want = " or ".join(f"(N, {c})" for c in cols)
+        raise InputError(
+            f"{fn}: {arg} must be a float tensor of shape {want}, got shape "
+            f"{tuple(arr.shape)} and dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        row = int(np.argmax(~np.isfinite(arr).all(axis=1)))
+        raise InputError(f"{fn}: {arg} holds NaN or infinity (row {row}: {arr[row].tolist()})")
+    return arr
+
+
+def as_index_array(fn: str, arg: str, value, count: int, cols: int = 3) -> np.ndarray:
+    """(F, cols) int64 array of indices in [0, count), or InputError."""
+    arr = _to_numpy(value)
+    if arr.ndim == 2 and arr.shape[0] == 0:
+        return np.zeros((0, cols), np.int64)
+    if arr.ndim != 2 or arr.shape[1] != cols or not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(
+            f"{fn}: {arg} must be an integer tensor of shape (F, {cols}), got shape "
+            f"{tuple(arr.shape)} and dtype {arr.dtype}"
+        )
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= count):
+        raise InputError(
+            f"{fn}: {arg} holds indices in [{arr.min()}, {arr.max()}] but only {count} rows "
+            f"can be indexed"
+        )
+    return arr
+
+
+def as_uv_arrays(
+    fn: str, verts_uvs, faces_uvs, faces: np.ndarray, num_verts: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validated (T, 2) float UVs and (F, 3) int UV indices for a saver, or (None, None).
+
+    Without ``faces_uvs`` the UVs must be per vertex (T == ``num_verts``) and ``faces`` index
+    them. Raises InputError for bad shapes, indices out of range or ``faces_uvs`` alone.
+    """
+    if verts_uvs is None:
+        if faces_uvs is not None:
+            raise InputError(f"{fn}: faces_uvs given without verts_uvs")
+        return None, None
+    uv = as_float_array(fn, "verts_uvs", verts_uvs, 2)
+    if faces_uvs is None:
+        if uv.shape[0] != num_verts:
+            raise InputError(f"{fn}: faces_uvs is required unless verts_uvs has one row "
+                             f"per vertex ({num_verts}), got {uv.shape[0]}")
+        return uv, faces
+    fuv = as_index_array(fn, "faces_uvs", faces_uvs, uv.shape[0])
+    if fuv.shape[0] != faces.shape[0]:
+        raise InputError(f"{fn}: faces_uvs must have {faces.shape[0]} rows, got {fuv.shape[0]}")
+    return uv, fuv
+
+
+def format_floats(arr: np.ndarray, decimal_places: int | None) -> list[str]:
+    """Rows of ``arr`` as space-separated text (``%.{d}f`` or shortest float32-exact)."""
+    fmt = f"%.{decimal_places}f" if decimal_places is not None else "%.9g"
+    if arr.size == 0:
+        return []
+    row_fmt = " ".join([fmt] * arr.shape[1])
+    return [row_fmt % tuple(r) for r in arr.tolist()]
+
+
+# -- tensors and structures ------------------------------------------------------------------
+
+
+def tensor(array: np.ndarray, dtype: torch.dtype, device) -> torch.Tensor:
+    """A torch tensor of ``dtype`` on ``device`` from a numpy array."""
+    return torch.from_numpy(np.ascontiguousarray(array)).to(dtype=dtype, device=device)
+
+
+def make_meshes(verts: torch.Tensor, faces: torch.Tensor, textures=None):
+    """A one-mesh :class:`r3d.structures.Meshes` (imported lazily)."""
+    from r3d.structures import Meshes
+
+    return Meshes(verts=[verts], faces=[faces], textures=textures)
+
+
+def make_pointclouds(points: torch.Tensor, normals=None, features=None):
+    """A one-cloud :class:`r3d.structures.Pointclouds` (imported lazily)."""
+    from r3d.structures import Pointclouds
+
+    return Pointclouds(
+        points=[points],
+        normals=None if normals is None else [normals],
+        features=None if features is None else [features],
+    )
+
+
+def single_mesh(fn: str, meshes) -> tuple[torch.Tensor, torch.Tensor]:
+    """(V, 3) verts and (F, 3) faces of a one-mesh Meshes; InputError for other batch sizes."""
+    if len(meshes) != 1:
+        raise InputError(f"{fn}: can only save a batch of exactly 1 mesh, got {len(meshes)}")
+    return meshes.verts_list()[0], meshes.faces_list()[0]
+
+
+def load_image(source) -> torch.Tensor:
+    """(H, W, 3) float32 image in [0, 1] read with Pillow (alpha dropped, grey expanded).
+
+    ``source`` is a path or a binary file object. 16-bit images keep their precision.
+    """
+    from PIL import Image
+
+    if isinstance(source, (str, os.PathLike)):
+        source = os.fspath(source)
+    with Image.open(source) as img:
+        img.load()
+        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+            arr = np.asarray(img, dtype=np.float64) / 65535.0
+            arr = np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+        else:
+            arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def image_from_bytes(data: bytes) -> torch.Tensor:
+    """(H, W, 3) float32 image in [0, 1] decoded from PNG/JPEG/... bytes."""
+    import io
+
+    return load_image(io.BytesIO(data))
+
+
+def image_to_png_bytes(image) -> bytes:
+    """PNG bytes of an (H, W, 3) or (H, W, 4) float image in [0, 1] (clamped)."""
+    import io
+
+    from PIL import Image
+
+    arr = _to_numpy(image)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise InputError(
+            f"texture_map must have shape (H, W, 3) or (H, W, 4), got {tuple(arr.shape)}"
+        )
+    if not np.isfinite(arr).all():
+        raise InputError("texture_map holds NaN or infinity")
+    arr = np.clip(np.rint(arr.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+    if arr.shape[2] == 1:
+        arr = arr[..., 0]
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
