@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -40,3 +44,12 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def device(request) -> str:
     """Every device with a native kernel available here (cpu, and cuda when a GPU is present)."""
     return request.param
+
+
+@pytest.fixture(scope="session")
+def r3d_exe() -> str:
+    """Path of the installed ``r3d`` console script: the venv's own, even when not on PATH."""
+    beside = Path(sys.executable).with_name("r3d")
+    exe = str(beside) if beside.exists() else shutil.which("r3d")
+    assert exe is not None, "the r3d console script is not installed"
+    return exe

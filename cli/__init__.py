@@ -1,0 +1,1 @@
+"""The r3d command-line interface (installed as ``r3d.cli``)."""

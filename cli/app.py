@@ -1,0 +1,80 @@
+"""The Typer application object, global options and the error policy shared by all commands."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+import r3d
+from r3d.errors import R3DError
+
+app = typer.Typer(
+    name="r3d",
+    help="3D reconstruction and rendering: inspect, render and fit meshes and point clouds.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+EXIT_FAILURE = 1  # something went wrong inside r3d
+EXIT_BAD_INPUT = 2  # the user's input (arguments, files) was bad
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"r3d {r3d.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """r3d: batched meshes and point clouds, differentiable operators and rendering."""
+    _state["debug"] = debug
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Registers ``fn`` as a command that reports errors as one line and a meaningful exit code.
+
+    Bad input (any r3d error, a missing file) exits with 2, any other failure with 1; with
+    ``--debug`` the traceback is shown too.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except (R3DError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+            _report(exc, EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/yellow]")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+            _report(exc, EXIT_FAILURE)
+
+    return app.command()(wrapper)
+
+
+def _report(exc: BaseException, code: int) -> None:
+    if _state["debug"]:
+        err_console.print_exception()
+    kind = "error" if code == EXIT_BAD_INPUT else f"internal error ({type(exc).__name__})"
+    err_console.print(f"[bold red]{kind}:[/bold red] {exc}", highlight=False, soft_wrap=True)
+    if code == EXIT_FAILURE and not _state["debug"]:
+        err_console.print("run with --debug for the traceback", style="dim")
+    sys.stderr.flush()
+    raise typer.Exit(code)

@@ -1,0 +1,162 @@
+"""``r3d bench``: time r3d's native kernels against their pure-PyTorch twins and peers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from r3d.bench import report
+from r3d.bench.registry import all_cases, select_cases
+from r3d.bench.runner import Record, Settings, iter_measurements, machine_info
+from r3d.errors import InputError
+from r3d.io.atomic import atomic_paths
+
+from .app import EXIT_FAILURE, command, console, err_console
+
+EXIT_INTERRUPTED = 130
+
+
+def _check_output_path(option: str, path: str | None) -> None:
+    if path is None or path == "-":
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"{option} {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise InputError(f"{option} {path}: is a folder, expected a file path")
+
+
+def _list_cases() -> None:
+    for case in all_cases():
+        sizes = ", ".join(f"{s:,}" for s in case.sizes)
+        quick = ", ".join(f"{s:,}" for s in case.quick_sizes)
+        contenders = ", ".join(c.name for c in case.contenders)
+        console.print(f"[bold]{case.name}[/bold]", highlight=False)
+        console.print(f"  {case.description}", style="dim", highlight=False)
+        console.print(
+            f"  {case.size_label}: {sizes} (quick: {quick}); contenders: {contenders}",
+            highlight=False,
+        )
+
+
+@command
+def bench(
+    names: list[str] = typer.Argument(
+        None, help="Cases to run (names or patterns such as 'packed*'); all when omitted."
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help="Smallest sizes and few repeats: every case in seconds."
+    ),
+    json_path: str = typer.Option(
+        None, "--json", metavar="PATH", help="Write the raw figures as JSON to PATH ('-': stdout)."
+    ),
+    plot_path: Path = typer.Option(
+        None, "--plot", metavar="PATH", help="Draw time against size (log-log PNG) to PATH."
+    ),
+    device: str = typer.Option("cpu", "--device", help="Where to run: cpu or cuda."),
+    repeats: int = typer.Option(
+        None, "--repeats", min=1, help="Timed samples per contender and size (default 9, quick 3)."
+    ),
+    measure_memory: bool = typer.Option(
+        True, "--memory/--no-memory", help="Measure the peak memory of each contender."
+    ),
+    list_cases: bool = typer.Option(False, "--list", help="List the cases and exit."),
+) -> None:
+    """Benchmark r3d's native kernels against pure PyTorch and installed peers (PyTorch3D).
+
+    Each case times its contenders interleaved, after a warm-up, and reports
+    the median time of one call, its spread (interquartile range),
+    the ratio to r3d's native kernel (above 1: r3d is faster)
+    and the peak memory one call adds.
+    Ctrl-C stops and reports what was measured so far.
+    """
+    if list_cases:
+        _list_cases()
+        return
+    settings = Settings.make(device, quick=quick, repeats=repeats, memory=measure_memory)
+    cases = select_cases(names)
+    _check_output_path("--json", json_path)
+    if plot_path is not None:
+        _check_output_path("--plot", str(plot_path))
+        report.require_matplotlib()
+    machine = machine_info(settings.device)
+
+    records: list[Record] = []
+    interrupted = False
+    total = sum(len(settings.sizes(c)) for c in cases)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("starting", total=total)
+
+        def status(message: str) -> None:
+            progress.update(task, description=message)
+
+        try:
+            for group in iter_measurements(cases, settings, status):
+                records.extend(group)
+                progress.advance(task)
+        except KeyboardInterrupt:
+            interrupted = True
+
+    out = err_console if json_path == "-" else console
+    title = (
+        f"r3d bench on {machine['device_name']} ({settings.device}, "
+        f"{machine['torch_threads']} threads, torch {machine['torch']})"
+        + (" — quick" if settings.quick else "")
+    )
+    if records:
+        out.print(title, style="bold", highlight=False)
+        for table in report.results_tables(records, cases):
+            out.print(table)
+        out.print(
+            "[dim]median and spread (interquartile range) of the time of one call; peak mem: "
+            "memory one call adds at most; time/r3d, mem/r3d: the contender's figure over r3d "
+            "native's (above 1: r3d is faster / uses less)[/dim]"
+        )
+    if interrupted:
+        done = len({(r.case, r.size) for r in records})
+        err_console.print(f"[yellow]interrupted[/yellow] after {done} of {total} measurements")
+
+    if json_path is not None:
+        doc = report.json_document(records, cases, settings, machine, interrupted)
+        text = json.dumps(doc, indent=2)
+        if json_path == "-":
+            typer.echo(text)
+        else:
+            with atomic_paths(json_path) as (tmp,):
+                Path(tmp).write_text(text + "\n")
+            err_console.print(f"figures written to {json_path}")
+    if plot_path is not None and records:
+        with atomic_paths(plot_path) as (tmp,):
+            report.plot(records, cases, tmp, title)
+        err_console.print(f"plot written to {plot_path}")
+
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    failed = [r for r in records if r.status == "error"]
+    if failed:
+        for r in failed:
+            err_console.print(
+                f"[bold red]error:[/bold red] {r.case} {r.size:,} {r.contender}: {r.reason}",
+                highlight=False,
+            )
+        raise typer.Exit(EXIT_FAILURE)

@@ -1,0 +1,47 @@
+"""``r3d info``: what is in mesh and point-cloud files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from r3d.inspect import summarize_file
+
+from .app import command, console
+
+
+@command
+def info(
+    files: list[Path] = typer.Argument(
+        ..., help="Mesh or point-cloud files (OBJ, PLY, OFF, STL, GLB/glTF)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
+) -> None:
+    """Print vertices, faces, bounds, textures and watertightness of each file."""
+    summaries = [summarize_file(path) for path in files]
+    if as_json:
+        typer.echo(json.dumps(summaries, indent=2))
+        return
+    for summary in summaries:
+        console.print(_table(summary))
+
+
+def _table(summary: dict) -> Table:
+    table = Table(title=summary["path"], show_header=False, title_justify="left")
+    table.add_column(style="bold cyan")
+    table.add_column()
+    for key, value in summary.items():
+        if key == "path":
+            continue
+        if key == "bounds":
+            value = "  ".join(
+                f"{axis} [{lo:.4g}, {hi:.4g}]"
+                for axis, lo, hi in zip("xyz", value["min"], value["max"])
+            )
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        table.add_row(key.replace("_", " "), str(value))
+    return table

@@ -1,0 +1,35 @@
+"""Side-by-side benchmarks of r3d's native kernels against their pure-PyTorch twins and peers.
+
+Cases are declared next to the ops they measure with :func:`register_case` (see
+``r3d/ops/bench_cases.py``) and run by ``r3d bench`` or from Python::
+
+    from r3d.bench import Settings, iter_measurements, select_cases
+
+    settings = Settings.make("cpu", quick=True)
+    for records in iter_measurements(select_cases(["packed*"]), settings):
+        for r in records:
+            print(r.case, r.size, r.contender, r.median_s, r.ratio_vs_native)
+"""
+
+from r3d.bench.registry import Case, Contender, all_cases, get_case, register_case, select_cases
+from r3d.bench.runner import Record, Settings, iter_measurements, machine_info, measure
+from r3d.bench.timing import Summary, median, quantile, spread, time_interleaved
+
+__all__ = [
+    "Case",
+    "Contender",
+    "Record",
+    "Settings",
+    "Summary",
+    "all_cases",
+    "get_case",
+    "iter_measurements",
+    "machine_info",
+    "measure",
+    "median",
+    "quantile",
+    "register_case",
+    "select_cases",
+    "spread",
+    "time_interleaved",
+]

@@ -1,0 +1,194 @@
+"""The registry of benchmark cases.
+
+A *case* is one operation measured at several problem sizes: a ``setup(size, device)`` function
+builds the inputs once per size, and each *contender* (r3d's native op, its pure-PyTorch twin,
+a peer library) is a callable timed on those inputs. Cases are declared next to the ops they
+measure, in modules listed in :data:`CASE_MODULES`, which are imported only when the cases are
+first asked for, so importing an op never imports the benchmark machinery.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from r3d.errors import InputError
+
+# Modules that declare cases; imported lazily by all_cases(). Later op families append here.
+CASE_MODULES: list[str] = ["r3d.ops.bench_cases"]
+
+KINDS = ("native", "torch", "peer")
+
+_CASES: dict[str, Case] = {}
+_loaded = False
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One implementation of a case's operation.
+
+    Args:
+        name: short label shown in reports ("r3d", "torch", "pytorch3d", "scipy", ...).
+        run: called with the prepared inputs; its wall time is what is measured.
+        kind: "native" (r3d's native kernel: the baseline of every ratio), "torch" (r3d's
+            pure-PyTorch implementation) or "peer" (another library).
+        available: ``available(device)`` returns None when the contender can run on ``device``,
+            or a short reason why not (library not installed, no kernel for that device).
+        prepare: turns the case's inputs into this contender's arguments, outside the timing
+            (e.g. a conversion to NumPy); the identity when None.
+    """
+
+    name: str
+    run: Callable[[Any], Any]
+    kind: str = "peer"
+    available: Callable[[torch.device], str | None] | None = None
+    prepare: Callable[[Any], Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(
+                f"Contender {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}"
+            )
+
+    def unavailable_reason(self, device: torch.device) -> str | None:
+        """None when this contender can run on ``device``, else why it cannot."""
+        return None if self.available is None else self.available(device)
+
+    def prepared(self, inputs: Any) -> Any:
+        """The argument ``run`` is called with, built from the case's inputs."""
+        return inputs if self.prepare is None else self.prepare(inputs)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A benchmark case: an operation, its size grid and its contenders.
+
+    Args:
+        name: unique name, used on the command line (``r3d bench NAME``).
+        sizes: the problem sizes of a full run, ascending.
+        quick_sizes: the (small) sizes of ``--quick`` runs.
+        setup: ``setup(size, device)`` returns the inputs every contender is prepared from.
+        contenders: the implementations to compare; exactly one should be of kind "native".
+        description: one line on what is measured.
+        size_label: what ``size`` counts ("faces", "rows", "points", ...).
+    """
+
+    name: str
+    sizes: tuple[int, ...]
+    quick_sizes: tuple[int, ...]
+    setup: Callable[[int, torch.device], Any]
+    contenders: tuple[Contender, ...]
+    description: str = ""
+    size_label: str = "size"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def contender(self, name: str) -> Contender:
+        """The contender called ``name``."""
+        for c in self.contenders:
+            if c.name == name:
+                return c
+        raise InputError(
+            f"case {self.name!r} has no contender {name!r}; it has "
+            + ", ".join(c.name for c in self.contenders)
+        )
+
+
+def register_case(
+    name: str,
+    *,
+    sizes: Sequence[int],
+    quick_sizes: Sequence[int],
+    contenders: Iterable[Contender],
+    setup: Callable[[int, torch.device], Any] | None = None,
+    description: str = "",
+    size_label: str = "size",
+    **meta: Any,
+):
+    """Registers a benchmark case (see :class:`Case` for the arguments).
+
+    With ``setup`` given, registers at once and returns the :class:`Case`; without it, returns a
+    decorator that registers the decorated setup function and returns it unchanged::
+
+        @register_case("my_op", sizes=[10**4, 10**5], quick_sizes=[10**3], contenders=[...])
+        def _setup(size, device): ...
+
+    Extra keyword arguments are kept in ``Case.meta`` and written to the JSON report.
+    """
+
+    def _register(fn: Callable[[int, torch.device], Any]) -> Case:
+        if name in _CASES:
+            raise InputError(f"benchmark case {name!r} is registered twice")
+        contenders_t = tuple(contenders)
+        if not contenders_t:
+            raise InputError(f"benchmark case {name!r} has no contenders")
+        names = [c.name for c in contenders_t]
+        if len(set(names)) != len(names):
+            raise InputError(f"benchmark case {name!r}: contender names repeat: {names}")
+        if not sizes or not quick_sizes:
+            raise InputError(f"benchmark case {name!r}: sizes and quick_sizes must not be empty")
+        case = Case(
+            name=name,
+            sizes=tuple(int(s) for s in sizes),
+            quick_sizes=tuple(int(s) for s in quick_sizes),
+            setup=fn,
+            contenders=contenders_t,
+            description=description,
+            size_label=size_label,
+            meta=dict(meta),
+        )
+        _CASES[name] = case
+        return case
+
+    if setup is not None:
+        return _register(setup)
+
+    def decorator(fn):
+        _register(fn)
+        return fn
+
+    return decorator
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        for module in CASE_MODULES:
+            importlib.import_module(module)
+        _loaded = True
+
+
+def all_cases() -> list[Case]:
+    """Every registered case, in registration order (imports the case modules on first call)."""
+    _load()
+    return list(_CASES.values())
+
+
+def get_case(name: str) -> Case:
+    """The case called ``name``; InputError listing the known cases if there is none."""
+    return select_cases([name])[0]
+
+
+def select_cases(names: Sequence[str] | None) -> list[Case]:
+    """The cases matching ``names`` (exact names or shell-style patterns such as ``packed*``).
+
+    All cases when ``names`` is empty or None. Raises InputError naming the known cases when a
+    name matches none.
+    """
+    cases = all_cases()
+    if not names:
+        return cases
+    chosen: list[Case] = []
+    for pattern in names:
+        hits = [c for c in cases if c.name == pattern] or [
+            c for c in cases if fnmatch.fnmatchcase(c.name, pattern)
+        ]
+        if not hits:
+            known = ", ".join(c.name for c in cases)
+            raise InputError(f"unknown benchmark case {pattern!r}; known cases: {known}")
+        chosen += [c for c in hits if all(c.name != k.name for k in chosen)]
+    return chosen

@@ -1,0 +1,238 @@
+"""``r3d bench`` and the r3d.bench library: report structure, errors, statistics. No test here
+asserts a timing."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from r3d.bench import (
+    Contender,
+    Record,
+    Settings,
+    Summary,
+    all_cases,
+    median,
+    quantile,
+    report,
+    select_cases,
+    spread,
+    time_interleaved,
+)
+from r3d.bench.memory import CpuProbe
+from r3d.cli.main import app
+from r3d.errors import InputError
+
+runner = CliRunner()
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CASE_NAMES = {
+    "face_areas_normals",
+    "face_areas_normals_fwd_bwd",
+    "packed_to_padded",
+    "packed_to_padded_fwd_bwd",
+}
+
+
+def _available(case, device="cpu"):
+    return [c.name for c in case.contenders if c.unavailable_reason(torch.device(device)) is None]
+
+
+def _check_document(doc: dict, device: str = "cpu") -> None:
+    """Every registered case has finite positive figures for every contender available here."""
+    assert doc["schema"] == 1
+    assert doc["interrupted"] is False
+    machine = doc["machine"]
+    for key in ("cpu_model", "cpu_cores", "torch", "torch_threads", "device", "device_name"):
+        assert machine[key] not in (None, ""), key
+    assert machine["device"] == device
+    assert doc["settings"]["quick"] is True
+    cases = {c.name: c for c in all_cases()}
+    assert {c["name"] for c in doc["cases"]} == set(cases)
+    assert CASE_NAMES <= set(cases)
+    results = doc["results"]
+    for name, case in cases.items():
+        for size in case.quick_sizes:
+            rows = {r["contender"]: r for r in results if r["case"] == name and r["size"] == size}
+            assert set(rows) == {c.name for c in case.contenders}, (name, size)
+            for contender in _available(case, device):
+                r = rows[contender]
+                assert r["status"] == "ok", r
+                for key in ("median_s", "spread_s", "min_s", "max_s", "q25_s", "q75_s"):
+                    assert math.isfinite(r[key]), (name, contender, key)
+                assert r["median_s"] > 0 and r["spread_s"] >= 0
+                assert r["min_s"] <= r["median_s"] <= r["max_s"]
+                assert len(r["samples_s"]) == doc["settings"]["repeats"]
+                assert r["calls_per_sample"] >= 1
+                assert r["ratio_vs_native"] is not None and r["ratio_vs_native"] > 0
+                for key in ("peak_memory_bytes", "memory_method", "memory_error"):
+                    assert key in r
+                assert r["memory_error"] is None, r["memory_error"]
+                assert isinstance(r["peak_memory_bytes"], int) and r["peak_memory_bytes"] >= 0
+                assert r["memory_method"]
+            native = [r for r in rows.values() if r["kind"] == "native"]
+            assert len(native) == 1 and native[0]["ratio_vs_native"] == pytest.approx(1.0)
+
+
+def test_bench_quick_json_and_plot(tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["bench", "--quick", "--json", str(out)]
+    png = tmp_path / "bench.png"
+    if report.have_matplotlib():
+        args += ["--plot", str(png)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    _check_document(json.loads(out.read_text()))
+    assert "time/r3d" in result.stdout
+    if report.have_matplotlib():
+        assert png.read_bytes()[:8] == PNG_MAGIC
+        assert png.stat().st_size > 1000
+
+
+def test_console_script_json_to_stdout(r3d_exe):
+    proc = subprocess.run(
+        [r3d_exe, "bench", "--quick", "--json", "-"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    _check_document(json.loads(proc.stdout))  # stdout holds the JSON alone
+    assert "time/r3d" in proc.stderr  # the table went to stderr
+
+
+def test_unknown_case_exits_2():
+    result = runner.invoke(app, ["bench", "no_such_case", "--quick"])
+    assert result.exit_code == 2
+    for name in CASE_NAMES:
+        assert name in result.output
+
+
+def test_cuda_without_gpu_exits_2():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    result = runner.invoke(app, ["bench", "--device", "cuda", "--quick"])
+    assert result.exit_code == 2
+    assert "cuda" in result.output.lower()
+
+
+def test_bad_device_and_missing_folder_exit_2(tmp_path):
+    assert runner.invoke(app, ["bench", "--device", "tpu", "--quick"]).exit_code == 2
+    missing = tmp_path / "nope" / "x.json"
+    assert runner.invoke(app, ["bench", "--quick", "--json", str(missing)]).exit_code == 2
+
+
+def test_list_cases():
+    result = runner.invoke(app, ["bench", "--list"])
+    assert result.exit_code == 0
+    for name in CASE_NAMES:
+        assert name in result.stdout
+
+
+def _fake_group(case: str, size: int) -> list[Record]:
+    return [
+        Record(case, size, "r3d", "native", median_s=1e-3, spread_s=1e-4, q25_s=9e-4,
+               q75_s=1e-3, min_s=9e-4, max_s=2e-3, samples_s=[1e-3], ratio_vs_native=1.0,
+               peak_memory_bytes=1024, memory_method="rss-hwm"),
+        Record(case, size, "torch", "torch", median_s=3e-3, spread_s=1e-4, q25_s=3e-3,
+               q75_s=3e-3, min_s=3e-3, max_s=3e-3, samples_s=[3e-3], ratio_vs_native=3.0,
+               peak_memory_bytes=4096, memory_method="rss-hwm", memory_ratio_vs_native=4.0),
+    ]
+
+
+def test_ctrl_c_reports_partial_results(tmp_path, monkeypatch):
+    import r3d.cli.bench as bench_cli
+
+    def interrupted(cases, settings, status=None):
+        status("measuring")
+        yield _fake_group(cases[0].name, 10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_cli, "iter_measurements", interrupted)
+    out = tmp_path / "partial.json"
+    result = runner.invoke(app, ["bench", "--quick", "--json", str(out)])
+    assert result.exit_code == 130
+    doc = json.loads(out.read_text())
+    assert doc["interrupted"] is True
+    assert [r["contender"] for r in doc["results"]] == ["r3d", "torch"]
+    assert "interrupted" in result.output
+
+
+def test_plot_is_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    cases = select_cases(["packed_to_padded"])
+    records = _fake_group("packed_to_padded", 10) + _fake_group("packed_to_padded", 1000)
+    path = tmp_path / "p.png"
+    report.plot(records, cases, path, "title")
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_select_cases_patterns():
+    assert [c.name for c in select_cases(["packed*"])] == [
+        "packed_to_padded", "packed_to_padded_fwd_bwd"
+    ]
+    assert len(select_cases(None)) == len(all_cases())
+    both = select_cases(["packed_to_padded", "packed*"])
+    assert len(both) == len({c.name for c in both})
+    with pytest.raises(InputError, match="known cases"):
+        select_cases(["nope*"])
+
+
+def test_statistics_on_fixed_numbers():
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert median([7.0]) == 7.0
+    assert quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.25) == 2.0
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.75) == 3.25
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.0) == 1.0
+    assert quantile([1.0, 2.0, 3.0, 4.0], 1.0) == 4.0
+    assert spread([1.0, 2.0, 3.0, 4.0, 5.0]) == 2.0
+    assert spread([1.0, 2.0, 3.0, 4.0]) == 1.5
+    assert spread([5.0, 5.0, 5.0]) == 0.0
+    assert spread([1.0, 2.0, 3.0, 100.0]) == pytest.approx(25.5)  # 27.25 - 1.75: robust
+    s = Summary.of([10.0, 1.0, 3.0, 2.0, 4.0])
+    assert (s.median, s.q25, s.q75, s.spread, s.min, s.max, s.count) == (3, 2, 4, 2, 1, 10, 5)
+    with pytest.raises(InputError):
+        median([])
+    with pytest.raises(InputError):
+        quantile([1.0], 1.5)
+
+
+def test_time_interleaved_counts_and_errors():
+    calls = {"a": 0, "b": 0}
+
+    def a():
+        calls["a"] += 1
+
+    def b():
+        calls["b"] += 1
+        if calls["b"] > 1:
+            raise RuntimeError("boom")
+
+    timings = time_interleaved(
+        {"a": a, "b": b}, torch.device("cpu"), repeats=4, warmup=1, min_sample_time=0.0
+    )
+    assert len(timings["a"].samples) == 4 and timings["a"].error is None
+    assert all(t >= 0 for t in timings["a"].samples)
+    assert isinstance(timings["b"].error, RuntimeError)
+
+
+def test_settings_and_contender_checks():
+    quick = Settings.make("cpu", quick=True)
+    full = Settings.make("cpu")
+    assert quick.repeats < full.repeats
+    assert Settings.make("cpu", repeats=5).repeats == 5
+    with pytest.raises(InputError):
+        Settings.make("cpu", repeats=0)
+    with pytest.raises(InputError):
+        Contender("x", lambda _: None, kind="other")
+
+
+def test_cpu_probe_measures_one_call():
+    (case,) = select_cases(["packed_to_padded"])
+    with CpuProbe() as probe:
+        fig = probe.measure(case, case.quick_sizes[0], "torch")
+        bad = probe.measure(case, case.quick_sizes[0], "no_such_contender")
+    assert fig.error is None and fig.peak_bytes >= 0 and fig.method
+    assert bad.peak_bytes is None and "no_such_contender" in bad.error
