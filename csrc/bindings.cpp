@@ -4,14 +4,17 @@
 // shapes are validated by r3d/_ext.py, the only caller. The GIL is released while a launcher runs,
 // and a failed Status becomes a RuntimeError.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "common/macros.h"
 #include "cuda/device.h"
 #include "mesh_normals/mesh_normals_launchers.h"
+#include "knn/knn_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
 
 namespace py = pybind11;
@@ -150,6 +153,68 @@ PYBIND11_MODULE(_C, m) {
             return R3D_CUDA_CALL(r3d::packed_padded_cuda<T>(
                 ptr<const T>(src), ptr<T>(dst), ptr<const int64_t>(first_idxs), num_batches,
                 max_size, num_packed, dim, to_padded, static_cast<T>(fill), stream));
+          });
+        });
+
+  // knn_points: shape = (N, P1, P2, D, K, norm); the last argument is the thread count (CPU)
+  // or the stream (CUDA).
+  using KnnShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int>;
+  auto knn_shape = [](const KnnShapeArgs& a) {
+    return r3d::KnnShape{std::get<0>(a), std::get<1>(a), std::get<2>(a),
+                         std::get<3>(a), std::get<4>(a), std::get<5>(a)};
+  };
+  m.def("knn_forward_cpu",
+        [knn_shape](const std::string& dtype, uintptr_t p1, uintptr_t p2, uintptr_t lengths1,
+                    uintptr_t lengths2, const KnnShapeArgs& shape, uintptr_t dists, uintptr_t idx,
+                    int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::knn_forward_cpu<T>(ptr<const T>(p1), ptr<const T>(p2),
+                                           ptr<const int64_t>(lengths1),
+                                           ptr<const int64_t>(lengths2), knn_shape(shape),
+                                           ptr<T>(dists), ptr<int64_t>(idx), num_threads);
+          });
+        });
+  m.def("knn_forward_cuda",
+        [knn_shape](const std::string& dtype, uintptr_t p1, uintptr_t p2, uintptr_t lengths1,
+                    uintptr_t lengths2, const KnnShapeArgs& shape, uintptr_t dists, uintptr_t idx,
+                    uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)p1, (void)p2, (void)lengths1, (void)lengths2, (void)shape, (void)dists,
+                (void)idx, (void)stream, (void)knn_shape;
+            return R3D_CUDA_CALL(r3d::knn_forward_cuda<T>(
+                ptr<const T>(p1), ptr<const T>(p2), ptr<const int64_t>(lengths1),
+                ptr<const int64_t>(lengths2), knn_shape(shape), ptr<T>(dists), ptr<int64_t>(idx),
+                stream));
+          });
+        });
+  m.def("knn_backward_cpu",
+        [knn_shape](const std::string& dtype, uintptr_t p1, uintptr_t p2, uintptr_t lengths1,
+                    uintptr_t lengths2, uintptr_t idx, uintptr_t grad_dists,
+                    const KnnShapeArgs& shape, uintptr_t grad_p1, uintptr_t grad_pairs,
+                    int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::knn_backward_cpu<T>(
+                ptr<const T>(p1), ptr<const T>(p2), ptr<const int64_t>(lengths1),
+                ptr<const int64_t>(lengths2), ptr<const int64_t>(idx), ptr<const T>(grad_dists),
+                knn_shape(shape), ptr<T>(grad_p1), ptr<T>(grad_pairs), num_threads);
+          });
+        });
+  m.def("knn_backward_cuda",
+        [knn_shape](const std::string& dtype, uintptr_t p1, uintptr_t p2, uintptr_t lengths1,
+                    uintptr_t lengths2, uintptr_t idx, uintptr_t grad_dists,
+                    const KnnShapeArgs& shape, uintptr_t grad_p1, uintptr_t grad_pairs,
+                    uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)p1, (void)p2, (void)lengths1, (void)lengths2, (void)idx, (void)grad_dists,
+                (void)shape, (void)grad_p1, (void)grad_pairs, (void)stream, (void)knn_shape;
+            return R3D_CUDA_CALL(r3d::knn_backward_cuda<T>(
+                ptr<const T>(p1), ptr<const T>(p2), ptr<const int64_t>(lengths1),
+                ptr<const int64_t>(lengths2), ptr<const int64_t>(idx), ptr<const T>(grad_dists),
+                knn_shape(shape), ptr<T>(grad_p1), ptr<T>(grad_pairs), stream));
           });
         });
 }

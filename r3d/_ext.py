@@ -228,3 +228,88 @@ def padded_to_packed(
 def cuda_device_count() -> int:
     """CUDA devices usable by r3d's own runtime (0 when built without CUDA or none present)."""
     return _module().cuda_device_count() if built_with_cuda() else 0
+
+
+def _check_knn_inputs(
+    op: str, p1: torch.Tensor, p2: torch.Tensor, lengths1: torch.Tensor, lengths2: torch.Tensor
+) -> tuple[int, int, int, int]:
+    """Checks the clouds and lengths of a KNN call; returns (N, P1, P2, D)."""
+    _check_float(op, "p1", p1, (None, None, None))
+    N, P1, D = p1.shape
+    _check(op, "p2", p2, p1.dtype, (N, None, D), p1.device)
+    P2 = p2.shape[1]
+    _check(op, "lengths1", lengths1, torch.int64, (N,), p1.device)
+    _check(op, "lengths2", lengths2, torch.int64, (N,), p1.device)
+    _check_range(op, "lengths1", lengths1, 0, P1 + 1)
+    _check_range(op, "lengths2", lengths2, 0, P2 + 1)
+    return N, P1, P2, D
+
+
+def _check_k_norm(op: str, K: int, norm: int) -> None:
+    if K < 1 or norm not in (1, 2):
+        raise InputError(f"{op}: K must be >= 1 and norm 1 or 2, got K={K}, norm={norm}")
+
+
+def knn_points_forward(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor,
+    lengths2: torch.Tensor,
+    K: int,
+    norm: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native KNN search.
+
+    Args:
+        p1: (N, P1, D) and p2: (N, P2, D) float32/float64, contiguous, same device.
+        lengths1, lengths2: (N,) int64 in [0, P1] / [0, P2].
+        K: neighbours per query (>= 1); norm: 2 (squared L2) or 1 (L1).
+    Returns:
+        dists (N, P1, K) of p1's dtype and idx (N, P1, K) int64, nearest first, zeros in the
+        slots without a neighbour.
+    """
+    op = "knn_points"
+    N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
+    _check_k_norm(op, K, norm)
+    dists = p1.new_empty((N, P1, K))
+    idx = torch.empty((N, P1, K), dtype=torch.int64, device=p1.device)
+    _launch(
+        "knn_forward", p1.device, _DTYPE_NAMES[p1.dtype], _ptr(p1), _ptr(p2), _ptr(lengths1),
+        _ptr(lengths2), (N, P1, P2, D, K, norm), _ptr(dists), _ptr(idx),
+    )
+    return dists, idx
+
+
+def knn_points_backward(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor,
+    lengths2: torch.Tensor,
+    idx: torch.Tensor,
+    grad_dists: torch.Tensor,
+    norm: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward of the KNN distances.
+
+    Args:
+        p1, p2, lengths1, lengths2: as in the forward.
+        idx: (N, P1, K) int64 from the forward; grad_dists: (N, P1, K) of p1's dtype.
+    Returns:
+        grad_p1 (N, P1, D) and grad_pairs (N, P1, K, D), the gradient w.r.t. each neighbour,
+        for the caller to scatter onto p2.
+    """
+    op = "knn_points backward"
+    N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
+    _check(op, "idx", idx, torch.int64, (N, P1, None), p1.device)
+    K = idx.shape[2]
+    _check_k_norm(op, K, norm)
+    _check_range(op, "idx", idx, 0, max(P2, 1))
+    _check(op, "grad_dists", grad_dists, p1.dtype, (N, P1, K), p1.device)
+    grad_p1 = p1.new_empty((N, P1, D))
+    grad_pairs = p1.new_empty((N, P1, K, D))
+    _launch(
+        "knn_backward", p1.device, _DTYPE_NAMES[p1.dtype], _ptr(p1), _ptr(p2), _ptr(lengths1),
+        _ptr(lengths2), _ptr(idx), _ptr(grad_dists), (N, P1, P2, D, K, norm), _ptr(grad_p1),
+        _ptr(grad_pairs),
+    )
+    return grad_p1, grad_pairs

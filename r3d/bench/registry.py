@@ -20,7 +20,7 @@ import torch
 from r3d.errors import InputError
 
 # Modules that declare cases; imported lazily by all_cases(). Later op families append here.
-CASE_MODULES: list[str] = ["r3d.ops.bench_cases"]
+CASE_MODULES: list[str] = ["r3d.ops.bench_cases", "r3d.ops.bench_knn"]
 
 KINDS = ("native", "torch", "peer")
 
@@ -41,6 +41,8 @@ class Contender:
             or a short reason why not (library not installed, no kernel for that device).
         prepare: turns the case's inputs into this contender's arguments, outside the timing
             (e.g. a conversion to NumPy); the identity when None.
+        max_size: sizes above this are not run (a brute-force baseline that would take
+            minutes); None runs every size.
     """
 
     name: str
@@ -48,6 +50,7 @@ class Contender:
     kind: str = "peer"
     available: Callable[[torch.device], str | None] | None = None
     prepare: Callable[[Any], Any] | None = None
+    max_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -91,7 +91,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
 class Record:
     """The figures of one contender on one case at one size (times in seconds, memory in bytes).
 
-    ``status`` is "ok", "unavailable" (not installed, no kernel for the device: see ``reason``)
+    ``status`` is "ok", "unavailable" (not installed, no kernel for the device: see ``reason``),
+    "skipped" (the size is above the contender's ``max_size``)
     or "error" (it raised: see ``reason``). Ratios are this contender's figure divided by the
     native contender's (above 1: r3d native is faster / leaner).
     """
@@ -148,6 +149,10 @@ def measure(
         reason = c.unavailable_reason(settings.device)
         if reason is not None:
             records[c.name].status, records[c.name].reason = "unavailable", reason
+            continue
+        if c.max_size is not None and size > c.max_size:
+            records[c.name].status = "skipped"
+            records[c.name].reason = f"not run above {c.max_size:,} {case.size_label}"
             continue
         try:
             arg = c.prepared(inputs)

@@ -1,0 +1,135 @@
+// Per-query bodies of knn_points, shared by the CPU and CUDA launchers.
+//
+// Clouds are padded: p1 (N, P1, D) queries, p2 (N, P2, D) searched points, lengths1/lengths2
+// (N,) valid counts. Outputs dists/idx (N, P1, K) hold, for query (n, i), the k_eff =
+// min(K, lengths2[n]) nearest points sorted by (distance, index), then zeros. Distances are
+// squared Euclidean (norm 2) or L1 (norm 1).
+#pragma once
+
+#include <cstdint>
+
+#include "common/macros.h"
+
+namespace r3d {
+
+// Distance between two D-vectors: squared L2 (norm == 2) or L1.
+template <typename T>
+R3D_HD inline T knn_distance(const T* a, const T* b, int64_t D, int norm) {
+  T acc = T(0);
+  for (int64_t d = 0; d < D; ++d) {
+    const T diff = a[d] - b[d];
+    acc += norm == 2 ? diff * diff : (diff < T(0) ? -diff : diff);
+  }
+  return acc;
+}
+
+// A list of the k best (distance, index) pairs seen so far, kept sorted ascending in the
+// caller's output rows (dists, idx); ties go to the lower index.
+template <typename T>
+struct TopK {
+  T* dists;
+  int64_t* idx;
+  int64_t k;
+  int64_t count = 0;
+
+  R3D_HD TopK(T* d, int64_t* i, int64_t k_) : dists(d), idx(i), k(k_) {}
+
+  R3D_HD static bool before(T d, int64_t j, T d2, int64_t j2) {
+    return d < d2 || (d == d2 && j < j2);
+  }
+  R3D_HD bool full() const { return count == k; }
+  // The distance a candidate must not exceed to enter (only meaningful when full()).
+  R3D_HD T worst() const { return dists[k - 1]; }
+
+  R3D_HD void push(T d, int64_t j) {
+    if (k == 0) return;
+    if (count == k && !before(d, j, dists[k - 1], idx[k - 1])) return;
+    int64_t pos = count < k ? count++ : k - 1;
+    while (pos > 0 && before(d, j, dists[pos - 1], idx[pos - 1])) {
+      dists[pos] = dists[pos - 1];
+      idx[pos] = idx[pos - 1];
+      --pos;
+    }
+    dists[pos] = d;
+    idx[pos] = j;
+  }
+
+  // Zeros the slots past the neighbours found.
+  R3D_HD void pad(int64_t K) const {
+    for (int64_t s = count; s < K; ++s) {
+      dists[s] = T(0);
+      idx[s] = 0;
+    }
+  }
+};
+
+// Shapes shared by the forward and backward bodies.
+struct KnnShape {
+  int64_t N, P1, P2, D, K;
+  int norm;
+};
+
+// Brute force for query q = n * P1 + i: scans the whole of cloud n of p2.
+template <typename T>
+struct KnnBruteForce {
+  const T* p1;
+  const T* p2;
+  const int64_t* lengths1;
+  const int64_t* lengths2;
+  KnnShape s;
+  T* dists;      // (N, P1, K)
+  int64_t* idx;  // (N, P1, K)
+
+  R3D_HD void operator()(int64_t q) const {
+    const int64_t n = q / s.P1, i = q % s.P1;
+    const int64_t len2 = i < lengths1[n] ? lengths2[n] : 0;
+    TopK<T> top(dists + q * s.K, idx + q * s.K, len2 < s.K ? len2 : s.K);
+    const T* query = p1 + q * s.D;
+    const T* cloud = p2 + n * s.P2 * s.D;
+    for (int64_t j = 0; j < len2; ++j) top.push(knn_distance(query, cloud + j * s.D, s.D, s.norm), j);
+    top.pad(s.K);
+  }
+};
+
+// Backward for query q: grad_p1 (N, P1, D) gets the gradient w.r.t. the query; grad_pairs
+// (N, P1, K, D) the gradient w.r.t. each neighbour, which the caller scatters onto p2 (this
+// keeps the body free of atomics). Slots without a neighbour get zeros.
+template <typename T>
+struct KnnBackward {
+  const T* p1;
+  const T* p2;
+  const int64_t* lengths1;
+  const int64_t* lengths2;
+  const int64_t* idx;       // (N, P1, K)
+  const T* grad_dists;      // (N, P1, K)
+  KnnShape s;
+  T* grad_p1;               // (N, P1, D)
+  T* grad_pairs;            // (N, P1, K, D)
+
+  R3D_HD void operator()(int64_t q) const {
+    const int64_t n = q / s.P1, i = q % s.P1;
+    const int64_t len2 = i < lengths1[n] ? lengths2[n] : 0;
+    const int64_t k_eff = len2 < s.K ? len2 : s.K;
+    const T* query = p1 + q * s.D;
+    T* g1 = grad_p1 + q * s.D;
+    for (int64_t d = 0; d < s.D; ++d) g1[d] = T(0);
+    for (int64_t k = 0; k < s.K; ++k) {
+      T* gp = grad_pairs + (q * s.K + k) * s.D;
+      if (k >= k_eff) {
+        for (int64_t d = 0; d < s.D; ++d) gp[d] = T(0);
+        continue;
+      }
+      const T g = grad_dists[q * s.K + k];
+      const T* point = p2 + (n * s.P2 + idx[q * s.K + k]) * s.D;
+      for (int64_t d = 0; d < s.D; ++d) {
+        const T diff = query[d] - point[d];
+        const T sign = diff > T(0) ? T(1) : (diff < T(0) ? T(-1) : T(0));
+        const T c = s.norm == 2 ? T(2) * g * diff : g * sign;
+        g1[d] += c;
+        gp[d] = -c;
+      }
+    }
+  }
+};
+
+}  // namespace r3d

@@ -1,0 +1,258 @@
+"""K nearest neighbours between batches of point clouds of different sizes.
+
+``knn_points`` follows PyTorch3D's signature and outputs. On the CPU it runs a native kd-tree
+search (brute force where that wins: few points, large K or D != 3), on CUDA a native brute-force
+kernel, and elsewhere the chunked pure-PyTorch implementation :func:`knn_points_torch`, which is
+also the test oracle.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import torch
+
+from r3d import _ext
+from r3d._checks import describe
+from r3d.errors import InputError
+from r3d.ops.dispatch import check_same_device, use_native
+
+KNN = namedtuple("KNN", "dists idx knn")
+KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
+
+# The pure-PyTorch search holds at most this many query-to-point distances at once.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+def check_clouds(
+    op: str,
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None,
+    lengths2: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validates a pair of padded batches and returns their lengths.
+
+    Args:
+        p1: (N, P1, D) and p2: (N, P2, D) float tensors of one dtype and device, all finite.
+        lengths1, lengths2: (N,) int64 in [0, P1] / [0, P2], or None for full clouds.
+    Returns:
+        lengths1, lengths2 as (N,) int64 tensors on the clouds' device.
+    """
+    for name, p in (("p1", p1), ("p2", p2)):
+        if not isinstance(p, torch.Tensor) or not p.is_floating_point() or p.dim() != 3:
+            raise InputError(
+                f"{op}: {name} must be a float tensor of shape (N, P, D), got {describe(p)}"
+            )
+    if p1.shape[0] != p2.shape[0] or p1.shape[2] != p2.shape[2]:
+        raise InputError(
+            f"{op}: p1 and p2 must share N and D, got shapes {tuple(p1.shape)} and "
+            f"{tuple(p2.shape)}"
+        )
+    if p1.dtype != p2.dtype:
+        raise InputError(f"{op}: p1 and p2 must have one dtype, got {p1.dtype} and {p2.dtype}")
+    check_same_device(op, p1=p1, p2=p2)
+    out = []
+    for name, p, lengths in (("lengths1", p1, lengths1), ("lengths2", p2, lengths2)):
+        if lengths is None:
+            lengths = torch.full((p.shape[0],), p.shape[1], dtype=torch.int64, device=p.device)
+        elif (
+            not isinstance(lengths, torch.Tensor)
+            or lengths.dtype != torch.int64
+            or lengths.shape != (p.shape[0],)
+        ):
+            raise InputError(
+                f"{op}: {name} must be an int64 tensor of shape ({p.shape[0]},), "
+                f"got {describe(lengths)}"
+            )
+        check_same_device(op, p1=p1, **{name: lengths})
+        if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > p.shape[1]):
+            raise InputError(
+                f"{op}: {name} must lie in [0, {p.shape[1]}], got values in "
+                f"[{int(lengths.min())}, {int(lengths.max())}]"
+            )
+        out.append(lengths)
+    for name, p, lengths in (("p1", p1, out[0]), ("p2", p2, out[1])):
+        valid = torch.arange(p.shape[1], device=p.device)[None, :] < lengths[:, None]
+        if not bool(torch.isfinite(p[valid]).all()):
+            raise InputError(f"{op}: {name} contains NaN or infinite values")
+    return out[0], out[1]
+
+
+def _check_k_norm(op: str, K: int, norm: int) -> None:
+    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
+        raise InputError(f"{op}: K must be a positive int, got {K!r}")
+    if norm not in (1, 2):
+        raise InputError(f"{op}: norm must be 1 or 2, got {norm!r}")
+
+
+def pair_distances(a: torch.Tensor, b: torch.Tensor, norm: int) -> torch.Tensor:
+    """Squared L2 (norm=2) or L1 (norm=1) distances between all rows: (A, D), (B, D) -> (A, B)."""
+    diff = a[:, None, :] - b[None, :, :]
+    return diff.abs().sum(-1) if norm == 1 else (diff * diff).sum(-1)
+
+
+def _knn_idx_torch(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor,
+    lengths2: torch.Tensor,
+    K: int,
+    norm: int,
+) -> torch.Tensor:
+    """(N, P1, K) int64 neighbour indices (0 where there is no neighbour), nearest first."""
+    N, P1, _ = p1.shape
+    idx = torch.zeros((N, P1, K), dtype=torch.int64, device=p1.device)
+    for n, (len1, len2) in enumerate(zip(lengths1.tolist(), lengths2.tolist())):
+        k = min(K, len2)
+        if len1 == 0 or k == 0:
+            continue
+        points = p2[n, :len2]
+        step = max(1, _CHUNK_ELEMENTS // max(1, len2 * p1.shape[2]))
+        for start in range(0, len1, step):
+            stop = min(start + step, len1)
+            d = pair_distances(p1[n, start:stop], points, norm)
+            # Nearest first, ties broken by the lower index (a stable sort of the k smallest).
+            vals, near = torch.topk(d, k, dim=1, largest=False, sorted=True)
+            order = torch.sort(vals, dim=1, stable=True).indices
+            idx[n, start:stop, :k] = torch.gather(near, 1, order)
+    return idx
+
+
+def knn_gather(
+    x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Gathers the neighbours that ``idx`` names.
+
+    Args:
+        x: (N, M, U) features of the points of the second cloud.
+        idx: (N, L, K) int64 indices into x's second axis (as returned by knn_points).
+        lengths: (N,) int64 lengths of x's clouds; neighbour slots k >= lengths[n] are zero.
+    Returns:
+        (N, L, K, U) gathered features, differentiable w.r.t. x.
+    """
+    op = "knn_gather"
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        raise InputError(f"{op}: x must be a tensor of shape (N, M, U), got {describe(x)}")
+    if not isinstance(idx, torch.Tensor) or idx.dtype != torch.int64 or idx.dim() != 3:
+        raise InputError(f"{op}: idx must be an int64 tensor (N, L, K), got {describe(idx)}")
+    N, M, U = x.shape
+    if idx.shape[0] != N:
+        raise InputError(f"{op}: x and idx must share N, got {N} and {idx.shape[0]}")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= max(M, 1)):
+        raise InputError(f"{op}: idx must lie in [0, {M - 1}], got values out of range")
+    _, L, K = idx.shape
+    if M == 0:
+        return x.new_zeros((N, L, K, U))
+    out = torch.gather(x[:, :, None, :].expand(N, M, K, U), 1, idx[..., None].expand(N, L, K, U))
+    if lengths is not None:
+        slots = torch.arange(K, device=idx.device)
+        out = out * (slots[None, :] < lengths[:, None]).to(x.dtype)[:, None, :, None]
+    return out
+
+
+def _gathered_dists(
+    p1: torch.Tensor, p2: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor, norm: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Distances (N, P1, K) from each query to the points idx names (0 where ~mask), and those
+    points (N, P1, K, D); differentiable w.r.t. p1 and p2."""
+    nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+    diff = p1[:, :, None, :] - nn
+    dists = diff.abs().sum(-1) if norm == 1 else (diff * diff).sum(-1)
+    return dists * mask.to(p1.dtype), nn
+
+
+def valid_neighbours(
+    lengths1: torch.Tensor, lengths2: torch.Tensor, P1: int, K: int
+) -> torch.Tensor:
+    """(N, P1, K) bool: query i < lengths1[n] and neighbour slot k < lengths2[n]."""
+    device = lengths1.device
+    queries = torch.arange(P1, device=device)[None, :] < lengths1[:, None]
+    slots = torch.arange(K, device=device)[None, :] < lengths2[:, None]
+    return queries[:, :, None] & slots[:, None, :]
+
+
+def knn_points_torch(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None = None,
+    lengths2: torch.Tensor | None = None,
+    norm: int = 2,
+    K: int = 1,
+    return_nn: bool = False,
+    return_sorted: bool = True,
+) -> KNN:
+    """Pure-PyTorch :func:`knn_points` (any device; chunked so memory stays bounded)."""
+    op = "knn_points"
+    _check_k_norm(op, K, norm)
+    lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
+    with torch.no_grad():
+        idx = _knn_idx_torch(p1, p2, lengths1, lengths2, K, norm)
+    mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
+    dists, nn = _gathered_dists(p1, p2, idx, mask, norm)
+    return KNN(dists, idx, nn if return_nn else None)
+
+
+class _KnnPoints(torch.autograd.Function):
+    """Native search; distances and their gradients from the native kernels."""
+
+    @staticmethod
+    def forward(ctx, p1, p2, lengths1, lengths2, K, norm):
+        dists, idx = _ext.knn_points_forward(p1, p2, lengths1, lengths2, K, norm)
+        ctx.save_for_backward(p1, p2, lengths1, lengths2, idx)
+        ctx.norm = norm
+        ctx.mark_non_differentiable(idx)
+        return dists, idx
+
+    @staticmethod
+    def backward(ctx, grad_dists, _grad_idx):
+        p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
+        grad_p1, grad_pairs = _ext.knn_points_backward(
+            p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), ctx.norm
+        )
+        N, P1, K = idx.shape
+        D = p2.shape[2]
+        grad_p2 = torch.zeros_like(p2)
+        flat = (idx + torch.arange(N, device=idx.device)[:, None, None] * p2.shape[1]).reshape(-1)
+        grad_p2.view(-1, D).index_add_(0, flat, grad_pairs.reshape(-1, D))
+        return grad_p1, grad_p2, None, None, None, None
+
+
+def knn_points(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None = None,
+    lengths2: torch.Tensor | None = None,
+    norm: int = 2,
+    K: int = 1,
+    return_nn: bool = False,
+    return_sorted: bool = True,
+) -> KNN:
+    """The K nearest points of p2 to each point of p1, per batch item.
+
+    Args:
+        p1: (N, P1, D) query clouds; p2: (N, P2, D) clouds searched (float, one device).
+        lengths1, lengths2: (N,) int64 numbers of valid points of each cloud (None: all).
+        norm: 2 for squared Euclidean distances, 1 for L1 distances.
+        K: neighbours per query.
+        return_nn: also return the neighbours' coordinates.
+        return_sorted: kept for PyTorch3D compatibility; neighbours are always sorted nearest
+            first (ties by lower index).
+    Returns:
+        KNN(dists, idx, knn): dists (N, P1, K) squared (or L1) distances, idx (N, P1, K) int64
+        indices into p2, knn (N, P1, K, D) or None. Slots with no neighbour (padded queries,
+        k >= lengths2[n]) hold 0 in all three. dists and knn are differentiable w.r.t. p1, p2.
+    """
+    if not (isinstance(p1, torch.Tensor) and use_native(p1)):
+        return knn_points_torch(p1, p2, lengths1, lengths2, norm, K, return_nn, return_sorted)
+    op = "knn_points"
+    _check_k_norm(op, K, norm)
+    lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
+    dists, idx = _KnnPoints.apply(
+        p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(), K, norm
+    )
+    nn = None
+    if return_nn:
+        mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
+        nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+    return KNN(dists, idx, nn)
