@@ -1,15 +1,15 @@
 // A kd-tree over one 3D point cloud for the CPU KNN launcher.
 //
 // Median splits along the widest axis of each node's bounding box, leaves of at most kLeaf
-// points, nodes implicit in the ranges of a permutation: the node over [b, e) splits at
-// m = (b + e) / 2 and stores its split at index m (unique to that node). The search visits the
-// near child first and a far child only when the distance from the query to that child's cell
-// (kept incrementally per axis, as in Arya & Mount) can still beat the k-th best.
+// points, nodes implicit in ranges of the reordered points: the node over [b, e) splits at
+// m = (b + e) / 2 and stores its split at index m (unique to that node). Points are stored with
+// their original index, in tree order, so a leaf is one contiguous run of memory. The search
+// visits the near child first and a far child only when the distance from the query to that
+// child's cell (kept incrementally per axis, as in Arya & Mount) can still beat the k-th best.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "knn/knn.h"
@@ -24,8 +24,7 @@ class KdTree {
 
   // Reserves memory for n points (throws std::bad_alloc; call outside parallel regions).
   void allocate(int64_t n) {
-    perm_.resize(n);
-    pts_.resize(3 * n);
+    items_.resize(n);
     split_.resize(n);
     axis_.resize(n);
   }
@@ -33,40 +32,43 @@ class KdTree {
   // Builds over points (n, 3), n as given to allocate. Spawns OpenMP tasks for large ranges
   // when called inside a parallel region.
   void build(const T* points) {
-    src_ = points;
-    const int64_t n = static_cast<int64_t>(perm_.size());
-    std::iota(perm_.begin(), perm_.end(), int64_t{0});
+    const int64_t n = static_cast<int64_t>(items_.size());
+    for (int64_t j = 0; j < n; ++j) {
+      for (int d = 0; d < 3; ++d) items_[j].p[d] = points[3 * j + d];
+      items_[j].index = j;
+    }
 #pragma omp taskgroup
     build_range(0, n);
-    for (int64_t j = 0; j < n; ++j)
-      for (int d = 0; d < 3; ++d) pts_[3 * j + d] = points[3 * perm_[j] + d];
   }
 
   void query(const T* q, TopK<T>& top, int norm) const {
     T off[3] = {T(0), T(0), T(0)};
-    search(0, static_cast<int64_t>(perm_.size()), q, T(0), off, top, norm);
+    search(0, static_cast<int64_t>(items_.size()), q, T(0), off, top, norm);
   }
 
  private:
+  struct Item {
+    T p[3];
+    int64_t index;
+  };
+
   void build_range(int64_t b, int64_t e) {
     if (e - b <= kLeaf) return;
     T lo[3], hi[3];
-    for (int d = 0; d < 3; ++d) lo[d] = hi[d] = src_[3 * perm_[b] + d];
+    for (int d = 0; d < 3; ++d) lo[d] = hi[d] = items_[b].p[d];
     for (int64_t j = b + 1; j < e; ++j) {
-      const T* p = src_ + 3 * perm_[j];
       for (int d = 0; d < 3; ++d) {
-        lo[d] = std::min(lo[d], p[d]);
-        hi[d] = std::max(hi[d], p[d]);
+        lo[d] = std::min(lo[d], items_[j].p[d]);
+        hi[d] = std::max(hi[d], items_[j].p[d]);
       }
     }
     int axis = 0;
     for (int d = 1; d < 3; ++d)
       if (hi[d] - lo[d] > hi[axis] - lo[axis]) axis = d;
     const int64_t m = b + (e - b) / 2;
-    const T* src = src_;
-    std::nth_element(perm_.begin() + b, perm_.begin() + m, perm_.begin() + e,
-                     [src, axis](int64_t a, int64_t c) { return src[3 * a + axis] < src[3 * c + axis]; });
-    split_[m] = src_[3 * perm_[m] + axis];
+    std::nth_element(items_.begin() + b, items_.begin() + m, items_.begin() + e,
+                     [axis](const Item& x, const Item& y) { return x.p[axis] < y.p[axis]; });
+    split_[m] = items_[m].p[axis];
     axis_[m] = static_cast<uint8_t>(axis);
     if (e - b > kParallelBuild) {
 #pragma omp task firstprivate(b, m)
@@ -81,7 +83,8 @@ class KdTree {
 
   void search(int64_t b, int64_t e, const T* q, T rd, T* off, TopK<T>& top, int norm) const {
     if (e - b <= kLeaf) {
-      for (int64_t j = b; j < e; ++j) top.push(knn_distance(q, &pts_[3 * j], 3, norm), perm_[j]);
+      for (int64_t j = b; j < e; ++j)
+        top.push(knn_distance(q, items_[j].p, 3, norm), items_[j].index);
       return;
     }
     const int64_t m = b + (e - b) / 2;
@@ -91,18 +94,16 @@ class KdTree {
     if (left_first) search(b, m, q, rd, off, top, norm);
     else search(m, e, q, rd, off, top, norm);
     const T old = off[axis];
-    const T far = norm == 2 ? rd - old * old + diff * diff
-                            : rd - old + (diff < T(0) ? -diff : diff);
+    const T gap = diff < T(0) ? -diff : diff;
+    const T far = norm == 2 ? rd - old * old + gap * gap : rd - old + gap;
     if (top.full() && far > top.worst()) return;
-    off[axis] = diff < T(0) ? -diff : diff;
+    off[axis] = gap;
     if (left_first) search(m, e, q, far, off, top, norm);
     else search(b, m, q, far, off, top, norm);
     off[axis] = old;
   }
 
-  const T* src_ = nullptr;
-  std::vector<int64_t> perm_;  // point order: leaves are contiguous ranges
-  std::vector<T> pts_;         // (n, 3) points in perm_ order
+  std::vector<Item> items_;    // the points with their original index, in tree order
   std::vector<T> split_;       // split value of the node whose middle index is m
   std::vector<uint8_t> axis_;  // its split axis
 };

@@ -1,6 +1,35 @@
 """Differentiable operators with native kernels and pure-PyTorch fallbacks."""
 
+from r3d.ops.ball_query import ball_query
+from r3d.ops.knn import knn_gather, knn_points
 from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
+from r3d.ops.points_alignment import (
+    ICPSolution,
+    SimilarityTransform,
+    corresponding_points_alignment,
+    iterative_closest_point,
+)
+from r3d.ops.points_normals import (
+    estimate_pointcloud_local_coord_frames,
+    estimate_pointcloud_normals,
+)
+from r3d.ops.sample_farthest_points import sample_farthest_points
+from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 
-__all__ = ["mesh_face_areas_normals", "packed_to_padded", "padded_to_packed"]
+__all__ = [
+    "ICPSolution",
+    "SimilarityTransform",
+    "ball_query",
+    "corresponding_points_alignment",
+    "estimate_pointcloud_local_coord_frames",
+    "estimate_pointcloud_normals",
+    "iterative_closest_point",
+    "knn_gather",
+    "knn_points",
+    "mesh_face_areas_normals",
+    "packed_to_padded",
+    "padded_to_packed",
+    "sample_farthest_points",
+    "sample_points_from_meshes",
+]

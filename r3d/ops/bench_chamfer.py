@@ -1,0 +1,67 @@
+"""Benchmark case of chamfer_distance (run by ``r3d bench``).
+
+Imported only by the benchmark registry. Contenders: r3d's chamfer_distance (native
+nearest-neighbour search), the same loss with the pure-PyTorch search ``knn_points_torch``, and
+PyTorch3D's chamfer_distance when PyTorch3D is importable.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+
+from r3d.bench.contenders import op_contenders, pytorch3d_contender
+from r3d.bench.registry import register_case
+from r3d.loss.chamfer import chamfer_distance, chamfer_distance_with_knn
+from r3d.ops.knn import knn_points_torch
+
+NUM_CLOUDS = 32
+# Relative cloud sizes 1..20: at 336,000 points in all, clouds of 1k to 20k points.
+SHARES = torch.linspace(1, 20, NUM_CLOUDS, dtype=torch.float64)
+SIZES = (33_600, 336_000)
+QUICK_SIZES = (3_360,)
+
+
+def cloud_batch(total: int, device: torch.device, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded (N, max P_i, 3) float32 Gaussian clouds of NUM_CLOUDS different sizes adding up
+    to about ``total`` points (sizes shuffled by ``seed``), and their (N,) int64 lengths."""
+    gen = torch.Generator().manual_seed(seed)
+    shares = SHARES[torch.randperm(NUM_CLOUDS, generator=gen)]
+    lengths = torch.round(shares / shares.sum() * total).long().clamp(min=1)
+    points = torch.randn(NUM_CLOUDS, int(lengths.max()), 3, generator=gen)
+    points *= (torch.arange(points.shape[1])[None, :] < lengths[:, None])[..., None]
+    return points.to(device), lengths.to(device)
+
+
+def _setup(size: int, device: torch.device) -> dict:
+    x, x_lengths = cloud_batch(size, device, seed=0)
+    y, y_lengths = cloud_batch(size, device, seed=1)
+    return {"x": x.requires_grad_(True), "y": y.requires_grad_(True),
+            "x_lengths": x_lengths, "y_lengths": y_lengths}
+
+
+def _fwd_bwd(op: Callable) -> Callable:
+    def run(inputs):
+        loss, _ = op(inputs["x"], inputs["y"], x_lengths=inputs["x_lengths"],
+                     y_lengths=inputs["y_lengths"])
+        return torch.autograd.grad(loss, (inputs["x"], inputs["y"]))
+
+    return run
+
+
+register_case(
+    "chamfer_fwd_bwd",
+    sizes=SIZES,
+    quick_sizes=QUICK_SIZES,
+    setup=_setup,
+    size_label="points",
+    description=f"chamfer_distance forward + backward, float32, {NUM_CLOUDS} clouds of "
+    "different sizes (1k to 20k points at the largest size) against as many",
+    contenders=op_contenders(
+        chamfer_distance, functools.partial(chamfer_distance_with_knn, knn_points_torch),
+        _fwd_bwd,
+    ) + [pytorch3d_contender("chamfer_distance", _fwd_bwd, module="pytorch3d.loss")],
+    clouds=NUM_CLOUDS,
+)

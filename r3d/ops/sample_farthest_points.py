@@ -1,0 +1,144 @@
+"""Farthest point sampling of batches of point clouds of different sizes.
+
+``sample_farthest_points`` follows PyTorch3D's signature and outputs. It is pure PyTorch and
+vectorised across the batch: one loop over the K selection steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from r3d._checks import describe
+from r3d.errors import InputError
+from r3d.ops.ball_query import masked_gather
+
+
+def valid_points(lengths: torch.Tensor, P: int) -> torch.Tensor:
+    """(N, P) bool: whether row p of padded cloud n is one of its lengths[n] points."""
+    return torch.arange(P, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def check_points(
+    op: str,
+    name: str,
+    points: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    lengths_name: str = "lengths",
+) -> torch.Tensor:
+    """Validates one padded batch of clouds and returns its lengths.
+
+    Args:
+        points: (N, P, D) float tensor, finite in the rows lengths marks valid.
+        lengths: (N,) int64 in [0, P] on points' device, or None for full clouds.
+        name, lengths_name: the arguments' names, for error messages.
+    Returns:
+        (N,) int64 lengths on points' device.
+    """
+    if not isinstance(points, torch.Tensor) or not points.is_floating_point() \
+            or points.dim() != 3:
+        raise InputError(
+            f"{op}: {name} must be a float tensor of shape (N, P, D), got {describe(points)}"
+        )
+    N, P, _ = points.shape
+    if lengths is None:
+        lengths = torch.full((N,), P, dtype=torch.int64, device=points.device)
+    elif not isinstance(lengths, torch.Tensor) or lengths.dtype != torch.int64 \
+            or lengths.shape != (N,) or lengths.device != points.device:
+        raise InputError(
+            f"{op}: {lengths_name} must be an int64 tensor of shape ({N},) on "
+            f"{points.device}, got {describe(lengths)}"
+        )
+    if N and (int(lengths.min()) < 0 or int(lengths.max()) > P):
+        raise InputError(
+            f"{op}: {lengths_name} must lie in [0, {P}], got values in "
+            f"[{int(lengths.min())}, {int(lengths.max())}]"
+        )
+    if not bool(torch.isfinite(points[valid_points(lengths, P)]).all()):
+        raise InputError(f"{op}: {name} contains NaN or infinite values")
+    return lengths
+
+
+def _per_cloud_k(
+    op: str, K: int | Sequence[int] | torch.Tensor, N: int, device: torch.device
+) -> torch.Tensor:
+    """K as an (N,) int64 tensor of positive sample counts."""
+    if isinstance(K, int) and not isinstance(K, bool):
+        K = torch.full((N,), K, dtype=torch.int64)
+    elif isinstance(K, (list, tuple)) and all(
+        isinstance(k, int) and not isinstance(k, bool) for k in K
+    ):
+        K = torch.tensor(K, dtype=torch.int64).reshape(-1)
+    elif isinstance(K, torch.Tensor) and not K.is_floating_point() and not K.is_complex() \
+            and K.dtype != torch.bool:
+        K = K.to(torch.int64)
+    else:
+        raise InputError(
+            f"{op}: K must be an int, a list of ints or an integer tensor, got {describe(K)}"
+        )
+    if K.shape != (N,):
+        raise InputError(f"{op}: K must be an int or hold {N} values, got shape {tuple(K.shape)}")
+    if N and int(K.min()) < 1:
+        raise InputError(f"{op}: K must be positive, got {K.tolist()}")
+    return K.to(device)
+
+
+def _start_indices(
+    lengths: torch.Tensor, random_start: bool, generator: torch.Generator | None
+) -> torch.Tensor:
+    """(N,) int64 first sample of each cloud: 0, or uniform in [0, lengths[n])."""
+    if not random_start:
+        return torch.zeros_like(lengths)
+    device = lengths.device if generator is None else generator.device
+    u = torch.rand(lengths.shape, generator=generator, dtype=torch.float64, device=device)
+    start = (u.to(lengths.device) * lengths).long()
+    return torch.minimum(start, (lengths - 1).clamp(min=0))
+
+
+def sample_farthest_points(
+    points: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    K: int | Sequence[int] | torch.Tensor = 50,
+    random_start_point: bool = False,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Iterative farthest point sampling.
+
+    Each cloud's first sample is its point 0 (or a random point); each next sample is the point
+    whose squared distance to the nearest sample so far is largest (ties: the lowest index).
+
+    Args:
+        points: (N, P, D) float clouds.
+        lengths: (N,) int64 numbers of valid points of each cloud (None: all P).
+        K: samples per cloud: an int, or N ints as a list or an (N,) integer tensor.
+        random_start_point: start each cloud from a uniformly random point instead of point 0.
+        generator: optional torch.Generator for the random start points.
+    Returns:
+        selected_points: (N, max K, D), differentiable w.r.t. points.
+        selected_indices: (N, max K) int64 indices into each cloud. A cloud with fewer points
+        than its K gets all of them (in sampling order); empty slots hold index -1 and point 0.
+    """
+    op = "sample_farthest_points"
+    lengths = check_points(op, "points", points, lengths)
+    N, P, _ = points.shape
+    k = _per_cloud_k(op, K, N, points.device)
+    max_k = int(k.max()) if N else (K if isinstance(K, int) else 0)
+    counts = torch.minimum(k, lengths)
+    idx = torch.full((N, max_k), -1, dtype=torch.int64, device=points.device)
+    steps = int(counts.max()) if N else 0
+    with torch.no_grad():
+        pts = points.detach()
+        valid = valid_points(lengths, P)
+        # Squared distance to the nearest sample; -inf keeps padding from being chosen.
+        closest = torch.where(valid, float("inf"), float("-inf")).to(pts.dtype)
+        current = _start_indices(lengths, random_start_point, generator)
+        batch = torch.arange(N, device=points.device)
+        for i in range(steps):
+            idx[:, i] = torch.where(i < counts, current, -1)
+            if i + 1 < steps:
+                diff = pts - pts[batch, current][:, None, :]
+                closest = torch.minimum(closest, (diff * diff).sum(-1))
+                current = closest.argmax(dim=1)
+    return masked_gather(points, idx[:, :, None])[:, :, 0], idx
