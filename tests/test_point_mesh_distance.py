@@ -324,3 +324,12 @@ def test_ext_rejects_unsafe_inputs():
         _ext.point_mesh_backward(points, tris, torch.tensor([0, 1, 2]), torch.zeros(3), 0.0, True)
     with pytest.raises(InputError, match=r"grad_dists must have shape \(2\), got \(3,\)"):
         _ext.point_mesh_backward(points, tris, torch.tensor([0, -1]), torch.zeros(3), 0.0, False)
+
+
+def test_float16_uses_torch_path():
+    # float16 has no native kernel: the op still answers, through PyTorch
+    points, points_first, tris, tris_first = random_batch(3, torch.float32, "cpu", seed=7)
+    got = point_face_distance(points.half(), points_first, tris.half(), tris_first, 120)
+    assert got.dtype == torch.float16
+    want = point_face_distance(points, points_first, tris, tris_first, 120)
+    torch.testing.assert_close(got.float(), want, rtol=2e-2, atol=2e-2)
