@@ -16,6 +16,7 @@
 #include "mesh_normals/mesh_normals_launchers.h"
 #include "knn/knn_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
+#include "point_mesh/point_mesh_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -56,6 +57,28 @@ constexpr bool kWithCuda = true;
 constexpr bool kWithCuda = false;
 #define R3D_CUDA_CALL(expr) Status::error("r3d was built without CUDA launchers")
 #endif
+
+template <typename T>
+r3d::PointMeshForwardArgs<T> point_mesh_forward_args(uintptr_t points, uintptr_t points_first,
+                                                     int64_t num_points, uintptr_t prims,
+                                                     uintptr_t prims_first, int64_t num_prims,
+                                                     int64_t num_items, double min_area,
+                                                     uintptr_t dists, uintptr_t idx) {
+  return {ptr<const T>(points), ptr<const int64_t>(points_first), num_points,
+          ptr<const T>(prims),  ptr<const int64_t>(prims_first),  num_prims,
+          num_items,            static_cast<T>(min_area),         ptr<T>(dists),
+          ptr<int64_t>(idx)};
+}
+
+template <typename T>
+r3d::PointMeshBackwardArgs<T> point_mesh_backward_args(uintptr_t points, uintptr_t prims,
+                                                       uintptr_t idx, uintptr_t grad_dists,
+                                                       double min_area, uintptr_t grad_points,
+                                                       uintptr_t grad_prims) {
+  return {ptr<const T>(points),     ptr<const T>(prims),      ptr<const int64_t>(idx),
+          ptr<const T>(grad_dists), static_cast<T>(min_area), ptr<T>(grad_points),
+          ptr<T>(grad_prims)};
+}
 
 }  // namespace
 
@@ -215,6 +238,62 @@ PYBIND11_MODULE(_C, m) {
                 ptr<const T>(p1), ptr<const T>(p2), ptr<const int64_t>(lengths1),
                 ptr<const int64_t>(lengths2), ptr<const int64_t>(idx), ptr<const T>(grad_dists),
                 knn_shape(shape), ptr<T>(grad_p1), ptr<T>(grad_pairs), stream));
+          });
+        });
+
+  // point <-> mesh distances: the arguments of point_mesh_forward_args / _backward_args, then
+  // corners (2 or 3), point_queries, and the thread count or the stream.
+  m.def("point_mesh_forward_cpu",
+        [](const std::string& dtype, uintptr_t points, uintptr_t points_first, int64_t num_points,
+           uintptr_t prims, uintptr_t prims_first, int64_t num_prims, int64_t num_items,
+           double min_area, uintptr_t dists, uintptr_t idx, int corners, bool point_queries,
+           int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::point_mesh_forward_cpu<T>(
+                point_mesh_forward_args<T>(points, points_first, num_points, prims, prims_first,
+                                           num_prims, num_items, min_area, dists, idx),
+                corners, point_queries, num_threads);
+          });
+        });
+  m.def("point_mesh_backward_cpu",
+        [](const std::string& dtype, uintptr_t points, uintptr_t prims, uintptr_t idx,
+           uintptr_t grad_dists, double min_area, uintptr_t grad_points, uintptr_t grad_prims,
+           int64_t num_queries, int corners, bool point_queries, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::point_mesh_backward_cpu<T>(
+                point_mesh_backward_args<T>(points, prims, idx, grad_dists, min_area, grad_points,
+                                            grad_prims),
+                num_queries, corners, point_queries, num_threads);
+          });
+        });
+  m.def("point_mesh_forward_cuda",
+        [](const std::string& dtype, uintptr_t points, uintptr_t points_first, int64_t num_points,
+           uintptr_t prims, uintptr_t prims_first, int64_t num_prims, int64_t num_items,
+           double min_area, uintptr_t dists, uintptr_t idx, int corners, bool point_queries,
+           uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto args = point_mesh_forward_args<T>(points, points_first, num_points, prims,
+                                                         prims_first, num_prims, num_items,
+                                                         min_area, dists, idx);
+            (void)args, (void)corners, (void)point_queries, (void)stream;
+            return R3D_CUDA_CALL(
+                r3d::point_mesh_forward_cuda<T>(args, corners, point_queries, stream));
+          });
+        });
+  m.def("point_mesh_backward_cuda",
+        [](const std::string& dtype, uintptr_t points, uintptr_t prims, uintptr_t idx,
+           uintptr_t grad_dists, double min_area, uintptr_t grad_points, uintptr_t grad_prims,
+           int64_t num_queries, int corners, bool point_queries, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto args = point_mesh_backward_args<T>(points, prims, idx, grad_dists, min_area,
+                                                          grad_points, grad_prims);
+            (void)args, (void)num_queries, (void)corners, (void)point_queries, (void)stream;
+            return R3D_CUDA_CALL(r3d::point_mesh_backward_cuda<T>(args, num_queries, corners,
+                                                                  point_queries, stream));
           });
         });
 }

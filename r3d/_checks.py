@@ -15,7 +15,7 @@ def describe(x: object) -> str:
 
 
 def segment_lengths(
-    op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int
+    op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int, name: str = "first_idxs"
 ) -> torch.Tensor:
     """Lengths of the segments that first_idxs cuts packed rows into, after validating them.
 
@@ -23,20 +23,21 @@ def segment_lengths(
         first_idxs: (N,) int64: must start at 0, never decrease and stay within num_packed.
         num_packed: P, the number of packed rows.
         max_size: the padded length no segment may exceed.
+        name: the argument's name in error messages.
     Returns:
         (N,) int64 lengths.
     """
     if first_idxs.numel() == 0:
         if num_packed:
-            raise InputError(f"{op}: first_idxs is empty but there are {num_packed} packed rows")
+            raise InputError(f"{op}: {name} is empty but there are {num_packed} packed rows")
         return first_idxs.new_empty((0,))
     ends = torch.cat([first_idxs[1:], first_idxs.new_tensor([num_packed])])
     lengths = ends - first_idxs
     if int(first_idxs[0]) != 0:
-        raise InputError(f"{op}: first_idxs must start at 0, got {int(first_idxs[0])}")
+        raise InputError(f"{op}: {name} must start at 0, got {int(first_idxs[0])}")
     if int(lengths.min()) < 0:
         raise InputError(
-            f"{op}: first_idxs must be non-decreasing and at most the number of packed rows "
+            f"{op}: {name} must be non-decreasing and at most the number of packed rows "
             f"({num_packed})"
         )
     longest = int(lengths.max())

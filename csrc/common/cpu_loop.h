@@ -12,4 +12,14 @@ inline void parallel_for(int64_t n, int num_threads, const Body& body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
+// Like parallel_for for bodies whose cost varies a lot with i (e.g. a search over a batch item of
+// any size): threads take small chunks as they go, so a few costly elements do not hold one
+// thread back while the others idle.
+template <typename Body>
+inline void parallel_for_dynamic(int64_t n, int num_threads, const Body& body) {
+  if (num_threads < 1) num_threads = 1;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(num_threads) if (n > 1 && num_threads > 1)
+  for (int64_t i = 0; i < n; ++i) body(i);
+}
+
 }  // namespace r3d

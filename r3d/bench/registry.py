@@ -20,7 +20,12 @@ import torch
 from r3d.errors import InputError
 
 # Modules that declare cases; imported lazily by all_cases(). Later op families append here.
-CASE_MODULES: list[str] = ["r3d.ops.bench_cases", "r3d.ops.bench_knn", "r3d.ops.bench_chamfer"]
+CASE_MODULES: list[str] = [
+    "r3d.ops.bench_cases",
+    "r3d.ops.bench_knn",
+    "r3d.ops.bench_chamfer",
+    "r3d.loss.bench_cases",
+]
 
 KINDS = ("native", "torch", "peer")
 

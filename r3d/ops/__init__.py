@@ -4,6 +4,12 @@ from r3d.ops.ball_query import ball_query
 from r3d.ops.knn import knn_gather, knn_points
 from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
+from r3d.ops.point_mesh import (
+    edge_point_distance,
+    face_point_distance,
+    point_edge_distance,
+    point_face_distance,
+)
 from r3d.ops.points_alignment import (
     ICPSolution,
     SimilarityTransform,
@@ -22,14 +28,18 @@ __all__ = [
     "SimilarityTransform",
     "ball_query",
     "corresponding_points_alignment",
+    "edge_point_distance",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
+    "face_point_distance",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
     "mesh_face_areas_normals",
     "packed_to_padded",
     "padded_to_packed",
+    "point_edge_distance",
+    "point_face_distance",
     "sample_farthest_points",
     "sample_points_from_meshes",
 ]

@@ -26,7 +26,7 @@ FEATURE_DIM = 3  # packed_to_padded: D
 # ---------------------------------------------------------------- mesh_face_areas_normals
 
 
-def _grid_mesh(num_faces: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def grid_mesh(num_faces: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A bumpy triangulated grid with about ``num_faces`` faces (vertex order row by row, as a
     real mesh's has locality)."""
     rows = max(1, round(math.sqrt(num_faces / 2)))
@@ -48,7 +48,7 @@ def mesh_batch(total_faces: int, device: torch.device, seed: int = 0):
     gen = torch.Generator().manual_seed(seed)
     verts, faces, offset = [], [], 0
     for share in MESH_SHARES:
-        v, f = _grid_mesh(total_faces * share // sum(MESH_SHARES), gen)
+        v, f = grid_mesh(total_faces * share // sum(MESH_SHARES), gen)
         verts.append(v)
         faces.append(f + offset)
         offset += v.shape[0]

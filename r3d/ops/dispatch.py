@@ -36,3 +36,10 @@ def check_same_device(op: str, **tensors: torch.Tensor) -> torch.device:
         listing = ", ".join(f"{n} on {d}" for n, d in devices.items())
         raise InputError(f"{op}: inputs must be on one device, got {listing}")
     return first
+
+
+def check_index_vector(op: str, name: str, t: torch.Tensor) -> None:
+    """Raises InputError unless ``t`` is an int64 tensor of shape (N,)."""
+    if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or t.dim() != 1:
+        got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise InputError(f"{op}: {name} must be an int64 tensor of shape (N,), got {got}")

@@ -7,7 +7,7 @@ import torch
 from r3d import _ext
 from r3d._checks import segment_lengths
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_same_device, use_native
+from r3d.ops.dispatch import check_index_vector, check_same_device, use_native
 
 
 def _as_2d(op: str, inputs: torch.Tensor, dim: int) -> tuple[torch.Tensor, bool]:
@@ -22,14 +22,6 @@ def _as_2d(op: str, inputs: torch.Tensor, dim: int) -> tuple[torch.Tensor, bool]
     raise InputError(
         f"{op}: inputs must have {dim} or {dim + 1} dimensions, got shape {tuple(inputs.shape)}"
     )
-
-
-def _check_first_idxs_type(op: str, first_idxs: torch.Tensor) -> None:
-    if not isinstance(first_idxs, torch.Tensor) or first_idxs.dtype != torch.int64 \
-            or first_idxs.dim() != 1:
-        got = f"{first_idxs.dtype} {tuple(first_idxs.shape)}" \
-            if isinstance(first_idxs, torch.Tensor) else type(first_idxs).__name__
-        raise InputError(f"{op}: first_idxs must be an int64 tensor of shape (N,), got {got}")
 
 
 def _segments(
@@ -58,7 +50,7 @@ def packed_to_padded(
     """
     op = "packed_to_padded"
     inputs2, squeezed = _as_2d(op, inputs, 1)
-    _check_first_idxs_type(op, first_idxs)
+    check_index_vector(op, "first_idxs", first_idxs)
     check_same_device(op, inputs=inputs, first_idxs=first_idxs)
     if use_native(inputs2):
         out = _PackedToPadded.apply(inputs2.contiguous(), first_idxs.contiguous(), int(max_size))
@@ -81,7 +73,7 @@ def padded_to_packed(
     """
     op = "padded_to_packed"
     inputs3, squeezed = _as_2d(op, inputs, 2)
-    _check_first_idxs_type(op, first_idxs)
+    check_index_vector(op, "first_idxs", first_idxs)
     check_same_device(op, inputs=inputs, first_idxs=first_idxs)
     if first_idxs.shape[0] != inputs3.shape[0]:
         raise InputError(

@@ -1,0 +1,270 @@
+// Per-element bodies of the point <-> mesh distances (forward and backward), shared by CPU and
+// CUDA.
+//
+// A *primitive* has K corners: K = 3 for triangles, K = 2 for segments. Points (P, 3) and
+// primitives (S, K, 3) are packed batches cut into N items by points_first (N,) and
+// prims_first (N,). A query (a point, or a primitive) is matched with the nearest element of the
+// other set in the same item, by brute force with a bounding-box early-out:
+//   dists[q] = squared distance of the pair, idx[q] = packed index of the match,
+//   or +inf and -1 when the other set of the item is empty.
+//
+// Distance of a point p to a triangle (the semantics of PyTorch3D's point_mesh distances): when
+// the triangle's area is at least min_area and the projection of p onto its plane falls inside
+// it, the squared distance to that projection; otherwise the smallest squared distance to its
+// three edges (so triangles smaller than min_area count as their edges only). A segment shorter
+// than sqrt(kSegmentEps) counts as its first corner.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "common/macros.h"
+#include "common/vec3.h"
+
+namespace r3d {
+
+constexpr double kSegmentEps = 1e-8;  // squared length below which a segment is a point
+constexpr double kNormalEps = 1e-8;   // |n| below which a triangle has no plane
+
+// Squared distance of p to the segment (a, b); *t is the position of the closest point,
+// a + t (b - a), with t in [0, 1].
+template <typename T>
+R3D_HD inline T closest_on_segment(const Vec3<T>& p, const Vec3<T>& a, const Vec3<T>& b, T* t) {
+  const Vec3<T> d = b - a;
+  const Vec3<T> ap = p - a;
+  const T len2 = dot(d, d);
+  T s = len2 < T(kSegmentEps) ? T(0) : dot(ap, d) / len2;
+  s = s < T(0) ? T(0) : (s > T(1) ? T(1) : s);
+  *t = s;
+  const Vec3<T> r = ap - d * s;
+  return dot(r, r);
+}
+
+// Squared distance of p to the primitive with corners c (K x 3 values); w[k] receives the weight
+// of corner k in the closest point, sum_k w[k] c[k].
+template <typename T, int K>
+struct Closest;
+
+template <typename T>
+struct Closest<T, 2> {
+  R3D_HD static T eval(const Vec3<T>& p, const T* c, T /*min_area*/, T* w) {
+    T t;
+    const T d = closest_on_segment(p, load3(c), load3(c + 3), &t);
+    w[0] = T(1) - t;
+    w[1] = t;
+    return d;
+  }
+};
+
+template <typename T>
+struct Closest<T, 3> {
+  R3D_HD static T eval(const Vec3<T>& p, const T* c, T min_area, T* w) {
+    const Vec3<T> v0 = load3(c), v1 = load3(c + 3), v2 = load3(c + 6);
+    const Vec3<T> e1 = v1 - v0, e2 = v2 - v0, vp = p - v0;
+    const Vec3<T> n = cross(e1, e2);
+    const T n2 = dot(n, n);  // |n|^2 = (2 area)^2
+    if (n2 > T(kNormalEps * kNormalEps) && n2 >= T(4) * min_area * min_area) {
+      // barycentric coordinates of the projection of p onto the plane
+      const T d11 = dot(e1, e1), d12 = dot(e1, e2), d22 = dot(e2, e2);
+      const T p1 = dot(vp, e1), p2 = dot(vp, e2);
+      const T b1 = (d22 * p1 - d12 * p2) / n2;
+      const T b2 = (d11 * p2 - d12 * p1) / n2;
+      const T b0 = T(1) - b1 - b2;
+      if (b0 >= T(0) && b1 >= T(0) && b2 >= T(0) && b0 <= T(1) && b1 <= T(1) && b2 <= T(1)) {
+        w[0] = b0;
+        w[1] = b1;
+        w[2] = b2;
+        const T h = dot(vp, n);
+        return h * h / n2;
+      }
+    }
+    // the nearest of the edges (v0, v1), (v0, v2), (v1, v2); the first one on ties
+    T t01, t02, t12;
+    const T d01 = closest_on_segment(p, v0, v1, &t01);
+    const T d02 = closest_on_segment(p, v0, v2, &t02);
+    const T d12 = closest_on_segment(p, v1, v2, &t12);
+    if (d01 <= d02 && d01 <= d12) {
+      w[0] = T(1) - t01, w[1] = t01, w[2] = T(0);
+      return d01;
+    }
+    if (d02 <= d12) {
+      w[0] = T(1) - t02, w[1] = T(0), w[2] = t02;
+      return d02;
+    }
+    w[0] = T(0), w[1] = T(1) - t12, w[2] = t12;
+    return d12;
+  }
+};
+
+// Axis-aligned bounding box of a primitive's K corners.
+template <typename T>
+struct Box {
+  Vec3<T> lo, hi;
+};
+
+template <typename T>
+R3D_HD inline T min2(T a, T b) { return a < b ? a : b; }
+template <typename T>
+R3D_HD inline T max2(T a, T b) { return a > b ? a : b; }
+
+template <typename T, int K>
+R3D_HD inline Box<T> box_of(const T* c) {
+  Box<T> b{load3(c), load3(c)};
+  for (int k = 1; k < K; ++k) {
+    const Vec3<T> v = load3(c + 3 * k);
+    b.lo = Vec3<T>{min2(b.lo.x, v.x), min2(b.lo.y, v.y), min2(b.lo.z, v.z)};
+    b.hi = Vec3<T>{max2(b.hi.x, v.x), max2(b.hi.y, v.y), max2(b.hi.z, v.z)};
+  }
+  return b;
+}
+
+// Squared distance of p to the box: a lower bound of its distance to the primitive inside.
+template <typename T>
+R3D_HD inline T box_distance(const Box<T>& b, const Vec3<T>& p) {
+  const T dx = max2(max2(b.lo.x - p.x, p.x - b.hi.x), T(0));
+  const T dy = max2(max2(b.lo.y - p.y, p.y - b.hi.y), T(0));
+  const T dz = max2(max2(b.lo.z - p.z, p.z - b.hi.z), T(0));
+  return dx * dx + dy * dy + dz * dz;
+}
+
+// The item of packed element i: the last b with first[b] <= i (skips empty items).
+R3D_HD inline int64_t item_of(const int64_t* first, int64_t num_items, int64_t i) {
+  int64_t lo = 0, hi = num_items - 1;
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (first[mid] <= i) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+template <typename T>
+struct PointMeshForwardArgs {
+  const T* points;              // (P, 3)
+  const int64_t* points_first;  // (N,)
+  int64_t num_points;           // P
+  const T* prims;               // (S, K, 3)
+  const int64_t* prims_first;   // (N,)
+  int64_t num_prims;            // S
+  int64_t num_items;            // N >= 1
+  T min_area;
+  T* dists;                     // (P,) for point queries, else (S,)
+  int64_t* idx;                 // like dists
+};
+
+// Forward body: query q is a point when PointQueries, else a primitive.
+template <typename T, int K, bool PointQueries>
+struct NearestForward {
+  PointMeshForwardArgs<T> a;
+
+  R3D_HD const T* point(int64_t q, int64_t j) const { return a.points + 3 * (PointQueries ? q : j); }
+  R3D_HD const T* prim(int64_t q, int64_t j) const {
+    return a.prims + 3 * K * (PointQueries ? j : q);
+  }
+  R3D_HD T distance(int64_t q, int64_t j) const {
+    T w[K];
+    return Closest<T, K>::eval(load3(point(q, j)), prim(q, j), a.min_area, w);
+  }
+
+  R3D_HD void operator()(int64_t q) const {
+    const int64_t* q_first = PointQueries ? a.points_first : a.prims_first;
+    const int64_t* c_first = PointQueries ? a.prims_first : a.points_first;
+    const int64_t item = item_of(q_first, a.num_items, q);
+    const int64_t begin = c_first[item];
+    const int64_t end = item + 1 < a.num_items ? c_first[item + 1]
+                                                : (PointQueries ? a.num_prims : a.num_points);
+    T best = std::numeric_limits<T>::infinity();
+    int64_t arg = -1;
+    if (begin < end) {
+      // Seed with the candidate whose first corner (or point) is nearest: a cheap upper bound
+      // that lets the box test below skip almost every other candidate.
+      T seed_d = std::numeric_limits<T>::infinity();
+      for (int64_t j = begin; j < end; ++j) {
+        const Vec3<T> r = load3(point(q, j)) - load3(prim(q, j));
+        const T d = dot(r, r);
+        if (d < seed_d) seed_d = d, arg = j;
+      }
+      best = distance(q, arg);
+      const Box<T> q_box = box_of<T, K>(prim(q, begin));
+      const Vec3<T> q_point = load3(point(q, begin));
+      for (int64_t j = begin; j < end; ++j) {
+        const T bound = PointQueries ? box_distance(box_of<T, K>(prim(q, j)), q_point)
+                                     : box_distance(q_box, load3(point(q, j)));
+        if (bound > best) continue;
+        const T d = distance(q, j);
+        if (d < best || (d == best && j < arg)) best = d, arg = j;
+      }
+    }
+    a.dists[q] = best;
+    a.idx[q] = arg;
+  }
+};
+
+template <typename T>
+struct PointMeshBackwardArgs {
+  const T* points;        // (P, 3)
+  const T* prims;         // (S, K, 3)
+  const int64_t* idx;     // (E,) the forward's matches, -1 for none
+  const T* grad_dists;    // (E,)
+  T min_area;
+  T* grad_points;         // (E, 3): gradient w.r.t. the point of pair e
+  T* grad_prims;          // (E, K, 3): gradient w.r.t. the corners of the primitive of pair e
+};
+
+// Backward body: the gradient of |p - c|^2 (c the closest point, sum_k w_k v_k) is 2 (p - c)
+// w.r.t. p and -2 w_k (p - c) w.r.t. corner k. The caller scatters the per-pair gradients onto
+// the points and primitives (index_add), which keeps this body free of atomics.
+template <typename T, int K, bool PointQueries>
+struct NearestBackward {
+  PointMeshBackwardArgs<T> a;
+
+  R3D_HD void operator()(int64_t e) const {
+    const int64_t match = a.idx[e];
+    T* gp = a.grad_points + 3 * e;
+    T* gs = a.grad_prims + 3 * K * e;
+    if (match < 0) {
+      for (int i = 0; i < 3; ++i) gp[i] = T(0);
+      for (int i = 0; i < 3 * K; ++i) gs[i] = T(0);
+      return;
+    }
+    const Vec3<T> p = load3(a.points + 3 * (PointQueries ? e : match));
+    const T* c = a.prims + 3 * K * (PointQueries ? match : e);
+    T w[K];
+    Closest<T, K>::eval(p, c, a.min_area, w);
+    Vec3<T> closest = load3(c) * w[0];
+    for (int k = 1; k < K; ++k) closest = closest + load3(c + 3 * k) * w[k];
+    const Vec3<T> g = (p - closest) * (T(2) * a.grad_dists[e]);
+    store3(gp, g);
+    for (int k = 0; k < K; ++k) store3(gs + 3 * k, g * (-w[k]));
+  }
+};
+
+// Calls run(body, n) with the forward body for `corners` (2 or 3) and the query side, n being
+// the number of queries.
+template <typename T, typename Run>
+inline Status with_forward_body(const PointMeshForwardArgs<T>& a, int corners, bool point_queries,
+                                const Run& run) {
+  const int64_t n = point_queries ? a.num_points : a.num_prims;
+  if (corners == 3) {
+    return point_queries ? run(NearestForward<T, 3, true>{a}, n)
+                         : run(NearestForward<T, 3, false>{a}, n);
+  }
+  if (corners == 2) {
+    return point_queries ? run(NearestForward<T, 2, true>{a}, n)
+                         : run(NearestForward<T, 2, false>{a}, n);
+  }
+  return Status::error("point_mesh: primitives must have 2 or 3 corners");
+}
+
+template <typename T, typename Run>
+inline Status with_backward_body(const PointMeshBackwardArgs<T>& a, int corners,
+                                 bool point_queries, const Run& run) {
+  if (corners == 3) {
+    return point_queries ? run(NearestBackward<T, 3, true>{a}) : run(NearestBackward<T, 3, false>{a});
+  }
+  if (corners == 2) {
+    return point_queries ? run(NearestBackward<T, 2, true>{a}) : run(NearestBackward<T, 2, false>{a});
+  }
+  return Status::error("point_mesh: primitives must have 2 or 3 corners");
+}
+
+}  // namespace r3d
