@@ -66,7 +66,7 @@ def test_full_clouds_other_dims_and_no_nn():
 def test_chunked_search_matches(monkeypatch):
     p1, p2, lengths1, lengths2 = _batch(torch.float32, "cpu", seed=2)
     whole = ball_query(p1, p2, lengths1, lengths2, K=5, radius=0.6)
-    monkeypatch.setattr(sys.modules["r3d.ops.ball_query"], "_CHUNK_ELEMENTS", 7)
+    monkeypatch.setattr(sys.modules["r3d.ops.ball_query"], "CHUNK_ELEMENTS", 7)
     chunked = ball_query(p1, p2, lengths1, lengths2, K=5, radius=0.6)
     for a, b in zip(whole, chunked):
         torch.testing.assert_close(a, b, rtol=0, atol=0)

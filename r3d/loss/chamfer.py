@@ -12,7 +12,6 @@ reduction, and a zero instead of None for the normals).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import torch
@@ -20,14 +19,13 @@ import torch.nn.functional as F
 
 from r3d._checks import describe
 from r3d.errors import InputError
-from r3d.ops.knn import check_clouds, knn_gather, knn_points
+from r3d.ops.clouds import check_clouds
+from r3d.ops.knn import knn_gather, knn_points
 from r3d.structures import Pointclouds
 
 _OP = "chamfer_distance"
 _BATCH_REDUCTIONS = (None, "mean", "sum")
 _POINT_REDUCTIONS = (None, "mean", "sum", "max")
-# check_clouds names knn_points' arguments; chamfer_distance's messages name its own.
-_ARG_NAMES = {"p1": "x", "p2": "y", "lengths1": "x_lengths", "lengths2": "y_lengths"}
 _COSINE_EPS = 1e-6  # as PyTorch3D's F.cosine_similarity call
 
 # (dists, normals): each a tensor, a (forward, backward) pair of tensors, or None for normals.
@@ -108,7 +106,9 @@ def chamfer_distance_with_knn(
     given = (x_normals is not None, y_normals is not None)
     x, x_lengths, x_normals = _unpack("x", x, x_lengths, x_normals)
     y, y_lengths, y_normals = _unpack("y", y, y_lengths, y_normals)
-    x_lengths, y_lengths = _check_clouds(x, y, x_lengths, y_lengths)
+    x_lengths, y_lengths = check_clouds(
+        _OP, x, y, x_lengths, y_lengths, ("x", "y", "x_lengths", "y_lengths")
+    )
     x_normals, y_normals = _normals_used(point_reduction, x_normals, y_normals, given)
     for name, normals, cloud in (("x_normals", x_normals, x), ("y_normals", y_normals, y)):
         _check_normals(name, normals, cloud)
@@ -164,16 +164,6 @@ def _unpack(
             raise InputError(f"{_OP}: {arg} must be None when {name} is a Pointclouds (its own "
                              f"are used), got {describe(value)}")
     return cloud.points_padded(), cloud.num_points_per_cloud(), cloud.normals_padded()
-
-
-def _check_clouds(x, y, x_lengths, y_lengths) -> tuple[torch.Tensor, torch.Tensor]:
-    """check_clouds, with its messages naming chamfer_distance's arguments."""
-    try:
-        return check_clouds(_OP, x, y, x_lengths, y_lengths)
-    except InputError as exc:
-        message = re.sub(r"\b(p1|p2|lengths1|lengths2)\b",
-                         lambda m: _ARG_NAMES[m.group()], str(exc))
-        raise InputError(message) from None
 
 
 def _normals_used(

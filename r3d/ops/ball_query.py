@@ -12,7 +12,8 @@ import math
 import torch
 
 from r3d.errors import InputError
-from r3d.ops.knn import _CHUNK_ELEMENTS, KNN, check_clouds, knn_gather, pair_distances
+from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds
+from r3d.ops.knn import KNN, knn_gather, pair_distances
 
 
 def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -46,7 +47,7 @@ def _first_within(
             continue
         points = p2[n, :len2]
         order = torch.arange(len2, device=p1.device)
-        step = max(1, _CHUNK_ELEMENTS // max(1, len2 * D))
+        step = max(1, CHUNK_ELEMENTS // max(1, len2 * D))
         for start in range(0, len1, step):
             stop = min(start + step, len1)
             inside = pair_distances(p1[n, start:stop], points, 2) < radius2

@@ -15,69 +15,11 @@ import torch
 from r3d import _ext
 from r3d._checks import describe
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_same_device, use_native
+from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
+from r3d.ops.dispatch import use_native
 
 KNN = namedtuple("KNN", "dists idx knn")
 KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
-
-# The pure-PyTorch search holds at most this many query-to-point distances at once.
-_CHUNK_ELEMENTS = 1 << 22
-
-
-def check_clouds(
-    op: str,
-    p1: torch.Tensor,
-    p2: torch.Tensor,
-    lengths1: torch.Tensor | None,
-    lengths2: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validates a pair of padded batches and returns their lengths.
-
-    Args:
-        p1: (N, P1, D) and p2: (N, P2, D) float tensors of one dtype and device, all finite.
-        lengths1, lengths2: (N,) int64 in [0, P1] / [0, P2], or None for full clouds.
-    Returns:
-        lengths1, lengths2 as (N,) int64 tensors on the clouds' device.
-    """
-    for name, p in (("p1", p1), ("p2", p2)):
-        if not isinstance(p, torch.Tensor) or not p.is_floating_point() or p.dim() != 3:
-            raise InputError(
-                f"{op}: {name} must be a float tensor of shape (N, P, D), got {describe(p)}"
-            )
-    if p1.shape[0] != p2.shape[0] or p1.shape[2] != p2.shape[2]:
-        raise InputError(
-            f"{op}: p1 and p2 must share N and D, got shapes {tuple(p1.shape)} and "
-            f"{tuple(p2.shape)}"
-        )
-    if p1.dtype != p2.dtype:
-        raise InputError(f"{op}: p1 and p2 must have one dtype, got {p1.dtype} and {p2.dtype}")
-    check_same_device(op, p1=p1, p2=p2)
-    out = []
-    for name, p, lengths in (("lengths1", p1, lengths1), ("lengths2", p2, lengths2)):
-        if lengths is None:
-            lengths = torch.full((p.shape[0],), p.shape[1], dtype=torch.int64, device=p.device)
-        elif (
-            not isinstance(lengths, torch.Tensor)
-            or lengths.dtype != torch.int64
-            or lengths.shape != (p.shape[0],)
-        ):
-            raise InputError(
-                f"{op}: {name} must be an int64 tensor of shape ({p.shape[0]},), "
-                f"got {describe(lengths)}"
-            )
-        check_same_device(op, p1=p1, **{name: lengths})
-        if lengths.numel() and (int(lengths.min()) < 0 or int(lengths.max()) > p.shape[1]):
-            raise InputError(
-                f"{op}: {name} must lie in [0, {p.shape[1]}], got values in "
-                f"[{int(lengths.min())}, {int(lengths.max())}]"
-            )
-        out.append(lengths)
-    for name, p, lengths in (("p1", p1, out[0]), ("p2", p2, out[1])):
-        valid = torch.arange(p.shape[1], device=p.device)[None, :] < lengths[:, None]
-        if not bool(torch.isfinite(p[valid]).all()):
-            raise InputError(f"{op}: {name} contains NaN or infinite values")
-    return out[0], out[1]
-
 
 def _check_k_norm(op: str, K: int, norm: int) -> None:
     if isinstance(K, bool) or not isinstance(K, int) or K < 1:
@@ -108,7 +50,7 @@ def _knn_idx_torch(
         if len1 == 0 or k == 0:
             continue
         points = p2[n, :len2]
-        step = max(1, _CHUNK_ELEMENTS // max(1, len2 * p1.shape[2]))
+        step = max(1, CHUNK_ELEMENTS // max(1, len2 * p1.shape[2]))
         for start in range(0, len1, step):
             stop = min(start + step, len1)
             d = pair_distances(p1[n, start:stop], points, norm)
@@ -166,10 +108,7 @@ def valid_neighbours(
     lengths1: torch.Tensor, lengths2: torch.Tensor, P1: int, K: int
 ) -> torch.Tensor:
     """(N, P1, K) bool: query i < lengths1[n] and neighbour slot k < lengths2[n]."""
-    device = lengths1.device
-    queries = torch.arange(P1, device=device)[None, :] < lengths1[:, None]
-    slots = torch.arange(K, device=device)[None, :] < lengths2[:, None]
-    return queries[:, :, None] & slots[:, None, :]
+    return valid_points(lengths1, P1)[:, :, None] & valid_points(lengths2, K)[:, None, :]
 
 
 def knn_points_torch(

@@ -13,9 +13,9 @@ import torch
 
 from r3d._checks import describe
 from r3d.errors import InputError
+from r3d.ops.clouds import valid_points
 from r3d.ops.knn import knn_points
 from r3d.ops.points_normals import clouds_to_padded
-from r3d.ops.sample_farthest_points import valid_points
 from r3d.structures.pointclouds import Pointclouds
 
 SimilarityTransform = namedtuple("SimilarityTransform", "R T s")

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 
 from r3d.errors import InputError
+from r3d.ops.clouds import check_points, valid_points
 from r3d.ops.knn import knn_points
-from r3d.ops.sample_farthest_points import check_points, valid_points
 from r3d.structures.pointclouds import Pointclouds
 
 

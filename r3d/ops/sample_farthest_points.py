@@ -13,51 +13,7 @@ import torch
 from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.ops.ball_query import masked_gather
-
-
-def valid_points(lengths: torch.Tensor, P: int) -> torch.Tensor:
-    """(N, P) bool: whether row p of padded cloud n is one of its lengths[n] points."""
-    return torch.arange(P, device=lengths.device)[None, :] < lengths[:, None]
-
-
-def check_points(
-    op: str,
-    name: str,
-    points: torch.Tensor,
-    lengths: torch.Tensor | None = None,
-    lengths_name: str = "lengths",
-) -> torch.Tensor:
-    """Validates one padded batch of clouds and returns its lengths.
-
-    Args:
-        points: (N, P, D) float tensor, finite in the rows lengths marks valid.
-        lengths: (N,) int64 in [0, P] on points' device, or None for full clouds.
-        name, lengths_name: the arguments' names, for error messages.
-    Returns:
-        (N,) int64 lengths on points' device.
-    """
-    if not isinstance(points, torch.Tensor) or not points.is_floating_point() \
-            or points.dim() != 3:
-        raise InputError(
-            f"{op}: {name} must be a float tensor of shape (N, P, D), got {describe(points)}"
-        )
-    N, P, _ = points.shape
-    if lengths is None:
-        lengths = torch.full((N,), P, dtype=torch.int64, device=points.device)
-    elif not isinstance(lengths, torch.Tensor) or lengths.dtype != torch.int64 \
-            or lengths.shape != (N,) or lengths.device != points.device:
-        raise InputError(
-            f"{op}: {lengths_name} must be an int64 tensor of shape ({N},) on "
-            f"{points.device}, got {describe(lengths)}"
-        )
-    if N and (int(lengths.min()) < 0 or int(lengths.max()) > P):
-        raise InputError(
-            f"{op}: {lengths_name} must lie in [0, {P}], got values in "
-            f"[{int(lengths.min())}, {int(lengths.max())}]"
-        )
-    if not bool(torch.isfinite(points[valid_points(lengths, P)]).all()):
-        raise InputError(f"{op}: {name} contains NaN or infinite values")
-    return lengths
+from r3d.ops.clouds import check_points, valid_points
 
 
 def _per_cloud_k(
