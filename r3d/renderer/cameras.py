@@ -1,0 +1,766 @@
+"""Batches of cameras: world-to-view transforms and projections, as PyTorch3D defines them.
+
+Spaces (PyTorch3D's):
+
+- world, and view: ``X_view = X_world R + T`` (row vectors); +X left, +Y up, +Z into the screen.
+- NDC: +X left, +Y up, origin at the image centre; the shorter image side spans [-1, 1] and the
+  longer one [-u, u] with u >= 1. The third coordinate is the depth as the projection maps it.
+- screen: pixels, +X right, +Y down, origin at the top-left corner of the image.
+
+Cameras defined in NDC (``in_ndc()``) project straight to NDC. :class:`PerspectiveCameras` and
+:class:`OrthographicCameras` may instead be defined in screen space (``in_ndc=False``, focal
+lengths and principal point in pixels); they project to x = fx X / Z + px (perspective) or
+x = fx X + px (orthographic), and :meth:`CamerasBase.get_ndc_camera_transform` maps that to NDC.
+
+Camera parameters broadcast like PyTorch3D's: each is given for one camera or for N, and those
+given once apply to all N. Their dtype is that of the floating-point tensors among them,
+promoted together (float32 when there are none); their device is ``device``, else that of the
+first tensor not on the CPU, else the CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from r3d._checks import describe
+from r3d.errors import InputError
+from r3d.transforms import Rotate, Scale, Transform3d, Translate
+from r3d.transforms._common import broadcast_batch
+
+__all__ = [
+    "CamerasBase",
+    "FoVOrthographicCameras",
+    "FoVPerspectiveCameras",
+    "OrthographicCameras",
+    "PerspectiveCameras",
+    "camera_position_from_spherical_angles",
+    "get_ndc_to_screen_transform",
+    "get_screen_to_ndc_transform",
+    "get_world_to_view_transform",
+    "look_at_rotation",
+    "look_at_view_transform",
+]
+
+_R = torch.eye(3)[None]  # (1, 3, 3): default rotation
+_T = torch.zeros(1, 3)  # (1, 3): default translation
+
+# Below this |up x forward| (unit vectors) look_at_rotation takes up as parallel to the view.
+_PARALLEL_BELOW = 1e-5
+
+
+# ---- arguments ---------------------------------------------------------------------------------
+
+
+def _to_tensor(op: str, name: str, value: object) -> torch.Tensor:
+    """A tensor as is; a number or nested sequence of numbers as a float32 tensor."""
+    if isinstance(value, torch.Tensor):
+        return value
+    try:
+        return torch.tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise InputError(
+            f"{op}: {name} must be a number, a sequence of numbers or a tensor, got "
+            f"{describe(value)}"
+        ) from err
+
+
+def _broadcast(
+    op: str,
+    specs: dict[str, tuple[object, tuple[int, ...]]],
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> dict[str, torch.Tensor]:
+    """Arguments as tensors of one dtype and device with a common batch size N.
+
+    Args:
+        specs: name -> (value, trailing shape); a value is a tensor, number or nested sequence
+            of shape ``trailing`` (one item) or (N, *trailing); N = 1 broadcasts.
+        device: default: that of the first tensor not on the CPU, else the CPU.
+        dtype: default: the floating-point dtypes of the values promoted together, float32 at
+            least (numbers and sequences count as float32).
+    Returns:
+        name -> (N, *trailing) tensor (an expanded view where the value had one item).
+    """
+    values = {name: _to_tensor(op, name, value) for name, (value, _) in specs.items()}
+    if dtype is None:
+        floats = [t.dtype for t in values.values() if t.is_floating_point()]
+        dtype = functools.reduce(torch.promote_types, floats, torch.float32)
+    if device is None:
+        device = next((t.device for t in values.values() if t.device.type != "cpu"), "cpu")
+    out = {}
+    for name, (_, trailing) in specs.items():
+        t = values[name]
+        if tuple(t.shape) == trailing:
+            t = t[None]
+        elif t.dim() != len(trailing) + 1 or tuple(t.shape[1:]) != trailing:
+            batched = "(N" + "".join(f", {d}" for d in trailing) + ("" if trailing else ",") + ")"
+            raise InputError(
+                f"{op}: {name} must have shape {trailing} or {batched}, got {describe(t)}"
+            )
+        out[name] = t.to(dtype=dtype, device=device)
+    n = broadcast_batch(op, f"the batch sizes of {', '.join(out)}", [len(t) for t in out.values()])
+    return {name: t.expand(n, *t.shape[1:]) for name, t in out.items()}
+
+
+def _image_size(op: str, image_size: object, cameras: CamerasBase) -> torch.Tensor:
+    """image_size as an (N, 2) tensor (height, width) of the cameras' dtype; each at least 1."""
+    if image_size is None:
+        raise InputError(f"{op}: image_size (height, width) is required: the cameras have none")
+    size = _broadcast(op, {"image_size": (image_size, (2,))}, cameras.device, cameras.dtype)
+    _check_image_size(op, size["image_size"])
+    return size["image_size"]
+
+
+def _check_image_size(op: str, size: torch.Tensor) -> None:
+    if bool((size < 1).any()):
+        raise InputError(f"{op}: image_size must be at least 1, got {size.tolist()}")
+
+
+def _calibration(like: torch.Tensor, entries: dict[tuple[int, int], object]) -> torch.Tensor:
+    """(N, 4, 4) column-vector matrices, zero but for ``entries``: (row, col) -> (N,) or number,
+    with the dtype and device of like (N, ...)."""
+    K = like.new_zeros(len(like), 4, 4)
+    for (i, j), value in entries.items():
+        K[:, i, j] = value
+    return K
+
+
+# ---- cameras -----------------------------------------------------------------------------------
+
+
+class CamerasBase:
+    """A batch of N cameras: a world-to-view transform and a projection each.
+
+    Subclasses store their parameters as (N, ...) tensors named as their constructor arguments
+    (``R`` (N, 3, 3), ``T`` (N, 3), ``K`` (N, 4, 4) or None, ...) and define
+    ``_calibration_matrix``: the (N, 4, 4) column-vector projection used when K is None.
+    """
+
+    # constructor arguments stored as (N, ...) tensors (or None), for __getitem__, clone and to
+    _FIELDS: tuple[str, ...] = ()
+    # other constructor arguments -> the attributes that hold them
+    _SHARED: dict[str, str] = {}
+    _PERSPECTIVE: bool
+
+    def __init__(self, op: str, R, T, K, device, **specs) -> None:
+        specs = {**specs, "R": (R, (3, 3)), "T": (T, (3,))}
+        if K is not None:
+            specs["K"] = (K, (4, 4))
+        self.K: torch.Tensor | None = None
+        for name, value in _broadcast(op, specs, device).items():
+            setattr(self, name, value)
+        self.device: torch.device = self.R.device
+        self.dtype: torch.dtype = self.R.dtype
+        self._N = len(self.R)
+
+    # ---- batch -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._N
+
+    def _rebuild(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> CamerasBase:
+        """A camera of the same class with fn applied to every tensor field."""
+        kwargs = {f: fn(getattr(self, f)) for f in self._FIELDS if getattr(self, f) is not None}
+        kwargs.update({arg: getattr(self, attr) for arg, attr in self._SHARED.items()})
+        return type(self)(**kwargs)
+
+    def __getitem__(self, index: int | slice | list[int] | torch.Tensor) -> CamerasBase:
+        """The cameras selected by an int (kept as a batch of 1), a slice, a list of ints or a
+        bool or int64 tensor, as a new object of the same class."""
+        if isinstance(index, bool) or not isinstance(index, (int, slice, list, torch.Tensor)):
+            raise InputError(
+                f"{type(self).__name__}[index]: index must be an int, slice, list of ints or a "
+                f"bool or int64 tensor, got {describe(index)}"
+            )
+        if isinstance(index, int):
+            if not -self._N <= index < self._N:
+                raise IndexError(f"camera index {index} is out of range for {self._N} cameras")
+            index = [index]
+        return self._rebuild(lambda t: t[index])
+
+    def clone(self) -> CamerasBase:
+        """A copy with cloned parameter tensors."""
+        return self._rebuild(torch.clone)
+
+    def to(self, device: torch.device | str) -> CamerasBase:
+        """Moves the parameters to ``device`` in place (as PyTorch3D does) and returns self."""
+        for f in self._FIELDS:
+            value = getattr(self, f)
+            if value is not None:
+                setattr(self, f, value.to(device))
+        self.device = self.R.device
+        return self
+
+    def cpu(self) -> CamerasBase:
+        """``self.to("cpu")``."""
+        return self.to("cpu")
+
+    def cuda(self) -> CamerasBase:
+        """``self.to("cuda")``."""
+        return self.to("cuda")
+
+    # ---- properties --------------------------------------------------------------------------
+    def is_perspective(self) -> bool:
+        """Whether the projection divides by depth."""
+        return self._PERSPECTIVE
+
+    def in_ndc(self) -> bool:
+        """Whether the cameras project to NDC (else to screen space)."""
+        return True
+
+    def get_znear(self) -> torch.Tensor | None:
+        """(N,) near clipping planes of cameras that have them, else None."""
+        return getattr(self, "znear", None)
+
+    def get_image_size(self) -> torch.Tensor | None:
+        """(N, 2) image sizes (height, width) of cameras that have them, else None."""
+        return getattr(self, "image_size", None)
+
+    # ---- transforms --------------------------------------------------------------------------
+    def get_world_to_view_transform(self) -> Transform3d:
+        """World to view: X_view = X_world R + T, batch size N."""
+        return get_world_to_view_transform(self.R, self.T)
+
+    def get_projection_transform(self) -> Transform3d:
+        """View to NDC (or to screen space when not ``in_ndc()``): the row-vector form of K, or
+        of the matrix the camera parameters define when K is None. Batch size N."""
+        K = self.K if self.K is not None else self._calibration_matrix()
+        return Transform3d(matrix=K.transpose(1, 2))
+
+    def get_full_projection_transform(self) -> Transform3d:
+        """World to NDC (or to screen space when not ``in_ndc()``), batch size N."""
+        return self.get_world_to_view_transform().compose(self.get_projection_transform())
+
+    def get_ndc_camera_transform(self) -> Transform3d:
+        """From the space the cameras project to, to NDC: the identity for NDC cameras."""
+        return Transform3d(dtype=self.dtype, device=self.device)
+
+    def get_camera_center(self) -> torch.Tensor:
+        """(N, 3) camera centres in world coordinates."""
+        return self.get_world_to_view_transform().inverse().get_matrix()[:, 3, :3]
+
+    # ---- points ------------------------------------------------------------------------------
+    def _check_points(self, op: str, name: str, x: object) -> None:
+        if not (
+            isinstance(x, torch.Tensor)
+            and x.dim() in (2, 3)
+            and x.shape[-1] == 3
+            and x.dtype == self.dtype
+            and x.device == self.device
+        ):
+            raise InputError(
+                f"{op}: {name} must be a tensor of shape (P, 3) or (N, P, 3) with the cameras' "
+                f"dtype {self.dtype} and device {self.device}, got {describe(x)}"
+            )
+        if x.dim() == 3:
+            broadcast_batch(op, f"the batch sizes of {name} and the cameras", [len(x), self._N])
+
+    def transform_points(self, points: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+        """World points to NDC (or to screen space when not ``in_ndc()``).
+
+        Args:
+            points: (P, 3) or (N, P, 3) world points.
+            eps: when given, the homogeneous divisor is clamped to magnitude >= eps (see
+                :meth:`Transform3d.transform_points`), which keeps gradients finite near the
+                camera plane.
+        Returns:
+            (P, 3) for (P, 3) points and one camera, else (N, P, 3).
+        """
+        self._check_points(f"{type(self).__name__}.transform_points", "points", points)
+        return self.get_full_projection_transform().transform_points(points, eps=eps)
+
+    def transform_points_ndc(self, points: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+        """World points to NDC (+X left, +Y up), whichever space the cameras are defined in.
+        Shapes and eps as in :meth:`transform_points`."""
+        self._check_points(f"{type(self).__name__}.transform_points_ndc", "points", points)
+        to_ndc = self.get_full_projection_transform().compose(self.get_ndc_camera_transform())
+        return to_ndc.transform_points(points, eps=eps)
+
+    def transform_points_screen(
+        self,
+        points: torch.Tensor,
+        eps: float | None = None,
+        with_xyflip: bool = True,
+        image_size: object = None,
+    ) -> torch.Tensor:
+        """World points to screen space: pixels, +X right and +Y down from the top-left corner
+        (with ``with_xyflip``; without it +X left and +Y up from the bottom-right corner).
+
+        Args:
+            points, eps: as in :meth:`transform_points`.
+            image_size: (2,) or (N, 2) (height, width); default: the cameras' image_size.
+        Returns:
+            as :meth:`transform_points`; the third coordinate is the NDC one.
+        """
+        ndc = self.transform_points_ndc(points, eps=eps)
+        size = self.get_image_size() if image_size is None else image_size
+        to_screen = get_ndc_to_screen_transform(self, with_xyflip=with_xyflip, image_size=size)
+        return to_screen.transform_points(ndc, eps=eps)
+
+    def unproject_points(
+        self,
+        xy_depth: torch.Tensor,
+        world_coordinates: bool = True,
+        scaled_depth_input: bool = False,
+        from_ndc: bool = False,
+    ) -> torch.Tensor:
+        """Points from their projected x, y and their depth.
+
+        Args:
+            xy_depth: (P, 3) or (N, P, 3): x, y in the space the cameras project to (NDC, or
+                screen space when not ``in_ndc()``), then the view-space depth z.
+            world_coordinates: return world points (else view-space points).
+            scaled_depth_input: the third coordinate is the projected depth, the one
+                :meth:`transform_points` returns, instead of the view-space z.
+            from_ndc: x, y are in NDC even though the cameras are defined in screen space.
+        Returns:
+            (P, 3) for (P, 3) input and one camera, else (N, P, 3).
+        """
+        op = f"{type(self).__name__}.unproject_points"
+        self._check_points(op, "xy_depth", xy_depth)
+        if world_coordinates:
+            to_projected = self.get_full_projection_transform()
+        else:
+            to_projected = self.get_projection_transform()
+        if from_ndc:
+            to_projected = to_projected.compose(self.get_ndc_camera_transform())
+        if not scaled_depth_input:
+            xy_depth = self._scaled_depth(xy_depth)
+        return to_projected.inverse().transform_points(xy_depth)
+
+    def _scaled_depth(self, xy_depth: torch.Tensor) -> torch.Tensor:
+        """xy_depth with its view-space z replaced by the projected one,
+        (M22 z + M32) / (M23 z + M33) for the row-vector projection M (the projections here
+        leave z independent of x and y)."""
+        M = self.get_projection_transform().get_matrix()
+        batched = xy_depth if xy_depth.dim() == 3 else xy_depth[None]
+        z = batched[..., 2:]
+        m = M[:, :, :, None, None]  # (N, 4, 4, 1, 1) to broadcast against (N, P, 1)
+        scaled = (m[:, 2, 2] * z + m[:, 3, 2]) / (m[:, 2, 3] * z + m[:, 3, 3])
+        out = torch.cat([batched[..., :2].expand(len(scaled), -1, -1), scaled], dim=-1)
+        return out if xy_depth.dim() == 3 or len(out) > 1 else out[0]
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(N={self._N}, dtype={self.dtype}, device={self.device})"
+
+
+class FoVPerspectiveCameras(CamerasBase):
+    """Perspective cameras given by a field of view (OpenGL-like, right-handed, NDC).
+
+    Projection (column vectors, t = tan(fov / 2), a = aspect_ratio, n = znear, f = zfar)::
+
+        [[1 / (t a), 0,     0,           0          ],
+         [0,         1 / t, 0,           0          ],
+         [0,         0,     f / (f - n), -f n / (f - n)],
+         [0,         0,     1,           0          ]]
+
+    A point at the edge of the field of view projects to NDC y = +-1 (x = +-1 for x * a);
+    depth n maps to 0 and f to 1.
+
+    Args:
+        znear, zfar, aspect_ratio, fov: numbers or (N,): clipping planes, pixel aspect ratio
+            (width / height, 1 for square pixels), vertical field of view.
+        degrees: fov is in degrees (else radians).
+        R: (3, 3) or (N, 3, 3). T: (3,) or (N, 3).
+        K: (4, 4) or (N, 4, 4) column-vector projection that replaces the one above.
+        device: see the module's notes.
+    """
+
+    _FIELDS = ("znear", "zfar", "aspect_ratio", "fov", "R", "T", "K")
+    _SHARED = {"degrees": "degrees"}
+    _PERSPECTIVE = True
+
+    def __init__(
+        self,
+        znear=1.0,
+        zfar=100.0,
+        aspect_ratio=1.0,
+        fov=60.0,
+        degrees: bool = True,
+        R=_R,
+        T=_T,
+        K=None,
+        device=None,
+    ) -> None:
+        super().__init__(
+            "FoVPerspectiveCameras",
+            R,
+            T,
+            K,
+            device,
+            znear=(znear, ()),
+            zfar=(zfar, ()),
+            aspect_ratio=(aspect_ratio, ()),
+            fov=(fov, ()),
+        )
+        if not isinstance(degrees, bool):
+            raise InputError(
+                f"FoVPerspectiveCameras: degrees must be a bool, got {describe(degrees)}"
+            )
+        self.degrees = degrees
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        fov = torch.deg2rad(self.fov) if self.degrees else self.fov
+        t = torch.tan(fov / 2)
+        n, f = self.znear, self.zfar
+        return _calibration(
+            self.R,
+            {
+                (0, 0): 1 / (t * self.aspect_ratio),
+                (1, 1): 1 / t,
+                (2, 2): f / (f - n),
+                (2, 3): -f * n / (f - n),
+                (3, 2): 1.0,
+            },
+        )
+
+
+class FoVOrthographicCameras(CamerasBase):
+    """Orthographic cameras given by the bounds of their view volume (NDC).
+
+    Projection (column vectors, s = scale_xyz, n = znear, f = zfar)::
+
+        [[2 sx / (max_x - min_x), 0, 0, -(max_x + min_x) / (max_x - min_x)],
+         [0, 2 sy / (max_y - min_y), 0, -(max_y + min_y) / (max_y - min_y)],
+         [0, 0, sz / (f - n), -n / (f - n)],
+         [0, 0, 0, 1]]
+
+    Args:
+        znear, zfar, max_y, min_y, max_x, min_x: numbers or (N,).
+        scale_xyz: (3,) or (N, 3).
+        R, T, K, device: as in :class:`FoVPerspectiveCameras`.
+    """
+
+    _FIELDS = ("znear", "zfar", "max_y", "min_y", "max_x", "min_x", "scale_xyz", "R", "T", "K")
+    _PERSPECTIVE = False
+
+    def __init__(
+        self,
+        znear=1.0,
+        zfar=100.0,
+        max_y=1.0,
+        min_y=-1.0,
+        max_x=1.0,
+        min_x=-1.0,
+        scale_xyz=((1.0, 1.0, 1.0),),
+        R=_R,
+        T=_T,
+        K=None,
+        device=None,
+    ) -> None:
+        super().__init__(
+            "FoVOrthographicCameras",
+            R,
+            T,
+            K,
+            device,
+            znear=(znear, ()),
+            zfar=(zfar, ()),
+            max_y=(max_y, ()),
+            min_y=(min_y, ()),
+            max_x=(max_x, ()),
+            min_x=(min_x, ()),
+            scale_xyz=(scale_xyz, (3,)),
+        )
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        width, height = self.max_x - self.min_x, self.max_y - self.min_y
+        depth = self.zfar - self.znear
+        return _calibration(
+            self.R,
+            {
+                (0, 0): 2 * self.scale_xyz[:, 0] / width,
+                (1, 1): 2 * self.scale_xyz[:, 1] / height,
+                (2, 2): self.scale_xyz[:, 2] / depth,
+                (0, 3): -(self.max_x + self.min_x) / width,
+                (1, 3): -(self.max_y + self.min_y) / height,
+                (2, 3): -self.znear / depth,
+                (3, 3): 1.0,
+            },
+        )
+
+
+class _SfMCameras(CamerasBase):
+    """Cameras given by focal lengths and a principal point, in NDC or in screen space."""
+
+    _FIELDS = ("focal_length", "principal_point", "R", "T", "K", "image_size")
+    _SHARED = {"in_ndc": "_in_ndc"}
+
+    def __init__(self, focal_length, principal_point, R, T, K, device, in_ndc, image_size):
+        op = type(self).__name__
+        if not isinstance(in_ndc, bool):
+            raise InputError(f"{op}: in_ndc must be a bool, got {describe(in_ndc)}")
+        if image_size is None and not in_ndc:
+            raise InputError(f"{op}: image_size (height, width) is required when in_ndc is False")
+        focal = _to_tensor(op, "focal_length", focal_length)
+        if focal.dim() > 2 or (focal.dim() == 2 and focal.shape[1] not in (1, 2)):
+            raise InputError(
+                f"{op}: focal_length must be a number or have shape (N,), (N, 1) or (N, 2), "
+                f"got {describe(focal)}"
+            )
+        if focal.dim() == 2 and focal.shape[1] == 1:
+            focal = focal.expand(-1, 2)
+        specs = {
+            "focal_length": (focal, (2,) if focal.dim() == 2 else ()),
+            "principal_point": (principal_point, (2,)),
+        }
+        if image_size is not None:
+            specs["image_size"] = (image_size, (2,))
+        super().__init__(op, R, T, K, device, **specs)
+        if self.focal_length.dim() == 1:
+            self.focal_length = self.focal_length[:, None].expand(-1, 2)
+        if image_size is None:
+            self.image_size: torch.Tensor | None = None
+        else:
+            _check_image_size(op, self.image_size)
+        self._in_ndc = in_ndc
+
+    def in_ndc(self) -> bool:
+        return self._in_ndc
+
+    def get_principal_point(self) -> torch.Tensor:
+        """(N, 2) where the optical axis projects (in NDC or screen space, as the cameras)."""
+        axis = torch.tensor([[[0.0, 0.0, 1.0]]], dtype=self.dtype, device=self.device)
+        return self.get_projection_transform().transform_points(axis)[:, 0, :2]
+
+    def get_ndc_camera_transform(self) -> Transform3d:
+        """Identity for NDC cameras. For screen-space ones: the principal point, given in image
+        axes (+X right, +Y down), is moved to PyTorch3D's axes (+X left, +Y up), then pixels
+        are scaled to NDC (see :func:`get_screen_to_ndc_transform`)."""
+        if self._in_ndc:
+            return super().get_ndc_camera_transform()
+        pp = self.get_principal_point()
+        fix = Translate(-2 * pp[:, 0], -2 * pp[:, 1], torch.zeros_like(pp[:, 0]))
+        return fix.compose(get_screen_to_ndc_transform(self, image_size=self.image_size))
+
+
+class PerspectiveCameras(_SfMCameras):
+    """Pinhole cameras given by focal lengths and a principal point (multi-view geometry).
+
+    Projection (column vectors)::
+
+        [[fx, 0,  px, 0],
+         [0,  fy, py, 0],
+         [0,  0,  0,  1],
+         [0,  0,  1,  0]]
+
+    so x = fx X / Z + px, y = fy Y / Z + py and the third coordinate is 1 / Z. In NDC (the
+    default) fx, fy, px, py are in NDC units; with ``in_ndc=False`` they are in pixels and the
+    principal point is in image axes (+X right, +Y down): then a view point (X, Y, Z) lands on
+    pixel (px - fx X / Z, py - fy Y / Z).
+
+    Args:
+        focal_length: a number, (N,), (N, 1) or (N, 2) (fx, fy).
+        principal_point: (2,) or (N, 2).
+        R, T, K, device: as in :class:`FoVPerspectiveCameras`.
+        in_ndc: the parameters are in NDC (else in pixels, and image_size is required).
+        image_size: (2,) or (N, 2) (height, width) in pixels: the default size of
+            :meth:`transform_points_screen`, and the screen of screen-space cameras.
+    """
+
+    _PERSPECTIVE = True
+
+    def __init__(
+        self,
+        focal_length=1.0,
+        principal_point=((0.0, 0.0),),
+        R=_R,
+        T=_T,
+        K=None,
+        device=None,
+        in_ndc: bool = True,
+        image_size=None,
+    ) -> None:
+        super().__init__(focal_length, principal_point, R, T, K, device, in_ndc, image_size)
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        (fx, fy), (px, py) = self.focal_length.unbind(1), self.principal_point.unbind(1)
+        return _calibration(
+            self.R, {(0, 0): fx, (1, 1): fy, (0, 2): px, (1, 2): py, (3, 2): 1.0, (2, 3): 1.0}
+        )
+
+
+class OrthographicCameras(_SfMCameras):
+    """Orthographic cameras given by scales ("focal lengths") and a principal point.
+
+    Projection (column vectors)::
+
+        [[fx, 0,  0, px],
+         [0,  fy, 0, py],
+         [0,  0,  1, 0 ],
+         [0,  0,  0, 1 ]]
+
+    Arguments as in :class:`PerspectiveCameras`.
+    """
+
+    _PERSPECTIVE = False
+
+    def __init__(
+        self,
+        focal_length=1.0,
+        principal_point=((0.0, 0.0),),
+        R=_R,
+        T=_T,
+        K=None,
+        device=None,
+        in_ndc: bool = True,
+        image_size=None,
+    ) -> None:
+        super().__init__(focal_length, principal_point, R, T, K, device, in_ndc, image_size)
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        (fx, fy), (px, py) = self.focal_length.unbind(1), self.principal_point.unbind(1)
+        return _calibration(
+            self.R, {(0, 0): fx, (1, 1): fy, (0, 3): px, (1, 3): py, (2, 2): 1.0, (3, 3): 1.0}
+        )
+
+
+# ---- NDC and screen ----------------------------------------------------------------------------
+
+
+def get_ndc_to_screen_transform(
+    cameras: CamerasBase, with_xyflip: bool = False, image_size: object = None
+) -> Transform3d:
+    """NDC to screen: x -> W / 2 - s x and y -> H / 2 - s y with s = min(H, W) / 2 when
+    ``with_xyflip`` (pixels, +X right, +Y down, origin top left), else x -> s x - W / 2 and
+    y -> s y - H / 2. z is kept.
+
+    Args:
+        cameras: give the dtype and device.
+        image_size: (2,) or (N, 2) (height, width).
+    Returns:
+        a Transform3d of batch size N (or 1).
+    """
+    size = _image_size("get_ndc_to_screen_transform", image_size, cameras)
+    height, width = size.unbind(1)
+    s = size.min(dim=1).values / 2
+    out = Scale(s, s, 1.0).compose(Translate(-width / 2, -height / 2, 0.0))
+    if with_xyflip:
+        out = out.compose(Scale(-1.0, -1.0, 1.0, dtype=cameras.dtype, device=cameras.device))
+    return out
+
+
+def get_screen_to_ndc_transform(
+    cameras: CamerasBase, with_xyflip: bool = False, image_size: object = None
+) -> Transform3d:
+    """The inverse of :func:`get_ndc_to_screen_transform` (same arguments)."""
+    return get_ndc_to_screen_transform(cameras, with_xyflip, image_size).inverse()
+
+
+# ---- world to view -----------------------------------------------------------------------------
+
+
+def get_world_to_view_transform(R=_R, T=_T) -> Transform3d:
+    """X_view = X_world R + T.
+
+    Args:
+        R: (3, 3) or (N, 3, 3) rotations. T: (3,) or (N, 3) translations.
+    Returns:
+        a Transform3d of batch size N: the rotation, then the translation.
+    """
+    p = _broadcast("get_world_to_view_transform", {"R": (R, (3, 3)), "T": (T, (3,))})
+    return Rotate(p["R"]).compose(Translate(p["T"]))
+
+
+def camera_position_from_spherical_angles(
+    distance, elevation, azimuth, degrees: bool = True, device=None
+) -> torch.Tensor:
+    """Positions at ``distance`` from the origin: elevation above the XZ plane, azimuth about
+    +Y from +Z (azimuth 90 degrees is +X).
+
+    Args:
+        distance, elevation, azimuth: numbers or (N,) (broadcast).
+        degrees: the angles are in degrees (else radians).
+    Returns:
+        (N, 3): (d cos(elev) sin(azim), d sin(elev), d cos(elev) cos(azim)).
+    """
+    specs = {"distance": (distance, ()), "elevation": (elevation, ()), "azimuth": (azimuth, ())}
+    p = _broadcast("camera_position_from_spherical_angles", specs, device)
+    elev, azim = p["elevation"], p["azimuth"]
+    if degrees:
+        elev, azim = torch.deg2rad(elev), torch.deg2rad(azim)
+    d, horizontal = p["distance"], p["distance"] * torch.cos(elev)
+    return torch.stack(
+        [horizontal * torch.sin(azim), d * torch.sin(elev), horizontal * torch.cos(azim)], dim=1
+    )
+
+
+def look_at_rotation(camera_position, at=((0, 0, 0),), up=((0, 1, 0),), device=None):
+    """World-to-view rotations of cameras at camera_position looking at ``at``, with ``up``
+    pointing up on screen.
+
+    The view axes are z = (at - camera_position) / |...|, x = up x z / |...|, y = z x x; R
+    holds them as columns. Where up is parallel to z (a camera looking straight down or up),
+    PyTorch3D returns a degenerate matrix; here up is replaced by (z . up) w, where w is the
+    unit vector up x e for e the coordinate axis least aligned with up (for up = +Y: w = +Z,
+    which continues azimuth 0 to elevation +-90 degrees).
+
+    Args:
+        camera_position, at, up: (3,) or (N, 3) (broadcast); camera_position != at, up != 0.
+    Returns:
+        R: (N, 3, 3).
+    """
+    specs = {"camera_position": (camera_position, (3,)), "at": (at, (3,)), "up": (up, (3,))}
+    p = _broadcast("look_at_rotation", specs, device)
+    eye = p["camera_position"]
+    return _look_at("look_at_rotation", "camera_position == at", eye, p["at"], p["up"])
+
+
+def _look_at(op: str, coincident: str, eye: torch.Tensor, at: torch.Tensor, up: torch.Tensor):
+    """look_at_rotation on broadcast (N, 3) tensors; ``coincident`` says, in the caller's
+    argument names, what makes eye == at."""
+    forward = at - eye
+    if bool((forward == 0).all(dim=1).any()):
+        raise InputError(f"{op}: a camera sits at the point it looks at ({coincident})")
+    if bool((up == 0).all(dim=1).any()):
+        raise InputError(f"{op}: up must not be the zero vector")
+    z = F.normalize(forward, dim=1)
+    up = F.normalize(up, dim=1)
+    x = torch.cross(up, z, dim=1)
+    parallel = x.norm(dim=1, keepdim=True) < _PARALLEL_BELOW
+    if bool(parallel.any()):
+        axis = F.one_hot(up.abs().argmin(dim=1), 3).to(up)
+        w = F.normalize(torch.cross(axis, up, dim=1), dim=1)
+        replacement = (z * up).sum(dim=1, keepdim=True) * w
+        x = torch.where(parallel, torch.cross(replacement, z, dim=1), x)
+    x = F.normalize(x, dim=1)
+    return torch.stack([x, torch.cross(z, x, dim=1), z], dim=2)
+
+
+def look_at_view_transform(
+    dist=1.0,
+    elev=0.0,
+    azim=0.0,
+    degrees: bool = True,
+    eye=None,
+    at=((0, 0, 0),),
+    up=((0, 1, 0),),
+    device=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """R and T of cameras looking at ``at``: from ``eye``, or from dist, elev, azim around at
+    (see :func:`camera_position_from_spherical_angles`).
+
+    Args:
+        dist, elev, azim: numbers or (N,); ignored when eye is given.
+        degrees: elev and azim are in degrees (else radians).
+        eye, at, up: (3,) or (N, 3); see :func:`look_at_rotation`.
+    Returns:
+        R (N, 3, 3) and T (N, 3), with X_view = X_world R + T; ``at`` maps to (0, 0, |eye - at|).
+    """
+    op = "look_at_view_transform"
+    if eye is not None:
+        p = _broadcast(op, {"eye": (eye, (3,)), "at": (at, (3,)), "up": (up, (3,))}, device)
+        eye, coincident = p["eye"], "eye == at"
+    else:
+        specs = {"dist": (dist, ()), "elev": (elev, ()), "azim": (azim, ())}
+        p = _broadcast(op, {**specs, "at": (at, (3,)), "up": (up, (3,))}, device)
+        offset = camera_position_from_spherical_angles(p["dist"], p["elev"], p["azim"], degrees)
+        eye, coincident = offset + p["at"], "dist == 0"
+    R = _look_at(op, coincident, eye, p["at"], p["up"])
+    return R, -(eye[:, None] @ R)[:, 0]
