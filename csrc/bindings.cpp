@@ -17,6 +17,7 @@
 #include "knn/knn_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
 #include "point_mesh/point_mesh_launchers.h"
+#include "rasterize_meshes/rasterize_meshes_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -78,6 +79,15 @@ r3d::PointMeshBackwardArgs<T> point_mesh_backward_args(uintptr_t points, uintptr
   return {ptr<const T>(points),     ptr<const T>(prims),      ptr<const int64_t>(idx),
           ptr<const T>(grad_dists), static_cast<T>(min_area), ptr<T>(grad_points),
           ptr<T>(grad_prims)};
+}
+
+// rasterize_meshes settings as passed from Python: (N, H, W, K, blur_radius, perspective_correct,
+// clip_barycentric_coords, cull_backfaces).
+using RasterSettingsArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, double, bool, bool, bool>;
+
+r3d::RasterSettings raster_settings(const RasterSettingsArgs& a) {
+  return r3d::RasterSettings{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+                             std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a)};
 }
 
 }  // namespace
@@ -294,6 +304,63 @@ PYBIND11_MODULE(_C, m) {
             (void)args, (void)num_queries, (void)corners, (void)point_queries, (void)stream;
             return R3D_CUDA_CALL(r3d::point_mesh_backward_cuda<T>(args, num_queries, corners,
                                                                   point_queries, stream));
+          });
+        });
+  // rasterize_meshes: the settings tuple of raster_settings; the last argument is the thread
+  // count (CPU) or the stream (CUDA).
+  m.def("rasterize_meshes_forward_cpu",
+        [](const std::string& dtype, uintptr_t face_verts, uintptr_t face_first,
+           uintptr_t face_count, const RasterSettingsArgs& settings, int64_t bin_size,
+           uintptr_t pix_to_face, uintptr_t zbuf, uintptr_t bary, uintptr_t dists,
+           int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::rasterize_meshes_forward_cpu<T>(
+                ptr<const T>(face_verts), ptr<const int64_t>(face_first),
+                ptr<const int64_t>(face_count), raster_settings(settings), bin_size,
+                ptr<int64_t>(pix_to_face), ptr<T>(zbuf), ptr<T>(bary), ptr<T>(dists),
+                num_threads);
+          });
+        });
+  m.def("rasterize_meshes_forward_cuda",
+        [](const std::string& dtype, uintptr_t face_verts, uintptr_t face_first,
+           uintptr_t face_count, const RasterSettingsArgs& settings, int64_t bin_size,
+           uintptr_t pix_to_face, uintptr_t zbuf, uintptr_t bary, uintptr_t dists,
+           uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)face_verts, (void)face_first, (void)face_count, (void)settings, (void)bin_size,
+                (void)pix_to_face, (void)zbuf, (void)bary, (void)dists, (void)stream;
+            return R3D_CUDA_CALL(r3d::rasterize_meshes_forward_cuda<T>(
+                ptr<const T>(face_verts), ptr<const int64_t>(face_first),
+                ptr<const int64_t>(face_count), raster_settings(settings),
+                ptr<int64_t>(pix_to_face), ptr<T>(zbuf), ptr<T>(bary), ptr<T>(dists), stream));
+          });
+        });
+  m.def("rasterize_meshes_backward_cpu",
+        [](const std::string& dtype, uintptr_t face_verts, uintptr_t pix_to_face,
+           uintptr_t grad_zbuf, uintptr_t grad_bary, uintptr_t grad_dists,
+           const RasterSettingsArgs& settings, uintptr_t grad_slots, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::rasterize_meshes_backward_cpu<T>(
+                ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
+                ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
+                raster_settings(settings), ptr<T>(grad_slots), num_threads);
+          });
+        });
+  m.def("rasterize_meshes_backward_cuda",
+        [](const std::string& dtype, uintptr_t face_verts, uintptr_t pix_to_face,
+           uintptr_t grad_zbuf, uintptr_t grad_bary, uintptr_t grad_dists,
+           const RasterSettingsArgs& settings, uintptr_t grad_slots, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)face_verts, (void)pix_to_face, (void)grad_zbuf, (void)grad_bary,
+                (void)grad_dists, (void)settings, (void)grad_slots, (void)stream;
+            return R3D_CUDA_CALL(r3d::rasterize_meshes_backward_cuda<T>(
+                ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
+                ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
+                raster_settings(settings), ptr<T>(grad_slots), stream));
           });
         });
 }
