@@ -13,6 +13,7 @@
 
 #include "common/macros.h"
 #include "cuda/device.h"
+#include "graph/graph_launchers.h"
 #include "mesh_normals/mesh_normals_launchers.h"
 #include "knn/knn_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
@@ -79,6 +80,51 @@ r3d::PointMeshBackwardArgs<T> point_mesh_backward_args(uintptr_t points, uintptr
           ptr<const T>(grad_dists), static_cast<T>(min_area), ptr<T>(grad_points),
           ptr<T>(grad_prims)};
 }
+
+// Binds <name>_cpu and <name>_cuda for a kernel over the (n, 3) float rows of verts indexed by an
+// int64 table: launcher(verts, index, n, scalar, out) with T = float or double.
+#define R3D_DEF_INDEXED(m, name)                                                               \
+  m.def(#name "_cpu", [](const std::string& dtype, uintptr_t verts, uintptr_t index, int64_t n, \
+                         double scalar, uintptr_t out, int num_threads) {                      \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      return r3d::name##_cpu<T>(ptr<const T>(verts), ptr<const int64_t>(index), n,             \
+                                static_cast<T>(scalar), ptr<T>(out), num_threads);             \
+    });                                                                                        \
+  });                                                                                          \
+  m.def(#name "_cuda", [](const std::string& dtype, uintptr_t verts, uintptr_t index,          \
+                          int64_t n, double scalar, uintptr_t out, uintptr_t stream) {         \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      (void)verts, (void)index, (void)n, (void)scalar, (void)out, (void)stream;                \
+      return R3D_CUDA_CALL(r3d::name##_cuda<T>(ptr<const T>(verts), ptr<const int64_t>(index), \
+                                               n, static_cast<T>(scalar), ptr<T>(out),         \
+                                               stream));                                       \
+    });                                                                                        \
+  })
+
+// Like R3D_DEF_INDEXED for backward launchers: launcher(verts, index, n, grad, scalar, out).
+#define R3D_DEF_INDEXED_BACKWARD(m, name)                                                      \
+  m.def(#name "_cpu", [](const std::string& dtype, uintptr_t verts, uintptr_t index, int64_t n, \
+                         uintptr_t grad, double scalar, uintptr_t out, int num_threads) {      \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      return r3d::name##_cpu<T>(ptr<const T>(verts), ptr<const int64_t>(index), n,             \
+                                ptr<const T>(grad), static_cast<T>(scalar), ptr<T>(out),       \
+                                num_threads);                                                  \
+    });                                                                                        \
+  });                                                                                          \
+  m.def(#name "_cuda", [](const std::string& dtype, uintptr_t verts, uintptr_t index,          \
+                          int64_t n, uintptr_t grad, double scalar, uintptr_t out,             \
+                          uintptr_t stream) {                                                  \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      (void)verts, (void)index, (void)n, (void)grad, (void)scalar, (void)out, (void)stream;    \
+      return R3D_CUDA_CALL(r3d::name##_cuda<T>(ptr<const T>(verts), ptr<const int64_t>(index), \
+                                               n, ptr<const T>(grad), static_cast<T>(scalar),  \
+                                               ptr<T>(out), stream));                          \
+    });                                                                                        \
+  })
 
 }  // namespace
 
@@ -296,4 +342,41 @@ PYBIND11_MODULE(_C, m) {
                                                                   point_queries, stream));
           });
         });
+
+  // graph kernels: CSR grouping (CPU), CSR gather-sum, mesh edge loss, normal consistency
+  m.def("group_by_key_cpu", [](uintptr_t keys, int64_t num_keys, int64_t num_rows, uintptr_t ptr_out,
+                               uintptr_t order) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = r3d::group_by_key_cpu(ptr<const int64_t>(keys), num_keys, num_rows,
+                                ptr<int64_t>(ptr_out), ptr<int64_t>(order));
+    }
+    raise_if_failed(s);
+  });
+  m.def("csr_gather_sum_cpu",
+        [](const std::string& dtype, uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
+           int64_t dim, uintptr_t out, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::csr_gather_sum_cpu<T>(ptr<const T>(x), ptr<const int64_t>(row_ptr),
+                                              ptr<const int64_t>(col), rows, dim, ptr<T>(out),
+                                              num_threads);
+          });
+        });
+  m.def("csr_gather_sum_cuda",
+        [](const std::string& dtype, uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
+           int64_t dim, uintptr_t out, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)x, (void)row_ptr, (void)col, (void)rows, (void)dim, (void)out, (void)stream;
+            return R3D_CUDA_CALL(r3d::csr_gather_sum_cuda<T>(
+                ptr<const T>(x), ptr<const int64_t>(row_ptr), ptr<const int64_t>(col), rows, dim,
+                ptr<T>(out), stream));
+          });
+        });
+  R3D_DEF_INDEXED(m, edge_loss_forward);
+  R3D_DEF_INDEXED_BACKWARD(m, edge_loss_backward);
+  R3D_DEF_INDEXED(m, normal_consistency_forward);
+  R3D_DEF_INDEXED_BACKWARD(m, normal_consistency_backward);
 }

@@ -1,8 +1,11 @@
 """Differentiable operators with native kernels and pure-PyTorch fallbacks."""
 
 from r3d.ops.ball_query import ball_query
+from r3d.ops.graph_conv import GraphConv, gather_scatter
 from r3d.ops.knn import knn_gather, knn_points
+from r3d.ops.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
+from r3d.ops.mesh_filtering import taubin_smoothing
 from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
 from r3d.ops.point_mesh import (
     edge_point_distance,
@@ -24,22 +27,28 @@ from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 
 __all__ = [
+    "GraphConv",
     "ICPSolution",
     "SimilarityTransform",
     "ball_query",
     "corresponding_points_alignment",
+    "cot_laplacian",
     "edge_point_distance",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
     "face_point_distance",
+    "gather_scatter",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
+    "laplacian",
     "mesh_face_areas_normals",
+    "norm_laplacian",
     "packed_to_padded",
     "padded_to_packed",
     "point_edge_distance",
     "point_face_distance",
     "sample_farthest_points",
     "sample_points_from_meshes",
+    "taubin_smoothing",
 ]
