@@ -375,6 +375,34 @@ PYBIND11_MODULE(_C, m) {
                 ptr<T>(out), stream));
           });
         });
+  m.def("face_pairs_cpu", [](uintptr_t edges, uintptr_t row_ptr, uintptr_t order, uintptr_t corners,
+                             uintptr_t pair_first, int64_t num_edges, uintptr_t quads,
+                             uintptr_t pair_edge, int num_threads) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = r3d::face_pairs_cpu(ptr<const int64_t>(edges), ptr<const int64_t>(row_ptr),
+                              ptr<const int64_t>(order), ptr<const int64_t>(corners),
+                              ptr<const int64_t>(pair_first), num_edges, ptr<int64_t>(quads),
+                              ptr<int64_t>(pair_edge), num_threads);
+    }
+    raise_if_failed(s);
+  });
+  m.def("face_pairs_cuda", [](uintptr_t edges, uintptr_t row_ptr, uintptr_t order, uintptr_t corners,
+                              uintptr_t pair_first, int64_t num_edges, uintptr_t quads,
+                              uintptr_t pair_edge, uintptr_t stream) {
+    (void)edges, (void)row_ptr, (void)order, (void)corners, (void)pair_first, (void)num_edges,
+        (void)quads, (void)pair_edge, (void)stream;
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = R3D_CUDA_CALL(r3d::face_pairs_cuda(
+          ptr<const int64_t>(edges), ptr<const int64_t>(row_ptr), ptr<const int64_t>(order),
+          ptr<const int64_t>(corners), ptr<const int64_t>(pair_first), num_edges,
+          ptr<int64_t>(quads), ptr<int64_t>(pair_edge), stream));
+    }
+    raise_if_failed(s);
+  });
   R3D_DEF_INDEXED(m, edge_loss_forward);
   R3D_DEF_INDEXED_BACKWARD(m, edge_loss_backward);
   R3D_DEF_INDEXED(m, normal_consistency_forward);

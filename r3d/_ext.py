@@ -548,3 +548,41 @@ def normal_consistency_backward(
         "normal_consistency_backward", "mesh_normal_consistency backward", verts, quads, 4,
         grad, eps,
     )
+
+
+def face_pairs(
+    edges: torch.Tensor, ptr: torch.Tensor, order: torch.Tensor, corners: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native enumeration of the pairs of faces sharing each edge (mesh_normal_consistency).
+
+    Args:
+        edges: (E, 2) int64 vertex indices.
+        ptr: (E + 1,) int64 and order (M,) int64 in [0, M): the M face-edge incidences grouped
+            by edge (``r3d.ops.csr.group_by``), same device.
+        corners: (M,) int64, the corner of each incidence's face opposite its edge.
+    Returns:
+        quads (P, 4) int64 (edges[e, 0], edges[e, 1], corner i, corner j) for every edge e and
+        pair of its incidences i < j (in ``order``), and pair_edge (P,) int64 their edges.
+    """
+    op = "mesh_normal_consistency pairs"
+    _check(op, "edges", edges, torch.int64, (None, 2), edges.device)
+    num_edges = edges.shape[0]
+    _check(op, "ptr", ptr, torch.int64, (num_edges + 1,), edges.device)
+    _check(op, "order", order, torch.int64, (None,), edges.device)
+    num_incidences = order.shape[0]
+    _check(op, "corners", corners, torch.int64, (num_incidences,), edges.device)
+    counts = segment_lengths(op, ptr[:-1], num_incidences, num_incidences, "ptr")
+    if int(ptr[-1]) != num_incidences:
+        raise InputError(f"{op}: ptr must end at {num_incidences}, got {int(ptr[-1])}")
+    _check_range(op, "order", order, 0, num_incidences)
+    pairs = counts * (counts - 1) // 2
+    pair_first = torch.cumsum(pairs, 0) - pairs
+    num_pairs = int(pairs.sum())
+    quads = torch.empty((num_pairs, 4), dtype=torch.int64, device=edges.device)
+    pair_edge = torch.empty((num_pairs,), dtype=torch.int64, device=edges.device)
+    if num_pairs:
+        _launch(
+            "face_pairs", edges.device, _ptr(edges), _ptr(ptr), _ptr(order), _ptr(corners),
+            _ptr(pair_first), num_edges, _ptr(quads), _ptr(pair_edge),
+        )
+    return quads, pair_edge

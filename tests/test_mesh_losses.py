@@ -151,3 +151,12 @@ def test_invalid_inputs_name_the_argument():
         mesh_normal_consistency([mesh])
     with pytest.raises(InputError, match="target_length"):
         mesh_edge_loss(mesh, "1.0")
+
+
+def test_native_face_pairs_match_torch():
+    from r3d.loss.mesh_normal_consistency import face_pairs, face_pairs_torch
+
+    verts, faces = heterogeneous_lists()
+    meshes = Meshes(verts, faces)
+    for got, ref in zip(face_pairs(meshes), face_pairs_torch(meshes)):
+        torch.testing.assert_close(got, ref, rtol=0, atol=0)

@@ -64,6 +64,32 @@ struct EdgeLossBackward {
   }
 };
 
+// mesh_normal_consistency's pairs, per edge e: every pair (i < j) of the faces on it, written
+// from pair_first[e] on as (v0, v1, a, b): the edge's ends and the two faces' third corners.
+struct FacePairs {
+  const int64_t* edges;       // (E, 2)
+  const int64_t* ptr;         // (E + 1,) runs of the face-edge incidences of each edge in order
+  const int64_t* order;       // (M,) incidences grouped by edge
+  const int64_t* corners;     // (M,) the corner of each incidence's face opposite its edge
+  const int64_t* pair_first;  // (E,) first pair of each edge
+  int64_t* quads;             // (P, 4)
+  int64_t* pair_edge;         // (P,) the edge of each pair
+
+  R3D_HD void operator()(int64_t e) const {
+    int64_t p = pair_first[e];
+    for (int64_t i = ptr[e]; i < ptr[e + 1]; ++i) {
+      for (int64_t j = i + 1; j < ptr[e + 1]; ++j, ++p) {
+        int64_t* q = quads + 4 * p;
+        q[0] = edges[2 * e];
+        q[1] = edges[2 * e + 1];
+        q[2] = corners[order[i]];
+        q[3] = corners[order[j]];
+        pair_edge[p] = e;
+      }
+    }
+  }
+};
+
 // mesh_normal_consistency, per pair of faces sharing the edge (v0, v1), with third corners a
 // and b: n0 = (v1 - v0) x (a - v0), n1 = (b - v0) x (v1 - v0) and out = 1 - cos(n0, n1), where
 // cos = n0.n1 / (max(|n0|, eps) max(|n1|, eps)).

@@ -18,6 +18,13 @@ Status group_by_key_cpu(const int64_t* keys, int64_t M, int64_t R, int64_t* ptr,
   return Status::ok();
 }
 
+Status face_pairs_cpu(const int64_t* edges, const int64_t* ptr, const int64_t* order,
+                      const int64_t* corners, const int64_t* pair_first, int64_t E,
+                      int64_t* quads, int64_t* pair_edge, int num_threads) {
+  parallel_for(E, num_threads, FacePairs{edges, ptr, order, corners, pair_first, quads, pair_edge});
+  return Status::ok();
+}
+
 template <typename T>
 Status csr_gather_sum_cpu(const T* x, const int64_t* ptr, const int64_t* col, int64_t V,
                           int64_t D, T* out, int num_threads) {

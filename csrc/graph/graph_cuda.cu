@@ -4,6 +4,13 @@
 
 namespace r3d {
 
+Status face_pairs_cuda(const int64_t* edges, const int64_t* ptr, const int64_t* order,
+                       const int64_t* corners, const int64_t* pair_first, int64_t E,
+                       int64_t* quads, int64_t* pair_edge, uintptr_t stream) {
+  return cuda_parallel_for(E, stream,
+                           FacePairs{edges, ptr, order, corners, pair_first, quads, pair_edge});
+}
+
 template <typename T>
 Status csr_gather_sum_cuda(const T* x, const int64_t* ptr, const int64_t* col, int64_t V,
                            int64_t D, T* out, uintptr_t stream) {

@@ -11,6 +11,13 @@ namespace r3d {
 // key 1, ...; ptr (R + 1,) the start of each key's run in order. CPU only (CUDA callers sort).
 Status group_by_key_cpu(const int64_t* keys, int64_t M, int64_t R, int64_t* ptr, int64_t* order);
 
+Status face_pairs_cpu(const int64_t* edges, const int64_t* ptr, const int64_t* order,
+                      const int64_t* corners, const int64_t* pair_first, int64_t E,
+                      int64_t* quads, int64_t* pair_edge, int num_threads);
+Status face_pairs_cuda(const int64_t* edges, const int64_t* ptr, const int64_t* order,
+                       const int64_t* corners, const int64_t* pair_first, int64_t E,
+                       int64_t* quads, int64_t* pair_edge, uintptr_t stream);
+
 template <typename T>
 Status csr_gather_sum_cpu(const T* x, const int64_t* ptr, const int64_t* col, int64_t V,
                           int64_t D, T* out, int num_threads);

@@ -38,29 +38,43 @@ def mesh_normal_consistency_torch(meshes: Meshes) -> torch.Tensor:
     return _normal_consistency(meshes, native=False)
 
 
-def face_pairs(meshes: Meshes, group: Callable = group_by) -> tuple[torch.Tensor, torch.Tensor]:
+def _incidences(meshes: Meshes, group: Callable) -> tuple[torch.Tensor, ...]:
+    """The face-edge incidences 3f + k (face f's edge opposite its corner k), grouped by edge:
+    ptr (E + 1,), order (3F,), and each incidence's edge (3F,) and corner (3F,)."""
+    edge_of = meshes.faces_packed_to_edges_packed().reshape(-1)
+    ptr, order = group(edge_of, meshes.edges_packed().shape[0])
+    return ptr, order, edge_of, meshes.faces_packed().reshape(-1)
+
+
+def face_pairs(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor]:
     """Every pair of faces sharing an edge, as the edge and the faces' third corners.
+
+    Native on devices with native kernels (else :func:`face_pairs_torch`).
 
     Args:
         meshes: N meshes.
-        group: :func:`~r3d.ops.csr.group_by` or its pure-PyTorch twin.
     Returns:
         quads (P, 4) int64 packed vertex indices (v0, v1, a, b), (v0, v1) the edge as in
         edges_packed, and pair_mesh (P,) int64 the mesh of each pair.
     """
-    faces, edges = meshes.faces_packed(), meshes.edges_packed()
-    # incidence 3f + k: face f's edge opposite its corner k, and that corner
-    edge_of = meshes.faces_packed_to_edges_packed().reshape(-1)
-    corner = faces.reshape(-1)
-    ptr, order = group(edge_of, edges.shape[0])
+    if not use_native(meshes.verts_packed()):
+        return face_pairs_torch(meshes)
+    ptr, order, _, corner = _incidences(meshes, group_by)
+    quads, pair_edge = _ext.face_pairs(meshes.edges_packed(), ptr, order, corner)
+    return quads, meshes.edges_packed_to_mesh_idx()[pair_edge]
+
+
+def face_pairs_torch(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure-PyTorch :func:`face_pairs` (the same pairs in the same order)."""
+    ptr, order, edge_of, corner = _incidences(meshes, group_by_torch)
     edge_sorted = edge_of[order]
-    counts = ptr.diff()[edge_sorted]
     rank = torch.arange(order.shape[0], device=order.device) - ptr[edge_sorted]
-    later = counts - 1 - rank  # incidences of the same edge after this one: its partners
+    later = ptr.diff()[edge_sorted] - 1 - rank  # incidences of the same edge after this one
     first = torch.repeat_interleave(later)
     start = torch.cumsum(later, 0) - later
     second = first + 1 + torch.arange(first.shape[0], device=first.device) - start[first]
     edge = edge_sorted[first]
+    edges = meshes.edges_packed()
     quads = torch.stack(
         [edges[edge, 0], edges[edge, 1], corner[order[first]], corner[order[second]]], dim=1
     )
@@ -73,10 +87,10 @@ def _normal_consistency(meshes: Meshes, native: bool) -> torch.Tensor:
         return empty_loss(meshes)
     verts = meshes.verts_packed()
     if native and use_native(verts):
-        quads, pair_mesh = face_pairs(meshes, group_by)
+        quads, pair_mesh = face_pairs(meshes)
         values = _NormalConsistency.apply(verts.contiguous(), quads)
     else:
-        quads, pair_mesh = face_pairs(meshes, group_by_torch)
+        quads, pair_mesh = face_pairs_torch(meshes)
         v0, v1, a, b = verts[quads].unbind(1)
         e = v1 - v0
         n0 = torch.cross(e, a - v0, dim=1)

@@ -55,8 +55,9 @@ def check_index_rows(op: str, name: str, t: torch.Tensor, width: int, upper: int
     ):
         got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
         raise InputError(f"{op}: {name} must be an int64 tensor of shape (K, {width}), got {got}")
-    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= upper):
-        raise InputError(
-            f"{op}: {name} has indices in [{int(t.min())}, {int(t.max())}], expected them in "
-            f"[0, {upper - 1}]"
-        )
+    if t.numel():
+        low, high = (int(v) for v in torch.aminmax(t))
+        if low < 0 or high >= upper:
+            raise InputError(
+                f"{op}: {name} has indices in [{low}, {high}], expected them in [0, {upper - 1}]"
+            )

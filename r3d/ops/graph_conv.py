@@ -54,9 +54,11 @@ class _GatherScatter(torch.autograd.Function):
     def backward(ctx, grad):
         (edges,) = ctx.saved_tensors
         grad = grad.contiguous()
+        if not ctx.directed:
+            return _GatherScatter.apply(grad, edges, False, ctx.csr), None, None, None
         reverse = edges.flip(1)
-        csr = neighbour_csr(reverse, grad.shape[0], True) if ctx.directed else ctx.csr
-        return _GatherScatter.apply(grad, reverse, ctx.directed, csr), None, None, None
+        csr = neighbour_csr(reverse, grad.shape[0], True)
+        return _GatherScatter.apply(grad, reverse, True, csr), None, None, None
 
 
 def gather_scatter_native(
