@@ -28,7 +28,7 @@ from r3d.ops.graph_conv import GraphConv, graph_conv_torch
 from r3d.structures import Meshes
 
 SIZES = (50_000, 200_000, 1_000_000)
-QUICK_SIZES = (20_000,)
+QUICK_SIZES = (10_000,)
 FACES_PER_MESH = 16_000  # average; the batch has 16 to 64 meshes
 FEATURES = 32  # GraphConv input and output features
 
