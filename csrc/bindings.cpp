@@ -13,6 +13,7 @@
 
 #include "common/macros.h"
 #include "cuda/device.h"
+#include "graph/graph_launchers.h"
 #include "mesh_normals/mesh_normals_launchers.h"
 #include "interp_face_attrs/interp_face_attrs_launchers.h"
 #include "knn/knn_launchers.h"
@@ -141,6 +142,51 @@ r3d::MarchingCubesEmit<T> mc_emit_body(uintptr_t vol, uintptr_t levels, uintptr_
           mc_grid(grid),              ptr<const int64_t>(vert_end), ptr<const int64_t>(tri_end),
           ptr<T>(verts),              ptr<int64_t>(faces)};
 }
+
+// Binds <name>_cpu and <name>_cuda for a kernel over the (n, 3) float rows of verts indexed by an
+// int64 table: launcher(verts, index, n, scalar, out) with T = float or double.
+#define R3D_DEF_INDEXED(m, name)                                                               \
+  m.def(#name "_cpu", [](const std::string& dtype, uintptr_t verts, uintptr_t index, int64_t n, \
+                         double scalar, uintptr_t out, int num_threads) {                      \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      return r3d::name##_cpu<T>(ptr<const T>(verts), ptr<const int64_t>(index), n,             \
+                                static_cast<T>(scalar), ptr<T>(out), num_threads);             \
+    });                                                                                        \
+  });                                                                                          \
+  m.def(#name "_cuda", [](const std::string& dtype, uintptr_t verts, uintptr_t index,          \
+                          int64_t n, double scalar, uintptr_t out, uintptr_t stream) {         \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      (void)verts, (void)index, (void)n, (void)scalar, (void)out, (void)stream;                \
+      return R3D_CUDA_CALL(r3d::name##_cuda<T>(ptr<const T>(verts), ptr<const int64_t>(index), \
+                                               n, static_cast<T>(scalar), ptr<T>(out),         \
+                                               stream));                                       \
+    });                                                                                        \
+  })
+
+// Like R3D_DEF_INDEXED for backward launchers: launcher(verts, index, n, grad, scalar, out).
+#define R3D_DEF_INDEXED_BACKWARD(m, name)                                                      \
+  m.def(#name "_cpu", [](const std::string& dtype, uintptr_t verts, uintptr_t index, int64_t n, \
+                         uintptr_t grad, double scalar, uintptr_t out, int num_threads) {      \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      return r3d::name##_cpu<T>(ptr<const T>(verts), ptr<const int64_t>(index), n,             \
+                                ptr<const T>(grad), static_cast<T>(scalar), ptr<T>(out),       \
+                                num_threads);                                                  \
+    });                                                                                        \
+  });                                                                                          \
+  m.def(#name "_cuda", [](const std::string& dtype, uintptr_t verts, uintptr_t index,          \
+                          int64_t n, uintptr_t grad, double scalar, uintptr_t out,             \
+                          uintptr_t stream) {                                                  \
+    run(dtype, [&](auto zero) {                                                                \
+      using T = decltype(zero);                                                                \
+      (void)verts, (void)index, (void)n, (void)grad, (void)scalar, (void)out, (void)stream;    \
+      return R3D_CUDA_CALL(r3d::name##_cuda<T>(ptr<const T>(verts), ptr<const int64_t>(index), \
+                                               n, ptr<const T>(grad), static_cast<T>(scalar),  \
+                                               ptr<T>(out), stream));                          \
+    });                                                                                        \
+  })
 
 }  // namespace
 
@@ -509,4 +555,70 @@ PYBIND11_MODULE(_C, m) {
             return R3D_CUDA_CALL(r3d::marching_cubes_emit_cuda<T>(body, stream));
           });
         });
+
+
+  // graph kernels: CSR grouping (CPU), CSR gather-sum, mesh edge loss, normal consistency
+  m.def("group_by_key_cpu", [](uintptr_t keys, int64_t num_keys, int64_t num_rows, uintptr_t ptr_out,
+                               uintptr_t order) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = r3d::group_by_key_cpu(ptr<const int64_t>(keys), num_keys, num_rows,
+                                ptr<int64_t>(ptr_out), ptr<int64_t>(order));
+    }
+    raise_if_failed(s);
+  });
+  m.def("csr_gather_sum_cpu",
+        [](const std::string& dtype, uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
+           int64_t dim, uintptr_t out, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::csr_gather_sum_cpu<T>(ptr<const T>(x), ptr<const int64_t>(row_ptr),
+                                              ptr<const int64_t>(col), rows, dim, ptr<T>(out),
+                                              num_threads);
+          });
+        });
+  m.def("csr_gather_sum_cuda",
+        [](const std::string& dtype, uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
+           int64_t dim, uintptr_t out, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)x, (void)row_ptr, (void)col, (void)rows, (void)dim, (void)out, (void)stream;
+            return R3D_CUDA_CALL(r3d::csr_gather_sum_cuda<T>(
+                ptr<const T>(x), ptr<const int64_t>(row_ptr), ptr<const int64_t>(col), rows, dim,
+                ptr<T>(out), stream));
+          });
+        });
+  m.def("face_pairs_cpu", [](uintptr_t edges, uintptr_t row_ptr, uintptr_t order, uintptr_t corners,
+                             uintptr_t pair_first, int64_t num_edges, uintptr_t quads,
+                             uintptr_t pair_edge, int num_threads) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = r3d::face_pairs_cpu(ptr<const int64_t>(edges), ptr<const int64_t>(row_ptr),
+                              ptr<const int64_t>(order), ptr<const int64_t>(corners),
+                              ptr<const int64_t>(pair_first), num_edges, ptr<int64_t>(quads),
+                              ptr<int64_t>(pair_edge), num_threads);
+    }
+    raise_if_failed(s);
+  });
+  m.def("face_pairs_cuda", [](uintptr_t edges, uintptr_t row_ptr, uintptr_t order, uintptr_t corners,
+                              uintptr_t pair_first, int64_t num_edges, uintptr_t quads,
+                              uintptr_t pair_edge, uintptr_t stream) {
+    (void)edges, (void)row_ptr, (void)order, (void)corners, (void)pair_first, (void)num_edges,
+        (void)quads, (void)pair_edge, (void)stream;
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = R3D_CUDA_CALL(r3d::face_pairs_cuda(
+          ptr<const int64_t>(edges), ptr<const int64_t>(row_ptr), ptr<const int64_t>(order),
+          ptr<const int64_t>(corners), ptr<const int64_t>(pair_first), num_edges,
+          ptr<int64_t>(quads), ptr<int64_t>(pair_edge), stream));
+    }
+    raise_if_failed(s);
+  });
+  R3D_DEF_INDEXED(m, edge_loss_forward);
+  R3D_DEF_INDEXED_BACKWARD(m, edge_loss_backward);
+  R3D_DEF_INDEXED(m, normal_consistency_forward);
+  R3D_DEF_INDEXED_BACKWARD(m, normal_consistency_backward);
 }

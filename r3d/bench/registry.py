@@ -26,6 +26,7 @@ CASE_MODULES: list[str] = [
     "r3d.ops.bench_chamfer",
     "r3d.ops.bench_mesh_ops",
     "r3d.loss.bench_cases",
+    "r3d.loss.bench_mesh_losses",
 ]
 
 KINDS = ("native", "torch", "peer")

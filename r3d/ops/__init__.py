@@ -2,10 +2,13 @@
 
 from r3d.ops.ball_query import ball_query
 from r3d.ops.cubify import cubify
+from r3d.ops.graph_conv import GraphConv, gather_scatter
 from r3d.ops.interp_face_attrs import interpolate_face_attributes
 from r3d.ops.knn import knn_gather, knn_points
+from r3d.ops.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.ops.marching_cubes import marching_cubes
 from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
+from r3d.ops.mesh_filtering import taubin_smoothing
 from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
 from r3d.ops.point_mesh import (
     edge_point_distance,
@@ -29,27 +32,33 @@ from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
 
 __all__ = [
+    "GraphConv",
     "ICPSolution",
     "SimilarityTransform",
     "SubdivideMeshes",
     "ball_query",
     "corresponding_points_alignment",
+    "cot_laplacian",
     "cubify",
     "edge_point_distance",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
     "face_point_distance",
+    "gather_scatter",
     "interpolate_face_attributes",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
+    "laplacian",
     "marching_cubes",
     "mesh_face_areas_normals",
+    "norm_laplacian",
     "packed_to_padded",
     "padded_to_packed",
     "point_edge_distance",
     "point_face_distance",
     "sample_farthest_points",
     "sample_points_from_meshes",
+    "taubin_smoothing",
     "vert_align",
 ]

@@ -43,3 +43,21 @@ def check_index_vector(op: str, name: str, t: torch.Tensor) -> None:
     if not isinstance(t, torch.Tensor) or t.dtype != torch.int64 or t.dim() != 1:
         got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
         raise InputError(f"{op}: {name} must be an int64 tensor of shape (N,), got {got}")
+
+
+def check_index_rows(op: str, name: str, t: torch.Tensor, width: int, upper: int) -> None:
+    """Raises InputError unless ``t`` is an int64 tensor of shape (K, width) in [0, upper)."""
+    if (
+        not isinstance(t, torch.Tensor)
+        or t.dtype != torch.int64
+        or t.dim() != 2
+        or t.shape[1] != width
+    ):
+        got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise InputError(f"{op}: {name} must be an int64 tensor of shape (K, {width}), got {got}")
+    if t.numel():
+        low, high = (int(v) for v in torch.aminmax(t))
+        if low < 0 or high >= upper:
+            raise InputError(
+                f"{op}: {name} has indices in [{low}, {high}], expected them in [0, {upper - 1}]"
+            )

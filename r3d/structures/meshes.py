@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from r3d.errors import InputError
-from r3d.ops import mesh_face_areas_normals
+from r3d.ops import laplacian, mesh_face_areas_normals
 from r3d.structures.utils import (
     BatchLayout,
     RowField,
@@ -369,20 +369,7 @@ class Meshes:
         (i, j), L[i, i] = -1; rows of isolated vertices hold only the -1."""
         lap = self._topo.get("laplacian")
         if lap is None:
-            edges = self.edges_packed()
-            nv = self._vl.total
-            dtype = self._verts.dtype
-            idx = torch.cat([edges, edges.flip(1)], 0).t()
-            deg = torch.bincount(idx[0], minlength=nv).to(dtype)
-            inv = torch.where(deg > 0, 1.0 / deg.clamp(min=1), deg)
-            diag = torch.arange(nv, device=self.device).expand(2, nv)
-            lap = torch.sparse_coo_tensor(
-                torch.cat([idx, diag], 1),
-                torch.cat([inv[idx[0]], -torch.ones(nv, dtype=dtype, device=self.device)]),
-                (nv, nv),
-                check_invariants=True,
-            ).coalesce()
-            self._topo["laplacian"] = lap
+            lap = self._topo["laplacian"] = laplacian(self.verts_packed(), self.edges_packed())
         return lap
 
     # ---- normals and areas -------------------------------------------------------------------

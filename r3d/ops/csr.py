@@ -1,0 +1,51 @@
+"""Grouping rows by an integer key (compressed sparse rows) and the scatter-add built on it.
+
+A scatter-add ``out[keys[m]] += values[m]`` needs atomics when run in parallel over m. Grouping
+the positions m by key first (a CSR: ``ptr``, ``order``) lets every output row sum its own
+inputs instead, which the native gather-sum kernel does on the CPU and on CUDA alike.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+
+
+def group_by_torch(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure-PyTorch :func:`group_by` (any device)."""
+    order = torch.argsort(keys, stable=True)
+    counts = torch.bincount(keys, minlength=num_rows)
+    ptr = torch.cat([counts.new_zeros((1,)), torch.cumsum(counts, 0)])
+    return ptr, order
+
+
+def group_by(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Groups the positions of ``keys`` by key.
+
+    A native counting sort on the CPU, a torch sort elsewhere (fast on GPUs).
+
+    Args:
+        keys: (M,) int64 in [0, num_rows).
+        num_rows: R, the number of possible keys.
+    Returns:
+        ptr (R + 1,) int64 and order (M,) int64: ``order[ptr[r]:ptr[r + 1]]`` are the positions
+        m with ``keys[m] == r``, ascending.
+    """
+    if keys.device.type == "cpu" and _ext.has_native(keys.device):
+        return _ext.group_by_key(keys.contiguous(), num_rows)
+    return group_by_torch(keys, num_rows)
+
+
+def scatter_add_rows(values: torch.Tensor, keys: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """Native ``zeros(num_rows, D).index_add_(0, keys, values)`` without atomics.
+
+    Args:
+        values: (M, D) float32/float64 on a device with native kernels.
+        keys: (M,) int64 in [0, num_rows), same device.
+    Returns:
+        (num_rows, D) sums of the rows of ``values`` per key. Not differentiable (for use in
+        backward functions).
+    """
+    ptr, order = group_by(keys, num_rows)
+    return _ext.csr_gather_sum(values.contiguous(), ptr, order)
