@@ -1,5 +1,21 @@
 """Differentiable rendering of meshes and point clouds."""
 
-from r3d.renderer.mesh.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
+from r3d.renderer.mesh import (
+    Fragments,
+    RasterizationSettings,
+    TexturesAtlas,
+    TexturesBase,
+    TexturesUV,
+    TexturesVertex,
+    rasterize_meshes,
+)
 
-__all__ = ["TexturesAtlas", "TexturesBase", "TexturesUV", "TexturesVertex"]
+__all__ = [
+    "Fragments",
+    "RasterizationSettings",
+    "TexturesAtlas",
+    "TexturesBase",
+    "TexturesUV",
+    "TexturesVertex",
+    "rasterize_meshes",
+]
