@@ -2,10 +2,11 @@
 
 ``rasterize_ico{L}_K{K}`` and ``..._fwd_bwd``: an ico_sphere of level L (L = 4: 5,120 faces,
 L = 5: 20,480 faces) scaled into NDC (radius 0.8, centred at depth 2), rasterised at image
-size S x S (the case's size), float32; K = 1 hard (blur 0) or K = 10 soft (blur radius 1e-4,
-about one pixel at S = 256, barycentrics clipped). The backward variant also takes the gradient
-w.r.t. the vertices from random upstream gradients of zbuf, bary_coords and dists. Contenders:
-r3d (native kernels), its pure-PyTorch twin and PyTorch3D when importable.
+size S x S (the case's size: 256 and 512, 128 in quick runs), float32; K = 1 hard (blur 0)
+or K = 10 soft (blur radius 1e-4, about one pixel at S = 256, barycentrics clipped). The
+backward variant also takes the gradient w.r.t. the vertices from random upstream gradients of
+zbuf, bary_coords and dists. Contenders: r3d (native kernels), its pure-PyTorch twin and
+PyTorch3D when importable.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from r3d.structures.meshes import Meshes
 from r3d.utils import ico_sphere
 
 SIZES = (256, 512)
-QUICK_SIZES = (256,)
+QUICK_SIZES = (128,)  # keeps ``r3d bench --quick`` (every case) in seconds
 SETTINGS = {1: dict(blur_radius=0.0), 10: dict(blur_radius=1e-4, clip_barycentric_coords=True)}
 
 
