@@ -27,6 +27,7 @@ CASE_MODULES: list[str] = [
     "r3d.ops.bench_mesh_ops",
     "r3d.loss.bench_cases",
     "r3d.loss.bench_mesh_losses",
+    "r3d.renderer.mesh.bench_rasterize",
 ]
 
 KINDS = ("native", "torch", "peer")
