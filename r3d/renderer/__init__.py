@@ -17,14 +17,24 @@ from r3d.renderer.cameras import (
     look_at_rotation,
     look_at_view_transform,
 )
-from r3d.renderer.mesh.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
+from r3d.renderer.mesh import (
+    Fragments,
+    RasterizationSettings,
+    TexturesAtlas,
+    TexturesBase,
+    TexturesUV,
+    TexturesVertex,
+    rasterize_meshes,
+)
 
 __all__ = [
     "CamerasBase",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
+    "Fragments",
     "OrthographicCameras",
     "PerspectiveCameras",
+    "RasterizationSettings",
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",
@@ -37,4 +47,5 @@ __all__ = [
     "look_at_rotation",
     "look_at_view_transform",
     "opencv_from_cameras_projection",
+    "rasterize_meshes",
 ]

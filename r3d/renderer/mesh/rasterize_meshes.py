@@ -137,7 +137,9 @@ def rasterize_meshes(
             [-1, 1]) and z the view depth (+z into the screen).
         image_size: H = W as an int, or (H, W).
         blur_radius: squared NDC distance: a pixel outside a face but closer than this to it
-            still records it (soft rasterisation); 0 for hard edges.
+            still records it (soft rasterisation); 0 for hard edges. A pixel is inside a face
+            when its three barycentrics are > 0, so with blur 0 a pixel centre exactly on an
+            edge hits neither face sharing the edge (as in PyTorch3D).
         faces_per_pixel: K, the nearest faces kept per pixel.
         bin_size: side in pixels of the native CPU kernel's screen bins; None picks it from
             the image size and K, 0 rasterises naively (one bin). Results never depend on it.
