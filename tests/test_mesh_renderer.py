@@ -244,3 +244,13 @@ def test_invalid_use_is_reported():
         _renderer(HardPhongShader()).shader(
             MeshRasterizer(_cameras())(mesh), mesh, cameras=None
         )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_render_matches_cpu():
+    mesh = _sphere()
+    renderer = _renderer(HardPhongShader(), antialias=2)
+    expected = renderer(mesh)
+    image = renderer.to("cuda")(mesh.to("cuda"))
+    assert image.device.type == "cuda"
+    torch.testing.assert_close(image.cpu(), expected, atol=1e-4, rtol=0)
