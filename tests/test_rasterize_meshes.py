@@ -295,3 +295,60 @@ def test_settings_and_fragments():
     assert frags.zbuf.requires_grad and not frags.detach().zbuf.requires_grad
     p2f, zbuf, bary, dists = frags
     assert p2f is frags.pix_to_face and bary is frags.bary_coords and dists is frags.dists
+
+
+def crossing_faces():
+    """A face with one corner behind depth 0.5 and one with two behind."""
+    verts = torch.tensor([[-0.9, -0.8, 0.2], [0.9, -0.7, 2.0], [0.1, 0.9, 1.5],
+                          [-0.8, 0.8, 0.1], [0.8, 0.7, 0.3], [0.0, -0.9, 1.8]],
+                         dtype=torch.float64)
+    return verts, torch.tensor([[0, 1, 2], [3, 4, 5]])
+
+
+@pytest.mark.parametrize("fn", [rasterize_meshes, rasterize_meshes_torch])
+@pytest.mark.parametrize("face", [0, 1])
+def test_z_clip_keeps_the_part_in_front(fn, face):
+    verts, faces = crossing_faces()
+    meshes = Meshes([verts], [faces[face:face + 1]])
+    p2f, zbuf, bary, _ = fn(meshes, (20, 24), faces_per_pixel=2, z_clip_value=0.5)
+    full = fn(meshes, (20, 24), faces_per_pixel=1)
+    front = (full[0][..., 0] >= 0) & (full[1][..., 0] >= 0.5)
+    hit = p2f[..., 0] >= 0
+    assert torch.equal(hit, front) and hit.sum() > 50
+    assert (p2f[..., 0][hit] == 0).all() and (p2f[..., 1] == -1).all()
+    # fragments are reported in the original face: same barycentrics and depth
+    torch.testing.assert_close(bary[..., 0, :][hit], full[2][..., 0, :][hit])
+    torch.testing.assert_close(zbuf[..., 0][hit], full[1][..., 0][hit])
+
+
+def test_z_clip_with_blur_native_matches_torch_without_duplicates():
+    verts, faces = crossing_faces()
+    scene = random_scene(torch.float64, seed=5)
+    meshes = Meshes([verts, scene.verts_list()[0]], [faces, scene.faces_list()[0]])
+    kw = dict(image_size=(18, 22), blur_radius=0.01, faces_per_pixel=4, z_clip_value=0.9)
+    native = rasterize_meshes(meshes, **kw)
+    assert_same_fragments(native, rasterize_meshes_torch(meshes, **kw))
+    p2f = native[0]
+    hits = p2f >= 0
+    assert hits.any(-1).sum() > 100
+    for j in range(1, 4):
+        assert not ((p2f[..., :j] == p2f[..., j:j + 1]) & hits[..., j:j + 1]).any()
+
+
+def test_z_clip_in_front_of_everything_changes_nothing():
+    meshes = random_scene(torch.float64)
+    kw = dict(image_size=16, blur_radius=0.01, faces_per_pixel=3)
+    for a, b in zip(rasterize_meshes(meshes, **kw), rasterize_meshes(meshes, z_clip_value=0.1,
+                                                                      **kw)):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("fn", [rasterize_meshes, rasterize_meshes_torch])
+def test_gradcheck_with_z_clip(fn):
+    verts, faces = crossing_faces()
+
+    def outputs(v):
+        return fn(Meshes([v], [faces]), (7, 9), blur_radius=0.02, faces_per_pixel=3,
+                  z_clip_value=0.5)[1:]
+
+    assert torch.autograd.gradcheck(outputs, (verts.requires_grad_(),), eps=1e-6, atol=1e-5)

@@ -25,6 +25,7 @@ CASE_MODULES: list[str] = [
     "r3d.ops.bench_knn",
     "r3d.ops.bench_chamfer",
     "r3d.loss.bench_cases",
+    "r3d.renderer.mesh.bench_rasterize",
 ]
 
 KINDS = ("native", "torch", "peer")
