@@ -58,7 +58,7 @@ def test_batch_threshold_and_features():
     meshes = cubify(vox, 0.6)
     assert len(meshes) == 3 and int(meshes.num_faces_per_mesh()[1]) == 0
     for i in (0, 2):
-        closed, volume = closed_and_outward(meshes.verts_list()[i], meshes.faces_list()[i])
+        _, volume = closed_and_outward(meshes.verts_list()[i], meshes.faces_list()[i])
         assert volume == pytest.approx(float((vox[i] >= 0.6).sum()) * (2 / 3) ** 3, rel=1e-5)
     feats = torch.rand(3, 2, 4, 4, 4, generator=g)
     tex = cubify(vox, 0.6, feats=feats, align="center").textures
