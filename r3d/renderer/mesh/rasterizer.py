@@ -128,13 +128,20 @@ class MeshRasterizer(torch.nn.Module):
         """Rasterises N meshes into N images: :class:`Fragments` of (N, H, W, K) slots.
 
         perspective_correct None follows the cameras; clip_barycentric_coords None means
-        ``blur_radius > 0``.
+        ``blur_radius > 0``; z_clip_value None clips at half the nearest camera's znear when
+        the barycentrics are perspective-corrected and the cameras have a znear (as PyTorch3D).
         """
         cameras = self._cameras(kwargs)
         settings = kwargs.get("raster_settings", self.raster_settings)
         meshes_ndc = self.transform(meshes_world, **kwargs)
         perspective = settings.perspective_correct
+        if perspective is None:
+            perspective = cameras.is_perspective()
         clip = settings.clip_barycentric_coords
+        z_clip = settings.z_clip_value
+        znear = cameras.get_znear()
+        if z_clip is None and perspective and znear is not None:
+            z_clip = float(znear.min()) / 2
         pix_to_face, zbuf, bary, dists = rasterize_meshes(
             meshes_ndc,
             image_size=settings.image_size,
@@ -142,10 +149,10 @@ class MeshRasterizer(torch.nn.Module):
             faces_per_pixel=settings.faces_per_pixel,
             bin_size=settings.bin_size,
             max_faces_per_bin=settings.max_faces_per_bin,
-            perspective_correct=cameras.is_perspective() if perspective is None else perspective,
+            perspective_correct=perspective,
             clip_barycentric_coords=settings.blur_radius > 0 if clip is None else clip,
             cull_backfaces=settings.cull_backfaces,
-            z_clip_value=settings.z_clip_value,
+            z_clip_value=z_clip,
             cull_to_frustum=settings.cull_to_frustum,
         )
         return Fragments(pix_to_face, zbuf, bary, dists)
