@@ -1,0 +1,282 @@
+"""Rendering a :class:`~r3d.render.scene.Scene`: meshes, cameras, lights, renderer, files.
+
+:func:`render_scene` is the whole run; the builders it calls are public so that each step can be
+used (and tested) on its own. Views are rendered in chunks of :data:`VIEWS_PER_CHUNK` (the mesh
+is batched over the views of a chunk), and each chunk's files are written before the next is
+rendered, so memory does not grow with the number of views.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from r3d.bench.runner import resolve_device
+from r3d.errors import InputError
+from r3d.io import IO
+from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
+from r3d.render.scene import LightSpec, MeshSpec, Scene
+from r3d.renderer import (
+    AmbientLights,
+    BlendParams,
+    DirectionalLights,
+    FoVPerspectiveCameras,
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    Materials,
+    MeshRasterizer,
+    MeshRenderer,
+    PointLights,
+    RasterizationSettings,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+    TexturesAtlas,
+    TexturesUV,
+    TexturesVertex,
+    look_at_view_transform,
+)
+from r3d.renderer.mesh.shader import DepthShader, NormalShader
+from r3d.structures import Meshes, join_meshes_as_scene
+
+__all__ = [
+    "VIEWS_PER_CHUNK",
+    "build_cameras",
+    "build_lights",
+    "build_renderer",
+    "load_meshes",
+    "render_scene",
+    "view_transforms",
+]
+
+VIEWS_PER_CHUNK = 4
+DEFAULT_COLOUR = (0.75, 0.75, 0.75)  # meshes without textures (or with texture: false)
+SOFT_SIGMA = 1e-4  # blend sigma of the soft shaders; their blur radius follows from it
+
+SHADER_CLASSES = {
+    "hard_phong": HardPhongShader,
+    "soft_phong": SoftPhongShader,
+    "hard_flat": HardFlatShader,
+    "hard_gouraud": HardGouraudShader,
+    "soft_silhouette": SoftSilhouetteShader,
+    "depth": DepthShader,
+    "normal": NormalShader,
+}
+
+Progress = Callable[[int, int], None]  # (views done, views in all)
+
+
+# ---- meshes ------------------------------------------------------------------------------------
+
+
+def load_meshes(specs: tuple[MeshSpec, ...], device: torch.device) -> Meshes:
+    """The scene's meshes, loaded, placed and coloured, joined into one mesh.
+
+    Meshes that keep their file's textures must all have textures of one kind (UV maps,
+    vertex colours or atlases); meshes with a plain colour join any of them.
+    """
+    io = IO()
+    placed, colours = [], []
+    for spec in specs:
+        mesh = io.load_mesh(spec.file, include_textures=spec.colour is None and spec.texture,
+                            device=device)
+        placed.append(_placed(mesh, spec))
+        colours.append(spec.colour or (None if mesh.textures is not None else DEFAULT_COLOUR))
+    kinds = {type(m.textures) for m, c in zip(placed, colours) if c is None}
+    if len(kinds) > 1:
+        files = ", ".join(s.file.name for s, c in zip(specs, colours) if c is None)
+        raise InputError(
+            f"the meshes {files} have textures of different kinds "
+            f"({', '.join(sorted(k.__name__ for k in kinds))}), which cannot be joined into one "
+            "scene; give some of them a colour (or texture: false)"
+        )
+    kind = kinds.pop() if kinds else TexturesVertex
+    for i, colour in enumerate(colours):
+        if colour is not None:
+            placed[i].textures = _plain(kind, placed[i], colour)
+    return join_meshes_as_scene(placed)
+
+
+def _placed(mesh: Meshes, spec: MeshSpec) -> Meshes:
+    """``mesh`` normalised (when asked), scaled, rotated and translated as ``spec`` says."""
+    verts = mesh.verts_packed()
+    if spec.normalize:
+        lo, hi = verts.min(dim=0).values, verts.max(dim=0).values
+        verts = verts - (lo + hi) / 2
+        radius = verts.norm(dim=1).max()
+        verts = verts / radius if radius > 0 else verts
+    like = {"dtype": verts.dtype, "device": verts.device}
+    rotate = torch.tensor(spec.rotate, **like)
+    verts = (verts * torch.tensor(spec.scale, **like)) @ rotate.T + torch.tensor(spec.translate,
+                                                                                 **like)
+    return mesh.update_padded(verts[None])
+
+
+def _plain(kind: type, mesh: Meshes, colour: tuple[float, float, float]):
+    """Textures of ``kind`` giving the one-mesh batch ``mesh`` a single colour."""
+    rgb = torch.tensor(colour, dtype=torch.float32, device=mesh.device)
+    faces = mesh.faces_packed()
+    if kind is TexturesUV:
+        return TexturesUV(maps=[rgb.view(1, 1, 3)], faces_uvs=[torch.zeros_like(faces)],
+                          verts_uvs=[torch.full((1, 2), 0.5, device=mesh.device)])
+    if kind is TexturesAtlas:
+        return TexturesAtlas(atlas=[rgb.expand(faces.shape[0], 1, 1, 3)])
+    return TexturesVertex(verts_features=[rgb.expand(mesh.verts_packed().shape[0], 3)])
+
+
+# ---- cameras and lights ------------------------------------------------------------------------
+
+
+def view_transforms(scene: Scene, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """World-to-view rotations (N, 3, 3) and translations (N, 3) of the scene's N views."""
+    cams = scene.cameras
+    if cams.R:
+        return (torch.tensor(cams.R, dtype=torch.float32, device=device),
+                torch.tensor(cams.T, dtype=torch.float32, device=device))
+    views = cams.view_list()
+    return look_at_view_transform(
+        dist=[v.dist for v in views], elev=[v.elev for v in views],
+        azim=[v.azim for v in views], at=[v.at for v in views], up=[v.up for v in views],
+        device=device,
+    )
+
+
+def build_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> FoVPerspectiveCameras:
+    """Perspective cameras with the scene's field of view and clip planes, one per (R, T)."""
+    c = scene.cameras
+    return FoVPerspectiveCameras(znear=c.znear, zfar=c.zfar, fov=c.fov, R=R, T=T,
+                                 device=R.device)
+
+
+def build_lights(spec: LightSpec, R: torch.Tensor, T: torch.Tensor):
+    """The light of each view (N = len(R)); with ``follow_camera`` its location and direction
+    are in view space and move with the camera: world = (view - T) R^T (directions: view R^T)."""
+    device, n = R.device, R.shape[0]
+
+    def colour(rgb):
+        return torch.tensor(rgb, dtype=torch.float32, device=device).expand(n, 3)
+
+    def world(vec, is_point: bool):
+        v = torch.tensor(vec, dtype=torch.float32, device=device).expand(n, 3)
+        if not spec.follow_camera:
+            return v
+        v = v - T if is_point else v
+        return torch.einsum("nj,nij->ni", v, R)
+
+    if spec.type == "ambient":
+        return AmbientLights(ambient_color=colour(spec.ambient), device=device)
+    colours = {"ambient_color": colour(spec.ambient), "diffuse_color": colour(spec.diffuse),
+               "specular_color": colour(spec.specular)}
+    if spec.type == "directional":
+        return DirectionalLights(direction=world(spec.direction, False), device=device, **colours)
+    return PointLights(location=world(spec.location, True), device=device, **colours)
+
+
+# ---- renderer ----------------------------------------------------------------------------------
+
+
+def build_renderer(scene: Scene, device: torch.device) -> MeshRenderer:
+    """The mesh renderer of the scene's shader, material, background and antialiasing; cameras
+    and lights are passed per chunk of views when it is called."""
+    soft = scene.shader.startswith("soft")
+    raster = RasterizationSettings(
+        image_size=scene.image_size,
+        blur_radius=float(torch.log(torch.tensor(1.0 / 1e-4 - 1.0))) * SOFT_SIGMA if soft else 0.0,
+        faces_per_pixel=8 if soft else 1,
+    )
+    m = scene.material
+    materials = Materials(ambient_color=[m.ambient], diffuse_color=[m.diffuse],
+                          specular_color=[m.specular], shininess=m.shininess, device=device)
+    blend = BlendParams(sigma=SOFT_SIGMA, background_color=scene.background)
+    shader = SHADER_CLASSES[scene.shader](device=device, materials=materials, blend_params=blend)
+    return MeshRenderer(rasterizer=MeshRasterizer(raster_settings=raster), shader=shader,
+                        antialias=scene.antialias)
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
+    """Renders every view of ``scene`` and writes the files its outputs ask for.
+
+    Returns:
+        A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
+        shader, device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
+        null for an empty view) when depth maps were written.
+    """
+    start = time.perf_counter()
+    device = resolve_device(scene.device)
+    out = scene.outputs
+    out.dir.mkdir(parents=True, exist_ok=True)
+    mesh = load_meshes(scene.meshes, device)
+    R, T = view_transforms(scene, device)
+    renderer = build_renderer(scene, device)
+    files: list[Path] = []
+    frames, depth_ranges = [], []
+    n = R.shape[0]
+    for first in range(0, n, VIEWS_PER_CHUNK):
+        idx = slice(first, min(first + VIEWS_PER_CHUNK, n))
+        cameras = build_cameras(scene, R[idx], T[idx])
+        lights = build_lights(scene.lights, R[idx], T[idx])
+        batch = mesh.extend(cameras.R.shape[0])
+        with torch.no_grad():
+            images = renderer(batch, cameras=cameras, lights=lights)
+            fragments = renderer.rasterizer(batch, cameras=cameras) if _needs_maps(scene) else None
+        for k in range(images.shape[0]):
+            view = first + k
+            rgb = to_uint8(_display(scene.shader, images[k], scene.background))
+            frames.append(rgb)
+            if out.png:
+                files.append(write_png(out.dir / f"view_{view:03d}.png", rgb))
+            if fragments is not None:
+                files += _write_maps(scene, batch, fragments, k, view, depth_ranges)
+        if progress is not None:
+            progress(idx.stop, n)
+    if out.gif is not None:
+        files.append(write_gif(out.gif_path(), frames, out.fps))
+    summary = {
+        "files": [str(f) for f in files],
+        "image_size": list(scene.image_size),
+        "views": n,
+        "shader": scene.shader,
+        "device": str(device),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    if out.depth:
+        summary["depth_range"] = [list(r) if r else None for r in depth_ranges]
+    return summary
+
+
+def _needs_maps(scene: Scene) -> bool:
+    return scene.outputs.depth or scene.outputs.normal or scene.outputs.silhouette
+
+
+def _display(shader: str, image: torch.Tensor, background) -> torch.Tensor:
+    """The (H, W, 3) colour image shown for a shader's output (H, W, C)."""
+    if shader == "soft_silhouette":
+        alpha = image[..., 3:4]
+        bg = torch.tensor(background, dtype=image.dtype, device=image.device)
+        return bg * (1 - alpha)
+    return image[..., :3]
+
+
+def _write_maps(scene: Scene, batch: Meshes, fragments, k: int, view: int,
+                depth_ranges: list) -> list[Path]:
+    """Writes the depth, normal and silhouette maps of image ``k`` of a chunk (view ``view``)."""
+    out, files = scene.outputs, []
+    covered = fragments.pix_to_face[k, ..., 0] >= 0
+    if out.depth:
+        levels, depth_range = depth_to_uint16(fragments.zbuf[k, ..., 0])
+        depth_ranges.append(depth_range)
+        files.append(write_png(out.dir / f"depth_{view:03d}.png", levels))
+    if out.normal:
+        normals = NormalShader()(fragments, batch)[k, ..., :3]
+        rgb = torch.where(covered[..., None], (normals + 1) / 2, torch.zeros_like(normals))
+        files.append(write_png(out.dir / f"normal_{view:03d}.png", to_uint8(rgb)))
+    if out.silhouette:
+        files.append(write_png(out.dir / f"silhouette_{view:03d}.png",
+                               to_uint8(covered.float())))
+    return files
