@@ -14,7 +14,9 @@
 #include "common/macros.h"
 #include "cuda/device.h"
 #include "mesh_normals/mesh_normals_launchers.h"
+#include "interp_face_attrs/interp_face_attrs_launchers.h"
 #include "knn/knn_launchers.h"
+#include "marching_cubes/marching_cubes_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
 #include "point_mesh/point_mesh_launchers.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
@@ -88,6 +90,56 @@ using RasterSettingsArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, double
 r3d::RasterSettings raster_settings(const RasterSettingsArgs& a) {
   return r3d::RasterSettings{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
                              std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a)};
+}
+
+// interpolate_face_attributes: (pix_to_face, bary, attrs, (P, F, D), out or grads).
+using InterpShapeArgs = std::tuple<int64_t, int64_t, int64_t>;
+
+r3d::InterpShape interp_shape(const InterpShapeArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a)};
+}
+
+template <typename T>
+r3d::InterpFaceAttrsForward<T> interp_forward_body(uintptr_t pix_to_face, uintptr_t bary,
+                                                   uintptr_t attrs, const InterpShapeArgs& shape,
+                                                   uintptr_t out) {
+  return {ptr<const int64_t>(pix_to_face), ptr<const T>(bary), ptr<const T>(attrs),
+          interp_shape(shape), ptr<T>(out)};
+}
+
+template <typename T>
+r3d::InterpFaceAttrsBackward<T> interp_backward_body(uintptr_t pix_to_face, uintptr_t bary,
+                                                     uintptr_t attrs, uintptr_t grad_out,
+                                                     const InterpShapeArgs& shape,
+                                                     uintptr_t grad_bary,
+                                                     uintptr_t grad_attrs_per_slot) {
+  return {ptr<const int64_t>(pix_to_face), ptr<const T>(bary),        ptr<const T>(attrs),
+          ptr<const T>(grad_out),          interp_shape(shape),       ptr<T>(grad_bary),
+          ptr<T>(grad_attrs_per_slot)};
+}
+
+// marching_cubes: grid = (N, D, H, W, table width).
+using McGridArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+r3d::McGrid mc_grid(const McGridArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a), std::get<4>(a)};
+}
+
+template <typename T>
+r3d::MarchingCubesCount<T> mc_count_body(uintptr_t vol, uintptr_t levels, uintptr_t table,
+                                         const McGridArgs& grid, uintptr_t crossed,
+                                         uintptr_t tris) {
+  return {ptr<const T>(vol),  ptr<const T>(levels), ptr<const int64_t>(table),
+          mc_grid(grid),      ptr<uint8_t>(crossed), ptr<uint8_t>(tris)};
+}
+
+template <typename T>
+r3d::MarchingCubesEmit<T> mc_emit_body(uintptr_t vol, uintptr_t levels, uintptr_t table,
+                                       const McGridArgs& grid, uintptr_t vert_end,
+                                       uintptr_t tri_end, uintptr_t verts, uintptr_t faces) {
+  return {ptr<const T>(vol),          ptr<const T>(levels),       ptr<const int64_t>(table),
+          mc_grid(grid),              ptr<const int64_t>(vert_end), ptr<const int64_t>(tri_end),
+          ptr<T>(verts),              ptr<int64_t>(faces)};
 }
 
 }  // namespace
@@ -361,6 +413,100 @@ PYBIND11_MODULE(_C, m) {
                 ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
                 ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
                 raster_settings(settings), ptr<T>(grad_slots), stream));
+          });
+        });
+
+  // interpolate_face_attributes: the arguments of interp_forward_body / interp_backward_body,
+  // the address of an int32 code, then the thread count or the stream.
+  m.def("interp_face_attrs_forward_cpu",
+        [](const std::string& dtype, uintptr_t pix_to_face, uintptr_t bary, uintptr_t attrs,
+           const InterpShapeArgs& shape, uintptr_t out, uintptr_t code, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::interp_face_attrs_forward_cpu<T>(
+                interp_forward_body<T>(pix_to_face, bary, attrs, shape, out),
+                ptr<int32_t>(code), num_threads);
+          });
+        });
+  m.def("interp_face_attrs_backward_cpu",
+        [](const std::string& dtype, uintptr_t pix_to_face, uintptr_t bary, uintptr_t attrs,
+           uintptr_t grad_out, const InterpShapeArgs& shape, uintptr_t grad_bary,
+           uintptr_t grad_attrs_per_slot, uintptr_t code, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::interp_face_attrs_backward_cpu<T>(
+                interp_backward_body<T>(pix_to_face, bary, attrs, grad_out, shape, grad_bary,
+                                        grad_attrs_per_slot),
+                ptr<int32_t>(code), num_threads);
+          });
+        });
+  m.def("interp_face_attrs_forward_cuda",
+        [](const std::string& dtype, uintptr_t pix_to_face, uintptr_t bary, uintptr_t attrs,
+           const InterpShapeArgs& shape, uintptr_t out, uintptr_t code, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body = interp_forward_body<T>(pix_to_face, bary, attrs, shape, out);
+            (void)body, (void)code, (void)stream;
+            return R3D_CUDA_CALL(
+                r3d::interp_face_attrs_forward_cuda<T>(body, ptr<int32_t>(code), stream));
+          });
+        });
+  m.def("interp_face_attrs_backward_cuda",
+        [](const std::string& dtype, uintptr_t pix_to_face, uintptr_t bary, uintptr_t attrs,
+           uintptr_t grad_out, const InterpShapeArgs& shape, uintptr_t grad_bary,
+           uintptr_t grad_attrs_per_slot, uintptr_t code, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body = interp_backward_body<T>(pix_to_face, bary, attrs, grad_out, shape,
+                                                      grad_bary, grad_attrs_per_slot);
+            (void)body, (void)code, (void)stream;
+            return R3D_CUDA_CALL(
+                r3d::interp_face_attrs_backward_cuda<T>(body, ptr<int32_t>(code), stream));
+          });
+        });
+
+  // marching_cubes: the arguments of mc_count_body / mc_emit_body, then the thread count or
+  // the stream.
+  m.def("marching_cubes_count_cpu",
+        [](const std::string& dtype, uintptr_t vol, uintptr_t levels, uintptr_t table,
+           const McGridArgs& grid, uintptr_t crossed, uintptr_t tris, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::marching_cubes_count_cpu<T>(
+                mc_count_body<T>(vol, levels, table, grid, crossed, tris), num_threads);
+          });
+        });
+  m.def("marching_cubes_emit_cpu",
+        [](const std::string& dtype, uintptr_t vol, uintptr_t levels, uintptr_t table,
+           const McGridArgs& grid, uintptr_t vert_end, uintptr_t tri_end, uintptr_t verts,
+           uintptr_t faces, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::marching_cubes_emit_cpu<T>(
+                mc_emit_body<T>(vol, levels, table, grid, vert_end, tri_end, verts, faces),
+                num_threads);
+          });
+        });
+  m.def("marching_cubes_count_cuda",
+        [](const std::string& dtype, uintptr_t vol, uintptr_t levels, uintptr_t table,
+           const McGridArgs& grid, uintptr_t crossed, uintptr_t tris, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body = mc_count_body<T>(vol, levels, table, grid, crossed, tris);
+            (void)body, (void)stream;
+            return R3D_CUDA_CALL(r3d::marching_cubes_count_cuda<T>(body, stream));
+          });
+        });
+  m.def("marching_cubes_emit_cuda",
+        [](const std::string& dtype, uintptr_t vol, uintptr_t levels, uintptr_t table,
+           const McGridArgs& grid, uintptr_t vert_end, uintptr_t tri_end, uintptr_t verts,
+           uintptr_t faces, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body =
+                mc_emit_body<T>(vol, levels, table, grid, vert_end, tri_end, verts, faces);
+            (void)body, (void)stream;
+            return R3D_CUDA_CALL(r3d::marching_cubes_emit_cuda<T>(body, stream));
           });
         });
 }

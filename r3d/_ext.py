@@ -502,3 +502,141 @@ def rasterize_meshes_backward(
             tuple(settings), _ptr(grad_slots),
         )
     return grad_slots
+
+
+def _check_interp_inputs(
+    op: str, pix_to_face: torch.Tensor, bary: torch.Tensor, attrs: torch.Tensor
+) -> tuple[int, int, int]:
+    """Checks flattened fragments and face attributes; returns (P, F, D)."""
+    _check_float(op, "face_attributes", attrs, (None, 3, None))
+    F, _, D = attrs.shape
+    _check(op, "pix_to_face", pix_to_face, torch.int64, (None,), attrs.device)
+    P = pix_to_face.shape[0]
+    _check(op, "barycentric_coords", bary, attrs.dtype, (P, 3), attrs.device)
+    return P, F, D
+
+
+def _raise_interp_code(op: str, code: torch.Tensor, num_faces: int) -> None:
+    """Turns the largest code an interpolate_face_attributes launcher met into an InputError."""
+    value = int(code)
+    if value == 2:  # kInterpBadFace
+        raise InputError(
+            f"{op}: pix_to_face has values outside [-1, {num_faces - 1}] (face_attributes has "
+            f"{num_faces} faces)"
+        )
+    if value == 1:  # kInterpNonFinite
+        raise InputError(
+            f"{op}: barycentric_coords or face_attributes contain NaN or infinite values at "
+            "covered pixels"
+        )
+
+
+def interp_face_attrs_forward(
+    pix_to_face: torch.Tensor, bary: torch.Tensor, attrs: torch.Tensor
+) -> torch.Tensor:
+    """Native forward of interpolate_face_attributes on flattened fragments.
+
+    The kernel checks pix_to_face's range itself (a separate pass over an image-sized index
+    tensor would cost as much as the op) and never reads past ``attrs`` for a bad index.
+
+    Args:
+        pix_to_face: (P,) int64 packed face indices in [-1, F), -1 for empty slots.
+        bary: (P, 3) barycentric coordinates, float32/float64.
+        attrs: (F, 3, D) per-corner face attributes of bary's dtype.
+    Returns:
+        (P, D): the interpolated attributes, zero in empty slots.
+    """
+    op = "interpolate_face_attributes"
+    P, F, D = _check_interp_inputs(op, pix_to_face, bary, attrs)
+    out = attrs.new_empty((P, D))
+    code = torch.zeros((), dtype=torch.int32, device=attrs.device)
+    if P:
+        _launch(
+            "interp_face_attrs_forward", attrs.device, _DTYPE_NAMES[attrs.dtype],
+            _ptr(pix_to_face), _ptr(bary), _ptr(attrs), (P, F, D), _ptr(out), _ptr(code),
+        )
+    _raise_interp_code(op, code, F)
+    return out
+
+
+def interp_face_attrs_backward(
+    pix_to_face: torch.Tensor,
+    bary: torch.Tensor,
+    attrs: torch.Tensor,
+    grad_out: torch.Tensor,
+    need_bary: bool,
+    need_attrs: bool,
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Native backward of :func:`interp_face_attrs_forward`.
+
+    Args:
+        pix_to_face, bary, attrs: as in the forward.
+        grad_out: (P, D) of attrs' dtype.
+        need_bary, need_attrs: which gradients to compute.
+    Returns:
+        grad_bary (P, 3) and grad_attrs_per_slot (P, 3, D), each slot's contribution to the
+        gradient of its face's attributes (zero in empty slots), for the caller to scatter;
+        None for a gradient not asked for.
+    """
+    op = "interpolate_face_attributes backward"
+    P, F, D = _check_interp_inputs(op, pix_to_face, bary, attrs)
+    _check(op, "grad_out", grad_out, attrs.dtype, (P, D), attrs.device)
+    grad_bary = attrs.new_empty((P, 3)) if need_bary else None
+    per_slot = attrs.new_empty((P, 3, D)) if need_attrs else None
+    code = torch.zeros((), dtype=torch.int32, device=attrs.device)
+    if P and (need_bary or need_attrs):
+        _launch(
+            "interp_face_attrs_backward", attrs.device, _DTYPE_NAMES[attrs.dtype],
+            _ptr(pix_to_face), _ptr(bary), _ptr(attrs), _ptr(grad_out), (P, F, D),
+            0 if grad_bary is None else _ptr(grad_bary), 0 if per_slot is None else _ptr(per_slot),
+            _ptr(code),
+        )
+    _raise_interp_code(op, code, F)
+    return grad_bary, per_slot
+
+
+def marching_cubes(
+    vol: torch.Tensor, levels: torch.Tensor, table: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Native marching cubes over a batch of volumes (two passes and a prefix sum between).
+
+    Args:
+        vol: (N, D, H, W) float32/float64, contiguous.
+        levels: (N,) isolevel of each volume, of vol's dtype.
+        table: (256, T, 3) int64 case table of edge codes in [-1, 24)
+            (r3d.ops.marching_cubes_table.TRIANGLES).
+    Returns:
+        verts (V, 3) in grid units (x, y, z), faces (F, 3) int64 packed vertex rows, and the
+        (N,) int64 numbers of verts and of faces of each volume.
+    """
+    op = "marching_cubes"
+    _check_float(op, "vol", vol, (None, None, None, None))
+    N, D, H, W = vol.shape
+    _check(op, "levels", levels, vol.dtype, (N,), vol.device)
+    _check(op, "table", table, torch.int64, (256, None, 3), vol.device)
+    _check_range(op, "table", table, -1, 24)
+    grid = (N, D, H, W, table.shape[1])
+    points = N * D * H * W
+    crossed = torch.zeros((points, 3), dtype=torch.uint8, device=vol.device)
+    tris = torch.zeros((points,), dtype=torch.uint8, device=vol.device)
+    name = _DTYPE_NAMES[vol.dtype]
+    if points:
+        _launch(
+            "marching_cubes_count", vol.device, name, _ptr(vol), _ptr(levels), _ptr(table), grid,
+            _ptr(crossed), _ptr(tris),
+        )
+    vert_end = torch.cumsum(crossed.reshape(-1), 0, dtype=torch.int64)
+    tri_end = torch.cumsum(tris, 0, dtype=torch.int64)
+    counts = torch.zeros((2, N), dtype=torch.int64, device=vol.device)
+    if points:
+        ends = torch.stack([vert_end.reshape(N, -1)[:, -1], tri_end.reshape(N, -1)[:, -1]])
+        counts = torch.diff(ends, dim=1, prepend=ends.new_zeros((2, 1)))
+    num_verts, num_faces = (int(n) for n in counts.sum(1).tolist())
+    verts = vol.new_empty((num_verts, 3))
+    faces = torch.empty((num_faces, 3), dtype=torch.int64, device=vol.device)
+    if points:
+        _launch(
+            "marching_cubes_emit", vol.device, name, _ptr(vol), _ptr(levels), _ptr(table), grid,
+            _ptr(vert_end), _ptr(tri_end), _ptr(verts), _ptr(faces),
+        )
+    return verts, faces, counts[0], counts[1]

@@ -22,4 +22,18 @@ inline void parallel_for_dynamic(int64_t n, int num_threads, const Body& body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
+// Like parallel_for for bodies that return an int code (0 for success); returns the largest code
+// any element returned, so that a launcher can report bad input it met without stopping.
+template <typename Body>
+inline int parallel_for_max(int64_t n, int num_threads, const Body& body) {
+  if (num_threads < 1) num_threads = 1;
+  int worst = 0;
+#pragma omp parallel for schedule(static) num_threads(num_threads) if (n > 1024 && num_threads > 1) reduction(max : worst)
+  for (int64_t i = 0; i < n; ++i) {
+    const int code = body(i);
+    worst = code > worst ? code : worst;
+  }
+  return worst;
+}
+
 }  // namespace r3d

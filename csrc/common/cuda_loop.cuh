@@ -30,4 +30,21 @@ inline Status cuda_parallel_for(int64_t n, uintptr_t stream, const Body& body) {
   return Status::ok();
 }
 
+template <typename Body>
+struct MaxCodeBody {
+  Body body;
+  int* worst;
+  __device__ void operator()(int64_t i) const {
+    const int code = body(i);
+    if (code > 0) atomicMax(worst, code);
+  }
+};
+
+// Like cuda_parallel_for for bodies that return an int code (0 for success): atomically raises
+// *worst (a device int the caller zeroed) to the largest code any element returned.
+template <typename Body>
+inline Status cuda_parallel_for_max(int64_t n, uintptr_t stream, const Body& body, int* worst) {
+  return cuda_parallel_for(n, stream, MaxCodeBody<Body>{body, worst});
+}
+
 }  // namespace r3d

@@ -24,7 +24,9 @@ CASE_MODULES: list[str] = [
     "r3d.ops.bench_cases",
     "r3d.ops.bench_knn",
     "r3d.ops.bench_chamfer",
+    "r3d.ops.bench_mesh_ops",
     "r3d.loss.bench_cases",
+    "r3d.renderer.mesh.bench_rasterize",
 ]
 
 KINDS = ("native", "torch", "peer")

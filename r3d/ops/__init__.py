@@ -1,7 +1,10 @@
 """Differentiable operators with native kernels and pure-PyTorch fallbacks."""
 
 from r3d.ops.ball_query import ball_query
+from r3d.ops.cubify import cubify
+from r3d.ops.interp_face_attrs import interpolate_face_attributes
 from r3d.ops.knn import knn_gather, knn_points
+from r3d.ops.marching_cubes import marching_cubes
 from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
 from r3d.ops.point_mesh import (
@@ -22,19 +25,25 @@ from r3d.ops.points_normals import (
 )
 from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
+from r3d.ops.subdivide_meshes import SubdivideMeshes
+from r3d.ops.vert_align import vert_align
 
 __all__ = [
     "ICPSolution",
     "SimilarityTransform",
+    "SubdivideMeshes",
     "ball_query",
     "corresponding_points_alignment",
+    "cubify",
     "edge_point_distance",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
     "face_point_distance",
+    "interpolate_face_attributes",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
+    "marching_cubes",
     "mesh_face_areas_normals",
     "packed_to_padded",
     "padded_to_packed",
@@ -42,4 +51,5 @@ __all__ = [
     "point_face_distance",
     "sample_farthest_points",
     "sample_points_from_meshes",
+    "vert_align",
 ]

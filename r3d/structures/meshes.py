@@ -596,6 +596,16 @@ class Meshes:
         return new
 
     # ---- misc --------------------------------------------------------------------------------
+    def sample_textures(self, fragments: Any) -> torch.Tensor:
+        """The textures looked up at rasterised fragments of this batch (image n shows mesh n).
+
+        Returns:
+            (N, H, W, K, C): ``textures.sample_textures(fragments, faces_packed)``.
+        """
+        if self.textures is None:
+            raise InputError("Meshes.sample_textures: the meshes have no textures")
+        return self.textures.sample_textures(fragments, faces_packed=self.faces_packed())
+
     def submeshes(
         self, face_indices: Sequence[Sequence[torch.Tensor]] | Sequence[torch.Tensor] |
         torch.Tensor

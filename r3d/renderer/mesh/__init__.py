@@ -1,5 +1,46 @@
-"""Mesh rendering: textures (rasteriser and shaders come later)."""
+"""Mesh rendering: rasterisation, textures, shading, shaders and renderers."""
 
+from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes, rasterize_meshes_torch
+from r3d.renderer.mesh.rasterizer import Fragments, MeshRasterizer, RasterizationSettings
+from r3d.renderer.mesh.renderer import MeshRenderer, MeshRendererWithFragments
+from r3d.renderer.mesh.shader import (
+    DepthShader,
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    NormalShader,
+    ShaderBase,
+    SilhouetteShader,
+    SoftGouraudShader,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+)
+from r3d.renderer.mesh.shading import flat_shading, gouraud_shading, phong_shading
 from r3d.renderer.mesh.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
 
-__all__ = ["TexturesAtlas", "TexturesBase", "TexturesUV", "TexturesVertex"]
+__all__ = [
+    "DepthShader",
+    "Fragments",
+    "HardFlatShader",
+    "HardGouraudShader",
+    "HardPhongShader",
+    "MeshRasterizer",
+    "MeshRenderer",
+    "MeshRendererWithFragments",
+    "NormalShader",
+    "RasterizationSettings",
+    "ShaderBase",
+    "SilhouetteShader",
+    "SoftGouraudShader",
+    "SoftPhongShader",
+    "SoftSilhouetteShader",
+    "TexturesAtlas",
+    "TexturesBase",
+    "TexturesUV",
+    "TexturesVertex",
+    "flat_shading",
+    "gouraud_shading",
+    "phong_shading",
+    "rasterize_meshes",
+    "rasterize_meshes_torch",
+]

@@ -15,6 +15,7 @@ import torch
 from r3d import _ext
 from r3d.errors import InputError
 from r3d.ops.dispatch import use_native
+from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
 from r3d.renderer.mesh.raster_geometry import RasterParams
 from r3d.renderer.mesh.rasterize_meshes_torch import rasterize_face_verts_torch
 from r3d.structures.meshes import Meshes
@@ -54,8 +55,14 @@ def _params(
     _check_int("faces_per_pixel", faces_per_pixel, 1)
     _check_int("bin_size", bin_size, 0, optional=True)
     _check_int("max_faces_per_bin", max_faces_per_bin, 1, optional=True)
-    if z_clip_value is not None or cull_to_frustum:
-        raise InputError(f"{_OP}: z_clip_value and cull_to_frustum are not supported yet")
+    if not isinstance(cull_to_frustum, bool):
+        raise InputError(f"{_OP}: cull_to_frustum must be a bool, got {cull_to_frustum!r}")
+    if z_clip_value is not None and (
+        isinstance(z_clip_value, bool) or not isinstance(z_clip_value, (int, float))
+        or not math.isfinite(z_clip_value)
+    ):
+        raise InputError(f"{_OP}: z_clip_value must be a finite float or None, got "
+                         f"{z_clip_value!r}")
     return RasterParams(
         size, float(blur_radius), faces_per_pixel, bool(perspective_correct),
         bool(clip_barycentric_coords), bool(cull_backfaces),
@@ -106,9 +113,25 @@ class _RasterizeFaceVerts(torch.autograd.Function):
 def _rasterize(meshes: Meshes, native: bool, **kwargs):
     params = _params(**kwargs)
     face_verts, first_idx, num_faces = _face_verts(meshes)
+    if kwargs["z_clip_value"] is None:
+        return _rasterize_faces(face_verts, first_idx, num_faces, params, native,
+                                kwargs["bin_size"])
+    clipped = clip_faces(face_verts, first_idx, num_faces, kwargs["z_clip_value"])
+    K = params.faces_per_pixel
+    # a pixel may hold both halves of a split face: keep twice the slots until they are merged
+    fragments = _rasterize_faces(
+        clipped.face_verts, clipped.mesh_to_face_first_idx, clipped.num_faces_per_mesh,
+        params._replace(faces_per_pixel=2 * K if clipped.split else K), native,
+        kwargs["bin_size"],
+    )
+    return unclip_fragments(fragments, clipped, K)
+
+
+def _rasterize_faces(face_verts, first_idx, num_faces, params, native: bool, bin_size):
+    """Rasterises packed faces with the native kernel (when asked and available) or in
+    PyTorch."""
     if native and use_native(face_verts):
         # bin_size 0 asks for naive rasterisation: one bin covering the image
-        bin_size = kwargs["bin_size"]
         bins = 0 if bin_size is None else (bin_size or max(params.image_size))
         settings = params.native_settings(num_faces.shape[0])
         return _RasterizeFaceVerts.apply(
@@ -137,7 +160,9 @@ def rasterize_meshes(
             [-1, 1]) and z the view depth (+z into the screen).
         image_size: H = W as an int, or (H, W).
         blur_radius: squared NDC distance: a pixel outside a face but closer than this to it
-            still records it (soft rasterisation); 0 for hard edges.
+            still records it (soft rasterisation); 0 for hard edges. A pixel is inside a face
+            when its three barycentrics are > 0, so with blur 0 a pixel centre exactly on an
+            edge hits neither face sharing the edge (as in PyTorch3D).
         faces_per_pixel: K, the nearest faces kept per pixel.
         bin_size: side in pixels of the native CPU kernel's screen bins; None picks it from
             the image size and K, 0 rasterises naively (one bin). Results never depend on it.
@@ -147,8 +172,14 @@ def rasterize_meshes(
         clip_barycentric_coords: clamp the barycentrics of pixels outside a face to [0, 1] and
             renormalise them before interpolating zbuf (as PyTorch3D; useful with blur).
         cull_backfaces: skip faces whose corners appear clockwise on screen (seen from behind).
-        z_clip_value, cull_to_frustum: near-plane clipping and frustum culling; not supported
-            yet (InputError). Faces with a corner at depth below 1e-8 are skipped.
+        z_clip_value: when given, faces are clipped at this depth first (as PyTorch3D):
+            the part of a face in front is rasterised (a quadrilateral as two triangles) and
+            fragments are reported for the original face, with barycentrics in it; dists are
+            measured to the clipped part. Otherwise faces with a corner at depth below 1e-8
+            are skipped.
+        cull_to_frustum: accepted for PyTorch3D compatibility; faces outside the image never
+            reach the fine pass anyway, so it changes nothing (faces just outside still blur
+            into the border pixels).
     Returns:
         pix_to_face (N, H, W, K) int64 packed face indices, zbuf (N, H, W, K) interpolated
         depth, bary_coords (N, H, W, K, 3) and dists (N, H, W, K) signed squared NDC distance

@@ -12,7 +12,9 @@ uses: ``len``, indexing with a list of ints, ``clone``, ``detach``, ``to``, ``ex
 ``join_batch``, ``join_scene`` and ``check_shapes``. Tensors are stored as given (no copies), so
 gradients flow from anything computed through the accessors back to the tensors passed in.
 
-Sampling (looking textures up at rasterised pixels) belongs to the renderer and is not here.
+``sample_textures(fragments, faces_packed)`` looks the textures up at rasterised fragments
+(the lookups live in :mod:`r3d.renderer.mesh.texture_sampling`) and
+``faces_verts_textures_packed(faces_packed)`` gives the texture at each face corner.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pad_sequence
 
 from r3d.errors import InputError
+from r3d.renderer.mesh import texture_sampling
 
 __all__ = [
     "TexturesBase",
@@ -298,6 +302,33 @@ class TexturesBase:
     def _check_contents(self) -> None:
         """Subclass hook: validates values (e.g. index ranges) after the row counts match."""
 
+    # -- sampling -------------------------------------------------------------------------------
+
+    def sample_textures(self, fragments, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """The texture at each fragment.
+
+        Args:
+            fragments: :class:`r3d.renderer.Fragments` of N images (image n shows mesh n);
+                pix_to_face (N, H, W, K) indexes the batch's packed faces.
+            faces_packed: (F, 3) packed faces of the meshes (needed by TexturesVertex).
+        Returns:
+            (N, H, W, K, C) texels, zero in empty slots.
+        """
+        raise NotImplementedError
+
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """(F, 3, C): the texture at each packed face's corners (faces_packed as in
+        :meth:`sample_textures`)."""
+        raise NotImplementedError
+
+    def _check_fragments(self, fragments) -> None:
+        n = fragments.pix_to_face.shape[0]
+        if n != len(self):
+            raise InputError(
+                f"{type(self).__name__}.sample_textures: fragments hold {n} images but the "
+                f"textures describe {len(self)} meshes"
+            )
+
     # -- helpers for the accessors -----------------------------------------------------------
 
     def _list(self, field: str) -> list[torch.Tensor]:
@@ -387,6 +418,22 @@ class TexturesVertex(TexturesBase):
         """(N, max V_i, C) tensor, zero past each mesh's vertices."""
         return self._pad("verts_features")
 
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """(F, 3, C) features of each face's corners; faces_packed (F, 3) is required."""
+        if not isinstance(faces_packed, torch.Tensor):
+            raise InputError(
+                f"{type(self).__name__}: faces_packed (F, 3) is required to look up vertex "
+                f"features, got {_describe(faces_packed)}"
+            )
+        return self.verts_features_packed()[faces_packed]
+
+    def sample_textures(self, fragments, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """Vertex features interpolated with the fragments' barycentrics: (N, H, W, K, C)."""
+        self._check_fragments(fragments)
+        return texture_sampling.sample_vertex_features(
+            fragments, self.faces_verts_textures_packed(faces_packed)
+        )
+
 
 class TexturesAtlas(TexturesBase):
     """An R x R grid of features per face.
@@ -432,8 +479,21 @@ class TexturesAtlas(TexturesBase):
         """(N, max F_i, R, R, C) tensor, zero past each mesh's faces."""
         return self._pad("atlas")
 
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """(F, 3, C): each face's texels at its corners (faces_packed is not needed)."""
+        atlas = self.atlas_packed()
+        corners = torch.eye(3, dtype=atlas.dtype, device=atlas.device)
+        row, col = texture_sampling.atlas_texel_index(corners, atlas.shape[1])
+        return atlas[:, row, col]
 
-_PADDING_MODES = ("zeros", "border", "reflection")
+    def sample_textures(self, fragments, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """The texel of each fragment's face holding its barycentrics (nearest lookup):
+        (N, H, W, K, C). faces_packed is not needed."""
+        self._check_fragments(fragments)
+        return texture_sampling.sample_atlas(fragments, self.atlas_packed())
+
+
+_PADDING_MODES = ("zeros", "border", "reflection", "repeat")
 _SAMPLING_MODES = ("bilinear", "nearest")
 
 
@@ -447,7 +507,8 @@ class TexturesUV(TexturesBase):
             corner, the row of ``verts_uvs`` holding its UV.
         verts_uvs: list of N (T_i, 2) float tensors, or padded (N, T, 2): (u, v) with u to the
             right and v up, (0, 0) the bottom-left corner of the image.
-        padding_mode: how samples outside [0, 1] behave: "zeros", "border" or "reflection".
+        padding_mode: how samples outside [0, 1] behave: "zeros", "border" (clamp) or
+            "reflection" (torch.grid_sample's), or "repeat" (the map tiles the plane).
         align_corners: True: u = 0 and u = 1 are the centres of the first and last texels;
             False: they are the outer edges of those texels (torch.grid_sample's meaning).
         sampling_mode: "bilinear" or "nearest".
@@ -530,7 +591,7 @@ class TexturesUV(TexturesBase):
 
     @property
     def padding_mode(self) -> str:
-        """How samples outside [0, 1] behave ("zeros", "border" or "reflection")."""
+        """How samples outside [0, 1] behave ("zeros", "border", "reflection" or "repeat")."""
         return self._cfg_padding_mode
 
     @property
@@ -608,6 +669,36 @@ class TexturesUV(TexturesBase):
     def verts_uvs_padded(self) -> torch.Tensor:
         """(N, max T_i, 2) tensor, 0 past each mesh's UVs."""
         return self._pad("verts_uvs")
+
+    def faces_verts_uvs_packed(self) -> torch.Tensor:
+        """(F, 3, 2) UVs of each packed face's corners."""
+        vuv = self._data["verts_uvs"]
+        if not vuv:
+            return self._proto["verts_uvs"].new_zeros((0, 3, 2))
+        return torch.cat([v[f] for v, f in zip(vuv, self._data["faces_uvs"])], dim=0)
+
+    def faces_verts_textures_packed(self, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """(F, 3, C): each face's map sampled at its corners' UVs (faces_packed is not
+        needed)."""
+        fuv = self._data["faces_uvs"]
+        corners = [v[f] for v, f in zip(self._data["verts_uvs"], fuv)]
+        channels = self._proto["maps"].shape[-1]
+        if sum(f.shape[0] for f in fuv) == 0:
+            return self._proto["maps"].new_zeros((0, 3, channels))
+        texels = texture_sampling.sample_maps(
+            self.maps_padded(), pad_sequence(corners, batch_first=True),
+            self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+        )
+        return torch.cat([t[: f.shape[0]] for t, f in zip(texels, fuv)], dim=0)
+
+    def sample_textures(self, fragments, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
+        """UVs interpolated with the fragments' barycentrics, then image n's map sampled
+        (v up: v = 0 is the map's bottom row): (N, H, W, K, C). faces_packed is not needed."""
+        self._check_fragments(fragments)
+        return texture_sampling.sample_uv(
+            fragments, self.maps_padded(), self.faces_verts_uvs_packed(),
+            self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+        )
 
     def join_scene(self) -> TexturesUV:
         """One mesh: all maps packed into one image, UVs remapped into each map's rectangle.

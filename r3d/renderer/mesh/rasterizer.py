@@ -1,0 +1,158 @@
+"""Mesh rasterisation with cameras: settings, outputs and the MeshRasterizer module, with
+PyTorch3D's names and fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from r3d._checks import describe
+from r3d.errors import InputError
+from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes
+from r3d.structures.meshes import Meshes
+
+
+class Fragments(NamedTuple):
+    """What the rasteriser returns for N images of H x W pixels, K faces per pixel.
+
+    Attributes:
+        pix_to_face: (N, H, W, K) int64 packed face indices, nearest first; -1 where empty.
+        zbuf: (N, H, W, K) view-space depth of each fragment; -1 where empty.
+        bary_coords: (N, H, W, K, 3) barycentric coordinates in the face; -1 where empty.
+        dists: (N, H, W, K) signed squared NDC distance from the pixel centre to the face
+            (negative inside); -1 where empty.
+    """
+
+    pix_to_face: torch.Tensor
+    zbuf: torch.Tensor
+    bary_coords: torch.Tensor
+    dists: torch.Tensor | None
+
+    def detach(self) -> Fragments:
+        """The same fragments cut from the autograd graph."""
+        return Fragments(*(None if t is None else t.detach() for t in self))
+
+
+@dataclass
+class RasterizationSettings:
+    """Settings of mesh rasterisation (PyTorch3D's fields and defaults).
+
+    Attributes:
+        image_size: H = W as an int, or (H, W).
+        blur_radius: squared NDC distance within which a pixel outside a face still records
+            it; 0 for hard edges.
+        faces_per_pixel: K, the nearest faces kept per pixel.
+        bin_size: side of the native CPU kernel's screen bins in pixels; None: automatic,
+            0: naive.
+        max_faces_per_bin: accepted for compatibility; r3d's bins never drop faces.
+        perspective_correct: correct barycentrics for perspective; None lets the rasteriser
+            decide from the cameras (True for perspective cameras).
+        clip_barycentric_coords: clip barycentrics of pixels outside a face; None means
+            ``blur_radius > 0``.
+        cull_backfaces: skip faces seen from behind.
+        z_clip_value: near-plane depth faces are clipped at; None for no clipping.
+        cull_to_frustum: skip faces entirely outside the view frustum.
+    """
+
+    image_size: int | tuple[int, int] = 256
+    blur_radius: float = 0.0
+    faces_per_pixel: int = 1
+    bin_size: int | None = None
+    max_faces_per_bin: int | None = None
+    perspective_correct: bool | None = None
+    clip_barycentric_coords: bool | None = None
+    cull_backfaces: bool = False
+    z_clip_value: float | None = None
+    cull_to_frustum: bool = False
+
+
+class MeshRasterizer(torch.nn.Module):
+    """Projects meshes with cameras and rasterises them (PyTorch3D's MeshRasterizer).
+
+    Args:
+        cameras: a batch of 1 or N cameras (N: one per mesh); may instead be passed to forward.
+        raster_settings: :class:`RasterizationSettings` (defaults when None).
+
+    ``forward(meshes_world, cameras=..., raster_settings=..., eps=...)`` overrides the stored
+    cameras and settings for one call.
+    """
+
+    def __init__(self, cameras=None, raster_settings: RasterizationSettings | None = None):
+        super().__init__()
+        self.cameras = cameras
+        self.raster_settings = raster_settings or RasterizationSettings()
+
+    def to(self, device):
+        """Moves the cameras to ``device``."""
+        if self.cameras is not None:
+            self.cameras = self.cameras.to(device)
+        return super().to(device)
+
+    def _cameras(self, kwargs: dict):
+        cameras = kwargs.get("cameras", self.cameras)
+        if cameras is None:
+            raise InputError(
+                "MeshRasterizer: cameras are required: pass them to MeshRasterizer(cameras=...) "
+                "or to forward(..., cameras=...)"
+            )
+        return cameras
+
+    def transform(self, meshes_world: Meshes, **kwargs) -> Meshes:
+        """The meshes with vertices in NDC (x, y) and view-space depth (z).
+
+        Args:
+            meshes_world: N meshes in world space.
+            kwargs: ``cameras`` (1 or N) and ``eps`` (clamp of the perspective divisor).
+        Returns:
+            Meshes sharing faces and textures, vertices (N, V, 3) projected.
+        """
+        cameras = self._cameras(kwargs)
+        if not isinstance(meshes_world, Meshes):
+            raise InputError(
+                f"MeshRasterizer: meshes_world must be a Meshes, got {describe(meshes_world)}"
+            )
+        if len(cameras) not in (1, len(meshes_world)):
+            raise InputError(
+                f"MeshRasterizer: cameras must hold 1 or {len(meshes_world)} cameras (one per "
+                f"mesh), got {len(cameras)}"
+            )
+        eps = kwargs.get("eps")
+        verts = meshes_world.verts_padded()
+        view = cameras.get_world_to_view_transform().transform_points(verts, eps=eps)
+        ndc = cameras.transform_points_ndc(verts, eps=eps)
+        return meshes_world.update_padded(torch.cat([ndc[..., :2], view[..., 2:]], dim=-1))
+
+    def forward(self, meshes_world: Meshes, **kwargs) -> Fragments:
+        """Rasterises N meshes into N images: :class:`Fragments` of (N, H, W, K) slots.
+
+        perspective_correct None follows the cameras; clip_barycentric_coords None means
+        ``blur_radius > 0``; z_clip_value None clips at half the nearest camera's znear when
+        the barycentrics are perspective-corrected and the cameras have a znear (as PyTorch3D).
+        """
+        cameras = self._cameras(kwargs)
+        settings = kwargs.get("raster_settings", self.raster_settings)
+        meshes_ndc = self.transform(meshes_world, **kwargs)
+        perspective = settings.perspective_correct
+        if perspective is None:
+            perspective = cameras.is_perspective()
+        clip = settings.clip_barycentric_coords
+        z_clip = settings.z_clip_value
+        znear = cameras.get_znear()
+        if z_clip is None and perspective and znear is not None:
+            z_clip = float(znear.min()) / 2
+        pix_to_face, zbuf, bary, dists = rasterize_meshes(
+            meshes_ndc,
+            image_size=settings.image_size,
+            blur_radius=settings.blur_radius,
+            faces_per_pixel=settings.faces_per_pixel,
+            bin_size=settings.bin_size,
+            max_faces_per_bin=settings.max_faces_per_bin,
+            perspective_correct=perspective,
+            clip_barycentric_coords=settings.blur_radius > 0 if clip is None else clip,
+            cull_backfaces=settings.cull_backfaces,
+            z_clip_value=z_clip,
+            cull_to_frustum=settings.cull_to_frustum,
+        )
+        return Fragments(pix_to_face, zbuf, bary, dists)

@@ -1,0 +1,99 @@
+"""Shading: the colour of each fragment under lights (PyTorch3D's phong, gouraud and flat).
+
+All functions return (N, H, W, K, 3) colours ``(ambient + diffuse) * texel + specular`` with
+``ambient = material.ambient * light.ambient``, ``diffuse = material.diffuse * light.diffuse``
+and ``specular = material.specular * light.specular`` (see :mod:`r3d.renderer.lighting`); they
+differ in where the lights are evaluated.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from r3d.errors import InputError
+from r3d.renderer.mesh.rasterizer import Fragments
+from r3d.renderer.mesh.texture_sampling import sample_vertex_features
+from r3d.renderer.properties import expand_like
+from r3d.structures.meshes import Meshes
+
+__all__ = ["flat_shading", "gouraud_shading", "phong_shading"]
+
+
+def _apply_lighting(
+    points: torch.Tensor, normals: torch.Tensor, lights, cameras, materials
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Ambient, diffuse and specular light reflected at points (N, ..., 3) with normals
+    (N, ..., 3); each broadcastable to (N, ..., 3)."""
+    light_diffuse = lights.diffuse(normals=normals, points=points)
+    light_specular = lights.specular(
+        normals=normals, points=points, camera_position=cameras.get_camera_center(),
+        shininess=materials.shininess,
+    )
+    ambient = expand_like(materials.ambient_color * lights.ambient_color, points)
+    diffuse = expand_like(materials.diffuse_color, points) * light_diffuse
+    specular = expand_like(materials.specular_color, points) * light_specular
+    return ambient, diffuse, specular
+
+
+def phong_shading(
+    meshes: Meshes, fragments: Fragments, lights, cameras, materials, texels: torch.Tensor
+) -> torch.Tensor:
+    """Per-pixel lighting with interpolated positions and vertex normals.
+
+    Args:
+        meshes: N meshes (world space), fragments: their (N, H, W, K) fragments.
+        lights, cameras, materials: batches of 1 or N.
+        texels: (N, H, W, K, 3) texture colours.
+    Returns:
+        (N, H, W, K, 3).
+    """
+    faces = meshes.faces_packed()
+    points = sample_vertex_features(fragments, meshes.verts_packed()[faces])
+    normals = sample_vertex_features(fragments, meshes.verts_normals_packed()[faces])
+    ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
+    return (ambient + diffuse) * texels + specular
+
+
+def gouraud_shading(
+    meshes: Meshes, fragments: Fragments, lights, cameras, materials
+) -> torch.Tensor:
+    """Per-vertex lighting: each face corner's texture colour lit at its vertex, then the
+    corner colours interpolated (for TexturesVertex exactly PyTorch3D's Gouraud shading).
+
+    Args: as :func:`phong_shading` without texels (the meshes' textures give the colours).
+    Returns:
+        (N, H, W, K, 3).
+    """
+    verts = meshes.verts_padded()
+    ambient, diffuse, specular = _apply_lighting(
+        verts, meshes.verts_normals_padded(), lights, cameras, materials
+    )
+    to_packed = meshes.verts_padded_to_packed_idx()
+
+    def packed(light: torch.Tensor) -> torch.Tensor:
+        return light.expand(verts.shape).reshape(-1, 3)[to_packed]
+
+    if meshes.textures is None:
+        raise InputError("gouraud_shading: meshes must have textures (the vertex colours)")
+    faces = meshes.faces_packed()
+    corner_colors = meshes.textures.faces_verts_textures_packed(faces)
+    face_colors = corner_colors * packed(ambient + diffuse)[faces] + packed(specular)[faces]
+    return sample_vertex_features(fragments, face_colors)
+
+
+def flat_shading(
+    meshes: Meshes, fragments: Fragments, lights, cameras, materials, texels: torch.Tensor
+) -> torch.Tensor:
+    """Per-face lighting at the face centroid with the face normal.
+
+    Args: as :func:`phong_shading`.
+    Returns:
+        (N, H, W, K, 3).
+    """
+    faces_verts = meshes.verts_packed()[meshes.faces_packed()]
+    covered = (fragments.pix_to_face >= 0)[..., None]
+    face = fragments.pix_to_face.clamp(min=0)
+    points = faces_verts.mean(dim=1)[face] * covered
+    normals = meshes.faces_normals_packed()[face] * covered
+    ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
+    return (ambient + diffuse) * texels + specular
