@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from r3d.errors import InputError
 from r3d.io import IO
 from r3d.render import load_scene, scene_for_mesh, with_overrides
+from r3d.render.run import render_scene
 
 from .app import command, console, err_console
 
@@ -51,7 +52,7 @@ def render(
         console=err_console, transient=True,
     ) as bar:
         task = bar.add_task("render", total=scene.cameras.num_views())
-        summary = render_scene_with(scene, lambda done, _: bar.update(task, completed=done))
+        summary = render_scene(scene, lambda done, _: bar.update(task, completed=done))
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
@@ -61,9 +62,3 @@ def render(
         f"{len(summary['files'])} file(s) to {scene.outputs.dir}"
     )
 
-
-def render_scene_with(scene, progress):
-    """The library's run (imported late: the renderer loads only when a render starts)."""
-    from r3d.render.run import render_scene
-
-    return render_scene(scene, progress)

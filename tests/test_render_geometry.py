@@ -9,7 +9,8 @@ import torch
 import r3d
 from r3d.errors import InputError
 from r3d.render.geometry import DEFAULT_COLOUR, load_meshes, view_transforms
-from r3d.render.scene import CameraSpec, LookAt, MeshSpec, Outputs, Scene
+from r3d.render.run import build_lights
+from r3d.render.scene import CameraSpec, LightSpec, LookAt, MeshSpec, Outputs, Scene
 from r3d.renderer import TexturesUV, TexturesVertex, get_world_to_view_transform
 
 DATA = Path(__file__).parent / "data"
@@ -87,3 +88,16 @@ def test_explicit_views_pass_through(tri):
     got_R, got_T = view_transforms(scene_with(CameraSpec(R=R, T=T), tri), CPU)
     torch.testing.assert_close(got_R, torch.tensor(R))
     torch.testing.assert_close(got_T, torch.tensor(T))
+
+
+def test_lights_following_the_camera(tri):
+    cams = CameraSpec(turntable=LookAt(dist=2.0, elev=20.0), views=3)
+    R, T = view_transforms(scene_with(cams, tri), CPU)
+    centres = get_world_to_view_transform(R, T).inverse().transform_points(torch.zeros(3, 1, 3))
+    head = build_lights(LightSpec(location=(0.0, 0.0, 0.0), follow_camera=True), R, T)
+    torch.testing.assert_close(head.location, centres[:, 0])
+    ahead = build_lights(LightSpec(type="directional", direction=(0.0, 0.0, 1.0),
+                                   follow_camera=True), R, T)
+    torch.testing.assert_close(ahead.direction, -centres[:, 0] / 2.0)  # towards the target
+    fixed = build_lights(LightSpec(location=(1.0, 2.0, 3.0)), R, T)
+    torch.testing.assert_close(fixed.location, torch.tensor([[1.0, 2.0, 3.0]] * 3))

@@ -240,7 +240,7 @@ def test_bad_documents(folder, text, message):
 def test_scene_for_mesh_defaults(folder):
     scene = scene_for_mesh(folder / "meshes" / "tri.obj", out=folder / "o")
     assert scene.meshes[0].normalize and scene.cameras.num_views() == 8
-    assert scene.cameras.turntable.elev == 15
+    assert scene.cameras.turntable.elev == 15 and scene.cameras.turntable.azim == 180
     assert scene.outputs.png and scene.outputs.gif_path() == folder / "o" / "turntable.gif"
     # a unit sphere seen from this distance fills the view with a small margin
     half = math.degrees(math.asin(1 / scene.cameras.turntable.dist))

@@ -8,6 +8,7 @@ rendered, so memory does not grow with the number of views.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,24 +18,27 @@ import torch
 from r3d.bench.runner import resolve_device
 from r3d.render.geometry import load_meshes, view_transforms
 from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
-from r3d.render.scene import LightSpec, Scene
+from r3d.render.scene import LightSpec, Outputs, Scene
 from r3d.renderer import (
     AmbientLights,
     BlendParams,
+    DepthShader,
     DirectionalLights,
     FoVPerspectiveCameras,
+    Fragments,
     HardFlatShader,
     HardGouraudShader,
     HardPhongShader,
     Materials,
     MeshRasterizer,
     MeshRenderer,
+    NormalShader,
     PointLights,
     RasterizationSettings,
+    SilhouetteShader,
     SoftPhongShader,
     SoftSilhouetteShader,
 )
-from r3d.renderer.mesh.shader import DepthShader, NormalShader
 from r3d.structures import Meshes
 
 __all__ = [
@@ -46,7 +50,9 @@ __all__ = [
 ]
 
 VIEWS_PER_CHUNK = 4
-SOFT_SIGMA = 1e-4  # blend sigma of the soft shaders; their blur radius follows from it
+SOFT_SIGMA = 1e-4  # blend sigma of the soft shaders
+# soft shaders: faces whose coverage sigmoid(-d / sigma) would be below this are not rasterised
+SOFT_MIN_COVERAGE = 1e-4
 
 SHADER_CLASSES = {
     "hard_phong": HardPhongShader,
@@ -104,7 +110,7 @@ def build_renderer(scene: Scene, device: torch.device) -> MeshRenderer:
     soft = scene.shader.startswith("soft")
     raster = RasterizationSettings(
         image_size=scene.image_size,
-        blur_radius=float(torch.log(torch.tensor(1.0 / 1e-4 - 1.0))) * SOFT_SIGMA if soft else 0.0,
+        blur_radius=math.log(1.0 / SOFT_MIN_COVERAGE - 1.0) * SOFT_SIGMA if soft else 0.0,
         faces_per_pixel=8 if soft else 1,
     )
     m = scene.material
@@ -112,8 +118,10 @@ def build_renderer(scene: Scene, device: torch.device) -> MeshRenderer:
                           specular_color=[m.specular], shininess=m.shininess, device=device)
     blend = BlendParams(sigma=SOFT_SIGMA, background_color=scene.background)
     shader = SHADER_CLASSES[scene.shader](device=device, materials=materials, blend_params=blend)
+    # depths must not be averaged: the depth shader is never supersampled
+    antialias = 1 if scene.shader == "depth" else scene.antialias
     return MeshRenderer(rasterizer=MeshRasterizer(raster_settings=raster), shader=shader,
-                        antialias=scene.antialias)
+                        antialias=antialias)
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -140,19 +148,25 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
     for first in range(0, n, VIEWS_PER_CHUNK):
         idx = slice(first, min(first + VIEWS_PER_CHUNK, n))
         cameras = build_cameras(scene, R[idx], T[idx])
-        lights = build_lights(scene.lights, R[idx], T[idx])
         batch = mesh.extend(cameras.R.shape[0])
         with torch.no_grad():
-            images = renderer(batch, cameras=cameras, lights=lights)
-            fragments = renderer.rasterizer(batch, cameras=cameras) if _needs_maps(scene) else None
+            images = renderer(batch, cameras=cameras, lights=build_lights(scene.lights, R[idx],
+                                                                            T[idx]))
+            maps = _maps(scene.outputs, batch, renderer.rasterizer(batch, cameras=cameras)) \
+                if _needs_maps(scene.outputs) else {}
         for k in range(images.shape[0]):
             view = first + k
             rgb = to_uint8(_display(scene.shader, images[k], scene.background))
             frames.append(rgb)
             if out.png:
                 files.append(write_png(out.dir / f"view_{view:03d}.png", rgb))
-            if fragments is not None:
-                files += _write_maps(scene, batch, fragments, k, view, depth_ranges)
+            for kind, pixels in maps.items():
+                if kind == "depth":
+                    levels, depth_range = depth_to_uint16(pixels[k])
+                    depth_ranges.append(depth_range)
+                else:
+                    levels = to_uint8(pixels[k])
+                files.append(write_png(out.dir / f"{kind}_{view:03d}.png", levels))
         if progress is not None:
             progress(idx.stop, n)
     if out.gif is not None:
@@ -170,33 +184,33 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
     return summary
 
 
-def _needs_maps(scene: Scene) -> bool:
-    return scene.outputs.depth or scene.outputs.normal or scene.outputs.silhouette
+def _needs_maps(out: Outputs) -> bool:
+    return out.depth or out.normal or out.silhouette
 
 
-def _display(shader: str, image: torch.Tensor, background) -> torch.Tensor:
-    """The (H, W, 3) colour image shown for a shader's output (H, W, C)."""
-    if shader == "soft_silhouette":
-        alpha = image[..., 3:4]
-        bg = torch.tensor(background, dtype=image.dtype, device=image.device)
-        return bg * (1 - alpha)
-    return image[..., :3]
-
-
-def _write_maps(scene: Scene, batch: Meshes, fragments, k: int, view: int,
-                depth_ranges: list) -> list[Path]:
-    """Writes the depth, normal and silhouette maps of image ``k`` of a chunk (view ``view``)."""
-    out, files = scene.outputs, []
-    covered = fragments.pix_to_face[k, ..., 0] >= 0
+def _maps(out: Outputs, batch: Meshes, fragments: Fragments) -> dict[str, torch.Tensor]:
+    """The per-view maps ``out`` asks for, from fragments at the image size (no supersampling:
+    depths must not be averaged): depth (N, H, W) (-1 where empty), normal (N, H, W, 3) as
+    colours on black, silhouette (N, H, W) in {0, 1}."""
+    maps = {}
     if out.depth:
-        levels, depth_range = depth_to_uint16(fragments.zbuf[k, ..., 0])
-        depth_ranges.append(depth_range)
-        files.append(write_png(out.dir / f"depth_{view:03d}.png", levels))
+        maps["depth"] = DepthShader()(fragments, batch)[..., 0]
     if out.normal:
-        normals = NormalShader()(fragments, batch)[k, ..., :3]
-        rgb = torch.where(covered[..., None], (normals + 1) / 2, torch.zeros_like(normals))
-        files.append(write_png(out.dir / f"normal_{view:03d}.png", to_uint8(rgb)))
+        black = BlendParams(background_color=(0.0, 0.0, 0.0))
+        maps["normal"] = NormalShader(blend_params=black)(fragments, batch)[..., :3]
     if out.silhouette:
-        files.append(write_png(out.dir / f"silhouette_{view:03d}.png",
-                               to_uint8(covered.float())))
-    return files
+        maps["silhouette"] = SilhouetteShader()(fragments, batch)[..., 0]
+    return maps
+
+
+def _display(shader: str, image: torch.Tensor, background: tuple) -> torch.Tensor:
+    """The (H, W, 3) colour image in [0, 1] shown for one view of a shader's output (H, W, C):
+    the silhouette in black and depth in grey (near bright) on the background colour."""
+    bg = torch.tensor(background, dtype=image.dtype, device=image.device)
+    if shader == "soft_silhouette":
+        return bg * (1 - image[..., 3:4])
+    if shader == "depth":
+        levels, _ = depth_to_uint16(image[..., 0])
+        grey = torch.from_numpy(levels.astype("float32")).to(image)[..., None] / 65535.0
+        return torch.where(grey > 0, grey.expand(*grey.shape[:-1], 3), bg)
+    return image[..., :3]

@@ -10,7 +10,7 @@ A scene file (every key but ``meshes`` and ``cameras`` optional)::
         texture: true             # false: ignore the file's textures (plain grey)
     cameras:                      # exactly one of turntable, look_at, R+T
       fov: 60                     # degrees; znear: 0.1, zfar: 100
-      turntable: {views: 12, dist: 2.7, elev: 15, at: [0, 0, 0], up: [0, 1, 0]}
+      turntable: {views: 12, dist: 2.7, elev: 15, azim: 0, at: [0, 0, 0], up: [0, 1, 0]}
       # look_at: [{dist: 2.7, elev: 10, azim: 30}]   (a mapping or a list of them)
       # R: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]   T: [[0, 0, 3]]  (one or a list of each)
     lights: {type: point, location: [0, 1, 3], ambient: [0.5, 0.5, 0.5], diffuse: [0.3, 0.3, 0.3],
@@ -71,6 +71,7 @@ Colour = tuple[float, float, float]
 Vec3 = tuple[float, float, float]
 Matrix3 = tuple[Vec3, Vec3, Vec3]
 
+FRONT_AZIM = 180.0  # a camera at this azimuth faces a mesh's +Z side (e.g. the cow's face)
 _IDENTITY: Matrix3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 
 
@@ -106,7 +107,8 @@ class LookAt:
 class CameraSpec:
     """Perspective cameras (field of view in degrees), one per view.
 
-    Exactly one of ``turntable`` (a LookAt whose azimuth is spread over ``views`` views),
+    Exactly one of ``turntable`` (a LookAt whose azimuth, that of the first view, steps by
+    360 / ``views`` degrees from view to view),
     ``look_at`` (one LookAt per view) and ``R``/``T`` (PyTorch3D's world-to-view rotations
     (N, 3, 3) and translations (N, 3)) is set.
     """
@@ -200,7 +202,7 @@ _MESH = ("file", "normalize", "transform", "colour", "texture")
 _TRANSFORM = ("scale", "rotate", "translate")
 _ROTATE = ("euler", "convention", "axis", "angle")
 _LOOK_AT = ("dist", "elev", "azim", "at", "up")
-_TURNTABLE = ("views", "dist", "elev", "at", "up")
+_TURNTABLE = ("views", "dist", "elev", "azim", "at", "up")
 _CAMERAS = ("fov", "znear", "zfar", "turntable", "look_at", "R", "T")
 _LIGHT_COMMON = ("type", "ambient", "diffuse", "specular", "follow_camera")
 _LIGHT_KEYS = {
@@ -464,8 +466,9 @@ def _translations(value: Any) -> tuple[Vec3, ...]:
 # ---- scenes made in code -----------------------------------------------------------------------
 
 
-def framing_distance(fov: float, radius: float = 1.0, margin: float = 1.15) -> float:
-    """Distance from which a sphere of ``radius`` fills a ``fov``-degree view, with ``margin``."""
+def framing_distance(fov: float, radius: float = 1.0, margin: float = 1.05) -> float:
+    """Distance from which a sphere of ``radius`` fills a ``fov``-degree view (its tangent cone
+    is the view's cone when ``margin`` is 1, so nothing inside it leaves the image)."""
     return margin * radius / math.sin(math.radians(fov) / 2)
 
 
@@ -477,8 +480,10 @@ def scene_for_mesh(path: str | os.PathLike, out: str | os.PathLike, views: int =
     file = Path(path).expanduser().resolve()
     if not file.is_file():
         raise FileFormatError(path, "no such file")
-    cameras = CameraSpec(turntable=LookAt(dist=framing_distance(CameraSpec.fov), elev=15.0),
-                         views=views)
+    cameras = CameraSpec(
+        turntable=LookAt(dist=framing_distance(CameraSpec.fov), elev=15.0, azim=FRONT_AZIM),
+        views=views,
+    )
     return Scene(
         meshes=(MeshSpec(file=file, normalize=True),),
         cameras=cameras,
