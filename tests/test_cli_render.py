@@ -11,7 +11,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from r3d.cli.main import app
+from r3d.errors import FileFormatError
 from r3d.io import save_obj
+from r3d.render.output import write_png
 from r3d.utils import ico_sphere
 
 ROOT = Path(__file__).parents[1]
@@ -161,3 +163,39 @@ def test_views_override_on_look_at_scene(sphere, tmp_path):
     scene.write_text(f"meshes: [{sphere.name}]\ncameras: {{look_at: {{}}}}\n")
     result = runner.invoke(app, ["render", str(scene), "--views", "3"])
     assert result.exit_code == 2 and "--views applies to turntable cameras" in result.output
+
+
+@pytest.mark.parametrize("shader", ["hard_phong", "soft_phong", "hard_flat", "hard_gouraud",
+                                    "soft_silhouette", "depth", "normal"])
+def test_every_shader_draws_the_mesh(sphere, tmp_path, shader):
+    scene = tmp_path / "s.yaml"
+    scene.write_text(f"meshes: [{{file: {sphere.name}, normalize: true}}]\n"
+                     "cameras: {turntable: {views: 1}}\n"
+                     f"shader: {shader}\nimage_size: 24\nantialias: 2\nbackground: [0, 0, 0]\n")
+    result = runner.invoke(app, ["render", str(scene)])
+    assert result.exit_code == 0, result.output
+    rgb = pixels(tmp_path / "render_s" / "view_000.png")
+    assert rgb.shape == (24, 24, 3) and tuple(rgb[0, 0]) == (0, 0, 0)
+    assert 0.2 < visible(rgb, 0) < 0.9
+
+
+def test_output_folder_that_is_a_file(sphere, tmp_path):
+    (tmp_path / "taken").write_text("")
+    result = runner.invoke(app, ["render", str(sphere), "--size", "8", "--views", "1",
+                                 "--out", str(tmp_path / "taken")])
+    assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "view_000.png"
+    target.write_bytes(b"old")
+
+    def broken_save(self, fp, format=None, **params):
+        Path(fp).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(FileFormatError, match="view_000.png: cannot write"):
+        write_png(target, np.zeros((4, 4, 3), np.uint8))
+    assert [p.name for p in tmp_path.iterdir()] == ["view_000.png"]
+    assert target.read_bytes() == b"old"

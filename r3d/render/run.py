@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from r3d.bench.runner import resolve_device
+from r3d.errors import InputError
 from r3d.render.geometry import load_meshes, view_transforms
 from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
 from r3d.render.scene import LightSpec, Outputs, Scene
@@ -138,6 +139,8 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
     start = time.perf_counter()
     device = resolve_device(scene.device)
     out = scene.outputs
+    if out.dir.exists() and not out.dir.is_dir():
+        raise InputError(f"the output folder {out.dir} is a file")
     out.dir.mkdir(parents=True, exist_ok=True)
     mesh = load_meshes(scene.meshes, device)
     R, T = view_transforms(scene, device)
@@ -205,10 +208,11 @@ def _maps(out: Outputs, batch: Meshes, fragments: Fragments) -> dict[str, torch.
 
 def _display(shader: str, image: torch.Tensor, background: tuple) -> torch.Tensor:
     """The (H, W, 3) colour image in [0, 1] shown for one view of a shader's output (H, W, C):
-    the silhouette in black and depth in grey (near bright) on the background colour."""
+    the silhouette in the background's inverse colour (black on white) and depth in grey (near
+    bright) on the background colour."""
     bg = torch.tensor(background, dtype=image.dtype, device=image.device)
     if shader == "soft_silhouette":
-        return bg * (1 - image[..., 3:4])
+        return torch.lerp(bg, 1 - bg, image[..., 3:4])
     if shader == "depth":
         levels, _ = depth_to_uint16(image[..., 0])
         grey = torch.from_numpy(levels.astype("float32")).to(image)[..., None] / 65535.0

@@ -13,9 +13,10 @@ A scene file (every key but ``meshes`` and ``cameras`` optional)::
       turntable: {views: 12, dist: 2.7, elev: 15, azim: 0, at: [0, 0, 0], up: [0, 1, 0]}
       # look_at: [{dist: 2.7, elev: 10, azim: 30}]   (a mapping or a list of them)
       # R: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]   T: [[0, 0, 3]]  (one or a list of each)
-    lights: {type: point, location: [0, 1, 3], ambient: [0.5, 0.5, 0.5], diffuse: [0.3, 0.3, 0.3],
-             specular: [0.2, 0.2, 0.2], follow_camera: false}   # or directional + direction,
-                                                                #    or ambient
+    lights: {type: point, location: [0, 1, 0], follow_camera: false,
+             ambient: [0.5, 0.5, 0.5], diffuse: [0.3, 0.3, 0.3], specular: [0.2, 0.2, 0.2]}
+                                  # or type: directional (direction instead of location),
+                                  # or type: ambient (ambient colour only)
     material: {ambient: [1, 1, 1], diffuse: [1, 1, 1], specular: [1, 1, 1], shininess: 64}
     shader: hard_phong            # soft_phong hard_flat hard_gouraud soft_silhouette depth normal
     image_size: 256               # or [H, W]
