@@ -1,0 +1,64 @@
+"""``r3d render``: a YAML scene, or a mesh file as a turntable, to PNGs, a GIF and maps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from r3d.errors import InputError
+from r3d.io import IO
+from r3d.render import load_scene, scene_for_mesh, with_overrides
+from r3d.render.run import render_scene
+
+from .app import command, console, err_console
+
+SCENE_SUFFIXES = (".yaml", ".yml")
+
+
+@command
+def render(
+    source: Path = typer.Argument(
+        ..., help="A scene (.yaml) or a mesh file (OBJ, PLY, OFF, STL, GLB/glTF) to turn around."
+    ),
+    out: Path = typer.Option(
+        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh, "
+        "./render_<name>/)."
+    ),
+    views: int = typer.Option(
+        None, "--views", min=1, help="Views of the turntable (default: the scene's; 8 for a mesh)."
+    ),
+    size: int = typer.Option(
+        None, "--size", min=1, help="Image size in pixels, square (default: the scene's; 256)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: the scene's; cpu)."),
+) -> None:
+    """Render a scene described in YAML, or a mesh file as a turntable (PNGs and a GIF)."""
+    if source.suffix.lower() in SCENE_SUFFIXES:
+        scene = load_scene(source)
+    elif source.suffix.lower() in IO().mesh_extensions:
+        scene = scene_for_mesh(source, out=Path(f"render_{source.stem}"))
+    else:
+        raise InputError(
+            f"{source}: r3d render takes a scene (.yaml) or a mesh file "
+            f"({', '.join(IO().mesh_extensions)}), got '{source.suffix or 'no extension'}'"
+        )
+    scene = with_overrides(scene, out=out, views=views, size=size, device=device)
+    with Progress(
+        TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    ) as bar:
+        task = bar.add_task("render", total=scene.cameras.num_views())
+        summary = render_scene(scene, lambda done, _: bar.update(task, completed=done))
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(
+        f"rendered {summary['views']} view(s) at {summary['image_size'][1]}x"
+        f"{summary['image_size'][0]} in {summary['seconds']:.1f} s; wrote "
+        f"{len(summary['files'])} file(s) to {scene.outputs.dir}"
+    )
+

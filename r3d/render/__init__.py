@@ -1,0 +1,5 @@
+"""``r3d render``: scenes described in YAML (or a mesh file) rendered to PNGs, a GIF and maps."""
+
+from r3d.render.scene import Scene, load_scene, scene_for_mesh, with_overrides
+
+__all__ = ["Scene", "load_scene", "scene_for_mesh", "with_overrides"]

@@ -1,0 +1,220 @@
+"""Rendering a :class:`~r3d.render.scene.Scene`: meshes, cameras, lights, renderer, files.
+
+:func:`render_scene` is the whole run; the builders it calls are public so that each step can be
+used (and tested) on its own. Views are rendered in chunks of :data:`VIEWS_PER_CHUNK` (the mesh
+is batched over the views of a chunk), and each chunk's files are written before the next is
+rendered, so memory does not grow with the number of views.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from r3d.bench.runner import resolve_device
+from r3d.errors import InputError
+from r3d.render.geometry import load_meshes, view_transforms
+from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
+from r3d.render.scene import LightSpec, Outputs, Scene
+from r3d.renderer import (
+    AmbientLights,
+    BlendParams,
+    DepthShader,
+    DirectionalLights,
+    FoVPerspectiveCameras,
+    Fragments,
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    Materials,
+    MeshRasterizer,
+    MeshRenderer,
+    NormalShader,
+    PointLights,
+    RasterizationSettings,
+    SilhouetteShader,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+)
+from r3d.structures import Meshes
+
+__all__ = [
+    "VIEWS_PER_CHUNK",
+    "build_cameras",
+    "build_lights",
+    "build_renderer",
+    "render_scene",
+]
+
+VIEWS_PER_CHUNK = 4
+SOFT_SIGMA = 1e-4  # blend sigma of the soft shaders
+# soft shaders: faces whose coverage sigmoid(-d / sigma) would be below this are not rasterised
+SOFT_MIN_COVERAGE = 1e-4
+
+SHADER_CLASSES = {
+    "hard_phong": HardPhongShader,
+    "soft_phong": SoftPhongShader,
+    "hard_flat": HardFlatShader,
+    "hard_gouraud": HardGouraudShader,
+    "soft_silhouette": SoftSilhouetteShader,
+    "depth": DepthShader,
+    "normal": NormalShader,
+}
+
+Progress = Callable[[int, int], None]  # (views done, views in all)
+
+
+# ---- cameras and lights ------------------------------------------------------------------------
+
+
+def build_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> FoVPerspectiveCameras:
+    """Perspective cameras with the scene's field of view and clip planes, one per (R, T)."""
+    c = scene.cameras
+    return FoVPerspectiveCameras(znear=c.znear, zfar=c.zfar, fov=c.fov, R=R, T=T,
+                                 device=R.device)
+
+
+def build_lights(spec: LightSpec, R: torch.Tensor, T: torch.Tensor):
+    """The light of each view (N = len(R)); with ``follow_camera`` its location and direction
+    are in view space and move with the camera: world = (view - T) R^T (directions: view R^T)."""
+    device, n = R.device, R.shape[0]
+
+    def colour(rgb):
+        return torch.tensor(rgb, dtype=torch.float32, device=device).expand(n, 3)
+
+    def world(vec, is_point: bool):
+        v = torch.tensor(vec, dtype=torch.float32, device=device).expand(n, 3)
+        if not spec.follow_camera:
+            return v
+        v = v - T if is_point else v
+        return torch.einsum("nj,nij->ni", v, R)
+
+    if spec.type == "ambient":
+        return AmbientLights(ambient_color=colour(spec.ambient), device=device)
+    colours = {"ambient_color": colour(spec.ambient), "diffuse_color": colour(spec.diffuse),
+               "specular_color": colour(spec.specular)}
+    if spec.type == "directional":
+        return DirectionalLights(direction=world(spec.direction, False), device=device, **colours)
+    return PointLights(location=world(spec.location, True), device=device, **colours)
+
+
+# ---- renderer ----------------------------------------------------------------------------------
+
+
+def build_renderer(scene: Scene, device: torch.device) -> MeshRenderer:
+    """The mesh renderer of the scene's shader, material, background and antialiasing; cameras
+    and lights are passed per chunk of views when it is called."""
+    soft = scene.shader.startswith("soft")
+    raster = RasterizationSettings(
+        image_size=scene.image_size,
+        blur_radius=math.log(1.0 / SOFT_MIN_COVERAGE - 1.0) * SOFT_SIGMA if soft else 0.0,
+        faces_per_pixel=8 if soft else 1,
+    )
+    m = scene.material
+    materials = Materials(ambient_color=[m.ambient], diffuse_color=[m.diffuse],
+                          specular_color=[m.specular], shininess=m.shininess, device=device)
+    blend = BlendParams(sigma=SOFT_SIGMA, background_color=scene.background)
+    shader = SHADER_CLASSES[scene.shader](device=device, materials=materials, blend_params=blend)
+    # depths must not be averaged: the depth shader is never supersampled
+    antialias = 1 if scene.shader == "depth" else scene.antialias
+    return MeshRenderer(rasterizer=MeshRasterizer(raster_settings=raster), shader=shader,
+                        antialias=antialias)
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
+    """Renders every view of ``scene`` and writes the files its outputs ask for.
+
+    Returns:
+        A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
+        shader, device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
+        null for an empty view) when depth maps were written.
+    """
+    start = time.perf_counter()
+    device = resolve_device(scene.device)
+    out = scene.outputs
+    if out.dir.exists() and not out.dir.is_dir():
+        raise InputError(f"the output folder {out.dir} is a file")
+    out.dir.mkdir(parents=True, exist_ok=True)
+    mesh = load_meshes(scene.meshes, device)
+    R, T = view_transforms(scene, device)
+    renderer = build_renderer(scene, device)
+    files: list[Path] = []
+    frames, depth_ranges = [], []
+    n = R.shape[0]
+    for first in range(0, n, VIEWS_PER_CHUNK):
+        idx = slice(first, min(first + VIEWS_PER_CHUNK, n))
+        cameras = build_cameras(scene, R[idx], T[idx])
+        batch = mesh.extend(cameras.R.shape[0])
+        with torch.no_grad():
+            images = renderer(batch, cameras=cameras, lights=build_lights(scene.lights, R[idx],
+                                                                            T[idx]))
+            maps = _maps(scene.outputs, batch, renderer.rasterizer(batch, cameras=cameras)) \
+                if _needs_maps(scene.outputs) else {}
+        for k in range(images.shape[0]):
+            view = first + k
+            rgb = to_uint8(_display(scene.shader, images[k], scene.background))
+            frames.append(rgb)
+            if out.png:
+                files.append(write_png(out.dir / f"view_{view:03d}.png", rgb))
+            for kind, pixels in maps.items():
+                if kind == "depth":
+                    levels, depth_range = depth_to_uint16(pixels[k])
+                    depth_ranges.append(depth_range)
+                else:
+                    levels = to_uint8(pixels[k])
+                files.append(write_png(out.dir / f"{kind}_{view:03d}.png", levels))
+        if progress is not None:
+            progress(idx.stop, n)
+    if out.gif is not None:
+        files.append(write_gif(out.gif_path(), frames, out.fps))
+    summary = {
+        "files": [str(f) for f in files],
+        "image_size": list(scene.image_size),
+        "views": n,
+        "shader": scene.shader,
+        "device": str(device),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    if out.depth:
+        summary["depth_range"] = [list(r) if r else None for r in depth_ranges]
+    return summary
+
+
+def _needs_maps(out: Outputs) -> bool:
+    return out.depth or out.normal or out.silhouette
+
+
+def _maps(out: Outputs, batch: Meshes, fragments: Fragments) -> dict[str, torch.Tensor]:
+    """The per-view maps ``out`` asks for, from fragments at the image size (no supersampling:
+    depths must not be averaged): depth (N, H, W) (-1 where empty), normal (N, H, W, 3) as
+    colours on black, silhouette (N, H, W) in {0, 1}."""
+    maps = {}
+    if out.depth:
+        maps["depth"] = DepthShader()(fragments, batch)[..., 0]
+    if out.normal:
+        black = BlendParams(background_color=(0.0, 0.0, 0.0))
+        maps["normal"] = NormalShader(blend_params=black)(fragments, batch)[..., :3]
+    if out.silhouette:
+        maps["silhouette"] = SilhouetteShader()(fragments, batch)[..., 0]
+    return maps
+
+
+def _display(shader: str, image: torch.Tensor, background: tuple) -> torch.Tensor:
+    """The (H, W, 3) colour image in [0, 1] shown for one view of a shader's output (H, W, C):
+    the silhouette in the background's inverse colour (black on white) and depth in grey (near
+    bright) on the background colour."""
+    bg = torch.tensor(background, dtype=image.dtype, device=image.device)
+    if shader == "soft_silhouette":
+        return torch.lerp(bg, 1 - bg, image[..., 3:4])
+    if shader == "depth":
+        levels, _ = depth_to_uint16(image[..., 0])
+        grey = torch.from_numpy(levels.astype("float32")).to(image)[..., None] / 65535.0
+        return torch.where(grey > 0, grey.expand(*grey.shape[:-1], 3), bg)
+    return image[..., :3]

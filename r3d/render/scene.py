@@ -1,0 +1,520 @@
+"""The scene a ``r3d render`` run draws: typed dataclasses, read and checked from YAML.
+
+A scene file (every key but ``meshes`` and ``cameras`` optional)::
+
+    meshes:                       # joined into one scene
+      - file: cow.obj             # relative paths resolve against the YAML file's folder
+        normalize: true           # centre on the bounding box, scale into the unit sphere
+        transform: {scale: 1.0, rotate: [0, 90, 0], translate: [0, 0, 0]}
+        colour: [0.8, 0.3, 0.3]   # overrides the file's textures ("#cc4d4d" works too)
+        texture: true             # false: ignore the file's textures (plain grey)
+    cameras:                      # exactly one of turntable, look_at, R+T
+      fov: 60                     # degrees; znear: 0.1, zfar: 100
+      turntable: {views: 12, dist: 2.7, elev: 15, azim: 0, at: [0, 0, 0], up: [0, 1, 0]}
+      # look_at: [{dist: 2.7, elev: 10, azim: 30}]   (a mapping or a list of them)
+      # R: [[[1, 0, 0], [0, 1, 0], [0, 0, 1]]]   T: [[0, 0, 3]]  (one or a list of each)
+    lights: {type: point, location: [0, 1, 0], follow_camera: false,
+             ambient: [0.5, 0.5, 0.5], diffuse: [0.3, 0.3, 0.3], specular: [0.2, 0.2, 0.2]}
+                                  # or type: directional (direction instead of location),
+                                  # or type: ambient (ambient colour only)
+    material: {ambient: [1, 1, 1], diffuse: [1, 1, 1], specular: [1, 1, 1], shininess: 64}
+    shader: hard_phong            # soft_phong hard_flat hard_gouraud soft_silhouette depth normal
+    image_size: 256               # or [H, W]
+    antialias: 1                  # supersampling factor
+    background: [1, 1, 1]
+    outputs: {dir: render_out, png: true, gif: turntable.gif, fps: 10,
+              depth: false, normal: false, silhouette: false}
+    device: cpu
+
+Rotations are Euler angles in degrees (a list: convention XYZ; or ``{euler: [...], convention:
+ZYX}``) or an axis and an angle in degrees (``{axis: [0, 1, 0], angle: 90}``); a mesh is scaled,
+then rotated, then translated. With ``follow_camera`` a light's location and direction are given
+in each camera's view space (+X left, +Y up, +Z forward), so it moves with the camera. ``gif`` is
+a path relative to ``outputs.dir`` (``true`` means ``turntable.gif``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from r3d.errors import FileFormatError, InputError
+from r3d.io import IO
+from r3d.schema import REQUIRED, Node, load_yaml, parse_float, parse_vector
+from r3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
+
+__all__ = [
+    "SHADERS",
+    "CameraSpec",
+    "LightSpec",
+    "LookAt",
+    "MaterialSpec",
+    "MeshSpec",
+    "Outputs",
+    "Scene",
+    "framing_distance",
+    "load_scene",
+    "scene_for_mesh",
+    "with_overrides",
+]
+
+SHADERS = (
+    "hard_phong", "soft_phong", "hard_flat", "hard_gouraud", "soft_silhouette", "depth", "normal",
+)
+LIGHT_TYPES = ("point", "directional", "ambient")
+Colour = tuple[float, float, float]
+Vec3 = tuple[float, float, float]
+Matrix3 = tuple[Vec3, Vec3, Vec3]
+
+FRONT_AZIM = 180.0  # a camera at this azimuth faces a mesh's +Z side (e.g. the cow's face)
+_IDENTITY: Matrix3 = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    """One mesh file and how to place and colour it.
+
+    ``rotate`` is a rotation matrix acting on column vectors (p' = rotate @ p); the vertices are
+    normalised (when asked), then scaled, rotated and translated.
+    """
+
+    file: Path
+    normalize: bool = False
+    scale: Vec3 = (1.0, 1.0, 1.0)
+    rotate: Matrix3 = _IDENTITY
+    translate: Vec3 = (0.0, 0.0, 0.0)
+    colour: Colour | None = None
+    texture: bool = True
+
+
+@dataclass(frozen=True)
+class LookAt:
+    """A camera looking at ``at`` from ``dist`` away, at elevation and azimuth in degrees."""
+
+    dist: float = 2.7
+    elev: float = 0.0
+    azim: float = 0.0
+    at: Vec3 = (0.0, 0.0, 0.0)
+    up: Vec3 = (0.0, 1.0, 0.0)
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """Perspective cameras (field of view in degrees), one per view.
+
+    Exactly one of ``turntable`` (a LookAt whose azimuth, that of the first view, steps by
+    360 / ``views`` degrees from view to view),
+    ``look_at`` (one LookAt per view) and ``R``/``T`` (PyTorch3D's world-to-view rotations
+    (N, 3, 3) and translations (N, 3)) is set.
+    """
+
+    fov: float = 60.0
+    znear: float = 0.1
+    zfar: float = 100.0
+    turntable: LookAt | None = None
+    views: int = 1
+    look_at: tuple[LookAt, ...] = ()
+    R: tuple[Matrix3, ...] = ()
+    T: tuple[Vec3, ...] = ()
+
+    def num_views(self) -> int:
+        """How many images one render makes."""
+        if self.turntable is not None:
+            return self.views
+        return len(self.look_at) or len(self.R)
+
+    def view_list(self) -> tuple[LookAt, ...]:
+        """The LookAt of each view (turntable or look_at cameras; empty for R/T cameras)."""
+        if self.turntable is None:
+            return self.look_at
+        return tuple(
+            dataclasses.replace(self.turntable, azim=self.turntable.azim + 360.0 * i / self.views)
+            for i in range(self.views)
+        )
+
+
+@dataclass(frozen=True)
+class LightSpec:
+    """One light (PyTorch3D's defaults): point (location), directional (direction) or ambient."""
+
+    type: str = "point"
+    ambient: Colour = (0.5, 0.5, 0.5)
+    diffuse: Colour = (0.3, 0.3, 0.3)
+    specular: Colour = (0.2, 0.2, 0.2)
+    location: Vec3 = (0.0, 1.0, 0.0)
+    direction: Vec3 = (0.0, 1.0, 0.0)
+    follow_camera: bool = False
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """Phong material colours and shininess (PyTorch3D's defaults)."""
+
+    ambient: Colour = (1.0, 1.0, 1.0)
+    diffuse: Colour = (1.0, 1.0, 1.0)
+    specular: Colour = (1.0, 1.0, 1.0)
+    shininess: float = 64.0
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What to write into ``dir``: a PNG per view, an animated GIF, per-view maps."""
+
+    dir: Path
+    png: bool = True
+    gif: Path | None = None
+    fps: float = 10.0
+    depth: bool = False
+    normal: bool = False
+    silhouette: bool = False
+
+    def gif_path(self) -> Path | None:
+        """The GIF's absolute path (``gif`` is relative to ``dir``), or None."""
+        return None if self.gif is None else self.dir / self.gif
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything one render needs."""
+
+    meshes: tuple[MeshSpec, ...]
+    cameras: CameraSpec
+    outputs: Outputs
+    lights: LightSpec = field(default_factory=LightSpec)
+    material: MaterialSpec = field(default_factory=MaterialSpec)
+    shader: str = "hard_phong"
+    image_size: tuple[int, int] = (256, 256)
+    antialias: int = 1
+    background: Colour = (1.0, 1.0, 1.0)
+    device: str = "cpu"
+
+
+# ---- reading a YAML scene ----------------------------------------------------------------------
+
+_TOP = ("meshes", "cameras", "lights", "material", "shader", "image_size", "antialias",
+        "background", "outputs", "device")
+_MESH = ("file", "normalize", "transform", "colour", "texture")
+_TRANSFORM = ("scale", "rotate", "translate")
+_ROTATE = ("euler", "convention", "axis", "angle")
+_LOOK_AT = ("dist", "elev", "azim", "at", "up")
+_TURNTABLE = ("views", "dist", "elev", "azim", "at", "up")
+_CAMERAS = ("fov", "znear", "zfar", "turntable", "look_at", "R", "T")
+_LIGHT_COMMON = ("type", "ambient", "diffuse", "specular", "follow_camera")
+_LIGHT_KEYS = {
+    "point": (*_LIGHT_COMMON, "location"),
+    "directional": (*_LIGHT_COMMON, "direction"),
+    "ambient": ("type", "ambient"),
+}
+_MATERIAL = ("ambient", "diffuse", "specular", "shininess")
+_OUTPUTS = ("dir", "png", "gif", "fps", "depth", "normal", "silhouette")
+_COLOUR = "an RGB colour: [r, g, b] in [0, 1] or '#rrggbb'"
+
+
+def load_scene(path: str | os.PathLike) -> Scene:
+    """Reads and checks a YAML scene file (see the module docstring for its keys).
+
+    Raises InputError naming the file and the key path for unknown keys (with the nearest valid
+    key), wrong types and bad values; FileFormatError naming the path for a scene file or mesh
+    file that does not exist.
+    """
+    doc = load_yaml(path)
+    doc.check_keys(_TOP)
+    shader = doc.choice("shader", SHADERS, "hard_phong")
+    return Scene(
+        meshes=tuple(_mesh(node) for node in doc.items("meshes")),
+        cameras=_cameras(doc),
+        outputs=_outputs(doc),
+        lights=_light(doc),
+        material=_material(doc),
+        shader=shader,
+        image_size=doc.get("image_size", (256, 256), _image_size, "an int or [H, W] of ints > 0"),
+        antialias=doc.integer("antialias", 1),
+        background=doc.get("background", (1.0, 1.0, 1.0), _colour, _COLOUR),
+        device=doc.string("device", "cpu"),
+    )
+
+
+def _mesh(node: Node) -> MeshSpec:
+    if isinstance(node.value, str):  # a bare file name
+        node = Node({"file": node.value}, node.file, node.path)
+    node.mapping(_MESH)
+    file = node.file_path("file")
+    if not file.is_file():
+        raise FileFormatError(file, f"no such file ({node.key_path('file')} in {node.file})")
+    if file.suffix.lower() not in IO().mesh_extensions:
+        raise InputError(
+            f"{node.file}: {node.key_path('file')} must be a mesh file (extensions "
+            f"{', '.join(IO().mesh_extensions)}), got '{file.name}'"
+        )
+    spec = MeshSpec(
+        file=file,
+        normalize=node.boolean("normalize", False),
+        colour=node.get("colour", None, _colour, _COLOUR),
+        texture=node.boolean("texture", True),
+    )
+    if not node.has("transform"):
+        return spec
+    t = node.section("transform", _TRANSFORM)
+    return dataclasses.replace(
+        spec,
+        scale=t.get("scale", spec.scale, _scale, "a positive number or a list of 3 of them"),
+        rotate=_rotation(t) if t.has("rotate") else spec.rotate,
+        translate=t.vector("translate", spec.translate),
+    )
+
+
+def _rotation(t: Node) -> Matrix3:
+    """The rotation matrix of ``transform.rotate``: Euler degrees or axis + angle degrees."""
+    if isinstance(t.value["rotate"], list):
+        t = Node({"rotate": {"euler": t.value["rotate"]}}, t.file, t.path)
+    r = t.section("rotate", _ROTATE)
+    if r.has("euler") == r.has("axis"):
+        raise InputError(
+            f"{r.file}: {r.path} must give either euler (with an optional convention) or axis "
+            f"and angle, got keys {', '.join(r.value) or 'none'}"
+        )
+    if r.has("euler"):
+        angles = torch.tensor(r.vector("euler"), dtype=torch.float64).deg2rad()
+        convention = r.get("convention", "XYZ", _convention, "3 letters of X, Y, Z, e.g. XYZ")
+        matrix = euler_angles_to_matrix(angles, convention)
+    else:
+        axis = torch.tensor(r.vector("axis"), dtype=torch.float64)
+        if not axis.norm() > 0:
+            raise r.error("axis", "a non-zero vector")
+        angle = math.radians(r.number("angle"))
+        matrix = axis_angle_to_matrix(axis / axis.norm() * angle)
+    return tuple(tuple(float(x) for x in row) for row in matrix.tolist())
+
+
+def _convention(value: Any) -> str:
+    """An Euler convention as euler_angles_to_matrix takes it (e.g. "XYZ", "ZYX", "XYX")."""
+    if (not isinstance(value, str) or len(value) != 3 or set(value) - set("XYZ")
+            or value[0] == value[1] or value[1] == value[2]):
+        raise ValueError(value)
+    return value
+
+
+def _cameras(doc: Node) -> CameraSpec:
+    cams = doc.section("cameras", _CAMERAS)
+    kinds = [k for k in ("turntable", "look_at", "R") if cams.has(k)]
+    if len(kinds) != 1 or cams.has("R") != cams.has("T"):
+        raise InputError(
+            f"{doc.file}: cameras must have exactly one of turntable, look_at, or R and T; got "
+            f"{', '.join(k for k in _CAMERAS[3:] if cams.has(k)) or 'none of them'}"
+        )
+    spec = CameraSpec(
+        fov=cams.get("fov", 60.0, _fov, "a field of view in degrees, in (0, 180)"),
+        znear=cams.number("znear", 0.1, positive=True),
+        zfar=cams.number("zfar", 100.0, positive=True),
+    )
+    if spec.zfar <= spec.znear:
+        raise cams.error("zfar", f"greater than znear ({spec.znear})")
+    if cams.has("turntable"):
+        node = cams.section("turntable", _TURNTABLE)
+        return dataclasses.replace(spec, turntable=_look_at(node), views=node.integer("views", 8))
+    if cams.has("look_at"):
+        value = cams.value["look_at"]
+        nodes = [Node(value, doc.file, "cameras.look_at")] if isinstance(value, dict) \
+            else cams.items("look_at")
+        return dataclasses.replace(
+            spec, look_at=tuple(_look_at(node.mapping(_LOOK_AT)) for node in nodes)
+        )
+    R = cams.get("R", REQUIRED, _matrices, "a 3x3 rotation matrix or a list of them")
+    T = cams.get("T", REQUIRED, _translations, "a list of 3 numbers or a list of such lists")
+    if len(R) != len(T) and 1 not in (len(R), len(T)):
+        raise InputError(
+            f"{doc.file}: cameras.R and cameras.T must give as many cameras (or one of them "
+            f"one), got {len(R)} and {len(T)}"
+        )
+    n = max(len(R), len(T))
+    return dataclasses.replace(spec, R=R * (n // len(R)), T=T * (n // len(T)))
+
+
+def _look_at(node: Node) -> LookAt:
+    return LookAt(
+        dist=node.number("dist", LookAt.dist, positive=True),
+        elev=node.number("elev", LookAt.elev),
+        azim=node.number("azim", LookAt.azim),
+        at=node.vector("at", LookAt.at),
+        up=node.vector("up", LookAt.up),
+    )
+
+
+def _light(doc: Node) -> LightSpec:
+    if not doc.has("lights"):
+        return LightSpec()
+    node = doc.section("lights", list(dict.fromkeys(k for v in _LIGHT_KEYS.values() for k in v)))
+    kind = node.choice("type", LIGHT_TYPES, "point")
+    for key in node.value:
+        if key not in _LIGHT_KEYS[kind]:
+            users = " and ".join(t for t, keys in _LIGHT_KEYS.items() if key in keys)
+            raise InputError(f"{doc.file}: lights.{key} applies to {users} lights, not to "
+                             f"{kind} lights")
+    default = LightSpec(type=kind, ambient=(1.0, 1.0, 1.0)) if kind == "ambient" \
+        else LightSpec(type=kind)
+    colour = {k: node.get(k, getattr(default, k), _colour, _COLOUR)
+              for k in ("ambient", "diffuse", "specular")}
+    return dataclasses.replace(
+        default,
+        **colour,
+        location=node.vector("location", default.location),
+        direction=node.vector("direction", default.direction),
+        follow_camera=node.boolean("follow_camera", False),
+    )
+
+
+def _material(doc: Node) -> MaterialSpec:
+    if not doc.has("material"):
+        return MaterialSpec()
+    node = doc.section("material", _MATERIAL)
+    default = MaterialSpec()
+    colour = {k: node.get(k, getattr(default, k), _colour, _COLOUR)
+              for k in ("ambient", "diffuse", "specular")}
+    return MaterialSpec(**colour, shininess=node.number("shininess", default.shininess,
+                                                        positive=True))
+
+
+def _outputs(doc: Node) -> Outputs:
+    stem = doc.file.stem
+    if not doc.has("outputs"):
+        return Outputs(dir=doc.resolve(f"render_{stem}"))
+    node = doc.section("outputs", _OUTPUTS)
+    return Outputs(
+        dir=node.file_path("dir", doc.resolve(f"render_{stem}")),
+        png=node.boolean("png", True),
+        gif=node.get("gif", None, _gif, "true, false or a file name ending in .gif"),
+        fps=node.number("fps", 10.0, positive=True),
+        depth=node.boolean("depth", False),
+        normal=node.boolean("normal", False),
+        silhouette=node.boolean("silhouette", False),
+    )
+
+
+def _gif(value: Any) -> Path | None:
+    """``outputs.gif``: true (turntable.gif), false (none) or a .gif path relative to dir."""
+    if isinstance(value, bool):
+        return Path("turntable.gif") if value else None
+    if not isinstance(value, str) or not value.lower().endswith(".gif"):
+        raise ValueError(value)
+    return Path(value).expanduser()
+
+
+# ---- value parsers (ValueError/TypeError become messages naming the key) ------------------------
+
+
+def _colour(value: Any) -> Colour:
+    """[r, g, b] in [0, 1] or '#rrggbb'."""
+    if isinstance(value, str):
+        text = value.removeprefix("#")
+        if len(text) != 6:
+            raise ValueError(value)
+        return tuple(int(text[i : i + 2], 16) / 255.0 for i in (0, 2, 4))
+    if not isinstance(value, list) or len(value) != 3:
+        raise TypeError(value)
+    rgb = tuple(parse_float(v) for v in value)
+    if not all(0.0 <= c <= 1.0 for c in rgb):
+        raise ValueError(value)
+    return rgb
+
+
+def _image_size(value: Any) -> tuple[int, int]:
+    """An int (square) or [H, W]."""
+    hw = [value, value] if not isinstance(value, list) else value
+    if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in hw):
+        raise ValueError(value)
+    return int(hw[0]), int(hw[1])
+
+
+def _scale(value: Any) -> Vec3:
+    """A positive number (uniform) or [sx, sy, sz], all > 0."""
+    xyz = [value] * 3 if not isinstance(value, list) else value
+    if len(xyz) != 3 or not all(parse_float(v) > 0 for v in xyz):
+        raise ValueError(value)
+    return tuple(float(v) for v in xyz)
+
+
+def _fov(value: Any) -> float:
+    fov = parse_float(value)
+    if not 0.0 < fov < 180.0:
+        raise ValueError(value)
+    return fov
+
+
+def _matrices(value: Any) -> tuple[Matrix3, ...]:
+    """A 3x3 matrix or a list of them."""
+    mats = value if isinstance(value, list) and value and isinstance(value[0], list) \
+        and value[0] and isinstance(value[0][0], list) else [value]
+    out = []
+    for m in mats:
+        if not isinstance(m, list) or len(m) != 3:
+            raise TypeError(value)
+        out.append(tuple(parse_vector(row, 3) for row in m))
+    return tuple(out)
+
+
+def _translations(value: Any) -> tuple[Vec3, ...]:
+    """A 3-vector or a list of them."""
+    vecs = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+    return tuple(parse_vector(v, 3) for v in vecs)
+
+
+# ---- scenes made in code -----------------------------------------------------------------------
+
+
+def framing_distance(fov: float, radius: float = 1.0, margin: float = 1.05) -> float:
+    """Distance from which a sphere of ``radius`` fills a ``fov``-degree view (its tangent cone
+    is the view's cone when ``margin`` is 1, so nothing inside it leaves the image)."""
+    return margin * radius / math.sin(math.radians(fov) / 2)
+
+
+def scene_for_mesh(path: str | os.PathLike, out: str | os.PathLike, views: int = 8,
+                   size: int = 256) -> Scene:
+    """A turntable of one mesh file: centred and scaled into the unit sphere, ``views`` views
+    at elevation 15 from a distance at which it fills the image, a point light beside the
+    camera, a soft white background; PNGs and a GIF into ``out``."""
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise FileFormatError(path, "no such file")
+    cameras = CameraSpec(
+        turntable=LookAt(dist=framing_distance(CameraSpec.fov), elev=15.0, azim=FRONT_AZIM),
+        views=views,
+    )
+    return Scene(
+        meshes=(MeshSpec(file=file, normalize=True),),
+        cameras=cameras,
+        outputs=Outputs(dir=Path(out).expanduser().resolve(), gif=Path("turntable.gif")),
+        lights=LightSpec(location=(0.5, 1.0, 0.0), follow_camera=True),
+        material=MaterialSpec(specular=(0.3, 0.3, 0.3)),
+        image_size=(size, size),
+        antialias=2,
+        background=(0.96, 0.96, 0.96),
+    )
+
+
+def with_overrides(scene: Scene, *, out: str | os.PathLike | None = None,
+                   views: int | None = None, size: int | None = None,
+                   device: str | None = None) -> Scene:
+    """``scene`` with the command line's choices replacing its own (None keeps them).
+
+    ``views`` only applies to turntable cameras (InputError otherwise).
+    """
+    changes: dict[str, Any] = {}
+    if out is not None:
+        changes["outputs"] = dataclasses.replace(scene.outputs,
+                                                 dir=Path(out).expanduser().resolve())
+    if views is not None:
+        if scene.cameras.turntable is None:
+            raise InputError("--views applies to turntable cameras; this scene's cameras are "
+                             "given one by one (look_at or R/T)")
+        changes["cameras"] = dataclasses.replace(scene.cameras, views=views)
+    if size is not None:
+        changes["image_size"] = (size, size)
+    if device is not None:
+        changes["device"] = device
+    return dataclasses.replace(scene, **changes)

@@ -1,0 +1,215 @@
+"""Reading YAML scenes and recipes: ``yaml.safe_load``, unknown keys, typed values, key paths.
+
+A document is read through :class:`Node` objects, each a value with its key path
+(``cameras.turntable.views``, ``meshes[1].file``). Every problem is an
+:class:`r3d.errors.InputError` whose message starts with the file and names the key path, what
+was expected and what was found; an unknown key is reported with the nearest valid key
+(``difflib.get_close_matches``) or, when none is close, the list of valid keys. Relative paths
+resolve against the folder of the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r3d.errors import FileFormatError, InputError
+
+__all__ = ["REQUIRED", "Node", "load_yaml", "parse_float", "parse_int", "parse_vector"]
+
+REQUIRED: Any = object()  # default of a key that must be given
+
+
+def load_yaml(path: str | os.PathLike) -> Node:
+    """The top-level mapping of a YAML file (read with ``yaml.safe_load``) as a :class:`Node`.
+
+    Raises FileFormatError naming the path (and the line of a syntax error) when the file is
+    missing, unreadable or not YAML, and InputError when its top level is not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(path, f"cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise FileFormatError(
+            path, f"not valid YAML: {problem}", None if mark is None else mark.line + 1
+        ) from None
+    node = Node(data, path)
+    if not isinstance(data, dict):
+        raise node.error("", "a mapping of keys at the top level")
+    return node
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a received value for messages."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class Node:
+    """A value read from a YAML file, with its key path, for checked and typed access.
+
+    Args:
+        value: the value (for a section, a dict).
+        file: the YAML file (messages name it; relative paths resolve against its folder).
+        path: key path of ``value`` in the document ("" for the top level).
+    """
+
+    def __init__(self, value: Any, file: Path, path: str = "") -> None:
+        self.value = value
+        self.file = file
+        self.path = path
+
+    # ---- structure ---------------------------------------------------------------------------
+    def key_path(self, key: str | int) -> str:
+        """The key path of ``key`` (a str key, or an int list index) under this node."""
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str | int, expected: str) -> InputError:
+        """InputError saying that ``key`` (or this node itself when "") must be ``expected``."""
+        where = self.key_path(key) if key != "" else (self.path or "the document")
+        value = self.value if key == "" else self.value.get(key)
+        return InputError(f"{self.file}: {where} must be {expected}, got {_show(value)}")
+
+    def section(self, key: str, allowed: Sequence[str]) -> Node:
+        """The mapping at ``key``, checked to hold only ``allowed`` keys."""
+        return Node(self.value.get(key), self.file, self.key_path(key)).mapping(allowed)
+
+    def mapping(self, allowed: Sequence[str]) -> Node:
+        """This node, checked to be a mapping holding only ``allowed`` keys."""
+        if not isinstance(self.value, dict):
+            raise InputError(
+                f"{self.file}: {self.path or 'the document'} must be a mapping with keys among "
+                f"{', '.join(allowed)}; got {_show(self.value)}"
+            )
+        self.check_keys(allowed)
+        return self
+
+    def check_keys(self, allowed: Sequence[str]) -> None:
+        """Raises InputError for the first key of this mapping not in ``allowed``."""
+        for key in self.value:
+            if key in allowed:
+                continue
+            where = f" in {self.path}" if self.path else ""
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+            raise InputError(f"{self.file}: unknown key '{key}'{where}; {hint}")
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` is given (a key whose value is null counts as not given)."""
+        return self.value.get(key) is not None
+
+    def items(self, key: str) -> list[Node]:
+        """The entries of the list at ``key`` as nodes (a required, non-empty list)."""
+        value = self.value.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.error(key, "a non-empty list")
+        parent = Node(value, self.file, self.key_path(key))
+        return [Node(v, self.file, parent.key_path(i)) for i, v in enumerate(value)]
+
+    def get(self, key: str, default: Any, parse: Callable[[Any], Any], expected: str) -> Any:
+        """``parse(value)`` of ``key``, or ``default`` when not given.
+
+        ``parse`` returns the typed value or raises ValueError/TypeError; either becomes an
+        InputError naming the key path and ``expected``. A missing key with default
+        :data:`REQUIRED` is an error too.
+        """
+        if not self.has(key):
+            if default is REQUIRED:
+                raise InputError(f"{self.file}: {self.key_path(key)} is required ({expected})")
+            return default
+        try:
+            return parse(self.value[key])
+        except (ValueError, TypeError):
+            raise self.error(key, expected) from None
+
+    # ---- typed values ------------------------------------------------------------------------
+    def integer(self, key: str, default: Any = REQUIRED, minimum: int = 1) -> int:
+        """An int >= ``minimum`` (booleans and floats are refused)."""
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        return self.get(key, default, lambda v: _checked(parse_int(v), lambda x: x >= minimum),
+                        expected)
+
+    def number(self, key: str, default: Any = REQUIRED, positive: bool = False) -> float:
+        """A finite float (an int is accepted); > 0 when ``positive``."""
+        expected = "a positive number" if positive else "a number"
+        return self.get(key, default,
+                        lambda v: _checked(parse_float(v), lambda x: x > 0 or not positive),
+                        expected)
+
+    def boolean(self, key: str, default: Any = REQUIRED) -> bool:
+        """true or false."""
+        return self.get(key, default, lambda v: _checked(v, lambda x: isinstance(x, bool)),
+                        "true or false")
+
+    def choice(self, key: str, choices: Sequence[str], default: Any = REQUIRED) -> str:
+        """One of ``choices``; a near miss is named in the message."""
+        expected = "one of " + ", ".join(choices)
+        if self.has(key) and self.value[key] not in choices:
+            close = difflib.get_close_matches(str(self.value[key]), choices, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise InputError(f"{self.error(key, expected)}{hint}")
+        return self.get(key, default, str, expected)
+
+    def string(self, key: str, default: Any = REQUIRED) -> str:
+        """A non-empty string."""
+        return self.get(key, default, lambda v: _checked(v, lambda x: isinstance(x, str) and x),
+                        "a non-empty string")
+
+    def vector(self, key: str, default: Any = REQUIRED, n: int = 3) -> tuple[float, ...]:
+        """A list of ``n`` numbers, as a tuple of floats."""
+        return self.get(key, default, lambda v: parse_vector(v, n), f"a list of {n} numbers")
+
+    def file_path(self, key: str, default: Any = REQUIRED) -> Path:
+        """A file or folder path; a relative one resolves against the YAML file's folder."""
+        return self.get(key, default, lambda v: self.resolve(_checked(v, _is_path)),
+                        "a path (a non-empty string)")
+
+    def resolve(self, path: str | os.PathLike) -> Path:
+        """``path`` made absolute against the YAML file's folder (user's ~ expanded)."""
+        return (self.file.parent / Path(path).expanduser()).resolve()
+
+
+def _checked(value: Any, ok: Callable[[Any], bool]) -> Any:
+    """``value`` when ``ok(value)``, else ValueError."""
+    if not ok(value):
+        raise ValueError(value)
+    return value
+
+
+def _is_path(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def parse_int(value: Any) -> int:
+    """An int (not a bool, not a float); TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    return value
+
+
+def parse_float(value: Any) -> float:
+    """A finite int or float as a float (not a bool); TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(value)
+    return float(value)
+
+
+def parse_vector(value: Any, n: int) -> tuple[float, ...]:
+    """A list of ``n`` numbers as a tuple of floats; TypeError otherwise."""
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise TypeError(value)
+    return tuple(parse_float(v) for v in value)
