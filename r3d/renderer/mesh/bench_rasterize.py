@@ -1,46 +1,70 @@
 """Benchmark cases of rasterize_meshes (run by ``r3d bench``).
 
-``rasterize_ico{L}_K{K}`` and ``..._fwd_bwd``: an ico_sphere of level L (L = 4: 5,120 faces,
-L = 5: 20,480 faces) scaled into NDC (radius 0.8, centred at depth 2), rasterised at image
-size S x S (the case's size: 256 and 512, 128 in quick runs), float32; K = 1 hard (blur 0)
-or K = 10 soft (blur radius 1e-4, about one pixel at S = 256, barycentrics clipped). The
-backward variant also takes the gradient w.r.t. the vertices from random upstream gradients of
-zbuf, bary_coords and dists. Contenders: r3d (native kernels), its pure-PyTorch twin and
-PyTorch3D when importable.
+``rasterize_{scene}_K{K}`` and ``..._fwd_bwd``, at image size S x S (the case's size: 256, 512
+and 1024; 128 in quick runs), float32, the scene centred in NDC (radius 0.8, depth 2):
+``cow``: the bundled textured cow (5,856 faces); ``ico6``: an ico_sphere of level 6 (81,920
+faces, the size of a scanned model); ``batch8``: a heterogeneous batch of 8 ico_spheres of levels
+2 to 5. K = 1 hard (blur 0) or K = 50 soft (blur radius 1e-4, about one pixel at S = 256,
+barycentrics clipped). The backward variant also takes the gradient w.r.t. the vertices from
+random upstream gradients of zbuf, bary_coords and dists. Contenders: r3d (native kernels), its
+pure-PyTorch twin (only up to the size where it takes a few seconds) and PyTorch3D when
+importable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 from r3d.bench.contenders import register_op_cases
 from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes, rasterize_meshes_torch
-from r3d.structures.meshes import Meshes
+from r3d.structures.meshes import Meshes, join_meshes_as_batch
 from r3d.utils import ico_sphere
 
-SIZES = (256, 512)
+SIZES = (256, 512, 1024)
 QUICK_SIZES = (128,)  # keeps ``r3d bench --quick`` (every case) in seconds
-SETTINGS = {1: dict(blur_radius=0.0), 10: dict(blur_radius=1e-4, clip_barycentric_coords=True)}
+SETTINGS = {1: dict(blur_radius=0.0), 50: dict(blur_radius=1e-4, clip_barycentric_coords=True)}
+BATCH_LEVELS = (2, 5, 3, 4, 2, 4, 3, 5)
+TORCH_MAX_SIZE = {"cow": 512, "ico6": 256, "batch8": 256}
 
 
-def sphere_in_ndc(level: int, device: torch.device) -> torch.Tensor:
-    """(V, 3) float32 vertices of an ico_sphere in NDC: radius 0.8, centre at depth 2."""
-    verts = ico_sphere(level).verts_packed() * 0.8
-    return (verts + torch.tensor([0.0, 0.0, 2.0])).to(device)
+def in_ndc(verts: torch.Tensor) -> torch.Tensor:
+    """(V, 3) vertices centred and scaled into NDC: radius 0.8 around depth 2."""
+    centred = verts - (verts.amax(0) + verts.amin(0)) / 2
+    return centred * (0.8 / centred.norm(dim=1).max()) + torch.tensor([0.0, 0.0, 2.0])
 
 
-def _setup(level: int, K: int, backward: bool) -> Callable:
+def scene(name: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Vertices (in NDC) and faces of each mesh of the named scene."""
+    if name == "cow":
+        from r3d.io import load_objs_as_meshes
+
+        path = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"
+        meshes = load_objs_as_meshes([path], load_textures=False)
+    elif name == "ico6":
+        meshes = ico_sphere(6)
+    else:
+        meshes = join_meshes_as_batch([ico_sphere(level) for level in BATCH_LEVELS])
+    return [in_ndc(v) for v in meshes.verts_list()], meshes.faces_list()
+
+
+def _setup(name: str, K: int, backward: bool) -> Callable:
     def setup(size: int, device: torch.device) -> dict:
-        sphere = ico_sphere(level)
-        verts = sphere_in_ndc(level, device).requires_grad_(backward)
-        x = {"verts": verts, "faces": sphere.faces_packed().to(device), "size": size, "K": K}
+        verts, faces = scene(name)
+        x = {
+            "verts": [v.to(device).requires_grad_(backward) for v in verts],
+            "faces": [f.to(device) for f in faces],
+            "size": size,
+            "K": K,
+        }
         if backward:
             gen = torch.Generator().manual_seed(0)
+            n = len(verts)
             x["grads"] = [torch.randn(shape, generator=gen).to(device)
-                          for shape in ((1, size, size, K), (1, size, size, K, 3),
-                                        (1, size, size, K))]
+                          for shape in ((n, size, size, K), (n, size, size, K, 3),
+                                        (n, size, size, K))]
         return x
 
     return setup
@@ -48,7 +72,7 @@ def _setup(level: int, K: int, backward: bool) -> Callable:
 
 def _forward(op: Callable) -> Callable:
     def run(x):
-        meshes = Meshes([x["verts"]], [x["faces"]])
+        meshes = Meshes(x["verts"], x["faces"])
         return op(meshes, image_size=x["size"], faces_per_pixel=x["K"], **SETTINGS[x["K"]])
 
     return run
@@ -64,23 +88,24 @@ def _fwd_bwd(op: Callable) -> Callable:
     return run
 
 
-for _level in (4, 5):
+for _scene in TORCH_MAX_SIZE:
     for _K in SETTINGS:
         register_op_cases(
-            f"rasterize_ico{_level}_K{_K}",
+            f"rasterize_{_scene}_K{_K}",
             [
-                ("", _setup(_level, _K, False), _forward, "forward"),
-                ("_fwd_bwd", _setup(_level, _K, True), _fwd_bwd,
+                ("", _setup(_scene, _K, False), _forward, "forward"),
+                ("_fwd_bwd", _setup(_scene, _K, True), _fwd_bwd,
                  "forward + backward w.r.t. verts"),
             ],
             native=rasterize_meshes,
             torch_op=rasterize_meshes_torch,
+            torch_max_size=TORCH_MAX_SIZE[_scene],
             pytorch3d_name="rasterize_meshes",
             sizes=SIZES,
             quick_sizes=QUICK_SIZES,
             size_label="pixels per side",
-            description=f"rasterize_meshes {{what}}, ico_sphere level {_level} in NDC, K={_K} "
+            description=f"rasterize_meshes {{what}}, {_scene} in NDC, K={_K} "
             + ("hard" if _K == 1 else "with blur"),
-            level=_level,
+            scene=_scene,
             K=_K,
         )
