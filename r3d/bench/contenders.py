@@ -56,11 +56,13 @@ def op_contenders(
     torch_op: Callable,
     make_run: Callable[[Callable], Callable],
     pytorch3d_name: str | None = None,
+    torch_max_size: int | None = None,
 ) -> list[Contender]:
-    """r3d's op (native where it can be), its pure-PyTorch twin and, when named, PyTorch3D's."""
+    """r3d's op (native where it can be), its pure-PyTorch twin (not run above
+    ``torch_max_size`` when given) and, when named, PyTorch3D's."""
     contenders = [
         Contender("r3d", make_run(native), "native", native_available),
-        Contender("torch", make_run(torch_op), "torch"),
+        Contender("torch", make_run(torch_op), "torch", max_size=torch_max_size),
     ]
     if pytorch3d_name is not None:
         contenders.append(pytorch3d_contender(pytorch3d_name, make_run))
@@ -78,6 +80,7 @@ def register_op_cases(
     quick_sizes: Sequence[int],
     size_label: str,
     description: str,
+    torch_max_size: int | None = None,
     **meta: Any,
 ) -> None:
     """Registers one case per variant, ``name + suffix``, with :func:`op_contenders`.
@@ -92,6 +95,6 @@ def register_op_cases(
             setup=setup,
             size_label=size_label,
             description=description.format(what=what),
-            contenders=op_contenders(native, torch_op, make_run, pytorch3d_name),
+            contenders=op_contenders(native, torch_op, make_run, pytorch3d_name, torch_max_size),
             **meta,
         )
