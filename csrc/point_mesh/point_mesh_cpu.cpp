@@ -61,23 +61,32 @@ Status forward_with_trees(const Body& body, int num_threads) {
   // Small problems run on one thread: waking a team costs more than it saves there, and much
   // more when the cores are busy with other processes.
   if (num_threads < 1 || work < (int64_t{1} << 16)) num_threads = 1;
+  // one team builds the trees (a task per item) and then runs the searches: each team costs a
+  // wake-up and a final barrier, which are slow on a loaded machine
+  const int64_t num_searches = static_cast<int64_t>(order.size());
 #pragma omp parallel num_threads(num_threads)
+  {
 #pragma omp single
-  for (int64_t n = 0; n < a.num_items; ++n) {
-    if (q_first[n] == end(q_first, q_total, n) || c_first[n] == end(c_first, c_total, n)) continue;
+    for (int64_t n = 0; n < a.num_items; ++n) {
+      if (q_first[n] == end(q_first, q_total, n) || c_first[n] == end(c_first, c_total, n))
+        continue;
 #pragma omp task firstprivate(n) shared(trees)
-    trees[n].build([&](int64_t j) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + j)); });
+      trees[n].build(
+          [&](int64_t j) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + j)); });
+    }
+    // (the barrier closing the single waits for the builds)
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t r = 0; r < num_searches; ++r) {
+      const int64_t q = order[r];
+      const int64_t n = item_of(q_first, a.num_items, q);
+      const int64_t c0 = c_first[n];
+      Nearest<T> best;
+      trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
+                       [&](int64_t j) { return body.distance(q, c0 + j); }, best);
+      a.dists[q] = best.dist;
+      a.idx[q] = c0 + best.index;
+    }
   }
-  parallel_for_dynamic(static_cast<int64_t>(order.size()), num_threads, [&](int64_t r) {
-    const int64_t q = order[r];
-    const int64_t n = item_of(q_first, a.num_items, q);
-    const int64_t c0 = c_first[n];
-    Nearest<T> best;
-    trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
-                     [&](int64_t j) { return body.distance(q, c0 + j); }, best);
-    a.dists[q] = best.dist;
-    a.idx[q] = c0 + best.index;
-  });
   return Status::ok();
 }
 
