@@ -11,6 +11,7 @@ from r3d.loss.point_mesh_distance import (
     point_mesh_edge_distance_torch,
     point_mesh_face_distance_torch,
 )
+from r3d.ops.closest_point import closest_point_weights
 from r3d.ops.point_mesh import (
     edge_point_distance,
     face_point_distance,
@@ -84,6 +85,106 @@ def test_native_matches_torch_on_a_real_mesh(device, point_queries):
     got = nearest_distance(points, first, tris, first, point_queries, 1e-4)
     want = nearest_distance_torch(points, first, tris, first, point_queries, 1e-4)
     torch.testing.assert_close(got, want, **TOL[torch.float64])
+
+
+
+def _noisy_sphere(level, gen, centre=(0.0, 0.0, 0.0), radius=1.0):
+    """Verts, faces and edges of an icosphere with jittered vertices."""
+    mesh = ico_sphere(level)
+    verts = mesh.verts_packed().to(torch.float64)
+    verts = verts + 0.2 / 2**level * torch.randn(verts.shape, generator=gen, dtype=torch.float64)
+    return radius * verts + torch.tensor(centre), mesh.faces_packed(), mesh.edges_packed()
+
+
+def large_batch(corners, seed):
+    """The (points, primitives) of the items of a batch of large ones: a sphere of 5120 triangles
+    (or its 7680 edges) with 3000 points around it; 40 points and nothing to match them with; a
+    sphere and no points; a smaller shifted sphere with 1000 points scattered far around it."""
+    g = torch.Generator().manual_seed(seed)
+    items = []
+    for level, num_points, centre, spread in [(4, 3000, 0.0, 0.1), (None, 40, 0.0, 1.0),
+                                              (2, 0, 0.0, 0.0), (3, 1000, 3.0, 1.0)]:
+        if level is None:
+            prims = torch.zeros(0, corners, 3, dtype=torch.float64)
+        else:
+            verts, faces, edges = _noisy_sphere(level, g, (centre, 0.0, 0.0), 0.5 + 0.5 * level / 4)
+            prims = verts[faces if corners == 3 else edges]
+        directions = torch.randn(num_points, 3, generator=g, dtype=torch.float64)
+        radii = 1 + spread * torch.randn(num_points, 1, generator=g, dtype=torch.float64)
+        points = directions / directions.norm(dim=1, keepdim=True) * radii
+        items.append((points + torch.tensor([centre, 0.0, 0.0]), prims))
+    return items
+
+
+def _packed(tensors):
+    """The concatenation of tensors and the index of the first row of each."""
+    first = torch.tensor([0] + [t.shape[0] for t in tensors[:-1]]).cumsum(0)
+    return torch.cat(tensors), first
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("corners", [3, 2])
+@pytest.mark.parametrize("point_queries", [True, False])
+def test_native_matches_torch_on_large_items(device, dtype, corners, point_queries):
+    # The native forward searches all queries; the pure-PyTorch oracle checks 30 random queries
+    # of every item against all of that item's candidates.
+    items = large_batch(corners, seed=8 + corners)
+    points, points_first = _packed([p.to(device, dtype) for p, _ in items])
+    prims, prims_first = _packed([s.to(device, dtype) for _, s in items])
+    # half of the triangles are below min_area, and count as their edges
+    min_area = 0.0
+    if corners == 3:
+        tris = torch.cat([s for _, s in items])
+        edge1, edge2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+        min_area = float(torch.linalg.cross(edge1, edge2).norm(dim=1).median()) / 2
+    dists, idx = _ext.point_mesh_forward(points, points_first.to(device), prims,
+                                         prims_first.to(device), min_area, point_queries)
+    g = torch.Generator().manual_seed(9)
+    tol = TOL[dtype]
+    for n, (item_points, item_prims) in enumerate(items):
+        queries, candidates = (item_points, item_prims) if point_queries else \
+            (item_prims, item_points)
+        q_first = int((points_first if point_queries else prims_first)[n])
+        c_first = int((prims_first if point_queries else points_first)[n])
+        if queries.shape[0] == 0:
+            continue
+        chosen = torch.randperm(queries.shape[0], generator=g)[:30]
+        got_dists, got_idx = dists[q_first + chosen].cpu(), idx[q_first + chosen].cpu()
+        if candidates.shape[0] == 0:
+            assert torch.isinf(got_dists).all() and (got_idx == -1).all()
+            continue
+        q, c = queries[chosen].to(dtype), candidates.to(dtype)
+        _, table = (closest_point_weights(q[:, None], c[None], min_area) if point_queries
+                    else closest_point_weights(c[None], q[:, None], min_area))
+        want, want_idx = table.min(1)
+        torch.testing.assert_close(got_dists, want, **tol)
+        # the match is a nearest candidate, the oracle's own where the nearest is unique
+        picked = table.gather(1, (got_idx - c_first)[:, None])[:, 0]
+        torch.testing.assert_close(picked, want, **tol)
+        second = table.scatter(1, want_idx[:, None], float("inf")).min(1).values
+        unique = second - want > 10 * (tol["rtol"] * want + tol["atol"])
+        assert unique.any()
+        assert torch.equal(got_idx[unique] - c_first, want_idx[unique])
+
+
+@pytest.mark.parametrize("corners", [3, 2])
+@pytest.mark.parametrize("point_queries", [True, False])
+def test_ties_go_to_the_lowest_index(device, corners, point_queries):
+    # points on the vertices of a mesh are at distance 0 exactly from every primitive around them
+    # (triangles count as their edges here): the match is the lowest index of those
+    verts, faces, edges = _noisy_sphere(4, torch.Generator().manual_seed(10))
+    corner_idx = faces if corners == 3 else edges
+    first = torch.zeros(1, dtype=torch.int64, device=device)
+    dists, idx = _ext.point_mesh_forward(verts.to(device), first, verts[corner_idx].to(device),
+                                         first, 1e9, point_queries)
+    assert (dists == 0).all()
+    if point_queries:
+        prim_ids = torch.arange(corner_idx.shape[0]).repeat_interleave(corners)
+        want = torch.full((verts.shape[0],), corner_idx.shape[0]).scatter_reduce(
+            0, corner_idx.flatten(), prim_ids, "amin")
+    else:
+        want = corner_idx.min(1).values
+    assert torch.equal(idx.cpu(), want)
 
 
 UNIT_TRIANGLE = [[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]

@@ -10,6 +10,7 @@ namespace r3d {
 template <typename T>
 struct Vec3 {
   T x, y, z;
+  R3D_HD T operator[](int axis) const { return axis == 0 ? x : (axis == 1 ? y : z); }
 };
 
 template <typename T>

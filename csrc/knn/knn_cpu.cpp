@@ -1,10 +1,10 @@
 // CPU launchers of knn_points: a kd-tree per cloud where it pays, brute force elsewhere.
 #include <algorithm>
 #include <new>
-#include <utility>
 #include <vector>
 
 #include "common/cpu_loop.h"
+#include "common/morton.h"
 #include "knn/kdtree.h"
 #include "knn/knn.h"
 #include "knn/knn_launchers.h"
@@ -16,57 +16,6 @@ namespace {
 // Brute force wins for small clouds, for K close to the cloud size and for D != 3.
 bool use_tree(const KnnShape& s, int64_t len2) {
   return s.D == 3 && len2 > 256 && 4 * s.K <= len2;
-}
-
-// Spreads the low 10 bits of v so that two zero bits follow each one.
-uint32_t spread_bits(uint32_t v) {
-  v &= 0x3ff;
-  v = (v | (v << 16)) & 0x30000ff;
-  v = (v | (v << 8)) & 0x300f00f;
-  v = (v | (v << 4)) & 0x30c30c3;
-  v = (v | (v << 2)) & 0x9249249;
-  return v;
-}
-
-// Appends to order the indices first + [0, count) of the (count, 3) points, sorted along a
-// Morton (Z-order) curve over their bounding box, so that consecutive queries visit the same
-// parts of the tree. LSD radix sort on 30-bit codes.
-template <typename T>
-void append_morton_order(const T* points, int64_t count, int64_t first,
-                         std::vector<int64_t>& order, std::vector<uint32_t>& codes,
-                         std::vector<int64_t>& scratch) {
-  T lo[3], hi[3];
-  for (int d = 0; d < 3; ++d) lo[d] = hi[d] = points[d];
-  for (int64_t i = 1; i < count; ++i)
-    for (int d = 0; d < 3; ++d) {
-      lo[d] = std::min(lo[d], points[3 * i + d]);
-      hi[d] = std::max(hi[d], points[3 * i + d]);
-    }
-  codes.resize(count);
-  for (int64_t i = 0; i < count; ++i) {
-    uint32_t code = 0;
-    for (int d = 0; d < 3; ++d) {
-      const T extent = hi[d] - lo[d];
-      const T unit = extent > T(0) ? (points[3 * i + d] - lo[d]) / extent : T(0);
-      code |= spread_bits(static_cast<uint32_t>(unit * T(1023))) << d;
-    }
-    codes[i] = code;
-  }
-  const size_t start = order.size();
-  order.resize(start + count);
-  scratch.resize(count);
-  int64_t* src = order.data() + start;
-  int64_t* dst = scratch.data();
-  for (int64_t i = 0; i < count; ++i) src[i] = i;
-  for (int shift = 0; shift < 30; shift += 10) {
-    std::vector<int64_t> bucket(1025, 0);
-    for (int64_t i = 0; i < count; ++i) ++bucket[((codes[src[i]] >> shift) & 0x3ff) + 1];
-    for (int b = 0; b < 1024; ++b) bucket[b + 1] += bucket[b];
-    for (int64_t i = 0; i < count; ++i) dst[bucket[(codes[src[i]] >> shift) & 0x3ff]++] = src[i];
-    std::swap(src, dst);
-  }
-  // src holds the sorted local indices; store them as global query ids
-  for (int64_t i = 0; i < count; ++i) order[start + i] = first + src[i];
 }
 
 }  // namespace
@@ -88,7 +37,7 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
     for (int64_t n = 0; n < s.N; ++n) {
       if (lengths1[n] == 0 || !use_tree(s, lengths2[n])) continue;
       trees[n].allocate(lengths2[n]);
-      append_morton_order(p1 + n * s.P1 * 3, lengths1[n], n * s.P1, order, codes, scratch);
+      append_morton_order(p1 + n * s.P1 * 3, 3, lengths1[n], n * s.P1, order, codes, scratch);
     }
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory building the KNN search trees");

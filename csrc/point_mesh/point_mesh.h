@@ -4,9 +4,12 @@
 // A *primitive* has K corners: K = 3 for triangles, K = 2 for segments. Points (P, 3) and
 // primitives (S, K, 3) are packed batches cut into N items by points_first (N,) and
 // prims_first (N,). A query (a point, or a primitive) is matched with the nearest element of the
-// other set in the same item, by brute force with a bounding-box early-out:
+// other set in the same item, the lowest packed index among equally near ones:
 //   dists[q] = squared distance of the pair, idx[q] = packed index of the match,
 //   or +inf and -1 when the other set of the item is empty.
+// The CUDA launcher runs the brute-force body NearestForward below (with a bounding-box
+// early-out); the CPU launcher searches a bounding-volume hierarchy per item (aabb_tree.h) with
+// the same distance function and tie rule, so both give the same results.
 //
 // Distance of a point p to a triangle (the semantics of PyTorch3D's point_mesh distances): when
 // the triangle's area is at least min_area and the projection of p onto its plane falls inside
@@ -96,7 +99,7 @@ struct Closest<T, 3> {
   }
 };
 
-// Axis-aligned bounding box of a primitive's K corners.
+// Axis-aligned bounding box.
 template <typename T>
 struct Box {
   Vec3<T> lo, hi;
@@ -107,24 +110,35 @@ R3D_HD inline T min2(T a, T b) { return a < b ? a : b; }
 template <typename T>
 R3D_HD inline T max2(T a, T b) { return a > b ? a : b; }
 
+// The smallest box holding a and b.
+template <typename T>
+R3D_HD inline Box<T> merge(const Box<T>& a, const Box<T>& b) {
+  return Box<T>{Vec3<T>{min2(a.lo.x, b.lo.x), min2(a.lo.y, b.lo.y), min2(a.lo.z, b.lo.z)},
+                Vec3<T>{max2(a.hi.x, b.hi.x), max2(a.hi.y, b.hi.y), max2(a.hi.z, b.hi.z)}};
+}
+
+// The box of K corners (K = 1: a point).
 template <typename T, int K>
 R3D_HD inline Box<T> box_of(const T* c) {
   Box<T> b{load3(c), load3(c)};
-  for (int k = 1; k < K; ++k) {
-    const Vec3<T> v = load3(c + 3 * k);
-    b.lo = Vec3<T>{min2(b.lo.x, v.x), min2(b.lo.y, v.y), min2(b.lo.z, v.z)};
-    b.hi = Vec3<T>{max2(b.hi.x, v.x), max2(b.hi.y, v.y), max2(b.hi.z, v.z)};
-  }
+  for (int k = 1; k < K; ++k) b = merge(b, Box<T>{load3(c + 3 * k), load3(c + 3 * k)});
   return b;
+}
+
+// Squared distance between two boxes: a lower bound of the distance between anything inside
+// them.
+template <typename T>
+R3D_HD inline T box_distance(const Box<T>& a, const Box<T>& b) {
+  const T dx = max2(max2(a.lo.x - b.hi.x, b.lo.x - a.hi.x), T(0));
+  const T dy = max2(max2(a.lo.y - b.hi.y, b.lo.y - a.hi.y), T(0));
+  const T dz = max2(max2(a.lo.z - b.hi.z, b.lo.z - a.hi.z), T(0));
+  return dx * dx + dy * dy + dz * dz;
 }
 
 // Squared distance of p to the box: a lower bound of its distance to the primitive inside.
 template <typename T>
 R3D_HD inline T box_distance(const Box<T>& b, const Vec3<T>& p) {
-  const T dx = max2(max2(b.lo.x - p.x, p.x - b.hi.x), T(0));
-  const T dy = max2(max2(b.lo.y - p.y, p.y - b.hi.y), T(0));
-  const T dz = max2(max2(b.lo.z - p.z, p.z - b.hi.z), T(0));
-  return dx * dx + dy * dy + dz * dz;
+  return box_distance(b, Box<T>{p, p});
 }
 
 // The item of packed element i: the last b with first[b] <= i (skips empty items).
@@ -154,6 +168,8 @@ struct PointMeshForwardArgs {
 // Forward body: query q is a point when PointQueries, else a primitive.
 template <typename T, int K, bool PointQueries>
 struct NearestForward {
+  static constexpr int kCorners = K;
+  static constexpr bool kPointQueries = PointQueries;
   PointMeshForwardArgs<T> a;
 
   R3D_HD const T* point(int64_t q, int64_t j) const { return a.points + 3 * (PointQueries ? q : j); }

@@ -1,15 +1,102 @@
+// CPU launchers of the point <-> mesh distances. The forward searches, per batch item, an AABB
+// tree over the side being matched with (the primitives for point queries, the points for
+// primitive queries), with the queries of each item in Morton order; the results are those of
+// the brute-force body of point_mesh.h, which the CUDA launcher runs.
+#include <algorithm>
+#include <limits>
+#include <new>
+#include <vector>
+
 #include "common/cpu_loop.h"
+#include "common/morton.h"
+#include "point_mesh/aabb_tree.h"
 #include "point_mesh/point_mesh.h"
 #include "point_mesh/point_mesh_launchers.h"
 
 namespace r3d {
 
+namespace {
+
+// The forward of one body type (NearestForward<T, K, PointQueries>) with a tree per item.
+template <typename T, typename Body>
+Status forward_with_trees(const Body& body, int num_threads) {
+  // a query or a candidate has Q or C corners: 1 for a point, K for a primitive
+  constexpr int Q = Body::kPointQueries ? 1 : Body::kCorners;
+  constexpr int C = Body::kPointQueries ? Body::kCorners : 1;
+  const PointMeshForwardArgs<T>& a = body.a;
+  const T* queries = Body::kPointQueries ? a.points : a.prims;
+  const T* candidates = Body::kPointQueries ? a.prims : a.points;
+  const int64_t* q_first = Body::kPointQueries ? a.points_first : a.prims_first;
+  const int64_t* c_first = Body::kPointQueries ? a.prims_first : a.points_first;
+  const int64_t q_total = Body::kPointQueries ? a.num_points : a.num_prims;
+  const int64_t c_total = Body::kPointQueries ? a.num_prims : a.num_points;
+  const auto end = [&](const int64_t* first, int64_t total, int64_t item) {
+    return item + 1 < a.num_items ? first[item + 1] : total;
+  };
+
+  std::vector<AabbTree<T>> trees;
+  std::vector<int64_t> order;  // the queries with candidates, item by item, in Morton order
+  int64_t work = 0;
+  try {
+    trees.resize(a.num_items);
+    std::vector<uint32_t> codes;
+    std::vector<int64_t> scratch;
+    for (int64_t n = 0; n < a.num_items; ++n) {
+      const int64_t num_queries = end(q_first, q_total, n) - q_first[n];
+      const int64_t num_candidates = end(c_first, c_total, n) - c_first[n];
+      if (num_queries == 0) continue;
+      if (num_candidates == 0) {
+        std::fill_n(a.dists + q_first[n], num_queries, std::numeric_limits<T>::infinity());
+        std::fill_n(a.idx + q_first[n], num_queries, int64_t{-1});
+        continue;
+      }
+      trees[n].allocate(num_candidates);
+      append_morton_order(queries + 3 * Q * q_first[n], 3 * Q, num_queries, q_first[n], order,
+                          codes, scratch);
+      work += num_queries * std::min<int64_t>(num_candidates, 256);
+    }
+  } catch (const std::bad_alloc&) {
+    return Status::error("out of memory building the point_mesh search trees");
+  }
+  // Small problems run on one thread: waking a team costs more than it saves there, and much
+  // more when the cores are busy with other processes.
+  if (num_threads < 1 || work < (int64_t{1} << 16)) num_threads = 1;
+  // one team builds the trees (a task per item) and then runs the searches: each team costs a
+  // wake-up and a final barrier, which are slow on a loaded machine
+  const int64_t num_searches = static_cast<int64_t>(order.size());
+#pragma omp parallel num_threads(num_threads)
+  {
+#pragma omp single
+    for (int64_t n = 0; n < a.num_items; ++n) {
+      if (q_first[n] == end(q_first, q_total, n) || c_first[n] == end(c_first, c_total, n))
+        continue;
+#pragma omp task firstprivate(n) shared(trees)
+      trees[n].build(
+          [&](int64_t j) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + j)); });
+    }
+    // (the barrier closing the single waits for the builds)
+#pragma omp for schedule(dynamic, 16)
+    for (int64_t r = 0; r < num_searches; ++r) {
+      const int64_t q = order[r];
+      const int64_t n = item_of(q_first, a.num_items, q);
+      const int64_t c0 = c_first[n];
+      Nearest<T> best;
+      trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
+                       [&](int64_t j) { return body.distance(q, c0 + j); }, best);
+      a.dists[q] = best.dist;
+      a.idx[q] = c0 + best.index;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 template <typename T>
 Status point_mesh_forward_cpu(const PointMeshForwardArgs<T>& args, int corners,
                               bool point_queries, int num_threads) {
-  return with_forward_body(args, corners, point_queries, [&](const auto& body, int64_t n) {
-    parallel_for_dynamic(n, num_threads, body);
-    return Status::ok();
+  return with_forward_body(args, corners, point_queries, [&](const auto& body, int64_t) {
+    return forward_with_trees<T>(body, num_threads);
   });
 }
 

@@ -59,7 +59,7 @@ def op_contenders(
     torch_max_size: int | None = None,
 ) -> list[Contender]:
     """r3d's op (native where it can be), its pure-PyTorch twin (not run above
-    ``torch_max_size``) and, when named, PyTorch3D's."""
+    ``torch_max_size`` when given) and, when named, PyTorch3D's."""
     contenders = [
         Contender("r3d", make_run(native), "native", native_available),
         Contender("torch", make_run(torch_op), "torch", max_size=torch_max_size),

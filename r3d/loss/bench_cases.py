@@ -1,7 +1,8 @@
 """Benchmark cases of the losses in this package (run by ``r3d bench``).
 
 Imported only by the benchmark registry, so the losses themselves stay free of benchmark code.
-Each case compares the public loss (native kernels on CPU and CUDA) with its pure-PyTorch twin.
+Each case compares the public loss (native kernels on CPU and CUDA) with its pure-PyTorch twin,
+which is quadratic and so only run up to ``TORCH_MAX_SIZE`` faces.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from r3d.loss.point_mesh_distance import point_mesh_face_distance, point_mesh_fa
 from r3d.ops.bench_cases import MESH_SHARES, grid_mesh
 from r3d.structures import Meshes, Pointclouds
 
-SIZES = (2_000, 10_000)  # the torch twin is quadratic: about 40 s a call at 10k on 2 cores
+SIZES = (2_000, 10_000, 100_000, 300_000)
 QUICK_SIZES = (2_000,)
+TORCH_MAX_SIZE = 10_000  # the torch twin is quadratic: about 40 s a call at 10k on 2 cores
 POINTS_PER_FACE = 2  # each cloud has this many points per face of its mesh
 
 
@@ -52,6 +54,7 @@ register_op_cases(
     sizes=SIZES,
     quick_sizes=QUICK_SIZES,
     size_label="faces",
+    torch_max_size=TORCH_MAX_SIZE,
     description="point_mesh_face_distance {what}, float32, "
     f"{len(MESH_SHARES)} grid meshes of different sizes and clouds of {POINTS_PER_FACE} points "
     "per face",

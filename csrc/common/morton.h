@@ -1,0 +1,65 @@
+// Morton (Z-order) ordering of 3D points for the CPU launchers: queries run in this order visit
+// the same parts of a search tree one after the other, so its nodes stay in cache.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace r3d {
+
+// Spreads the low 10 bits of v so that two zero bits follow each one.
+inline uint32_t spread_bits(uint32_t v) {
+  v &= 0x3ff;
+  v = (v | (v << 16)) & 0x30000ff;
+  v = (v | (v << 8)) & 0x300f00f;
+  v = (v | (v << 4)) & 0x30c30c3;
+  v = (v | (v << 2)) & 0x9249249;
+  return v;
+}
+
+// Appends to order the indices first + [0, count) of count points, point i being
+// points[stride * i + (0, 1, 2)], sorted along a Morton curve over their bounding box. LSD radix
+// sort on 30-bit codes; codes and scratch are work buffers. Throws std::bad_alloc: call outside
+// parallel regions.
+template <typename T>
+void append_morton_order(const T* points, int64_t stride, int64_t count, int64_t first,
+                         std::vector<int64_t>& order, std::vector<uint32_t>& codes,
+                         std::vector<int64_t>& scratch) {
+  if (count == 0) return;
+  T lo[3], hi[3];
+  for (int d = 0; d < 3; ++d) lo[d] = hi[d] = points[d];
+  for (int64_t i = 1; i < count; ++i)
+    for (int d = 0; d < 3; ++d) {
+      lo[d] = std::min(lo[d], points[stride * i + d]);
+      hi[d] = std::max(hi[d], points[stride * i + d]);
+    }
+  codes.resize(count);
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t code = 0;
+    for (int d = 0; d < 3; ++d) {
+      const T extent = hi[d] - lo[d];
+      const T unit = extent > T(0) ? (points[stride * i + d] - lo[d]) / extent : T(0);
+      code |= spread_bits(static_cast<uint32_t>(unit * T(1023))) << d;
+    }
+    codes[i] = code;
+  }
+  const size_t start = order.size();
+  order.resize(start + count);
+  scratch.resize(count);
+  int64_t* src = order.data() + start;
+  int64_t* dst = scratch.data();
+  for (int64_t i = 0; i < count; ++i) src[i] = i;
+  for (int shift = 0; shift < 30; shift += 10) {
+    std::vector<int64_t> bucket(1025, 0);
+    for (int64_t i = 0; i < count; ++i) ++bucket[((codes[src[i]] >> shift) & 0x3ff) + 1];
+    for (int b = 0; b < 1024; ++b) bucket[b + 1] += bucket[b];
+    for (int64_t i = 0; i < count; ++i) dst[bucket[(codes[src[i]] >> shift) & 0x3ff]++] = src[i];
+    std::swap(src, dst);
+  }
+  // src holds the sorted local indices; store them as global query ids
+  for (int64_t i = 0; i < count; ++i) order[start + i] = first + src[i];
+}
+
+}  // namespace r3d
