@@ -438,27 +438,30 @@ PYBIND11_MODULE(_C, m) {
   m.def("rasterize_meshes_backward_cpu",
         [](const std::string& dtype, uintptr_t face_verts, uintptr_t pix_to_face,
            uintptr_t grad_zbuf, uintptr_t grad_bary, uintptr_t grad_dists,
-           const RasterSettingsArgs& settings, uintptr_t grad_slots, int num_threads) {
+           const RasterSettingsArgs& settings, int64_t num_faces, uintptr_t grad_face_verts,
+           int num_threads) {
           run(dtype, [&](auto zero) {
             using T = decltype(zero);
             return r3d::rasterize_meshes_backward_cpu<T>(
                 ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
                 ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
-                raster_settings(settings), ptr<T>(grad_slots), num_threads);
+                raster_settings(settings), num_faces, ptr<T>(grad_face_verts), num_threads);
           });
         });
   m.def("rasterize_meshes_backward_cuda",
         [](const std::string& dtype, uintptr_t face_verts, uintptr_t pix_to_face,
            uintptr_t grad_zbuf, uintptr_t grad_bary, uintptr_t grad_dists,
-           const RasterSettingsArgs& settings, uintptr_t grad_slots, uintptr_t stream) {
+           const RasterSettingsArgs& settings, int64_t num_faces, uintptr_t grad_face_verts,
+           uintptr_t stream) {
           run(dtype, [&](auto zero) {
             using T = decltype(zero);
             (void)face_verts, (void)pix_to_face, (void)grad_zbuf, (void)grad_bary,
-                (void)grad_dists, (void)settings, (void)grad_slots, (void)stream;
+                (void)grad_dists, (void)settings, (void)num_faces, (void)grad_face_verts,
+                (void)stream;
             return R3D_CUDA_CALL(r3d::rasterize_meshes_backward_cuda<T>(
                 ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
                 ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
-                raster_settings(settings), ptr<T>(grad_slots), stream));
+                raster_settings(settings), num_faces, ptr<T>(grad_face_verts), stream));
           });
         });
 

@@ -482,8 +482,7 @@ def rasterize_meshes_backward(
         pix_to_face: (N, H, W, K) int64 in [-1, F), the forward's faces.
         grad_zbuf, grad_dists: (N, H, W, K) and grad_bary (N, H, W, K, 3) of face_verts' dtype.
     Returns:
-        (N, H, W, K, 3, 3): the gradient w.r.t. the corners of each slot's face (zeros in empty
-        slots), for the caller to scatter onto the faces.
+        (F, 3, 3): the gradient w.r.t. the corners of each face.
     """
     op = "rasterize_meshes backward"
     N, H, W, K = _check_raster_settings(op, settings)[:4]
@@ -494,14 +493,14 @@ def rasterize_meshes_backward(
     _check(op, "grad_zbuf", grad_zbuf, dtype, (N, H, W, K), device)
     _check(op, "grad_bary", grad_bary, dtype, (N, H, W, K, 3), device)
     _check(op, "grad_dists", grad_dists, dtype, (N, H, W, K), device)
-    grad_slots = face_verts.new_empty((N, H, W, K, 3, 3))
-    if grad_slots.numel():
+    grad_face_verts = torch.zeros_like(face_verts)
+    if pix_to_face.numel() and face_verts.shape[0]:
         _launch(
             "rasterize_meshes_backward", device, _DTYPE_NAMES[dtype], _ptr(face_verts),
             _ptr(pix_to_face), _ptr(grad_zbuf), _ptr(grad_bary), _ptr(grad_dists),
-            tuple(settings), _ptr(grad_slots),
+            tuple(settings), face_verts.shape[0], _ptr(grad_face_verts),
         )
-    return grad_slots
+    return grad_face_verts
 
 
 def _check_interp_inputs(

@@ -287,8 +287,19 @@ R3D_HD inline void pixel_face_backward(const T* v, T px, T py, const RasterSetti
   g[3 * b + 1] -= T(2) * gd * t * ey;
 }
 
-// Backward of pixel q: grad_slots (N, H, W, K, 3, 3) receives, for each slot with a face, the
-// gradient w.r.t. that face's corners (zeros elsewhere), for the caller to scatter onto faces.
+// Adds v to *addr: atomically on the GPU, where the pixels of one face run concurrently; plainly
+// on the CPU, where each thread accumulates into a buffer of its own.
+template <typename T>
+R3D_HD inline void accumulate(T* addr, T v) {
+#ifdef __CUDA_ARCH__
+  atomicAdd(addr, v);
+#else
+  *addr += v;
+#endif
+}
+
+// Backward of pixel q: adds to grad_face_verts (F, 3, 3) the gradient w.r.t. the corners of the
+// face of each of its slots. Memory stays O(F), whatever the image size and K.
 template <typename T>
 struct RasterizeBackwardPixel {
   const T* face_verts;          // (F, 3, 3)
@@ -297,7 +308,7 @@ struct RasterizeBackwardPixel {
   const T* grad_bary;           // (N, H, W, K, 3)
   const T* grad_dists;          // (N, H, W, K)
   RasterSettings s;
-  T* grad_slots;                // (N, H, W, K, 3, 3)
+  T* grad_face_verts;           // (F, 3, 3), accumulated into
 
   R3D_HD void operator()(int64_t q) const {
     const int64_t x = q % s.W, y = (q / s.W) % s.H;
@@ -305,12 +316,12 @@ struct RasterizeBackwardPixel {
     const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
     for (int64_t k = 0; k < s.K; ++k) {
       const int64_t slot = q * s.K + k;
-      T* g = grad_slots + 9 * slot;
-      for (int i = 0; i < 9; ++i) g[i] = T(0);
       const int64_t f = pix_to_face[slot];
       if (f < 0) continue;
+      T g[9] = {T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0)};
       pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
                           grad_dists[slot], g);
+      for (int i = 0; i < 9; ++i) accumulate(grad_face_verts + 9 * f + i, g[i]);
     }
   }
 };

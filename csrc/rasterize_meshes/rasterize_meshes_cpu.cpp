@@ -5,6 +5,8 @@
 // screen bin that rectangle touches: a counting pass, a prefix sum and a fill, so the bins hold
 // every face whatever their number. The fine pass, in parallel over bins, runs each face of a bin
 // over the pixels of its rectangle inside the bin, keeping each pixel's K nearest hits.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -171,10 +173,29 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
 template <typename T>
 Status rasterize_meshes_backward_cpu(const T* face_verts, const int64_t* pix_to_face,
                                      const T* grad_zbuf, const T* grad_bary, const T* grad_dists,
-                                     RasterSettings s, T* grad_slots, int num_threads) {
-  parallel_for(s.N * s.H * s.W, num_threads,
-               RasterizeBackwardPixel<T>{face_verts, pix_to_face, grad_zbuf, grad_bary,
-                                         grad_dists, s, grad_slots});
+                                     RasterSettings s, int64_t num_faces, T* grad_face_verts,
+                                     int num_threads) {
+  const int64_t num_pixels = s.N * s.H * s.W;
+  if (num_threads < 1 || num_pixels * s.K < (int64_t{1} << 14)) num_threads = 1;
+  // thread t > 0 accumulates into partial[t - 1], thread 0 into the output; then they are summed
+  const int64_t size = 9 * num_faces;
+  std::vector<T> partial;
+  try {
+    partial.assign(static_cast<size_t>((num_threads - 1) * size), T(0));
+  } catch (const std::bad_alloc&) {
+    return Status::error("out of memory in the backward of rasterize_meshes");
+  }
+#pragma omp parallel num_threads(num_threads)
+  {
+    const int t = omp_get_thread_num();
+    const RasterizeBackwardPixel<T> body{face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists,
+                                         s, t == 0 ? grad_face_verts : &partial[(t - 1) * size]};
+#pragma omp for schedule(static)
+    for (int64_t q = 0; q < num_pixels; ++q) body(q);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < size; ++i)
+      for (int u = 1; u < num_threads; ++u) grad_face_verts[i] += partial[(u - 1) * size + i];
+  }
   return Status::ok();
 }
 
@@ -183,8 +204,8 @@ Status rasterize_meshes_backward_cpu(const T* face_verts, const int64_t* pix_to_
                                                   RasterSettings, int64_t, int64_t*, T*, T*,  \
                                                   T*, int);                                   \
   template Status rasterize_meshes_backward_cpu<T>(const T*, const int64_t*, const T*,        \
-                                                   const T*, const T*, RasterSettings, T*,    \
-                                                   int);
+                                                   const T*, const T*, RasterSettings,        \
+                                                   int64_t, T*, int);
 R3D_INSTANTIATE(float)
 R3D_INSTANTIATE(double)
 #undef R3D_INSTANTIATE

@@ -20,12 +20,13 @@ Status rasterize_meshes_forward_cuda(const T* face_verts, const int64_t* face_fi
 template <typename T>
 Status rasterize_meshes_backward_cuda(const T* face_verts, const int64_t* pix_to_face,
                                       const T* grad_zbuf, const T* grad_bary,
-                                      const T* grad_dists, RasterSettings s, T* grad_slots,
+                                      const T* grad_dists, RasterSettings s,
+                                      int64_t /*num_faces*/, T* grad_face_verts,
                                       uintptr_t stream) {
   return cuda_parallel_for(
       s.N * s.H * s.W, stream,
       RasterizeBackwardPixel<T>{face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, s,
-                                grad_slots});
+                                grad_face_verts});
 }
 
 #define R3D_INSTANTIATE(T)                                                                    \
@@ -33,8 +34,8 @@ Status rasterize_meshes_backward_cuda(const T* face_verts, const int64_t* pix_to
                                                    RasterSettings, int64_t*, T*, T*, T*,      \
                                                    uintptr_t);                                \
   template Status rasterize_meshes_backward_cuda<T>(const T*, const int64_t*, const T*,       \
-                                                    const T*, const T*, RasterSettings, T*,   \
-                                                    uintptr_t);
+                                                    const T*, const T*, RasterSettings,       \
+                                                    int64_t, T*, uintptr_t);
 R3D_INSTANTIATE(float)
 R3D_INSTANTIATE(double)
 #undef R3D_INSTANTIATE

@@ -22,15 +22,16 @@ Status rasterize_meshes_forward_cuda(const T* face_verts, const int64_t* face_fi
                                      int64_t* pix_to_face, T* zbuf, T* bary, T* dists,
                                      uintptr_t stream);
 
-// grad_slots (N, H, W, K, 3, 3): the gradient w.r.t. the corners of each slot's face.
+// grad_face_verts (F, 3, 3), zeroed by the caller: the gradient w.r.t. the corners of each face.
 template <typename T>
 Status rasterize_meshes_backward_cpu(const T* face_verts, const int64_t* pix_to_face,
                                      const T* grad_zbuf, const T* grad_bary, const T* grad_dists,
-                                     RasterSettings s, T* grad_slots, int num_threads);
+                                     RasterSettings s, int64_t num_faces, T* grad_face_verts,
+                                     int num_threads);
 template <typename T>
 Status rasterize_meshes_backward_cuda(const T* face_verts, const int64_t* pix_to_face,
                                       const T* grad_zbuf, const T* grad_bary,
-                                      const T* grad_dists, RasterSettings s, T* grad_slots,
-                                      uintptr_t stream);
+                                      const T* grad_dists, RasterSettings s, int64_t num_faces,
+                                      T* grad_face_verts, uintptr_t stream);
 
 }  // namespace r3d

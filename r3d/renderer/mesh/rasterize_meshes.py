@@ -87,7 +87,7 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
 
 
 class _RasterizeFaceVerts(torch.autograd.Function):
-    """Native forward and backward; the backward scatters the per-slot corner gradients."""
+    """Native forward and backward (gradients accumulated per face, in O(F) memory)."""
 
     @staticmethod
     def forward(ctx, face_verts, first_idx, num_faces, settings, bin_size):
@@ -101,12 +101,10 @@ class _RasterizeFaceVerts(torch.autograd.Function):
     @staticmethod
     def backward(ctx, _grad_pix_to_face, grad_zbuf, grad_bary, grad_dists):
         face_verts, pix_to_face = ctx.saved_tensors
-        grad_slots = _ext.rasterize_meshes_backward(
+        grad = _ext.rasterize_meshes_backward(
             face_verts, pix_to_face, grad_zbuf.contiguous(), grad_bary.contiguous(),
             grad_dists.contiguous(), ctx.settings,
         )
-        hit = pix_to_face >= 0
-        grad = torch.zeros_like(face_verts).index_add_(0, pix_to_face[hit], grad_slots[hit])
         return grad, None, None, None, None
 
 
