@@ -81,7 +81,9 @@ def _describe_textures(textures) -> str:
     if textures is None:
         return "none"
     name = type(textures).__name__
-    if hasattr(textures, "maps_padded"):
-        _, h, w, c = textures.maps_padded().shape
-        return f"{name} ({w}x{h}x{c} map)"
+    if hasattr(textures, "maps_list"):
+        maps = textures.maps_list()[0]  # (H, W, C), or (M, H, W, C) with several maps per mesh
+        h, w, c = maps.shape[-3:]
+        count = f"{maps.shape[0]} maps" if maps.dim() == 4 else "map"
+        return f"{name} ({w}x{h}x{c} {count})"
     return name

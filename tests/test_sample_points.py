@@ -169,13 +169,20 @@ def test_cow_textures():
 
 
 def test_texture_errors():
-    mesh = two_triangles()
     with pytest.raises(InputError, match="return_textures"):
-        sample_points_from_meshes(mesh, 10, return_textures=True)
-    atlas = TexturesAtlas([torch.rand(2, 2, 2, 3)])
+        sample_points_from_meshes(two_triangles(), 10, return_textures=True)
+
+
+def test_atlas_textures_give_each_face_its_texels():
+    mesh = two_triangles()
+    colours = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    atlas = TexturesAtlas([colours[:, None, None, :].expand(2, 2, 2, 3)])  # one colour per face
     mesh = Meshes(mesh.verts_list(), mesh.faces_list(), textures=atlas)
-    with pytest.raises(InputError, match="TexturesAtlas"):
-        sample_points_from_meshes(mesh, 10, return_textures=True)
+    gen = torch.Generator().manual_seed(3)
+    points, textures = sample_points_from_meshes(mesh, 200, return_textures=True, generator=gen)
+    on_second = points[0, :, 2] > 0.5  # the second face lies at z = 1
+    assert 0 < int(on_second.sum()) < 200
+    torch.testing.assert_close(textures[0], colours[on_second.long()])
 
 
 @pytest.mark.parametrize(

@@ -28,13 +28,25 @@ def _uv(requires_grad: bool = False, sizes=((4, 5), (2, 2), (3, 3))) -> Textures
     return TexturesUV(maps, faces_uvs, verts_uvs)
 
 
+def _uv_multi(requires_grad: bool = False) -> TexturesUV:
+    """Several maps per mesh: M_i = 2, 1, 3 maps, faces picking theirs with maps_ids."""
+    g = torch.Generator().manual_seed(4)
+    maps = [torch.rand(m, h, w, 3, generator=g, requires_grad=requires_grad)
+            for m, (h, w) in zip((2, 1, 3), ((4, 5), (2, 2), (3, 3)))]
+    nt = [5, 0, 3]
+    verts_uvs = [torch.rand(t, 2, generator=g) for t in nt]
+    faces_uvs = [torch.randint(0, max(t, 1), (f, 3), generator=g) for t, f in zip(nt, NF)]
+    maps_ids = [torch.tensor([1, 0]), torch.zeros(0, dtype=torch.int32), torch.tensor([2])]
+    return TexturesUV(maps, faces_uvs, verts_uvs, maps_ids=maps_ids)
+
+
 def _atlas(requires_grad: bool = False, R: int = 2) -> TexturesAtlas:
     g = torch.Generator().manual_seed(2)
     return TexturesAtlas([torch.rand(f, R, R, 3, generator=g, requires_grad=requires_grad)
                           for f in NF])
 
 
-MAKERS = {"vertex": _vertex, "uv": _uv, "atlas": _atlas}
+MAKERS = {"vertex": _vertex, "uv": _uv, "uv_multi": _uv_multi, "atlas": _atlas}
 
 
 def _tensors(t: TexturesBase) -> list[torch.Tensor]:
@@ -42,7 +54,7 @@ def _tensors(t: TexturesBase) -> list[torch.Tensor]:
         return t.verts_features_list()
     if isinstance(t, TexturesAtlas):
         return t.atlas_list()
-    return t.maps_list() + t.faces_uvs_list() + t.verts_uvs_list()
+    return t.maps_list() + t.faces_uvs_list() + t.verts_uvs_list() + (t.maps_ids_list() or [])
 
 
 def _per_mesh(t: TexturesBase, i: int) -> list[torch.Tensor]:
@@ -50,7 +62,9 @@ def _per_mesh(t: TexturesBase, i: int) -> list[torch.Tensor]:
         return [t.verts_features_list()[i]]
     if isinstance(t, TexturesAtlas):
         return [t.atlas_list()[i]]
-    return [t.maps_list()[i], t.faces_uvs_list()[i], t.verts_uvs_list()[i]]
+    ids = t.maps_ids_list()
+    return [t.maps_list()[i], t.faces_uvs_list()[i], t.verts_uvs_list()[i]] + (
+        [] if ids is None else [ids[i]])
 
 
 def _same_mesh(a: TexturesBase, i: int, b: TexturesBase, j: int) -> bool:
@@ -108,6 +122,72 @@ def test_uv_validation():
     with pytest.raises(InputError, match="verts_uvs"):
         TexturesUV([torch.rand(2, 2, 3)], [torch.zeros(1, 3, dtype=torch.long)],
                    [torch.rand(3, 3)])
+
+
+def test_uv_multi_map_accessors():
+    t = _uv_multi()
+    assert t.has_maps_ids and not _uv().has_maps_ids
+    assert [tuple(m.shape) for m in t.maps_list()] == [(2, 4, 5, 3), (1, 2, 2, 3), (3, 3, 3, 3)]
+    mp = t.maps_padded()
+    assert mp.shape == (3, 3, 4, 5, 3)  # M padded with zero maps, sizes resized to the largest
+    assert torch.equal(mp[0, :2], t.maps_list()[0])
+    assert torch.all(mp[0, 2] == 0) and torch.all(mp[1, 1:] == 0)
+    assert [x.tolist() for x in t.maps_ids_list()] == [[1, 0], [], [2]]
+    assert t.maps_ids_list()[1].dtype == torch.int64
+    assert t.maps_ids_padded().tolist() == [[1, 0], [0, 0], [2, 0]]
+    assert t.maps_ids_packed().tolist() == [1, 0, 2]
+    single = _uv()
+    assert single.maps_ids_list() is None and single.maps_ids_padded() is None
+    assert single.maps_ids_packed() is None
+    # padded input: (N, M, H, W, C) maps and (N, F) ids, trimmed to faces_uvs' rows
+    padded = TexturesUV(torch.rand(2, 3, 4, 4, 3), [torch.zeros(2, 3, dtype=torch.long),
+                                                    torch.zeros(1, 3, dtype=torch.long)],
+                        torch.rand(2, 1, 2), maps_ids=torch.tensor([[2, 1], [0, 7]]))
+    assert [x.tolist() for x in padded.maps_ids_list()] == [[2, 1], [0]]
+
+
+def test_uv_multi_map_validation():
+    maps = [torch.rand(2, 4, 4, 3)]
+    fuv = [torch.zeros(2, 3, dtype=torch.long)]
+    vuv = [torch.rand(1, 2)]
+    with pytest.raises(InputError, match=r"maps_ids of mesh 0 holds indices in \[0, 2\] but "
+                                         r"maps\[0\] holds 2 maps"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.tensor([0, 2])])
+    with pytest.raises(InputError, match=r"maps_ids of mesh 0 holds indices in \[-1, 0\]"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.tensor([-1, 0])])
+    with pytest.raises(InputError, match=r"maps_ids of mesh 0 must have one row per face, like "
+                                         r"faces_uvs \(2 rows\), got shape \(3,\)"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.tensor([0, 1, 1])])
+    with pytest.raises(InputError, match=r"maps_ids\[0\] must be a \(F_i,\) tensor"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.zeros(2, 1, dtype=torch.long)])
+    with pytest.raises(InputError, match=r"maps_ids must be a list .* \(2 dims\)"):
+        TexturesUV(maps, fuv, vuv, maps_ids=torch.zeros(1, 2, 1, dtype=torch.long))
+    with pytest.raises(InputError, match=r"maps_ids\[0\] must be an integer"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.zeros(2)])
+    with pytest.raises(InputError, match="same number of meshes"):
+        TexturesUV(maps, fuv, vuv, maps_ids=[torch.zeros(2, dtype=torch.long)] * 2)
+    with pytest.raises(InputError, match="same number of meshes"):
+        TexturesUV(maps, fuv, vuv, maps_ids=torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(InputError, match=r"maps\[0\] must be a \(M_i, H_i, W_i, C\)"):
+        TexturesUV([torch.rand(4, 4, 3)], fuv, vuv, maps_ids=[torch.zeros(2, dtype=torch.long)])
+    with pytest.raises(InputError, match=r"maps\[0\] must hold at least one map"):
+        TexturesUV([torch.rand(0, 4, 4, 3)], fuv, vuv,
+                   maps_ids=[torch.zeros(2, dtype=torch.long)])
+    with pytest.raises(InputError, match="pass maps_ids"):
+        TexturesUV(torch.rand(1, 2, 4, 4, 3), fuv, vuv)
+    # padded ids with padded faces_uvs: the row count is checked against the mesh
+    t = TexturesUV(maps, torch.zeros(1, 3, 3, dtype=torch.long), vuv,
+                   maps_ids=torch.tensor([[0, 1, 5]]))
+    t.check_shapes([3], [2])
+    assert t.maps_ids_list()[0].tolist() == [0, 1]
+    with pytest.raises(InputError, match="maps_ids of mesh 0 has 2 rows but the mesh has 3"):
+        TexturesUV(maps, torch.zeros(1, 3, 3, dtype=torch.long), vuv,
+                   maps_ids=torch.tensor([[0, 1]])).check_shapes([3], [3])
+    with pytest.raises(InputError, match=r"maps_ids of mesh 0 holds indices in \[0, 5\]"):
+        TexturesUV(maps, torch.zeros(1, 3, 3, dtype=torch.long), vuv,
+                   maps_ids=torch.tensor([[0, 1, 5]])).check_shapes([3], [3])
+    with pytest.raises(InputError, match="incompatible"):
+        _uv().join_batch([_uv_multi()])
 
 
 def test_atlas_accessors_and_validation():
@@ -243,7 +323,8 @@ def test_join_scene_uv_samples_the_same_colours(align_corners):
     atlas = s.maps_list()[0]
     fuv = s.faces_uvs_list()[0]
     vuv = s.verts_uvs_list()[0]
-    assert fuv.shape == (5, 3) and vuv.shape == (12, 2)
+    used = sum(int(f.unique().numel()) for f in faces_uvs)  # one UV row per used (UV, map)
+    assert fuv.shape == (5, 3) and vuv.shape == (used, 2)
     before = torch.cat([_sample(maps[i], verts_uvs[i][faces_uvs[i].reshape(-1)], align_corners)
                         for i in range(2)])
     after = _sample(atlas, vuv[fuv.reshape(-1)], align_corners)

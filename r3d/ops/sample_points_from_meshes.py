@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
 
 from r3d._checks import describe
 from r3d.errors import InputError
@@ -35,10 +34,10 @@ def sample_points_from_meshes(
         meshes: a Meshes batch of N meshes.
         num_samples: S, points per mesh.
         return_normals: also return the unit normal of the face each point lies on.
-        return_textures: also return the texture features at each point: vertex features
-            interpolated with the barycentric weights (TexturesVertex) or the texture map
-            looked up at the interpolated UV (TexturesUV, with its sampling_mode,
-            padding_mode and align_corners).
+        return_textures: also return the texture features at each point, sampled as the
+            renderer samples them: vertex features interpolated with the barycentric weights
+            (TexturesVertex), the map(s) looked up at the interpolated UV (TexturesUV, with
+            its sampling_mode, padding_mode and align_corners), the face's texel (TexturesAtlas).
         generator: random generator on the meshes' device, for reproducible samples.
     Returns:
         samples (N, S, 3), then normals (N, S, 3) if asked, then textures (N, S, C) if asked
@@ -47,7 +46,7 @@ def sample_points_from_meshes(
         textures are differentiable w.r.t. the vertices (and texture data); the face choice
         and barycentric weights are not.
     Raises:
-        InputError: bad arguments, or return_textures with no or unsupported textures.
+        InputError: bad arguments, or return_textures with meshes without textures.
     """
     from r3d.structures import Meshes  # not at the top: r3d.structures imports r3d.ops
 
@@ -75,10 +74,7 @@ def sample_points_from_meshes(
         normals[valid] = meshes.faces_normals_packed()[face_idx]
         out.append(normals)
     if return_textures:
-        values = _sample_textures(meshes, face_idx, bary)
-        textures = values.new_zeros((N, S, values.shape[-1]))
-        textures[valid] = values
-        out.append(textures)
+        out.append(_sample_textures(meshes, face_idx, bary))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -112,41 +108,18 @@ def _random_barycentric(
 
 
 def _sample_textures(meshes: Meshes, face_idx: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
-    """(N_valid, S, C) texture features at barycentric points ``bary`` (N_valid, S, 3) of the
-    packed faces ``face_idx`` (N_valid, S) of the meshes with faces."""
-    # not at the top: the renderer package may import r3d.structures, which imports r3d.ops
-    from r3d.renderer.mesh.textures import TexturesUV, TexturesVertex
+    """(N, S, C) texture features at barycentric points ``bary`` (N_valid, S, 3) of the packed
+    faces ``face_idx`` (N_valid, S) of the meshes with faces (zeros for the other meshes): the
+    samples are handed to the textures' own sampling as fragments of N images of 1 x S pixels."""
+    # not at the top: the renderer package imports r3d.structures, which imports r3d.ops
+    from r3d.renderer.mesh.rasterizer import Fragments
 
-    textures = meshes.textures
-    if isinstance(textures, TexturesVertex):
-        features = textures.verts_features_packed()[meshes.faces_packed()[face_idx]]
-        return (bary[..., None] * features).sum(2)
-    if isinstance(textures, TexturesUV):
-        return _sample_uv(textures, meshes, face_idx, bary)
-    raise InputError(
-        f"{_OP}: return_textures supports TexturesVertex and TexturesUV, got "
-        f"{type(textures).__name__}"
-    )
-
-
-def _sample_uv(
-    textures, meshes: Meshes, face_idx: torch.Tensor, bary: torch.Tensor
-) -> torch.Tensor:
-    """TexturesUV lookup: per mesh, the UV interpolated at each point, then the map sampled there
-    as torch.grid_sample does (u right, v up: row 0 of the map is v = 1)."""
-    valid = meshes.valid.nonzero()[:, 0].tolist()
-    first = meshes.mesh_to_faces_packed_first_idx()
-    maps, faces_uvs, verts_uvs = (textures.maps_list(), textures.faces_uvs_list(),
-                                  textures.verts_uvs_list())
-    channels = maps[0].shape[-1] if maps else 0
-    out = bary.new_zeros((len(valid), bary.shape[1], channels))
-    for row, i in enumerate(valid):
-        corners = verts_uvs[i][faces_uvs[i][face_idx[row] - first[i]]]  # (S, 3, 2)
-        uv = (bary[row][..., None] * corners).sum(1)  # (S, 2)
-        grid = torch.stack([2 * uv[:, 0] - 1, 1 - 2 * uv[:, 1]], dim=-1).to(maps[i].dtype)
-        sampled = F.grid_sample(
-            maps[i].permute(2, 0, 1)[None], grid[None, None], mode=textures.sampling_mode,
-            padding_mode=textures.padding_mode, align_corners=textures.align_corners,
-        )  # (1, C, 1, S)
-        out[row] = sampled[0, :, 0].T
-    return out
+    N, S = len(meshes), face_idx.shape[1]
+    pix_to_face = face_idx.new_full((N, S), -1)
+    pix_to_face[meshes.valid] = face_idx
+    bary_all = bary.new_zeros((N, S, 3))
+    bary_all[meshes.valid] = bary
+    unused = bary.new_zeros((N, 1, S, 1))
+    fragments = Fragments(pix_to_face[:, None, :, None], unused, bary_all[:, None, :, None], unused)
+    texels = meshes.textures.sample_textures(fragments, meshes.faces_packed())  # (N, 1, S, 1, C)
+    return texels[:, 0, :, 0]

@@ -46,19 +46,30 @@ def sample_maps(
     padding_mode: str,
     align_corners: bool,
     sampling_mode: str,
+    maps_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Samples image n of ``maps`` at the UVs of batch item n.
 
     Args:
-        maps: (N, Hm, Wm, C) images, row 0 at the top.
+        maps: (N, Hm, Wm, C) images, row 0 at the top; with ``maps_ids``, (N, M, Hm, Wm, C):
+            M images per batch item.
         uvs: (N, A, B, 2) (u, v): u to the right, v up, (0, 0) the bottom-left corner.
         padding_mode: "zeros", "border", "reflection" (torch.grid_sample's) or "repeat" (the
             image tiles the plane: UVs wrap, bilinear samples at the seam blend both sides).
         align_corners: True: 0 and 1 are the centres of the outer texels; False: their edges.
         sampling_mode: "bilinear" or "nearest".
+        maps_ids: None, or (N, A, B) int64 in [0, M): which of item n's images each UV
+            samples. Every image is sampled at every UV and each UV keeps its own image's
+            texel, so the cost grows with M.
     Returns:
         (N, A, B, C).
     """
+    if maps_ids is not None:
+        out = maps.new_zeros(tuple(uvs.shape[:-1]) + (maps.shape[-1],))
+        for m in range(maps.shape[1]):
+            texels = sample_maps(maps[:, m], uvs, padding_mode, align_corners, sampling_mode)
+            out = torch.where(maps_ids[..., None] == m, texels, out)
+        return out
     images = maps.permute(0, 3, 1, 2)
     u, v = uvs.unbind(-1)
     if padding_mode == "repeat":
@@ -87,21 +98,28 @@ def sample_uv(
     padding_mode: str,
     align_corners: bool,
     sampling_mode: str,
+    faces_maps_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """UV-mapped texels at the fragments: UVs interpolated, then the maps sampled.
 
     Args:
         fragments: N images of H x W pixels, K faces per pixel.
-        maps: (N, Hm, Wm, C): image n's faces use map n.
+        maps: (N, Hm, Wm, C): image n's faces use map n; with ``faces_maps_ids``,
+            (N, M, Hm, Wm, C): image n's faces use one of the M maps n.
         faces_verts_uvs: (F, 3, 2) UVs of each packed face's corners.
         padding_mode, align_corners, sampling_mode: as :func:`sample_maps`.
+        faces_maps_ids: None, or (F,) int64 in [0, M): the map of each packed face.
     Returns:
         (N, H, W, K, C).
     """
     n, h, w, k = fragments.pix_to_face.shape
     uvs = sample_vertex_features(fragments, faces_verts_uvs)
+    ids = None
+    if faces_maps_ids is not None:
+        # empty slots (pix_to_face -1) read the appended 0
+        ids = F.pad(faces_maps_ids, (0, 1))[fragments.pix_to_face].reshape(n, h, w * k)
     texels = sample_maps(
-        maps, uvs.reshape(n, h, w * k, 2), padding_mode, align_corners, sampling_mode
+        maps, uvs.reshape(n, h, w * k, 2), padding_mode, align_corners, sampling_mode, ids
     )
     return _blank_empty(fragments, texels.reshape(n, h, w, k, -1))
 

@@ -3,7 +3,8 @@
 Three representations, as in PyTorch3D:
 
 * :class:`TexturesVertex`: a feature vector (usually RGB) per vertex.
-* :class:`TexturesUV`: an image per mesh plus UV coordinates indexed per face corner.
+* :class:`TexturesUV`: an image per mesh (or several, each face picking one with
+  ``maps_ids``) plus UV coordinates indexed per face corner.
 * :class:`TexturesAtlas`: an ``R x R`` grid of features per face.
 
 All three hold one tensor (or a few) per mesh and share one base class,
@@ -101,7 +102,8 @@ class TexturesBase:
 
     A subclass stores, for each of its fields, one tensor per mesh in ``self._data[field]``.
     It declares which fields have one row per vertex (``_vertex_fields``) and which have one row
-    per face (``_face_fields``); everything else (indexing, cloning, moving, extending, joining,
+    per face (``_face_fields``; a declared field an object does not hold, such as an optional
+    one left out, is skipped); everything else (indexing, cloning, moving, extending, joining,
     shape checks) is done here on those lists.
     """
 
@@ -282,7 +284,7 @@ class TexturesBase:
             (self._vertex_fields, nv, "vertices"),
             (self._face_fields, nf, "faces"),
         ):
-            for field in fields:
+            for field in (f for f in fields if f in self._data):
                 items = self._data[field]
                 for i, (t, want) in enumerate(zip(items, counts)):
                     have = t.shape[0]
@@ -497,12 +499,40 @@ _PADDING_MODES = ("zeros", "border", "reflection", "repeat")
 _SAMPLING_MODES = ("bilinear", "nearest")
 
 
+def _index_tensors(
+    cls_name: str, arg: str, items: list[torch.Tensor], shape_doc: str, cols: int | None = None
+) -> list[torch.Tensor]:
+    """Checks that ``items`` are integer tensors (with ``cols`` columns); returns them as int64."""
+    for i, t in enumerate(items):
+        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool \
+                or (cols is not None and t.shape[1] != cols):
+            raise InputError(
+                f"{cls_name}: {arg}[{i}] must be an integer {shape_doc} tensor, got {_describe(t)}"
+            )
+    return [t if t.dtype == torch.int64 else t.long() for t in items]
+
+
+def _resize_maps(maps: torch.Tensor, h: int, w: int, align_corners: bool) -> torch.Tensor:
+    """(..., H, W, C) images resized bilinearly to (..., h, w, C) (returned as is if equal)."""
+    if maps.shape[-3] == h and maps.shape[-2] == w:
+        return maps
+    lead, c = tuple(maps.shape[:-3]), maps.shape[-1]
+    images = maps.reshape((-1,) + tuple(maps.shape[-3:])).permute(0, 3, 1, 2)
+    images = F.interpolate(images, size=(h, w), mode="bilinear", align_corners=align_corners)
+    return images.permute(0, 2, 3, 1).reshape(lead + (h, w, c))
+
+
 class TexturesUV(TexturesBase):
-    """An image per mesh, mapped by UV coordinates indexed per face corner.
+    """Images per mesh, mapped by UV coordinates indexed per face corner.
+
+    One map per mesh (``maps_ids=None``) or several, each face picking its own with
+    ``maps_ids`` (e.g. one map per material).
 
     Args:
-        maps: (N, H, W, C) float tensor, or a list of N (H_i, W_i, C) tensors (sizes may
-            differ). Row 0 is the top of the image.
+        maps: without ``maps_ids``: (N, H, W, C) float tensor, or a list of N (H_i, W_i, C)
+            tensors (sizes may differ). With ``maps_ids``: (N, M, H, W, C), or a list of N
+            (M_i, H_i, W_i, C) tensors (M_i >= 1 maps of one size per mesh). Row 0 is the top
+            of an image.
         faces_uvs: list of N (F_i, 3) integer tensors, or padded (N, F, 3): for each face
             corner, the row of ``verts_uvs`` holding its UV.
         verts_uvs: list of N (T_i, 2) float tensors, or padded (N, T, 2): (u, v) with u to the
@@ -512,10 +542,13 @@ class TexturesUV(TexturesBase):
         align_corners: True: u = 0 and u = 1 are the centres of the first and last texels;
             False: they are the outer edges of those texels (torch.grid_sample's meaning).
         sampling_mode: "bilinear" or "nearest".
+        maps_ids: None, or a list of N (F_i,) integer tensors, or padded (N, F): the map
+            (in [0, M_i)) each face of mesh i samples. Rows of a padded tensor past a
+            mesh's faces are dropped (when ``faces_uvs`` is a list, or by ``check_shapes``).
     """
 
-    _fields = ("maps", "faces_uvs", "verts_uvs")
-    _face_fields = ("faces_uvs",)
+    _fields = ("maps", "faces_uvs", "verts_uvs", "maps_ids")
+    _face_fields = ("faces_uvs", "maps_ids")
 
     def __init__(
         self,
@@ -525,6 +558,7 @@ class TexturesUV(TexturesBase):
         padding_mode: str = "border",
         align_corners: bool = True,
         sampling_mode: str = "bilinear",
+        maps_ids=None,
     ) -> None:
         name = type(self).__name__
         if padding_mode not in _PADDING_MODES:
@@ -539,48 +573,66 @@ class TexturesUV(TexturesBase):
         self._cfg_align_corners = bool(align_corners)
         self._cfg_sampling_mode = sampling_mode
 
-        map_items, _ = _as_tensor_list(name, "maps", maps, 3, "(H, W, C)")
+        multi = maps_ids is not None
+        if not multi and isinstance(maps, torch.Tensor) and maps.dim() == 5:
+            raise InputError(
+                f"{name}: maps of shape {tuple(maps.shape)} hold several maps per mesh "
+                "(N, M, H, W, C): pass maps_ids, the (N, F) map index of each face"
+            )
+        map_dims = 4 if multi else 3
+        map_items, _ = _as_tensor_list(
+            name, "maps", maps, map_dims, "(M_i, H_i, W_i, C)" if multi else "(H_i, W_i, C)"
+        )
         fuv, fuv_padded = _as_tensor_list(name, "faces_uvs", faces_uvs, 2, "(F_i, 3)")
         vuv, _ = _as_tensor_list(name, "verts_uvs", verts_uvs, 2, "(T_i, 2)")
-        _check_same(name, "maps", map_items, [2])
+        _check_same(name, "maps", map_items, [map_dims - 1])
         _check_same(name, "verts_uvs", vuv, [1])
         for i, m in enumerate(map_items):
             if not m.is_floating_point():
                 raise InputError(f"{name}: maps[{i}] must be floating point, got {m.dtype}")
-        for i, t in enumerate(fuv):
-            if t.shape[1] != 3 or t.is_floating_point() or t.is_complex() \
-                    or t.dtype == torch.bool:
-                raise InputError(
-                    f"{name}: faces_uvs[{i}] must be an integer (F_i, 3) tensor, got {_describe(t)}"
-                )
-        fuv = [t if t.dtype == torch.int64 else t.long() for t in fuv]
+            if multi and m.shape[0] == 0:
+                raise InputError(f"{name}: maps[{i}] must hold at least one map, got none")
+        fuv = _index_tensors(name, "faces_uvs", fuv, "(F_i, 3)", cols=3)
         for i, t in enumerate(vuv):
             if t.shape[1] != 2 or not t.is_floating_point():
                 raise InputError(
                     f"{name}: verts_uvs[{i}] must be a float (T_i, 2) tensor, got {_describe(t)}"
                 )
-        devices = {t.device for t in map_items + fuv + vuv}
+        data = {"maps": map_items, "faces_uvs": fuv, "verts_uvs": vuv}
+        padded = {
+            "maps": [False] * len(map_items),
+            "faces_uvs": [fuv_padded] * len(fuv),
+            "verts_uvs": [False] * len(vuv),
+        }
+        if multi:
+            ids, ids_padded = _as_tensor_list(name, "maps_ids", maps_ids, 1, "(F_i,)")
+            ids = _index_tensors(name, "maps_ids", ids, "(F_i,)")
+            # faces_uvs gives each mesh's face count (a different mesh count fails below)
+            if ids_padded and not fuv_padded and len(ids) == len(fuv):
+                ids = [t[: f.shape[0]] for t, f in zip(ids, fuv)]
+                ids_padded = False
+            data["maps_ids"] = ids
+            padded["maps_ids"] = [ids_padded] * len(ids)
+        devices = {t.device for items in data.values() for t in items}
         if len(devices) > 1:
-            raise InputError(f"{name}: maps, faces_uvs and verts_uvs must share one device, "
+            raise InputError(f"{name}: {', '.join(data)} must share one device, "
                              f"got {sorted(str(d) for d in devices)}")
         ref = map_items[0] if map_items else (maps if isinstance(maps, torch.Tensor) else None)
-        map_proto = torch.zeros((0, 0, 3)) if ref is None else ref.new_zeros((0, 0, ref.shape[-1]))
-        device = map_proto.device
-        self._set_data(
-            {"maps": map_items, "faces_uvs": fuv, "verts_uvs": vuv},
-            {
-                "maps": [False] * len(map_items),
-                "faces_uvs": [fuv_padded] * len(fuv),
-                "verts_uvs": [False] * len(vuv),
-            },
-            {
-                "maps": map_proto,
-                "faces_uvs": torch.zeros((0, 3), dtype=torch.int64, device=device),
-                "verts_uvs": vuv[0].new_zeros((0, 2)) if vuv else map_proto.new_zeros((0, 2)),
-            },
+        map_proto = (
+            torch.zeros((0,) * (map_dims - 1) + (3,)) if ref is None
+            else ref.new_zeros((0,) * (map_dims - 1) + (ref.shape[-1],))
         )
-        if not fuv_padded:
-            self._check_contents()
+        device = map_proto.device
+        index_proto = torch.zeros((0, 3), dtype=torch.int64, device=device)
+        proto = {
+            "maps": map_proto,
+            "faces_uvs": index_proto,
+            "verts_uvs": vuv[0].new_zeros((0, 2)) if vuv else map_proto.new_zeros((0, 2)),
+        }
+        if multi:
+            proto["maps_ids"] = index_proto[:, 0]
+        self._set_data(data, padded, proto)
+        self._check_contents()
 
     def _config(self) -> dict:
         return {
@@ -604,14 +656,23 @@ class TexturesUV(TexturesBase):
         """"bilinear" or "nearest"."""
         return self._cfg_sampling_mode
 
+    @property
+    def has_maps_ids(self) -> bool:
+        """Whether each mesh holds several maps, picked per face by ``maps_ids``."""
+        return "maps_ids" in self._data
+
     def _signature(self) -> tuple:
         m = self._proto["maps"]
-        return super()._signature() + (m.shape[-1], m.dtype, self._proto["verts_uvs"].dtype)
+        return super()._signature() + (
+            m.shape[-1], m.dtype, self._proto["verts_uvs"].dtype, self.has_maps_ids
+        )
 
     def _check_contents(self) -> None:
+        """UV indices within verts_uvs; map indices within the maps, one per face."""
         name = type(self).__name__
-        for i, (f, v) in enumerate(zip(self._data["faces_uvs"], self._data["verts_uvs"])):
-            if self._padded["faces_uvs"][i] or f.numel() == 0:
+        fuv, padded = self._data["faces_uvs"], self._padded
+        for i, (f, v) in enumerate(zip(fuv, self._data["verts_uvs"])):
+            if padded["faces_uvs"][i] or f.numel() == 0:
                 continue
             lo, hi = int(f.min()), int(f.max())
             if lo < 0 or hi >= v.shape[0]:
@@ -619,40 +680,68 @@ class TexturesUV(TexturesBase):
                     f"{name}: faces_uvs of mesh {i} holds indices in [{lo}, {hi}] but verts_uvs "
                     f"of that mesh has {v.shape[0]} rows"
                 )
+        if not self.has_maps_ids:
+            return
+        for i, (ids, f, m) in enumerate(zip(self._data["maps_ids"], fuv, self._data["maps"])):
+            if padded["maps_ids"][i]:
+                continue
+            if not padded["faces_uvs"][i] and ids.shape[0] != f.shape[0]:
+                raise InputError(
+                    f"{name}: maps_ids of mesh {i} must have one row per face, like faces_uvs "
+                    f"({f.shape[0]} rows), got shape {tuple(ids.shape)}"
+                )
+            if ids.numel() == 0:
+                continue
+            lo, hi = int(ids.min()), int(ids.max())
+            if lo < 0 or hi >= m.shape[0]:
+                raise InputError(
+                    f"{name}: maps_ids of mesh {i} holds indices in [{lo}, {hi}] but maps[{i}] "
+                    f"holds {m.shape[0]} maps"
+                )
 
     def check_shapes(
         self, num_verts_per_mesh: Sequence[int], num_faces_per_mesh: Sequence[int]
     ) -> None:
-        """Checks faces_uvs rows against the faces and UV indices against verts_uvs.
+        """Checks faces_uvs (and maps_ids) rows against the faces and indices against
+        verts_uvs (and the maps).
 
         Args:
             num_verts_per_mesh: N ints, V_i (UV textures do not depend on them).
-            num_faces_per_mesh: N ints, F_i; faces_uvs of mesh i must have F_i rows.
+            num_faces_per_mesh: N ints, F_i; faces_uvs (and maps_ids) of mesh i must have F_i
+                rows.
         """
         super().check_shapes(num_verts_per_mesh, num_faces_per_mesh)
 
     # -- accessors ------------------------------------------------------------------------
 
     def maps_list(self) -> list[torch.Tensor]:
-        """List of N (H_i, W_i, C) images as given."""
+        """List of N images as given: (H_i, W_i, C), or (M_i, H_i, W_i, C) with maps_ids."""
         return self._list("maps")
 
     def maps_padded(self) -> torch.Tensor:
-        """(N, H, W, C) tensor; maps of other sizes are resized (bilinearly) to the largest."""
+        """(N, H, W, C) tensor, or (N, M, H, W, C) with maps_ids (zero maps past each mesh's
+        M_i); maps of other sizes are resized (bilinearly) to the largest H and W."""
         items = self._data["maps"]
         if not items:
-            return self._proto["maps"].new_zeros((0, 0, 0, self._proto["maps"].shape[-1]))
-        h = max(m.shape[0] for m in items)
-        w = max(m.shape[1] for m in items)
-        out = []
-        for m in items:
-            if m.shape[0] != h or m.shape[1] != w:
-                m = F.interpolate(
-                    m.permute(2, 0, 1)[None], size=(h, w), mode="bilinear",
-                    align_corners=self._cfg_align_corners,
-                )[0].permute(1, 2, 0)
-            out.append(m)
-        return torch.stack(out)
+            return self._proto["maps"].new_zeros((0,) + tuple(self._proto["maps"].shape))
+        h = max(m.shape[-3] for m in items)
+        w = max(m.shape[-2] for m in items)
+        resized = [_resize_maps(m, h, w, self._cfg_align_corners) for m in items]
+        if self.has_maps_ids:
+            return pad_sequence(resized, batch_first=True)
+        return torch.stack(resized)
+
+    def maps_ids_list(self) -> list[torch.Tensor] | None:
+        """List of N (F_i,) int64 map indices, or None without maps_ids."""
+        return self._list("maps_ids") if self.has_maps_ids else None
+
+    def maps_ids_padded(self) -> torch.Tensor | None:
+        """(N, max F_i) int64 tensor, 0 past each mesh's faces, or None without maps_ids."""
+        return self._pad("maps_ids", 0) if self.has_maps_ids else None
+
+    def maps_ids_packed(self) -> torch.Tensor | None:
+        """(sum F_i,) int64 map index of each packed face, or None without maps_ids."""
+        return self._cat("maps_ids") if self.has_maps_ids else None
 
     def faces_uvs_list(self) -> list[torch.Tensor]:
         """List of N (F_i, 3) int64 tensors."""
@@ -685,62 +774,82 @@ class TexturesUV(TexturesBase):
         channels = self._proto["maps"].shape[-1]
         if sum(f.shape[0] for f in fuv) == 0:
             return self._proto["maps"].new_zeros((0, 3, channels))
+        ids = self.maps_ids_padded()
         texels = texture_sampling.sample_maps(
             self.maps_padded(), pad_sequence(corners, batch_first=True),
             self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+            None if ids is None else ids[..., None].expand(-1, -1, 3),
         )
         return torch.cat([t[: f.shape[0]] for t, f in zip(texels, fuv)], dim=0)
 
     def sample_textures(self, fragments, faces_packed: torch.Tensor | None = None) -> torch.Tensor:
-        """UVs interpolated with the fragments' barycentrics, then image n's map sampled
-        (v up: v = 0 is the map's bottom row): (N, H, W, K, C). faces_packed is not needed."""
+        """UVs interpolated with the fragments' barycentrics, then image n's map (with
+        maps_ids: the map of the fragment's face) sampled (v up: v = 0 is the map's bottom
+        row): (N, H, W, K, C). faces_packed is not needed."""
         self._check_fragments(fragments)
         return texture_sampling.sample_uv(
             fragments, self.maps_padded(), self.faces_verts_uvs_packed(),
             self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+            self.maps_ids_packed(),
         )
 
     def join_scene(self) -> TexturesUV:
-        """One mesh: all maps packed into one image, UVs remapped into each map's rectangle.
+        """One mesh whose single map packs the maps of every mesh.
 
-        UVs are clamped to [0, 1] first (the packed image cannot repeat a map). Maps shared by
-        several meshes (the same tensor object, e.g. after ``extend``) are packed once; maps of
-        meshes without faces are left out. Gradients flow to every map and UV.
+        Returns:
+            TexturesUV of batch 1 without maps_ids: a map (H, W, C) from
+            :func:`pack_texture_maps` (shelf packing, a one-texel replicated gutter around
+            each map), faces_uvs (sum F_i, 3) and verts_uvs (T', 2) holding one row per
+            (UV row, map) pair that some face uses, remapped into that map's rectangle.
+
+        Sampling the result on the joined faces gives the colours each face had in its own
+        map: exactly with nearest sampling, and with bilinear sampling too, except within
+        half a texel of a map's border when ``align_corners=False`` and padding_mode is not
+        "border" (the gutter repeats the edge texels). When several maps are packed, UVs are
+        clamped to [0, 1] first (the packed image cannot repeat or reflect a map); when the
+        faces use a single map, it is kept as is with the UVs unchanged. Only maps some face
+        uses are packed, and a map shared by several meshes (the same tensor, e.g. after
+        ``extend``) is packed once. Gradients flow to the packed maps and to the UVs.
         """
-        maps = self._data["maps"]
-        fuv = self._data["faces_uvs"]
-        vuv = self._data["verts_uvs"]
         if len(self) == 0:
             raise InputError("TexturesUV.join_scene: the batch holds no mesh")
-        used: list[torch.Tensor] = []
-        slot_of_mesh: list[int] = []
-        for i, m in enumerate(maps):
-            if fuv[i].shape[0] == 0 and any(f.shape[0] for f in fuv):
-                slot_of_mesh.append(-1)
-                continue
-            for j, u in enumerate(used):
-                if u is m:
-                    slot_of_mesh.append(j)
-                    break
-            else:
-                used.append(m)
-                slot_of_mesh.append(len(used) - 1)
-        slot_of_mesh = [0 if s < 0 else s for s in slot_of_mesh]
-        if len(used) == 1:
-            atlas = used[0]
-            new_vuv = list(vuv)
+        maps, fuv, vuv = self._data["maps"], self._data["faces_uvs"], self._data["verts_uvs"]
+        multi = self.has_maps_ids
+        face_maps = self.maps_ids_list() or [f.new_zeros(f.shape[0]) for f in fuv]
+        device = fuv[0].device
+        # slot (place in the packed image) of every map a face uses, keyed by (tensor, index)
+        images: list[torch.Tensor] = []
+        slot_of: dict[tuple[int, int], int] = {}
+        face_slots = []
+        for stack, ids in zip(maps, face_maps):
+            table = torch.full((stack.shape[0] if multi else 1,), -1, dtype=torch.int64)
+            for m in torch.unique(ids).tolist():
+                key = (id(stack), m)
+                if key not in slot_of:
+                    slot_of[key] = len(images)
+                    images.append(stack[m] if multi else stack)
+                table[m] = slot_of[key]
+            face_slots.append(table.to(device)[ids])
+        if not images:  # no face at all: any map will do
+            images.append(maps[0][0] if multi else maps[0])
+        # one new UV row per distinct (slot, UV row) pair: key = slot * T + packed UV row
+        num_t = max(sum(v.shape[0] for v in vuv), 1)
+        offsets = torch.tensor([0] + [v.shape[0] for v in vuv[:-1]], device=device).cumsum(0)
+        keys = torch.cat([
+            s[:, None] * num_t + f + o for s, f, o in zip(face_slots, fuv, offsets)
+        ]).reshape(-1)
+        rows, inverse = torch.unique(keys, return_inverse=True)
+        uvs = torch.cat(vuv)[rows % num_t]
+        if len(images) == 1:
+            atlas = images[0]
         else:
-            atlas, transforms = pack_texture_maps(used, align_corners=self._cfg_align_corners)
-            new_vuv = [
-                remap_uvs(v.clamp(0.0, 1.0), transforms[slot_of_mesh[i]])
-                for i, v in enumerate(vuv)
-            ]
-        offsets = [0]
-        for v in vuv[:-1]:
-            offsets.append(offsets[-1] + v.shape[0])
-        new_fuv = torch.cat([f + o for f, o in zip(fuv, offsets)], dim=0)
+            atlas, transforms = pack_texture_maps(images, align_corners=self._cfg_align_corners)
+            uvs = remap_uvs(uvs.clamp(0.0, 1.0), transforms.to(device)[rows // num_t])
+        proto = dict(self._proto, maps=atlas.new_zeros((0, 0, atlas.shape[-1])))
+        proto.pop("maps_ids", None)
         return self._new(
-            {"maps": [atlas], "faces_uvs": [new_fuv], "verts_uvs": [torch.cat(new_vuv, dim=0)]}
+            {"maps": [atlas], "faces_uvs": [inverse.reshape(-1, 3)], "verts_uvs": [uvs]},
+            proto=proto,
         )
 
 
@@ -825,15 +934,13 @@ def pack_texture_maps(
 
 
 def remap_uvs(verts_uvs: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
-    """Applies one row of :func:`pack_texture_maps`' transforms to UVs.
+    """Applies :func:`pack_texture_maps`' transforms to UVs.
 
     Args:
         verts_uvs: (T, 2) float tensor.
-        transform: (4,) tensor (su, ou, sv, ov).
+        transform: (4,) tensor (su, ou, sv, ov) for every UV, or (T, 4): one per UV.
     Returns:
         (T, 2) tensor of the same dtype, differentiable w.r.t. ``verts_uvs``.
     """
     t = transform.to(device=verts_uvs.device, dtype=verts_uvs.dtype)
-    scale = torch.stack([t[0], t[2]])
-    offset = torch.stack([t[1], t[3]])
-    return verts_uvs * scale + offset
+    return verts_uvs * t[..., [0, 2]] + t[..., [1, 3]]
