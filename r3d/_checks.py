@@ -14,6 +14,21 @@ def describe(x: object) -> str:
     return type(x).__name__
 
 
+def check_positive_int(op: str, name: str, value: object) -> int:
+    """Returns value, raising InputError unless it is an int >= 1 (bools excluded)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{op}: {name} must be a positive int, got {value!r}")
+    return value
+
+
+def check_k_norm(op: str, K: int, norm: int) -> None:
+    """Raises InputError unless K is a positive int and norm is 1 or 2 (a KNN search's
+    neighbour count and distance)."""
+    check_positive_int(op, "K", K)
+    if norm not in (1, 2):
+        raise InputError(f"{op}: norm must be 1 or 2, got {norm!r}")
+
+
 def segment_lengths(
     op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int, name: str = "first_idxs"
 ) -> torch.Tensor:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from r3d._checks import segment_lengths
+from r3d._checks import check_k_norm, segment_lengths
 from r3d.errors import InputError, NativeError
 
 try:
@@ -334,11 +334,6 @@ def _check_knn_inputs(
     return N, P1, P2, D
 
 
-def _check_k_norm(op: str, K: int, norm: int) -> None:
-    if K < 1 or norm not in (1, 2):
-        raise InputError(f"{op}: K must be >= 1 and norm 1 or 2, got K={K}, norm={norm}")
-
-
 def knn_points_forward(
     p1: torch.Tensor,
     p2: torch.Tensor,
@@ -359,7 +354,7 @@ def knn_points_forward(
     """
     op = "knn_points"
     N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
-    _check_k_norm(op, K, norm)
+    check_k_norm(op, K, norm)
     dists = p1.new_empty((N, P1, K))
     idx = torch.empty((N, P1, K), dtype=torch.int64, device=p1.device)
     _launch(
@@ -391,7 +386,7 @@ def knn_points_backward(
     N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
     _check(op, "idx", idx, torch.int64, (N, P1, None), p1.device)
     K = idx.shape[2]
-    _check_k_norm(op, K, norm)
+    check_k_norm(op, K, norm)
     _check_range(op, "idx", idx, 0, max(P2, 1))
     _check(op, "grad_dists", grad_dists, p1.dtype, (N, P1, K), p1.device)
     grad_p1 = p1.new_empty((N, P1, D))

@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from r3d._checks import check_positive_int
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds
 from r3d.ops.knn import KNN, knn_gather, pair_distances
@@ -82,8 +83,7 @@ def ball_query(
         and p2.
     """
     op = "ball_query"
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise InputError(f"{op}: K must be a positive int, got {K!r}")
+    check_positive_int(op, "K", K)
     if isinstance(radius, bool) or not isinstance(radius, (int, float)) \
             or not math.isfinite(radius) or radius <= 0:
         raise InputError(f"{op}: radius must be a positive finite number, got {radius!r}")

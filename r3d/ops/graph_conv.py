@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from r3d import _ext
-from r3d._checks import describe
+from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
 from r3d.ops.csr import group_by
 from r3d.ops.dispatch import check_index_rows, check_same_device, use_native
@@ -125,8 +125,7 @@ class GraphConv(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(f"GraphConv: {name} must be a positive int, got {value!r}")
+            check_positive_int("GraphConv", name, value)
         if init not in ("normal", "zero"):
             raise InputError(f"GraphConv: init must be 'normal' or 'zero', got {init!r}")
         self.input_dim = input_dim

@@ -13,20 +13,13 @@ from collections import namedtuple
 import torch
 
 from r3d import _ext
-from r3d._checks import describe
+from r3d._checks import check_k_norm, describe
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
 from r3d.ops.dispatch import use_native
 
 KNN = namedtuple("KNN", "dists idx knn")
 KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
-
-def _check_k_norm(op: str, K: int, norm: int) -> None:
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise InputError(f"{op}: K must be a positive int, got {K!r}")
-    if norm not in (1, 2):
-        raise InputError(f"{op}: norm must be 1 or 2, got {norm!r}")
-
 
 def pair_distances(a: torch.Tensor, b: torch.Tensor, norm: int) -> torch.Tensor:
     """Squared L2 (norm=2) or L1 (norm=1) distances between all rows: (A, D), (B, D) -> (A, B)."""
@@ -123,7 +116,7 @@ def knn_points_torch(
 ) -> KNN:
     """Pure-PyTorch :func:`knn_points` (any device; chunked so memory stays bounded)."""
     op = "knn_points"
-    _check_k_norm(op, K, norm)
+    check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
     with torch.no_grad():
         idx = _knn_idx_torch(p1, p2, lengths1, lengths2, K, norm)
@@ -185,7 +178,7 @@ def knn_points(
     if not (isinstance(p1, torch.Tensor) and use_native(p1)):
         return knn_points_torch(p1, p2, lengths1, lengths2, norm, K, return_nn, return_sorted)
     op = "knn_points"
-    _check_k_norm(op, K, norm)
+    check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
     dists, idx = _KnnPoints.apply(
         p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(), K, norm

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from r3d._checks import describe
+from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
 from r3d.ops.clouds import valid_points
 from r3d.ops.knn import knn_points
@@ -190,9 +190,7 @@ def iterative_closest_point(
     if bool(((lengths_y == 0) & (lengths_x > 0)).any()):
         raise InputError(f"{op}: Y has an empty cloud where X has points, got sizes "
                          f"{lengths_x.tolist()} and {lengths_y.tolist()}")
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) \
-            or max_iterations < 1:
-        raise InputError(f"{op}: max_iterations must be a positive int, got {max_iterations!r}")
+    check_positive_int(op, "max_iterations", max_iterations)
     mask = valid_points(lengths_x, P).to(Xt.dtype)
     if init_transform is None:
         transform = SimilarityTransform(

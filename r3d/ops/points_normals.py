@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from r3d._checks import check_positive_int
 from r3d.errors import InputError
 from r3d.ops.clouds import check_points, valid_points
 from r3d.ops.knn import knn_points
@@ -69,8 +70,7 @@ def estimate_pointcloud_local_coord_frames(
             f"{tuple(points.shape)}"
         )
     K = neighborhood_size
-    if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-        raise InputError(f"{op}: neighborhood_size must be a positive int, got {K!r}")
+    check_positive_int(op, "neighborhood_size", K)
     nonempty = lengths[lengths > 0]
     if nonempty.numel() and int(nonempty.min()) <= K:
         raise InputError(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from r3d._checks import describe
+from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
 from r3d.ops.packed_padded import packed_to_padded
 
@@ -52,8 +52,7 @@ def sample_points_from_meshes(
 
     if not isinstance(meshes, Meshes):
         raise InputError(f"{_OP}: meshes must be a Meshes, got {describe(meshes)}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise InputError(f"{_OP}: num_samples must be a positive int, got {num_samples!r}")
+    check_positive_int(_OP, "num_samples", num_samples)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise InputError(f"{_OP}: generator must be a torch.Generator, got "
                          f"{describe(generator)}")

@@ -492,7 +492,17 @@ class _SfMCameras(CamerasBase):
     _FIELDS = ("focal_length", "principal_point", "R", "T", "K", "image_size")
     _SHARED = {"in_ndc": "_in_ndc"}
 
-    def __init__(self, focal_length, principal_point, R, T, K, device, in_ndc, image_size):
+    def __init__(
+        self,
+        focal_length=1.0,
+        principal_point=((0.0, 0.0),),
+        R=_R,
+        T=_T,
+        K=None,
+        device=None,
+        in_ndc: bool = True,
+        image_size=None,
+    ) -> None:
         op = type(self).__name__
         if not isinstance(in_ndc, bool):
             raise InputError(f"{op}: in_ndc must be a bool, got {describe(in_ndc)}")
@@ -566,19 +576,6 @@ class PerspectiveCameras(_SfMCameras):
 
     _PERSPECTIVE = True
 
-    def __init__(
-        self,
-        focal_length=1.0,
-        principal_point=((0.0, 0.0),),
-        R=_R,
-        T=_T,
-        K=None,
-        device=None,
-        in_ndc: bool = True,
-        image_size=None,
-    ) -> None:
-        super().__init__(focal_length, principal_point, R, T, K, device, in_ndc, image_size)
-
     def _calibration_matrix(self) -> torch.Tensor:
         (fx, fy), (px, py) = self.focal_length.unbind(1), self.principal_point.unbind(1)
         return _calibration(
@@ -600,19 +597,6 @@ class OrthographicCameras(_SfMCameras):
     """
 
     _PERSPECTIVE = False
-
-    def __init__(
-        self,
-        focal_length=1.0,
-        principal_point=((0.0, 0.0),),
-        R=_R,
-        T=_T,
-        K=None,
-        device=None,
-        in_ndc: bool = True,
-        image_size=None,
-    ) -> None:
-        super().__init__(focal_length, principal_point, R, T, K, device, in_ndc, image_size)
 
     def _calibration_matrix(self) -> torch.Tensor:
         (fx, fy), (px, py) = self.focal_length.unbind(1), self.principal_point.unbind(1)

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from r3d._checks import describe
+from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
 from r3d.ops import packed_to_padded, padded_to_packed
 
@@ -527,12 +527,6 @@ def resolve_device(device: torch.device | str) -> torch.device:
         device = torch.device("cuda", torch.cuda.current_device())
     return device
 
-
-def check_positive_int(op: str, name: str, n: Any) -> int:
-    """Returns n, raising InputError unless it is a positive int."""
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise InputError(f"{op}: {name} must be a positive int, got {n!r}")
-    return n
 
 
 def split_batch(obj: Any, split_sizes: Any) -> list[Any]:
