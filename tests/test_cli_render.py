@@ -48,8 +48,8 @@ def test_mesh_turntable_writes_pngs_and_gif(sphere, tmp_path):
     result = runner.invoke(app, ["render", str(sphere), "--size", "64", "--views", "2",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["turntable.gif", "view_000.png",
-                                                     "view_001.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["cameras.json", "turntable.gif",
+                                                      "view_000.png", "view_001.png"]
     for name in ("view_000.png", "view_001.png"):
         rgb = pixels(out / name)
         assert rgb.shape == (64, 64, 3)
@@ -67,7 +67,8 @@ def test_json_summary(sphere, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["views"] == 1 and summary["image_size"] == [32, 32]
-    assert summary["files"] == [str(out / "view_000.png"), str(out / "turntable.gif")]
+    assert summary["files"] == [str(out / "view_000.png"), str(out / "cameras.json"),
+                                str(out / "turntable.gif")]
     assert summary["device"] == "cpu" and summary["seconds"] >= 0
 
 
@@ -95,8 +96,9 @@ outputs: {{dir: maps, gif: false, depth: true, normal: true, silhouette: true}}
     summary = json.loads(result.stdout)
     out = tmp_path / "maps"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{kind}_{i:03d}.png" for kind in ("view", "depth", "normal",
-                                                               "silhouette") for i in (0, 1))
+    assert names == sorted(["cameras.json"] + [
+        f"{kind}_{i:03d}.png" for kind in ("view", "depth", "normal", "silhouette")
+        for i in (0, 1)])
     rgb = pixels(out / "view_000.png")
     assert rgb.shape == (24, 32, 3)
     lit = rgb[rgb.max(axis=-1) > 0]
@@ -117,7 +119,8 @@ def test_recipe_runs_at_a_small_size(tmp_path):
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["depth_000.png", "depth_001.png", "turntable.gif", "view_000.png",
+    assert names == ["cameras.json", "depth_000.png", "depth_001.png", "turntable.gif",
+                     "view_000.png",
                      "view_001.png"]
     assert visible(pixels(out / "view_000.png"), BACKGROUND) > 0.1
 

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import torch
 
 from r3d import _ext
 from r3d.errors import InputError
 
+_TORCH_ONLY = contextvars.ContextVar("r3d_torch_only", default=False)
+
 
 def use_native(t: torch.Tensor) -> bool:
-    """True when a native launcher exists for ``t``'s device and dtype.
+    """True when a native launcher exists for ``t``'s device and dtype and
+    :func:`torch_only` is not in effect.
 
     The pure-PyTorch implementation is used otherwise (other devices such as MPS, other dtypes).
     """
-    return _ext.has_native(t.device, t.dtype)
+    return not _TORCH_ONLY.get() and _ext.has_native(t.device, t.dtype)
+
+
+@contextlib.contextmanager
+def torch_only() -> Iterator[None]:
+    """Within this block every op runs its pure-PyTorch implementation (for comparisons such
+    as ``r3d bench``'s whole-pipeline cases)."""
+    token = _TORCH_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _TORCH_ONLY.reset(token)
 
 
 def check_float_points(op: str, name: str, t: torch.Tensor, last_dim: int = 3) -> None:

@@ -172,6 +172,8 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
                 files.append(write_png(out.dir / f"{kind}_{view:03d}.png", levels))
         if progress is not None:
             progress(idx.stop, n)
+    if out.cameras:
+        files.append(_write_cameras(scene, R, T))
     if out.gif is not None:
         files.append(write_gif(out.gif_path(), frames, out.fps))
     summary = {
@@ -185,6 +187,18 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
     if out.depth:
         summary["depth_range"] = [list(r) if r else None for r in depth_ranges]
     return summary
+
+
+def _write_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> Path:
+    """``cameras.json`` of every view: its camera, ``view_XXX.png`` and, when silhouettes are
+    written, ``silhouette_XXX.png`` as its mask."""
+    # imported here: r3d.fit builds on r3d.render, not the other way round
+    from r3d.fit.views import CAMERAS_FILE, write_cameras_json
+
+    n = R.shape[0]
+    masks = [f"silhouette_{i:03d}.png" for i in range(n)] if scene.outputs.silhouette else None
+    return write_cameras_json(scene.outputs.dir / CAMERAS_FILE, build_cameras(scene, R, T),
+                              scene.image_size, [f"view_{i:03d}.png" for i in range(n)], masks)
 
 
 def _needs_maps(out: Outputs) -> bool:

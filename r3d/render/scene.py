@@ -23,14 +23,16 @@ A scene file (every key but ``meshes`` and ``cameras`` optional)::
     antialias: 1                  # supersampling factor
     background: [1, 1, 1]
     outputs: {dir: render_out, png: true, gif: turntable.gif, fps: 10,
-              depth: false, normal: false, silhouette: false}
+              depth: false, normal: false, silhouette: false, cameras: true}
     device: cpu
 
 Rotations are Euler angles in degrees (a list: convention XYZ; or ``{euler: [...], convention:
 ZYX}``) or an axis and an angle in degrees (``{axis: [0, 1, 0], angle: 90}``); a mesh is scaled,
 then rotated, then translated. With ``follow_camera`` a light's location and direction are given
 in each camera's view space (+X left, +Y up, +Z forward), so it moves with the camera. ``gif`` is
-a path relative to ``outputs.dir`` (``true`` means ``turntable.gif``).
+a path relative to ``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes
+``cameras.json`` (see :mod:`r3d.fit.views`): every view's camera and image file, and its
+silhouette file when ``silhouette`` is true, so that the folder is input for ``r3d fit``.
 """
 
 from __future__ import annotations
@@ -164,7 +166,8 @@ class MaterialSpec:
 
 @dataclass(frozen=True)
 class Outputs:
-    """What to write into ``dir``: a PNG per view, an animated GIF, per-view maps."""
+    """What to write into ``dir``: a PNG per view, an animated GIF, per-view maps, and the
+    views' cameras (``cameras.json``)."""
 
     dir: Path
     png: bool = True
@@ -173,6 +176,7 @@ class Outputs:
     depth: bool = False
     normal: bool = False
     silhouette: bool = False
+    cameras: bool = True
 
     def gif_path(self) -> Path | None:
         """The GIF's absolute path (``gif`` is relative to ``dir``), or None."""
@@ -212,7 +216,7 @@ _LIGHT_KEYS = {
     "ambient": ("type", "ambient"),
 }
 _MATERIAL = ("ambient", "diffuse", "specular", "shininess")
-_OUTPUTS = ("dir", "png", "gif", "fps", "depth", "normal", "silhouette")
+_OUTPUTS = ("dir", "png", "gif", "fps", "depth", "normal", "silhouette", "cameras")
 _COLOUR = "an RGB colour: [r, g, b] in [0, 1] or '#rrggbb'"
 
 
@@ -393,6 +397,7 @@ def _outputs(doc: Node) -> Outputs:
         depth=node.boolean("depth", False),
         normal=node.boolean("normal", False),
         silhouette=node.boolean("silhouette", False),
+        cameras=node.boolean("cameras", True),
     )
 
 

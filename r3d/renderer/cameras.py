@@ -161,11 +161,13 @@ class CamerasBase:
     def __len__(self) -> int:
         return self._N
 
-    def _rebuild(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> CamerasBase:
-        """A camera of the same class with fn applied to every tensor field."""
-        kwargs = {f: fn(getattr(self, f)) for f in self._FIELDS if getattr(self, f) is not None}
+    def _rebuild(self, fn: Callable[[torch.Tensor], torch.Tensor], **replace) -> CamerasBase:
+        """A camera of the same class with fn applied to every tensor field (fields named in
+        ``replace`` take the given values instead)."""
+        kwargs = {f: fn(getattr(self, f)) for f in self._FIELDS
+                  if getattr(self, f) is not None and f not in replace}
         kwargs.update({arg: getattr(self, attr) for arg, attr in self._SHARED.items()})
-        return type(self)(**kwargs)
+        return type(self)(**kwargs, **replace)
 
     def __getitem__(self, index: int | slice | list[int] | torch.Tensor) -> CamerasBase:
         """The cameras selected by an int (kept as a batch of 1), a slice, a list of ints or a
@@ -184,6 +186,11 @@ class CamerasBase:
     def clone(self) -> CamerasBase:
         """A copy with cloned parameter tensors."""
         return self._rebuild(torch.clone)
+
+    def with_pose(self, R: torch.Tensor, T: torch.Tensor) -> CamerasBase:
+        """Cameras of the same class and intrinsics with world-to-view rotations ``R``
+        (N, 3, 3) and translations ``T`` (N, 3) (1 or N); gradients flow to R and T."""
+        return self._rebuild(lambda t: t, R=R, T=T)
 
     def to(self, device: torch.device | str) -> CamerasBase:
         """Moves the parameters to ``device`` in place (as PyTorch3D does) and returns self."""

@@ -1,0 +1,111 @@
+"""``r3d fit``: reconstruct a mesh or point cloud from images (or a target cloud) by
+differentiable rendering, driven by a recipe."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from r3d.fit.recipe import load_recipe
+from r3d.fit.run import FitInterrupted, resume_recipe
+from r3d.fit.run import fit as run_fit
+
+from .app import command, console, err_console
+
+EXIT_INTERRUPTED = 130
+
+
+@command
+def fit(
+    mesh: Path = typer.Argument(
+        None, help="Starting shape (OBJ, PLY, OFF, STL, GLB); default: the recipe's ico-sphere."
+    ),
+    views: Path = typer.Option(
+        None, "--views", help="Folder of images with cameras.json (r3d) or transforms.json "
+        "(instant-ngp / nerfstudio); RGBA or masks/. Default: the bundled cow example."
+    ),
+    target: Path = typer.Option(
+        None, "--target", help="Point cloud or mesh to deform MESH to (recipes with input: "
+        "target, e.g. recipes/deform_to_pointcloud.yaml)."
+    ),
+    recipe: Path = typer.Option(
+        None, "--recipe", help="Recipe YAML (default: the settings of "
+        "recipes/fit_silhouette.yaml)."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a recipe key: --set optim.lr=0.05 (repeatable)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Output folder (default: the recipe's)."),
+    gt: Path = typer.Option(
+        None, "--gt", help="Ground-truth mesh: report Chamfer-L2 and F-scores against it."
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue the run whose output folder this is, from its last "
+        "checkpoint."
+    ),
+    device: str = typer.Option(None, "--device", help="cpu or cuda (default: the recipe's)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON on stdout."),
+) -> None:
+    """Fit a mesh (or point cloud) to images by differentiable rendering; with no arguments,
+    fit an ico-sphere to 20 rendered views of the bundled cow."""
+    extra = [*overrides]
+    if device is not None:
+        extra.append(f"device={device}")
+    if resume is not None:
+        the_recipe, paths = resume_recipe(resume, extra)
+    else:
+        if out is not None:
+            extra.append(f"outputs.dir={out.expanduser().resolve()}")
+        the_recipe = load_recipe(recipe, extra)
+        paths = {"mesh": mesh, "views": views, "target": target, "gt": gt}
+    with Progress(
+        TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+        console=err_console, transient=True,
+    ) as bar:
+        task = bar.add_task("fit", total=the_recipe.iterations, losses="")
+
+        def progress(done: int, total: int, losses: dict[str, float]) -> None:
+            text = "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
+            bar.update(task, completed=done, losses=text)
+
+        try:
+            metrics = run_fit(the_recipe, resume=resume is not None, progress=progress,
+                              **{k: _path(v) for k, v in paths.items()})
+        except FitInterrupted as exc:
+            bar.stop()
+            err_console.print(f"[yellow]{exc}[/yellow]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    if as_json:
+        typer.echo(json.dumps(metrics, indent=2))
+        return
+    _print_summary(metrics, the_recipe.outputs.dir)
+
+
+def _path(p: Path | None) -> Path | None:
+    return None if p is None else p.expanduser().resolve()
+
+
+def _print_summary(m: dict, out: Path) -> None:
+    parts = [f"{m['iterations']} iterations ({m['iterations_per_second']:.2f}/s)"]
+    if "mean_iou" in m:
+        parts.append(f"{m['scored_views'].replace('_', '-')} IoU {m['mean_iou']:.3f}")
+    if "mean_psnr" in m:
+        parts.append(f"PSNR {m['mean_psnr']:.2f} dB")
+    if "surface" in m:
+        s = m["surface"]
+        parts.append(f"Chamfer-L2 {s['chamfer_l2']:.5f}, F@0.05 {s['f_score@0.05']:.3f}")
+    if "pose" in m:
+        parts.append(f"rotation error {max(m['pose']['rotation_error_deg']):.2f} deg")
+    console.print("fit done: " + "; ".join(parts))
+    console.print(f"wrote {len(m['files'])} files to {out}")

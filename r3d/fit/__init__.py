@@ -1,0 +1,1 @@
+"""``r3d fit``: optimisation by rendering from multi-view input."""

@@ -1,0 +1,147 @@
+"""The files of a fit, each written atomically into the output folder.
+
+``fit.obj`` (the fitted mesh with its vertex colours, or with ``fit.mtl`` and ``fit.png`` for
+a UV texture) or ``fit.ply`` (a fitted point cloud with colours); ``comparison.png`` (each
+scored view: input | fit); ``progress.gif`` (input | fit every ``outputs.every`` iterations);
+``loss.png`` (each weighted loss term per iteration, log scale); ``metrics.json``;
+``recipe.yaml`` (the resolved recipe, which ``--resume`` reads back); ``checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from r3d.fit.metrics import iou, pose_errors, psnr, surface_scores
+from r3d.fit.model import MeshModel
+from r3d.fit.recipe import Recipe, recipe_to_dict
+from r3d.fit.render import render_display
+from r3d.io import atomic_open, atomic_paths, save_obj, save_ply
+from r3d.render.output import to_uint8, write_gif, write_png
+from r3d.structures import Meshes
+
+__all__ = ["COMPARISON_VIEWS", "write_checkpoint", "write_outputs", "write_recipe"]
+
+COMPARISON_VIEWS = 6  # rows of comparison.png at most
+
+
+def write_checkpoint(data: dict, path: Path) -> None:
+    """``torch.save`` of ``data`` to ``path``, atomically."""
+    with atomic_paths(path) as (tmp,):
+        torch.save(data, tmp)
+
+
+def write_recipe(recipe: Recipe, out: Path) -> Path:
+    """The resolved recipe as ``recipe.yaml``."""
+    path = out / "recipe.yaml"
+    with atomic_open(path, "w") as f:
+        yaml.safe_dump(recipe_to_dict(recipe), f, sort_keys=False)
+    return path
+
+
+def _fitted_mesh(state, inputs) -> Meshes:
+    """The fitted mesh in the frame of the inputs (a target fit's normalisation undone)."""
+    mesh = state.model.meshes()
+    if inputs.target_frame is not None:
+        centre, scale = inputs.target_frame
+        mesh = mesh.update_padded(centre + scale * mesh.verts_padded())
+    return mesh
+
+
+def _save_model(state, mesh: Meshes | None, out: Path) -> Path:
+    model = state.model
+    if not isinstance(model, MeshModel):
+        path = out / "fit.ply"
+        save_ply(path, model.points.detach(), colors=model.rgb().detach())
+        return path
+    path = out / "fit.obj"
+    verts, faces = mesh.verts_packed().detach(), mesh.faces_packed()
+    if model.colors == "texture":
+        tex = mesh.textures
+        save_obj(path, verts, faces, verts_uvs=tex.verts_uvs_list()[0].detach(),
+                 faces_uvs=tex.faces_uvs_list()[0], texture_map=tex.maps_list()[0].detach())
+    elif model.colors == "vertex":
+        save_obj(path, verts, faces, verts_colors=mesh.textures.verts_features_list()[0].detach())
+    else:
+        save_obj(path, verts, faces)
+    return path
+
+
+def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarray]:
+    """Per-view IoU (and PSNR when colours were fitted) of the scored views, and the
+    comparison picture (rows: input | fit)."""
+    views = inputs.views(recipe.views.image_size, device)
+    cameras = state.view_cameras(views, scored.to(device))
+    images, masks = render_display(state.model.meshes(), cameras, views.image_size)
+    targets = views.images[scored] * views.masks[scored][..., None]
+    ious = iou(masks, views.masks[scored])
+    colours = "colors" in recipe.optimise
+    psnrs = psnr(images, targets) if colours else None
+    per_view = []
+    for k, i in enumerate(scored.tolist()):
+        entry = {"view": views.names[i], "iou": round(float(ious[k]), 5)}
+        if psnrs is not None:
+            entry["psnr"] = round(float(psnrs[k]), 3)
+        per_view.append(entry)
+    summary = {"views": per_view, "mean_iou": round(float(ious.mean()), 5)}
+    if psnrs is not None:
+        summary["mean_psnr"] = round(float(psnrs.mean()), 3)
+    rows = torch.cat([targets, images], dim=2)[:COMPARISON_VIEWS]
+    return summary, to_uint8(rows.reshape(-1, *rows.shape[2:]))
+
+
+def _loss_plot(history: list[dict[str, float]], path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for key in history[0]:
+        values = [h.get(key, float("nan")) for h in history]
+        ax.plot(range(1, len(values) + 1), values, label=key, lw=2 if key == "total" else 1)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("weighted loss")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    with atomic_paths(path) as (tmp,):
+        fig.savefig(tmp, format="png")
+
+
+def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
+                  timing: dict) -> dict:
+    """Scores the fit, writes every output file; returns the metrics (with ``files``)."""
+    out = recipe.outputs.dir
+    metrics: dict = {"iterations": state.iteration, **timing,
+                     "final_loss": state.history[-1] if state.history else None}
+    files = [out / "recipe.yaml"]
+    mesh = _fitted_mesh(state, inputs) if isinstance(state.model, MeshModel) else None
+    files.append(_save_model(state, mesh, out))
+    train, held = split
+    if recipe.input == "views":
+        scored = held if len(held) else train
+        views_metrics, picture = _score_views(recipe, state, inputs, scored, device)
+        metrics["scored_views"] = "held_out" if len(held) else "training"
+        metrics.update(views_metrics)
+        files.append(write_png(out / "comparison.png", picture))
+    if inputs.gt is not None and mesh is not None:
+        metrics["surface"] = surface_scores(mesh, inputs.gt, seed=recipe.seed)
+    if state.cameras is not None:
+        R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))
+        metrics["pose"] = pose_errors(R.detach(), T.detach(), *inputs.true_cameras)
+    if recipe.outputs.gif and state.frames:
+        files.append(write_gif(out / "progress.gif", state.frames, recipe.outputs.fps))
+    if state.history:
+        _loss_plot(state.history, out / "loss.png")
+        files.append(out / "loss.png")
+    files.append(out / "checkpoint.pt")
+    metrics["files"] = [str(f) for f in [*files, out / "metrics.json"]]
+    with atomic_open(out / "metrics.json", "w") as f:
+        json.dump(metrics, f, indent=2)
+    return metrics

@@ -1,0 +1,454 @@
+"""Fit recipes: what ``r3d fit`` optimises, with which losses, for how long; read from YAML.
+
+A recipe file (every key optional; the defaults are those of ``recipes/fit_silhouette.yaml``)::
+
+    model: mesh                   # mesh (vertex offsets of a mesh) or points (a point cloud)
+    input: views                  # views (images with cameras) or target (a point cloud/mesh)
+    init: {shape: ico_sphere, level: 2, radius: 1.0, points: 5000}
+                                  # the starting shape when the command line gives none
+    optimise: [shape]             # any of shape, colors, cameras
+    colors: vertex                # vertex (per-vertex colours) or texture (a UV map)
+    texture_size: 256             # side of the UV map
+    views: {image_size: 128, per_iteration: 4, holdout: 4}
+                                  # holdout: views kept out of the fit (evenly spaced), scored
+    losses: {silhouette: 1.0, rgb: 0.0, depth: 0.0, edge: 1.0, laplacian: 1.0, normal: 0.01,
+             chamfer: 0.0}
+    target: {samples: 5000}       # points sampled per iteration for the chamfer loss
+    optim: {type: adam, lr: 0.01, color_lr: 0.05, camera_lr: 0.01, momentum: 0.9,
+            schedule: cosine, min_lr: 0.1, step_every: 100, gamma: 0.5}
+    iterations: 300
+    renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 50, radius: 0.02,
+               points_per_pixel: 10}
+    stages: [{at: 150, subdivide: true, image_size: 128}]   # coarse to fine ([] for none)
+    pose: {init: {dist: 2.7, elev: 30, azim: 20}, perturb_deg: 0.0}
+                                  # camera fits: where the cameras start (default: the views')
+    example: {views: 20, image_size: 128, dist: 2.1, fov: 60}
+                                  # the bundled example's views (when no input is given)
+    outputs: {dir: fit_out, every: 10, checkpoint_every: 50, gif: true, fps: 10}
+    seed: 0
+    device: cpu
+
+``optim.schedule`` is constant, cosine (down to ``min_lr`` times the rate) or step (times
+``gamma`` every ``step_every`` iterations); ``color_lr``/``camera_lr`` default to ``lr``.
+Keys can be overridden from the command line with ``key.path=value`` (the value read as YAML).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from r3d.errors import InputError
+from r3d.schema import Node, load_yaml, parse_float
+
+__all__ = [
+    "ExampleSpec",
+    "InitSpec",
+    "LossWeights",
+    "OptimSpec",
+    "OutputSpec",
+    "PoseSpec",
+    "Recipe",
+    "RendererSpec",
+    "StageSpec",
+    "ViewsSpec",
+    "apply_overrides",
+    "load_recipe",
+    "recipe_from_dict",
+    "recipe_to_dict",
+]
+
+MODELS = ("mesh", "points")
+INPUTS = ("views", "target")
+OPTIMISED = ("shape", "colors", "cameras")
+COLORS = ("vertex", "texture")
+OPTIMISERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
+INIT_SHAPES = ("ico_sphere", "sphere")
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """The starting shape: an ico-sphere of ``level`` (meshes) or ``points`` points on a sphere
+    (point clouds), of ``radius``, centred at the origin."""
+
+    shape: str = "ico_sphere"
+    level: int = 2
+    radius: float = 1.0
+    points: int = 5000
+
+
+@dataclass(frozen=True)
+class ViewsSpec:
+    """Views are resampled to ``image_size`` pixels high; ``per_iteration`` random training
+    views are rendered per step; ``holdout`` evenly spaced views are only scored."""
+
+    image_size: int = 128
+    per_iteration: int = 4
+    holdout: int = 4
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Weight of each loss term; 0 turns a term off."""
+
+    silhouette: float = 1.0
+    rgb: float = 0.0
+    depth: float = 0.0
+    edge: float = 1.0
+    laplacian: float = 1.0
+    normal: float = 0.01
+    chamfer: float = 0.0
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    """Optimiser, learning rates (per parameter group) and schedule."""
+
+    type: str = "adam"
+    lr: float = 0.01
+    color_lr: float | None = None
+    camera_lr: float | None = None
+    momentum: float = 0.9
+    schedule: str = "cosine"
+    min_lr: float = 0.1
+    step_every: int = 100
+    gamma: float = 0.5
+
+
+@dataclass(frozen=True)
+class RendererSpec:
+    """Soft rasterisation (meshes: blend ``sigma``, ``gamma``, K faces per pixel) and point
+    splatting (NDC ``radius``, K points per pixel)."""
+
+    sigma: float = 1e-4
+    gamma: float = 1e-4
+    faces_per_pixel: int = 50
+    radius: float = 0.02
+    points_per_pixel: int = 10
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """At iteration ``at``: subdivide the mesh and/or change the image size and learning rate."""
+
+    at: int
+    subdivide: bool = False
+    image_size: int | None = None
+    lr: float | None = None
+
+
+@dataclass(frozen=True)
+class LookAtSpec:
+    """A camera at ``dist`` from the origin, elevation and azimuth in degrees."""
+
+    dist: float = 2.7
+    elev: float = 0.0
+    azim: float = 0.0
+
+
+@dataclass(frozen=True)
+class PoseSpec:
+    """Where fitted cameras start: ``init`` (one look-at for every view) or the views' own
+    cameras, rotated by a random ``perturb_deg`` degrees about their look-at target."""
+
+    init: LookAtSpec | None = None
+    perturb_deg: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExampleSpec:
+    """The bundled example: the textured cow rendered from ``views`` views (``image_size``
+    pixels, perspective ``fov`` in degrees, ``dist`` from its centre)."""
+
+    views: int = 20
+    image_size: int = 128
+    dist: float = 2.1
+    fov: float = 60.0
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Output folder, a progress frame every ``every`` iterations, checkpoints."""
+
+    dir: Path = Path("fit_out")
+    every: int = 10
+    checkpoint_every: int = 50
+    gif: bool = True
+    fps: float = 10.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything one fit needs (see the module docstring)."""
+
+    model: str = "mesh"
+    input: str = "views"
+    init: InitSpec = field(default_factory=InitSpec)
+    optimise: tuple[str, ...] = ("shape",)
+    colors: str = "vertex"
+    texture_size: int = 256
+    views: ViewsSpec = field(default_factory=ViewsSpec)
+    losses: LossWeights = field(default_factory=LossWeights)
+    target_samples: int = 5000
+    optim: OptimSpec = field(default_factory=OptimSpec)
+    iterations: int = 300
+    renderer: RendererSpec = field(default_factory=RendererSpec)
+    stages: tuple[StageSpec, ...] = (StageSpec(at=150, subdivide=True),)
+    pose: PoseSpec = field(default_factory=PoseSpec)
+    example: ExampleSpec = field(default_factory=ExampleSpec)
+    outputs: OutputSpec = field(default_factory=OutputSpec)
+    seed: int = 0
+    device: str = "cpu"
+
+    def stage_at(self, iteration: int) -> int:
+        """How many stages have begun by ``iteration``."""
+        return sum(1 for s in self.stages if s.at <= iteration)
+
+
+# ---- reading --------------------------------------------------------------------------------
+
+
+_DEFAULTS = "<recipe defaults>"  # stands for the file in messages when no recipe is given
+_TOP = ("model", "input", "init", "optimise", "colors", "texture_size", "views", "losses",
+        "target", "optim", "iterations", "renderer", "stages", "pose", "example", "outputs",
+        "seed", "device")
+
+
+def _fields(cls) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def load_recipe(path: str | os.PathLike | None, overrides: list[str] = ()) -> Recipe:
+    """The recipe of a YAML file (None: the defaults) with ``key.path=value`` overrides.
+
+    Raises InputError naming the file and key path for unknown keys (with the nearest valid
+    key), wrong types or values, and malformed overrides; FileFormatError for a missing file.
+    """
+    node = Node({}, Path.cwd() / _DEFAULTS) if path is None else load_yaml(path)
+    node.value = apply_overrides(node.value, overrides)
+    return recipe_from_dict(node)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """A copy of ``data`` with each ``a.b.c=value`` set (value parsed as YAML; sections made
+    as needed). InputError for a malformed override or one that descends into a non-mapping."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise InputError(f"--set takes key.path=value, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}: the value {text!r} is not valid YAML") from None
+        here = data
+        for depth, part in enumerate(parts[:-1]):
+            here = here.setdefault(part, {})
+            if not isinstance(here, dict):
+                raise InputError(f"--set {key}: {'.'.join(parts[:depth + 1])} is not a section")
+        here[parts[-1]] = value
+    return data
+
+
+def recipe_from_dict(doc: Node) -> Recipe:
+    """The checked :class:`Recipe` of a parsed document node."""
+    doc.mapping(_TOP)
+    d = Recipe()
+    model = doc.choice("model", MODELS, d.model)
+    recipe = Recipe(
+        model=model,
+        input=doc.choice("input", INPUTS, d.input),
+        init=_init(doc),
+        optimise=_optimise(doc),
+        colors=doc.choice("colors", COLORS, d.colors),
+        texture_size=doc.integer("texture_size", d.texture_size),
+        views=_section(doc, "views", ViewsSpec, {"holdout": 0}),
+        losses=_losses(doc),
+        target_samples=_target(doc),
+        optim=_optim(doc),
+        iterations=doc.integer("iterations", d.iterations),
+        renderer=_section(doc, "renderer", RendererSpec),
+        stages=_stages(doc),
+        pose=_pose(doc),
+        example=_section(doc, "example", ExampleSpec),
+        outputs=_outputs(doc),
+        seed=doc.integer("seed", d.seed, minimum=0),
+        device=doc.string("device", d.device),
+    )
+    _check_consistent(recipe, doc)
+    return recipe
+
+
+def _section(doc: Node, key: str, cls, minimum: dict | None = None, **given: Any):
+    """A dataclass of numbers/bools from the mapping at ``key`` (its fields' types and
+    defaults); ints are >= ``minimum[name]`` (default 1), floats positive."""
+    default = cls(**given) if given else cls()
+    if not doc.has(key):
+        return default
+    node = doc.section(key, _fields(cls))
+    values = {}
+    for f in dataclasses.fields(cls):
+        current = getattr(default, f.name)
+        if isinstance(current, bool):
+            values[f.name] = node.boolean(f.name, current)
+        elif isinstance(current, int):
+            values[f.name] = node.integer(f.name, current, (minimum or {}).get(f.name, 1))
+        elif isinstance(current, float):
+            values[f.name] = node.number(f.name, current, positive=True)
+    return dataclasses.replace(default, **values)
+
+
+def _init(doc: Node) -> InitSpec:
+    spec = _section(doc, "init", InitSpec, {"level": 0})
+    if doc.has("init"):
+        spec = dataclasses.replace(spec, shape=doc.section("init", _fields(InitSpec)).choice(
+            "shape", INIT_SHAPES, spec.shape))
+    return spec
+
+
+def _optimise(doc: Node) -> tuple[str, ...]:
+    def parse(value: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or any(i not in OPTIMISED for i in items):
+            raise ValueError(value)
+        return tuple(dict.fromkeys(items))
+
+    return doc.get("optimise", Recipe.optimise, parse,
+                   f"a non-empty list of {', '.join(OPTIMISED)}")
+
+
+def _losses(doc: Node) -> LossWeights:
+    if not doc.has("losses"):
+        return LossWeights()
+    node = doc.section("losses", _fields(LossWeights))
+    return LossWeights(**{
+        f.name: node.get(f.name, getattr(LossWeights(), f.name), _non_negative,
+                         "a number >= 0")
+        for f in dataclasses.fields(LossWeights)
+    })
+
+
+def _non_negative(value: Any) -> float:
+    number = parse_float(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
+
+
+def _target(doc: Node) -> int:
+    if not doc.has("target"):
+        return Recipe.target_samples
+    return doc.section("target", ("samples",)).integer("samples", Recipe.target_samples)
+
+
+def _optim(doc: Node) -> OptimSpec:
+    d = OptimSpec()
+    if not doc.has("optim"):
+        return d
+    node = doc.section("optim", _fields(OptimSpec))
+    min_lr = node.number("min_lr", d.min_lr, positive=True)
+    if min_lr > 1:
+        raise node.error("min_lr", "a fraction of the learning rate in (0, 1]")
+    return OptimSpec(
+        type=node.choice("type", OPTIMISERS, d.type),
+        lr=node.number("lr", d.lr, positive=True),
+        color_lr=node.number("color_lr", None, positive=True),
+        camera_lr=node.number("camera_lr", None, positive=True),
+        momentum=node.get("momentum", d.momentum, _non_negative, "a number >= 0"),
+        schedule=node.choice("schedule", SCHEDULES, d.schedule),
+        min_lr=min_lr,
+        step_every=node.integer("step_every", d.step_every),
+        gamma=node.number("gamma", d.gamma, positive=True),
+    )
+
+
+def _stages(doc: Node) -> tuple[StageSpec, ...]:
+    if "stages" not in doc.value:
+        return Recipe.stages
+    if doc.value["stages"] in (None, []):
+        return ()
+    stages = []
+    for node in doc.items("stages"):
+        node.mapping(_fields(StageSpec))
+        stages.append(StageSpec(
+            at=node.integer("at"),
+            subdivide=node.boolean("subdivide", False),
+            image_size=node.integer("image_size", None),
+            lr=node.number("lr", None, positive=True),
+        ))
+    ats = [s.at for s in stages]
+    if ats != sorted(set(ats)):
+        raise InputError(f"{doc.file}: stages must be in increasing order of 'at', got {ats}")
+    return tuple(stages)
+
+
+def _pose(doc: Node) -> PoseSpec:
+    if not doc.has("pose"):
+        return PoseSpec()
+    node = doc.section("pose", _fields(PoseSpec))
+    init = None
+    if node.has("init"):
+        look = node.section("init", _fields(LookAtSpec))
+        init = LookAtSpec(dist=look.number("dist", 2.7, positive=True),
+                          elev=look.number("elev", 0.0), azim=look.number("azim", 0.0))
+    return PoseSpec(init=init, perturb_deg=node.get("perturb_deg", 0.0, _non_negative,
+                                                    "a number >= 0"))
+
+
+def _outputs(doc: Node) -> OutputSpec:
+    default_dir = doc.resolve("fit_out" if doc.file.name == _DEFAULTS else f"fit_{doc.file.stem}")
+    spec = _section(doc, "outputs", OutputSpec, dir=default_dir)
+    if doc.has("outputs"):
+        spec = dataclasses.replace(
+            spec, dir=doc.section("outputs", _fields(OutputSpec)).file_path("dir", spec.dir))
+    return spec
+
+
+def _check_consistent(r: Recipe, doc: Node) -> None:
+    """Combinations of keys that cannot work, named."""
+    where = f"{doc.file}:"
+    image_losses = r.losses.silhouette + r.losses.rgb + r.losses.depth
+    if r.input == "views" and image_losses == 0:
+        raise InputError(f"{where} input: views needs a silhouette, rgb or depth loss weight > 0")
+    if r.input == "target" and r.losses.chamfer == 0:
+        raise InputError(f"{where} input: target needs losses.chamfer > 0")
+    if r.input == "target" and ("colors" in r.optimise or "cameras" in r.optimise):
+        raise InputError(f"{where} input: target fits the shape only; optimise must be [shape]")
+    if "colors" in r.optimise and r.losses.rgb == 0:
+        raise InputError(f"{where} optimise: colors needs losses.rgb > 0")
+    if r.model == "points" and (r.colors == "texture" or any(s.subdivide for s in r.stages)):
+        raise InputError(f"{where} point clouds have vertex colours only and cannot be "
+                         "subdivided")
+    if r.model == "points" and r.input == "target":
+        raise InputError(f"{where} model: points fits views; use model: mesh for a target")
+    late = [s.at for s in r.stages if s.at >= r.iterations]
+    if late:
+        raise InputError(f"{where} stages at {late} start after the last iteration "
+                         f"({r.iterations})")
+
+
+# ---- writing --------------------------------------------------------------------------------
+
+
+def recipe_to_dict(recipe: Recipe) -> dict:
+    """The recipe as plain YAML-ready data (paths as strings), as written to ``recipe.yaml``."""
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    data = plain(recipe)
+    data["target"] = {"samples": data.pop("target_samples")}
+    return data

@@ -1,0 +1,100 @@
+"""Rendering the fitted model: soft renders for the losses, hard ones for scores and pictures.
+
+Soft mesh renders use PyTorch3D's soft rasteriser: faces within the blur radius at which the
+coverage ``sigmoid(-d / sigma)`` falls to :data:`MIN_COVERAGE` are kept (K per pixel) and
+blended; colours are unlit (ambient light 1), so fitted colours are the images' own colours
+with their shading baked in, over a black background.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from r3d.fit.recipe import RendererSpec
+from r3d.renderer import (
+    AmbientLights,
+    BlendParams,
+    CamerasBase,
+    HardPhongShader,
+    MeshRasterizer,
+    MeshRendererWithFragments,
+    PointLights,
+    RasterizationSettings,
+    SoftPhongShader,
+    SoftSilhouetteShader,
+    TexturesVertex,
+)
+from r3d.structures import Meshes
+
+__all__ = ["MIN_COVERAGE", "Rendered", "render_display", "render_soft"]
+
+MIN_COVERAGE = 1e-4
+BLACK = (0.0, 0.0, 0.0)
+SHAPE_GREY = 0.7  # display colour of meshes without fitted colours
+
+
+@dataclass
+class Rendered:
+    """A soft render of n views: ``alpha`` (n, H, W) coverage, ``rgb`` (n, H, W, 3) colours
+    over black (when asked) and ``depth`` (n, H, W) nearest view-space depth, 0 where empty
+    (when asked)."""
+
+    alpha: torch.Tensor
+    rgb: torch.Tensor | None = None
+    depth: torch.Tensor | None = None
+
+
+def _soft_settings(spec: RendererSpec, image_size: tuple[int, int]) -> RasterizationSettings:
+    return RasterizationSettings(
+        image_size=image_size,
+        blur_radius=math.log(1.0 / MIN_COVERAGE - 1.0) * spec.sigma,
+        faces_per_pixel=spec.faces_per_pixel,
+    )
+
+
+def render_soft(mesh: Meshes, cameras: CamerasBase, spec: RendererSpec,
+                image_size: tuple[int, int], rgb: bool, depth: bool) -> Rendered:
+    """Soft render of ``mesh`` (one mesh, extended to the n cameras)."""
+    blend = BlendParams(sigma=spec.sigma, gamma=spec.gamma, background_color=BLACK)
+    device = cameras.device
+    shader = (SoftPhongShader(device=device, cameras=cameras,
+                              lights=AmbientLights(device=device), blend_params=blend) if rgb
+              else SoftSilhouetteShader(blend_params=blend))
+    renderer = MeshRendererWithFragments(
+        MeshRasterizer(cameras=cameras, raster_settings=_soft_settings(spec, image_size)),
+        shader)
+    images, fragments = renderer(mesh.extend(len(cameras)))
+    out = Rendered(alpha=images[..., 3], rgb=images[..., :3] if rgb else None)
+    if depth:
+        z = fragments.zbuf[..., 0]
+        out.depth = torch.where(fragments.pix_to_face[..., 0] >= 0, z, torch.zeros_like(z))
+    return out
+
+
+def _hard_renderer(cameras: CamerasBase, image_size: tuple[int, int], lit: bool):
+    device = cameras.device
+    if lit:  # a light at each camera: shape readable from any side
+        lights = PointLights(device=device, location=cameras.get_camera_center())
+    else:
+        lights = AmbientLights(device=device)
+    shader = HardPhongShader(device=device, cameras=cameras, lights=lights,
+                             blend_params=BlendParams(background_color=BLACK))
+    return MeshRendererWithFragments(
+        MeshRasterizer(cameras=cameras, raster_settings=RasterizationSettings(image_size)),
+        shader)
+
+
+@torch.no_grad()
+def render_display(mesh: Meshes, cameras: CamerasBase,
+                   image_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hard renders of ``mesh`` from n cameras: colours (n, H, W, 3) over black (unlit when the
+    mesh has colours, else grey lit from the camera) and masks (n, H, W) in {0, 1}."""
+    lit = mesh.textures is None
+    if lit:
+        grey = TexturesVertex([torch.full_like(mesh.verts_packed(), SHAPE_GREY)])
+        mesh = Meshes(mesh.verts_list(), mesh.faces_list(), textures=grey)
+    images, fragments = _hard_renderer(cameras, image_size, lit)(mesh.extend(len(cameras)))
+    return images[..., :3], (fragments.pix_to_face[..., 0] >= 0).float()

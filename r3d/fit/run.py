@@ -1,0 +1,490 @@
+"""One ``r3d fit`` run: inputs, the optimisation loop with its stages, checkpoints, outputs.
+
+:func:`fit` is the whole run. The state of a run (:class:`FitState`: models, optimiser, random
+generators, loss history, progress frames) is saved to ``checkpoint.pt`` every
+``outputs.checkpoint_every`` iterations, so that ``fit(..., resume=True)`` continues a killed run
+from its last checkpoint with the same results as an uninterrupted one. Ctrl-C raises
+:class:`FitInterrupted` naming the checkpoint to resume from; nothing half-written is left.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from r3d.bench.runner import resolve_device
+from r3d.errors import FileFormatError, InputError, R3DError
+from r3d.fit import example
+from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
+from r3d.fit.outputs import write_checkpoint, write_outputs, write_recipe
+from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict
+from r3d.fit.render import render_display, render_soft
+from r3d.fit.views import ViewSet, load_views
+from r3d.io import IO, atomic_open
+from r3d.loss import (
+    chamfer_distance,
+    mesh_edge_loss,
+    mesh_laplacian_smoothing,
+    mesh_normal_consistency,
+)
+from r3d.ops import sample_points_from_meshes
+from r3d.renderer import look_at_view_transform
+from r3d.structures import Meshes
+from r3d.transforms import so3_exp_map
+from r3d.utils import ico_sphere
+
+__all__ = [
+    "CHECKPOINT",
+    "FitInputs",
+    "FitInterrupted",
+    "FitState",
+    "fit",
+    "prepare_inputs",
+    "resume_recipe",
+]
+
+CHECKPOINT = "checkpoint.pt"
+RUN_INPUTS = "inputs.json"  # the input paths of a run, read back by --resume
+CHECKPOINT_VERSION = 1
+Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, losses)
+
+
+class FitInterrupted(R3DError):
+    """The run was stopped (Ctrl-C); ``iteration`` is where its last checkpoint resumes."""
+
+    def __init__(self, out: Path, iteration: int | None) -> None:
+        self.iteration = iteration
+        where = (f"resume from iteration {iteration} with --resume {out}" if iteration
+                 else "no checkpoint was written yet")
+        super().__init__(f"interrupted; {where}")
+
+
+@dataclass
+class FitInputs:
+    """What a fit is fitted to and scored against.
+
+    Attributes:
+        views_dir: folder of the views (images + cameras), or None for a target fit.
+        target: (P, 3) target points, centred and scaled into the unit sphere, or None.
+        target_frame: (centre (3,), scale) mapping normalised target points back:
+            original = centre + scale * normalised.
+        init_mesh: the starting mesh (one mesh), or None for the recipe's start shape.
+        gt: a ground-truth mesh to score against, or None.
+        true_cameras: the views' own (R (V, 3, 3), T (V, 3)) when camera poses are fitted.
+    """
+
+    views_dir: Path | None = None
+    target: torch.Tensor | None = None
+    target_frame: tuple[torch.Tensor, float] | None = None
+    init_mesh: Meshes | None = None
+    gt: Meshes | None = None
+    true_cameras: tuple[torch.Tensor, torch.Tensor] | None = None
+    _views: dict[int, ViewSet] = field(default_factory=dict)
+
+    def views(self, size: int, device: torch.device) -> ViewSet:
+        """The views resampled to ``size`` pixels high (loaded once per size)."""
+        if size not in self._views:
+            self._views[size] = load_views(self.views_dir, image_size=size, device=device)
+        return self._views[size]
+
+
+# ---- inputs --------------------------------------------------------------------------------
+
+
+def _load_mesh(path: Path, device: torch.device) -> Meshes:
+    mesh = IO().load_mesh(path, include_textures=False, device=device)
+    if mesh.isempty() or len(mesh.faces_packed()) == 0:
+        raise FileFormatError(path, "the mesh has no faces")
+    return mesh
+
+
+def _normalised(points: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, float]]:
+    """Points centred on their bounding box and scaled into the unit sphere, and the frame."""
+    centre = (points.amin(0) + points.amax(0)) / 2
+    scale = float((points - centre).norm(dim=1).max().clamp(min=1e-12))
+    return (points - centre) / scale, (centre, scale)
+
+
+def _load_target(path: Path, samples: int, device: torch.device) -> torch.Tensor:
+    """Target points of a point cloud file, or sampled on a mesh file."""
+    io = IO()
+    try:
+        cloud = io.load_pointcloud(path, device=device)
+        points = cloud.points_packed()
+    except (FileFormatError, InputError):
+        mesh = _load_mesh(path, device)
+        points = sample_points_from_meshes(mesh, max(samples, 10000))[0]
+    if points.shape[0] == 0:
+        raise FileFormatError(path, "the target has no points")
+    return points
+
+
+def prepare_inputs(recipe: Recipe, *, mesh: Path | None, views: Path | None,
+                   target: Path | None, gt: Path | None, device: torch.device) -> FitInputs:
+    """The run's inputs; with neither ``views`` nor ``target`` the bundled example's (views of
+    the cow rendered into the output folder, or points sampled on it, the cow as ground
+    truth)."""
+    out = recipe.outputs.dir
+    inputs = FitInputs(init_mesh=None if mesh is None else _load_mesh(mesh, device),
+                       gt=None if gt is None else _load_mesh(gt, device))
+    if recipe.input == "views":
+        if target is not None:
+            raise InputError("--target is for recipes with input: target (e.g. "
+                             "deform_to_pointcloud.yaml); this recipe fits views")
+        if views is None:
+            views = example.example_views(recipe.example, out / "example_views", str(device))
+            inputs.gt = inputs.gt or example.ground_truth(device)
+            if "cameras" in recipe.optimise and inputs.init_mesh is None:
+                inputs.init_mesh = example.ground_truth(device)
+        inputs.views_dir = views
+        base = inputs.views(recipe.views.image_size, device)
+        _check_view_counts(recipe, len(base))
+        if "cameras" in recipe.optimise:
+            inputs.true_cameras = (base.cameras.R.clone(), base.cameras.T.clone())
+        return inputs
+    if views is not None:
+        raise InputError("--views is for recipes with input: views; this recipe fits a target "
+                         "(--target)")
+    if target is None:
+        cow = example.ground_truth(device)
+        g = torch.Generator(device=device).manual_seed(recipe.seed)
+        points = sample_points_from_meshes(cow, 10000, generator=g)[0]
+        inputs.gt = inputs.gt or cow
+    else:
+        points = _load_target(target, recipe.target_samples, device)
+    inputs.target, inputs.target_frame = _normalised(points)
+    return inputs
+
+
+def _check_view_counts(recipe: Recipe, n: int) -> None:
+    v = recipe.views
+    if n - v.holdout < 1:
+        raise InputError(f"views.holdout is {v.holdout} but there are only {n} views: at least "
+                         "one must be left to fit")
+
+
+def holdout_split(n: int, holdout: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(training view indices, held-out indices): ``holdout`` evenly spaced views held out."""
+    held = sorted({int((i + 0.5) * n / holdout) for i in range(holdout)}) if holdout else []
+    train = [i for i in range(n) if i not in held]
+    return torch.tensor(train, dtype=torch.int64), torch.tensor(held, dtype=torch.int64)
+
+
+# ---- state ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FitState:
+    """Everything that changes during a run (saved in checkpoints)."""
+
+    model: MeshModel | PointsModel
+    cameras: CameraModel | None
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    iteration: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+
+    def view_cameras(self, views: ViewSet, idx: torch.Tensor):
+        """The cameras of views ``idx`` (n,): the views' own, or their fitted poses."""
+        cameras = views.cameras[idx]
+        return cameras if self.cameras is None else self.cameras.cameras(cameras, idx)
+
+    def to_dict(self, recipe: Recipe) -> dict:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "iteration": self.iteration,
+            "model": self.model.state(),
+            "cameras": None if self.cameras is None else self.cameras.state(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": self.history,
+            "frames": self.frames,
+            "recipe": recipe_to_dict(recipe),
+        }
+
+
+def _optimizer(recipe: Recipe, model, cameras: CameraModel | None) -> torch.optim.Optimizer:
+    o = recipe.optim
+    groups = []
+    if "shape" in recipe.optimise:
+        groups.append({"params": model.shape_parameters(), "lr": o.lr, "base_lr": o.lr})
+    if "colors" in recipe.optimise:
+        lr = o.color_lr or o.lr
+        groups.append({"params": model.color_parameters(), "lr": lr, "base_lr": lr})
+    if cameras is not None:
+        lr = o.camera_lr or o.lr
+        groups.append({"params": list(cameras.parameters()), "lr": lr, "base_lr": lr})
+    if o.type == "sgd":
+        return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum)
+    return torch.optim.Adam(groups, lr=o.lr)
+
+
+def lr_factor(recipe: Recipe, iteration: int) -> float:
+    """The schedule's multiplier of the base learning rates at ``iteration`` (a stage's
+    ``lr`` rescales them from its start on)."""
+    o = recipe.optim
+    if o.schedule == "cosine":
+        factor = o.min_lr + (1 - o.min_lr) * 0.5 * (1 + math.cos(math.pi * iteration /
+                                                                 recipe.iterations))
+    elif o.schedule == "step":
+        factor = o.gamma ** (iteration // o.step_every)
+    else:
+        factor = 1.0
+    for stage in recipe.stages:
+        if stage.at <= iteration and stage.lr is not None:
+            factor *= stage.lr / o.lr
+    return factor
+
+
+def _start_model(recipe: Recipe, inputs: FitInputs, generator: torch.Generator,
+                 device: torch.device):
+    colors = "colors" in recipe.optimise
+    init = recipe.init
+    if recipe.model == "points":
+        if inputs.init_mesh is not None:
+            points = sample_points_from_meshes(inputs.init_mesh, init.points)[0]
+        else:
+            points = sphere_points(init.points, init.radius, generator).to(device)
+        return PointsModel(points, colors)
+    if inputs.init_mesh is not None:
+        mesh = inputs.init_mesh
+    else:
+        mesh = ico_sphere(init.level, device=device)
+        mesh = mesh.update_padded(mesh.verts_padded() * init.radius)
+    return MeshModel(mesh.verts_packed(), mesh.faces_packed(),
+                     recipe.colors if colors else None, recipe.texture_size).to(device)
+
+
+def _start_cameras(recipe: Recipe, views: ViewSet, generator: torch.Generator) -> CameraModel:
+    """Camera poses to fit: from ``pose.init`` or the views' own, perturbed by
+    ``pose.perturb_deg`` about a random axis."""
+    R, T = views.cameras.R.detach(), views.cameras.T.detach()
+    pose = recipe.pose
+    if pose.init is not None:
+        R, T = look_at_view_transform(pose.init.dist, pose.init.elev, pose.init.azim,
+                                      device=R.device)
+        R, T = R.expand(len(views), 3, 3), T.expand(len(views), 3)
+    if pose.perturb_deg > 0:
+        axis = torch.randn(len(views), 3, generator=generator)
+        axis = axis / axis.norm(dim=1, keepdim=True)
+        Q = so3_exp_map(axis * math.radians(pose.perturb_deg)).to(R)
+        R = Q @ R
+    return CameraModel(R, T)
+
+
+def _new_state(recipe: Recipe, inputs: FitInputs, device: torch.device) -> FitState:
+    generator = torch.Generator().manual_seed(recipe.seed)
+    torch.manual_seed(recipe.seed)
+    model = _start_model(recipe, inputs, generator, device)
+    cameras = None
+    if "cameras" in recipe.optimise:
+        cameras = _start_cameras(recipe, inputs.views(recipe.views.image_size, device),
+                                 generator).to(device)
+    return FitState(model, cameras, _optimizer(recipe, model, cameras), generator)
+
+
+def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
+    """The state saved in ``<outputs.dir>/checkpoint.pt``."""
+    path = recipe.outputs.dir / CHECKPOINT
+    if not path.is_file():
+        raise FileFormatError(path, "no checkpoint to resume from (none was written yet)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file
+        raise FileFormatError(path, f"not an r3d fit checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        raise FileFormatError(path, "not an r3d fit checkpoint of this version")
+    m = data["model"]
+    model = (MeshModel if m["kind"] == "mesh" else PointsModel).from_state(m, device)
+    cameras = None if data["cameras"] is None else CameraModel.from_state(data["cameras"],
+                                                                          device)
+    optimizer = _optimizer(recipe, model, cameras)
+    optimizer.load_state_dict(data["optimizer"])
+    generator = torch.Generator()
+    generator.set_state(data["generator"])
+    torch.set_rng_state(data["torch_rng"])
+    return FitState(model, cameras, optimizer, generator, data["iteration"], data["history"],
+                    data["frames"])
+
+
+# ---- one step ------------------------------------------------------------------------------
+
+
+def _image_size(recipe: Recipe, iteration: int) -> int:
+    size = recipe.views.image_size
+    for stage in recipe.stages:
+        if stage.at <= iteration and stage.image_size is not None:
+            size = stage.image_size
+    return size
+
+
+def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
+            device: torch.device) -> dict[str, torch.Tensor]:
+    """The weighted loss terms (weight > 0 only) of one iteration."""
+    w = recipe.losses
+    terms: dict[str, torch.Tensor] = {}
+    mesh = state.model.meshes()
+    if recipe.input == "views":
+        views = inputs.views(_image_size(recipe, state.iteration), device)
+        pick = torch.randperm(len(train), generator=state.generator)[: recipe.views.per_iteration]
+        idx = train[pick].to(device)
+        cameras = state.view_cameras(views, idx)
+        want_depth = w.depth > 0 and views.depths is not None
+        r = render_soft(mesh, cameras, recipe.renderer, views.image_size, rgb=w.rgb > 0,
+                        depth=want_depth)
+        masks = views.masks[idx]
+        if w.silhouette > 0:
+            terms["silhouette"] = (r.alpha - masks).square().mean()
+        if w.rgb > 0:
+            terms["rgb"] = (r.rgb - views.images[idx] * masks[..., None]).square().mean()
+        if want_depth:
+            target = views.depths[idx]
+            valid = (target > 0) & (r.depth > 0)
+            terms["depth"] = ((r.depth - target).abs() * valid).sum() / valid.sum().clamp(min=1)
+    else:
+        g = torch.Generator(device=device).manual_seed(int(torch.randint(2**62, (1,),
+                                                                         generator=state.generator)))
+        pick = torch.randint(len(inputs.target), (recipe.target_samples,), generator=g,
+                             device=device)
+        x = sample_points_from_meshes(mesh, recipe.target_samples, generator=g)
+        terms["chamfer"] = chamfer_distance(x, inputs.target[pick][None])[0]
+    if w.edge > 0:
+        terms["edge"] = mesh_edge_loss(mesh)
+    if w.laplacian > 0:
+        terms["laplacian"] = mesh_laplacian_smoothing(mesh, method="uniform")
+    if w.normal > 0:
+        terms["normal"] = mesh_normal_consistency(mesh)
+    return {k: getattr(w, k) * v for k, v in terms.items()}
+
+
+def _apply_stages(recipe: Recipe, state: FitState) -> None:
+    """Starts the stages that begin at this iteration (subdivision: a new model and a fresh
+    optimiser)."""
+    for stage in recipe.stages:
+        if stage.at == state.iteration and stage.subdivide:
+            state.model = state.model.subdivided()
+            state.optimizer = _optimizer(recipe, state.model, state.cameras)
+
+
+def _step(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
+          device: torch.device) -> dict[str, float]:
+    _apply_stages(recipe, state)
+    factor = lr_factor(recipe, state.iteration)
+    for group in state.optimizer.param_groups:
+        group["lr"] = group["base_lr"] * factor
+    terms = _losses(recipe, state, inputs, train, device)
+    total = sum(terms.values())
+    state.optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    state.optimizer.step()
+    losses = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+    state.history.append(losses)
+    state.iteration += 1
+    return losses
+
+
+# ---- frames --------------------------------------------------------------------------------
+
+
+def progress_frame(recipe: Recipe, state: FitState, inputs: FitInputs, view: int,
+                   device: torch.device) -> np.ndarray:
+    """(H, 2W, 3) uint8: the input view beside the current fit rendered from it (for a target
+    fit: the fit from a fixed camera)."""
+    from r3d.render.output import to_uint8
+
+    if recipe.input == "views":
+        views = inputs.views(recipe.views.image_size, device)
+        idx = torch.tensor([view], device=device)
+        cameras = state.view_cameras(views, idx)
+        target = views.images[idx] * views.masks[idx][..., None]
+    else:
+        from r3d.renderer import FoVPerspectiveCameras
+
+        R, T = look_at_view_transform(2.7, 20.0, 150.0, device=device)
+        cameras = FoVPerspectiveCameras(R=R, T=T, device=device)
+        target = None
+    size = views.image_size if target is not None else (128, 128)
+    image, _ = render_display(state.model.meshes(), cameras, size)
+    if target is None:
+        return to_uint8(image[0])
+    return to_uint8(torch.cat([target[0], image[0]], dim=1))
+
+
+def resume_recipe(folder: str | os.PathLike,
+                  overrides: list[str] = ()) -> tuple[Recipe, dict[str, Path | None]]:
+    """The recipe (``recipe.yaml``, ``overrides`` applied, outputs in ``folder``) and the input
+    paths (``inputs.json``) of the run whose output folder is ``folder``."""
+    folder = Path(folder).expanduser().resolve()
+    for name in ("recipe.yaml", RUN_INPUTS, CHECKPOINT):
+        if not (folder / name).is_file():
+            raise FileFormatError(folder / name, "missing: --resume takes the output folder of "
+                                  "a run that wrote a checkpoint")
+    recipe = load_recipe(folder / "recipe.yaml", [*overrides, f"outputs.dir={folder}"])
+    try:
+        paths = json.loads((folder / RUN_INPUTS).read_text(encoding="utf-8"))
+        inputs = {k: None if paths[k] is None else Path(paths[k])
+                  for k in ("mesh", "views", "target", "gt")}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FileFormatError(folder / RUN_INPUTS, f"not a run's inputs ({exc})") from None
+    return recipe, inputs
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
+        target: Path | None = None, gt: Path | None = None, resume: bool = False,
+        progress: Progress | None = None) -> dict:
+    """Runs a fit and writes its outputs into ``recipe.outputs.dir``; returns the metrics.
+
+    Raises FitInterrupted on Ctrl-C (the last checkpoint stays), InputError/FileFormatError
+    for bad inputs.
+    """
+    start = time.perf_counter()
+    device = resolve_device(recipe.device)
+    out = recipe.outputs.dir
+    if out.exists() and not out.is_dir():
+        raise InputError(f"the output folder {out} is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    inputs = prepare_inputs(recipe, mesh=mesh, views=views, target=target, gt=gt, device=device)
+    state = load_checkpoint(recipe, device) if resume else _new_state(recipe, inputs, device)
+    write_recipe(recipe, out)
+    with atomic_open(out / RUN_INPUTS, "w") as f:
+        json.dump({"mesh": mesh, "views": views, "target": target, "gt": gt},
+                  f, indent=2, default=str)
+    train, held = (holdout_split(len(inputs.views(recipe.views.image_size, device)),
+                                 recipe.views.holdout)
+                   if recipe.input == "views" else (None, None))
+    frame_view = int(held[0]) if held is not None and len(held) else 0
+    saved = state.iteration if resume else None
+    first, loop_start = state.iteration, time.perf_counter()
+    try:
+        while state.iteration < recipe.iterations:
+            if state.iteration % recipe.outputs.every == 0:
+                state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
+            losses = _step(recipe, state, inputs, train, device)
+            if (state.iteration % recipe.outputs.checkpoint_every == 0
+                    or state.iteration == recipe.iterations):
+                write_checkpoint(state.to_dict(recipe), out / CHECKPOINT)
+                saved = state.iteration
+            if progress is not None:
+                progress(state.iteration, recipe.iterations, losses)
+    except KeyboardInterrupt:
+        raise FitInterrupted(out, saved) from None
+    loop_seconds = time.perf_counter() - loop_start
+    state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
+    return write_outputs(recipe, state, inputs, (train, held), device, {
+        "iterations_run": state.iteration - first,
+        "iterations_per_second": round((state.iteration - first) / max(loop_seconds, 1e-9), 3),
+        "seconds": round(time.perf_counter() - start, 2),
+    })
