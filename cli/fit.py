@@ -16,6 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from r3d.errors import InputError
 from r3d.fit.recipe import load_recipe
 from r3d.fit.run import FitInterrupted, resume_recipe
 from r3d.fit.run import fit as run_fit
@@ -62,6 +63,13 @@ def fit(
     if device is not None:
         extra.append(f"device={device}")
     if resume is not None:
+        given = [name for name, value in (("MESH", mesh), ("--views", views),
+                                          ("--target", target), ("--recipe", recipe),
+                                          ("--out", out), ("--gt", gt)) if value is not None]
+        if given:
+            raise InputError(f"--resume continues a run with its own inputs and recipe; "
+                             f"{', '.join(given)} cannot be given with it (use --set to "
+                             "change recipe keys)")
         the_recipe, paths = resume_recipe(resume, extra)
     else:
         if out is not None:
@@ -84,7 +92,7 @@ def fit(
                               **{k: _path(v) for k, v in paths.items()})
         except FitInterrupted as exc:
             bar.stop()
-            err_console.print(f"[yellow]{exc}[/yellow]")
+            err_console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -201,8 +202,15 @@ def parse_int(value: Any) -> int:
     return value
 
 
+# YAML 1.1 (PyYAML) reads exponent numbers without a dot, such as 1e-4, as strings
+_EXPONENT_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
+
+
 def parse_float(value: Any) -> float:
-    """A finite int or float as a float (not a bool); TypeError otherwise."""
+    """A finite int or float as a float (not a bool; a string such as "1e-4" that YAML 1.1
+    leaves unparsed is read as the number); TypeError otherwise."""
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        value = float(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TypeError(value)
     return float(value)

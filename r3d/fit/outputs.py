@@ -52,29 +52,31 @@ def _fitted_mesh(state, inputs) -> Meshes:
     return mesh
 
 
-def _save_model(state, mesh: Meshes | None, out: Path) -> Path:
+def _save_model(state, mesh: Meshes | None, out: Path) -> list[Path]:
+    """Writes the fitted model; returns the files written."""
     model = state.model
     if not isinstance(model, MeshModel):
         path = out / "fit.ply"
         save_ply(path, model.points.detach(), colors=model.rgb().detach())
-        return path
+        return [path]
     path = out / "fit.obj"
     verts, faces = mesh.verts_packed().detach(), mesh.faces_packed()
     if model.colors == "texture":
         tex = mesh.textures
         save_obj(path, verts, faces, verts_uvs=tex.verts_uvs_list()[0].detach(),
                  faces_uvs=tex.faces_uvs_list()[0], texture_map=tex.maps_list()[0].detach())
-    elif model.colors == "vertex":
+        return [path, path.with_suffix(".mtl"), path.with_suffix(".png")]
+    if model.colors == "vertex":
         save_obj(path, verts, faces, verts_colors=mesh.textures.verts_features_list()[0].detach())
     else:
         save_obj(path, verts, faces)
-    return path
+    return [path]
 
 
 def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarray]:
     """Per-view IoU (and PSNR when colours were fitted) of the scored views, and the
     comparison picture (rows: input | fit)."""
-    views = inputs.views(recipe.views.image_size, device)
+    views = inputs.views(recipe.image_size_at(recipe.iterations), device)
     cameras = state.view_cameras(views, scored.to(device))
     images, masks = render_display(state.model.meshes(), cameras, views.image_size)
     targets = views.images[scored] * views.masks[scored][..., None]
@@ -120,9 +122,9 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
     out = recipe.outputs.dir
     metrics: dict = {"iterations": state.iteration, **timing,
                      "final_loss": state.history[-1] if state.history else None}
-    files = [out / "recipe.yaml"]
+    files = [out / "recipe.yaml", out / "inputs.json"]
     mesh = _fitted_mesh(state, inputs) if isinstance(state.model, MeshModel) else None
-    files.append(_save_model(state, mesh, out))
+    files.extend(_save_model(state, mesh, out))
     train, held = split
     if recipe.input == "views":
         scored = held if len(held) else train

@@ -207,9 +207,14 @@ class Recipe:
     seed: int = 0
     device: str = "cpu"
 
-    def stage_at(self, iteration: int) -> int:
-        """How many stages have begun by ``iteration``."""
-        return sum(1 for s in self.stages if s.at <= iteration)
+    def image_size_at(self, iteration: int) -> int:
+        """The height in pixels views are rendered at in ``iteration`` (stages may change it;
+        ``iterations`` gives the final size, at which the fit is scored)."""
+        size = self.views.image_size
+        for stage in self.stages:
+            if stage.at <= iteration and stage.image_size is not None:
+                size = stage.image_size
+        return size
 
 
 # ---- reading --------------------------------------------------------------------------------

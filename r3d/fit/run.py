@@ -47,12 +47,16 @@ __all__ = [
     "FitInterrupted",
     "FitState",
     "fit",
+    "fit_step",
+    "holdout_split",
+    "new_state",
     "prepare_inputs",
     "resume_recipe",
 ]
 
 CHECKPOINT = "checkpoint.pt"
 RUN_INPUTS = "inputs.json"  # the input paths of a run, read back by --resume
+TARGET_MESH_SAMPLES = 10000  # points sampled on a mesh given as the target (at least)
 CHECKPOINT_VERSION = 1
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, losses)
 
@@ -114,14 +118,14 @@ def _normalised(points: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor,
 
 
 def _load_target(path: Path, samples: int, device: torch.device) -> torch.Tensor:
-    """Target points of a point cloud file, or sampled on a mesh file."""
+    """Points sampled on a mesh file (one with faces), or the points of a point cloud file."""
     io = IO()
     try:
-        cloud = io.load_pointcloud(path, device=device)
-        points = cloud.points_packed()
-    except (FileFormatError, InputError):
-        mesh = _load_mesh(path, device)
-        points = sample_points_from_meshes(mesh, max(samples, 10000))[0]
+        mesh = io.load_mesh(path, include_textures=False, device=device)
+    except FileFormatError:  # no faces (a point cloud), or not a mesh format
+        points = io.load_pointcloud(path, device=device).points_packed()
+    else:
+        points = sample_points_from_meshes(mesh, max(samples, TARGET_MESH_SAMPLES))[0]
     if points.shape[0] == 0:
         raise FileFormatError(path, "the target has no points")
     return points
@@ -156,7 +160,7 @@ def prepare_inputs(recipe: Recipe, *, mesh: Path | None, views: Path | None,
     if target is None:
         cow = example.ground_truth(device)
         g = torch.Generator(device=device).manual_seed(recipe.seed)
-        points = sample_points_from_meshes(cow, 10000, generator=g)[0]
+        points = sample_points_from_meshes(cow, TARGET_MESH_SAMPLES, generator=g)[0]
         inputs.gt = inputs.gt or cow
     else:
         points = _load_target(target, recipe.target_samples, device)
@@ -282,7 +286,8 @@ def _start_cameras(recipe: Recipe, views: ViewSet, generator: torch.Generator) -
     return CameraModel(R, T)
 
 
-def _new_state(recipe: Recipe, inputs: FitInputs, device: torch.device) -> FitState:
+def new_state(recipe: Recipe, inputs: FitInputs, device: torch.device) -> FitState:
+    """The state a run starts from (seeded with ``recipe.seed``)."""
     generator = torch.Generator().manual_seed(recipe.seed)
     torch.manual_seed(recipe.seed)
     model = _start_model(recipe, inputs, generator, device)
@@ -291,6 +296,18 @@ def _new_state(recipe: Recipe, inputs: FitInputs, device: torch.device) -> FitSt
         cameras = _start_cameras(recipe, inputs.views(recipe.views.image_size, device),
                                  generator).to(device)
     return FitState(model, cameras, _optimizer(recipe, model, cameras), generator)
+
+
+RESUME_FIXED = ("model", "input", "optimise", "colors")  # keys a resumed run cannot change
+
+
+def _check_resumable(recipe: Recipe, saved: dict, path: Path) -> None:
+    """InputError when ``recipe`` changes what the checkpoint's run optimises."""
+    now = recipe_to_dict(recipe)
+    for key in RESUME_FIXED:
+        if key in saved and saved[key] != now[key]:
+            raise InputError(f"{path}: the checkpoint's run has {key}: {saved[key]}; a resumed "
+                             f"run cannot change it (got {now[key]})")
 
 
 def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
@@ -304,6 +321,7 @@ def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
         raise FileFormatError(path, f"not an r3d fit checkpoint ({exc})") from None
     if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
         raise FileFormatError(path, "not an r3d fit checkpoint of this version")
+    _check_resumable(recipe, data.get("recipe") or {}, path)
     m = data["model"]
     model = (MeshModel if m["kind"] == "mesh" else PointsModel).from_state(m, device)
     cameras = None if data["cameras"] is None else CameraModel.from_state(data["cameras"],
@@ -320,14 +338,6 @@ def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
 # ---- one step ------------------------------------------------------------------------------
 
 
-def _image_size(recipe: Recipe, iteration: int) -> int:
-    size = recipe.views.image_size
-    for stage in recipe.stages:
-        if stage.at <= iteration and stage.image_size is not None:
-            size = stage.image_size
-    return size
-
-
 def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
             device: torch.device) -> dict[str, torch.Tensor]:
     """The weighted loss terms (weight > 0 only) of one iteration."""
@@ -335,7 +345,7 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
     terms: dict[str, torch.Tensor] = {}
     mesh = state.model.meshes()
     if recipe.input == "views":
-        views = inputs.views(_image_size(recipe, state.iteration), device)
+        views = inputs.views(recipe.image_size_at(state.iteration), device)
         pick = torch.randperm(len(train), generator=state.generator)[: recipe.views.per_iteration]
         idx = train[pick].to(device)
         cameras = state.view_cameras(views, idx)
@@ -376,8 +386,10 @@ def _apply_stages(recipe: Recipe, state: FitState) -> None:
             state.optimizer = _optimizer(recipe, state.model, state.cameras)
 
 
-def _step(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
-          device: torch.device) -> dict[str, float]:
+def fit_step(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor | None,
+             device: torch.device) -> dict[str, float]:
+    """One iteration: stages starting now, learning rates, losses, an optimiser step.
+    ``train``: the training views' indices (None for a target fit). Returns the losses."""
     _apply_stages(recipe, state)
     factor = lr_factor(recipe, state.iteration)
     for group in state.optimizer.param_groups:
@@ -403,7 +415,7 @@ def progress_frame(recipe: Recipe, state: FitState, inputs: FitInputs, view: int
     from r3d.render.output import to_uint8
 
     if recipe.input == "views":
-        views = inputs.views(recipe.views.image_size, device)
+        views = inputs.views(recipe.image_size_at(recipe.iterations), device)
         idx = torch.tensor([view], device=device)
         cameras = state.view_cameras(views, idx)
         target = views.images[idx] * views.masks[idx][..., None]
@@ -457,7 +469,7 @@ def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
         raise InputError(f"the output folder {out} is a file")
     out.mkdir(parents=True, exist_ok=True)
     inputs = prepare_inputs(recipe, mesh=mesh, views=views, target=target, gt=gt, device=device)
-    state = load_checkpoint(recipe, device) if resume else _new_state(recipe, inputs, device)
+    state = load_checkpoint(recipe, device) if resume else new_state(recipe, inputs, device)
     write_recipe(recipe, out)
     with atomic_open(out / RUN_INPUTS, "w") as f:
         json.dump({"mesh": mesh, "views": views, "target": target, "gt": gt},
@@ -472,7 +484,7 @@ def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
         while state.iteration < recipe.iterations:
             if state.iteration % recipe.outputs.every == 0:
                 state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
-            losses = _step(recipe, state, inputs, train, device)
+            losses = fit_step(recipe, state, inputs, train, device)
             if (state.iteration % recipe.outputs.checkpoint_every == 0
                     or state.iteration == recipe.iterations):
                 write_checkpoint(state.to_dict(recipe), out / CHECKPOINT)

@@ -111,10 +111,12 @@ class _RasterizeFaceVerts(torch.autograd.Function):
 def _rasterize(meshes: Meshes, native: bool, **kwargs):
     params = _params(**kwargs)
     face_verts, first_idx, num_faces = _face_verts(meshes)
-    if kwargs["z_clip_value"] is None:
+    z_clip = kwargs["z_clip_value"]
+    # clipping (and mapping fragments back) only when some corner is in front of the plane
+    if z_clip is None or not bool((face_verts[..., 2] < z_clip).any()):
         return _rasterize_faces(face_verts, first_idx, num_faces, params, native,
                                 kwargs["bin_size"])
-    clipped = clip_faces(face_verts, first_idx, num_faces, kwargs["z_clip_value"])
+    clipped = clip_faces(face_verts, first_idx, num_faces, z_clip)
     K = params.faces_per_pixel
     # a pixel may hold both halves of a split face: keep twice the slots until they are merged
     fragments = _rasterize_faces(
