@@ -89,7 +89,6 @@ def bench(
     _check_output_path("--json", json_path)
     if plot_path is not None:
         _check_output_path("--plot", str(plot_path))
-        report.require_matplotlib()
     machine = machine_info(settings.device)
 
     records: list[Record] = []

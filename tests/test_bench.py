@@ -84,15 +84,13 @@ def test_bench_quick_json_and_plot(tmp_path):
     out = tmp_path / "bench.json"
     args = ["bench", "--quick", "--json", str(out)]
     png = tmp_path / "bench.png"
-    if report.have_matplotlib():
-        args += ["--plot", str(png)]
+    args += ["--plot", str(png)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     _check_document(json.loads(out.read_text()))
     assert "time/r3d" in result.stdout
-    if report.have_matplotlib():
-        assert png.read_bytes()[:8] == PNG_MAGIC
-        assert png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    assert png.stat().st_size > 1000
 
 
 def test_console_script_json_to_stdout(r3d_exe):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,6 @@ from rich.table import Table
 
 from r3d.bench.registry import Case
 from r3d.bench.runner import Record, Settings
-from r3d.errors import InputError
 
 JSON_SCHEMA_VERSION = 1
 
@@ -136,20 +134,6 @@ def json_document(
     }
 
 
-def have_matplotlib() -> bool:
-    """Whether matplotlib can be imported (needed by :func:`plot`)."""
-    return importlib.util.find_spec("matplotlib") is not None
-
-
-def require_matplotlib() -> None:
-    """InputError with the install hint when matplotlib is missing."""
-    if not have_matplotlib():
-        raise InputError(
-            "--plot needs matplotlib, which is not installed: pip install 'r3d[bench]' "
-            "(or pip install matplotlib)"
-        )
-
-
 _STYLES = {"native": ("o", "-"), "torch": ("s", "--"), "peer": ("^", ":")}
 
 
@@ -158,7 +142,6 @@ def plot(
 ) -> None:
     """Draws median time against problem size, one log-log panel per case and one line per
     contender (the bars span the interquartile range), and saves it as a PNG at ``path``."""
-    require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -19,7 +19,8 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
     iterations: 300
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 50, radius: 0.02,
                points_per_pixel: 10}
-    stages: [{at: 150, subdivide: true, image_size: 128}]   # coarse to fine ([] for none)
+    stages: [{at: 150, subdivide: true, image_size: 128, lr: 0.005, sigma: 2.0e-5}]
+                                  # coarse to fine ([] for none)
     pose: {init: {dist: 2.7, elev: 30, azim: 20}, perturb_deg: 0.0}
                                   # camera fits: where the cameras start (default: the views')
     example: {views: 20, image_size: 128, dist: 2.1, fov: 60}
@@ -89,7 +90,7 @@ class ViewsSpec:
     """Views are resampled to ``image_size`` pixels high; ``per_iteration`` random training
     views are rendered per step; ``holdout`` evenly spaced views are only scored."""
 
-    image_size: int = 128
+    image_size: int = 64
     per_iteration: int = 4
     holdout: int = 4
 
@@ -101,8 +102,8 @@ class LossWeights:
     silhouette: float = 1.0
     rgb: float = 0.0
     depth: float = 0.0
-    edge: float = 1.0
-    laplacian: float = 1.0
+    edge: float = 0.3
+    laplacian: float = 0.3
     normal: float = 0.01
     chamfer: float = 0.0
 
@@ -112,7 +113,7 @@ class OptimSpec:
     """Optimiser, learning rates (per parameter group) and schedule."""
 
     type: str = "adam"
-    lr: float = 0.01
+    lr: float = 0.02
     color_lr: float | None = None
     camera_lr: float | None = None
     momentum: float = 0.9
@@ -129,19 +130,22 @@ class RendererSpec:
 
     sigma: float = 1e-4
     gamma: float = 1e-4
-    faces_per_pixel: int = 50
+    faces_per_pixel: int = 20
     radius: float = 0.02
     points_per_pixel: int = 10
 
 
 @dataclass(frozen=True)
 class StageSpec:
-    """At iteration ``at``: subdivide the mesh and/or change the image size and learning rate."""
+    """At iteration ``at``: subdivide the mesh and/or change the image size, the learning rate
+    and the soft rasteriser's ``sigma`` (smaller: sharper silhouettes, whose 0.5 level lies
+    closer to the true outline, but gradients from fewer pixels)."""
 
     at: int
     subdivide: bool = False
     image_size: int | None = None
     lr: float | None = None
+    sigma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,10 @@ class Recipe:
     optim: OptimSpec = field(default_factory=OptimSpec)
     iterations: int = 300
     renderer: RendererSpec = field(default_factory=RendererSpec)
-    stages: tuple[StageSpec, ...] = (StageSpec(at=150, subdivide=True),)
+    stages: tuple[StageSpec, ...] = (
+        StageSpec(at=100, subdivide=True, image_size=128, sigma=3e-5),
+        StageSpec(at=200, subdivide=True, sigma=1e-5),
+    )
     pose: PoseSpec = field(default_factory=PoseSpec)
     example: ExampleSpec = field(default_factory=ExampleSpec)
     outputs: OutputSpec = field(default_factory=OutputSpec)
@@ -215,6 +222,14 @@ class Recipe:
             if stage.at <= iteration and stage.image_size is not None:
                 size = stage.image_size
         return size
+
+    def renderer_at(self, iteration: int) -> RendererSpec:
+        """The renderer settings of ``iteration`` (stages may change sigma)."""
+        spec = self.renderer
+        for stage in self.stages:
+            if stage.at <= iteration and stage.sigma is not None:
+                spec = dataclasses.replace(spec, sigma=stage.sigma)
+        return spec
 
 
 # ---- reading --------------------------------------------------------------------------------
@@ -388,6 +403,7 @@ def _stages(doc: Node) -> tuple[StageSpec, ...]:
             subdivide=node.boolean("subdivide", False),
             image_size=node.integer("image_size", None),
             lr=node.number("lr", None, positive=True),
+            sigma=node.number("sigma", None, positive=True),
         ))
     ats = [s.at for s in stages]
     if ats != sorted(set(ats)):

@@ -350,8 +350,8 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
         idx = train[pick].to(device)
         cameras = state.view_cameras(views, idx)
         want_depth = w.depth > 0 and views.depths is not None
-        r = render_soft(mesh, cameras, recipe.renderer, views.image_size, rgb=w.rgb > 0,
-                        depth=want_depth)
+        r = render_soft(mesh, cameras, recipe.renderer_at(state.iteration), views.image_size,
+                        rgb=w.rgb > 0, depth=want_depth)
         masks = views.masks[idx]
         if w.silhouette > 0:
             terms["silhouette"] = (r.alpha - masks).square().mean()
