@@ -132,7 +132,7 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
         files.append(write_png(out / "comparison.png", picture))
-    if inputs.gt is not None and mesh is not None:
+    if inputs.gt is not None and mesh is not None and "shape" in recipe.optimise:
         metrics["surface"] = surface_scores(mesh, inputs.gt, seed=recipe.seed)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))
