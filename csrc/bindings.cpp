@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "common/macros.h"
+#include "compositing/compositing_launchers.h"
 #include "cuda/device.h"
 #include "graph/graph_launchers.h"
 #include "mesh_normals/mesh_normals_launchers.h"
@@ -117,6 +118,34 @@ r3d::InterpFaceAttrsBackward<T> interp_backward_body(uintptr_t pix_to_face, uint
   return {ptr<const int64_t>(pix_to_face), ptr<const T>(bary),        ptr<const T>(attrs),
           ptr<const T>(grad_out),          interp_shape(shape),       ptr<T>(grad_bary),
           ptr<T>(grad_attrs_per_slot)};
+}
+
+// point compositing: (N, K, H, W, C, P, mode, channels_last, points_major).
+using CompositeShapeArgs =
+    std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, bool, bool>;
+
+r3d::CompositeShape composite_shape(const CompositeShapeArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a), std::get<4>(a),
+          std::get<5>(a), std::get<6>(a), std::get<7>(a), std::get<8>(a)};
+}
+
+template <typename T>
+r3d::CompositeForward<T> composite_forward_body(uintptr_t pointsidx, uintptr_t alphas,
+                                                uintptr_t features,
+                                                const CompositeShapeArgs& shape, uintptr_t out) {
+  return {ptr<const int64_t>(pointsidx), ptr<const T>(alphas), ptr<const T>(features),
+          composite_shape(shape), ptr<T>(out)};
+}
+
+template <typename T>
+r3d::CompositeBackward<T> composite_backward_body(uintptr_t pointsidx, uintptr_t alphas,
+                                                  uintptr_t features, uintptr_t grad_out,
+                                                  const CompositeShapeArgs& shape,
+                                                  uintptr_t grad_alphas,
+                                                  uintptr_t grad_features) {
+  return {ptr<const int64_t>(pointsidx), ptr<const T>(alphas),  ptr<const T>(features),
+          ptr<const T>(grad_out),        composite_shape(shape), ptr<T>(grad_alphas),
+          ptr<T>(grad_features)};
 }
 
 // marching_cubes: grid = (N, D, H, W, table width).
@@ -511,6 +540,54 @@ PYBIND11_MODULE(_C, m) {
             (void)body, (void)code, (void)stream;
             return R3D_CUDA_CALL(
                 r3d::interp_face_attrs_backward_cuda<T>(body, ptr<int32_t>(code), stream));
+          });
+        });
+
+  // point compositing: the arguments of composite_forward_body (then the address of an int32
+  // code) or of composite_backward_body, then the thread count or the stream.
+  m.def("composite_forward_cpu",
+        [](const std::string& dtype, uintptr_t pointsidx, uintptr_t alphas, uintptr_t features,
+           const CompositeShapeArgs& shape, uintptr_t out, uintptr_t code, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::composite_forward_cpu<T>(
+                composite_forward_body<T>(pointsidx, alphas, features, shape, out),
+                ptr<int32_t>(code), num_threads);
+          });
+        });
+  m.def("composite_backward_cpu",
+        [](const std::string& dtype, uintptr_t pointsidx, uintptr_t alphas, uintptr_t features,
+           uintptr_t grad_out, const CompositeShapeArgs& shape, uintptr_t grad_alphas,
+           uintptr_t grad_features, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::composite_backward_cpu<T>(
+                composite_backward_body<T>(pointsidx, alphas, features, grad_out, shape,
+                                           grad_alphas, grad_features),
+                num_threads);
+          });
+        });
+  m.def("composite_forward_cuda",
+        [](const std::string& dtype, uintptr_t pointsidx, uintptr_t alphas, uintptr_t features,
+           const CompositeShapeArgs& shape, uintptr_t out, uintptr_t code, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body = composite_forward_body<T>(pointsidx, alphas, features, shape, out);
+            (void)body, (void)code, (void)stream;
+            return R3D_CUDA_CALL(
+                r3d::composite_forward_cuda<T>(body, ptr<int32_t>(code), stream));
+          });
+        });
+  m.def("composite_backward_cuda",
+        [](const std::string& dtype, uintptr_t pointsidx, uintptr_t alphas, uintptr_t features,
+           uintptr_t grad_out, const CompositeShapeArgs& shape, uintptr_t grad_alphas,
+           uintptr_t grad_features, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            const auto body = composite_backward_body<T>(pointsidx, alphas, features, grad_out,
+                                                         shape, grad_alphas, grad_features);
+            (void)body, (void)stream;
+            return R3D_CUDA_CALL(r3d::composite_backward_cuda<T>(body, stream));
           });
         });
 

@@ -29,6 +29,20 @@ def check_k_norm(op: str, K: int, norm: int) -> None:
         raise InputError(f"{op}: norm must be 1 or 2, got {norm!r}")
 
 
+def check_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> None:
+    """Raises InputError unless low <= t < high for every element of the index tensor t."""
+    if t.numel() == 0:
+        return
+    # read the values in memory order: a permuted view of a contiguous tensor becomes contiguous
+    # (several times faster to reduce), and min and max do not depend on the order
+    memory_order = sorted(range(t.dim()), key=lambda d: -t.stride(d))
+    lo, hi = (int(v) for v in torch.aminmax(t.permute(memory_order)))
+    if lo < low or hi >= high:
+        raise InputError(
+            f"{op}: {name} has values in [{lo}, {hi}], expected them in [{low}, {high - 1}]"
+        )
+
+
 def segment_lengths(
     op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int, name: str = "first_idxs"
 ) -> torch.Tensor:

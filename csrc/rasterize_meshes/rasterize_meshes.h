@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "common/accumulate.h"
 #include "common/macros.h"
 
 namespace r3d {
@@ -285,17 +286,6 @@ R3D_HD inline void pixel_face_backward(const T* v, T px, T py, const RasterSetti
   }
   g[3 * b] -= T(2) * gd * t * ex;
   g[3 * b + 1] -= T(2) * gd * t * ey;
-}
-
-// Adds v to *addr: atomically on the GPU, where the pixels of one face run concurrently; plainly
-// on the CPU, where each thread accumulates into a buffer of its own.
-template <typename T>
-R3D_HD inline void accumulate(T* addr, T v) {
-#ifdef __CUDA_ARCH__
-  atomicAdd(addr, v);
-#else
-  *addr += v;
-#endif
 }
 
 // Backward of pixel q: adds to grad_face_verts (F, 3, 3) the gradient w.r.t. the corners of the

@@ -177,25 +177,12 @@ Status rasterize_meshes_backward_cpu(const T* face_verts, const int64_t* pix_to_
                                      int num_threads) {
   const int64_t num_pixels = s.N * s.H * s.W;
   if (num_threads < 1 || num_pixels * s.K < (int64_t{1} << 14)) num_threads = 1;
-  // thread t > 0 accumulates into partial[t - 1], thread 0 into the output; then they are summed
-  const int64_t size = 9 * num_faces;
-  std::vector<T> partial;
-  try {
-    partial.assign(static_cast<size_t>((num_threads - 1) * size), T(0));
-  } catch (const std::bad_alloc&) {
+  const auto body = [&](T* acc) {
+    return RasterizeBackwardPixel<T>{face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists,
+                                     s, acc};
+  };
+  if (!parallel_accumulate(num_pixels, 9 * num_faces, grad_face_verts, num_threads, body))
     return Status::error("out of memory in the backward of rasterize_meshes");
-  }
-#pragma omp parallel num_threads(num_threads)
-  {
-    const int t = omp_get_thread_num();
-    const RasterizeBackwardPixel<T> body{face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists,
-                                         s, t == 0 ? grad_face_verts : &partial[(t - 1) * size]};
-#pragma omp for schedule(static)
-    for (int64_t q = 0; q < num_pixels; ++q) body(q);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < size; ++i)
-      for (int u = 1; u < num_threads; ++u) grad_face_verts[i] += partial[(u - 1) * size + i];
-  }
   return Status::ok();
 }
 

@@ -57,15 +57,16 @@ def op_contenders(
     make_run: Callable[[Callable], Callable],
     pytorch3d_name: str | None = None,
     torch_max_size: int | None = None,
+    pytorch3d_module: str = "pytorch3d.ops",
 ) -> list[Contender]:
     """r3d's op (native where it can be), its pure-PyTorch twin (not run above
-    ``torch_max_size`` when given) and, when named, PyTorch3D's."""
+    ``torch_max_size`` when given) and, when named, PyTorch3D's ``pytorch3d_module.name``."""
     contenders = [
         Contender("r3d", make_run(native), "native", native_available),
         Contender("torch", make_run(torch_op), "torch", max_size=torch_max_size),
     ]
     if pytorch3d_name is not None:
-        contenders.append(pytorch3d_contender(pytorch3d_name, make_run))
+        contenders.append(pytorch3d_contender(pytorch3d_name, make_run, pytorch3d_module))
     return contenders
 
 
@@ -81,6 +82,7 @@ def register_op_cases(
     size_label: str,
     description: str,
     torch_max_size: int | None = None,
+    pytorch3d_module: str = "pytorch3d.ops",
     **meta: Any,
 ) -> None:
     """Registers one case per variant, ``name + suffix``, with :func:`op_contenders`.
@@ -95,6 +97,8 @@ def register_op_cases(
             setup=setup,
             size_label=size_label,
             description=description.format(what=what),
-            contenders=op_contenders(native, torch_op, make_run, pytorch3d_name, torch_max_size),
+            contenders=op_contenders(
+                native, torch_op, make_run, pytorch3d_name, torch_max_size, pytorch3d_module
+            ),
             **meta,
         )

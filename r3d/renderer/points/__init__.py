@@ -1,0 +1,15 @@
+"""Point cloud rendering: rasterisation, compositing and renderers."""
+
+from r3d.renderer.points.compositing import alpha_composite, norm_weighted_sum, weighted_sum
+from r3d.renderer.points.compositor import AlphaCompositor, NormWeightedCompositor
+from r3d.renderer.points.renderer import PointsRenderer, PointsRendererWithFragments
+
+__all__ = [
+    "AlphaCompositor",
+    "NormWeightedCompositor",
+    "PointsRenderer",
+    "PointsRendererWithFragments",
+    "alpha_composite",
+    "norm_weighted_sum",
+    "weighted_sum",
+]

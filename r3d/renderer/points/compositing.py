@@ -1,0 +1,119 @@
+"""Point compositing: blending the features of the K points found at each pixel.
+
+``alpha_composite``, ``norm_weighted_sum`` and ``weighted_sum`` follow PyTorch3D's signatures and
+semantics (``pytorch3d.renderer.compositing``). On CPU and CUDA the native kernels run (forward
+and backward, parallel over pixels); elsewhere the pure-PyTorch twins of
+:mod:`r3d.renderer.points.compositing_torch`, which are also the test oracle.
+
+The kernels take the (N, K, H, W) fragments either contiguous or as the permuted views of
+(N, H, W, K) tensors that :class:`PointsRenderer` passes, and the (C, P) features either
+contiguous or as the transpose of packed (P, C) features, without copying; their images and
+gradients come out in the same layouts.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+from r3d.ops.dispatch import use_native
+from r3d.renderer.points.compositing_torch import (
+    alpha_composite_torch,
+    check_composite_inputs,
+    norm_weighted_sum_torch,
+    weighted_sum_torch,
+)
+
+__all__ = ["alpha_composite", "norm_weighted_sum", "weighted_sum"]
+
+_TORCH = {
+    "alpha_composite": alpha_composite_torch,
+    "norm_weighted_sum": norm_weighted_sum_torch,
+    "weighted_sum": weighted_sum_torch,
+}
+
+
+class _Composite(torch.autograd.Function):
+    """Native forward and backward of one of the three compositing functions."""
+
+    @staticmethod
+    def forward(ctx, op, pointsidx, alphas, features):
+        ctx.op = op
+        ctx.save_for_backward(pointsidx, alphas, features)
+        return _ext.composite_forward(op, pointsidx, alphas, features)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        pointsidx, alphas, features = ctx.saved_tensors
+        _, _, need_alphas, need_features = ctx.needs_input_grad
+        grad_out = grad_out.contiguous(memory_format=_ext.image_memory_format(pointsidx))
+        grad_alphas, grad_features = _ext.composite_backward(
+            ctx.op, pointsidx, alphas, features, grad_out, need_alphas, need_features
+        )
+        return None, None, grad_alphas, grad_features
+
+
+def _composite(
+    op: str, pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor
+) -> torch.Tensor:
+    check_composite_inputs(op, pointsidx, alphas, pt_clds)
+    if not use_native(pt_clds):
+        return _TORCH[op](pointsidx, alphas, pt_clds)
+    fmt = _ext.image_memory_format(pointsidx)
+    features = pt_clds if _ext.is_points_major(pt_clds) else pt_clds.contiguous()
+    return _Composite.apply(
+        op, pointsidx.contiguous(memory_format=fmt), alphas.contiguous(memory_format=fmt), features
+    )
+
+
+def alpha_composite(
+    pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor
+) -> torch.Tensor:
+    """Front-to-back "over" compositing of the points of each pixel.
+
+    ``image[n, :, y, x] = sum_k a_k prod_{j < k} (1 - a_j) pt_clds[:, pointsidx[n, k, y, x]]``
+    over the non-empty slots (empty slots neither contribute nor attenuate).
+
+    Args:
+        pointsidx: (N, K, H, W) int64 packed index of the point in each slot, nearest first,
+            -1 where empty.
+        alphas: (N, K, H, W) float opacity of each slot, usually in [0, 1].
+        pt_clds: (C, P) float features of the P packed points, of alphas' dtype and device.
+    Returns:
+        (N, C, H, W) images, zero where a pixel has no point. Differentiable w.r.t. alphas and
+        pt_clds.
+
+    Raises InputError naming the argument for a bad shape, dtype or device, and for indices
+    outside [-1, P - 1].
+    """
+    return _composite("alpha_composite", pointsidx, alphas, pt_clds)
+
+
+def norm_weighted_sum(
+    pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor
+) -> torch.Tensor:
+    """Features of the points of each pixel averaged with the weights alphas.
+
+    ``image[n, :, y, x] = sum_k a_k pt_clds[:, pointsidx[n, k, y, x]] / max(sum_k a_k, 1e-4)``
+    over the non-empty slots.
+
+    Args and errors: as :func:`alpha_composite`.
+    Returns:
+        (N, C, H, W) images, zero where a pixel has no point.
+    """
+    return _composite("norm_weighted_sum", pointsidx, alphas, pt_clds)
+
+
+def weighted_sum(
+    pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor
+) -> torch.Tensor:
+    """Features of the points of each pixel summed with the weights alphas.
+
+    ``image[n, :, y, x] = sum_k a_k pt_clds[:, pointsidx[n, k, y, x]]`` over the non-empty slots.
+
+    Args and errors: as :func:`alpha_composite`.
+    Returns:
+        (N, C, H, W) images, zero where a pixel has no point.
+    """
+    return _composite("weighted_sum", pointsidx, alphas, pt_clds)
