@@ -35,12 +35,14 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def surface_scores(pred: Meshes, gt: Meshes, seed: int = 0) -> dict[str, float]:
+def surface_scores(pred: Meshes | torch.Tensor, gt: Meshes, seed: int = 0) -> dict[str, float]:
     """Chamfer-L2 (mean squared nearest distance, both ways summed, as PyTorch3D's
-    ``chamfer_distance``) and F-scores at :data:`F_SCORE_TAUS` between
-    :data:`SURFACE_SAMPLES` points sampled on each one-mesh batch."""
-    g = torch.Generator(device=pred.device).manual_seed(seed)
-    x = sample_points_from_meshes(pred, SURFACE_SAMPLES, generator=g)
+    ``chamfer_distance``) and F-scores at :data:`F_SCORE_TAUS` between a prediction (a
+    one-mesh batch, sampled, or (1, P, 3) points) and :data:`SURFACE_SAMPLES` points sampled on
+    the one-mesh batch ``gt``."""
+    g = torch.Generator(device=gt.device).manual_seed(seed)
+    x = pred if isinstance(pred, torch.Tensor) else sample_points_from_meshes(
+        pred, SURFACE_SAMPLES, generator=g)
     y = sample_points_from_meshes(gt, SURFACE_SAMPLES, generator=g)
     scores = {"chamfer_l2": float(chamfer_distance(x, y)[0])}
     d_xy = knn_points(x, y, K=1).dists[0, :, 0].sqrt()

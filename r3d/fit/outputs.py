@@ -78,7 +78,8 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
     comparison picture (rows: input | fit)."""
     views = inputs.views(recipe.image_size_at(recipe.iterations), device)
     cameras = state.view_cameras(views, scored.to(device))
-    images, masks = render_display(state.model.meshes(), cameras, views.image_size)
+    images, masks = render_display(state.model, cameras, views.image_size,
+                                   recipe.renderer_at(recipe.iterations))
     targets = views.images[scored] * views.masks[scored][..., None]
     ious = iou(masks, views.masks[scored])
     colours = "colors" in recipe.optimise
@@ -132,8 +133,9 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
         files.append(write_png(out / "comparison.png", picture))
-    if inputs.gt is not None and mesh is not None and "shape" in recipe.optimise:
-        metrics["surface"] = surface_scores(mesh, inputs.gt, seed=recipe.seed)
+    if inputs.gt is not None and "shape" in recipe.optimise:
+        points = state.model.points.detach()[None] if mesh is None else mesh
+        metrics["surface"] = surface_scores(points, inputs.gt, seed=recipe.seed)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))
         metrics["pose"] = pose_errors(R.detach(), T.detach(), *inputs.true_cameras)

@@ -448,6 +448,9 @@ def _check_consistent(r: Recipe, doc: Node) -> None:
     if r.model == "points" and (r.colors == "texture" or any(s.subdivide for s in r.stages)):
         raise InputError(f"{where} point clouds have vertex colours only and cannot be "
                          "subdivided")
+    if r.model == "points" and r.losses.depth > 0:
+        raise InputError(f"{where} the depth loss is for meshes; set losses.depth: 0 for "
+                         "model: points")
     if r.model == "points" and r.input == "target":
         raise InputError(f"{where} model: points fits views; use model: mesh for a target")
     late = [s.at for s in r.stages if s.at >= r.iterations]

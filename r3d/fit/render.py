@@ -1,5 +1,9 @@
 """Rendering the fitted model: soft renders for the losses, hard ones for scores and pictures.
 
+Point clouds are splatted (discs of NDC ``radius``, weights ``1 - d^2 / r^2``) and
+alpha-composited over a transparent black background, for the losses and the pictures alike:
+the coverage channel is the composite of a constant 1 feature.
+
 Soft mesh renders use PyTorch3D's soft rasteriser: faces within the blur radius at which the
 coverage ``sigmoid(-d / sigma)`` falls to :data:`MIN_COVERAGE` are kept (K per pixel) and
 blended; colours are unlit (ambient light 1), so fitted colours are the images' own colours
@@ -27,9 +31,15 @@ from r3d.renderer import (
     SoftSilhouetteShader,
     TexturesVertex,
 )
-from r3d.structures import Meshes
+from r3d.renderer.points import (
+    AlphaCompositor,
+    PointsRasterizationSettings,
+    PointsRasterizer,
+    PointsRenderer,
+)
+from r3d.structures import Meshes, Pointclouds
 
-__all__ = ["MIN_COVERAGE", "Rendered", "render_display", "render_soft"]
+__all__ = ["MIN_COVERAGE", "Rendered", "render_display", "render_model", "render_soft"]
 
 MIN_COVERAGE = 1e-4
 BLACK = (0.0, 0.0, 0.0)
@@ -74,6 +84,29 @@ def render_soft(mesh: Meshes, cameras: CamerasBase, spec: RendererSpec,
     return out
 
 
+def render_points(cloud: Pointclouds, cameras: CamerasBase, spec: RendererSpec,
+                  image_size: tuple[int, int]) -> Rendered:
+    """Splats of one cloud with (P, 3) colour features from n cameras."""
+    points, colours = cloud.points_packed(), cloud.features_packed()
+    features = torch.cat([colours, torch.ones_like(colours[:, :1])], dim=1)
+    n = len(cameras)
+    clouds = Pointclouds([points] * n, features=[features] * n)
+    settings = PointsRasterizationSettings(image_size=image_size, radius=spec.radius,
+                                           points_per_pixel=spec.points_per_pixel)
+    renderer = PointsRenderer(PointsRasterizer(cameras=cameras, raster_settings=settings),
+                              AlphaCompositor(background_color=(0.0, 0.0, 0.0, 0.0)))
+    images = renderer(clouds)
+    return Rendered(alpha=images[..., 3], rgb=images[..., :3])
+
+
+def render_model(model, cameras: CamerasBase, spec: RendererSpec, image_size: tuple[int, int],
+                 rgb: bool, depth: bool) -> Rendered:
+    """The soft render of a fitted model (mesh or point cloud; depth only for meshes)."""
+    if hasattr(model, "pointclouds"):
+        return render_points(model.pointclouds(), cameras, spec, image_size)
+    return render_soft(model.meshes(), cameras, spec, image_size, rgb=rgb, depth=depth)
+
+
 def _hard_renderer(cameras: CamerasBase, image_size: tuple[int, int], lit: bool):
     device = cameras.device
     if lit:  # a light at each camera: shape readable from any side
@@ -88,10 +121,16 @@ def _hard_renderer(cameras: CamerasBase, image_size: tuple[int, int], lit: bool)
 
 
 @torch.no_grad()
-def render_display(mesh: Meshes, cameras: CamerasBase,
-                   image_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hard renders of ``mesh`` from n cameras: colours (n, H, W, 3) over black (unlit when the
-    mesh has colours, else grey lit from the camera) and masks (n, H, W) in {0, 1}."""
+def render_display(model, cameras: CamerasBase, image_size: tuple[int, int],
+                   spec: RendererSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    """Renders of a fitted model (or a Meshes) from n cameras: colours (n, H, W, 3) over black
+    and masks (n, H, W) in {0, 1}. Meshes are rasterised hard (unlit when they have colours,
+    else grey lit from the camera), point clouds splatted with ``spec`` (mask: coverage above
+    one half)."""
+    if hasattr(model, "pointclouds"):
+        r = render_points(model.pointclouds(), cameras, spec, image_size)
+        return r.rgb, (r.alpha > 0.5).float()
+    mesh = model if isinstance(model, Meshes) else model.meshes()
     lit = mesh.textures is None
     if lit:
         grey = TexturesVertex([torch.full_like(mesh.verts_packed(), SHAPE_GREY)])

@@ -26,7 +26,7 @@ from r3d.fit import example
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
 from r3d.fit.outputs import write_checkpoint, write_outputs, write_recipe
 from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict
-from r3d.fit.render import render_display, render_soft
+from r3d.fit.render import render_display, render_model
 from r3d.fit.views import ViewSet, load_views
 from r3d.io import IO, atomic_open
 from r3d.loss import (
@@ -343,15 +343,16 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
     """The weighted loss terms (weight > 0 only) of one iteration."""
     w = recipe.losses
     terms: dict[str, torch.Tensor] = {}
-    mesh = state.model.meshes()
+    is_mesh = isinstance(state.model, MeshModel)
+    mesh = state.model.meshes() if is_mesh else None
     if recipe.input == "views":
         views = inputs.views(recipe.image_size_at(state.iteration), device)
         pick = torch.randperm(len(train), generator=state.generator)[: recipe.views.per_iteration]
         idx = train[pick].to(device)
         cameras = state.view_cameras(views, idx)
         want_depth = w.depth > 0 and views.depths is not None
-        r = render_soft(mesh, cameras, recipe.renderer_at(state.iteration), views.image_size,
-                        rgb=w.rgb > 0, depth=want_depth)
+        r = render_model(state.model, cameras, recipe.renderer_at(state.iteration),
+                         views.image_size, rgb=w.rgb > 0, depth=want_depth)
         masks = views.masks[idx]
         if w.silhouette > 0:
             terms["silhouette"] = (r.alpha - masks).square().mean()
@@ -368,11 +369,11 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
                              device=device)
         x = sample_points_from_meshes(mesh, recipe.target_samples, generator=g)
         terms["chamfer"] = chamfer_distance(x, inputs.target[pick][None])[0]
-    if w.edge > 0:
+    if is_mesh and w.edge > 0:
         terms["edge"] = mesh_edge_loss(mesh)
-    if w.laplacian > 0:
+    if is_mesh and w.laplacian > 0:
         terms["laplacian"] = mesh_laplacian_smoothing(mesh, method="uniform")
-    if w.normal > 0:
+    if is_mesh and w.normal > 0:
         terms["normal"] = mesh_normal_consistency(mesh)
     return {k: getattr(w, k) * v for k, v in terms.items()}
 
@@ -426,7 +427,8 @@ def progress_frame(recipe: Recipe, state: FitState, inputs: FitInputs, view: int
         cameras = FoVPerspectiveCameras(R=R, T=T, device=device)
         target = None
     size = views.image_size if target is not None else (128, 128)
-    image, _ = render_display(state.model.meshes(), cameras, size)
+    image, _ = render_display(state.model, cameras, size,
+                              recipe.renderer_at(recipe.iterations))
     if target is None:
         return to_uint8(image[0])
     return to_uint8(torch.cat([target[0], image[0]], dim=1))
