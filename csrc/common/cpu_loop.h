@@ -1,7 +1,12 @@
 // The CPU launcher loop: runs body(i) for i in [0, n) on num_threads OpenMP threads.
 #pragma once
 
+#include <omp.h>
+
+#include <cstddef>
 #include <cstdint>
+#include <new>
+#include <vector>
 
 namespace r3d {
 
@@ -34,6 +39,33 @@ inline int parallel_for_max(int64_t n, int num_threads, const Body& body) {
     worst = code > worst ? code : worst;
   }
   return worst;
+}
+
+// Runs body(i) for i in [0, n) on num_threads threads, each body accumulating into an array of
+// size values: make_body(acc) returns the body of a thread whose array is acc, which is out for
+// the first thread and a zeroed buffer of its own for every other; the buffers are then added
+// to out. O(size * num_threads) memory. Returns false when the buffers cannot be allocated.
+template <typename T, typename MakeBody>
+inline bool parallel_accumulate(int64_t n, int64_t size, T* out, int num_threads,
+                                const MakeBody& make_body) {
+  if (num_threads < 1) num_threads = 1;
+  std::vector<T> partial;  // thread t > 0 accumulates into partial[(t - 1) * size ...]
+  try {
+    partial.assign(static_cast<size_t>((num_threads - 1) * size), T(0));
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
+#pragma omp parallel num_threads(num_threads)
+  {
+    const int t = omp_get_thread_num();
+    const auto body = make_body(t == 0 ? out : &partial[(t - 1) * size]);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < n; ++i) body(i);
+#pragma omp for schedule(static)
+    for (int64_t j = 0; j < size; ++j)
+      for (int u = 1; u < num_threads; ++u) out[j] += partial[(u - 1) * size + j];
+  }
+  return true;
 }
 
 }  // namespace r3d
