@@ -178,7 +178,7 @@ def test_radius_forms_agree(fn):
     assert (fn(clouds, radius=0.0, **kw)[0] == -1).all()
 
 
-@pytest.mark.parametrize("bin_size", [1, 3, 8, None])
+@pytest.mark.parametrize("bin_size", [1, 3, 8, 10**12, None])
 def test_heavy_overlap_in_one_bin_drops_nothing(bin_size):
     g = torch.Generator().manual_seed(4)
     # 20k points in a small square: every bin there holds thousands of them
@@ -294,6 +294,19 @@ def test_native_kernel_survives_non_finite_values():
     idx, _, _ = _ext.rasterize_points_forward(points, radius, torch.tensor([0]),
                                               torch.tensor([5]), (1, 6, 7, 3), 2)
     assert (idx == -1).all()
+
+
+def test_cuda_launchers_fail_cleanly_without_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    from r3d import _C
+
+    # a launch with no device must raise, not crash the interpreter
+    match = "r3d native kernel failed" if _C.with_cuda else "built without CUDA"
+    with pytest.raises(RuntimeError, match=match):
+        _C.rasterize_points_forward_cuda("float32", 0, 0, 0, 0, (1, 2, 2, 1), 0, 0, 0, 0, 0)
+    with pytest.raises(RuntimeError, match=match):
+        _C.rasterize_points_backward_cuda("float64", 0, 0, 0, 0, (1, 2, 2, 1), 1, 0, 0)
 
 
 def test_settings_and_fragments():

@@ -45,11 +45,12 @@ inline PixelBox pixel_box(double xlo, double xhi, double ylo, double yhi, int64_
   return box;
 }
 
-// Bin side when the caller leaves it to the launcher: the largest power of two (8 to 64) whose
-// output rows (B * B pixels of K slots of slot_bytes) fit a core's L2 cache and that still gives
-// every thread several bins to take.
-inline int64_t auto_bin_size(int64_t N, int64_t H, int64_t W, int64_t K, int64_t slot_bytes,
-                             int num_threads) {
+// Side of the bins: bin_size when the caller gives one (> 0; capped at the image's longer side),
+// else the largest power of two (8 to 64) whose output rows (B * B pixels of K slots of
+// slot_bytes) fit a core's L2 cache and that still gives every thread several bins to take.
+inline int64_t bin_side(int64_t bin_size, int64_t N, int64_t H, int64_t W, int64_t K,
+                        int64_t slot_bytes, int num_threads) {
+  if (bin_size > 0) return std::min(bin_size, std::max(H, W));
   int64_t B = 64;
   while (B > 8 && B * B * K * slot_bytes > (int64_t{256} << 10)) B /= 2;
   auto num_bins = [&](int64_t b) { return N * ((H + b - 1) / b) * ((W + b - 1) / b); };

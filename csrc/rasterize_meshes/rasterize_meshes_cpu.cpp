@@ -44,8 +44,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     parallel_for(num_faces, num_threads,
                  [&](int64_t f) { boxes[f] = face_pixel_box(face_verts + 9 * f, s); });
     const int64_t slot_bytes = sizeof(int64_t) + 5 * sizeof(T);
-    const int64_t B =
-        bin_size > 0 ? bin_size : auto_bin_size(s.N, s.H, s.W, s.K, slot_bytes, num_threads);
+    const int64_t B = bin_side(bin_size, s.N, s.H, s.W, s.K, slot_bytes, num_threads);
     const Bins<int64_t> bins = bin_boxes<int64_t>(
         face_first, face_count, s.N, s.H, s.W, B, [](int64_t f) { return f; },
         [&](int64_t f) { return boxes[f]; }, num_threads);
@@ -57,12 +56,13 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
       const int64_t n = b / bins.per_image();
       const PixelBox bin = bins.box(b, s.H, s.W);
       const int64_t x0 = bin.x0, x1 = bin.x1, y0 = bin.y0, y1 = bin.y1;
+      const int64_t bw = x1 - x0 + 1;
       thread_local std::vector<int64_t> hits;  // hits so far of each pixel of the bin
-      hits.assign(B * B, 0);
+      hits.assign(bw * (y1 - y0 + 1), 0);
       auto top_k = [&](int64_t x, int64_t y) {
         const int64_t q = (n * s.H + y) * s.W + x;
         return PixelTopK<T>(pix_to_face + q * s.K, zbuf + q * s.K, bary + 3 * q * s.K,
-                            dists + q * s.K, s.K, hits[(y - y0) * B + x - x0]);
+                            dists + q * s.K, s.K, hits[(y - y0) * bw + x - x0]);
       };
       for (int64_t j = bins.first[b]; j < bins.first[b + 1]; ++j) {
         const int64_t f = bins.elems[j];
@@ -74,7 +74,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
             if (!is_hit(r, s)) continue;
             PixelTopK<T> top = top_k(x, y);
             top.push(r, f);
-            hits[(y - y0) * B + x - x0] = top.count;
+            hits[(y - y0) * bw + x - x0] = top.count;
           }
         }
       }

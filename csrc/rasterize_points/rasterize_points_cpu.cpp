@@ -58,8 +58,7 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
     return Status::error("rasterize_points: image sides must be below 2^31 pixels");
   try {
     const int64_t slot_bytes = sizeof(int64_t) + 2 * sizeof(T);
-    const int64_t B =
-        bin_size > 0 ? bin_size : auto_bin_size(s.N, s.H, s.W, s.K, slot_bytes, num_threads);
+    const int64_t B = bin_side(bin_size, s.N, s.H, s.W, s.K, slot_bytes, num_threads);
     const Bins<PointRecord<T>> bins = bin_boxes<PointRecord<T>>(
         cloud_first, cloud_count, s.N, s.H, s.W, B,
         [&](int64_t p) { return point_record(points, radius, p, s); },
@@ -71,12 +70,13 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
     parallel_for_dynamic(bins.num_bins(), num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
       const PixelBox bin = bins.box(b, s.H, s.W);
+      const int64_t bw = bin.x1 - bin.x0 + 1;
       thread_local std::vector<int64_t> hits;  // hits so far of each pixel of the bin
-      hits.assign(B * B, 0);
+      hits.assign(bw * (bin.y1 - bin.y0 + 1), 0);
       auto top_k = [&](int64_t x, int64_t y) {
         const int64_t q = (n * s.H + y) * s.W + x;
         return PointTopK<T>(idx + q * s.K, zbuf + q * s.K, dists + q * s.K, s.K,
-                            hits[(y - bin.y0) * B + x - bin.x0]);
+                            hits[(y - bin.y0) * bw + x - bin.x0]);
       };
       for (int64_t j = bins.first[b]; j < bins.first[b + 1]; ++j) {
         const PointRecord<T>& rec = bins.elems[j];
@@ -87,7 +87,7 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
             if (!point_hit(rec.v, rec.radius, xs[x], ys[y], &dist2)) continue;
             PointTopK<T> top = top_k(x, y);
             top.push(rec.index, rec.v[2], dist2);
-            hits[(y - bin.y0) * B + x - bin.x0] = top.count;
+            hits[(y - bin.y0) * bw + x - bin.x0] = top.count;
           }
         }
       }
