@@ -22,6 +22,7 @@
 #include "packed_padded/packed_padded_launchers.h"
 #include "point_mesh/point_mesh_launchers.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
+#include "rasterize_points/rasterize_points_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -92,6 +93,13 @@ using RasterSettingsArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, double
 r3d::RasterSettings raster_settings(const RasterSettingsArgs& a) {
   return r3d::RasterSettings{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
                              std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a)};
+}
+
+// rasterize_points settings as passed from Python: (N, H, W, K).
+using PointRasterSettingsArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+
+r3d::PointRasterSettings point_raster_settings(const PointRasterSettingsArgs& a) {
+  return r3d::PointRasterSettings{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
 }
 
 // interpolate_face_attributes: (pix_to_face, bary, attrs, (P, F, D), out or grads).
@@ -491,6 +499,61 @@ PYBIND11_MODULE(_C, m) {
                 ptr<const T>(face_verts), ptr<const int64_t>(pix_to_face),
                 ptr<const T>(grad_zbuf), ptr<const T>(grad_bary), ptr<const T>(grad_dists),
                 raster_settings(settings), num_faces, ptr<T>(grad_face_verts), stream));
+          });
+        });
+
+  // rasterize_points: the settings tuple of point_raster_settings; the last argument is the
+  // thread count (CPU) or the stream (CUDA).
+  m.def("rasterize_points_forward_cpu",
+        [](const std::string& dtype, uintptr_t points, uintptr_t radius, uintptr_t cloud_first,
+           uintptr_t cloud_count, const PointRasterSettingsArgs& settings, int64_t bin_size,
+           uintptr_t idx, uintptr_t zbuf, uintptr_t dists, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::rasterize_points_forward_cpu<T>(
+                ptr<const T>(points), ptr<const T>(radius), ptr<const int64_t>(cloud_first),
+                ptr<const int64_t>(cloud_count), point_raster_settings(settings), bin_size,
+                ptr<int64_t>(idx), ptr<T>(zbuf), ptr<T>(dists), num_threads);
+          });
+        });
+  m.def("rasterize_points_forward_cuda",
+        [](const std::string& dtype, uintptr_t points, uintptr_t radius, uintptr_t cloud_first,
+           uintptr_t cloud_count, const PointRasterSettingsArgs& settings, int64_t bin_size,
+           uintptr_t idx, uintptr_t zbuf, uintptr_t dists, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)points, (void)radius, (void)cloud_first, (void)cloud_count, (void)settings,
+                (void)bin_size, (void)idx, (void)zbuf, (void)dists, (void)stream;
+            return R3D_CUDA_CALL(r3d::rasterize_points_forward_cuda<T>(
+                ptr<const T>(points), ptr<const T>(radius), ptr<const int64_t>(cloud_first),
+                ptr<const int64_t>(cloud_count), point_raster_settings(settings),
+                ptr<int64_t>(idx), ptr<T>(zbuf), ptr<T>(dists), stream));
+          });
+        });
+  m.def("rasterize_points_backward_cpu",
+        [](const std::string& dtype, uintptr_t points, uintptr_t idx, uintptr_t grad_zbuf,
+           uintptr_t grad_dists, const PointRasterSettingsArgs& settings, int64_t num_points,
+           uintptr_t grad_points, int num_threads) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            return r3d::rasterize_points_backward_cpu<T>(
+                ptr<const T>(points), ptr<const int64_t>(idx), ptr<const T>(grad_zbuf),
+                ptr<const T>(grad_dists), point_raster_settings(settings), num_points,
+                ptr<T>(grad_points), num_threads);
+          });
+        });
+  m.def("rasterize_points_backward_cuda",
+        [](const std::string& dtype, uintptr_t points, uintptr_t idx, uintptr_t grad_zbuf,
+           uintptr_t grad_dists, const PointRasterSettingsArgs& settings, int64_t num_points,
+           uintptr_t grad_points, uintptr_t stream) {
+          run(dtype, [&](auto zero) {
+            using T = decltype(zero);
+            (void)points, (void)idx, (void)grad_zbuf, (void)grad_dists, (void)settings,
+                (void)num_points, (void)grad_points, (void)stream;
+            return R3D_CUDA_CALL(r3d::rasterize_points_backward_cuda<T>(
+                ptr<const T>(points), ptr<const int64_t>(idx), ptr<const T>(grad_zbuf),
+                ptr<const T>(grad_dists), point_raster_settings(settings), num_points,
+                ptr<T>(grad_points), stream));
           });
         });
 

@@ -21,6 +21,16 @@ def check_positive_int(op: str, name: str, value: object) -> int:
     return value
 
 
+def check_int(op: str, name: str, value: object, minimum: int, optional: bool = False) -> None:
+    """Raises InputError unless value is an int >= minimum (bools excluded), or None when
+    optional."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        none = " or None" if optional else ""
+        raise InputError(f"{op}: {name} must be an int >= {minimum}{none}, got {value!r}")
+
+
 def check_k_norm(op: str, K: int, norm: int) -> None:
     """Raises InputError unless K is a positive int and norm is 1 or 2 (a KNN search's
     neighbour count and distance)."""

@@ -5,15 +5,13 @@
 // Outputs, pixel q = (n * H + y) * W + x, slot k < K: pix_to_face (N, H, W, K) packed face index,
 // zbuf (N, H, W, K) depth, bary (N, H, W, K, 3) barycentrics, dists (N, H, W, K) signed squared
 // NDC distance (negative inside); slots sorted by (depth, face index), -1 past the hits.
-//
-// Conventions (PyTorch3D's): pixel (0, 0) is the top-left one; NDC +x points left and +y up, so
-// column x has NDC centre (W - 2x - 1) / min(H, W) and row y has (H - 2y - 1) / min(H, W).
+// Pixel conventions: common/raster.h.
 #pragma once
 
 #include <cstdint>
 
-#include "common/accumulate.h"
 #include "common/macros.h"
+#include "common/raster.h"
 
 namespace r3d {
 
@@ -30,12 +28,6 @@ struct RasterSettings {
   bool clip_barycentric_coords;
   bool cull_backfaces;
 };
-
-// NDC centre of pixel i along a side of S pixels (flipped: i = 0 is at the +1 end).
-template <typename T>
-R3D_HD inline T pixel_centre(int64_t i, int64_t S, int64_t min_side) {
-  return static_cast<T>(static_cast<double>(S - 2 * i - 1) / static_cast<double>(min_side));
-}
 
 // Edge function of p against the edge a -> b (twice the signed area of the triangle p, a, b).
 template <typename T>
@@ -159,10 +151,6 @@ struct PixelTopK {
   R3D_HD PixelTopK(int64_t* f, T* z, T* b, T* d, int64_t k, int64_t c)
       : face(f), zbuf(z), bary(b), dists(d), K(k), count(c) {}
 
-  R3D_HD static bool before(T z, int64_t f, T z2, int64_t f2) {
-    return z < z2 || (z == z2 && f < f2);
-  }
-
   R3D_HD void move(int64_t to, int64_t from) {
     face[to] = face[from];
     zbuf[to] = zbuf[from];
@@ -171,9 +159,9 @@ struct PixelTopK {
   }
 
   R3D_HD void push(const PixelFace<T>& r, int64_t f) {
-    if (count == K && !before(r.z, f, zbuf[K - 1], face[K - 1])) return;
+    if (count == K && !nearer(r.z, f, zbuf[K - 1], face[K - 1])) return;
     int64_t pos = count < K ? count++ : K - 1;
-    while (pos > 0 && before(r.z, f, zbuf[pos - 1], face[pos - 1])) {
+    while (pos > 0 && nearer(r.z, f, zbuf[pos - 1], face[pos - 1])) {
       move(pos, pos - 1);
       --pos;
     }

@@ -28,6 +28,7 @@ CASE_MODULES: list[str] = [
     "r3d.loss.bench_cases",
     "r3d.loss.bench_mesh_losses",
     "r3d.renderer.mesh.bench_rasterize",
+    "r3d.renderer.points.bench_rasterize_points",
     "r3d.renderer.points.bench_compositing",
     "r3d.fit.bench_fit",
 ]

@@ -50,6 +50,12 @@ from r3d.renderer.mesh import (
     phong_shading,
     rasterize_meshes,
 )
+from r3d.renderer.points import (
+    PointFragments,
+    PointsRasterizationSettings,
+    PointsRasterizer,
+    rasterize_points,
+)
 
 __all__ = [
     "AmbientLights",
@@ -70,7 +76,10 @@ __all__ = [
     "NormalShader",
     "OrthographicCameras",
     "PerspectiveCameras",
+    "PointFragments",
     "PointLights",
+    "PointsRasterizationSettings",
+    "PointsRasterizer",
     "RasterizationSettings",
     "ShaderBase",
     "SilhouetteShader",
@@ -94,6 +103,7 @@ __all__ = [
     "opencv_from_cameras_projection",
     "phong_shading",
     "rasterize_meshes",
+    "rasterize_points",
     "sigmoid_alpha_blend",
     "softmax_rgb_blend",
 ]

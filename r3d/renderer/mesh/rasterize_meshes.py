@@ -13,6 +13,7 @@ import math
 import torch
 
 from r3d import _ext
+from r3d._checks import check_int
 from r3d.errors import InputError
 from r3d.ops.dispatch import use_native
 from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
@@ -25,23 +26,19 @@ __all__ = ["rasterize_meshes", "rasterize_meshes_torch", "parse_image_size"]
 _OP = "rasterize_meshes"
 
 
-def parse_image_size(image_size) -> tuple[int, int]:
-    """(H, W) from an int (square) or an (H, W) pair of positive ints."""
-    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+def parse_image_size(image_size, op: str = _OP) -> tuple[int, int]:
+    """(H, W) from an int (square) or an (H, W) pair of positive ints; InputError naming op
+    otherwise."""
+    try:
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    except TypeError:
+        size = ()
     if len(size) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in size):
         raise InputError(
-            f"{_OP}: image_size must be a positive int or an (H, W) pair of them, "
+            f"{op}: image_size must be a positive int or an (H, W) pair of them, "
             f"got {image_size!r}"
         )
     return size
-
-
-def _check_int(name: str, value, minimum: int, optional: bool = False) -> None:
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        none = " or None" if optional else ""
-        raise InputError(f"{_OP}: {name} must be an int >= {minimum}{none}, got {value!r}")
 
 
 def _params(
@@ -52,9 +49,9 @@ def _params(
     size = parse_image_size(image_size)
     if not isinstance(blur_radius, (int, float)) or not 0 <= blur_radius < math.inf:
         raise InputError(f"{_OP}: blur_radius must be a finite float >= 0, got {blur_radius!r}")
-    _check_int("faces_per_pixel", faces_per_pixel, 1)
-    _check_int("bin_size", bin_size, 0, optional=True)
-    _check_int("max_faces_per_bin", max_faces_per_bin, 1, optional=True)
+    check_int(_OP, "faces_per_pixel", faces_per_pixel, 1)
+    check_int(_OP, "bin_size", bin_size, 0, optional=True)
+    check_int(_OP, "max_faces_per_bin", max_faces_per_bin, 1, optional=True)
     if not isinstance(cull_to_frustum, bool):
         raise InputError(f"{_OP}: cull_to_frustum must be a bool, got {cull_to_frustum!r}")
     if z_clip_value is not None and (

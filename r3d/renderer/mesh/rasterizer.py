@@ -11,6 +11,7 @@ import torch
 from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes
+from r3d.renderer.rasterizer_base import RasterizerBase
 from r3d.structures.meshes import Meshes
 
 
@@ -68,7 +69,7 @@ class RasterizationSettings:
     cull_to_frustum: bool = False
 
 
-class MeshRasterizer(torch.nn.Module):
+class MeshRasterizer(RasterizerBase):
     """Projects meshes with cameras and rasterises them (PyTorch3D's MeshRasterizer).
 
     Args:
@@ -79,25 +80,8 @@ class MeshRasterizer(torch.nn.Module):
     cameras and settings for one call.
     """
 
-    def __init__(self, cameras=None, raster_settings: RasterizationSettings | None = None):
-        super().__init__()
-        self.cameras = cameras
-        self.raster_settings = raster_settings or RasterizationSettings()
-
-    def to(self, device):
-        """Moves the cameras to ``device``."""
-        if self.cameras is not None:
-            self.cameras = self.cameras.to(device)
-        return super().to(device)
-
-    def _cameras(self, kwargs: dict):
-        cameras = kwargs.get("cameras", self.cameras)
-        if cameras is None:
-            raise InputError(
-                "MeshRasterizer: cameras are required: pass them to MeshRasterizer(cameras=...) "
-                "or to forward(..., cameras=...)"
-            )
-        return cameras
+    settings_type = RasterizationSettings
+    item = "mesh"
 
     def transform(self, meshes_world: Meshes, **kwargs) -> Meshes:
         """The meshes with vertices in NDC (x, y) and view-space depth (z).
@@ -108,21 +92,11 @@ class MeshRasterizer(torch.nn.Module):
         Returns:
             Meshes sharing faces and textures, vertices (N, V, 3) projected.
         """
-        cameras = self._cameras(kwargs)
         if not isinstance(meshes_world, Meshes):
             raise InputError(
                 f"MeshRasterizer: meshes_world must be a Meshes, got {describe(meshes_world)}"
             )
-        if len(cameras) not in (1, len(meshes_world)):
-            raise InputError(
-                f"MeshRasterizer: cameras must hold 1 or {len(meshes_world)} cameras (one per "
-                f"mesh), got {len(cameras)}"
-            )
-        eps = kwargs.get("eps")
-        verts = meshes_world.verts_padded()
-        view = cameras.get_world_to_view_transform().transform_points(verts, eps=eps)
-        ndc = cameras.transform_points_ndc(verts, eps=eps)
-        return meshes_world.update_padded(torch.cat([ndc[..., :2], view[..., 2:]], dim=-1))
+        return meshes_world.update_padded(self._project(meshes_world.verts_padded(), kwargs))
 
     def forward(self, meshes_world: Meshes, **kwargs) -> Fragments:
         """Rasterises N meshes into N images: :class:`Fragments` of (N, H, W, K) slots.

@@ -1,0 +1,133 @@
+// Screen bins of the CPU rasterisers (meshes and points).
+//
+// Each element (a face, a point) gives the inclusive rectangle of pixels it may reach. The coarse
+// pass files it, in parallel over elements, into every square bin of B x B pixels of its image
+// that the rectangle touches: a counting pass, a prefix sum and a fill, so the bins hold every
+// element whatever their number and nothing is ever dropped.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "common/cpu_loop.h"
+
+namespace r3d {
+
+// Inclusive pixel rectangle [x0, x1] x [y0, y1]; empty when x0 > x1.
+struct PixelBox {
+  int64_t x0, x1, y0, y1;
+  bool empty() const { return x0 > x1 || y0 > y1; }
+};
+
+// The pixels along a side of S whose centres (S - 2 i - 1) / min_side may lie in [lo, hi],
+// widened by one pixel against rounding, clipped to the image: sets [*first, *last]. Empty
+// (first > last) when lo > hi or either is NaN.
+inline void pixel_range(double lo, double hi, int64_t S, int64_t min_side, int64_t* first,
+                        int64_t* last) {
+  if (!(lo <= hi)) {
+    *first = 0, *last = -1;
+    return;
+  }
+  const double a = std::ceil((S - 1 - hi * min_side) / 2.0) - 1;
+  const double b = std::floor((S - 1 - lo * min_side) / 2.0) + 1;
+  *first = static_cast<int64_t>(std::min(std::max(a, 0.0), static_cast<double>(S)));
+  *last = static_cast<int64_t>(std::min(std::max(b, -1.0), static_cast<double>(S - 1)));
+}
+
+// The pixels of an H x W image whose centres may lie in [xlo, xhi] x [ylo, yhi] (NDC).
+inline PixelBox pixel_box(double xlo, double xhi, double ylo, double yhi, int64_t H, int64_t W) {
+  PixelBox box;
+  const int64_t min_side = std::min(H, W);
+  pixel_range(xlo, xhi, W, min_side, &box.x0, &box.x1);
+  pixel_range(ylo, yhi, H, min_side, &box.y0, &box.y1);
+  return box;
+}
+
+// Side of the bins: bin_size when the caller gives one (> 0; capped at the image's longer side),
+// else the largest power of two (8 to 64) whose output rows (B * B pixels of K slots of
+// slot_bytes) fit a core's L2 cache and that still gives every thread several bins to take.
+inline int64_t bin_side(int64_t bin_size, int64_t N, int64_t H, int64_t W, int64_t K,
+                        int64_t slot_bytes, int num_threads) {
+  if (bin_size > 0) return std::min(bin_size, std::max(H, W));
+  int64_t B = 64;
+  while (B > 8 && B * B * K * slot_bytes > (int64_t{256} << 10)) B /= 2;
+  auto num_bins = [&](int64_t b) { return N * ((H + b - 1) / b) * ((W + b - 1) / b); };
+  while (B > 8 && num_bins(B) < 8 * num_threads) B /= 2;
+  return B;
+}
+
+// Screen bins of B x B pixels, image by image, and the elements filed into each (whatever the
+// fine pass needs of an element: its index, or a copy of its data that it then reads in order).
+template <typename Elem>
+struct Bins {
+  int64_t B, nx, ny;
+  std::vector<int64_t> first;  // (num_bins + 1,): bin b holds elems[first[b] .. first[b + 1])
+  std::vector<Elem> elems;
+
+  int64_t per_image() const { return nx * ny; }
+  int64_t num_bins() const { return static_cast<int64_t>(first.size()) - 1; }
+  // The pixel rectangle of bin b (image b / per_image()) in an H x W image.
+  PixelBox box(int64_t b, int64_t H, int64_t W) const {
+    const int64_t y0 = (b % per_image()) / nx * B, x0 = b % nx * B;
+    return PixelBox{x0, std::min(W, x0 + B) - 1, y0, std::min(H, y0 + B) - 1};
+  }
+  // Runs fn(bin) for every bin of image n that the (non-empty) box touches.
+  template <typename Fn>
+  void for_each_bin(int64_t n, const PixelBox& box, const Fn& fn) const {
+    for (int64_t by = box.y0 / B; by <= box.y1 / B; ++by)
+      for (int64_t bx = box.x0 / B; bx <= box.x1 / B; ++bx) fn(n * per_image() + by * nx + bx);
+  }
+};
+
+// The coarse pass: image n's elements are first[n] + [0, count[n]); make(e) gives the Elem
+// stored for element e and box_of(elem) the pixels it reaches (a PixelBox). Image by image, the
+// elements are cut into num_threads contiguous shares; a counting pass gives each share its
+// count in every bin, a scan (bin-major) gives it its own cursor in every bin, and a fill pass
+// files the elements without atomics, so each bin holds its elements in index order.
+// Allocates; may throw std::bad_alloc.
+template <typename Elem, typename Make, typename BoxOf>
+Bins<Elem> bin_boxes(const int64_t* first, const int64_t* count, int64_t N, int64_t H, int64_t W,
+                     int64_t B, const Make& make, const BoxOf& box_of, int num_threads) {
+  Bins<Elem> bins{B, (W + B - 1) / B, (H + B - 1) / B, {}, {}};
+  const int64_t per_image = bins.per_image();
+  bins.first.assign(N * per_image + 1, 0);
+  const int shares = std::max(num_threads, 1);
+  std::vector<int64_t> cursor(shares * per_image);  // (share, bin) of the current image
+  // runs fn(share, e, elem, box) for every element of image n that reaches a pixel
+  auto for_each_share = [&](int64_t n, const auto& fn) {
+    const int64_t m = count[n];
+#pragma omp parallel for schedule(static, 1) num_threads(shares) if (m > 1024 && shares > 1)
+    for (int64_t t = 0; t < shares; ++t) {
+      for (int64_t i = m * t / shares; i < m * (t + 1) / shares; ++i) {
+        const Elem elem = make(first[n] + i);
+        const PixelBox box = box_of(elem);
+        if (!box.empty()) fn(t, elem, box);
+      }
+    }
+  };
+  for (int64_t n = 0; n < N; ++n) {
+    std::fill(cursor.begin(), cursor.end(), 0);
+    for_each_share(n, [&](int64_t t, const Elem&, const PixelBox& box) {
+      bins.for_each_bin(0, box, [&](int64_t b) { ++cursor[t * per_image + b]; });
+    });
+    int64_t pos = static_cast<int64_t>(bins.elems.size());
+    for (int64_t b = 0; b < per_image; ++b) {
+      bins.first[n * per_image + b] = pos;
+      for (int64_t t = 0; t < shares; ++t) {
+        const int64_t c = cursor[t * per_image + b];
+        cursor[t * per_image + b] = pos;
+        pos += c;
+      }
+    }
+    bins.elems.resize(pos);
+    for_each_share(n, [&](int64_t t, const Elem& elem, const PixelBox& box) {
+      bins.for_each_bin(0, box, [&](int64_t b) { bins.elems[cursor[t * per_image + b]++] = elem; });
+    });
+  }
+  bins.first[N * per_image] = static_cast<int64_t>(bins.elems.size());
+  return bins;
+}
+
+}  // namespace r3d

@@ -1,0 +1,89 @@
+"""Point-cloud rasterisation with PyTorch3D's ``rasterize_points`` signature and outputs.
+
+On the CPU it runs the native binned kernel (coarse pass: points filed into screen bins by the
+bounding boxes of their discs; fine pass: each pixel's K nearest points), on CUDA a native
+per-pixel kernel, and elsewhere the pure-PyTorch twin :func:`rasterize_points_torch`, which is
+also the test oracle. Gradients w.r.t. the point positions flow through zbuf and dists.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from r3d import _ext
+from r3d.ops.dispatch import use_native
+from r3d.renderer.points.rasterize_points_torch import (
+    point_raster_inputs,
+    rasterize_packed_points_torch,
+    rasterize_points_torch,
+)
+from r3d.structures.pointclouds import Pointclouds
+
+__all__ = ["rasterize_points", "rasterize_points_torch"]
+
+
+class _RasterizePoints(torch.autograd.Function):
+    """Native forward and backward (gradients accumulated per point, in O(P) memory)."""
+
+    @staticmethod
+    def forward(ctx, points, radius, first_idx, num_points, settings, bin_size):
+        outputs = _ext.rasterize_points_forward(points, radius, first_idx, num_points, settings,
+                                                bin_size)
+        ctx.save_for_backward(points, outputs[0])
+        ctx.settings = settings
+        ctx.mark_non_differentiable(outputs[0])
+        return outputs
+
+    @staticmethod
+    def backward(ctx, _grad_idx, grad_zbuf, grad_dists):
+        points, idx = ctx.saved_tensors
+        grad = _ext.rasterize_points_backward(
+            points, idx, grad_zbuf.contiguous(), grad_dists.contiguous(), ctx.settings
+        )
+        return grad, None, None, None, None, None
+
+
+def rasterize_points(
+    pointclouds: Pointclouds,
+    image_size: int | tuple[int, int] = 256,
+    radius: float | torch.Tensor = 0.01,
+    points_per_pixel: int = 8,
+    bin_size: int | None = None,
+    max_points_per_bin: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rasterises a batch of point clouds already in NDC, one image per cloud, each point a
+    disc of the given radius facing the camera.
+
+    Args:
+        pointclouds: N clouds; point x, y in NDC (+x left, +y up, the shorter image side
+            spanning [-1, 1]) and z the view depth (+z into the screen). Points behind the
+            camera (z < 0) are skipped.
+        image_size: H = W as an int, or (H, W).
+        radius: the discs' radius in NDC units: a float for every point, or per point a packed
+            (P,) tensor (P the total number of points) or a padded (N, max P_i) one (or a list
+            of that shape); finite and >= 0. No gradient flows to it.
+        points_per_pixel: K, the nearest points kept per pixel.
+        bin_size: side in pixels of the native CPU kernel's screen bins; None picks it from
+            the image size and K, 0 rasterises naively (one bin). Results never depend on it.
+        max_points_per_bin: accepted for PyTorch3D compatibility; r3d's bins grow to hold every
+            point, so it never drops points and needs no limit.
+    Returns:
+        idx (N, H, W, K) int64 packed indices of the points whose disc holds the pixel centre
+        (squared distance < radius^2), zbuf (N, H, W, K) their depth z and dists (N, H, W, K)
+        the squared NDC distance in x, y from the pixel centre to the point, sorted by depth
+        (ties by point index); slots past a pixel's hits hold -1. Pixel (0, 0) is the top-left
+        one. zbuf and dists are differentiable w.r.t. the point positions.
+    """
+    inputs = point_raster_inputs(
+        pointclouds, image_size, radius, points_per_pixel, bin_size, max_points_per_bin
+    )
+    if not use_native(inputs.points):
+        return rasterize_packed_points_torch(inputs)
+    H, W = inputs.image_size
+    N = inputs.num_points_per_cloud.shape[0]
+    # bin_size 0 asks for naive rasterisation: one bin covering the image
+    bins = 0 if bin_size is None else (bin_size or max(H, W))
+    return _RasterizePoints.apply(
+        inputs.points.contiguous(), inputs.radius, inputs.cloud_to_packed_first_idx,
+        inputs.num_points_per_cloud, (N, H, W, inputs.points_per_pixel), bins,
+    )
