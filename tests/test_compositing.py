@@ -389,3 +389,29 @@ def test_cuda_launchers_fail_cleanly_without_gpu():
         _C.composite_forward_cuda("float32", 0, 0, 0, shape, 0, 0, 0)
     with pytest.raises(RuntimeError, match=match):
         _C.composite_backward_cuda("float64", 0, 0, 0, 0, shape, 0, 0, 0)
+
+
+def test_points_renderer_point_opacity_scales_the_weights():
+    """point_opacity multiplies each fragment's weight: opacity 0 hides a point, and the
+    gradient reaches the opacities."""
+    from r3d.renderer import (
+        FoVOrthographicCameras,
+        PointsRasterizationSettings,
+        PointsRasterizer,
+    )
+
+    points = torch.tensor([[0.0, 0.0, 1.0], [0.3, 0.0, 2.0]])
+    clouds = Pointclouds([points], features=[torch.ones(2, 1)])
+    rasterizer = PointsRasterizer(FoVOrthographicCameras(),
+                                  PointsRasterizationSettings(image_size=16, radius=0.2))
+    renderer = PointsRenderer(rasterizer, AlphaCompositor())
+    full = renderer(clouds)
+    opacity = torch.tensor([0.0, 1.0], requires_grad=True)
+    faded = renderer(clouds, point_opacity=opacity)
+    assert full[..., 0].sum() > faded[..., 0].sum() > 0
+    only_second = renderer(Pointclouds([points[1:]], features=[torch.ones(1, 1)]))
+    assert torch.allclose(faded, only_second)
+    faded.sum().backward()
+    assert opacity.grad[0] > 0
+    with pytest.raises(InputError, match="point_opacity must be a tensor of shape \\(2,\\)"):
+        renderer(clouds, point_opacity=torch.ones(3))

@@ -117,6 +117,33 @@ def history(out: Path) -> list[dict[str, float]]:
     return torch.load(out / CHECKPOINT, map_location="cpu", weights_only=False)["history"]
 
 
+# ---- a point-cloud fit ---------------------------------------------------------------------------
+
+
+def test_point_cloud_fit_carves_and_colours(tmp_path, views):
+    """Points filling a ball: those outside the views' silhouettes fade out, the rest take the
+    object's colour; fit.ply holds the visible points with their colours."""
+    out = tmp_path / "out"
+    recipe = load_recipe(None, [
+        "model=points", "init.shape=ball", "init.points=3000", "init.radius=1.5",
+        "optimise=[shape, colors]", "losses.rgb=1", "renderer.radius=0.08",
+        "renderer.points_per_pixel=6", "views.image_size=32", "views.holdout=2",
+        "optim.lr=0.02", "optim.color_lr=0.1", "optim.schedule=constant", "stages=[]",
+        "iterations=40", "outputs.every=20", "outputs.checkpoint_every=20",
+        f"outputs.dir={out}"])
+    metrics = fit(recipe, views=views)
+    losses = [h["silhouette"] for h in history(out)]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
+    assert metrics["mean_iou"] > 0.6
+    from r3d.io import IO
+
+    cloud = IO().load_pointcloud(out / "fit.ply")
+    points, colours = cloud.points_packed(), cloud.features_packed()
+    assert 0 < len(points) < 3000  # some points faded out
+    assert (colours.mean(0) - torch.tensor(COLOUR)).abs().max() < 0.15
+    assert "fit.ply" in {Path(f).name for f in metrics["files"]}
+
+
 # ---- a silhouette fit ----------------------------------------------------------------------------
 
 

@@ -11,12 +11,13 @@ from torch import nn
 
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.renderer import CamerasBase, TexturesUV, TexturesVertex
-from r3d.structures import Meshes, Pointclouds
+from r3d.structures import Meshes
 from r3d.transforms import so3_exp_map
 
 __all__ = ["CameraModel", "MeshModel", "PointsModel", "sphere_points", "spherical_uvs"]
 
 GREY = 0.5  # the colour colours start from (logit 0)
+START_OPACITY = 2.0  # logit: points start at opacity 0.88
 UV_SPAN = 1.5  # sphere u in [0, 1.5) (seam faces reach past 1) fills the texture's width
 
 
@@ -119,21 +120,36 @@ class MeshModel(nn.Module):
         return model.to(device)
 
 
-def sphere_points(n: int, radius: float, generator: torch.Generator) -> torch.Tensor:
-    """(n, 3) points uniformly distributed on a sphere of ``radius``."""
+def sphere_points(n: int, radius: float, generator: torch.Generator,
+                  fill: bool = False) -> torch.Tensor:
+    """(n, 3) points uniformly distributed on a sphere of ``radius`` (``fill``: in the ball)."""
     p = torch.randn(n, 3, generator=generator)
-    return radius * p / p.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    p = p / p.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    if fill:
+        p = p * torch.rand(n, 1, generator=generator) ** (1 / 3)
+    return radius * p
 
 
 class PointsModel(nn.Module):
-    """A point cloud being fitted: ``points`` (P, 3) and optional ``color_logits`` (P, 3)."""
+    """A point cloud being fitted: ``points`` (P, 3), ``opacity_logits`` (P,) (points that
+    belong nowhere fade out: silhouettes can only shrink a splat's coverage through its
+    opacity) and optional ``color_logits`` (P, 3). Opacities and colours are sigmoids."""
 
     def __init__(self, points: torch.Tensor, colors: bool) -> None:
         super().__init__()
         self.colors = "vertex" if colors else None
         self.points = nn.Parameter(points.detach().clone())
+        self.opacity_logits = nn.Parameter(points.new_full(points.shape[:1], START_OPACITY))
         if colors:
             self.color_logits = nn.Parameter(torch.zeros_like(points))
+
+    def opacity(self) -> torch.Tensor:
+        """(P,) opacities in (0, 1)."""
+        return torch.sigmoid(self.opacity_logits)
+
+    def visible(self) -> torch.Tensor:
+        """(P,) bool: the points with opacity of at least one half (those written out)."""
+        return self.opacity_logits.detach() >= 0
 
     def rgb(self) -> torch.Tensor:
         """(P, 3) colours (grey when colours are not fitted)."""
@@ -141,12 +157,11 @@ class PointsModel(nn.Module):
             return torch.full_like(self.points, GREY)
         return torch.sigmoid(self.color_logits)
 
-    def pointclouds(self) -> Pointclouds:
-        """The current cloud (a batch of one) with (P, 3) colour features."""
-        return Pointclouds([self.points], features=[self.rgb()])
-
     def shape_parameters(self) -> list[nn.Parameter]:
         return [self.points]
+
+    def opacity_parameters(self) -> list[nn.Parameter]:
+        return [self.opacity_logits]
 
     def color_parameters(self) -> list[nn.Parameter]:
         return [self.color_logits] if self.colors else []

@@ -57,7 +57,8 @@ def _save_model(state, mesh: Meshes | None, out: Path) -> list[Path]:
     model = state.model
     if not isinstance(model, MeshModel):
         path = out / "fit.ply"
-        save_ply(path, model.points.detach(), colors=model.rgb().detach())
+        keep = model.visible()
+        save_ply(path, model.points.detach()[keep], colors=model.rgb().detach()[keep])
         return [path]
     path = out / "fit.obj"
     verts, faces = mesh.verts_packed().detach(), mesh.faces_packed()
@@ -133,8 +134,10 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
         files.append(write_png(out / "comparison.png", picture))
-    if inputs.gt is not None and "shape" in recipe.optimise:
-        points = state.model.points.detach()[None] if mesh is None else mesh
+    if inputs.gt is not None and "shape" in recipe.optimise and (
+            mesh is not None or bool(state.model.visible().any())):
+        points = (state.model.points.detach()[state.model.visible()][None] if mesh is None
+                  else mesh)
         metrics["surface"] = surface_scores(points, inputs.gt, seed=recipe.seed)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))

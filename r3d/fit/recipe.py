@@ -6,6 +6,7 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
     input: views                  # views (images with cameras) or target (a point cloud/mesh)
     init: {shape: ico_sphere, level: 2, radius: 1.0, points: 5000}
                                   # the starting shape when the command line gives none
+                                  # (point clouds: sphere or ball, points filling it)
     optimise: [shape]             # any of shape, colors, cameras
     colors: vertex                # vertex (per-vertex colours) or texture (a UV map)
     texture_size: 256             # side of the UV map
@@ -71,13 +72,14 @@ OPTIMISED = ("shape", "colors", "cameras")
 COLORS = ("vertex", "texture")
 OPTIMISERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine", "step")
-INIT_SHAPES = ("ico_sphere", "sphere")
+INIT_SHAPES = ("ico_sphere", "sphere", "ball")
 
 
 @dataclass(frozen=True)
 class InitSpec:
-    """The starting shape: an ico-sphere of ``level`` (meshes) or ``points`` points on a sphere
-    (point clouds), of ``radius``, centred at the origin."""
+    """The starting shape, of ``radius``, centred at the origin: an ico-sphere of ``level``
+    (meshes); ``points`` points on a sphere (``ico_sphere`` or ``sphere``) or filling a ball
+    (``ball``) for point clouds."""
 
     shape: str = "ico_sphere"
     level: int = 2
@@ -448,6 +450,9 @@ def _check_consistent(r: Recipe, doc: Node) -> None:
     if r.model == "points" and (r.colors == "texture" or any(s.subdivide for s in r.stages)):
         raise InputError(f"{where} point clouds have vertex colours only and cannot be "
                          "subdivided")
+    if r.model == "mesh" and r.init.shape != "ico_sphere":
+        raise InputError(f"{where} init.shape {r.init.shape} is for point clouds; meshes start "
+                         "as an ico_sphere")
     if r.model == "points" and r.losses.depth > 0:
         raise InputError(f"{where} the depth loss is for meshes; set losses.depth: 0 for "
                          "model: points")

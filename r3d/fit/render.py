@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from r3d.fit.model import PointsModel
 from r3d.fit.recipe import RendererSpec
 from r3d.renderer import (
     AmbientLights,
@@ -84,10 +85,11 @@ def render_soft(mesh: Meshes, cameras: CamerasBase, spec: RendererSpec,
     return out
 
 
-def render_points(cloud: Pointclouds, cameras: CamerasBase, spec: RendererSpec,
+def render_points(points: torch.Tensor, colours: torch.Tensor, opacity: torch.Tensor,
+                  cameras: CamerasBase, spec: RendererSpec,
                   image_size: tuple[int, int]) -> Rendered:
-    """Splats of one cloud with (P, 3) colour features from n cameras."""
-    points, colours = cloud.points_packed(), cloud.features_packed()
+    """Splats of one cloud, points (P, 3) with colours (P, 3) and opacities (P,), from n
+    cameras."""
     features = torch.cat([colours, torch.ones_like(colours[:, :1])], dim=1)
     n = len(cameras)
     clouds = Pointclouds([points] * n, features=[features] * n)
@@ -95,15 +97,16 @@ def render_points(cloud: Pointclouds, cameras: CamerasBase, spec: RendererSpec,
                                            points_per_pixel=spec.points_per_pixel)
     renderer = PointsRenderer(PointsRasterizer(cameras=cameras, raster_settings=settings),
                               AlphaCompositor(background_color=(0.0, 0.0, 0.0, 0.0)))
-    images = renderer(clouds)
+    images = renderer(clouds, point_opacity=opacity.repeat(n))
     return Rendered(alpha=images[..., 3], rgb=images[..., :3])
 
 
 def render_model(model, cameras: CamerasBase, spec: RendererSpec, image_size: tuple[int, int],
                  rgb: bool, depth: bool) -> Rendered:
     """The soft render of a fitted model (mesh or point cloud; depth only for meshes)."""
-    if hasattr(model, "pointclouds"):
-        return render_points(model.pointclouds(), cameras, spec, image_size)
+    if isinstance(model, PointsModel):
+        return render_points(model.points, model.rgb(), model.opacity(), cameras, spec,
+                             image_size)
     return render_soft(model.meshes(), cameras, spec, image_size, rgb=rgb, depth=depth)
 
 
@@ -127,8 +130,8 @@ def render_display(model, cameras: CamerasBase, image_size: tuple[int, int],
     and masks (n, H, W) in {0, 1}. Meshes are rasterised hard (unlit when they have colours,
     else grey lit from the camera), point clouds splatted with ``spec`` (mask: coverage above
     one half)."""
-    if hasattr(model, "pointclouds"):
-        r = render_points(model.pointclouds(), cameras, spec, image_size)
+    if isinstance(model, PointsModel):
+        r = render_model(model, cameras, spec, image_size, rgb=True, depth=False)
         return r.rgb, (r.alpha > 0.5).float()
     mesh = model if isinstance(model, Meshes) else model.meshes()
     lit = mesh.textures is None

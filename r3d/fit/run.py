@@ -56,6 +56,7 @@ __all__ = [
 
 CHECKPOINT = "checkpoint.pt"
 RUN_INPUTS = "inputs.json"  # the input paths of a run, read back by --resume
+OPACITY_LR_SCALE = 10.0  # point opacities (logits) learn this much faster than positions
 TARGET_MESH_SAMPLES = 10000  # points sampled on a mesh given as the target (at least)
 CHECKPOINT_VERSION = 1
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, losses)
@@ -222,6 +223,9 @@ def _optimizer(recipe: Recipe, model, cameras: CameraModel | None) -> torch.opti
     groups = []
     if "shape" in recipe.optimise:
         groups.append({"params": model.shape_parameters(), "lr": o.lr, "base_lr": o.lr})
+        if isinstance(model, PointsModel):
+            lr = o.lr * OPACITY_LR_SCALE
+            groups.append({"params": model.opacity_parameters(), "lr": lr, "base_lr": lr})
     if "colors" in recipe.optimise:
         lr = o.color_lr or o.lr
         groups.append({"params": model.color_parameters(), "lr": lr, "base_lr": lr})
@@ -258,7 +262,8 @@ def _start_model(recipe: Recipe, inputs: FitInputs, generator: torch.Generator,
         if inputs.init_mesh is not None:
             points = sample_points_from_meshes(inputs.init_mesh, init.points)[0]
         else:
-            points = sphere_points(init.points, init.radius, generator).to(device)
+            points = sphere_points(init.points, init.radius, generator,
+                                   fill=init.shape == "ball").to(device)
         return PointsModel(points, colors)
     if inputs.init_mesh is not None:
         mesh = inputs.init_mesh

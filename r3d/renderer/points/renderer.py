@@ -45,6 +45,8 @@ class PointsRenderer(torch.nn.Module):
     ``forward(point_clouds, **kwargs)`` passes kwargs to the rasteriser and the compositor
     (``raster_settings=`` also sets the radius used for the weights) and returns the
     (N, H, W, C) images of the clouds' features (``point_clouds.features_packed()``, (P, C)).
+    An r3d extension: ``point_opacity=`` a (P,) tensor of packed per-point opacities in [0, 1]
+    multiplies each fragment's weight (points can fade out; gradients flow to it).
     """
 
     def __init__(self, rasterizer, compositor) -> None:
@@ -62,6 +64,12 @@ class PointsRenderer(torch.nn.Module):
         features = point_clouds.features_packed()
         if features is None:
             raise InputError("PointsRenderer: point_clouds must have features to render")
+        opacity = kwargs.pop("point_opacity", None)
+        if opacity is not None and (not isinstance(opacity, torch.Tensor)
+                                    or tuple(opacity.shape) != (features.shape[0],)):
+            raise InputError(f"PointsRenderer: point_opacity must be a tensor of shape "
+                             f"({features.shape[0]},) (one per packed point), got "
+                             f"{describe(opacity)}")
         fragments = self.rasterizer(point_clouds, **kwargs)
         settings = kwargs.get("raster_settings", self.rasterizer.raster_settings)
         # (N, H, W, K) -> (N, K, H, W) views: the compositing kernels take this layout as it is
@@ -69,6 +77,8 @@ class PointsRenderer(torch.nn.Module):
         dists2 = fragments.dists.permute(0, 3, 1, 2)
         r2 = _squared_radius(settings.radius, pointsidx, point_clouds)
         weights = (1 - dists2 / r2).clamp(min=0)
+        if opacity is not None:
+            weights = weights * opacity[pointsidx.clamp(min=0)]
         images = self.compositor(pointsidx, weights, features.permute(1, 0), **kwargs)
         return images.permute(0, 2, 3, 1), fragments
 
