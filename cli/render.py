@@ -1,4 +1,5 @@
-"""``r3d render``: a YAML scene, or a mesh file as a turntable, to PNGs, a GIF and maps."""
+"""``r3d render``: a YAML scene, or a mesh or point cloud file as a turntable, to PNGs, a GIF
+and maps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from r3d.errors import InputError
 from r3d.io import IO
-from r3d.render import load_scene, scene_for_mesh, with_overrides
+from r3d.render import load_scene, scene_for_file, with_overrides
 from r3d.render.run import render_scene
 
 from .app import command, console, err_console
@@ -21,14 +22,16 @@ SCENE_SUFFIXES = (".yaml", ".yml")
 @command
 def render(
     source: Path = typer.Argument(
-        ..., help="A scene (.yaml) or a mesh file (OBJ, PLY, OFF, STL, GLB/glTF) to turn around."
+        ..., help="A scene (.yaml), or a mesh file (OBJ, PLY, OFF, STL, GLB/glTF) or point "
+        "cloud file (PLY, OBJ or OFF without faces) to turn around."
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh, "
-        "./render_<name>/)."
+        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh or "
+        "point cloud, ./render_<name>/)."
     ),
     views: int = typer.Option(
-        None, "--views", min=1, help="Views of the turntable (default: the scene's; 8 for a mesh)."
+        None, "--views", min=1, help="Views of the turntable (default: the scene's; 8 for a "
+        "file)."
     ),
     size: int = typer.Option(
         None, "--size", min=1, help="Image size in pixels, square (default: the scene's; 256)."
@@ -36,15 +39,18 @@ def render(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: the scene's; cpu)."),
 ) -> None:
-    """Render a scene described in YAML, or a mesh file as a turntable (PNGs and a GIF)."""
+    """Render a scene described in YAML, or a mesh or point cloud file as a turntable (PNGs and
+    a GIF); a file without faces is drawn as a point cloud."""
+    io = IO()
+    files = sorted({*io.mesh_extensions, *io.pointcloud_extensions})
     if source.suffix.lower() in SCENE_SUFFIXES:
         scene = load_scene(source)
-    elif source.suffix.lower() in IO().mesh_extensions:
-        scene = scene_for_mesh(source, out=Path(f"render_{source.stem}"))
+    elif source.suffix.lower() in files:
+        scene = scene_for_file(source, out=Path(f"render_{source.stem}"))
     else:
         raise InputError(
-            f"{source}: r3d render takes a scene (.yaml) or a mesh file "
-            f"({', '.join(IO().mesh_extensions)}), got '{source.suffix or 'no extension'}'"
+            f"{source}: r3d render takes a scene (.yaml) or a mesh file or point cloud file "
+            f"({', '.join(files)}), got '{source.suffix or 'no extension'}'"
         )
     scene = with_overrides(scene, out=out, views=views, size=size, device=device)
     with Progress(

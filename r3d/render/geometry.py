@@ -1,18 +1,22 @@
-"""The geometry of a scene as r3d objects: its meshes joined into one, and its view transforms."""
+"""The geometry of a scene as r3d objects: its meshes joined into one mesh, its point clouds
+joined into one cloud, and its view transforms."""
 
 from __future__ import annotations
 
 import torch
 
-from r3d.errors import InputError
+from r3d.errors import FileFormatError, InputError
 from r3d.io import IO
-from r3d.render.scene import MeshSpec, Scene
+from r3d.ops import sample_points_from_meshes
+from r3d.render.scene import MeshSpec, PointcloudSpec, Scene
 from r3d.renderer import TexturesAtlas, TexturesUV, TexturesVertex, look_at_view_transform
-from r3d.structures import Meshes, join_meshes_as_scene
+from r3d.structures import Meshes, Pointclouds, join_meshes_as_scene
 
-__all__ = ["DEFAULT_COLOUR", "load_meshes", "view_transforms"]
+__all__ = ["DEFAULT_COLOUR", "load_meshes", "load_pointclouds", "place_points",
+           "view_transforms"]
 
-DEFAULT_COLOUR = (0.75, 0.75, 0.75)  # meshes without textures (or with texture: false)
+# meshes without textures (or with texture: false), point clouds without colours
+DEFAULT_COLOUR = (0.75, 0.75, 0.75)
 
 
 # ---- meshes ------------------------------------------------------------------------------------
@@ -46,19 +50,31 @@ def load_meshes(specs: tuple[MeshSpec, ...], device: torch.device) -> Meshes:
     return join_meshes_as_scene(placed)
 
 
-def _placed(mesh: Meshes, spec: MeshSpec) -> Meshes:
-    """``mesh`` normalised (when asked), scaled, rotated and translated as ``spec`` says."""
-    verts = mesh.verts_packed()
-    if spec.normalize:
-        lo, hi = verts.min(dim=0).values, verts.max(dim=0).values
-        verts = verts - (lo + hi) / 2
-        radius = verts.norm(dim=1).max()
-        verts = verts / radius if radius > 0 else verts
-    like = {"dtype": verts.dtype, "device": verts.device}
+def place_points(points: torch.Tensor, spec: MeshSpec | PointcloudSpec) -> torch.Tensor:
+    """(P, 3) ``points`` normalised (centred on their bounding box, scaled into the unit sphere)
+    when ``spec`` asks, then scaled, rotated and translated as it says."""
+    if spec.normalize and points.shape[0]:
+        lo, hi = points.min(dim=0).values, points.max(dim=0).values
+        points = points - (lo + hi) / 2
+        radius = points.norm(dim=1).max()
+        points = points / radius if radius > 0 else points
+    like = {"dtype": points.dtype, "device": points.device}
     rotate = torch.tensor(spec.rotate, **like)
-    verts = (verts * torch.tensor(spec.scale, **like)) @ rotate.T + torch.tensor(spec.translate,
+    return (points * torch.tensor(spec.scale, **like)) @ rotate.T + torch.tensor(spec.translate,
                                                                                  **like)
-    return mesh.update_padded(verts[None])
+
+
+def _place_normals(normals: torch.Tensor, spec: PointcloudSpec) -> torch.Tensor:
+    """(P, 3) unit normals of points placed by :func:`place_points`: divided by the scale
+    (normals transform by the inverse transpose), rotated, renormalised."""
+    like = {"dtype": normals.dtype, "device": normals.device}
+    normals = (normals / torch.tensor(spec.scale, **like)) @ torch.tensor(spec.rotate, **like).T
+    return torch.nn.functional.normalize(normals, dim=1)
+
+
+def _placed(mesh: Meshes, spec: MeshSpec | PointcloudSpec) -> Meshes:
+    """``mesh`` (a batch of one) with its vertices placed by :func:`place_points`."""
+    return mesh.update_padded(place_points(mesh.verts_packed(), spec)[None])
 
 
 def _plain(kind: type, mesh: Meshes, colour: tuple[float, float, float]):
@@ -71,6 +87,69 @@ def _plain(kind: type, mesh: Meshes, colour: tuple[float, float, float]):
     if kind is TexturesAtlas:
         return TexturesAtlas(atlas=[rgb.expand(faces.shape[0], 1, 1, 3)])
     return TexturesVertex(verts_features=[rgb.expand(mesh.verts_packed().shape[0], 3)])
+
+
+# ---- point clouds ------------------------------------------------------------------------------
+
+
+def load_pointclouds(specs: tuple[PointcloudSpec, ...], device: torch.device,
+                     normals: bool = False) -> Pointclouds:
+    """The scene's point clouds, read or sampled, placed and coloured, joined into one cloud.
+
+    Returns:
+        Pointclouds with one cloud: features (P, 3) the points' colours in [0, 1], normals
+        (P, 3) when every cloud has them (a cloud sampled on a mesh has its faces' normals).
+
+    Raises FileFormatError naming the file for a cloud without points, and InputError when
+    ``normals`` is asked for and a cloud read from a file has none.
+    """
+    parts = [(_sampled if spec.sample else _read_cloud)(spec, device) for spec in specs]
+    for spec, (_, _, n) in zip(specs, parts):
+        if normals and n is None:
+            raise InputError(
+                f"outputs.normal: normal maps are for meshes and for point clouds with normals, "
+                f"and {spec.file} has none (points sampled on a mesh get its faces' normals)"
+            )
+    has_normals = all(n is not None for _, _, n in parts)
+    return Pointclouds(
+        [torch.cat([p for p, _, _ in parts])],
+        normals=[torch.cat([n for _, _, n in parts])] if has_normals else None,
+        features=[torch.cat([c for _, c, _ in parts])],
+    )
+
+
+Cloud = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # points, colours, normals
+
+
+def _read_cloud(spec: PointcloudSpec, device: torch.device) -> Cloud:
+    cloud = IO().load_pointcloud(spec.file, device=device)
+    points = cloud.points_packed()
+    if points.shape[0] == 0:
+        raise FileFormatError(spec.file, "the point cloud has no points")
+    normals, colours = cloud.normals_packed(), cloud.features_packed()
+    if spec.colour is not None or colours is None:
+        colours = _plain_colours(spec.colour or DEFAULT_COLOUR, points)
+    return (place_points(points, spec), colours[:, :3].clamp(0.0, 1.0),
+            None if normals is None else _place_normals(normals, spec))
+
+
+def _sampled(spec: PointcloudSpec, device: torch.device) -> Cloud:
+    """``spec.points`` points uniform on the placed mesh, coloured by its textures."""
+    mesh = _placed(IO().load_mesh(spec.file, include_textures=spec.colour is None,
+                                  device=device), spec)
+    generator = torch.Generator(device=device).manual_seed(spec.seed)
+    textured = mesh.textures is not None
+    out = sample_points_from_meshes(mesh, spec.points, return_normals=True,
+                                    return_textures=textured, generator=generator)
+    points, normals = out[0][0], out[1][0]
+    colours = out[2][0, :, :3].clamp(0.0, 1.0) if textured \
+        else _plain_colours(spec.colour or DEFAULT_COLOUR, points)
+    return points, colours, normals
+
+
+def _plain_colours(colour: tuple[float, float, float], points: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(colour, dtype=points.dtype, device=points.device).expand(
+        points.shape[0], 3)
 
 
 def view_transforms(scene: Scene, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,9 +1,10 @@
-"""Rendering a :class:`~r3d.render.scene.Scene`: meshes, cameras, lights, renderer, files.
+"""Rendering a :class:`~r3d.render.scene.Scene`: meshes or point clouds, cameras, lights,
+renderer, files.
 
 :func:`render_scene` is the whole run; the builders it calls are public so that each step can be
 used (and tested) on its own. Views are rendered in chunks of :data:`VIEWS_PER_CHUNK` (the mesh
-is batched over the views of a chunk), and each chunk's files are written before the next is
-rendered, so memory does not grow with the number of views.
+or cloud is batched over the views of a chunk), and each chunk's files are written before the
+next is rendered, so memory does not grow with the number of views.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from r3d.bench.runner import resolve_device
 from r3d.errors import InputError
-from r3d.render.geometry import load_meshes, view_transforms
+from r3d.render.geometry import load_meshes, load_pointclouds, view_transforms
 from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
 from r3d.render.scene import LightSpec, Outputs, Scene
 from r3d.renderer import (
+    AlphaCompositor,
     AmbientLights,
     BlendParams,
     DepthShader,
@@ -34,13 +37,18 @@ from r3d.renderer import (
     MeshRasterizer,
     MeshRenderer,
     NormalShader,
+    NormWeightedCompositor,
+    PointFragments,
     PointLights,
+    PointsRasterizationSettings,
+    PointsRasterizer,
+    PointsRendererWithFragments,
     RasterizationSettings,
     SilhouetteShader,
     SoftPhongShader,
     SoftSilhouetteShader,
 )
-from r3d.structures import Meshes
+from r3d.structures import Meshes, Pointclouds
 
 __all__ = [
     "VIEWS_PER_CHUNK",
@@ -64,8 +72,12 @@ SHADER_CLASSES = {
     "depth": DepthShader,
     "normal": NormalShader,
 }
+COMPOSITOR_CLASSES = {"alpha": AlphaCompositor, "norm_weighted": NormWeightedCompositor}
 
 Progress = Callable[[int, int], None]  # (views done, views in all)
+# draws the views of one chunk: (cameras, R, T) -> (N, H, W, 3) colours in [0, 1] and maps
+Draw = Callable[[FoVPerspectiveCameras, torch.Tensor, torch.Tensor],
+                tuple[torch.Tensor, dict[str, torch.Tensor]]]
 
 
 # ---- cameras and lights ------------------------------------------------------------------------
@@ -105,9 +117,23 @@ def build_lights(spec: LightSpec, R: torch.Tensor, T: torch.Tensor):
 # ---- renderer ----------------------------------------------------------------------------------
 
 
-def build_renderer(scene: Scene, device: torch.device) -> MeshRenderer:
-    """The mesh renderer of the scene's shader, material, background and antialiasing; cameras
-    and lights are passed per chunk of views when it is called."""
+def build_renderer(scene: Scene,
+                   device: torch.device) -> MeshRenderer | PointsRendererWithFragments:
+    """The scene's renderer; cameras (and lights) are passed per chunk of views when it is
+    called.
+
+    For meshes, the mesh renderer of the scene's shader, material, background and
+    antialiasing. For point clouds, a points renderer returning (images, fragments): discs of
+    ``points.radius``, ``points.points_per_pixel`` per pixel, composited by
+    ``points.compositor`` (pixels that no point covers get the background colour, with alpha 1).
+    """
+    if scene.pointclouds:
+        spec = scene.points
+        raster = PointsRasterizationSettings(image_size=scene.image_size, radius=spec.radius,
+                                             points_per_pixel=spec.points_per_pixel)
+        compositor = COMPOSITOR_CLASSES[spec.compositor](background_color=scene.background)
+        return PointsRendererWithFragments(PointsRasterizer(raster_settings=raster),
+                                           compositor).to(device)
     soft = scene.shader.startswith("soft")
     raster = RasterizationSettings(
         image_size=scene.image_size,
@@ -133,7 +159,8 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
 
     Returns:
         A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
-        shader, device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
+        shader (meshes) or points and compositor (point clouds: the number of points drawn and
+        how), device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
         null for an empty view) when depth maps were written.
     """
     start = time.perf_counter()
@@ -141,25 +168,20 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
     out = scene.outputs
     if out.dir.exists() and not out.dir.is_dir():
         raise InputError(f"the output folder {out.dir} is a file")
+    draw, about = _point_views(scene, device) if scene.pointclouds \
+        else _mesh_views(scene, device)
     out.dir.mkdir(parents=True, exist_ok=True)
-    mesh = load_meshes(scene.meshes, device)
     R, T = view_transforms(scene, device)
-    renderer = build_renderer(scene, device)
     files: list[Path] = []
     frames, depth_ranges = [], []
     n = R.shape[0]
     for first in range(0, n, VIEWS_PER_CHUNK):
         idx = slice(first, min(first + VIEWS_PER_CHUNK, n))
-        cameras = build_cameras(scene, R[idx], T[idx])
-        batch = mesh.extend(cameras.R.shape[0])
         with torch.no_grad():
-            images = renderer(batch, cameras=cameras, lights=build_lights(scene.lights, R[idx],
-                                                                            T[idx]))
-            maps = _maps(scene.outputs, batch, renderer.rasterizer(batch, cameras=cameras)) \
-                if _needs_maps(scene.outputs) else {}
+            images, maps = draw(build_cameras(scene, R[idx], T[idx]), R[idx], T[idx])
         for k in range(images.shape[0]):
             view = first + k
-            rgb = to_uint8(_display(scene.shader, images[k], scene.background))
+            rgb = to_uint8(images[k])
             frames.append(rgb)
             if out.png:
                 files.append(write_png(out.dir / f"view_{view:03d}.png", rgb))
@@ -180,13 +202,53 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
         "files": [str(f) for f in files],
         "image_size": list(scene.image_size),
         "views": n,
-        "shader": scene.shader,
+        **about,
         "device": str(device),
         "seconds": round(time.perf_counter() - start, 3),
     }
     if out.depth:
         summary["depth_range"] = [list(r) if r else None for r in depth_ranges]
     return summary
+
+
+def _mesh_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
+    """The drawing of a chunk of views of the scene's meshes, and the summary's shader."""
+    mesh = load_meshes(scene.meshes, device)
+    renderer = build_renderer(scene, device)
+
+    def draw(cameras, R, T):
+        batch = mesh.extend(R.shape[0])
+        images = renderer(batch, cameras=cameras, lights=build_lights(scene.lights, R, T))
+        maps = _maps(scene.outputs, batch, renderer.rasterizer(batch, cameras=cameras)) \
+            if _needs_maps(scene.outputs) else {}
+        colours = torch.stack([_display(scene.shader, image, scene.background)
+                               for image in images])
+        return colours, maps
+
+    return draw, {"shader": scene.shader}
+
+
+def _point_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
+    """The drawing of a chunk of views of the scene's point clouds (one rasterisation gives the
+    image and the maps), and the summary's points and compositor.
+
+    The points' colours get an alpha of 1, so that where the discs' soft edges leave a pixel
+    partly covered (alpha a < 1) the background shows through: colour + (1 - a) background.
+    """
+    joined = load_pointclouds(scene.pointclouds, device, normals=scene.outputs.normal)
+    colours = joined.features_packed()
+    cloud = Pointclouds(joined.points_list(), normals=joined.normals_list(),
+                        features=[torch.cat([colours, torch.ones_like(colours[:, :1])], dim=1)])
+    renderer = build_renderer(scene, device)
+    background = torch.tensor(scene.background, dtype=colours.dtype, device=device)
+
+    def draw(cameras, R, T):
+        batch = cloud.extend(R.shape[0])
+        images, fragments = renderer(batch, cameras=cameras)
+        rgb = images[..., :3] + (1.0 - images[..., 3:]) * background
+        return rgb, _point_maps(scene.outputs, batch, fragments)
+
+    return draw, {"points": colours.shape[0], "compositor": scene.points.compositor}
 
 
 def _write_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> Path:
@@ -217,6 +279,23 @@ def _maps(out: Outputs, batch: Meshes, fragments: Fragments) -> dict[str, torch.
         maps["normal"] = NormalShader(blend_params=black)(fragments, batch)[..., :3]
     if out.silhouette:
         maps["silhouette"] = SilhouetteShader()(fragments, batch)[..., 0]
+    return maps
+
+
+def _point_maps(out: Outputs, batch: Pointclouds,
+                fragments: PointFragments) -> dict[str, torch.Tensor]:
+    """The maps of :func:`_maps` for point clouds, from each pixel's nearest point: its depth
+    (-1 where empty), its normal (as colours on black) and coverage (any point) in {0, 1}."""
+    nearest = fragments.idx[..., 0]
+    covered = nearest >= 0
+    maps = {}
+    if out.depth:
+        maps["depth"] = torch.where(covered, fragments.zbuf[..., 0], -1.0)
+    if out.normal:
+        normals = (batch.normals_packed()[nearest.clamp(min=0)] + 1.0) / 2.0
+        maps["normal"] = torch.where(covered[..., None], normals, 0.0)
+    if out.silhouette:
+        maps["silhouette"] = covered.to(fragments.zbuf.dtype)
     return maps
 
 

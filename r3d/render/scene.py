@@ -1,6 +1,6 @@
 """The scene a ``r3d render`` run draws: typed dataclasses, read and checked from YAML.
 
-A scene file (every key but ``meshes`` and ``cameras`` optional)::
+A scene file (every key but ``cameras`` and one of ``meshes``/``pointclouds`` optional)::
 
     meshes:                       # joined into one scene
       - file: cow.obj             # relative paths resolve against the YAML file's folder
@@ -26,13 +26,37 @@ A scene file (every key but ``meshes`` and ``cameras`` optional)::
               depth: false, normal: false, silhouette: false, cameras: true}
     device: cpu
 
+A scene of point clouds has ``pointclouds`` instead of ``meshes`` (never both), and a
+``points`` section instead of ``lights``, ``material``, ``shader`` and ``antialias``, which
+apply to meshes only (giving them with point clouds is an error)::
+
+    pointclouds:                  # joined into one cloud
+      - file: scan.ply            # a point cloud file (PLY, OBJ or OFF vertices; faces ignored)
+        normalize: true           # as for meshes, and so are transform and colour
+        colour: [0.8, 0.3, 0.3]   # overrides the file's colours (default: the file's, else grey)
+      - sample: cow.obj           # or points drawn uniformly on a mesh's surface, coloured by
+        points: 50000             #   its textures (colour overrides them); seed: 0 makes the
+        seed: 0                   #   same points each run
+    points: {radius: 0.01, points_per_pixel: 8, compositor: alpha}
+                                  # radius in NDC units (the shorter image side spans 2);
+                                  # compositor: alpha (front to back) or norm_weighted (average)
+    cameras: ...                  # image_size, background, outputs, device: as for meshes
+
+Point clouds are drawn unlit, each point a disc of ``radius`` facing the camera in its own
+colour, blended over the background at the discs' soft edges. Their depth maps hold the
+depth of the nearest point of each pixel, their silhouettes the pixels that any point covers,
+and their normal maps the normal of the nearest point: a cloud from ``sample`` has the
+normals of its mesh's faces, one from ``file`` needs normals in the file (an error at load
+time otherwise).
+
 Rotations are Euler angles in degrees (a list: convention XYZ; or ``{euler: [...], convention:
-ZYX}``) or an axis and an angle in degrees (``{axis: [0, 1, 0], angle: 90}``); a mesh is scaled,
-then rotated, then translated. With ``follow_camera`` a light's location and direction are given
-in each camera's view space (+X left, +Y up, +Z forward), so it moves with the camera. ``gif`` is
-a path relative to ``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes
-``cameras.json`` (see :mod:`r3d.fit.views`): every view's camera and image file, and its
-silhouette file when ``silhouette`` is true, so that the folder is input for ``r3d fit``.
+ZYX}``) or an axis and an angle in degrees (``{axis: [0, 1, 0], angle: 90}``); a mesh (or
+cloud) is normalised when asked, then scaled, then rotated, then translated. With
+``follow_camera`` a light's location and direction are given in each camera's view space (+X
+left, +Y up, +Z forward), so it moves with the camera. ``gif`` is a path relative to
+``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes ``cameras.json`` (see
+:mod:`r3d.fit.views`): every view's camera and image file, and its silhouette file when
+``silhouette`` is true, so that the folder is input for ``r3d fit``.
 """
 
 from __future__ import annotations
@@ -52,6 +76,7 @@ from r3d.schema import REQUIRED, Node, load_yaml, parse_float, parse_vector
 from r3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
 
 __all__ = [
+    "COMPOSITORS",
     "SHADERS",
     "CameraSpec",
     "LightSpec",
@@ -59,10 +84,14 @@ __all__ = [
     "MaterialSpec",
     "MeshSpec",
     "Outputs",
+    "PointcloudSpec",
+    "PointsSpec",
     "Scene",
     "framing_distance",
     "load_scene",
+    "scene_for_file",
     "scene_for_mesh",
+    "scene_for_pointcloud",
     "with_overrides",
 ]
 
@@ -70,6 +99,7 @@ SHADERS = (
     "hard_phong", "soft_phong", "hard_flat", "hard_gouraud", "soft_silhouette", "depth", "normal",
 )
 LIGHT_TYPES = ("point", "directional", "ambient")
+COMPOSITORS = ("alpha", "norm_weighted")
 Colour = tuple[float, float, float]
 Vec3 = tuple[float, float, float]
 Matrix3 = tuple[Vec3, Vec3, Vec3]
@@ -93,6 +123,37 @@ class MeshSpec:
     translate: Vec3 = (0.0, 0.0, 0.0)
     colour: Colour | None = None
     texture: bool = True
+
+
+@dataclass(frozen=True)
+class PointcloudSpec:
+    """One point cloud and how to place and colour it: the points of a point cloud ``file``,
+    or, when ``sample`` is true, ``points`` points drawn uniformly on the surface of the mesh
+    ``file`` (coloured by its textures, with its faces' normals; ``seed`` seeds the draw).
+
+    Placement as :class:`MeshSpec`; ``colour`` overrides the file's (or mesh's) colours.
+    """
+
+    file: Path
+    sample: bool = False
+    points: int = 50_000
+    seed: int = 0
+    normalize: bool = False
+    scale: Vec3 = (1.0, 1.0, 1.0)
+    rotate: Matrix3 = _IDENTITY
+    translate: Vec3 = (0.0, 0.0, 0.0)
+    colour: Colour | None = None
+
+
+@dataclass(frozen=True)
+class PointsSpec:
+    """How point clouds are splatted: disc ``radius`` in NDC units, the nearest
+    ``points_per_pixel`` points blended per pixel by ``compositor`` (alpha or
+    norm_weighted)."""
+
+    radius: float = 0.01
+    points_per_pixel: int = 8
+    compositor: str = "alpha"
 
 
 @dataclass(frozen=True)
@@ -185,11 +246,18 @@ class Outputs:
 
 @dataclass(frozen=True)
 class Scene:
-    """Everything one render needs."""
+    """Everything one render needs.
+
+    A scene draws its meshes, or (when ``pointclouds`` is not empty, and then ``meshes`` is)
+    its point clouds with ``points``; lights, material, shader and antialias apply to meshes
+    only.
+    """
 
     meshes: tuple[MeshSpec, ...]
     cameras: CameraSpec
     outputs: Outputs
+    pointclouds: tuple[PointcloudSpec, ...] = ()
+    points: PointsSpec = field(default_factory=PointsSpec)
     lights: LightSpec = field(default_factory=LightSpec)
     material: MaterialSpec = field(default_factory=MaterialSpec)
     shader: str = "hard_phong"
@@ -201,9 +269,12 @@ class Scene:
 
 # ---- reading a YAML scene ----------------------------------------------------------------------
 
-_TOP = ("meshes", "cameras", "lights", "material", "shader", "image_size", "antialias",
-        "background", "outputs", "device")
+_TOP = ("meshes", "cameras", "pointclouds", "points", "lights", "material", "shader",
+        "image_size", "antialias", "background", "outputs", "device")
 _MESH = ("file", "normalize", "transform", "colour", "texture")
+_CLOUD = ("file", "sample", "points", "seed", "normalize", "transform", "colour")
+_POINTS = ("radius", "points_per_pixel", "compositor")
+_MESH_ONLY = ("lights", "material", "shader", "antialias")
 _TRANSFORM = ("scale", "rotate", "translate")
 _ROTATE = ("euler", "convention", "axis", "angle")
 _LOOK_AT = ("dist", "elev", "azim", "at", "up")
@@ -229,9 +300,24 @@ def load_scene(path: str | os.PathLike) -> Scene:
     """
     doc = load_yaml(path)
     doc.check_keys(_TOP)
+    if doc.has("meshes") == doc.has("pointclouds"):
+        raise InputError(
+            f"{doc.file}: a scene must have either meshes or pointclouds (a list of them), "
+            f"got {'both' if doc.has('meshes') else 'neither'}"
+        )
+    clouds = doc.has("pointclouds")
+    for key in _MESH_ONLY if clouds else ("points",):
+        if doc.has(key):
+            raise InputError(
+                f"{doc.file}: {key} applies to meshes only; point clouds are drawn unlit in "
+                f"their own colours (splats set by points:)" if clouds else
+                f"{doc.file}: points (splat settings) applies to pointclouds, not to meshes"
+            )
     shader = doc.choice("shader", SHADERS, "hard_phong")
     return Scene(
-        meshes=tuple(_mesh(node) for node in doc.items("meshes")),
+        meshes=() if clouds else tuple(_mesh(node) for node in doc.items("meshes")),
+        pointclouds=tuple(_pointcloud(n) for n in doc.items("pointclouds")) if clouds else (),
+        points=_points(doc),
         cameras=_cameras(doc),
         outputs=_outputs(doc),
         lights=_light(doc),
@@ -248,28 +334,73 @@ def _mesh(node: Node) -> MeshSpec:
     if isinstance(node.value, str):  # a bare file name
         node = Node({"file": node.value}, node.file, node.path)
     node.mapping(_MESH)
-    file = node.file_path("file")
-    if not file.is_file():
-        raise FileFormatError(file, f"no such file ({node.key_path('file')} in {node.file})")
-    if file.suffix.lower() not in IO().mesh_extensions:
-        raise InputError(
-            f"{node.file}: {node.key_path('file')} must be a mesh file (extensions "
-            f"{', '.join(IO().mesh_extensions)}), got '{file.name}'"
-        )
-    spec = MeshSpec(
-        file=file,
-        normalize=node.boolean("normalize", False),
-        colour=node.get("colour", None, _colour, _COLOUR),
+    return MeshSpec(
+        file=_input_file(node, "file", "mesh", IO().mesh_extensions),
         texture=node.boolean("texture", True),
+        **_placement(node),
     )
-    if not node.has("transform"):
-        return spec
-    t = node.section("transform", _TRANSFORM)
-    return dataclasses.replace(
-        spec,
-        scale=t.get("scale", spec.scale, _scale, "a positive number or a list of 3 of them"),
-        rotate=_rotation(t) if t.has("rotate") else spec.rotate,
-        translate=t.vector("translate", spec.translate),
+
+
+def _pointcloud(node: Node) -> PointcloudSpec:
+    if isinstance(node.value, str):  # a bare file name
+        node = Node({"file": node.value}, node.file, node.path)
+    node.mapping(_CLOUD)
+    if node.has("file") == node.has("sample"):
+        raise InputError(
+            f"{node.file}: {node.path} must give either file (a point cloud file) or sample (a "
+            f"mesh file to draw points on), got {'both' if node.has('file') else 'neither'}"
+        )
+    if node.has("file"):
+        for key in ("points", "seed"):
+            if node.has(key):
+                raise InputError(f"{node.file}: {node.key_path(key)} applies to points "
+                                 f"sampled on a mesh (sample:), not to a point cloud file")
+        file = _input_file(node, "file", "point cloud", IO().pointcloud_extensions)
+        return PointcloudSpec(file=file, **_placement(node))
+    return PointcloudSpec(
+        file=_input_file(node, "sample", "mesh", IO().mesh_extensions),
+        sample=True,
+        points=node.integer("points", PointcloudSpec.points),
+        seed=node.integer("seed", 0, minimum=0),
+        **_placement(node),
+    )
+
+
+def _input_file(node: Node, key: str, kind: str, extensions: list[str]) -> Path:
+    """The existing ``kind`` file at ``key``, its extension among ``extensions``."""
+    file = node.file_path(key)
+    if not file.is_file():
+        raise FileFormatError(file, f"no such file ({node.key_path(key)} in {node.file})")
+    if file.suffix.lower() not in extensions:
+        raise InputError(
+            f"{node.file}: {node.key_path(key)} must be a {kind} file (extensions "
+            f"{', '.join(extensions)}), got '{file.name}'"
+        )
+    return file
+
+
+def _placement(node: Node) -> dict[str, Any]:
+    """The keys a mesh and a point cloud share: normalize, transform and colour."""
+    out = {"normalize": node.boolean("normalize", False),
+           "colour": node.get("colour", None, _colour, _COLOUR)}
+    if node.has("transform"):
+        t = node.section("transform", _TRANSFORM)
+        out["scale"] = t.get("scale", MeshSpec.scale, _scale,
+                             "a positive number or a list of 3 of them")
+        out["translate"] = t.vector("translate", MeshSpec.translate)
+        if t.has("rotate"):
+            out["rotate"] = _rotation(t)
+    return out
+
+
+def _points(doc: Node) -> PointsSpec:
+    if not doc.has("points"):
+        return PointsSpec()
+    node = doc.section("points", _POINTS)
+    return PointsSpec(
+        radius=node.number("radius", PointsSpec.radius, positive=True),
+        points_per_pixel=node.integer("points_per_pixel", PointsSpec.points_per_pixel),
+        compositor=node.choice("compositor", COMPOSITORS, PointsSpec.compositor),
     )
 
 
@@ -483,21 +614,65 @@ def scene_for_mesh(path: str | os.PathLike, out: str | os.PathLike, views: int =
     """A turntable of one mesh file: centred and scaled into the unit sphere, ``views`` views
     at elevation 15 from a distance at which it fills the image, a point light beside the
     camera, a soft white background; PNGs and a GIF into ``out``."""
+    return dataclasses.replace(
+        _turntable(out, views, size),
+        meshes=(MeshSpec(file=_existing(path), normalize=True),),
+        lights=LightSpec(location=(0.5, 1.0, 0.0), follow_camera=True),
+        material=MaterialSpec(specular=(0.3, 0.3, 0.3)),
+        antialias=2,
+    )
+
+
+def scene_for_pointcloud(path: str | os.PathLike, out: str | os.PathLike, views: int = 8,
+                         size: int = 256) -> Scene:
+    """A turntable of one point cloud file, framed as :func:`scene_for_mesh` frames a mesh:
+    its points (in the file's colours, else grey) splatted with the default
+    :class:`PointsSpec` and alpha compositing."""
+    return dataclasses.replace(
+        _turntable(out, views, size),
+        pointclouds=(PointcloudSpec(file=_existing(path), normalize=True),),
+    )
+
+
+def scene_for_file(path: str | os.PathLike, out: str | os.PathLike, views: int = 8,
+                   size: int = 256) -> Scene:
+    """The turntable of :func:`scene_for_mesh` for a file with faces, else (a PLY, OBJ or OFF
+    file of vertices only) that of :func:`scene_for_pointcloud`.
+
+    Raises FileFormatError naming the path for a missing file or an extension that is neither a
+    mesh's nor a point cloud's.
+    """
+    io, suffix = IO(), Path(path).suffix.lower()
+    if suffix in io.mesh_extensions and io.file_has_faces(path):
+        return scene_for_mesh(path, out, views, size)
+    if suffix in io.pointcloud_extensions:
+        return scene_for_pointcloud(path, out, views, size)
+    raise FileFormatError(
+        path, f"not a mesh or point cloud file (extensions "
+              f"{', '.join(sorted({*io.mesh_extensions, *io.pointcloud_extensions}))})"
+    )
+
+
+def _existing(path: str | os.PathLike) -> Path:
     file = Path(path).expanduser().resolve()
     if not file.is_file():
         raise FileFormatError(path, "no such file")
+    return file
+
+
+def _turntable(out: str | os.PathLike, views: int, size: int) -> Scene:
+    """The turntable both file scenes share (with no geometry yet): ``views`` views at
+    elevation 15, the first facing the +Z side, from where the unit sphere fills the image;
+    a soft white background; PNGs and a GIF into ``out``."""
     cameras = CameraSpec(
         turntable=LookAt(dist=framing_distance(CameraSpec.fov), elev=15.0, azim=FRONT_AZIM),
         views=views,
     )
     return Scene(
-        meshes=(MeshSpec(file=file, normalize=True),),
+        meshes=(),
         cameras=cameras,
         outputs=Outputs(dir=Path(out).expanduser().resolve(), gif=Path("turntable.gif")),
-        lights=LightSpec(location=(0.5, 1.0, 0.0), follow_camera=True),
-        material=MaterialSpec(specular=(0.3, 0.3, 0.3)),
         image_size=(size, size),
-        antialias=2,
         background=(0.96, 0.96, 0.96),
     )
 
