@@ -10,6 +10,8 @@ resolve against the folder of the file.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import difflib
 import math
 import os
@@ -22,18 +24,38 @@ import yaml
 
 from r3d.errors import FileFormatError, InputError
 
-__all__ = ["REQUIRED", "Node", "load_yaml", "parse_float", "parse_int", "parse_vector"]
+__all__ = [
+    "REQUIRED",
+    "Node",
+    "apply_overrides",
+    "dataclass_section",
+    "field_names",
+    "load_yaml",
+    "parse_float",
+    "parse_int",
+    "parse_vector",
+]
 
 REQUIRED: Any = object()  # default of a key that must be given
 
 
-def load_yaml(path: str | os.PathLike) -> Node:
-    """The top-level mapping of a YAML file (read with ``yaml.safe_load``) as a :class:`Node`.
+def load_yaml(path: str | os.PathLike | None, overrides: Sequence[str] = (),
+              defaults_name: str = "<defaults>") -> Node:
+    """The top-level mapping of a YAML file (read with ``yaml.safe_load``) as a :class:`Node`,
+    with ``key.path=value`` ``overrides`` applied (:func:`apply_overrides`). ``path`` None
+    gives an empty document named ``defaults_name`` in the current folder.
 
     Raises FileFormatError naming the path (and the line of a syntax error) when the file is
     missing, unreadable or not YAML, and InputError when its top level is not a mapping.
     """
-    path = Path(path)
+    if path is None:
+        return Node(apply_overrides({}, overrides), Path.cwd() / defaults_name)
+    node = _read_yaml(Path(path))
+    node.value = apply_overrides(node.value, overrides)
+    return node
+
+
+def _read_yaml(path: Path) -> Node:
     if not path.is_file():
         raise FileFormatError(path, "no such file")
     try:
@@ -221,3 +243,49 @@ def parse_vector(value: Any, n: int) -> tuple[float, ...]:
     if not isinstance(value, (list, tuple)) or len(value) != n:
         raise TypeError(value)
     return tuple(parse_float(v) for v in value)
+
+
+def field_names(cls) -> tuple[str, ...]:
+    """The field names of a dataclass (the keys its section allows)."""
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def dataclass_section(doc: Node, key: str, cls, minimum: dict | None = None, **given: Any):
+    """A dataclass of numbers/bools from the mapping at ``key`` (its fields' types and
+    defaults); ints are >= ``minimum[name]`` (default 1), floats positive."""
+    default = cls(**given) if given else cls()
+    if not doc.has(key):
+        return default
+    node = doc.section(key, field_names(cls))
+    values = {}
+    for f in dataclasses.fields(cls):
+        current = getattr(default, f.name)
+        if isinstance(current, bool):
+            values[f.name] = node.boolean(f.name, current)
+        elif isinstance(current, int):
+            values[f.name] = node.integer(f.name, current, (minimum or {}).get(f.name, 1))
+        elif isinstance(current, float):
+            values[f.name] = node.number(f.name, current, positive=True)
+    return dataclasses.replace(default, **values)
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """A copy of ``data`` with each ``a.b.c=value`` set (value parsed as YAML; sections made
+    as needed). InputError for a malformed override or one that descends into a non-mapping."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise InputError(f"--set takes key.path=value, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}: the value {text!r} is not valid YAML") from None
+        here = data
+        for depth, part in enumerate(parts[:-1]):
+            here = here.setdefault(part, {})
+            if not isinstance(here, dict):
+                raise InputError(f"--set {key}: {'.'.join(parts[:depth + 1])} is not a section")
+        here[parts[-1]] = value
+    return data

@@ -37,17 +37,21 @@ Keys can be overridden from the command line with ``key.path=value`` (the value 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from r3d.errors import InputError
-from r3d.schema import Node, load_yaml, parse_float
+from r3d.schema import (
+    Node,
+    apply_overrides,
+    dataclass_section,
+    field_names,
+    load_yaml,
+    parse_float,
+)
 
 __all__ = [
     "ExampleSpec",
@@ -243,41 +247,13 @@ _TOP = ("model", "input", "init", "optimise", "colors", "texture_size", "views",
         "seed", "device")
 
 
-def _fields(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
-
-
 def load_recipe(path: str | os.PathLike | None, overrides: list[str] = ()) -> Recipe:
     """The recipe of a YAML file (None: the defaults) with ``key.path=value`` overrides.
 
     Raises InputError naming the file and key path for unknown keys (with the nearest valid
     key), wrong types or values, and malformed overrides; FileFormatError for a missing file.
     """
-    node = Node({}, Path.cwd() / _DEFAULTS) if path is None else load_yaml(path)
-    node.value = apply_overrides(node.value, overrides)
-    return recipe_from_dict(node)
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """A copy of ``data`` with each ``a.b.c=value`` set (value parsed as YAML; sections made
-    as needed). InputError for a malformed override or one that descends into a non-mapping."""
-    data = copy.deepcopy(data)
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or not all(parts):
-            raise InputError(f"--set takes key.path=value, got {item!r}")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise InputError(f"--set {key}: the value {text!r} is not valid YAML") from None
-        here = data
-        for depth, part in enumerate(parts[:-1]):
-            here = here.setdefault(part, {})
-            if not isinstance(here, dict):
-                raise InputError(f"--set {key}: {'.'.join(parts[:depth + 1])} is not a section")
-        here[parts[-1]] = value
-    return data
+    return recipe_from_dict(load_yaml(path, overrides, defaults_name=_DEFAULTS))
 
 
 def recipe_from_dict(doc: Node) -> Recipe:
@@ -292,15 +268,15 @@ def recipe_from_dict(doc: Node) -> Recipe:
         optimise=_optimise(doc),
         colors=doc.choice("colors", COLORS, d.colors),
         texture_size=doc.integer("texture_size", d.texture_size),
-        views=_section(doc, "views", ViewsSpec, {"holdout": 0}),
+        views=dataclass_section(doc, "views", ViewsSpec, {"holdout": 0}),
         losses=_losses(doc),
         target_samples=_target(doc),
         optim=_optim(doc),
         iterations=doc.integer("iterations", d.iterations),
-        renderer=_section(doc, "renderer", RendererSpec),
+        renderer=dataclass_section(doc, "renderer", RendererSpec),
         stages=_stages(doc),
         pose=_pose(doc),
-        example=_section(doc, "example", ExampleSpec),
+        example=dataclass_section(doc, "example", ExampleSpec),
         outputs=_outputs(doc),
         seed=doc.integer("seed", d.seed, minimum=0),
         device=doc.string("device", d.device),
@@ -309,29 +285,10 @@ def recipe_from_dict(doc: Node) -> Recipe:
     return recipe
 
 
-def _section(doc: Node, key: str, cls, minimum: dict | None = None, **given: Any):
-    """A dataclass of numbers/bools from the mapping at ``key`` (its fields' types and
-    defaults); ints are >= ``minimum[name]`` (default 1), floats positive."""
-    default = cls(**given) if given else cls()
-    if not doc.has(key):
-        return default
-    node = doc.section(key, _fields(cls))
-    values = {}
-    for f in dataclasses.fields(cls):
-        current = getattr(default, f.name)
-        if isinstance(current, bool):
-            values[f.name] = node.boolean(f.name, current)
-        elif isinstance(current, int):
-            values[f.name] = node.integer(f.name, current, (minimum or {}).get(f.name, 1))
-        elif isinstance(current, float):
-            values[f.name] = node.number(f.name, current, positive=True)
-    return dataclasses.replace(default, **values)
-
-
 def _init(doc: Node) -> InitSpec:
-    spec = _section(doc, "init", InitSpec, {"level": 0})
+    spec = dataclass_section(doc, "init", InitSpec, {"level": 0})
     if doc.has("init"):
-        spec = dataclasses.replace(spec, shape=doc.section("init", _fields(InitSpec)).choice(
+        spec = dataclasses.replace(spec, shape=doc.section("init", field_names(InitSpec)).choice(
             "shape", INIT_SHAPES, spec.shape))
     return spec
 
@@ -350,7 +307,7 @@ def _optimise(doc: Node) -> tuple[str, ...]:
 def _losses(doc: Node) -> LossWeights:
     if not doc.has("losses"):
         return LossWeights()
-    node = doc.section("losses", _fields(LossWeights))
+    node = doc.section("losses", field_names(LossWeights))
     return LossWeights(**{
         f.name: node.get(f.name, getattr(LossWeights(), f.name), _non_negative,
                          "a number >= 0")
@@ -375,7 +332,7 @@ def _optim(doc: Node) -> OptimSpec:
     d = OptimSpec()
     if not doc.has("optim"):
         return d
-    node = doc.section("optim", _fields(OptimSpec))
+    node = doc.section("optim", field_names(OptimSpec))
     min_lr = node.number("min_lr", d.min_lr, positive=True)
     if min_lr > 1:
         raise node.error("min_lr", "a fraction of the learning rate in (0, 1]")
@@ -399,7 +356,7 @@ def _stages(doc: Node) -> tuple[StageSpec, ...]:
         return ()
     stages = []
     for node in doc.items("stages"):
-        node.mapping(_fields(StageSpec))
+        node.mapping(field_names(StageSpec))
         stages.append(StageSpec(
             at=node.integer("at"),
             subdivide=node.boolean("subdivide", False),
@@ -416,10 +373,10 @@ def _stages(doc: Node) -> tuple[StageSpec, ...]:
 def _pose(doc: Node) -> PoseSpec:
     if not doc.has("pose"):
         return PoseSpec()
-    node = doc.section("pose", _fields(PoseSpec))
+    node = doc.section("pose", field_names(PoseSpec))
     init = None
     if node.has("init"):
-        look = node.section("init", _fields(LookAtSpec))
+        look = node.section("init", field_names(LookAtSpec))
         init = LookAtSpec(dist=look.number("dist", 2.7, positive=True),
                           elev=look.number("elev", 0.0), azim=look.number("azim", 0.0))
     return PoseSpec(init=init, perturb_deg=node.get("perturb_deg", 0.0, _non_negative,
@@ -428,10 +385,10 @@ def _pose(doc: Node) -> PoseSpec:
 
 def _outputs(doc: Node) -> OutputSpec:
     default_dir = doc.resolve("fit_out" if doc.file.name == _DEFAULTS else f"fit_{doc.file.stem}")
-    spec = _section(doc, "outputs", OutputSpec, dir=default_dir)
+    spec = dataclass_section(doc, "outputs", OutputSpec, dir=default_dir)
     if doc.has("outputs"):
         spec = dataclasses.replace(
-            spec, dir=doc.section("outputs", _fields(OutputSpec)).file_path("dir", spec.dir))
+            spec, dir=doc.section("outputs", field_names(OutputSpec)).file_path("dir", spec.dir))
     return spec
 
 
