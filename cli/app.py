@@ -45,11 +45,21 @@ def main(
     _state["debug"] = debug
 
 
-def command(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Registers ``fn`` as a command that reports errors as one line and a meaningful exit code.
+def command(fn: Callable[..., Any] | None = None, *, name: str | None = None,
+            group: typer.Typer | None = None) -> Callable[..., Any]:
+    """Registers ``fn`` (as ``name``, default its own; in ``group``, default the app) as a
+    command that reports errors as one line and a meaningful exit code (:func:`guarded`).
+    Use as ``@command`` or ``@command(name=..., group=...)``."""
 
-    Bad input (any r3d error, a missing file) exits with 2, any other failure with 1; with
-    ``--debug`` the traceback is shown too.
+    def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        return (group or app).command(name=name)(guarded(f))
+
+    return register if fn is None else register(fn)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with the CLI's error policy: bad input (any r3d error, a missing file) exits with
+    2, any other failure with 1, Ctrl-C with 130; with ``--debug`` the traceback is shown too.
     """
 
     @functools.wraps(fn)
@@ -66,7 +76,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             _report(exc, EXIT_FAILURE)
 
-    return app.command()(wrapper)
+    return wrapper
 
 
 def _report(exc: BaseException, code: int) -> None:

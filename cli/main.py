@@ -1,6 +1,7 @@
 """Entry point of the ``r3d`` console script: the app with every command registered."""
 
-from . import bench, chamfer, fit, info, render  # noqa: F401 - importing a module registers it
+# importing a module registers its commands
+from . import bench, chamfer, dataset, fit, info, render, train  # noqa: F401
 from .app import app
 
 __all__ = ["app"]

@@ -29,6 +29,7 @@ __all__ = [
     "Node",
     "apply_overrides",
     "dataclass_section",
+    "dataclass_to_plain",
     "field_names",
     "load_yaml",
     "parse_float",
@@ -252,7 +253,8 @@ def field_names(cls) -> tuple[str, ...]:
 
 def dataclass_section(doc: Node, key: str, cls, minimum: dict | None = None, **given: Any):
     """A dataclass of numbers/bools from the mapping at ``key`` (its fields' types and
-    defaults); ints are >= ``minimum[name]`` (default 1), floats positive."""
+    defaults); ints are >= ``minimum[name]`` (default 1); floats are positive, or >= 0 when
+    ``minimum[name]`` is 0."""
     default = cls(**given) if given else cls()
     if not doc.has(key):
         return default
@@ -264,9 +266,18 @@ def dataclass_section(doc: Node, key: str, cls, minimum: dict | None = None, **g
             values[f.name] = node.boolean(f.name, current)
         elif isinstance(current, int):
             values[f.name] = node.integer(f.name, current, (minimum or {}).get(f.name, 1))
+        elif isinstance(current, float) and (minimum or {}).get(f.name) == 0:
+            values[f.name] = node.get(f.name, current, _non_negative, "a number >= 0")
         elif isinstance(current, float):
             values[f.name] = node.number(f.name, current, positive=True)
     return dataclasses.replace(default, **values)
+
+
+def _non_negative(value: Any) -> float:
+    number = parse_float(value)
+    if number < 0:
+        raise ValueError(value)
+    return number
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
@@ -289,3 +300,15 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
                 raise InputError(f"--set {key}: {'.'.join(parts[:depth + 1])} is not a section")
         here[parts[-1]] = value
     return data
+
+
+def dataclass_to_plain(value: Any) -> Any:
+    """A (nested) dataclass as YAML-ready data: mappings, lists for tuples, str for paths."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: dataclass_to_plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)}
+    if isinstance(value, tuple):
+        return [dataclass_to_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

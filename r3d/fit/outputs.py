@@ -24,7 +24,13 @@ from r3d.io import atomic_open, atomic_paths, save_obj, save_ply
 from r3d.render.output import to_uint8, write_gif, write_png
 from r3d.structures import Meshes
 
-__all__ = ["COMPARISON_VIEWS", "write_checkpoint", "write_outputs", "write_recipe"]
+__all__ = [
+    "COMPARISON_VIEWS",
+    "plot_losses",
+    "write_checkpoint",
+    "write_outputs",
+    "write_recipe",
+]
 
 COMPARISON_VIEWS = 6  # rows of comparison.png at most
 
@@ -98,7 +104,9 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
     return summary, to_uint8(rows.reshape(-1, *rows.shape[2:]))
 
 
-def _loss_plot(history: list[dict[str, float]], path: Path) -> None:
+def plot_losses(history: list[dict[str, float]], path: Path, xlabel: str = "iteration") -> None:
+    """Each term of ``history`` (one dict of losses per step) against the step, log scale,
+    as a PNG at ``path`` (atomically)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -109,7 +117,7 @@ def _loss_plot(history: list[dict[str, float]], path: Path) -> None:
         values = [h.get(key, float("nan")) for h in history]
         ax.plot(range(1, len(values) + 1), values, label=key, lw=2 if key == "total" else 1)
     ax.set_yscale("log")
-    ax.set_xlabel("iteration")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("weighted loss")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -145,7 +153,7 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
     if recipe.outputs.gif and state.frames:
         files.append(write_gif(out / "progress.gif", state.frames, recipe.outputs.fps))
     if state.history:
-        _loss_plot(state.history, out / "loss.png")
+        plot_losses(state.history, out / "loss.png")
         files.append(out / "loss.png")
     files.append(out / "checkpoint.pt")
     metrics["files"] = [str(f) for f in [*files, out / "metrics.json"]]

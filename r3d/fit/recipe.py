@@ -48,6 +48,7 @@ from r3d.schema import (
     Node,
     apply_overrides,
     dataclass_section,
+    dataclass_to_plain,
     field_names,
     load_yaml,
     parse_float,
@@ -426,15 +427,6 @@ def _check_consistent(r: Recipe, doc: Node) -> None:
 
 def recipe_to_dict(recipe: Recipe) -> dict:
     """The recipe as plain YAML-ready data (paths as strings), as written to ``recipe.yaml``."""
-    def plain(value: Any) -> Any:
-        if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, tuple):
-            return [plain(v) for v in value]
-        if isinstance(value, Path):
-            return str(value)
-        return value
-
-    data = plain(recipe)
+    data = dataclass_to_plain(recipe)
     data["target"] = {"samples": data.pop("target_samples")}
     return data

@@ -68,7 +68,8 @@ def _soft_settings(spec: RendererSpec, image_size: tuple[int, int]) -> Rasteriza
 
 def render_soft(mesh: Meshes, cameras: CamerasBase, spec: RendererSpec,
                 image_size: tuple[int, int], rgb: bool, depth: bool) -> Rendered:
-    """Soft render of ``mesh`` (one mesh, extended to the n cameras)."""
+    """Soft render of ``mesh`` (one mesh, extended to the n cameras, or n meshes, one per
+    camera)."""
     blend = BlendParams(sigma=spec.sigma, gamma=spec.gamma, background_color=BLACK)
     device = cameras.device
     shader = (SoftPhongShader(device=device, cameras=cameras,
@@ -77,7 +78,7 @@ def render_soft(mesh: Meshes, cameras: CamerasBase, spec: RendererSpec,
     renderer = MeshRendererWithFragments(
         MeshRasterizer(cameras=cameras, raster_settings=_soft_settings(spec, image_size)),
         shader)
-    images, fragments = renderer(mesh.extend(len(cameras)))
+    images, fragments = renderer(mesh if len(mesh) == len(cameras) else mesh.extend(len(cameras)))
     out = Rendered(alpha=images[..., 3], rgb=images[..., :3] if rgb else None)
     if depth:
         z = fragments.zbuf[..., 0]
@@ -89,15 +90,17 @@ def render_points(points: torch.Tensor, colours: torch.Tensor, opacity: torch.Te
                   cameras: CamerasBase, spec: RendererSpec,
                   image_size: tuple[int, int]) -> Rendered:
     """Splats of one cloud, points (P, 3) with colours (P, 3) and opacities (P,), from n
-    cameras."""
-    features = torch.cat([colours, torch.ones_like(colours[:, :1])], dim=1)
+    cameras; or of n clouds (n, P, 3), (n, P, 3), (n, P), one per camera."""
     n = len(cameras)
-    clouds = Pointclouds([points] * n, features=[features] * n)
+    if points.dim() == 2:
+        points, colours, opacity = (t.expand(n, *t.shape) for t in (points, colours, opacity))
+    features = torch.cat([colours, torch.ones_like(colours[..., :1])], dim=-1)
+    clouds = Pointclouds(list(points), features=list(features))
     settings = PointsRasterizationSettings(image_size=image_size, radius=spec.radius,
                                            points_per_pixel=spec.points_per_pixel)
     renderer = PointsRenderer(PointsRasterizer(cameras=cameras, raster_settings=settings),
                               AlphaCompositor(background_color=(0.0, 0.0, 0.0, 0.0)))
-    images = renderer(clouds, point_opacity=opacity.repeat(n))
+    images = renderer(clouds, point_opacity=opacity.reshape(-1))
     return Rendered(alpha=images[..., 3], rgb=images[..., :3])
 
 

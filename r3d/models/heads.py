@@ -67,8 +67,9 @@ class MeshHead(nn.Module):
     """Predicts one mesh per image: an ico-sphere of ``level`` (radius ``radius``) refined by
     ``stages`` :class:`MeshRefinementStage` with a subdivision before each stage but the first.
 
-    ``forward(maps, cameras, image_size)``: the encoder's feature maps (N, C_s, H_s, W_s), the
-    N cameras the images were taken with, the images' (H, W); returns the Meshes after each
+    ``forward(maps, cameras, image_size, centres=None)``: the encoder's feature maps
+    (N, C_s, H_s, W_s), the N cameras the images were taken with, the images' (H, W) and where
+    each start sphere is centred ((N, 3), default the origin); returns the Meshes after each
     stage (the last is the prediction; earlier ones get losses too, as in Mesh R-CNN).
     """
 
@@ -83,10 +84,11 @@ class MeshHead(nn.Module):
         )
 
     def forward(self, maps: list[torch.Tensor], cameras: CamerasBase,
-                image_size: tuple[int, int]) -> list[Meshes]:
+                image_size: tuple[int, int], centres: torch.Tensor | None = None) -> list[Meshes]:
         n, device = maps[0].shape[0], maps[0].device
-        sphere = ico_sphere(self.level, device=device)
-        meshes = sphere.update_padded(sphere.verts_padded() * self.radius).extend(n)
+        sphere = ico_sphere(self.level, device=device).extend(n)
+        verts = sphere.verts_padded() * self.radius
+        meshes = sphere.update_padded(verts if centres is None else verts + centres[:, None])
         feats, out = None, []
         for s, stage in enumerate(self.stages):
             if s > 0:

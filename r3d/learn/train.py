@@ -1,0 +1,345 @@
+"""``r3d train``: single-view shape prediction trained from 2D (silhouettes of other views)
+or 3D (Chamfer to the true shape) supervision on the procedural dataset.
+
+Each step takes ``batch_size`` training shapes, one random input view each, predicts their
+shapes (:class:`~r3d.learn.predictor.ShapePredictor`) and scores them: 2D supervision renders
+each prediction softly from ``views_per_item`` random views of its shape (meshes: the soft
+silhouette rasteriser, points: splats) against their masks (and colours); 3D supervision
+compares points sampled on every stage's mesh (or the predicted points) with points sampled
+on the true shape. Mesh predictions add edge, Laplacian and normal-consistency regularisers on
+every stage.
+
+Outputs in ``outputs.dir``: ``checkpoint.pt`` (every ``checkpoint_every`` iterations and at the
+end; ``resume`` continues from it), ``log.csv`` (one row per ``log_every`` iterations: losses,
+throughput), ``loss.png``, ``recipe.yaml``. Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
+a process group (gloo on the CPU, nccl on CUDA), DistributedDataParallel, each rank takes its
+share of every batch; rank 0 writes the files; every rank writes ``sync_rank<r>.json`` (a
+checksum of its parameters) at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+
+from r3d.bench.runner import resolve_device
+from r3d.datasets.procedural import ProceduralShapes, make_dataset
+from r3d.errors import FileFormatError, InputError, R3DError
+from r3d.fit.outputs import plot_losses, write_checkpoint
+from r3d.fit.render import render_points, render_soft
+from r3d.io import atomic_open
+from r3d.learn.predictor import ShapePredictor
+from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
+from r3d.loss import (
+    chamfer_distance,
+    mesh_edge_loss,
+    mesh_laplacian_smoothing,
+    mesh_normal_consistency,
+)
+from r3d.ops import sample_points_from_meshes
+from r3d.renderer import FoVPerspectiveCameras
+from r3d.structures import Meshes
+
+__all__ = [
+    "CHECKPOINT",
+    "TrainInterrupted",
+    "load_checkpoint",
+    "load_items",
+    "prepare_data",
+    "resume_recipe",
+    "train",
+]
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_VERSION = 1
+SAMPLES = 2000  # points sampled per shape for 3D supervision
+Progress = Callable[[int, int, dict[str, float]], None]
+
+
+class TrainInterrupted(R3DError):
+    """Training was stopped (Ctrl-C); ``iteration`` is where its last checkpoint resumes."""
+
+    def __init__(self, out: Path, iteration: int | None) -> None:
+        self.iteration = iteration
+        where = (f"resume from iteration {iteration} with --resume {out}" if iteration
+                 else "no checkpoint was written yet")
+        super().__init__(f"interrupted; {where}")
+
+
+# ---- data ----------------------------------------------------------------------------------
+
+
+def prepare_data(recipe: TrainRecipe, progress: Callable[[int, int], None] | None = None,
+                 device: torch.device | str = "cpu") -> Path:
+    """The dataset folder; with ``data.make`` the dataset is generated or completed first
+    (nothing is done when it is complete)."""
+    d = recipe.data
+    if not d.make and not (d.root / "dataset.json").is_file():
+        raise InputError(f"{d.root} holds no dataset (dataset.json); make one with "
+                         "r3d dataset make, or set data.make: true")
+    if d.make:
+        make_dataset(d.root, families=d.families, shapes_per_family=d.shapes_per_family,
+                     views=d.views, image_size=d.image_size, seed=d.seed, progress=progress,
+                     device=device)
+    return d.root
+
+
+def load_items(root: Path, split: str, device: torch.device) -> list[dict]:
+    """Every item of a split, in memory on ``device`` (the datasets are small)."""
+    data = ProceduralShapes(root, split)
+    if len(data) == 0:
+        raise InputError(f"{root}: the {split} split is empty")
+    return [{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in data[i].items()}
+            for i in range(len(data))]
+
+
+@dataclass
+class Batch:
+    """One batch: inputs (B views) and supervision (B * k views: views k*b .. k*b + k - 1 are
+    of shape b), and the true shapes."""
+
+    images: torch.Tensor
+    R: torch.Tensor
+    T: torch.Tensor
+    fov: torch.Tensor
+    sup_masks: torch.Tensor
+    sup_images: torch.Tensor
+    sup_cameras: FoVPerspectiveCameras
+    gt: Meshes
+
+
+def make_batch(items: list[dict], k: int, generator: torch.Generator,
+               device: torch.device) -> Batch:
+    """A random input view of each item and ``k`` random supervision views."""
+    inp, sup = [], []
+    for item in items:
+        v = item["masks"].shape[0]
+        inp.append(int(torch.randint(v, (1,), generator=generator)))
+        sup.append(torch.randperm(v, generator=generator)[:k].tolist())
+
+    def pick(key: str, idx: list[int]) -> torch.Tensor:
+        return torch.stack([item[key][i] for item, i in zip(items, idx)])
+
+    def pick_sup(key: str) -> torch.Tensor:
+        return torch.stack([item[key][i] for item, views in zip(items, sup) for i in views])
+
+    masks = pick("masks", inp)
+    return Batch(
+        images=pick("images", inp) * masks[..., None],
+        R=pick("R", inp), T=pick("T", inp), fov=pick("fov", inp),
+        sup_masks=pick_sup("masks"),
+        sup_images=pick_sup("images") * pick_sup("masks")[..., None],
+        sup_cameras=FoVPerspectiveCameras(fov=pick_sup("fov"), R=pick_sup("R"),
+                                          T=pick_sup("T"), device=device),
+        gt=Meshes([i["verts"] for i in items], [i["faces"] for i in items]),
+    )
+
+
+# ---- losses --------------------------------------------------------------------------------
+
+
+def _repeat_meshes(meshes: Meshes, k: int) -> Meshes:
+    return Meshes([v for v in meshes.verts_list() for _ in range(k)],
+                  [f for f in meshes.faces_list() for _ in range(k)])
+
+
+def losses(recipe: TrainRecipe, prediction, batch: Batch) -> dict[str, torch.Tensor]:
+    """The weighted loss terms of a prediction (the stages' Meshes or (B, P, 3) points)."""
+    w, k = recipe.losses, recipe.data.views_per_item
+    size = tuple(batch.sup_masks.shape[1:3])
+    terms: dict[str, torch.Tensor] = {}
+    is_mesh = recipe.model == "mesh"
+    if recipe.supervision == "2d":
+        if is_mesh:
+            r = render_soft(_repeat_meshes(prediction[-1], k), batch.sup_cameras,
+                            recipe.renderer, size, rgb=False, depth=False)
+        else:
+            points = prediction.repeat_interleave(k, dim=0)
+            grey = torch.full_like(points, 0.5)
+            r = render_points(points, grey, torch.ones_like(points[..., 0]),
+                              batch.sup_cameras, recipe.renderer, size)
+        terms["silhouette"] = w.silhouette * (r.alpha - batch.sup_masks).square().mean()
+    else:
+        y = sample_points_from_meshes(batch.gt, SAMPLES)
+        preds = prediction if is_mesh else [prediction]
+        terms["chamfer"] = w.chamfer * sum(
+            chamfer_distance(p if not is_mesh else sample_points_from_meshes(p, SAMPLES), y)[0]
+            for p in preds)
+    if is_mesh:
+        for name, fn, weight in (("edge", mesh_edge_loss, w.edge),
+                                 ("laplacian", mesh_laplacian_smoothing, w.laplacian),
+                                 ("normal", mesh_normal_consistency, w.normal)):
+            if weight > 0:
+                terms[name] = weight * sum(fn(m) for m in prediction)
+    return terms
+
+
+# ---- state ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainState:
+    model: ShapePredictor
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    iteration: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def _new_state(recipe: TrainRecipe, device: torch.device) -> TrainState:
+    torch.manual_seed(recipe.seed)
+    model = ShapePredictor(recipe.model, recipe.network).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.optim.lr,
+                                 weight_decay=recipe.optim.weight_decay)
+    return TrainState(model, optimizer, torch.Generator().manual_seed(recipe.seed))
+
+
+def load_checkpoint(path: Path) -> dict:
+    """The data of a training checkpoint (FileFormatError for anything else)."""
+    if not path.is_file():
+        raise FileFormatError(path, "no checkpoint here")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file
+        raise FileFormatError(path, f"not an r3d training checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
+        raise FileFormatError(path, "not an r3d training checkpoint of this version")
+    return data
+
+
+def state_from_checkpoint(data: dict, recipe: TrainRecipe, device: torch.device) -> TrainState:
+    state = _new_state(recipe, device)
+    state.model.load_state_dict(data["model"])
+    state.optimizer.load_state_dict(data["optimizer"])
+    state.generator.set_state(data["generator"])
+    torch.set_rng_state(data["torch_rng"])
+    state.iteration, state.history = data["iteration"], data["history"]
+    return state
+
+
+def _checkpoint(recipe: TrainRecipe, state: TrainState) -> dict:
+    return {"version": CHECKPOINT_VERSION, "iteration": state.iteration,
+            "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
+            "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
+            "history": state.history, "recipe": train_recipe_to_dict(recipe)}
+
+
+def resume_recipe(folder: str | os.PathLike, overrides: list[str] = ()) -> TrainRecipe:
+    """The recipe of the run whose output folder is ``folder`` (outputs kept there)."""
+    folder = Path(folder).expanduser().resolve()
+    if not (folder / "recipe.yaml").is_file():
+        raise FileFormatError(folder / "recipe.yaml", "missing: --resume takes the output "
+                              "folder of a training run")
+    return load_train_recipe(folder / "recipe.yaml", [*overrides, f"outputs.dir={folder}"])
+
+
+# ---- the run -------------------------------------------------------------------------------
+
+
+def _distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size), joining the process group when torchrun started several."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _checksum(model: torch.nn.Module) -> str:
+    """A hash of the parameters (not the buffers: batch-norm statistics are each rank's own)."""
+    buffer = io.BytesIO()
+    for name, value in sorted(model.named_parameters()):
+        buffer.write(name.encode())
+        buffer.write(value.detach().cpu().contiguous().numpy().tobytes())
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+def _write_log(path: Path, history: list[dict[str, float]], every: int) -> None:
+    rows = [dict(iteration=i + 1, **h) for i, h in enumerate(history)
+            if (i + 1) % every == 0 or i + 1 == len(history)]
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with atomic_open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None = None,
+          data_progress: Callable[[int, int], None] | None = None) -> dict:
+    """Trains as the recipe says (continuing the checkpoint in ``outputs.dir`` when
+    ``resume``); returns a summary (iterations, seconds, images per second, final losses)."""
+    device = resolve_device(recipe.device)
+    rank, world = _distributed(device)
+    out = recipe.outputs.dir
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    root = prepare_data(recipe, data_progress if rank == 0 else None, device) if rank == 0 \
+        else recipe.data.root
+    if world > 1:
+        dist.barrier()  # rank 0 made the dataset
+    items = load_items(root, "train", device)
+    state = (state_from_checkpoint(load_checkpoint(out / CHECKPOINT), recipe, device)
+             if resume else _new_state(recipe, device))
+    model = DistributedDataParallel(state.model) if world > 1 else state.model
+    if rank == 0:
+        with atomic_open(out / "recipe.yaml", "w") as f:
+            yaml.safe_dump(train_recipe_to_dict(recipe), f, sort_keys=False)
+    o = recipe.optim
+    if len(items) < o.batch_size or o.batch_size % world:
+        raise InputError(f"optim.batch_size ({o.batch_size}) must be at most the training "
+                         f"shapes ({len(items)}) and a multiple of the processes ({world})")
+    per_epoch = len(items) // o.batch_size  # the last partial batch is dropped
+    total = per_epoch * o.epochs
+    start, first, saved = time.perf_counter(), state.iteration, state.iteration or None
+    try:
+        while state.iteration < total:
+            epoch, step = divmod(state.iteration, per_epoch)
+            order = torch.randperm(len(items), generator=torch.Generator().manual_seed(
+                recipe.seed * 100003 + epoch)).tolist()
+            chosen = order[step * o.batch_size:(step + 1) * o.batch_size][rank::world]
+            batch = make_batch([items[i] for i in chosen], recipe.data.views_per_item,
+                               state.generator, device)
+            terms = losses(recipe, model(batch.images, batch.R, batch.T, batch.fov), batch)
+            loss = sum(terms.values())
+            state.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            state.optimizer.step()
+            state.iteration += 1
+            record = {"total": float(loss.detach()),
+                      **{k: float(v.detach()) for k, v in terms.items()}}
+            state.history.append(record)
+            if rank == 0 and (state.iteration % recipe.outputs.checkpoint_every == 0
+                              or state.iteration == total):
+                write_checkpoint(_checkpoint(recipe, state), out / CHECKPOINT)
+                saved = state.iteration
+            if progress is not None and rank == 0:
+                progress(state.iteration, total, record)
+    except KeyboardInterrupt:
+        raise TrainInterrupted(out, saved) from None
+    seconds = time.perf_counter() - start
+    done = state.iteration - first
+    summary = {"iterations": state.iteration, "epochs": o.epochs, "train_shapes": len(items),
+               "seconds": round(seconds, 2),
+               "images_per_second": round(done * o.batch_size / max(seconds, 1e-9), 2),
+               "final_loss": state.history[-1] if state.history else None,
+               "world_size": world}
+    if world > 1:
+        with atomic_open(out / f"sync_rank{rank}.json", "w") as f:
+            json.dump({"rank": rank, "checksum": _checksum(state.model)}, f)
+    if rank == 0 and state.history:
+        _write_log(out / "log.csv", state.history, recipe.outputs.log_every)
+        plot_losses(state.history, out / "loss.png")
+        with atomic_open(out / "train.json", "w") as f:
+            json.dump(summary, f, indent=2)
+    return summary

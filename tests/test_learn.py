@@ -1,0 +1,202 @@
+"""Single-view shape learning: recipes, training (2D / 3D supervision, meshes / points),
+resume, evaluation with baselines, the CLI, and two processes under torchrun in sync."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from r3d.cli.main import app
+from r3d.errors import FileFormatError, InputError
+from r3d.learn.evaluate import evaluate, shape_scores
+from r3d.learn.predictor import ShapePredictor
+from r3d.learn.recipe import load_train_recipe
+from r3d.learn.train import (
+    CHECKPOINT,
+    TrainInterrupted,
+    load_items,
+    losses,
+    make_batch,
+    resume_recipe,
+    train,
+)
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+runner = CliRunner()
+
+
+def tiny(tmp: Path, data: Path, *extra: str):
+    """A recipe small enough to train in about a second."""
+    return load_train_recipe(None, [
+        f"data.root={data}", "data.families=[chair, mug]", "data.shapes_per_family=6",
+        "data.views=3", "data.image_size=24", "network.widths=[8, 16]", "network.hidden=16",
+        "network.stages=2", "network.level=0", "network.points=64",
+        "renderer.faces_per_pixel=4", "optim.batch_size=2", "optim.epochs=2",
+        "outputs.checkpoint_every=2", f"outputs.dir={tmp}", *extra])
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data") / "shapes"
+    train(tiny(tmp_path_factory.mktemp("warm"), root, "optim.epochs=1"))  # makes the dataset
+    return root
+
+
+def test_default_recipe_is_shape_mesh_2d():
+    a, b = load_train_recipe(RECIPES / "shape_mesh_2d.yaml"), load_train_recipe(None)
+    a = dataclasses.replace(a, outputs=b.outputs,
+                            data=dataclasses.replace(a.data, root=b.data.root))
+    assert a == b
+    assert load_train_recipe(RECIPES / "shape_mesh_3d.yaml").supervision == "3d"
+    assert load_train_recipe(RECIPES / "shape_points_2d.yaml").model == "points"
+
+
+@pytest.mark.parametrize("items, pattern", [
+    (["supervision=3d", "losses.chamfer=0"], "needs losses.chamfer > 0"),
+    (["losses.silhouette=0"], "needs a silhouette or rgb weight"),
+    (["data.views_per_item=9"], r"views_per_item \(9\) is more than"),
+    (["data.families=[chiar]"], "data.families must be a list of families"),
+    (["optim.lrr=1"], "did you mean 'lr'"),
+    (["optim.weight_decay=-1"], "optim.weight_decay must be a number >= 0"),
+    (["network.widths=[8, 0]"], "network.widths must be a list of positive ints"),
+    (["model=voxels"], "model must be one of mesh, points"),
+])
+def test_recipe_errors(items, pattern):
+    with pytest.raises(InputError, match=pattern):
+        load_train_recipe(None, items)
+
+
+@pytest.mark.parametrize("extra", [[], ["supervision=3d"], ["model=points"]],
+                         ids=["mesh-2d", "mesh-3d", "points-2d"])
+def test_training_writes_its_outputs(tmp_path, data, extra):
+    out = tmp_path / "run"
+    summary = train(tiny(out, data, *extra))
+    assert summary["iterations"] == 8 and summary["world_size"] == 1  # 8 shapes, batch 2
+    for name in (CHECKPOINT, "log.csv", "loss.png", "recipe.yaml", "train.json"):
+        assert (out / name).is_file(), name
+    key = "chamfer" if "supervision=3d" in extra else "silhouette"
+    assert key in summary["final_loss"]
+    header = (out / "log.csv").read_text().splitlines()[0].split(",")
+    assert header[:2] == ["iteration", "total"] and key in header
+
+
+def _fixed_batch_loss(recipe, weights) -> float:
+    """The silhouette loss of the predictor (untrained: None) on a fixed batch of every
+    training shape with all its views."""
+    model = ShapePredictor(recipe.model, recipe.network)
+    if weights is not None:
+        model.load_state_dict(weights)
+    model.eval()
+    items = load_items(recipe.data.root, "train", torch.device("cpu"))
+    batch = make_batch(items, recipe.data.views_per_item, torch.Generator().manual_seed(0),
+                       torch.device("cpu"))
+    with torch.no_grad():
+        prediction = model(batch.images, batch.R, batch.T, batch.fov)
+        return float(losses(recipe, prediction, batch)["silhouette"])
+
+
+def test_training_reduces_the_2d_loss(tmp_path, data):
+    out = tmp_path / "run"
+    recipe = tiny(out, data, "optim.epochs=12", "optim.lr=0.003", "data.views_per_item=3",
+                  "network.level=1")
+    train(recipe)
+    trained = torch.load(out / CHECKPOINT, weights_only=False)["model"]
+    assert _fixed_batch_loss(recipe, trained) < 0.9 * _fixed_batch_loss(recipe, None)
+
+
+def test_resume_gives_the_uninterrupted_result(tmp_path, data):
+    full, parts = tmp_path / "full", tmp_path / "parts"
+    train(tiny(full, data, "optim.epochs=4"))
+
+    def stop(done, total, losses):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainInterrupted) as info:
+        train(tiny(parts, data, "optim.epochs=4"), progress=stop)
+    assert info.value.iteration == 2
+    train(resume_recipe(parts), resume=True)
+    a = torch.load(full / CHECKPOINT, weights_only=False)
+    b = torch.load(parts / CHECKPOINT, weights_only=False)
+    assert a["iteration"] == b["iteration"] == 16
+    for name, value in a["model"].items():
+        assert torch.equal(value, b["model"][name]), name
+
+
+def test_shape_scores_of_identical_shapes():
+    points = torch.rand(200, 3) * 10
+    normals = torch.nn.functional.normalize(torch.randn(200, 3), dim=1)
+    scores = shape_scores(points, normals, points, normals)
+    assert scores["chamfer_l2"] == 0 and scores["normal_consistency"] == pytest.approx(1.0)
+    assert all(scores[f"f1@{t}"] == pytest.approx(100.0) for t in (0.1, 0.3, 0.5))
+    far = shape_scores(points + 5.0, None, points, normals)
+    assert far["f1@0.1"] == 0 and far["chamfer_l2"] > 1 and "normal_consistency" not in far
+
+
+def test_evaluate_with_baselines(tmp_path, data):
+    out = tmp_path / "run"
+    train(tiny(out, data))
+    result = evaluate(out / CHECKPOINT, data, split="train", out=tmp_path / "eval")
+    assert set(result["methods"]) == {"model", "sphere", "nearest"}
+    overall = result["methods"]["nearest"]["overall"]
+    # on the training split the nearest training shape is the shape itself
+    assert overall["f1@0.5"] > 95
+    assert set(result["methods"]["model"]["per_family"]) == {"chair", "mug"}
+    assert (tmp_path / "eval" / "eval.json").is_file()
+    assert (tmp_path / "eval" / "eval.png").is_file()
+
+
+def test_evaluate_errors(tmp_path, data):
+    with pytest.raises(FileFormatError, match="no checkpoint"):
+        evaluate(tmp_path / "none.pt", data)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(FileFormatError, match="not an r3d training checkpoint"):
+        evaluate(bad, data)
+
+
+def test_cli_train_and_eval(tmp_path, data):
+    out = tmp_path / "run"
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"data: {{root: {data}, families: [chair, mug], shapes_per_family: 6, "
+                      "views: 3, image_size: 24}\nnetwork: {widths: [8], hidden: 8, stages: 1, "
+                      "level: 0}\noptim: {batch_size: 2, epochs: 1}\n"
+                      f"outputs: {{dir: {out}}}\n")
+    result = runner.invoke(app, ["train", str(recipe), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["iterations"] == 4
+    result = runner.invoke(app, ["eval", str(out / CHECKPOINT), "--data", str(data),
+                                 "--split", "train", "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    assert "chamfer_l2" in result.stdout and "model" in result.stdout
+    result = runner.invoke(app, ["train", "--set", "optim.lrr=1"])
+    assert result.exit_code == 2 and "did you mean 'lr'" in result.output
+
+
+def test_two_processes_train_in_sync(tmp_path, data):
+    """torchrun with two CPU processes (gloo): DistributedDataParallel keeps the parameters of
+    both ranks identical."""
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "r3d.cli", "train", "--set", f"data.root={data}",
+         "--set", "data.families=[chair, mug]", "--set", "data.shapes_per_family=6",
+         "--set", "data.views=3", "--set", "data.image_size=24",
+         "--set", "network.widths=[8]", "--set", "network.hidden=8", "--set", "network.stages=1",
+         "--set", "network.level=0", "--set", "optim.batch_size=2", "--set", "optim.epochs=2",
+         "--set", f"outputs.dir={out}"],
+        capture_output=True, text=True, env=env, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sums = [json.loads((out / f"sync_rank{r}.json").read_text()) for r in (0, 1)]
+    assert sums[0]["checksum"] == sums[1]["checksum"]
+    assert json.loads((out / "train.json").read_text())["world_size"] == 2
