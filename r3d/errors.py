@@ -40,3 +40,15 @@ class FileFormatError(R3DError, ValueError):
 
 class NativeError(R3DError, RuntimeError):
     """A native kernel is unavailable for the requested device, or failed."""
+
+
+class RunInterrupted(R3DError):
+    """A long run (a fit, a training) was stopped by Ctrl-C; ``iteration`` is where its last
+    checkpoint resumes (None when none was written), ``out`` its output folder."""
+
+    def __init__(self, out: str | os.PathLike, iteration: int | None) -> None:
+        self.out = os.fspath(out)
+        self.iteration = iteration
+        where = (f"resume from iteration {iteration} with --resume {self.out}" if iteration
+                 else "no checkpoint was written yet")
+        super().__init__(f"interrupted; {where}")

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from r3d.bench.runner import resolve_device
-from r3d.errors import FileFormatError, InputError, R3DError
+from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit import example
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
 from r3d.fit.outputs import write_checkpoint, write_outputs, write_recipe
@@ -62,14 +62,7 @@ CHECKPOINT_VERSION = 1
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, losses)
 
 
-class FitInterrupted(R3DError):
-    """The run was stopped (Ctrl-C); ``iteration`` is where its last checkpoint resumes."""
-
-    def __init__(self, out: Path, iteration: int | None) -> None:
-        self.iteration = iteration
-        where = (f"resume from iteration {iteration} with --resume {out}" if iteration
-                 else "no checkpoint was written yet")
-        super().__init__(f"interrupted; {where}")
+FitInterrupted = RunInterrupted  # raised on Ctrl-C, naming the checkpoint to resume from
 
 
 @dataclass

@@ -36,7 +36,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from r3d.bench.runner import resolve_device
 from r3d.datasets.procedural import ProceduralShapes, make_dataset
-from r3d.errors import FileFormatError, InputError, R3DError
+from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit.outputs import plot_losses, write_checkpoint
 from r3d.fit.render import render_points, render_soft
 from r3d.io import atomic_open
@@ -68,14 +68,7 @@ SAMPLES = 2000  # points sampled per shape for 3D supervision
 Progress = Callable[[int, int, dict[str, float]], None]
 
 
-class TrainInterrupted(R3DError):
-    """Training was stopped (Ctrl-C); ``iteration`` is where its last checkpoint resumes."""
-
-    def __init__(self, out: Path, iteration: int | None) -> None:
-        self.iteration = iteration
-        where = (f"resume from iteration {iteration} with --resume {out}" if iteration
-                 else "no checkpoint was written yet")
-        super().__init__(f"interrupted; {where}")
+TrainInterrupted = RunInterrupted  # raised on Ctrl-C, naming the checkpoint to resume from
 
 
 # ---- data ----------------------------------------------------------------------------------
