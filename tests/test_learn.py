@@ -61,7 +61,8 @@ def test_default_recipe_is_shape_mesh_2d():
 
 @pytest.mark.parametrize("items, pattern", [
     (["supervision=3d", "losses.chamfer=0"], "needs losses.chamfer > 0"),
-    (["losses.silhouette=0"], "needs a silhouette or rgb weight"),
+    (["losses.silhouette=0"], "needs losses.silhouette > 0"),
+    (["losses.rgb=1"], "unknown key 'rgb'"),
     (["data.views_per_item=9"], r"views_per_item \(9\) is more than"),
     (["data.families=[chiar]"], "data.families must be a list of families"),
     (["optim.lrr=1"], "did you mean 'lr'"),

@@ -12,8 +12,8 @@ A recipe (every key optional; defaults: ``recipes/shape_mesh_2d.yaml``)::
                                   #   not there (cached; r3d dataset make does the same)
     network: {widths: [16, 32, 64, 128], hidden: 64, stages: 3, level: 1, radius: 0.5,
               points: 1024}
-    losses: {silhouette: 1.0, rgb: 0.0, edge: 0.2, laplacian: 0.2, normal: 0.01,
-             chamfer: 1.0}        # chamfer: 3d supervision only; silhouette/rgb: 2d only
+    losses: {silhouette: 1.0, edge: 0.2, laplacian: 0.2, normal: 0.01, chamfer: 1.0}
+                                  # chamfer: 3d supervision only; silhouette: 2d only
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 10, radius: 0.04,
                points_per_pixel: 8}
     optim: {lr: 1.0e-3, batch_size: 8, epochs: 200, weight_decay: 0.0}
@@ -84,7 +84,6 @@ class LossSpec:
     """Weights of the loss terms (0: off)."""
 
     silhouette: float = 1.0
-    rgb: float = 0.0
     edge: float = 0.2
     laplacian: float = 0.2
     normal: float = 0.01
@@ -178,8 +177,8 @@ def train_recipe_from_node(doc: Node) -> TrainRecipe:
     )
     if recipe.supervision == "3d" and recipe.losses.chamfer == 0:
         raise InputError(f"{doc.file}: supervision: 3d needs losses.chamfer > 0")
-    if recipe.supervision == "2d" and recipe.losses.silhouette + recipe.losses.rgb == 0:
-        raise InputError(f"{doc.file}: supervision: 2d needs a silhouette or rgb weight > 0")
+    if recipe.supervision == "2d" and recipe.losses.silhouette == 0:
+        raise InputError(f"{doc.file}: supervision: 2d needs losses.silhouette > 0")
     if recipe.data.views_per_item > recipe.data.views:
         raise InputError(f"{doc.file}: data.views_per_item ({recipe.data.views_per_item}) is "
                          f"more than the dataset's views ({recipe.data.views})")
