@@ -1,4 +1,5 @@
-"""``python -m r3d.cli``: the r3d command line (what torchrun launches for ``r3d train``)."""
+"""``python -m r3d.cli``: the r3d command line (run from outside the source tree, whose
+``r3d/`` folder would shadow the installed package)."""
 
 from .main import app
 

@@ -182,20 +182,20 @@ def test_cli_train_and_eval(tmp_path, data):
     assert result.exit_code == 2 and "did you mean 'lr'" in result.output
 
 
-def test_two_processes_train_in_sync(tmp_path, data):
-    """torchrun with two CPU processes (gloo): DistributedDataParallel keeps the parameters of
-    both ranks identical."""
+def test_two_processes_train_in_sync(tmp_path, data, r3d_exe):
+    """torchrun with two CPU processes (gloo) running the r3d console script:
+    DistributedDataParallel keeps the parameters of both ranks identical."""
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "r3d.cli", "train", "--set", f"data.root={data}",
+         r3d_exe, "train", "--set", f"data.root={data}",
          "--set", "data.families=[chair, mug]", "--set", "data.shapes_per_family=6",
          "--set", "data.views=3", "--set", "data.image_size=24",
          "--set", "network.widths=[8]", "--set", "network.hidden=8", "--set", "network.stages=1",
          "--set", "network.level=0", "--set", "optim.batch_size=2", "--set", "optim.epochs=2",
          "--set", f"outputs.dir={out}"],
-        capture_output=True, text=True, env=env, timeout=240,
+        capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     sums = [json.loads((out / f"sync_rank{r}.json").read_text()) for r in (0, 1)]
