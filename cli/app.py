@@ -5,10 +5,18 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 import r3d
 from r3d.errors import R3DError
@@ -26,6 +34,34 @@ _state = {"debug": False}
 
 EXIT_FAILURE = 1  # something went wrong inside r3d
 EXIT_BAD_INPUT = 2  # the user's input (arguments, files) was bad
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+def loss_progress() -> Progress:
+    """The transient stderr display of long runs (fits, trainings): a task's description,
+    bar, done / total, elapsed and remaining time, and its ``losses`` field."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+        console=err_console, transient=True,
+    )
+
+
+def loss_updater(bar: Progress, task) -> Callable[[int, int, dict[str, float]], None]:
+    """The ``progress(done, total, losses)`` callback of a run that moves ``task``."""
+
+    def update(done: int, total: int, losses: dict[str, float]) -> None:
+        text = "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
+        bar.update(task, completed=done, total=total, losses=text)
+
+    return update
+
+
+def exit_interrupted(bar: Progress, exc: R3DError) -> NoReturn:
+    """Stops the display, prints where a Ctrl-C'd run can resume and exits with 130."""
+    bar.stop()
+    err_console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _version(value: bool) -> None:
@@ -72,7 +108,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             _report(exc, EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             _report(exc, EXIT_FAILURE)
 

@@ -7,23 +7,13 @@ import json
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from r3d.errors import InputError
 from r3d.fit.recipe import load_recipe
 from r3d.fit.run import FitInterrupted, resume_recipe
 from r3d.fit.run import fit as run_fit
 
-from .app import command, console, err_console
-
-EXIT_INTERRUPTED = 130
+from .app import command, console, exit_interrupted, loss_progress, loss_updater
 
 
 @command
@@ -76,24 +66,14 @@ def fit(
             extra.append(f"outputs.dir={out.expanduser().resolve()}")
         the_recipe = load_recipe(recipe, extra)
         paths = {"mesh": mesh, "views": views, "target": target, "gt": gt}
-    with Progress(
-        TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
-        console=err_console, transient=True,
-    ) as bar:
-        task = bar.add_task("fit", total=the_recipe.iterations, losses="")
-
-        def progress(done: int, total: int, losses: dict[str, float]) -> None:
-            text = "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
-            bar.update(task, completed=done, losses=text)
-
+    with loss_progress() as bar:
+        task = bar.add_task("fitting", total=the_recipe.iterations, losses="")
         try:
-            metrics = run_fit(the_recipe, resume=resume is not None, progress=progress,
+            metrics = run_fit(the_recipe, resume=resume is not None,
+                              progress=loss_updater(bar, task),
                               **{k: _path(v) for k, v in paths.items()})
         except FitInterrupted as exc:
-            bar.stop()
-            err_console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            exit_interrupted(bar, exc)
     if as_json:
         typer.echo(json.dumps(metrics, indent=2))
         return

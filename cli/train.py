@@ -6,14 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from r3d.learn.evaluate import evaluate
@@ -21,9 +13,7 @@ from r3d.learn.recipe import load_train_recipe
 from r3d.learn.train import TrainInterrupted, resume_recipe
 from r3d.learn.train import train as run_train
 
-from .app import command, console, err_console
-
-EXIT_INTERRUPTED = 130
+from .app import command, console, exit_interrupted, loss_progress, loss_updater
 
 
 @command
@@ -40,28 +30,18 @@ def train(
     for several processes)."""
     the_recipe = (resume_recipe(resume, overrides) if resume is not None
                   else load_train_recipe(recipe, overrides))
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
-        console=err_console, transient=True,
-    ) as bar:
+    with loss_progress() as bar:
         data = bar.add_task("dataset", total=None, losses="")
         task = bar.add_task("training", total=None, losses="")
 
         def data_progress(done: int, total: int) -> None:
             bar.update(data, completed=done, total=total)
 
-        def progress(done: int, total: int, losses: dict[str, float]) -> None:
-            text = "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
-            bar.update(task, completed=done, total=total, losses=text)
-
         try:
-            summary = run_train(the_recipe, resume=resume is not None, progress=progress,
-                                data_progress=data_progress)
+            summary = run_train(the_recipe, resume=resume is not None,
+                                progress=loss_updater(bar, task), data_progress=data_progress)
         except TrainInterrupted as exc:
-            bar.stop()
-            err_console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            exit_interrupted(bar, exc)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

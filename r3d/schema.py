@@ -34,6 +34,7 @@ __all__ = [
     "load_yaml",
     "parse_float",
     "parse_int",
+    "parse_non_negative",
     "parse_vector",
 ]
 
@@ -267,13 +268,14 @@ def dataclass_section(doc: Node, key: str, cls, minimum: dict | None = None, **g
         elif isinstance(current, int):
             values[f.name] = node.integer(f.name, current, (minimum or {}).get(f.name, 1))
         elif isinstance(current, float) and (minimum or {}).get(f.name) == 0:
-            values[f.name] = node.get(f.name, current, _non_negative, "a number >= 0")
+            values[f.name] = node.get(f.name, current, parse_non_negative, "a number >= 0")
         elif isinstance(current, float):
             values[f.name] = node.number(f.name, current, positive=True)
     return dataclasses.replace(default, **values)
 
 
-def _non_negative(value: Any) -> float:
+def parse_non_negative(value: Any) -> float:
+    """A finite number >= 0 (see :func:`parse_float`); ValueError/TypeError otherwise."""
     number = parse_float(value)
     if number < 0:
         raise ValueError(value)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import yaml
 
+from r3d.errors import FileFormatError
 from r3d.fit.metrics import iou, pose_errors, psnr, surface_scores
 from r3d.fit.model import MeshModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
@@ -27,6 +28,7 @@ from r3d.structures import Meshes
 __all__ = [
     "COMPARISON_VIEWS",
     "plot_losses",
+    "read_checkpoint",
     "write_checkpoint",
     "write_outputs",
     "write_recipe",
@@ -39,6 +41,21 @@ def write_checkpoint(data: dict, path: Path) -> None:
     """``torch.save`` of ``data`` to ``path``, atomically."""
     with atomic_paths(path) as (tmp,):
         torch.save(data, tmp)
+
+
+def read_checkpoint(path: Path, version: int, kind: str, missing: str) -> dict:
+    """The dict a :func:`write_checkpoint` of an r3d ``kind`` run ("fit", "training") saved
+    at ``path`` with format ``version``; FileFormatError (``missing`` when there is no file)
+    for anything else."""
+    if not path.is_file():
+        raise FileFormatError(path, missing)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a truncated or foreign file
+        raise FileFormatError(path, f"not an r3d {kind} checkpoint ({exc})") from None
+    if not isinstance(data, dict) or data.get("version") != version:
+        raise FileFormatError(path, f"not an r3d {kind} checkpoint of this version")
+    return data
 
 
 def write_recipe(recipe: Recipe, out: Path) -> Path:

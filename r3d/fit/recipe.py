@@ -51,7 +51,7 @@ from r3d.schema import (
     dataclass_to_plain,
     field_names,
     load_yaml,
-    parse_float,
+    parse_non_negative,
 )
 
 __all__ = [
@@ -270,7 +270,8 @@ def recipe_from_dict(doc: Node) -> Recipe:
         colors=doc.choice("colors", COLORS, d.colors),
         texture_size=doc.integer("texture_size", d.texture_size),
         views=dataclass_section(doc, "views", ViewsSpec, {"holdout": 0}),
-        losses=_losses(doc),
+        losses=dataclass_section(doc, "losses", LossWeights,
+                                 dict.fromkeys(field_names(LossWeights), 0)),
         target_samples=_target(doc),
         optim=_optim(doc),
         iterations=doc.integer("iterations", d.iterations),
@@ -305,24 +306,6 @@ def _optimise(doc: Node) -> tuple[str, ...]:
                    f"a non-empty list of {', '.join(OPTIMISED)}")
 
 
-def _losses(doc: Node) -> LossWeights:
-    if not doc.has("losses"):
-        return LossWeights()
-    node = doc.section("losses", field_names(LossWeights))
-    return LossWeights(**{
-        f.name: node.get(f.name, getattr(LossWeights(), f.name), _non_negative,
-                         "a number >= 0")
-        for f in dataclasses.fields(LossWeights)
-    })
-
-
-def _non_negative(value: Any) -> float:
-    number = parse_float(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
-
-
 def _target(doc: Node) -> int:
     if not doc.has("target"):
         return Recipe.target_samples
@@ -342,7 +325,7 @@ def _optim(doc: Node) -> OptimSpec:
         lr=node.number("lr", d.lr, positive=True),
         color_lr=node.number("color_lr", None, positive=True),
         camera_lr=node.number("camera_lr", None, positive=True),
-        momentum=node.get("momentum", d.momentum, _non_negative, "a number >= 0"),
+        momentum=node.get("momentum", d.momentum, parse_non_negative, "a number >= 0"),
         schedule=node.choice("schedule", SCHEDULES, d.schedule),
         min_lr=min_lr,
         step_every=node.integer("step_every", d.step_every),
@@ -380,7 +363,7 @@ def _pose(doc: Node) -> PoseSpec:
         look = node.section("init", field_names(LookAtSpec))
         init = LookAtSpec(dist=look.number("dist", 2.7, positive=True),
                           elev=look.number("elev", 0.0), azim=look.number("azim", 0.0))
-    return PoseSpec(init=init, perturb_deg=node.get("perturb_deg", 0.0, _non_negative,
+    return PoseSpec(init=init, perturb_deg=node.get("perturb_deg", 0.0, parse_non_negative,
                                                     "a number >= 0"))
 
 

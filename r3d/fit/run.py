@@ -24,7 +24,7 @@ from r3d.bench.runner import resolve_device
 from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit import example
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
-from r3d.fit.outputs import write_checkpoint, write_outputs, write_recipe
+from r3d.fit.outputs import read_checkpoint, write_checkpoint, write_outputs, write_recipe
 from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict
 from r3d.fit.render import render_display, render_model
 from r3d.fit.views import ViewSet, load_views
@@ -311,14 +311,8 @@ def _check_resumable(recipe: Recipe, saved: dict, path: Path) -> None:
 def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
     """The state saved in ``<outputs.dir>/checkpoint.pt``."""
     path = recipe.outputs.dir / CHECKPOINT
-    if not path.is_file():
-        raise FileFormatError(path, "no checkpoint to resume from (none was written yet)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a truncated or foreign file
-        raise FileFormatError(path, f"not an r3d fit checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
-        raise FileFormatError(path, "not an r3d fit checkpoint of this version")
+    data = read_checkpoint(path, CHECKPOINT_VERSION, "fit",
+                           "no checkpoint to resume from (none was written yet)")
     _check_resumable(recipe, data.get("recipe") or {}, path)
     m = data["model"]
     model = (MeshModel if m["kind"] == "mesh" else PointsModel).from_state(m, device)

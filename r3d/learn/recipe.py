@@ -41,7 +41,6 @@ from r3d.schema import (
     dataclass_to_plain,
     field_names,
     load_yaml,
-    parse_float,
 )
 
 __all__ = ["DataSpec", "LossSpec", "NetworkSpec", "TrainOptimSpec", "TrainOutputs",
@@ -131,13 +130,6 @@ _DEFAULTS = "<train recipe defaults>"
 _TOP = tuple(f.name for f in dataclasses.fields(TrainRecipe))
 
 
-def _non_negative(value: Any) -> float:
-    number = parse_float(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
-
-
 def _ints(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or any(
             isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value):
@@ -167,7 +159,8 @@ def train_recipe_from_node(doc: Node) -> TrainRecipe:
         supervision=doc.choice("supervision", SUPERVISION, d.supervision),
         data=_data(doc),
         network=_network(doc),
-        losses=_losses(doc),
+        losses=dataclass_section(doc, "losses", LossSpec,
+                                 dict.fromkeys(field_names(LossSpec), 0)),
         renderer=dataclass_section(doc, "renderer", RendererSpec, **dataclasses.asdict(
             d.renderer)),
         optim=dataclass_section(doc, "optim", TrainOptimSpec, {"weight_decay": 0}),
@@ -204,14 +197,6 @@ def _network(doc: Node) -> NetworkSpec:
         spec = dataclasses.replace(spec, widths=node.get("widths", spec.widths, _ints,
                                                           "a list of positive ints"))
     return spec
-
-
-def _losses(doc: Node) -> LossSpec:
-    if not doc.has("losses"):
-        return LossSpec()
-    node = doc.section("losses", field_names(LossSpec))
-    return LossSpec(**{name: node.get(name, getattr(LossSpec(), name), _non_negative,
-                                      "a number >= 0") for name in field_names(LossSpec)})
 
 
 def _outputs(doc: Node) -> TrainOutputs:

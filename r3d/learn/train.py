@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from r3d.bench.runner import resolve_device
 from r3d.datasets.procedural import ProceduralShapes, make_dataset
 from r3d.errors import FileFormatError, InputError, RunInterrupted
-from r3d.fit.outputs import plot_losses, write_checkpoint
+from r3d.fit.outputs import plot_losses, read_checkpoint, write_checkpoint
 from r3d.fit.render import render_points, render_soft
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
@@ -201,15 +201,7 @@ def _new_state(recipe: TrainRecipe, device: torch.device) -> TrainState:
 
 def load_checkpoint(path: Path) -> dict:
     """The data of a training checkpoint (FileFormatError for anything else)."""
-    if not path.is_file():
-        raise FileFormatError(path, "no checkpoint here")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a truncated or foreign file
-        raise FileFormatError(path, f"not an r3d training checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("version") != CHECKPOINT_VERSION:
-        raise FileFormatError(path, "not an r3d training checkpoint of this version")
-    return data
+    return read_checkpoint(path, CHECKPOINT_VERSION, "training", "no checkpoint here")
 
 
 def state_from_checkpoint(data: dict, recipe: TrainRecipe, device: torch.device) -> TrainState:
