@@ -78,9 +78,11 @@ class MeshModel(nn.Module):
         return mesh
 
     def shape_parameters(self) -> list[nn.Parameter]:
+        """The tensors the shape group of the optimiser moves."""
         return [self.offsets]
 
     def color_parameters(self) -> list[nn.Parameter]:
+        """The colour logits the colour group moves (none when colours are not fitted)."""
         if self.colors == "vertex":
             return [self.color_logits]
         return [self.texture_logits] if self.colors == "texture" else []
@@ -158,20 +160,25 @@ class PointsModel(nn.Module):
         return torch.sigmoid(self.color_logits)
 
     def shape_parameters(self) -> list[nn.Parameter]:
+        """The tensors the shape group of the optimiser moves."""
         return [self.points]
 
     def opacity_parameters(self) -> list[nn.Parameter]:
+        """The (P,) opacity logits (their own group: they learn faster)."""
         return [self.opacity_logits]
 
     def color_parameters(self) -> list[nn.Parameter]:
+        """The colour logits the colour group moves (none when colours are not fitted)."""
         return [self.color_logits] if self.colors else []
 
     def state(self) -> dict:
+        """The model as a dict of CPU tensors and settings, for checkpoints."""
         return {"kind": "points", "colors": self.colors is not None,
                 **{k: v.detach().cpu() for k, v in self.state_dict().items()}}
 
     @classmethod
     def from_state(cls, state: dict, device: torch.device) -> PointsModel:
+        """The model :meth:`state` described, on ``device``."""
         model = cls(state["points"], state["colors"])
         model.load_state_dict({k: v for k, v in state.items() if isinstance(v, torch.Tensor)})
         return model.to(device)
@@ -198,10 +205,12 @@ class CameraModel(nn.Module):
         return base.with_pose(*self.pose(idx))
 
     def state(self) -> dict:
+        """The model as a dict of CPU tensors and settings, for checkpoints."""
         return {k: v.detach().cpu() for k, v in self.state_dict().items()}
 
     @classmethod
     def from_state(cls, state: dict, device: torch.device) -> CameraModel:
+        """The model :meth:`state` described, on ``device``."""
         model = cls(state["R0"], state["T0"])
         model.load_state_dict(state)
         return model.to(device)

@@ -197,6 +197,7 @@ class FitState:
         return cameras if self.cameras is None else self.cameras.cameras(cameras, idx)
 
     def to_dict(self, recipe: Recipe) -> dict:
+        """The checkpoint of this state (read back by :func:`load_checkpoint`)."""
         return {
             "version": CHECKPOINT_VERSION,
             "iteration": self.iteration,

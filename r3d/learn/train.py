@@ -184,6 +184,9 @@ def losses(recipe: TrainRecipe, prediction, batch: Batch) -> dict[str, torch.Ten
 
 @dataclass
 class TrainState:
+    """What changes during a training run (saved in checkpoints): the predictor, its
+    optimiser, the generator of batch views, the iterations done and their losses."""
+
     model: ShapePredictor
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
@@ -205,6 +208,7 @@ def load_checkpoint(path: Path) -> dict:
 
 
 def state_from_checkpoint(data: dict, recipe: TrainRecipe, device: torch.device) -> TrainState:
+    """The state a checkpoint's data saved, for ``recipe`` (the one it was made with)."""
     state = _new_state(recipe, device)
     state.model.load_state_dict(data["model"])
     state.optimizer.load_state_dict(data["optimizer"])
