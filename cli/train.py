@@ -48,6 +48,11 @@ def train(
     console.print(f"trained {summary['iterations']} iterations on {summary['train_shapes']} "
                   f"shapes in {summary['seconds']:.1f} s ({summary['images_per_second']:.1f} "
                   f"images/s); wrote {the_recipe.outputs.dir}")
+    if summary["validation"]:
+        v = summary["validation"]
+        console.print(f"val split at iteration {v['iteration']}: Chamfer-L2 "
+                      f"{v['chamfer_l2']:.3f}, F1@0.1/0.3/0.5 {v['f1@0.1']:.1f} / "
+                      f"{v['f1@0.3']:.1f} / {v['f1@0.5']:.1f}")
 
 
 @command(name="eval")

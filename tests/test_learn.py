@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 
 from r3d.cli.main import app
 from r3d.errors import FileFormatError, InputError
-from r3d.learn.evaluate import evaluate, shape_scores
+from r3d.learn.evaluate import evaluate
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import load_train_recipe
+from r3d.learn.scores import shape_scores
 from r3d.learn.train import (
     CHECKPOINT,
     TrainInterrupted,
@@ -61,8 +62,9 @@ def test_default_recipe_is_shape_mesh_2d():
 
 @pytest.mark.parametrize("items, pattern", [
     (["supervision=3d", "losses.chamfer=0"], "needs losses.chamfer > 0"),
-    (["losses.silhouette=0"], "needs losses.silhouette > 0"),
-    (["losses.rgb=1"], "unknown key 'rgb'"),
+    (["losses.silhouette=0"], "needs losses.silhouette or losses.iou > 0"),
+    (["supervision=3d", "losses.rgb=1"], "losses.rgb needs supervision: 2d"),
+    (["losses.iou=-1"], "losses.iou must be a number >= 0"),
     (["data.views_per_item=9"], r"views_per_item \(9\) is more than"),
     (["data.families=[chiar]"], "data.families must be a list of families"),
     (["optim.lrr=1"], "did you mean 'lr'"),
@@ -75,24 +77,29 @@ def test_recipe_errors(items, pattern):
         load_train_recipe(None, items)
 
 
-@pytest.mark.parametrize("extra", [[], ["supervision=3d"], ["model=points"]],
-                         ids=["mesh-2d", "mesh-3d", "points-2d"])
-def test_training_writes_its_outputs(tmp_path, data, extra):
+@pytest.mark.parametrize("extra, keys", [
+    ([], ["silhouette", "edge"]),
+    (["supervision=3d"], ["chamfer", "laplacian"]),
+    (["model=points"], ["silhouette"]),
+    (["losses.silhouette=0", "losses.iou=1", "losses.rgb=1"], ["iou", "rgb", "normal"]),
+    (["model=points", "losses.iou=1", "losses.rgb=1"], ["silhouette", "iou", "rgb"]),
+], ids=["mesh-2d", "mesh-3d", "points-2d", "mesh-iou-rgb", "points-iou-rgb"])
+def test_training_writes_its_outputs(tmp_path, data, extra, keys):
     out = tmp_path / "run"
     summary = train(tiny(out, data, *extra))
     assert summary["iterations"] == 8 and summary["world_size"] == 1  # 8 shapes, batch 2
     for name in (CHECKPOINT, "log.csv", "loss.png", "recipe.yaml", "train.json"):
         assert (out / name).is_file(), name
-    key = "chamfer" if "supervision=3d" in extra else "silhouette"
-    assert key in summary["final_loss"]
+    assert set(summary["final_loss"]) == {"total", *keys} | (
+        {"edge", "laplacian", "normal"} if "model=points" not in extra else set())
     header = (out / "log.csv").read_text().splitlines()[0].split(",")
-    assert header[:2] == ["iteration", "total"] and key in header
+    assert header[:2] == ["iteration", "total"] and set(keys) <= set(header)
 
 
-def _fixed_batch_loss(recipe, weights) -> float:
-    """The silhouette loss of the predictor (untrained: None) on a fixed batch of every
+def _fixed_batch_loss(recipe, weights, key: str) -> float:
+    """Loss term ``key`` of the predictor (untrained: None) on a fixed batch of every
     training shape with all its views."""
-    model = ShapePredictor(recipe.model, recipe.network)
+    model = ShapePredictor.for_recipe(recipe)
     if weights is not None:
         model.load_state_dict(weights)
     model.eval()
@@ -101,16 +108,22 @@ def _fixed_batch_loss(recipe, weights) -> float:
                        torch.device("cpu"))
     with torch.no_grad():
         prediction = model(batch.images, batch.R, batch.T, batch.fov)
-        return float(losses(recipe, prediction, batch)["silhouette"])
+        return float(losses(recipe, prediction, batch)[key])
 
 
-def test_training_reduces_the_2d_loss(tmp_path, data):
+@pytest.mark.parametrize("extra, key", [
+    ([], "silhouette"),
+    (["losses.silhouette=0", "losses.iou=1"], "iou"),
+    (["losses.rgb=5"], "rgb"),
+    (["model=points", "losses.rgb=5", "renderer.radius=0.1"], "rgb"),  # ~1 px at 24 px
+], ids=["silhouette", "iou", "mesh-rgb", "points-rgb"])
+def test_training_reduces_the_2d_loss(tmp_path, data, extra, key):
     out = tmp_path / "run"
     recipe = tiny(out, data, "optim.epochs=12", "optim.lr=0.003", "data.views_per_item=3",
-                  "network.level=1")
+                  "network.level=1", *extra)
     train(recipe)
     trained = torch.load(out / CHECKPOINT, weights_only=False)["model"]
-    assert _fixed_batch_loss(recipe, trained) < 0.9 * _fixed_batch_loss(recipe, None)
+    assert _fixed_batch_loss(recipe, trained, key) < 0.9 * _fixed_batch_loss(recipe, None, key)
 
 
 def test_resume_gives_the_uninterrupted_result(tmp_path, data):
@@ -153,6 +166,24 @@ def test_evaluate_with_baselines(tmp_path, data):
     assert set(result["methods"]["model"]["per_family"]) == {"chair", "mug"}
     assert (tmp_path / "eval" / "eval.json").is_file()
     assert (tmp_path / "eval" / "eval.png").is_file()
+
+
+def test_validation_curves_score_as_r3d_eval(tmp_path, data):
+    """Every eval_every iterations and at the end the val split is scored; the last row is
+    what r3d eval reports for the final checkpoint on that split; resume keeps the rows."""
+    out = tmp_path / "run"
+    summary = train(tiny(out, data, "outputs.eval_every=3"))
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].split(",")[:2] == ["iteration", "chamfer_l2"] and "f1@0.3" in rows[0]
+    assert [int(r.split(",")[0]) for r in rows[1:]] == [3, 6, 8]
+    assert (out / "metrics.png").is_file()
+    last = summary["validation"]
+    result = evaluate(out / CHECKPOINT, data, split="val", baselines=False,
+                      out=tmp_path / "eval")
+    assert {"iteration": 8, **result["methods"]["model"]["overall"]} == last
+    assert torch.load(out / CHECKPOINT, weights_only=False)["validation"][-1] == last
+    assert train(tiny(tmp_path / "none", data, "outputs.eval_every=0"))["validation"] is None
+    assert not (tmp_path / "none" / "metrics.csv").exists()
 
 
 def test_evaluate_errors(tmp_path, data):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from r3d.errors import InputError
 from r3d.loss import chamfer_distance
@@ -67,10 +68,32 @@ def test_mesh_head_stages_subdivide():
     assert torch.allclose(meshes[0].verts_packed().norm(dim=1), torch.tensor(0.5), atol=1e-5)
 
 
+def test_mesh_head_colours():
+    """With colors the last stage carries vertex colours (mid-grey at the start) that the
+    image features drive; earlier stages carry none."""
+    enc = ImageEncoder(3, (8, 16))
+    head = MeshHead(enc.feature_dims, hidden=16, stages=2, level=0, radius=0.5, colors=True)
+    maps, _ = enc(torch.rand(2, 3, 32, 32))
+    meshes = head(maps, cameras(), (32, 32))
+    assert meshes[0].textures is None
+    colours = meshes[-1].textures.verts_features_padded()
+    assert colours.shape == (2, 42, 3) and torch.all(colours == 0.5)
+    nn.init.normal_(head.colors.weight)
+    colours = head(maps, cameras(), (32, 32))[-1].textures.verts_features_packed()
+    assert 0 <= colours.min() and colours.max() <= 1 and colours.std() > 0.01
+    colours.sum().backward()
+    assert head.colors.weight.grad.abs().sum() > 0
+    assert enc.stem[0].weight.grad.abs().sum() > 0
+
+
 def test_points_head():
     head = PointsHead(16, num_points=50, extent=0.7)
-    points = head(torch.randn(3, 16) * 10)
-    assert points.shape == (3, 50, 3) and points.abs().max() <= 0.7
+    points, colours = head(torch.randn(3, 16) * 10)
+    assert points.shape == (3, 50, 3) and points.abs().max() <= 0.7 and colours is None
+    coloured = PointsHead(16, num_points=50, extent=0.7, colors=True)
+    points, colours = coloured(torch.randn(3, 16) * 10)
+    assert points.shape == colours.shape == (3, 50, 3) and points.abs().max() <= 0.7
+    assert 0 <= colours.min() and colours.max() <= 1
 
 
 def test_encoder_and_mesh_head_fit_a_target():

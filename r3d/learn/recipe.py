@@ -12,12 +12,16 @@ A recipe (every key optional; defaults: ``recipes/shape_mesh_2d.yaml``)::
                                   #   not there (cached; r3d dataset make does the same)
     network: {widths: [16, 32, 64, 128], hidden: 64, stages: 3, level: 1, radius: 0.5,
               points: 1024}
-    losses: {silhouette: 1.0, edge: 0.2, laplacian: 0.2, normal: 0.01, chamfer: 1.0}
-                                  # chamfer: 3d supervision only; silhouette: 2d only
+    losses: {silhouette: 1.0, iou: 0.0, rgb: 0.0, edge: 0.2, laplacian: 0.2, normal: 0.01,
+             chamfer: 1.0}
+                                  # chamfer: 3d supervision only; silhouette, iou (1 - soft
+                                  #   IoU per view) and rgb (the heads then predict colours):
+                                  #   2d only
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 10, radius: 0.04,
                points_per_pixel: 8}
     optim: {lr: 1.0e-3, batch_size: 8, epochs: 200, weight_decay: 0.0}
-    outputs: {dir: train_out, log_every: 10, checkpoint_every: 100}
+    outputs: {dir: train_out, log_every: 10, checkpoint_every: 100, eval_every: 200}
+                                  # eval_every: scores on the val split (metrics.csv/.png)
     seed: 0
     device: cpu
 
@@ -80,9 +84,14 @@ class NetworkSpec:
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Weights of the loss terms (0: off)."""
+    """Weights of the loss terms (0: off): ``silhouette`` (per-pixel squared error) and
+    ``iou`` (1 - soft IoU per image) compare soft silhouettes with the views' masks, ``rgb``
+    (per-pixel squared error) soft renders of predicted colours with the views' images (the
+    heads then predict colours)."""
 
     silhouette: float = 1.0
+    iou: float = 0.0
+    rgb: float = 0.0
     edge: float = 0.2
     laplacian: float = 0.2
     normal: float = 0.01
@@ -101,11 +110,13 @@ class TrainOptimSpec:
 
 @dataclass(frozen=True)
 class TrainOutputs:
-    """Output folder, a log line every ``log_every`` iterations, checkpoints."""
+    """Output folder, a log line every ``log_every`` iterations, checkpoints, validation
+    scores every ``eval_every`` iterations (0: none)."""
 
     dir: Path = Path("train_out")
     log_every: int = 10
     checkpoint_every: int = 100
+    eval_every: int = 200
 
 
 @dataclass(frozen=True)
@@ -168,10 +179,14 @@ def train_recipe_from_node(doc: Node) -> TrainRecipe:
         seed=doc.integer("seed", d.seed, minimum=0),
         device=doc.string("device", d.device),
     )
+    if recipe.supervision == "3d" and recipe.losses.rgb > 0:
+        raise InputError(f"{doc.file}: losses.rgb needs supervision: 2d (colours are learnt "
+                         "from the views' images)")
     if recipe.supervision == "3d" and recipe.losses.chamfer == 0:
         raise InputError(f"{doc.file}: supervision: 3d needs losses.chamfer > 0")
-    if recipe.supervision == "2d" and recipe.losses.silhouette == 0:
-        raise InputError(f"{doc.file}: supervision: 2d needs losses.silhouette > 0")
+    if recipe.supervision == "2d" and recipe.losses.silhouette + recipe.losses.iou == 0:
+        raise InputError(f"{doc.file}: supervision: 2d needs losses.silhouette or losses.iou "
+                         "> 0")
     if recipe.data.views_per_item > recipe.data.views:
         raise InputError(f"{doc.file}: data.views_per_item ({recipe.data.views_per_item}) is "
                          f"more than the dataset's views ({recipe.data.views})")
@@ -202,7 +217,7 @@ def _network(doc: Node) -> NetworkSpec:
 def _outputs(doc: Node) -> TrainOutputs:
     default = doc.resolve("train_out" if doc.file.name == _DEFAULTS
                           else f"train_{doc.file.stem}")
-    spec = dataclass_section(doc, "outputs", TrainOutputs, dir=default)
+    spec = dataclass_section(doc, "outputs", TrainOutputs, {"eval_every": 0}, dir=default)
     if doc.has("outputs"):
         node = doc.section("outputs", field_names(TrainOutputs))
         spec = dataclasses.replace(spec, dir=node.file_path("dir", default))

@@ -10,8 +10,10 @@ on the true shape. Mesh predictions add edge, Laplacian and normal-consistency r
 every stage.
 
 Outputs in ``outputs.dir``: ``checkpoint.pt`` (every ``checkpoint_every`` iterations and at the
-end; ``resume`` continues from it), ``log.csv`` (one row per ``log_every`` iterations: losses,
-throughput), ``loss.png``, ``recipe.yaml``. Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
+end; ``resume`` continues from it), ``log.csv`` (one row per ``log_every`` iterations: losses),
+``loss.png``, ``metrics.csv`` and ``metrics.png`` (the val split's scores, as ``r3d eval``
+computes them, every ``eval_every`` iterations and at the end), ``recipe.yaml``,
+``train.json`` (summary). Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
 a process group (gloo on the CPU, nccl on CUDA), DistributedDataParallel, each rank takes its
 share of every batch; rank 0 writes the files; every rank writes ``sync_rank<r>.json`` (a
 checksum of its parameters) at the end.
@@ -42,11 +44,13 @@ from r3d.fit.render import render_points, render_soft
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
+from r3d.learn.scores import plot_scores, split_scores
 from r3d.loss import (
     chamfer_distance,
     mesh_edge_loss,
     mesh_laplacian_smoothing,
     mesh_normal_consistency,
+    silhouette_iou_loss,
 )
 from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras
@@ -143,27 +147,34 @@ def make_batch(items: list[dict], k: int, generator: torch.Generator,
 # ---- losses --------------------------------------------------------------------------------
 
 
-def _repeat_meshes(meshes: Meshes, k: int) -> Meshes:
-    return Meshes([v for v in meshes.verts_list() for _ in range(k)],
-                  [f for f in meshes.faces_list() for _ in range(k)])
+def _supervised_renders(recipe: TrainRecipe, prediction, batch: Batch, rgb: bool):
+    """Soft renders of each prediction from its ``views_per_item`` supervision views."""
+    k = recipe.data.views_per_item
+    size = tuple(batch.sup_masks.shape[1:3])
+    if recipe.model == "mesh":
+        mesh = prediction[-1]
+        return render_soft(mesh[[i for i in range(len(mesh)) for _ in range(k)]],
+                           batch.sup_cameras, recipe.renderer, size, rgb=rgb, depth=False)
+    points = prediction.points_padded().repeat_interleave(k, dim=0)
+    colours = (prediction.features_padded().repeat_interleave(k, dim=0) if rgb
+               else torch.full_like(points, 0.5))
+    return render_points(points, colours, torch.ones_like(points[..., 0]), batch.sup_cameras,
+                         recipe.renderer, size)
 
 
 def losses(recipe: TrainRecipe, prediction, batch: Batch) -> dict[str, torch.Tensor]:
-    """The weighted loss terms of a prediction (the stages' Meshes or (B, P, 3) points)."""
-    w, k = recipe.losses, recipe.data.views_per_item
-    size = tuple(batch.sup_masks.shape[1:3])
+    """The weighted loss terms of a prediction (the stages' Meshes or Pointclouds)."""
+    w = recipe.losses
     terms: dict[str, torch.Tensor] = {}
     is_mesh = recipe.model == "mesh"
     if recipe.supervision == "2d":
-        if is_mesh:
-            r = render_soft(_repeat_meshes(prediction[-1], k), batch.sup_cameras,
-                            recipe.renderer, size, rgb=False, depth=False)
-        else:
-            points = prediction.repeat_interleave(k, dim=0)
-            grey = torch.full_like(points, 0.5)
-            r = render_points(points, grey, torch.ones_like(points[..., 0]),
-                              batch.sup_cameras, recipe.renderer, size)
-        terms["silhouette"] = w.silhouette * (r.alpha - batch.sup_masks).square().mean()
+        r = _supervised_renders(recipe, prediction, batch, rgb=w.rgb > 0)
+        if w.silhouette > 0:
+            terms["silhouette"] = w.silhouette * (r.alpha - batch.sup_masks).square().mean()
+        if w.iou > 0:
+            terms["iou"] = w.iou * silhouette_iou_loss(r.alpha, batch.sup_masks)
+        if w.rgb > 0:
+            terms["rgb"] = w.rgb * (r.rgb - batch.sup_images).square().mean()
     else:
         y = sample_points_from_meshes(batch.gt, SAMPLES)
         preds = prediction if is_mesh else [prediction]
@@ -185,18 +196,20 @@ def losses(recipe: TrainRecipe, prediction, batch: Batch) -> dict[str, torch.Ten
 @dataclass
 class TrainState:
     """What changes during a training run (saved in checkpoints): the predictor, its
-    optimiser, the generator of batch views, the iterations done and their losses."""
+    optimiser, the generator of batch views, the iterations done, their losses and the
+    validation scores (rows with their iteration)."""
 
     model: ShapePredictor
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     iteration: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    validation: list[dict[str, float]] = field(default_factory=list)
 
 
 def _new_state(recipe: TrainRecipe, device: torch.device) -> TrainState:
     torch.manual_seed(recipe.seed)
-    model = ShapePredictor(recipe.model, recipe.network).to(device)
+    model = ShapePredictor.for_recipe(recipe).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.optim.lr,
                                  weight_decay=recipe.optim.weight_decay)
     return TrainState(model, optimizer, torch.Generator().manual_seed(recipe.seed))
@@ -215,6 +228,7 @@ def state_from_checkpoint(data: dict, recipe: TrainRecipe, device: torch.device)
     state.generator.set_state(data["generator"])
     torch.set_rng_state(data["torch_rng"])
     state.iteration, state.history = data["iteration"], data["history"]
+    state.validation = data.get("validation", [])
     return state
 
 
@@ -222,7 +236,8 @@ def _checkpoint(recipe: TrainRecipe, state: TrainState) -> dict:
     return {"version": CHECKPOINT_VERSION, "iteration": state.iteration,
             "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
             "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
-            "history": state.history, "recipe": train_recipe_to_dict(recipe)}
+            "history": state.history, "validation": state.validation,
+            "recipe": train_recipe_to_dict(recipe)}
 
 
 def resume_recipe(folder: str | os.PathLike, overrides: list[str] = ()) -> TrainRecipe:
@@ -254,9 +269,7 @@ def _checksum(model: torch.nn.Module) -> str:
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 
-def _write_log(path: Path, history: list[dict[str, float]], every: int) -> None:
-    rows = [dict(iteration=i + 1, **h) for i, h in enumerate(history)
-            if (i + 1) % every == 0 or i + 1 == len(history)]
+def _write_csv(path: Path, rows: list[dict[str, float]]) -> None:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
@@ -278,6 +291,8 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
     if world > 1:
         dist.barrier()  # rank 0 made the dataset
     items = load_items(root, "train", device)
+    every = recipe.outputs.eval_every
+    val_items = load_items(root, "val", device) if every and rank == 0 else []
     state = (state_from_checkpoint(load_checkpoint(out / CHECKPOINT), recipe, device)
              if resume else _new_state(recipe, device))
     model = DistributedDataParallel(state.model) if world > 1 else state.model
@@ -308,6 +323,9 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
             record = {"total": float(loss.detach()),
                       **{k: float(v.detach()) for k, v in terms.items()}}
             state.history.append(record)
+            if val_items and (state.iteration % every == 0 or state.iteration == total):
+                scores = split_scores(state.model, val_items)["overall"]
+                state.validation.append({"iteration": state.iteration, **scores})
             if rank == 0 and (state.iteration % recipe.outputs.checkpoint_every == 0
                               or state.iteration == total):
                 write_checkpoint(_checkpoint(recipe, state), out / CHECKPOINT)
@@ -322,13 +340,20 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
                "seconds": round(seconds, 2),
                "images_per_second": round(done * o.batch_size / max(seconds, 1e-9), 2),
                "final_loss": state.history[-1] if state.history else None,
+               "validation": state.validation[-1] if state.validation else None,
                "world_size": world}
     if world > 1:
         with atomic_open(out / f"sync_rank{rank}.json", "w") as f:
             json.dump({"rank": rank, "checksum": _checksum(state.model)}, f)
     if rank == 0 and state.history:
-        _write_log(out / "log.csv", state.history, recipe.outputs.log_every)
+        log_every = recipe.outputs.log_every
+        _write_csv(out / "log.csv", [dict(iteration=i + 1, **h)
+                                     for i, h in enumerate(state.history)
+                                     if (i + 1) % log_every == 0 or i + 1 == len(state.history)])
         plot_losses(state.history, out / "loss.png")
+    if rank == 0 and state.validation:
+        _write_csv(out / "metrics.csv", state.validation)
+        plot_scores(state.validation, out / "metrics.png")
         with atomic_open(out / "train.json", "w") as f:
             json.dump(summary, f, indent=2)
     return summary

@@ -5,6 +5,7 @@ from r3d.loss.mesh_edge_loss import mesh_edge_loss
 from r3d.loss.mesh_laplacian_smoothing import mesh_laplacian_smoothing
 from r3d.loss.mesh_normal_consistency import mesh_normal_consistency
 from r3d.loss.point_mesh_distance import point_mesh_edge_distance, point_mesh_face_distance
+from r3d.loss.silhouette import silhouette_iou_loss
 
 __all__ = [
     "chamfer_distance",
@@ -13,4 +14,5 @@ __all__ = [
     "mesh_normal_consistency",
     "point_mesh_edge_distance",
     "point_mesh_face_distance",
+    "silhouette_iou_loss",
 ]

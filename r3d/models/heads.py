@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from r3d.ops import GraphConv, SubdivideMeshes, vert_align
-from r3d.renderer import CamerasBase
+from r3d.renderer import CamerasBase, TexturesVertex
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere
 
@@ -66,6 +66,8 @@ class MeshRefinementStage(nn.Module):
 class MeshHead(nn.Module):
     """Predicts one mesh per image: an ico-sphere of ``level`` (radius ``radius``) refined by
     ``stages`` :class:`MeshRefinementStage` with a subdivision before each stage but the first.
+    With ``colors`` the last stage's vertex features also give vertex colours in [0, 1] (the
+    last mesh's ``TexturesVertex``; mid-grey at the start).
 
     ``forward(maps, cameras, image_size, centres=None)``: the encoder's feature maps
     (N, C_s, H_s, W_s), the N cameras the images were taken with, the images' (H, W) and where
@@ -74,7 +76,8 @@ class MeshHead(nn.Module):
     """
 
     def __init__(self, feature_dims: tuple[int, ...], hidden: int = 128, stages: int = 3,
-                 convs_per_stage: int = 3, level: int = 2, radius: float = 0.5) -> None:
+                 convs_per_stage: int = 3, level: int = 2, radius: float = 0.5,
+                 colors: bool = False) -> None:
         super().__init__()
         self.level, self.radius = level, radius
         image_dim = sum(feature_dims)
@@ -82,6 +85,10 @@ class MeshHead(nn.Module):
             MeshRefinementStage(image_dim, hidden, 0 if s == 0 else hidden, convs_per_stage)
             for s in range(stages)
         )
+        self.colors = nn.Linear(hidden, 3) if colors else None
+        if self.colors is not None:
+            nn.init.zeros_(self.colors.weight)
+            nn.init.zeros_(self.colors.bias)
 
     def forward(self, maps: list[torch.Tensor], cameras: CamerasBase,
                 image_size: tuple[int, int], centres: torch.Tensor | None = None) -> list[Meshes]:
@@ -95,21 +102,27 @@ class MeshHead(nn.Module):
                 meshes, feats = SubdivideMeshes()(meshes, feats)
             meshes, feats = stage(meshes, feats, maps, cameras, image_size)
             out.append(meshes)
+        if self.colors is not None:
+            rgb = torch.sigmoid(self.colors(feats)).split(meshes.num_verts_per_mesh().tolist())
+            out[-1] = Meshes(meshes.verts_list(), meshes.faces_list(),
+                             textures=TexturesVertex(list(rgb)))
         return out
 
 
 class PointsHead(nn.Module):
     """Predicts ``num_points`` points per image from the global image feature with an MLP:
-    (N, global_dim) -> (N, num_points, 3), inside the cube of half-side ``extent``."""
+    (N, global_dim) -> points (N, num_points, 3) inside the cube of half-side ``extent``, and
+    with ``colors`` their colours (N, num_points, 3) in [0, 1] (else None)."""
 
     def __init__(self, global_dim: int, num_points: int = 2048, hidden: int = 512,
-                 extent: float = 1.0) -> None:
+                 extent: float = 1.0, colors: bool = False) -> None:
         super().__init__()
-        self.num_points, self.extent = num_points, extent
+        self.num_points, self.extent, self.channels = num_points, extent, 6 if colors else 3
         self.mlp = nn.Sequential(nn.Linear(global_dim, hidden), nn.ReLU(inplace=True),
                                  nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden, num_points * 3))
+                                 nn.Linear(hidden, num_points * self.channels))
 
-    def forward(self, global_feature: torch.Tensor) -> torch.Tensor:
-        out = torch.tanh(self.mlp(global_feature)) * self.extent
-        return out.view(-1, self.num_points, 3)
+    def forward(self, global_feature: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = self.mlp(global_feature).view(-1, self.num_points, self.channels)
+        points = torch.tanh(out[..., :3]) * self.extent
+        return points, torch.sigmoid(out[..., 3:]) if self.channels == 6 else None
