@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import subprocess
 import sys
@@ -69,6 +70,7 @@ def test_default_recipe_is_shape_mesh_2d():
     (["data.families=[chiar]"], "data.families must be a list of families"),
     (["optim.lrr=1"], "did you mean 'lr'"),
     (["optim.weight_decay=-1"], "optim.weight_decay must be a number >= 0"),
+    (["optim.final_lr=2"], r"optim.final_lr must be a fraction of optim.lr in \(0, 1\]"),
     (["network.widths=[8, 0]"], "network.widths must be a list of positive ints"),
     (["model=voxels"], "model must be one of mesh, points"),
 ])
@@ -126,21 +128,30 @@ def test_training_reduces_the_2d_loss(tmp_path, data, extra, key):
     assert _fixed_batch_loss(recipe, trained, key) < 0.9 * _fixed_batch_loss(recipe, None, key)
 
 
+def test_learning_rate_decays_to_final_lr(tmp_path, data):
+    train(tiny(tmp_path, data, "optim.lr=0.01", "optim.final_lr=0.1"))  # 8 iterations
+    groups = torch.load(tmp_path / CHECKPOINT, weights_only=False)["optimizer"]["param_groups"]
+    # the last step (iteration 7 of 8) ran at 0.1 + 0.9 * (1 + cos(7 pi / 8)) / 2 of lr
+    assert groups[0]["lr"] == pytest.approx(0.01 * (0.1 + 0.45 * (1 + math.cos(7 * math.pi / 8))))
+
+
 def test_resume_gives_the_uninterrupted_result(tmp_path, data):
     full, parts = tmp_path / "full", tmp_path / "parts"
-    train(tiny(full, data, "optim.epochs=4"))
+    extra = ("optim.epochs=4", "optim.final_lr=0.5", "outputs.eval_every=3")
+    train(tiny(full, data, *extra))
 
     def stop(done, total, losses):
         if done == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(TrainInterrupted) as info:
-        train(tiny(parts, data, "optim.epochs=4"), progress=stop)
+        train(tiny(parts, data, *extra), progress=stop)
     assert info.value.iteration == 2
     train(resume_recipe(parts), resume=True)
     a = torch.load(full / CHECKPOINT, weights_only=False)
     b = torch.load(parts / CHECKPOINT, weights_only=False)
     assert a["iteration"] == b["iteration"] == 16
+    assert a["validation"] == b["validation"] and len(a["validation"]) == 6
     for name, value in a["model"].items():
         assert torch.equal(value, b["model"][name]), name
 

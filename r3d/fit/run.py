@@ -46,6 +46,7 @@ __all__ = [
     "FitInputs",
     "FitInterrupted",
     "FitState",
+    "cosine_decay",
     "fit",
     "fit_step",
     "holdout_split",
@@ -231,13 +232,18 @@ def _optimizer(recipe: Recipe, model, cameras: CameraModel | None) -> torch.opti
     return torch.optim.Adam(groups, lr=o.lr)
 
 
+def cosine_decay(iteration: int, total: int, final: float) -> float:
+    """A multiplier falling from 1 at iteration 0 to ``final`` at ``total`` along a half
+    cosine."""
+    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * iteration / max(total, 1)))
+
+
 def lr_factor(recipe: Recipe, iteration: int) -> float:
     """The schedule's multiplier of the base learning rates at ``iteration`` (a stage's
     ``lr`` rescales them from its start on)."""
     o = recipe.optim
     if o.schedule == "cosine":
-        factor = o.min_lr + (1 - o.min_lr) * 0.5 * (1 + math.cos(math.pi * iteration /
-                                                                 recipe.iterations))
+        factor = cosine_decay(iteration, recipe.iterations, o.min_lr)
     elif o.schedule == "step":
         factor = o.gamma ** (iteration // o.step_every)
     else:

@@ -19,7 +19,9 @@ A recipe (every key optional; defaults: ``recipes/shape_mesh_2d.yaml``)::
                                   #   2d only
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 10, radius: 0.04,
                points_per_pixel: 8}
-    optim: {lr: 1.0e-3, batch_size: 8, epochs: 200, weight_decay: 0.0}
+    optim: {lr: 1.0e-3, final_lr: 1.0, batch_size: 8, epochs: 200, weight_decay: 0.0}
+                                  # final_lr: the rate at the end as a fraction of lr (a
+                                  #   cosine decay; 1: constant)
     outputs: {dir: train_out, log_every: 10, checkpoint_every: 100, eval_every: 200}
                                   # eval_every: scores on the val split (metrics.csv/.png)
     seed: 0
@@ -100,9 +102,11 @@ class LossSpec:
 
 @dataclass(frozen=True)
 class TrainOptimSpec:
-    """Adam's learning rate and weight decay, shapes per batch, passes over the data."""
+    """Adam's learning rate (decaying along a cosine to ``final_lr`` times it; 1: constant)
+    and weight decay, shapes per batch, passes over the data."""
 
     lr: float = 1e-3
+    final_lr: float = 1.0
     batch_size: int = 8
     epochs: int = 200
     weight_decay: float = 0.0
@@ -179,6 +183,9 @@ def train_recipe_from_node(doc: Node) -> TrainRecipe:
         seed=doc.integer("seed", d.seed, minimum=0),
         device=doc.string("device", d.device),
     )
+    if recipe.optim.final_lr > 1:
+        raise InputError(f"{doc.file}: optim.final_lr must be a fraction of optim.lr in (0, 1], "
+                         f"got {recipe.optim.final_lr}")
     if recipe.supervision == "3d" and recipe.losses.rgb > 0:
         raise InputError(f"{doc.file}: losses.rgb needs supervision: 2d (colours are learnt "
                          "from the views' images)")

@@ -41,6 +41,7 @@ from r3d.datasets.procedural import ProceduralShapes, make_dataset
 from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit.outputs import plot_losses, read_checkpoint, write_checkpoint
 from r3d.fit.render import render_points, render_soft
+from r3d.fit.run import cosine_decay
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
@@ -316,6 +317,8 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
                                state.generator, device)
             terms = losses(recipe, model(batch.images, batch.R, batch.T, batch.fov), batch)
             loss = sum(terms.values())
+            for group in state.optimizer.param_groups:
+                group["lr"] = o.lr * cosine_decay(state.iteration, total, o.final_lr)
             state.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             state.optimizer.step()
