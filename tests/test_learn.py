@@ -39,7 +39,8 @@ def tiny(tmp: Path, data: Path, *extra: str):
     """A recipe small enough to train in about a second."""
     return load_train_recipe(None, [
         f"data.root={data}", "data.families=[chair, mug]", "data.shapes_per_family=6",
-        "data.views=3", "data.image_size=24", "network.widths=[8, 16]", "network.hidden=16",
+        "data.views=3", "data.views_per_item=2", "data.image_size=24",
+        "network.widths=[8, 16]", "network.hidden=16",
         "network.stages=2", "network.level=0", "network.points=64",
         "renderer.faces_per_pixel=4", "optim.batch_size=2", "optim.epochs=2",
         "outputs.checkpoint_every=2", f"outputs.dir={tmp}", *extra])
@@ -63,7 +64,7 @@ def test_default_recipe_is_shape_mesh_2d():
 
 @pytest.mark.parametrize("items, pattern", [
     (["supervision=3d", "losses.chamfer=0"], "needs losses.chamfer > 0"),
-    (["losses.silhouette=0"], "needs losses.silhouette or losses.iou > 0"),
+    (["losses.iou=0"], "needs losses.silhouette or losses.iou > 0"),
     (["supervision=3d", "losses.rgb=1"], "losses.rgb needs supervision: 2d"),
     (["losses.iou=-1"], "losses.iou must be a number >= 0"),
     (["data.views_per_item=9"], r"views_per_item \(9\) is more than"),
@@ -80,12 +81,12 @@ def test_recipe_errors(items, pattern):
 
 
 @pytest.mark.parametrize("extra, keys", [
-    ([], ["silhouette", "edge"]),
+    ([], ["iou", "edge"]),
     (["supervision=3d"], ["chamfer", "laplacian"]),
-    (["model=points"], ["silhouette"]),
-    (["losses.silhouette=0", "losses.iou=1", "losses.rgb=1"], ["iou", "rgb", "normal"]),
-    (["model=points", "losses.iou=1", "losses.rgb=1"], ["silhouette", "iou", "rgb"]),
-], ids=["mesh-2d", "mesh-3d", "points-2d", "mesh-iou-rgb", "points-iou-rgb"])
+    (["model=points"], ["iou"]),
+    (["losses.silhouette=1", "losses.iou=0", "losses.rgb=1"], ["silhouette", "rgb", "normal"]),
+    (["model=points", "losses.silhouette=1", "losses.rgb=1"], ["silhouette", "iou", "rgb"]),
+], ids=["mesh-2d", "mesh-3d", "points-2d", "mesh-mse-rgb", "points-both-rgb"])
 def test_training_writes_its_outputs(tmp_path, data, extra, keys):
     out = tmp_path / "run"
     summary = train(tiny(out, data, *extra))
@@ -114,11 +115,11 @@ def _fixed_batch_loss(recipe, weights, key: str) -> float:
 
 
 @pytest.mark.parametrize("extra, key", [
-    ([], "silhouette"),
-    (["losses.silhouette=0", "losses.iou=1"], "iou"),
+    ([], "iou"),
+    (["losses.silhouette=1", "losses.iou=0"], "silhouette"),
     (["losses.rgb=5"], "rgb"),
     (["model=points", "losses.rgb=5", "renderer.radius=0.1"], "rgb"),  # ~1 px at 24 px
-], ids=["silhouette", "iou", "mesh-rgb", "points-rgb"])
+], ids=["iou", "silhouette", "mesh-rgb", "points-rgb"])
 def test_training_reduces_the_2d_loss(tmp_path, data, extra, key):
     out = tmp_path / "run"
     recipe = tiny(out, data, "optim.epochs=12", "optim.lr=0.003", "data.views_per_item=3",
@@ -210,8 +211,9 @@ def test_cli_train_and_eval(tmp_path, data):
     out = tmp_path / "run"
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"data: {{root: {data}, families: [chair, mug], shapes_per_family: 6, "
-                      "views: 3, image_size: 24}\nnetwork: {widths: [8], hidden: 8, stages: 1, "
-                      "level: 0}\noptim: {batch_size: 2, epochs: 1}\n"
+                      "views: 3, views_per_item: 2, image_size: 24}\n"
+                      "network: {widths: [8], hidden: 8, stages: 1, level: 0}\n"
+                      "optim: {batch_size: 2, epochs: 1}\n"
                       f"outputs: {{dir: {out}}}\n")
     result = runner.invoke(app, ["train", str(recipe), "--json"])
     assert result.exit_code == 0, result.output
@@ -233,7 +235,7 @@ def test_two_processes_train_in_sync(tmp_path, data, r3d_exe):
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          r3d_exe, "train", "--set", f"data.root={data}",
          "--set", "data.families=[chair, mug]", "--set", "data.shapes_per_family=6",
-         "--set", "data.views=3", "--set", "data.image_size=24",
+         "--set", "data.views=3", "--set", "data.views_per_item=2", "--set", "data.image_size=24",
          "--set", "network.widths=[8]", "--set", "network.hidden=8", "--set", "network.stages=1",
          "--set", "network.level=0", "--set", "optim.batch_size=2", "--set", "optim.epochs=2",
          "--set", f"outputs.dir={out}"],

