@@ -9,10 +9,13 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -37,11 +40,19 @@ EXIT_BAD_INPUT = 2  # the user's input (arguments, files) was bad
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
+class RateColumn(ProgressColumn):
+    """A task's throughput in iterations per second (blank until rich has measured it)."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.speed is None else f"{task.speed:.1f} it/s")
+
+
 def loss_progress() -> Progress:
     """The transient stderr display of long runs (fits, trainings): a task's description,
-    bar, done / total, elapsed and remaining time, and its ``losses`` field."""
+    bar, done / total, iterations per second, elapsed and remaining time, and its ``losses``
+    field."""
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
         console=err_console, transient=True,
     )

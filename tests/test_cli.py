@@ -84,3 +84,18 @@ def test_debug_shows_traceback(r3d_exe):
 def test_unknown_option_is_usage_error():
     result = runner.invoke(app, ["info", "--frobnicate"])
     assert result.exit_code == 2
+
+
+def test_progress_shows_iterations_per_second():
+    from rich.progress import Progress
+
+    from r3d.cli.app import RateColumn
+
+    clock = iter(float(t) for t in range(100))
+    with Progress(RateColumn(), get_time=lambda: next(clock), disable=True) as bar:
+        task = bar.add_task("x", total=100)
+        column = RateColumn()
+        assert column.render(bar.tasks[task]).plain == ""
+        for _ in range(5):
+            bar.advance(task, 2)  # 2 iterations per (fake) second
+        assert column.render(bar.tasks[task]).plain == "2.0 it/s"
