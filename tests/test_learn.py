@@ -157,6 +157,20 @@ def test_resume_gives_the_uninterrupted_result(tmp_path, data):
         assert torch.equal(value, b["model"][name]), name
 
 
+def test_resume_refuses_a_different_network(tmp_path, data):
+    train(tiny(tmp_path, data))
+    with pytest.raises(InputError, match="weights do not fit the recipe"):
+        train(resume_recipe(tmp_path, ["losses.rgb=1"]), resume=True)
+
+
+def test_validation_needs_a_val_split(tmp_path):
+    one_shape = tiny(tmp_path / "run", tmp_path / "data", "data.shapes_per_family=1")
+    with pytest.raises(InputError, match="val split is empty.*set it to 0"):
+        train(one_shape)
+    assert train(dataclasses.replace(one_shape, outputs=dataclasses.replace(
+        one_shape.outputs, eval_every=0)))["validation"] is None
+
+
 def test_shape_scores_of_identical_shapes():
     points = torch.rand(200, 3) * 10
     normals = torch.nn.functional.normalize(torch.randn(200, 3), dim=1)

@@ -24,7 +24,7 @@ from r3d.fit.render import SHAPE_GREY, render_display, render_points
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor, to_world
 from r3d.learn.recipe import TrainRecipe, train_recipe_from_node
-from r3d.learn.scores import predict_first_view, prediction_scores, split_scores, summarise
+from r3d.learn.scores import model_scores, predict_first_view, split_scores
 from r3d.learn.train import load_checkpoint, load_items
 from r3d.render.output import to_uint8, write_png
 from r3d.renderer import FoVPerspectiveCameras
@@ -96,15 +96,11 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
     model.eval()
     items = load_items(Path(data), split, dev)
     train = load_items(Path(data), "train", dev) if baselines else []
-    methods = {"model": split_scores(model, items)}
+    methods = {"model": model_scores(model, items)}
     if baselines:
-        sphere, nearest = [], []
-        for n, item in enumerate(items):
-            g = torch.Generator(device=dev).manual_seed(n)
-            gt = Meshes([item["verts"]], [item["faces"]])
-            sphere.append((item["family"], prediction_scores(gt, _sphere(recipe, dev), g)))
-            nearest.append((item["family"], prediction_scores(gt, _nearest(item, train), g)))
-        methods.update(sphere=summarise(sphere), nearest=summarise(nearest))
+        sphere = _sphere(recipe, dev)
+        methods.update(sphere=split_scores(items, lambda item: sphere),
+                       nearest=split_scores(items, lambda item: _nearest(item, train)))
     rows = [_picture_row(item, predict_first_view(model, item), recipe, dev)
             for item in items[:PICTURE_ROWS]]
     result = {"split": split, "shapes": len(items), "model": recipe.model,

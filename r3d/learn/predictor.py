@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from r3d.learn.recipe import NetworkSpec
+from r3d.learn.recipe import NetworkSpec, TrainRecipe
 from r3d.models import ImageEncoder, MeshHead, PointsHead
 from r3d.renderer import FoVPerspectiveCameras
 from r3d.structures import Meshes, Pointclouds
@@ -45,9 +45,8 @@ class ShapePredictor(nn.Module):
             self.head = PointsHead(net.widths[-1], net.points, extent=1.0, colors=colors)
 
     @classmethod
-    def for_recipe(cls, recipe) -> ShapePredictor:
-        """The predictor a training recipe (:class:`~r3d.learn.recipe.TrainRecipe`) trains:
-        colours when it has an RGB loss."""
+    def for_recipe(cls, recipe: TrainRecipe) -> ShapePredictor:
+        """The predictor a training recipe trains: colours when it has an RGB loss."""
         return cls(recipe.model, recipe.network, colors=recipe.losses.rgb > 0)
 
     def forward(self, images: torch.Tensor, R: torch.Tensor, T: torch.Tensor,

@@ -10,6 +10,7 @@ distances :data:`TAUS` (0.1, 0.3, 0.5). ``r3d eval`` and the validation curves o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -19,8 +20,9 @@ from r3d.learn.predictor import ShapePredictor
 from r3d.ops import knn_points, sample_points_from_meshes
 from r3d.structures import Meshes, Pointclouds
 
-__all__ = ["PAPER_SCALE", "SAMPLES", "TAUS", "plot_scores", "predict_first_view",
-           "prediction_scores", "shape_scores", "split_scores", "summarise"]
+__all__ = ["PAPER_SCALE", "SAMPLES", "TAUS", "model_scores", "plot_scores",
+           "predict_first_view", "prediction_scores", "shape_scores", "split_scores",
+           "summarise"]
 
 PAPER_SCALE = 10.0
 SAMPLES = 10000
@@ -71,19 +73,27 @@ def predict_first_view(model: ShapePredictor, item: dict) -> Meshes | Pointcloud
     return out[-1] if isinstance(out, list) else out[0]
 
 
-def split_scores(model: ShapePredictor, items: list[dict]) -> dict:
-    """The model's scores on every item (predicted from its first view; points sampled with
-    a generator seeded by the item's index), summarised (see :func:`summarise`)."""
-    was_training = model.training
-    model.eval()
+def split_scores(items: list[dict], predict: Callable[[dict], Meshes | Pointclouds]) -> dict:
+    """The scores of ``predict(item)`` (one mesh or cloud) on every item, with points sampled
+    by a generator seeded by the item's index (so every method is scored against the same
+    true-surface samples), summarised (see :func:`summarise`)."""
     scores = []
     for n, item in enumerate(items):
         g = torch.Generator(device=item["verts"].device).manual_seed(n)
         gt = Meshes([item["verts"]], [item["faces"]])
-        pred = predict_first_view(model, item)
-        scores.append((item["family"], prediction_scores(gt, pred, g)))
-    model.train(was_training)
+        scores.append((item["family"], prediction_scores(gt, predict(item), g)))
     return summarise(scores)
+
+
+def model_scores(model: ShapePredictor, items: list[dict]) -> dict:
+    """:func:`split_scores` of the model's predictions from each item's first view (in eval
+    mode; the model's mode is restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return split_scores(items, lambda item: predict_first_view(model, item))
+    finally:
+        model.train(was_training)
 
 
 def summarise(scores: list[tuple[str, dict]]) -> dict:

@@ -45,7 +45,7 @@ from r3d.fit.run import cosine_decay
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
-from r3d.learn.scores import plot_scores, split_scores
+from r3d.learn.scores import model_scores, plot_scores
 from r3d.loss import (
     chamfer_distance,
     mesh_edge_loss,
@@ -103,6 +103,14 @@ def load_items(root: Path, split: str, device: torch.device) -> list[dict]:
             for i in range(len(data))]
 
 
+def _validation_items(root: Path, device: torch.device) -> list[dict]:
+    try:
+        return load_items(root, "val", device)
+    except InputError as exc:
+        raise InputError(f"{exc}: nothing to score every outputs.eval_every iterations "
+                         "(set it to 0 to train without validation)") from None
+
+
 @dataclass
 class Batch:
     """One batch: inputs (B views) and supervision (B * k views: views k*b .. k*b + k - 1 are
@@ -133,12 +141,12 @@ def make_batch(items: list[dict], k: int, generator: torch.Generator,
     def pick_sup(key: str) -> torch.Tensor:
         return torch.stack([item[key][i] for item, views in zip(items, sup) for i in views])
 
-    masks = pick("masks", inp)
+    masks, sup_masks = pick("masks", inp), pick_sup("masks")
     return Batch(
         images=pick("images", inp) * masks[..., None],
         R=pick("R", inp), T=pick("T", inp), fov=pick("fov", inp),
-        sup_masks=pick_sup("masks"),
-        sup_images=pick_sup("images") * pick_sup("masks")[..., None],
+        sup_masks=sup_masks,
+        sup_images=pick_sup("images") * sup_masks[..., None],
         sup_cameras=FoVPerspectiveCameras(fov=pick_sup("fov"), R=pick_sup("R"),
                                           T=pick_sup("T"), device=device),
         gt=Meshes([i["verts"] for i in items], [i["faces"] for i in items]),
@@ -224,7 +232,11 @@ def load_checkpoint(path: Path) -> dict:
 def state_from_checkpoint(data: dict, recipe: TrainRecipe, device: torch.device) -> TrainState:
     """The state a checkpoint's data saved, for ``recipe`` (the one it was made with)."""
     state = _new_state(recipe, device)
-    state.model.load_state_dict(data["model"])
+    try:
+        state.model.load_state_dict(data["model"])
+    except RuntimeError as exc:
+        raise InputError(f"the checkpoint's weights do not fit the recipe (resume with the "
+                         f"network and losses it was made with): {exc}") from None
     state.optimizer.load_state_dict(data["optimizer"])
     state.generator.set_state(data["generator"])
     torch.set_rng_state(data["torch_rng"])
@@ -293,7 +305,7 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
         dist.barrier()  # rank 0 made the dataset
     items = load_items(root, "train", device)
     every = recipe.outputs.eval_every
-    val_items = load_items(root, "val", device) if every and rank == 0 else []
+    val_items = _validation_items(root, device) if every and rank == 0 else []
     state = (state_from_checkpoint(load_checkpoint(out / CHECKPOINT), recipe, device)
              if resume else _new_state(recipe, device))
     model = DistributedDataParallel(state.model) if world > 1 else state.model
@@ -317,8 +329,9 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
                                state.generator, device)
             terms = losses(recipe, model(batch.images, batch.R, batch.T, batch.fov), batch)
             loss = sum(terms.values())
+            lr = o.lr * cosine_decay(state.iteration, total, o.final_lr)
             for group in state.optimizer.param_groups:
-                group["lr"] = o.lr * cosine_decay(state.iteration, total, o.final_lr)
+                group["lr"] = lr
             state.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             state.optimizer.step()
@@ -327,7 +340,7 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
                       **{k: float(v.detach()) for k, v in terms.items()}}
             state.history.append(record)
             if val_items and (state.iteration % every == 0 or state.iteration == total):
-                scores = split_scores(state.model, val_items)["overall"]
+                scores = model_scores(state.model, val_items)["overall"]
                 state.validation.append({"iteration": state.iteration, **scores})
             if rank == 0 and (state.iteration % recipe.outputs.checkpoint_every == 0
                               or state.iteration == total):
