@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from r3d import _ext
+from r3d._native import compositing as bridge
 from r3d.errors import InputError
 from r3d.renderer.points import (
     AlphaCompositor,
@@ -251,18 +251,18 @@ def test_bad_arguments(op, impl):
 def test_ext_checks_layouts():
     idx, alphas, features = random_fragments([5], K=3, H=2, W=4)
     with pytest.raises(InputError, match="alphas must be contiguous"):
-        _ext.composite_forward("weighted_sum", idx, alphas.transpose(2, 3).contiguous()
+        bridge.composite_forward("weighted_sum", idx, alphas.transpose(2, 3).contiguous()
                                .transpose(2, 3), features)
     cl_idx, cl_alphas, _ = renderer_layout(idx, alphas, features)
     with pytest.raises(InputError, match="alphas must be contiguous in torch.channels_last"):
-        _ext.composite_forward("weighted_sum", cl_idx, alphas, features)
+        bridge.composite_forward("weighted_sum", cl_idx, alphas, features)
     with pytest.raises(InputError, match="op must be one of"):
-        _ext.composite_forward("max", idx, alphas, features)
-    out = _ext.composite_forward("weighted_sum", idx, alphas, features)
+        bridge.composite_forward("max", idx, alphas, features)
+    out = bridge.composite_forward("weighted_sum", idx, alphas, features)
     wrong = idx.clone()
     wrong[0, 0, 0, 0] = 7
     with pytest.raises(InputError, match=r"weighted_sum backward: pointsidx has values"):
-        _ext.composite_backward("weighted_sum", wrong, alphas, features, out, True, True)
+        bridge.composite_backward("weighted_sum", wrong, alphas, features, out, True, True)
 
 
 def test_compositor_background(device):

@@ -4,7 +4,7 @@ input errors."""
 import pytest
 import torch
 
-from r3d import _ext
+from r3d._native import point_mesh as bridge
 from r3d.errors import InputError
 from r3d.loss import point_mesh_edge_distance, point_mesh_face_distance
 from r3d.loss.point_mesh_distance import (
@@ -137,7 +137,7 @@ def test_native_matches_torch_on_large_items(device, dtype, corners, point_queri
         tris = torch.cat([s for _, s in items])
         edge1, edge2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
         min_area = float(torch.linalg.cross(edge1, edge2).norm(dim=1).median()) / 2
-    dists, idx = _ext.point_mesh_forward(points, points_first.to(device), prims,
+    dists, idx = bridge.point_mesh_forward(points, points_first.to(device), prims,
                                          prims_first.to(device), min_area, point_queries)
     g = torch.Generator().manual_seed(9)
     tol = TOL[dtype]
@@ -175,7 +175,7 @@ def test_ties_go_to_the_lowest_index(device, corners, point_queries):
     verts, faces, edges = _noisy_sphere(4, torch.Generator().manual_seed(10))
     corner_idx = faces if corners == 3 else edges
     first = torch.zeros(1, dtype=torch.int64, device=device)
-    dists, idx = _ext.point_mesh_forward(verts.to(device), first, verts[corner_idx].to(device),
+    dists, idx = bridge.point_mesh_forward(verts.to(device), first, verts[corner_idx].to(device),
                                          first, 1e9, point_queries)
     assert (dists == 0).all()
     if point_queries:
@@ -420,11 +420,11 @@ def test_ext_rejects_unsafe_inputs():
     points, tris = torch.zeros(3, 3), torch.zeros(2, 3, 3)
     first = torch.tensor([0])
     with pytest.raises(InputError, match=r"prims must have shape \(S, 3, 3\) .* got \(2, 4, 3\)"):
-        _ext.point_mesh_forward(points, first, torch.zeros(2, 4, 3), first, 0.0, True)
+        bridge.point_mesh_forward(points, first, torch.zeros(2, 4, 3), first, 0.0, True)
     with pytest.raises(InputError, match=r"idx has values in \[0, 2\], expected them in"):
-        _ext.point_mesh_backward(points, tris, torch.tensor([0, 1, 2]), torch.zeros(3), 0.0, True)
+        bridge.point_mesh_backward(points, tris, torch.tensor([0, 1, 2]), torch.zeros(3), 0.0, True)
     with pytest.raises(InputError, match=r"grad_dists must have shape \(2\), got \(3,\)"):
-        _ext.point_mesh_backward(points, tris, torch.tensor([0, -1]), torch.zeros(3), 0.0, False)
+        bridge.point_mesh_backward(points, tris, torch.tensor([0, -1]), torch.zeros(3), 0.0, False)
 
 
 def test_float16_uses_torch_path():

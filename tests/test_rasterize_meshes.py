@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from r3d import _ext
+from r3d._native import rasterize_meshes as bridge
 from r3d.errors import InputError
 from r3d.renderer import Fragments, RasterizationSettings
 from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes, rasterize_meshes_torch
@@ -277,10 +277,10 @@ def test_native_bridge_rejects_bad_ranges():
     face_verts = torch.rand(4, 3, 3)
     settings = (1, 4, 4, 2, 0.0, False, False, False)
     with pytest.raises(InputError, match="mesh_to_face_first_idx \\+ num_faces_per_mesh"):
-        _ext.rasterize_meshes_forward(face_verts, torch.tensor([2]), torch.tensor([3]),
+        bridge.rasterize_meshes_forward(face_verts, torch.tensor([2]), torch.tensor([3]),
                                       settings, 0)
     with pytest.raises(InputError, match="pix_to_face has values"):
-        _ext.rasterize_meshes_backward(
+        bridge.rasterize_meshes_backward(
             face_verts, torch.full((1, 4, 4, 2), 4), torch.zeros(1, 4, 4, 2),
             torch.zeros(1, 4, 4, 2, 3), torch.zeros(1, 4, 4, 2), settings,
         )

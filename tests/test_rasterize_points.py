@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from r3d import _ext
+from r3d._native import rasterize_points as bridge
 from r3d.errors import InputError
 from r3d.renderer import (
     FoVPerspectiveCameras,
@@ -273,16 +273,16 @@ def test_native_bridge_rejects_bad_inputs():
     points, radius = torch.rand(4, 3), torch.full((4,), 0.1)
     settings = (1, 4, 4, 2)
     with pytest.raises(InputError, match="cloud_to_packed_first_idx \\+ num_points_per_cloud"):
-        _ext.rasterize_points_forward(points, radius, torch.tensor([2]), torch.tensor([3]),
+        bridge.rasterize_points_forward(points, radius, torch.tensor([2]), torch.tensor([3]),
                                       settings, 0)
     with pytest.raises(InputError, match="radius must have"):
-        _ext.rasterize_points_forward(points, radius.double(), torch.tensor([0]),
+        bridge.rasterize_points_forward(points, radius.double(), torch.tensor([0]),
                                       torch.tensor([4]), settings, 0)
     with pytest.raises(InputError, match="settings"):
-        _ext.rasterize_points_forward(points, radius, torch.tensor([0]), torch.tensor([4]),
+        bridge.rasterize_points_forward(points, radius, torch.tensor([0]), torch.tensor([4]),
                                       (1, 4, 4, 0), 0)
     with pytest.raises(InputError, match="idx has values"):
-        _ext.rasterize_points_backward(points, torch.full((1, 4, 4, 2), 4),
+        bridge.rasterize_points_backward(points, torch.full((1, 4, 4, 2), 4),
                                        torch.zeros(1, 4, 4, 2), torch.zeros(1, 4, 4, 2), settings)
 
 
@@ -291,7 +291,7 @@ def test_native_kernel_survives_non_finite_values():
     points = torch.tensor([[math.nan, 0.0, 1.0], [0.0, math.inf, 1.0], [0.0, 0.0, math.nan],
                            [0.0, 0.0, 1.0], [-math.inf, math.inf, 1.0]])
     radius = torch.tensor([0.5, 0.5, 0.5, math.nan, math.inf])
-    idx, _, _ = _ext.rasterize_points_forward(points, radius, torch.tensor([0]),
+    idx, _, _ = bridge.rasterize_points_forward(points, radius, torch.tensor([0]),
                                               torch.tensor([5]), (1, 6, 7, 3), 2)
     assert (idx == -1).all()
 

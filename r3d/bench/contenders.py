@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from r3d import _ext
+from r3d._native import core
 from r3d.bench.registry import Contender, register_case
 
 # A variant of an op's case: (name suffix, setup(size, device), make_run(op) -> run(inputs),
@@ -19,9 +19,9 @@ Variant = tuple[str, Callable[[int, torch.device], Any], Callable[[Callable], Ca
 
 def native_available(device: torch.device) -> str | None:
     """None when r3d has a native float32 kernel for ``device``, else why not."""
-    if _ext.has_native(device, torch.float32):
+    if core.has_native(device, torch.float32):
         return None
-    cuda = "with" if _ext.built_with_cuda() else "without"
+    cuda = "with" if core.built_with_cuda() else "without"
     return f"no native kernel for {device.type} (r3d was built {cuda} CUDA)"
 
 

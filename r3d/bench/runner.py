@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 import r3d
-from r3d import _ext
+from r3d._native import core
 from r3d.bench import memory, timing
 from r3d.bench.registry import Case
 from r3d.errors import InputError
@@ -277,7 +277,7 @@ def machine_info(device: torch.device) -> dict:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "r3d": r3d.__version__,
-        "r3d_native_cuda": _ext.built_with_cuda(),
+        "r3d_native_cuda": core.built_with_cuda(),
         "device": str(device),
         "device_name": _cpu_model(),
         "peers": {

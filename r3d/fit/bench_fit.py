@@ -14,11 +14,11 @@ import tempfile
 
 import torch
 
+from r3d._native import torch_only
 from r3d.bench.contenders import native_available
 from r3d.bench.registry import Contender, register_case
 from r3d.fit.recipe import Recipe, load_recipe
 from r3d.fit.run import fit_step, holdout_split, new_state, prepare_inputs
-from r3d.ops.dispatch import torch_only
 
 SIZES = (64, 128, 256)
 QUICK_SIZES = (32,)

@@ -6,11 +6,11 @@ import numbers
 
 import torch
 
-from r3d import _ext
+from r3d._native import mesh_losses as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.csr import scatter_add_rows
-from r3d.ops.dispatch import use_native
 from r3d.structures import Meshes
 
 
@@ -58,12 +58,12 @@ class _EdgeLoss(torch.autograd.Function):
     def forward(ctx, verts, edges, target):
         ctx.save_for_backward(verts, edges)
         ctx.target = target
-        return _ext.edge_loss_forward(verts, edges, target)
+        return bridge.edge_loss_forward(verts, edges, target)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         verts, edges = ctx.saved_tensors
-        grad_ends = _ext.edge_loss_backward(verts, edges, grad.contiguous(), ctx.target)
+        grad_ends = bridge.edge_loss_backward(verts, edges, grad.contiguous(), ctx.target)
         grad_verts = scatter_add_rows(grad_ends.view(-1, 3), edges.view(-1), verts.shape[0])
         return grad_verts, None, None

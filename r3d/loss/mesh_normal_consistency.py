@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import torch
 
-from r3d import _ext
+from r3d._native import mesh_losses as bridge
+from r3d._native import use_native
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.csr import group_by, group_by_torch, scatter_add_rows
-from r3d.ops.dispatch import use_native
 from r3d.structures import Meshes
 
 COS_EPS = 1e-8  # normals' lengths are clamped to at least this (torch.cosine_similarity's eps)
@@ -60,7 +60,7 @@ def face_pairs(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor]:
     if not use_native(meshes.verts_packed()):
         return face_pairs_torch(meshes)
     ptr, order, _, corner = _incidences(meshes, group_by)
-    quads, pair_edge = _ext.face_pairs(meshes.edges_packed(), ptr, order, corner)
+    quads, pair_edge = bridge.face_pairs(meshes.edges_packed(), ptr, order, corner)
     return quads, meshes.edges_packed_to_mesh_idx()[pair_edge]
 
 
@@ -105,12 +105,12 @@ class _NormalConsistency(torch.autograd.Function):
     @staticmethod
     def forward(ctx, verts, quads):
         ctx.save_for_backward(verts, quads)
-        return _ext.normal_consistency_forward(verts, quads, COS_EPS)
+        return bridge.normal_consistency_forward(verts, quads, COS_EPS)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
         verts, quads = ctx.saved_tensors
-        grad_corners = _ext.normal_consistency_backward(verts, quads, grad.contiguous(), COS_EPS)
+        grad_corners = bridge.normal_consistency_backward(verts, quads, grad.contiguous(), COS_EPS)
         grad_verts = scatter_add_rows(grad_corners.view(-1, 3), quads.view(-1), verts.shape[0])
         return grad_verts, None

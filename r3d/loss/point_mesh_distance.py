@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import torch
 
+from r3d._checks import check_float_points, check_same_device
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_float_points, check_same_device
 from r3d.ops.point_mesh import DEFAULT_MIN_TRIANGLE_AREA, nearest_distance, nearest_distance_torch
 from r3d.structures import Meshes, Pointclouds
 

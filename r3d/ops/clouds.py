@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import describe
+from r3d._checks import check_same_device, describe
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_same_device
 
 # The pure-PyTorch searches hold at most this many query-to-point distances at once.
 CHUNK_ELEMENTS = 1 << 22

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
+from r3d._native import core
+from r3d._native import graph as graph_bridge
 
 
 def group_by_torch(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,8 +33,8 @@ def group_by(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Ten
         ptr (R + 1,) int64 and order (M,) int64: ``order[ptr[r]:ptr[r + 1]]`` are the positions
         m with ``keys[m] == r``, ascending.
     """
-    if keys.device.type == "cpu" and _ext.has_native(keys.device):
-        return _ext.group_by_key(keys.contiguous(), num_rows)
+    if keys.device.type == "cpu" and core.has_native(keys.device):
+        return graph_bridge.group_by_key(keys.contiguous(), num_rows)
     return group_by_torch(keys, num_rows)
 
 
@@ -48,4 +49,4 @@ def scatter_add_rows(values: torch.Tensor, keys: torch.Tensor, num_rows: int) ->
         backward functions).
     """
     ptr, order = group_by(keys, num_rows)
-    return _ext.csr_gather_sum(values.contiguous(), ptr, order)
+    return graph_bridge.csr_gather_sum(values.contiguous(), ptr, order)

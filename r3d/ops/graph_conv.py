@@ -14,11 +14,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from r3d import _ext
-from r3d._checks import check_positive_int, describe
+from r3d._checks import check_index_rows, check_positive_int, check_same_device, describe
+from r3d._native import graph as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.ops.csr import group_by
-from r3d.ops.dispatch import check_index_rows, check_same_device, use_native
 
 Csr = tuple[torch.Tensor, torch.Tensor]  # (ptr (V + 1,), col (M,)) int64
 
@@ -48,7 +48,7 @@ class _GatherScatter(torch.autograd.Function):
         ctx.save_for_backward(edges)
         ctx.directed = directed
         ctx.csr = csr  # undirected graphs are symmetric: the backward reuses it
-        return _ext.csr_gather_sum(x, *csr)
+        return bridge.csr_gather_sum(x, *csr)
 
     @staticmethod
     def backward(ctx, grad):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
-from r3d._checks import describe
+from r3d._checks import check_same_device, describe
+from r3d._native import interp_face_attrs as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_same_device, use_native
 
 _OP = "interpolate_face_attributes"
 
@@ -81,7 +81,7 @@ class _InterpFaceAttrs(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, pix_to_face, bary, attrs):
-        out = _ext.interp_face_attrs_forward(pix_to_face, bary, attrs)
+        out = bridge.interp_face_attrs_forward(pix_to_face, bary, attrs)
         ctx.save_for_backward(pix_to_face, bary, attrs)
         return out
 
@@ -90,7 +90,7 @@ class _InterpFaceAttrs(torch.autograd.Function):
     def backward(ctx, grad_out):
         pix_to_face, bary, attrs = ctx.saved_tensors
         _, need_bary, need_attrs = ctx.needs_input_grad
-        grad_bary, per_slot = _ext.interp_face_attrs_backward(
+        grad_bary, per_slot = bridge.interp_face_attrs_backward(
             pix_to_face, bary, attrs, grad_out.contiguous(), need_bary, need_attrs
         )
         grad_attrs = None

@@ -12,11 +12,11 @@ from collections import namedtuple
 
 import torch
 
-from r3d import _ext
 from r3d._checks import check_k_norm, describe
+from r3d._native import knn as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
-from r3d.ops.dispatch import use_native
 
 KNN = namedtuple("KNN", "dists idx knn")
 KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
@@ -130,7 +130,7 @@ class _KnnPoints(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, p1, p2, lengths1, lengths2, K, norm):
-        dists, idx = _ext.knn_points_forward(p1, p2, lengths1, lengths2, K, norm)
+        dists, idx = bridge.knn_points_forward(p1, p2, lengths1, lengths2, K, norm)
         ctx.save_for_backward(p1, p2, lengths1, lengths2, idx)
         ctx.norm = norm
         ctx.mark_non_differentiable(idx)
@@ -139,7 +139,7 @@ class _KnnPoints(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_dists, _grad_idx):
         p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
-        grad_p1, grad_pairs = _ext.knn_points_backward(
+        grad_p1, grad_pairs = bridge.knn_points_backward(
             p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), ctx.norm
         )
         N, P1, K = idx.shape

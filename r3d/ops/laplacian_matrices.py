@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import describe
+from r3d._checks import check_index_rows, check_same_device, describe
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_index_rows, check_same_device
 
 
 def check_verts_index(op: str, verts: torch.Tensor, name: str, t: torch.Tensor, width: int):

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
+from r3d._native import marching_cubes as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
-from r3d.ops.dispatch import use_native
 from r3d.ops.marching_cubes_table import TRIANGLES
 
 Mesh = tuple[list[torch.Tensor], list[torch.Tensor]]
@@ -147,7 +147,7 @@ def marching_cubes(
         return marching_cubes_torch(vol_batch, isolevel, return_local_coords)
     levels = _check_volumes("marching_cubes", vol_batch, isolevel)
     vol = vol_batch.detach().contiguous()
-    verts, faces, verts_per_item, faces_per_item = _ext.marching_cubes(
+    verts, faces, verts_per_item, faces_per_item = bridge.marching_cubes(
         vol, levels, TRIANGLES.to(vol.device)
     )
     return _split(vol, verts, faces, verts_per_item, faces_per_item, return_local_coords)

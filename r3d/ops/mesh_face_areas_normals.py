@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
+from r3d._checks import check_float_points, check_same_device
+from r3d._native import mesh_normals as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_float_points, check_same_device, use_native
 
 NORMAL_EPS = 1e-6  # normals are n / max(|n|, NORMAL_EPS)
 
@@ -63,7 +64,7 @@ class _FaceAreasNormals(torch.autograd.Function):
     def forward(ctx, verts, faces):
         verts = verts.contiguous()
         faces = faces.contiguous()
-        areas, normals = _ext.face_areas_normals_forward(verts, faces, NORMAL_EPS)
+        areas, normals = bridge.face_areas_normals_forward(verts, faces, NORMAL_EPS)
         ctx.save_for_backward(verts, faces)
         return areas, normals
 
@@ -71,7 +72,7 @@ class _FaceAreasNormals(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_areas, grad_normals):
         verts, faces = ctx.saved_tensors  # unused outputs' gradients arrive as zeros
-        grad_corners = _ext.face_areas_normals_backward(
+        grad_corners = bridge.face_areas_normals_backward(
             verts, faces, grad_areas.contiguous(), grad_normals.contiguous(), NORMAL_EPS
         )
         grad_verts = torch.zeros_like(verts).index_add_(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
-from r3d._checks import segment_lengths
+from r3d._checks import check_index_vector, check_same_device, segment_lengths
+from r3d._native import packed_padded as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_index_vector, check_same_device, use_native
 
 
 def _as_2d(op: str, inputs: torch.Tensor, dim: int) -> tuple[torch.Tensor, bool]:
@@ -109,7 +109,7 @@ class _PackedToPadded(torch.autograd.Function):
     def forward(ctx, inputs, first_idxs, max_size):
         ctx.save_for_backward(first_idxs)
         ctx.num_inputs = inputs.shape[0]
-        return _ext.packed_to_padded(inputs, first_idxs, max_size)
+        return bridge.packed_to_padded(inputs, first_idxs, max_size)
 
     @staticmethod
     def backward(ctx, grad):
@@ -122,7 +122,7 @@ class _PaddedToPacked(torch.autograd.Function):
     def forward(ctx, inputs, first_idxs, num_inputs):
         ctx.save_for_backward(first_idxs)
         ctx.max_size = inputs.shape[1]
-        return _ext.padded_to_packed(inputs, first_idxs, num_inputs)
+        return bridge.padded_to_packed(inputs, first_idxs, num_inputs)
 
     @staticmethod
     def backward(ctx, grad):

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
-from r3d._checks import segment_lengths
+from r3d._checks import check_float_points, check_index_vector, check_same_device, segment_lengths
+from r3d._native import point_mesh as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.ops.closest_point import closest_point_weights
-from r3d.ops.dispatch import check_float_points, check_index_vector, check_same_device, use_native
 
 DEFAULT_MIN_TRIANGLE_AREA = 5e-3  # PyTorch3D's default
 CHUNK_PAIRS = 1 << 20
@@ -246,7 +246,7 @@ def _nearest_in_item(
 class _NativeNearestDistance(torch.autograd.Function):
     @staticmethod
     def forward(ctx, points, prims, points_first_idx, prims_first_idx, min_area, point_queries):
-        dists, idx = _ext.point_mesh_forward(
+        dists, idx = bridge.point_mesh_forward(
             points, points_first_idx, prims, prims_first_idx, min_area, point_queries
         )
         ctx.save_for_backward(points, prims, idx)
@@ -257,7 +257,7 @@ class _NativeNearestDistance(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_dists):
         points, prims, idx = ctx.saved_tensors
-        grad_points, grad_prims = _ext.point_mesh_backward(
+        grad_points, grad_prims = bridge.point_mesh_backward(
             points, prims, idx, grad_dists.contiguous(), ctx.min_area, ctx.point_queries
         )
         # each query's own gradient is in place; its match's is scattered (idx -1: zeros)

@@ -35,7 +35,7 @@ class RasterParams(NamedTuple):
     cull_backfaces: bool
 
     def native_settings(self, num_meshes: int) -> tuple:
-        """The settings tuple of the native launchers (see ``r3d._ext``)."""
+        """The settings tuple of the native launchers (see ``r3d._native.rasterize_meshes``)."""
         H, W = self.image_size
         return (
             num_meshes, H, W, self.faces_per_pixel, float(self.blur_radius),

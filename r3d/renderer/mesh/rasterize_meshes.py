@@ -12,10 +12,10 @@ import math
 
 import torch
 
-from r3d import _ext
 from r3d._checks import check_int
+from r3d._native import rasterize_meshes as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
-from r3d.ops.dispatch import use_native
 from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
 from r3d.renderer.mesh.raster_geometry import RasterParams
 from r3d.renderer.mesh.rasterize_meshes_torch import rasterize_face_verts_torch
@@ -88,7 +88,7 @@ class _RasterizeFaceVerts(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, face_verts, first_idx, num_faces, settings, bin_size):
-        outputs = _ext.rasterize_meshes_forward(face_verts, first_idx, num_faces, settings,
+        outputs = bridge.rasterize_meshes_forward(face_verts, first_idx, num_faces, settings,
                                                 bin_size)
         ctx.save_for_backward(face_verts, outputs[0])
         ctx.settings = settings
@@ -98,7 +98,7 @@ class _RasterizeFaceVerts(torch.autograd.Function):
     @staticmethod
     def backward(ctx, _grad_pix_to_face, grad_zbuf, grad_bary, grad_dists):
         face_verts, pix_to_face = ctx.saved_tensors
-        grad = _ext.rasterize_meshes_backward(
+        grad = bridge.rasterize_meshes_backward(
             face_verts, pix_to_face, grad_zbuf.contiguous(), grad_bary.contiguous(),
             grad_dists.contiguous(), ctx.settings,
         )

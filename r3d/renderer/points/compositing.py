@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
-from r3d.ops.dispatch import use_native
+from r3d._native import compositing as bridge
+from r3d._native import use_native
 from r3d.renderer.points.compositing_torch import (
     alpha_composite_torch,
     check_composite_inputs,
@@ -40,15 +40,15 @@ class _Composite(torch.autograd.Function):
     def forward(ctx, op, pointsidx, alphas, features):
         ctx.op = op
         ctx.save_for_backward(pointsidx, alphas, features)
-        return _ext.composite_forward(op, pointsidx, alphas, features)
+        return bridge.composite_forward(op, pointsidx, alphas, features)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
         pointsidx, alphas, features = ctx.saved_tensors
         _, _, need_alphas, need_features = ctx.needs_input_grad
-        grad_out = grad_out.contiguous(memory_format=_ext.image_memory_format(pointsidx))
-        grad_alphas, grad_features = _ext.composite_backward(
+        grad_out = grad_out.contiguous(memory_format=bridge.image_memory_format(pointsidx))
+        grad_alphas, grad_features = bridge.composite_backward(
             ctx.op, pointsidx, alphas, features, grad_out, need_alphas, need_features
         )
         return None, None, grad_alphas, grad_features
@@ -60,8 +60,8 @@ def _composite(
     check_composite_inputs(op, pointsidx, alphas, pt_clds)
     if not use_native(pt_clds):
         return _TORCH[op](pointsidx, alphas, pt_clds)
-    fmt = _ext.image_memory_format(pointsidx)
-    features = pt_clds if _ext.is_points_major(pt_clds) else pt_clds.contiguous()
+    fmt = bridge.image_memory_format(pointsidx)
+    features = pt_clds if bridge.is_points_major(pt_clds) else pt_clds.contiguous()
     return _Composite.apply(
         op, pointsidx.contiguous(memory_format=fmt), alphas.contiguous(memory_format=fmt), features
     )

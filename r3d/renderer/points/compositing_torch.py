@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range, describe
+from r3d._checks import check_range, check_same_device, describe
 from r3d.errors import InputError
-from r3d.ops.dispatch import check_same_device
 
 # Floor of norm_weighted_sum's denominator (PyTorch3D's; kCompositeEps in the kernels).
 NORM_EPS = 1e-4

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d import _ext
-from r3d.ops.dispatch import use_native
+from r3d._native import rasterize_points as bridge
+from r3d._native import use_native
 from r3d.renderer.points.rasterize_points_torch import (
     point_raster_inputs,
     rasterize_packed_points_torch,
@@ -27,7 +27,7 @@ class _RasterizePoints(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, points, radius, first_idx, num_points, settings, bin_size):
-        outputs = _ext.rasterize_points_forward(points, radius, first_idx, num_points, settings,
+        outputs = bridge.rasterize_points_forward(points, radius, first_idx, num_points, settings,
                                                 bin_size)
         ctx.save_for_backward(points, outputs[0])
         ctx.settings = settings
@@ -37,7 +37,7 @@ class _RasterizePoints(torch.autograd.Function):
     @staticmethod
     def backward(ctx, _grad_idx, grad_zbuf, grad_dists):
         points, idx = ctx.saved_tensors
-        grad = _ext.rasterize_points_backward(
+        grad = bridge.rasterize_points_backward(
             points, idx, grad_zbuf.contiguous(), grad_dists.contiguous(), ctx.settings
         )
         return grad, None, None, None, None, None
