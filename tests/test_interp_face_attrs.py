@@ -3,7 +3,7 @@ import torch
 
 from r3d.errors import InputError
 from r3d.ops import interpolate_face_attributes
-from r3d.ops.interp_face_attrs import interpolate_face_attributes_torch
+from r3d.structures.interp_face_attrs import interpolate_face_attributes_torch
 
 
 def fragments(N=2, H=5, W=7, K=3, F=11, D=4, dtype=torch.float32, device="cpu", seed=0):

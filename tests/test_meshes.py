@@ -496,7 +496,7 @@ def test_textures_checked_and_carried():
 
 
 def test_real_textures_vertex():
-    textures = pytest.importorskip("r3d.renderer.mesh.textures")
+    textures = pytest.importorskip("r3d.structures.textures")
     verts, faces = hetero_batch()
     tex = textures.TexturesVertex(verts_features=[torch.rand(len(v), 3) for v in verts])
     m = Meshes(verts, faces, textures=tex)

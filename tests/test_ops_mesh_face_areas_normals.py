@@ -6,7 +6,7 @@ from conftest import random_packed_mesh_batch
 
 from r3d.errors import InputError
 from r3d.ops import mesh_face_areas_normals
-from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals_torch
+from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals_torch
 
 # heterogeneous: a normal mesh, an empty mesh, a zero-face mesh, a tiny and a larger one
 BATCH_VERTS = [30, 0, 7, 3, 200]

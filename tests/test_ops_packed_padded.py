@@ -3,7 +3,7 @@ import torch
 
 from r3d.errors import InputError
 from r3d.ops import packed_to_padded, padded_to_packed
-from r3d.ops.packed_padded import packed_to_padded_torch, padded_to_packed_torch
+from r3d.structures.packed_padded import packed_to_padded_torch, padded_to_packed_torch
 
 LENGTHS = [5, 0, 1, 12, 0, 3]  # heterogeneous, with empty items
 

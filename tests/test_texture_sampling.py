@@ -7,9 +7,9 @@ import torch
 
 from r3d.errors import InputError
 from r3d.renderer import Fragments, TexturesAtlas, TexturesUV, TexturesVertex
-from r3d.renderer.mesh.texture_sampling import sample_maps
-from r3d.renderer.mesh.textures import atlas_barycentric_grid
 from r3d.structures import Meshes
+from r3d.structures.texture_sampling import sample_maps
+from r3d.structures.textures import atlas_barycentric_grid
 
 H, W = 2, 4
 # texel (row, col) holds 10 * row + col in every channel

@@ -7,7 +7,7 @@ import torch
 
 from r3d.errors import InputError
 from r3d.renderer import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
-from r3d.renderer.mesh.textures import atlas_barycentric_grid, pack_texture_maps, remap_uvs
+from r3d.structures.textures import atlas_barycentric_grid, pack_texture_maps, remap_uvs
 
 NV = [4, 0, 3]  # vertices per mesh (mesh 1 is empty)
 NF = [2, 0, 1]  # faces per mesh

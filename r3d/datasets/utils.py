@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from r3d.errors import InputError
-from r3d.renderer.mesh.textures import TexturesAtlas, TexturesBase
 from r3d.structures import Meshes
+from r3d.structures.textures import TexturesAtlas, TexturesBase
 
 __all__ = ["collate_batched_meshes"]
 

@@ -42,6 +42,7 @@ from r3d.io.utils import (
     require_vertices,
     tensor,
 )
+from r3d.structures.textures import TexturesUV, TexturesVertex
 
 __all__ = ["GltfMesh", "load_gltf", "read_gltf", "save_gltf"]
 
@@ -405,8 +406,6 @@ def read_gltf(path: str | os.PathLike) -> GltfMesh:
 def gltf_textures(mesh: GltfMesh, device):
     """The texture object for a GltfMesh: TexturesUV if any primitive has an image,
     TexturesVertex if any has COLOR_0, else None."""
-    from r3d.renderer.mesh.textures import TexturesUV, TexturesVertex
-
     if mesh.textured:
         tex_map, faces_uvs, verts_uvs = build_uv_texture(
             mesh.patches, torch.from_numpy(mesh.face_patch), torch.from_numpy(mesh.faces_uvs),

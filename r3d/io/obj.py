@@ -37,6 +37,13 @@ from r3d.io.utils import (
     require_vertices,
     tensor,
 )
+from r3d.structures import Meshes
+from r3d.structures.textures import (
+    TexturesAtlas,
+    TexturesUV,
+    TexturesVertex,
+    atlas_barycentric_grid,
+)
 
 __all__ = ["Faces", "Aux", "load_obj", "load_objs_as_meshes", "save_obj"]
 
@@ -352,8 +359,6 @@ def load_obj(
 
 def _face_atlas(faces, verts_uvs, verts_colors, material_colors, images, R, wrap):
     """(F, R, R, 3) atlas from materials, else from vertex colours, else None."""
-    from r3d.renderer.mesh.textures import atlas_barycentric_grid
-
     cpu = torch.device("cpu")
     if material_colors and bool((faces.materials_idx >= 0).any()):
         imgs = {k: v.to(cpu) for k, v in (images or {}).items()}
@@ -372,8 +377,6 @@ def _face_atlas(faces, verts_uvs, verts_colors, material_colors, images, R, wrap
 
 def _obj_textures(faces, aux, create_texture_atlas: bool, texture_wrap: str | None):
     """The texture object load_objs_as_meshes attaches to one OBJ's mesh (or None)."""
-    from r3d.renderer.mesh.textures import TexturesAtlas, TexturesUV, TexturesVertex
-
     if create_texture_atlas:
         return None if aux.texture_atlas is None else TexturesAtlas([aux.texture_atlas])
     mats = aux.material_colors or {}
@@ -443,7 +446,6 @@ def load_objs_as_meshes(
         tex_list.append(_obj_textures(faces, aux, create_texture_atlas, texture_wrap)
                         if load_textures else None)
     textures = _join_textures(tex_list, files)
-    from r3d.structures import Meshes
 
     return Meshes(verts=verts_list, faces=faces_list, textures=textures)
 

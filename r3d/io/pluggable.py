@@ -31,6 +31,7 @@ from r3d.io.off import read_off, save_off
 from r3d.io.ply import ply_has_faces, read_ply, save_ply
 from r3d.io.stl import read_stl, save_stl
 from r3d.io.utils import make_meshes, make_pointclouds, require_faces, single_mesh, tensor
+from r3d.structures.textures import TexturesAtlas, TexturesUV, TexturesVertex
 
 __all__ = [
     "IO",
@@ -79,8 +80,6 @@ class PointcloudFormatInterpreter:
 
 def _vertex_colors(textures, fmt: str):
     """(V, 3) colours of a TexturesVertex with 3 channels, else None (with a warning)."""
-    from r3d.renderer.mesh.textures import TexturesVertex
-
     if textures is None:
         return None
     if isinstance(textures, TexturesVertex) and textures.verts_features_list()[0].shape[1] in (
@@ -92,7 +91,6 @@ def _vertex_colors(textures, fmt: str):
 
 
 def _per_vertex_or_face_textures(colors, face_colors, device):
-    from r3d.renderer.mesh.textures import TexturesAtlas, TexturesVertex
 
     if colors is not None:
         return TexturesVertex([tensor(colors, torch.float32, device)])
@@ -104,8 +102,6 @@ def _per_vertex_or_face_textures(colors, face_colors, device):
 def _save_uv_or_vertex_textured(saver, fmt: str, data, path, include_textures: bool, **kwargs):
     """Saves one mesh with ``saver`` (save_obj, save_gltf): UV textures with their image,
     otherwise vertex colours (if any)."""
-    from r3d.renderer.mesh.textures import TexturesUV
-
     verts, faces = single_mesh("save_mesh", data)
     tex = data.textures if include_textures else None
     if isinstance(tex, TexturesUV):

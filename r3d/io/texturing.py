@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from r3d.errors import InputError
-from r3d.renderer.mesh.textures import atlas_barycentric_grid, pack_texture_maps, remap_uvs
+from r3d.structures.textures import atlas_barycentric_grid, pack_texture_maps, remap_uvs
 
 __all__ = ["build_face_atlas", "build_uv_texture", "solid_patch", "wrap_uvs"]
 

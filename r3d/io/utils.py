@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from r3d.errors import FileFormatError, InputError
+from r3d.structures import Meshes, Pointclouds
 
 PathLike = str | os.PathLike
 
@@ -236,16 +237,12 @@ def tensor(array: np.ndarray, dtype: torch.dtype, device) -> torch.Tensor:
 
 
 def make_meshes(verts: torch.Tensor, faces: torch.Tensor, textures=None):
-    """A one-mesh :class:`r3d.structures.Meshes` (imported lazily)."""
-    from r3d.structures import Meshes
-
+    """A one-mesh :class:`r3d.structures.Meshes`."""
     return Meshes(verts=[verts], faces=[faces], textures=textures)
 
 
 def make_pointclouds(points: torch.Tensor, normals=None, features=None):
-    """A one-cloud :class:`r3d.structures.Pointclouds` (imported lazily)."""
-    from r3d.structures import Pointclouds
-
+    """A one-cloud :class:`r3d.structures.Pointclouds`."""
     return Pointclouds(
         points=[points],
         normals=None if normals is None else [normals],

@@ -8,8 +8,8 @@ from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.graph_conv import gather_scatter_native, neighbour_csr
-from r3d.ops.laplacian_matrices import cot_laplacian
 from r3d.structures import Meshes
+from r3d.structures.laplacian_matrices import cot_laplacian
 
 METHODS = ("uniform", "cot", "cotcurv")
 

@@ -1,15 +1,15 @@
-"""Differentiable operators with native kernels and pure-PyTorch fallbacks."""
+"""Differentiable operators with native kernels and pure-PyTorch fallbacks.
+
+The tensor kernels that the data structures compute with (packing, face areas and normals,
+Laplacians, face-attribute interpolation) live in :mod:`r3d.structures` and are exported here
+under PyTorch3D's names."""
 
 from r3d.ops.ball_query import ball_query
 from r3d.ops.cubify import cubify
 from r3d.ops.graph_conv import GraphConv, gather_scatter
-from r3d.ops.interp_face_attrs import interpolate_face_attributes
 from r3d.ops.knn import knn_gather, knn_points
-from r3d.ops.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.ops.marching_cubes import marching_cubes
-from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.ops.mesh_filtering import taubin_smoothing
-from r3d.ops.packed_padded import packed_to_padded, padded_to_packed
 from r3d.ops.point_mesh import (
     edge_point_distance,
     face_point_distance,
@@ -30,6 +30,10 @@ from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
+from r3d.structures.interp_face_attrs import interpolate_face_attributes
+from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
+from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
+from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 
 __all__ = [
     "GraphConv",

@@ -13,8 +13,11 @@ from collections.abc import Callable
 import torch
 
 from r3d.bench.contenders import register_op_cases
-from r3d.ops.mesh_face_areas_normals import mesh_face_areas_normals, mesh_face_areas_normals_torch
-from r3d.ops.packed_padded import packed_to_padded, packed_to_padded_torch
+from r3d.structures.mesh_face_areas_normals import (
+    mesh_face_areas_normals,
+    mesh_face_areas_normals_torch,
+)
+from r3d.structures.packed_padded import packed_to_padded, packed_to_padded_torch
 
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000,)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 import torch
 
 from r3d.bench.contenders import register_op_cases
-from r3d.ops.interp_face_attrs import (
+from r3d.ops.marching_cubes import marching_cubes, marching_cubes_torch
+from r3d.structures.interp_face_attrs import (
     interpolate_face_attributes,
     interpolate_face_attributes_torch,
 )
-from r3d.ops.marching_cubes import marching_cubes, marching_cubes_torch
 
 NUM_IMAGES = 4
 NUM_FACES = 10_000

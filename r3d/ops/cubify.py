@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from r3d._checks import describe
 from r3d.errors import InputError
-
-if TYPE_CHECKING:
-    from r3d.structures import Meshes
+from r3d.structures import Meshes
+from r3d.structures.textures import TexturesAtlas
 
 ALIGNS = ("topleft", "corner", "center")
 
@@ -64,9 +61,6 @@ def cubify(
         Meshes of N meshes: float32 vertices, outward-facing triangles (2 per exposed cube
         side), vertices ordered by grid position (d, h, w) and faces by voxel then side.
     """
-    from r3d.renderer.mesh.textures import TexturesAtlas  # r3d.structures imports r3d.ops
-    from r3d.structures import Meshes
-
     op = "cubify"
     if not isinstance(voxels, torch.Tensor) or voxels.dim() != 4:
         raise InputError(f"{op}: voxels must be a tensor of shape (N, D, H, W), got "

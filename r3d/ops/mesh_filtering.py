@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from r3d.errors import InputError
-from r3d.ops.laplacian_matrices import norm_laplacian_unchecked
-
-if TYPE_CHECKING:
-    from r3d.structures import Meshes
+from r3d.structures import Meshes
+from r3d.structures.laplacian_matrices import norm_laplacian_unchecked
 
 
 def taubin_smoothing(
@@ -20,7 +16,7 @@ def taubin_smoothing(
     ICCV 1995), with PyTorch3D's weights.
 
     Each iteration moves every vertex towards the inverse-distance weighted mean m(v) of its
-    neighbours (weights from :func:`~r3d.ops.laplacian_matrices.norm_laplacian`) twice:
+    neighbours (weights from :func:`~r3d.structures.laplacian_matrices.norm_laplacian`) twice:
     ``v <- v + lambd (m(v) - v)``, then ``v <- v + mu (m(v) - v)``. Vertices with no neighbour
     stay where they are (PyTorch3D turns them into NaN).
 
@@ -33,8 +29,6 @@ def taubin_smoothing(
         New Meshes with the smoothed vertices and the same faces (and textures), differentiable
         w.r.t. the input vertices.
     """
-    from r3d.structures import Meshes  # not at the top: r3d.structures imports r3d.ops
-
     op = "taubin_smoothing"
     if not isinstance(meshes, Meshes):
         raise InputError(f"{op}: meshes must be an r3d Meshes, got {type(meshes).__name__}")

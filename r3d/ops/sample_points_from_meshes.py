@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
-from r3d.ops.packed_padded import packed_to_padded
-
-if TYPE_CHECKING:
-    from r3d.structures import Meshes
+from r3d.structures import Meshes
+from r3d.structures.fragments import Fragments
+from r3d.structures.packed_padded import packed_to_padded
 
 _OP = "sample_points_from_meshes"
 
@@ -48,8 +45,6 @@ def sample_points_from_meshes(
     Raises:
         InputError: bad arguments, or return_textures with meshes without textures.
     """
-    from r3d.structures import Meshes  # not at the top: r3d.structures imports r3d.ops
-
     if not isinstance(meshes, Meshes):
         raise InputError(f"{_OP}: meshes must be a Meshes, got {describe(meshes)}")
     check_positive_int(_OP, "num_samples", num_samples)
@@ -110,9 +105,6 @@ def _sample_textures(meshes: Meshes, face_idx: torch.Tensor, bary: torch.Tensor)
     """(N, S, C) texture features at barycentric points ``bary`` (N_valid, S, 3) of the packed
     faces ``face_idx`` (N_valid, S) of the meshes with faces (zeros for the other meshes): the
     samples are handed to the textures' own sampling as fragments of N images of 1 x S pixels."""
-    # not at the top: the renderer package imports r3d.structures, which imports r3d.ops
-    from r3d.renderer.mesh.rasterizer import Fragments
-
     N, S = len(meshes), face_idx.shape[1]
     pix_to_face = face_idx.new_full((N, S), -1)
     pix_to_face[meshes.valid] = face_idx

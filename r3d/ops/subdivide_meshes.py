@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
 from r3d._checks import describe
 from r3d.errors import InputError
-
-if TYPE_CHECKING:
-    from r3d.structures import Meshes
+from r3d.structures import Meshes
 
 
 def _subdivided_topology(meshes: Meshes) -> dict[str, torch.Tensor]:
@@ -119,7 +115,6 @@ class SubdivideMeshes(nn.Module):
     def forward(
         self, meshes: Meshes, feats: torch.Tensor | None = None
     ) -> Meshes | tuple[Meshes, torch.Tensor]:
-        from r3d.structures import Meshes  # r3d.structures imports r3d.ops
 
         if not isinstance(meshes, Meshes):
             raise InputError(f"SubdivideMeshes: meshes must be a Meshes, got {describe(meshes)}")

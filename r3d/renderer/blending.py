@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import torch
 
 from r3d._checks import describe
 from r3d.errors import InputError
-
-if TYPE_CHECKING:  # the mesh package imports this module
-    from r3d.renderer.mesh.rasterizer import Fragments
+from r3d.structures.fragments import Fragments
 
 __all__ = ["BlendParams", "hard_rgb_blend", "sigmoid_alpha_blend", "softmax_rgb_blend"]
 

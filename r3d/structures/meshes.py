@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from r3d.errors import InputError
-from r3d.ops import laplacian, mesh_face_areas_normals
+from r3d.structures.laplacian_matrices import laplacian
+from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.structures.utils import (
     BatchLayout,
     RowField,

@@ -23,7 +23,7 @@ import torch
 
 from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
-from r3d.ops import packed_to_padded, padded_to_packed
+from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 
 __all__ = [
     "BatchLayout",

@@ -16,7 +16,7 @@ from r3d.renderer.mesh.shader import (
     SoftSilhouetteShader,
 )
 from r3d.renderer.mesh.shading import flat_shading, gouraud_shading, phong_shading
-from r3d.renderer.mesh.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
+from r3d.structures.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
 
 __all__ = [
     "DepthShader",

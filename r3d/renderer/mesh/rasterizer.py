@@ -4,36 +4,13 @@ PyTorch3D's names and fields."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
-
-import torch
 
 from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes
 from r3d.renderer.rasterizer_base import RasterizerBase
+from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
-
-
-class Fragments(NamedTuple):
-    """What the rasteriser returns for N images of H x W pixels, K faces per pixel.
-
-    Attributes:
-        pix_to_face: (N, H, W, K) int64 packed face indices, nearest first; -1 where empty.
-        zbuf: (N, H, W, K) view-space depth of each fragment; -1 where empty.
-        bary_coords: (N, H, W, K, 3) barycentric coordinates in the face; -1 where empty.
-        dists: (N, H, W, K) signed squared NDC distance from the pixel centre to the face
-            (negative inside); -1 where empty.
-    """
-
-    pix_to_face: torch.Tensor
-    zbuf: torch.Tensor
-    bary_coords: torch.Tensor
-    dists: torch.Tensor | None
-
-    def detach(self) -> Fragments:
-        """The same fragments cut from the autograd graph."""
-        return Fragments(*(None if t is None else t.detach() for t in self))
 
 
 @dataclass

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from r3d.errors import InputError
 from r3d.renderer.mesh.rasterize_meshes import parse_image_size
-from r3d.renderer.mesh.rasterizer import Fragments
+from r3d.structures.fragments import Fragments
 
 __all__ = ["MeshRenderer", "MeshRendererWithFragments", "downsample"]
 

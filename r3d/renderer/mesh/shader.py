@@ -20,10 +20,10 @@ from r3d.renderer.blending import (
 )
 from r3d.renderer.lighting import PointLights
 from r3d.renderer.materials import Materials
-from r3d.renderer.mesh.rasterizer import Fragments
 from r3d.renderer.mesh.shading import flat_shading, gouraud_shading, phong_shading
-from r3d.renderer.mesh.texture_sampling import sample_vertex_features
+from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
+from r3d.structures.texture_sampling import sample_vertex_features
 
 __all__ = [
     "DepthShader",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import torch
 
 from r3d.errors import InputError
-from r3d.renderer.mesh.rasterizer import Fragments
-from r3d.renderer.mesh.texture_sampling import sample_vertex_features
 from r3d.renderer.properties import expand_like
+from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
+from r3d.structures.texture_sampling import sample_vertex_features
 
 __all__ = ["flat_shading", "gouraud_shading", "phong_shading"]
 

@@ -4,7 +4,6 @@ with PyTorch3D's names and fields."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 
@@ -12,22 +11,8 @@ from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.renderer.points.rasterize_points import rasterize_points
 from r3d.renderer.rasterizer_base import RasterizerBase
+from r3d.structures.fragments import PointFragments
 from r3d.structures.pointclouds import Pointclouds
-
-
-class PointFragments(NamedTuple):
-    """What the point rasteriser returns for N images of H x W pixels, K points per pixel.
-
-    Attributes:
-        idx: (N, H, W, K) int64 packed point indices, nearest first; -1 where empty.
-        zbuf: (N, H, W, K) view-space depth of each point; -1 where empty.
-        dists: (N, H, W, K) squared NDC distance in x, y from the pixel centre to the point;
-            -1 where empty.
-    """
-
-    idx: torch.Tensor
-    zbuf: torch.Tensor
-    dists: torch.Tensor
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from r3d.ops.interp_face_attrs import interpolate_face_attributes
-from r3d.renderer.mesh.rasterizer import Fragments
+from r3d.structures.fragments import Fragments
+from r3d.structures.interp_face_attrs import interpolate_face_attributes
 
 __all__ = [
     "atlas_texel_index",
@@ -127,7 +127,7 @@ def sample_uv(
 def atlas_texel_index(bary: torch.Tensor, R: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Row and column of the R x R atlas texel holding barycentrics ``bary`` (..., 3).
 
-    The inverse of :func:`r3d.renderer.mesh.textures.atlas_barycentric_grid`: the column
+    The inverse of :func:`r3d.structures.textures.atlas_barycentric_grid`: the column
     grows with w0, the row with w1; points past the texel diagonal use the mirrored texel.
     """
     w01 = bary[..., :2].clamp(0.0, 1.0)

@@ -14,7 +14,7 @@ uses: ``len``, indexing with a list of ints, ``clone``, ``detach``, ``to``, ``ex
 gradients flow from anything computed through the accessors back to the tensors passed in.
 
 ``sample_textures(fragments, faces_packed)`` looks the textures up at rasterised fragments
-(the lookups live in :mod:`r3d.renderer.mesh.texture_sampling`) and
+(the lookups live in :mod:`r3d.structures.texture_sampling`) and
 ``faces_verts_textures_packed(faces_packed)`` gives the texture at each face corner.
 """
 
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
 from r3d.errors import InputError
-from r3d.renderer.mesh import texture_sampling
+from r3d.structures import texture_sampling
 
 __all__ = [
     "TexturesBase",
