@@ -11,11 +11,11 @@ import torch
 import typer
 from rich.table import Table
 
-from r3d.bench.runner import resolve_device
 from r3d.errors import InputError
 from r3d.io import IO
 from r3d.loss import chamfer_distance
 from r3d.ops import sample_points_from_meshes
+from r3d.runs.devices import resolve_device
 
 from .app import command, console
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from r3d.inspect import summarize_file
+from r3d.io.summary import summarize_file
 
 from .app import command, console
 

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from r3d.errors import InputError
 from r3d.io import IO
-from r3d.render import load_scene, scene_for_file, with_overrides
-from r3d.render.run import render_scene
+from r3d.scene import load_scene, scene_for_file, with_overrides
+from r3d.scene.run import render_scene
 
 from .app import command, console, err_console
 

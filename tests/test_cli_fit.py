@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 import r3d.cli.fit as cli_fit
 from r3d.cli.main import app
-from r3d.fit.views import save_views
 from r3d.renderer import (
     FoVPerspectiveCameras,
     MeshRasterizer,
@@ -21,6 +20,7 @@ from r3d.renderer import (
     look_at_view_transform,
 )
 from r3d.utils import ico_sphere
+from r3d.views import save_views
 
 runner = CliRunner()
 SIZE = 32

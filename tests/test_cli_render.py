@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from r3d.cli.main import app
 from r3d.errors import FileFormatError
 from r3d.io import save_obj
-from r3d.render.output import write_png
+from r3d.runs.images import write_png
 from r3d.utils import ico_sphere
 
 ROOT = Path(__file__).parents[1]

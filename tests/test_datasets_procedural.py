@@ -24,7 +24,7 @@ from r3d.datasets.procedural import (
     superquadric,
 )
 from r3d.errors import InputError
-from r3d.fit.views import load_views
+from r3d.views import load_views
 
 runner = CliRunner()
 TINY = {"families": ("chair", "mug"), "shapes_per_family": 3, "views": 2, "image_size": 32}

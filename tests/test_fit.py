@@ -25,7 +25,6 @@ from r3d.fit.run import (
     prepare_inputs,
     resume_recipe,
 )
-from r3d.fit.views import save_views
 from r3d.io import load_obj, save_obj, save_ply
 from r3d.renderer import (
     FoVPerspectiveCameras,
@@ -35,6 +34,7 @@ from r3d.renderer import (
 )
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere
+from r3d.views import save_views
 
 DIST, FOV = 3.0, 50.0
 SIZE = 32  # the size the fits resample the views to

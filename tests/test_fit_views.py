@@ -13,10 +13,7 @@ import torch
 from PIL import Image
 
 from r3d.errors import FileFormatError, InputError
-from r3d.fit.views import ViewSet, load_views, save_views
 from r3d.io import save_obj
-from r3d.render.run import render_scene
-from r3d.render.scene import CameraSpec, LookAt, MeshSpec, Outputs, Scene, load_scene
 from r3d.renderer import (
     FoVOrthographicCameras,
     FoVPerspectiveCameras,
@@ -26,8 +23,11 @@ from r3d.renderer import (
     cameras_from_opencv_projection,
     look_at_view_transform,
 )
+from r3d.scene.run import render_scene
+from r3d.scene.scene import CameraSpec, LookAt, MeshSpec, Outputs, Scene, load_scene
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere
+from r3d.views import ViewSet, load_views, save_views
 
 DIST, FOV = 3.0, 50.0
 ELEV = [10.0, 35.0, -20.0, 60.0]

@@ -3,12 +3,12 @@ import math
 import pytest
 import torch
 
+from r3d.bench.cases._inputs import grid_mesh
 from r3d.errors import InputError
 from r3d.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
 from r3d.loss.mesh_edge_loss import mesh_edge_loss_torch
 from r3d.loss.mesh_laplacian_smoothing import mesh_laplacian_smoothing_torch
 from r3d.loss.mesh_normal_consistency import mesh_normal_consistency_torch
-from r3d.ops.bench_cases import grid_mesh
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere
 

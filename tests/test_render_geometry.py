@@ -8,10 +8,10 @@ import torch
 
 import r3d
 from r3d.errors import InputError
-from r3d.render.geometry import DEFAULT_COLOUR, load_meshes, view_transforms
-from r3d.render.run import build_lights
-from r3d.render.scene import CameraSpec, LightSpec, LookAt, MeshSpec, Outputs, Scene
 from r3d.renderer import TexturesUV, TexturesVertex, get_world_to_view_transform
+from r3d.scene.geometry import DEFAULT_COLOUR, load_meshes, view_transforms
+from r3d.scene.run import build_lights
+from r3d.scene.scene import CameraSpec, LightSpec, LookAt, MeshSpec, Outputs, Scene
 
 DATA = Path(__file__).parent / "data"
 COW = Path(r3d.__file__).parent / "assets" / "cow" / "cow.obj"

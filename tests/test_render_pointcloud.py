@@ -14,9 +14,9 @@ import r3d
 from r3d.cli.main import app
 from r3d.errors import FileFormatError, InputError
 from r3d.io import IO
-from r3d.render.geometry import DEFAULT_COLOUR, load_pointclouds, place_points
-from r3d.render.run import render_scene
-from r3d.render.scene import (
+from r3d.scene.geometry import DEFAULT_COLOUR, load_pointclouds, place_points
+from r3d.scene.run import render_scene
+from r3d.scene.scene import (
     CameraSpec,
     LookAt,
     Outputs,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from r3d.errors import FileFormatError, InputError
-from r3d.render.scene import (
+from r3d.scene.scene import (
     CameraSpec,
     LightSpec,
     LookAt,

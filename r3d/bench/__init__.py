@@ -1,7 +1,7 @@
 """Side-by-side benchmarks of r3d's native kernels against their pure-PyTorch twins and peers.
 
-Cases are declared next to the ops they measure with :func:`register_case` (see
-``r3d/ops/bench_cases.py``) and run by ``r3d bench`` or from Python::
+Cases are declared with :func:`register_case` in the package :mod:`r3d.bench.cases`, one module
+per op family (see ``r3d/bench/cases/packing.py``), and run by ``r3d bench`` or from Python::
 
     from r3d.bench import Settings, iter_measurements, select_cases
 

@@ -2,15 +2,14 @@
 
 A *case* is one operation measured at several problem sizes: a ``setup(size, device)`` function
 builds the inputs once per size, and each *contender* (r3d's native op, its pure-PyTorch twin,
-a peer library) is a callable timed on those inputs. Cases are declared next to the ops they
-measure, in modules listed in :data:`CASE_MODULES`, which are imported only when the cases are
+a peer library) is a callable timed on those inputs. Cases are declared in the package
+:mod:`r3d.bench.cases`, one module per op family, which is imported only when the cases are
 first asked for, so importing an op never imports the benchmark machinery.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,24 +18,9 @@ import torch
 
 from r3d.errors import InputError
 
-# Modules that declare cases; imported lazily by all_cases(). Later op families append here.
-CASE_MODULES: list[str] = [
-    "r3d.ops.bench_cases",
-    "r3d.ops.bench_knn",
-    "r3d.ops.bench_chamfer",
-    "r3d.ops.bench_mesh_ops",
-    "r3d.loss.bench_cases",
-    "r3d.loss.bench_mesh_losses",
-    "r3d.renderer.mesh.bench_rasterize",
-    "r3d.renderer.points.bench_rasterize_points",
-    "r3d.renderer.points.bench_compositing",
-    "r3d.fit.bench_fit",
-]
-
 KINDS = ("native", "torch", "peer")
 
 _CASES: dict[str, Case] = {}
-_loaded = False
 
 
 @dataclass(frozen=True)
@@ -168,17 +152,14 @@ def register_case(
     return decorator
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        for module in CASE_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-
-
 def all_cases() -> list[Case]:
-    """Every registered case, in registration order (imports the case modules on first call)."""
-    _load()
+    """Every registered case, in registration order (imports :mod:`r3d.bench.cases`, which
+    registers every op family's cases, on first call)."""
+    # Loaded on first use, not at the top: the case modules register themselves through this
+    # module, and loading them imports every library package they measure, which the registry's
+    # own users (the memory probe, ``r3d bench --help``) need not pay for.
+    from r3d.bench import cases  # noqa: F401 - importing it registers the cases
+
     return list(_CASES.values())
 
 

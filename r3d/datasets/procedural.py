@@ -20,7 +20,7 @@ Dataset. :func:`make_dataset` writes, and :class:`ProceduralShapes` reads::
     <out>/splits.json                  # {"train": ["chair/0003", ...], "val": [...],
                                        #  "test": [...]}: "<family>/<shape_id>" keys, sorted
     <out>/<family>/<shape_id>/mesh.obj # the shape: "v x y z r g b" lines (vertex colours)
-    <out>/<family>/<shape_id>/views/   # r3d.fit.views format (load_views reads it):
+    <out>/<family>/<shape_id>/views/   # r3d.views format (load_views reads it):
         cameras.json                   #   FoVPerspectiveCameras (R, T, fov in degrees, znear,
                                        #   zfar), written last
         view_000.png ...               #   RGBA: Phong-shaded colour (white background), alpha =
@@ -62,9 +62,7 @@ from typing import Any
 import torch
 
 import r3d
-from r3d.bench.runner import resolve_device
 from r3d.errors import FileFormatError, InputError
-from r3d.fit.views import load_views, save_views
 from r3d.io import atomic_open, load_obj, save_obj
 from r3d.renderer import (
     BlendParams,
@@ -78,9 +76,11 @@ from r3d.renderer import (
     TexturesVertex,
     look_at_view_transform,
 )
+from r3d.runs.devices import resolve_device
 from r3d.structures import Meshes, join_meshes_as_scene
 from r3d.transforms.rotation_conversions import axis_angle_to_matrix
 from r3d.utils import torus
+from r3d.views import load_views, save_views
 
 __all__ = [
     "FAMILIES",

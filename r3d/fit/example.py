@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 
 from r3d.fit.recipe import ExampleSpec
-from r3d.render.geometry import load_meshes
-from r3d.render.run import render_scene
-from r3d.render.scene import CameraSpec, LightSpec, LookAt, MaterialSpec, MeshSpec, Outputs, Scene
+from r3d.scene.geometry import load_meshes
+from r3d.scene.run import render_scene
+from r3d.scene.scene import CameraSpec, LightSpec, LookAt, MaterialSpec, MeshSpec, Outputs, Scene
 from r3d.structures import Meshes
 
 __all__ = ["COW", "example_scene", "example_views", "ground_truth"]

@@ -16,13 +16,14 @@ import numpy as np
 import torch
 import yaml
 
-from r3d.errors import FileFormatError
-from r3d.fit.metrics import iou, pose_errors, psnr, surface_scores
 from r3d.fit.model import MeshModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
 from r3d.fit.render import render_display
-from r3d.io import atomic_open, atomic_paths, save_obj, save_ply
-from r3d.render.output import to_uint8, write_gif, write_png
+from r3d.io import atomic_open, save_obj, save_ply
+from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.images import to_uint8, write_gif, write_png
+from r3d.runs.metrics import iou, pose_errors, psnr, surface_scores
+from r3d.runs.plots import plot_losses
 from r3d.structures import Meshes
 
 __all__ = [
@@ -37,25 +38,8 @@ __all__ = [
 COMPARISON_VIEWS = 6  # rows of comparison.png at most
 
 
-def write_checkpoint(data: dict, path: Path) -> None:
-    """``torch.save`` of ``data`` to ``path``, atomically."""
-    with atomic_paths(path) as (tmp,):
-        torch.save(data, tmp)
 
 
-def read_checkpoint(path: Path, version: int, kind: str, missing: str) -> dict:
-    """The dict a :func:`write_checkpoint` of an r3d ``kind`` run ("fit", "training") saved
-    at ``path`` with format ``version``; FileFormatError (``missing`` when there is no file)
-    for anything else."""
-    if not path.is_file():
-        raise FileFormatError(path, missing)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a truncated or foreign file
-        raise FileFormatError(path, f"not an r3d {kind} checkpoint ({exc})") from None
-    if not isinstance(data, dict) or data.get("version") != version:
-        raise FileFormatError(path, f"not an r3d {kind} checkpoint of this version")
-    return data
 
 
 def write_recipe(recipe: Recipe, out: Path) -> Path:
@@ -121,26 +105,6 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
     return summary, to_uint8(rows.reshape(-1, *rows.shape[2:]))
 
 
-def plot_losses(history: list[dict[str, float]], path: Path, xlabel: str = "iteration") -> None:
-    """Each term of ``history`` (one dict of losses per step) against the step, log scale,
-    as a PNG at ``path`` (atomically)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for key in history[0]:
-        values = [h.get(key, float("nan")) for h in history]
-        ax.plot(range(1, len(values) + 1), values, label=key, lw=2 if key == "total" else 1)
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("weighted loss")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_paths(path) as (tmp,):
-        fig.savefig(tmp, format="png")
 
 
 def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,

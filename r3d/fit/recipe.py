@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from r3d.errors import InputError
+from r3d.runs.rendering import RendererSpec
 from r3d.schema import (
     Node,
     apply_overrides,
@@ -130,16 +131,6 @@ class OptimSpec:
     gamma: float = 0.5
 
 
-@dataclass(frozen=True)
-class RendererSpec:
-    """Soft rasterisation (meshes: blend ``sigma``, ``gamma``, K faces per pixel) and point
-    splatting (NDC ``radius``, K points per pixel)."""
-
-    sigma: float = 1e-4
-    gamma: float = 1e-4
-    faces_per_pixel: int = 20
-    radius: float = 0.02
-    points_per_pixel: int = 10
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from r3d.bench.runner import resolve_device
 from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit import example
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
-from r3d.fit.outputs import read_checkpoint, write_checkpoint, write_outputs, write_recipe
+from r3d.fit.outputs import write_outputs, write_recipe
 from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict
 from r3d.fit.render import render_display, render_model
-from r3d.fit.views import ViewSet, load_views
 from r3d.io import IO, atomic_open
 from r3d.loss import (
     chamfer_distance,
@@ -36,10 +34,15 @@ from r3d.loss import (
     mesh_normal_consistency,
 )
 from r3d.ops import sample_points_from_meshes
-from r3d.renderer import look_at_view_transform
+from r3d.renderer import FoVPerspectiveCameras, look_at_view_transform
+from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.devices import resolve_device
+from r3d.runs.images import to_uint8
+from r3d.runs.schedules import cosine_decay
 from r3d.structures import Meshes
 from r3d.transforms import so3_exp_map
 from r3d.utils import ico_sphere
+from r3d.views import ViewSet, load_views
 
 __all__ = [
     "CHECKPOINT",
@@ -232,10 +235,6 @@ def _optimizer(recipe: Recipe, model, cameras: CameraModel | None) -> torch.opti
     return torch.optim.Adam(groups, lr=o.lr)
 
 
-def cosine_decay(iteration: int, total: int, final: float) -> float:
-    """A multiplier falling from 1 at iteration 0 to ``final`` at ``total`` along a half
-    cosine."""
-    return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * iteration / max(total, 1)))
 
 
 def lr_factor(recipe: Recipe, iteration: int) -> float:
@@ -412,16 +411,12 @@ def progress_frame(recipe: Recipe, state: FitState, inputs: FitInputs, view: int
                    device: torch.device) -> np.ndarray:
     """(H, 2W, 3) uint8: the input view beside the current fit rendered from it (for a target
     fit: the fit from a fixed camera)."""
-    from r3d.render.output import to_uint8
-
     if recipe.input == "views":
         views = inputs.views(recipe.image_size_at(recipe.iterations), device)
         idx = torch.tensor([view], device=device)
         cameras = state.view_cameras(views, idx)
         target = views.images[idx] * views.masks[idx][..., None]
     else:
-        from r3d.renderer import FoVPerspectiveCameras
-
         R, T = look_at_view_transform(2.7, 20.0, 150.0, device=device)
         cameras = FoVPerspectiveCameras(R=R, T=T, device=device)
         target = None

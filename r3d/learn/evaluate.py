@@ -19,15 +19,15 @@ from pathlib import Path
 import torch
 
 from r3d.errors import FileFormatError
-from r3d.fit.metrics import iou
-from r3d.fit.render import SHAPE_GREY, render_display, render_points
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor, to_world
 from r3d.learn.recipe import TrainRecipe, train_recipe_from_node
 from r3d.learn.scores import model_scores, predict_first_view, split_scores
 from r3d.learn.train import load_checkpoint, load_items
-from r3d.render.output import to_uint8, write_png
 from r3d.renderer import FoVPerspectiveCameras
+from r3d.runs.images import to_uint8, write_png
+from r3d.runs.metrics import iou
+from r3d.runs.rendering import SHAPE_GREY, render_mesh_display, render_points
 from r3d.schema import Node
 from r3d.structures import Meshes, Pointclouds
 from r3d.utils import ico_sphere
@@ -72,7 +72,7 @@ def _picture_row(item: dict, pred, recipe: TrainRecipe, device) -> torch.Tensor:
         images = render_points(points, colours, torch.ones_like(points[:, 0]), cams,
                                recipe.renderer, size).rgb
     else:
-        images, _ = render_display(pred, cams, size, recipe.renderer)
+        images, _ = render_mesh_display(pred, cams, size)
     return torch.cat([item["images"][0] * item["masks"][0][..., None], images[0], images[1]],
                      dim=1)
 

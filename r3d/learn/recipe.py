@@ -40,7 +40,7 @@ from typing import Any
 
 from r3d.datasets.procedural import FAMILIES
 from r3d.errors import InputError
-from r3d.fit.recipe import RendererSpec
+from r3d.runs.rendering import RendererSpec
 from r3d.schema import (
     Node,
     dataclass_section,

@@ -36,12 +36,8 @@ import torch.distributed as dist
 import yaml
 from torch.nn.parallel import DistributedDataParallel
 
-from r3d.bench.runner import resolve_device
 from r3d.datasets.procedural import ProceduralShapes, make_dataset
 from r3d.errors import FileFormatError, InputError, RunInterrupted
-from r3d.fit.outputs import plot_losses, read_checkpoint, write_checkpoint
-from r3d.fit.render import render_points, render_soft
-from r3d.fit.run import cosine_decay
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
@@ -55,6 +51,11 @@ from r3d.loss import (
 )
 from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras
+from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.devices import resolve_device
+from r3d.runs.plots import plot_losses
+from r3d.runs.rendering import render_points, render_soft
+from r3d.runs.schedules import cosine_decay
 from r3d.structures import Meshes
 
 __all__ = [

@@ -8,8 +8,8 @@ import torch
 from r3d.errors import FileFormatError, InputError
 from r3d.io import IO
 from r3d.ops import sample_points_from_meshes
-from r3d.render.scene import MeshSpec, PointcloudSpec, Scene
 from r3d.renderer import TexturesAtlas, TexturesUV, TexturesVertex, look_at_view_transform
+from r3d.scene.scene import MeshSpec, PointcloudSpec, Scene
 from r3d.structures import Meshes, Pointclouds, join_meshes_as_scene
 
 __all__ = ["DEFAULT_COLOUR", "load_meshes", "load_pointclouds", "place_points",

@@ -1,10 +1,10 @@
-"""Benchmark cases of the mesh operators (run by ``r3d bench``).
+"""Benchmark cases of the fragment and volume mesh operators (run by ``r3d bench``).
 
 ``interp_face_attrs_K{K}_fwd_bwd``: interpolate_face_attributes forward and backward w.r.t. the
 barycentric coordinates and the face attributes, on N = 4 square images of ``size`` x ``size``
 pixels with K fragments each (a fifth of them empty), D = 3, 10k faces, float32.
 ``marching_cubes``: a batch of one ``size``^3 volume holding a bumpy sphere's signed distance.
-Contenders: r3d (native kernels) and its pure-PyTorch twin.
+Contenders: r3d (native kernels), its pure-PyTorch twin and PyTorch3D when importable.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from collections.abc import Callable
 
 import torch
 
+from r3d.bench.cases._inputs import IMAGE_SIZES
 from r3d.bench.contenders import register_op_cases
-from r3d.ops.marching_cubes import marching_cubes, marching_cubes_torch
-from r3d.structures.interp_face_attrs import (
-    interpolate_face_attributes,
-    interpolate_face_attributes_torch,
-)
+from r3d.ops import interpolate_face_attributes, marching_cubes
+from r3d.ops.marching_cubes import marching_cubes_torch
+from r3d.structures.interp_face_attrs import interpolate_face_attributes_torch
 
 NUM_IMAGES = 4
 NUM_FACES = 10_000
@@ -58,7 +57,7 @@ for _K in (1, 10):
         native=interpolate_face_attributes,
         torch_op=interpolate_face_attributes_torch,
         pytorch3d_name="interpolate_face_attributes",
-        sizes=(256, 512, 1024),
+        sizes=IMAGE_SIZES,
         quick_sizes=(128,),
         size_label="pixels per side",
         description=f"interpolate_face_attributes {{what}}, {NUM_IMAGES} images, K={_K}, "

@@ -1,4 +1,4 @@
-"""Benchmark cases of rasterize_meshes (run by ``r3d bench``).
+"""Benchmark cases of mesh rasterisation, rasterize_meshes (run by ``r3d bench``).
 
 ``rasterize_{scene}_K{K}`` and ``..._fwd_bwd``, at image size S x S (the case's size: 256, 512
 and 1024; 128 in quick runs), float32, the scene centred in NDC (radius 0.8, depth 2):
@@ -18,16 +18,20 @@ from pathlib import Path
 
 import torch
 
+from r3d.bench.cases._inputs import IMAGE_SIZES
 from r3d.bench.contenders import register_op_cases
-from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes, rasterize_meshes_torch
-from r3d.structures.meshes import Meshes, join_meshes_as_batch
+from r3d.io import load_objs_as_meshes
+from r3d.renderer import rasterize_meshes
+from r3d.renderer.mesh import rasterize_meshes_torch
+from r3d.structures import Meshes, join_meshes_as_batch
 from r3d.utils import ico_sphere
 
-SIZES = (256, 512, 1024)
+SIZES = IMAGE_SIZES
 QUICK_SIZES = (128,)  # keeps ``r3d bench --quick`` (every case) in seconds
 SETTINGS = {1: dict(blur_radius=0.0), 50: dict(blur_radius=1e-4, clip_barycentric_coords=True)}
 BATCH_LEVELS = (2, 5, 3, 4, 2, 4, 3, 5)
 TORCH_MAX_SIZE = {"cow": 512, "ico6": 256, "batch8": 256}
+COW_OBJ = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"  # r3d/assets
 
 
 def in_ndc(verts: torch.Tensor) -> torch.Tensor:
@@ -39,10 +43,7 @@ def in_ndc(verts: torch.Tensor) -> torch.Tensor:
 def scene(name: str) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Vertices (in NDC) and faces of each mesh of the named scene."""
     if name == "cow":
-        from r3d.io import load_objs_as_meshes
-
-        path = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"
-        meshes = load_objs_as_meshes([path], load_textures=False)
+        meshes = load_objs_as_meshes([COW_OBJ], load_textures=False)
     elif name == "ico6":
         meshes = ico_sphere(6)
     else:

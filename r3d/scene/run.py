@@ -1,4 +1,4 @@
-"""Rendering a :class:`~r3d.render.scene.Scene`: meshes or point clouds, cameras, lights,
+"""Rendering a :class:`~r3d.scene.scene.Scene`: meshes or point clouds, cameras, lights,
 renderer, files.
 
 :func:`render_scene` is the whole run; the builders it calls are public so that each step can be
@@ -17,11 +17,7 @@ from typing import Any
 
 import torch
 
-from r3d.bench.runner import resolve_device
 from r3d.errors import InputError
-from r3d.render.geometry import load_meshes, load_pointclouds, view_transforms
-from r3d.render.output import depth_to_uint16, to_uint8, write_gif, write_png
-from r3d.render.scene import LightSpec, Outputs, Scene
 from r3d.renderer import (
     AlphaCompositor,
     AmbientLights,
@@ -48,7 +44,12 @@ from r3d.renderer import (
     SoftPhongShader,
     SoftSilhouetteShader,
 )
+from r3d.runs.devices import resolve_device
+from r3d.runs.images import depth_to_uint16, to_uint8, write_gif, write_png
+from r3d.scene.geometry import load_meshes, load_pointclouds, view_transforms
+from r3d.scene.scene import LightSpec, Outputs, Scene
 from r3d.structures import Meshes, Pointclouds
+from r3d.views import CAMERAS_FILE, write_cameras_json
 
 __all__ = [
     "VIEWS_PER_CHUNK",
@@ -254,9 +255,6 @@ def _point_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, An
 def _write_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> Path:
     """``cameras.json`` of every view: its camera, ``view_XXX.png`` and, when silhouettes are
     written, ``silhouette_XXX.png`` as its mask."""
-    # imported here: r3d.fit builds on r3d.render, not the other way round
-    from r3d.fit.views import CAMERAS_FILE, write_cameras_json
-
     n = R.shape[0]
     masks = [f"silhouette_{i:03d}.png" for i in range(n)] if scene.outputs.silhouette else None
     return write_cameras_json(scene.outputs.dir / CAMERAS_FILE, build_cameras(scene, R, T),

@@ -1,8 +1,10 @@
-"""Benchmark cases of the losses in this package (run by ``r3d bench``).
+"""Benchmark case of the point-to-mesh distances (run by ``r3d bench``).
 
-Imported only by the benchmark registry, so the losses themselves stay free of benchmark code.
-Each case compares the public loss (native kernels on CPU and CUDA) with its pure-PyTorch twin,
-which is quadratic and so only run up to ``TORCH_MAX_SIZE`` faces.
+``point_mesh_face_distance_fwd_bwd``: forward and backward w.r.t. the vertices and the points,
+float32, 8 bumpy grid meshes of different sizes (the size is the total number of faces) and as
+many clouds of 2 points per face of their mesh, scattered in a slab around it. Compares the
+public loss (native kernels on CPU and CUDA) with its pure-PyTorch twin, which is quadratic and
+so only run up to ``TORCH_MAX_SIZE`` faces.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from collections.abc import Callable
 
 import torch
 
+from r3d.bench.cases._inputs import MESH_SHARES, grid_mesh
 from r3d.bench.contenders import register_op_cases
-from r3d.loss.point_mesh_distance import point_mesh_face_distance, point_mesh_face_distance_torch
-from r3d.ops.bench_cases import MESH_SHARES, grid_mesh
+from r3d.loss import point_mesh_face_distance
+from r3d.loss.point_mesh_distance import point_mesh_face_distance_torch
 from r3d.structures import Meshes, Pointclouds
 
 SIZES = (2_000, 10_000, 100_000, 300_000)

@@ -72,12 +72,12 @@ from r3d._checks import describe
 from r3d.errors import FileFormatError, InputError
 from r3d.io import atomic_open
 from r3d.io.utils import load_image
-from r3d.render.output import to_uint8, write_png
 from r3d.renderer.camera_conversions import (
     cameras_from_opencv_projection,
     opencv_from_cameras_projection,
 )
 from r3d.renderer.cameras import CamerasBase, FoVPerspectiveCameras, PerspectiveCameras
+from r3d.runs.images import to_uint8, write_png
 from r3d.schema import REQUIRED, Node, parse_float, parse_vector
 
 __all__ = [

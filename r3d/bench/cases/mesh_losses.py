@@ -1,10 +1,12 @@
 """Benchmark cases of GraphConv and the mesh regularisers (run by ``r3d bench``).
 
-Each case runs forward + backward on a batch of bumpy grid meshes of different sizes (16 to 64
-meshes of about 1k to 30k faces; the size is the total number of faces), float32, and compares
-r3d (native kernels on CPU and CUDA) with the pure-PyTorch twin. The batch's topology (edges,
-uniform Laplacian) is computed once outside the timing, as in an optimisation loop where the
-vertices change and the faces do not (``Meshes.update_padded``).
+``graph_conv_fwd_bwd``, ``mesh_edge_loss_fwd_bwd``, ``mesh_laplacian_smoothing_fwd_bwd`` and
+``mesh_normal_consistency_fwd_bwd``: each runs forward + backward on a batch of bumpy grid
+meshes of different sizes (16 to 64 meshes of about 1k to 30k faces; the size is the total
+number of faces), float32, and compares r3d (native kernels on CPU and CUDA) with the
+pure-PyTorch twin. The batch's topology (edges, uniform Laplacian) is computed once outside the
+timing, as in an optimisation loop where the vertices change and the faces do not
+(``Meshes.update_padded``).
 """
 
 from __future__ import annotations
@@ -13,18 +15,14 @@ from collections.abc import Callable
 
 import torch
 
+from r3d.bench.cases._inputs import MESH_SHARES, grid_mesh
 from r3d.bench.contenders import register_op_cases
-from r3d.loss.mesh_edge_loss import mesh_edge_loss, mesh_edge_loss_torch
-from r3d.loss.mesh_laplacian_smoothing import (
-    mesh_laplacian_smoothing,
-    mesh_laplacian_smoothing_torch,
-)
-from r3d.loss.mesh_normal_consistency import (
-    mesh_normal_consistency,
-    mesh_normal_consistency_torch,
-)
-from r3d.ops.bench_cases import MESH_SHARES, grid_mesh
-from r3d.ops.graph_conv import GraphConv, graph_conv_torch
+from r3d.loss import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
+from r3d.loss.mesh_edge_loss import mesh_edge_loss_torch
+from r3d.loss.mesh_laplacian_smoothing import mesh_laplacian_smoothing_torch
+from r3d.loss.mesh_normal_consistency import mesh_normal_consistency_torch
+from r3d.ops import GraphConv
+from r3d.ops.graph_conv import graph_conv_torch
 from r3d.structures import Meshes
 
 SIZES = (50_000, 200_000, 1_000_000)

@@ -1,7 +1,7 @@
 """``r3d render``: scenes described in YAML (or a mesh or point cloud file) rendered to PNGs, a
 GIF and maps."""
 
-from r3d.render.scene import (
+from r3d.scene.scene import (
     Scene,
     load_scene,
     scene_for_file,

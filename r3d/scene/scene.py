@@ -55,7 +55,7 @@ cloud) is normalised when asked, then scaled, then rotated, then translated. Wit
 ``follow_camera`` a light's location and direction are given in each camera's view space (+X
 left, +Y up, +Z forward), so it moves with the camera. ``gif`` is a path relative to
 ``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes ``cameras.json`` (see
-:mod:`r3d.fit.views`): every view's camera and image file, and its silhouette file when
+:mod:`r3d.views`): every view's camera and image file, and its silhouette file when
 ``silhouette`` is true, so that the folder is input for ``r3d fit``.
 """
 

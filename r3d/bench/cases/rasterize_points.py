@@ -1,4 +1,4 @@
-"""Benchmark cases of rasterize_points (run by ``r3d bench``).
+"""Benchmark cases of point rasterisation, rasterize_points (run by ``r3d bench``).
 
 ``rasterize_points_{P}_K{K}`` and ``..._fwd_bwd``, at image size S x S (the case's size: 256,
 512 and 1024; 64 in quick runs), float32: one cloud of P points (10k, 100k or 1M) sampled
@@ -18,12 +18,14 @@ from collections.abc import Callable
 
 import torch
 
+from r3d.bench.cases._inputs import IMAGE_SIZES
 from r3d.bench.contenders import native_available, pytorch3d_contender
 from r3d.bench.registry import Contender, register_case
-from r3d.renderer.points.rasterize_points import rasterize_points, rasterize_points_torch
-from r3d.structures.pointclouds import Pointclouds
+from r3d.renderer import rasterize_points
+from r3d.renderer.points import rasterize_points_torch
+from r3d.structures import Pointclouds
 
-SIZES = (256, 512, 1024)
+SIZES = IMAGE_SIZES
 QUICK_SIZES = (64,)  # keeps ``r3d bench --quick`` (every case) in seconds
 RADIUS = 0.01
 KS = (8, 50)

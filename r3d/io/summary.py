@@ -7,6 +7,7 @@ import os
 import torch
 
 from r3d.errors import FileFormatError
+from r3d.io.pluggable import IO
 
 
 def edge_face_counts(faces: torch.Tensor) -> torch.Tensor:
@@ -46,8 +47,6 @@ def summarize_file(path: str | os.PathLike) -> dict:
     Raises:
         FileFormatError: the file is missing, unreadable or malformed.
     """
-    from r3d.io import IO
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileFormatError(path, "no such file")

@@ -1,14 +1,15 @@
-"""Benchmark cases of point compositing (run by ``r3d bench``).
+"""Benchmark cases of point compositing: alpha_composite, norm_weighted_sum and weighted_sum
+(run by ``r3d bench``).
 
-``{op}_K{K}`` and ``..._fwd_bwd`` for op in alpha_composite, norm_weighted_sum and
-weighted_sum, at image size S x S (the case's size: 256, 512 and 1024; 64 in quick runs), one
-image, float32, K = 8 or 50 slots per pixel of which a random number in [K / 2, K] hold points
-(the rest are -1, as a rasteriser leaves them), point indices drawn from 100,000 points with
-C = 3 features. The inputs have the layouts PointsRenderer passes: (N, H, W, K) fragments
-permuted to (N, K, H, W) and packed (P, C) features transposed to (C, P). The backward variant
-also takes the gradient w.r.t. the alphas and the features from a random upstream gradient.
-Contenders: r3d (native kernels), its pure-PyTorch twin (up to the size where its (C, N, K, H, W)
-gather stays within a few hundred MB) and PyTorch3D when importable.
+``{op}_K{K}`` and ``..._fwd_bwd`` for each op, at image size S x S (the case's size: 256, 512
+and 1024; 64 in quick runs), one image, float32, K = 8 or 50 slots per pixel of which a random
+number in [K / 2, K] hold points (the rest are -1, as a rasteriser leaves them), point indices
+drawn from 100,000 points with C = 3 features. The inputs have the layouts PointsRenderer
+passes: (N, H, W, K) fragments permuted to (N, K, H, W) and packed (P, C) features transposed
+to (C, P). The backward variant also takes the gradient w.r.t. the alphas and the features from
+a random upstream gradient. Contenders: r3d (native kernels), its pure-PyTorch twin (up to the
+size where its (C, N, K, H, W) gather stays within a few hundred MB) and PyTorch3D when
+importable.
 """
 
 from __future__ import annotations
@@ -17,15 +18,22 @@ from collections.abc import Callable
 
 import torch
 
+from r3d.bench.cases._inputs import IMAGE_SIZES
 from r3d.bench.contenders import register_op_cases
-from r3d.renderer.points import compositing, compositing_torch
+from r3d.renderer import alpha_composite, norm_weighted_sum, weighted_sum
+from r3d.renderer.points import compositing_torch
 
-SIZES = (256, 512, 1024)
+SIZES = IMAGE_SIZES
 QUICK_SIZES = (64,)  # keeps ``r3d bench --quick`` (every case) in seconds
 NUM_POINTS = 100_000
 CHANNELS = 3
 TORCH_MAX_SIZE = {8: 1024, 50: 512}
-OPS = ("alpha_composite", "norm_weighted_sum", "weighted_sum")
+# (name, native op, pure-PyTorch twin)
+OPS = (
+    ("alpha_composite", alpha_composite, compositing_torch.alpha_composite_torch),
+    ("norm_weighted_sum", norm_weighted_sum, compositing_torch.norm_weighted_sum_torch),
+    ("weighted_sum", weighted_sum, compositing_torch.weighted_sum_torch),
+)
 
 
 def _setup(K: int, backward: bool) -> Callable:
@@ -64,7 +72,7 @@ def _fwd_bwd(op: Callable) -> Callable:
     return run
 
 
-for _op in OPS:
+for _op, _native, _torch in OPS:
     for _K, _max in TORCH_MAX_SIZE.items():
         register_op_cases(
             f"{_op}_K{_K}",
@@ -73,8 +81,8 @@ for _op in OPS:
                 ("_fwd_bwd", _setup(_K, True), _fwd_bwd,
                  "forward + backward w.r.t. alphas and features"),
             ],
-            native=getattr(compositing, _op),
-            torch_op=getattr(compositing_torch, f"{_op}_torch"),
+            native=_native,
+            torch_op=_torch,
             torch_max_size=_max,
             pytorch3d_name=_op,
             pytorch3d_module="pytorch3d.renderer.compositing",

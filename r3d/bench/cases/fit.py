@@ -5,7 +5,7 @@ recipe (``recipes/fit_silhouette.yaml``) on the bundled example's views.
 its faces per pixel, silhouette loss, edge/Laplacian/normal regularisers, backward, Adam step)
 on an ico-sphere of level 3 (the recipe's middle stage), at S x S pixels (the case's size). The
 contenders are the same step with r3d's native kernels and with every op in pure PyTorch
-(:func:`r3d.ops.dispatch.torch_only`); iterations per second are 1 / the time.
+(:func:`r3d._native.torch_only`); iterations per second are 1 / the time.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import torch
 
 from r3d.bench.contenders import native_available, pytorch3d_contender
 from r3d.bench.registry import Contender, register_case
-from r3d.ops.knn import knn_points, knn_points_torch
+from r3d.ops import knn_points
+from r3d.ops.knn import knn_points_torch
 
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000,)
@@ -42,11 +43,16 @@ def _run_knn(op: Callable, K: int) -> Callable:
     return lambda x: op(x["p1"], x["p2"], x["lengths"], x["lengths"], K=K)
 
 
+def _scipy_spatial():
+    """``scipy.spatial`` (an optional peer: looked up when needed, never at import)."""
+    return importlib.import_module("scipy.spatial")
+
+
 def _scipy_available(device: torch.device) -> str | None:
     if device.type != "cpu":
         return "scipy runs on the CPU only"
     try:
-        importlib.import_module("scipy.spatial")
+        _scipy_spatial()
     except ImportError:
         return "scipy is not installed"
     return None
@@ -63,8 +69,7 @@ def _scipy_prepare(x: dict) -> list:
 
 def _scipy_knn(K: int) -> Callable:
     def run(clouds: list) -> list:
-        from scipy.spatial import cKDTree
-
+        cKDTree = _scipy_spatial().cKDTree
         return [cKDTree(points).query(queries, k=K, workers=-1) for queries, points in clouds]
 
     return run

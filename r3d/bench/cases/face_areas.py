@@ -1,0 +1,83 @@
+"""Benchmark cases of mesh_face_areas_normals (run by ``r3d bench``).
+
+``face_areas_normals`` and ``..._fwd_bwd``: the areas and normals of every face of a batch of 8
+bumpy grid meshes of different sizes (the size is the total number of faces), float32; the
+backward variant takes the gradient w.r.t. the vertices from random upstream gradients. Each
+case compares the public op (native kernel on CPU and CUDA), its pure-PyTorch twin and
+PyTorch3D's op when PyTorch3D is importable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from r3d.bench.cases._inputs import MESH_SHARES, grid_mesh
+from r3d.bench.contenders import register_op_cases
+from r3d.ops import mesh_face_areas_normals
+from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals_torch
+
+SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (10_000,)
+
+
+def mesh_batch(total_faces: int, device: torch.device, seed: int = 0):
+    """Packed verts (V, 3) float32 and faces (F, 3) int64 of 8 meshes of different sizes with
+    about ``total_faces`` faces together."""
+    gen = torch.Generator().manual_seed(seed)
+    verts, faces, offset = [], [], 0
+    for share in MESH_SHARES:
+        v, f = grid_mesh(total_faces * share // sum(MESH_SHARES), gen)
+        verts.append(v)
+        faces.append(f + offset)
+        offset += v.shape[0]
+    return torch.cat(verts).to(device), torch.cat(faces).to(device)
+
+
+def _faces_forward(size: int, device: torch.device) -> dict:
+    verts, faces = mesh_batch(size, device)
+    return {"verts": verts, "faces": faces}
+
+
+def _faces_fwd_bwd(size: int, device: torch.device) -> dict:
+    verts, faces = mesh_batch(size, device)
+    gen = torch.Generator().manual_seed(1)
+    return {
+        "verts": verts.requires_grad_(True),
+        "faces": faces,
+        "grad_areas": torch.randn(faces.shape[0], generator=gen).to(device),
+        "grad_normals": torch.randn(faces.shape[0], 3, generator=gen).to(device),
+    }
+
+
+def _faces_fwd(op: Callable) -> Callable:
+    return lambda x: op(x["verts"], x["faces"])
+
+
+def _faces_bwd(op: Callable) -> Callable:
+    def run(x):
+        areas, normals = op(x["verts"], x["faces"])
+        return torch.autograd.grad(
+            (areas, normals), x["verts"], (x["grad_areas"], x["grad_normals"])
+        )
+
+    return run
+
+
+register_op_cases(
+    "face_areas_normals",
+    [
+        ("", _faces_forward, _faces_fwd, "forward"),
+        ("_fwd_bwd", _faces_fwd_bwd, _faces_bwd, "forward + backward w.r.t. verts"),
+    ],
+    native=mesh_face_areas_normals,
+    torch_op=mesh_face_areas_normals_torch,
+    pytorch3d_name="mesh_face_areas_normals",
+    sizes=SIZES,
+    quick_sizes=QUICK_SIZES,
+    size_label="faces",
+    description="mesh_face_areas_normals {what}, float32, a batch of "
+    f"{len(MESH_SHARES)} grid meshes of different sizes",
+    meshes=len(MESH_SHARES),
+)
