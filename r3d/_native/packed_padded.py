@@ -6,13 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import segment_lengths
-from r3d._native.core import (
-    DTYPE_NAMES,
-    addr,
-    check,
-    check_float,
-    launch,
-)
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
 
 
 def _check_first_idxs(

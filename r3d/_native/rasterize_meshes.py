@@ -6,13 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_range
-from r3d._native.core import (
-    DTYPE_NAMES,
-    addr,
-    check,
-    check_float,
-    launch,
-)
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
 from r3d.errors import InputError
 
 

@@ -2,15 +2,15 @@
 
 Every family is registered explicitly below; importing this package imports each family module,
 which declares its cases with :func:`r3d.bench.registry.register_case`. Only
-:func:`r3d.bench.registry.all_cases` imports it, on first use. A new family is a new module here,
-added to the imports and to :data:`FAMILIES`.
+:func:`r3d.bench.registry.all_cases` imports it, on first use. A new family is a new module
+here, added to the imports.
 
 Shared inputs (bumpy grid meshes, image sizes) live in :mod:`r3d.bench.cases._inputs`.
 """
 
 # The import order is the registration order: the order of ``r3d bench --list``.
 # isort: off
-from r3d.bench.cases import (
+from r3d.bench.cases import (  # noqa: F401 - importing a family registers its cases
     face_areas,
     packing,
     knn,
@@ -24,19 +24,3 @@ from r3d.bench.cases import (
     fit,
 )
 # isort: on
-
-FAMILIES = (
-    face_areas,
-    packing,
-    knn,
-    chamfer,
-    mesh_ops,
-    point_mesh,
-    mesh_losses,
-    rasterize_meshes,
-    rasterize_points,
-    compositing,
-    fit,
-)
-
-__all__ = ["FAMILIES"]
