@@ -10,6 +10,19 @@ image) and COLOR_0, plus sparse accessors and strided buffer views.
 UVs are returned in r3d's convention (v up, origin at the bottom-left of the image), i.e.
 ``v = 1 - v_gltf``.
 
+Reading goes in stages:
+
+1. container: :func:`_read_container` gets the JSON document and the GLB binary chunk
+   (:func:`_parse_glb`), :func:`_check_document` rejects what r3d cannot read;
+2. data: :class:`_Document` resolves buffers (GLB chunk, data URI or external file),
+   buffer views, accessors (strided, sparse, normalized) and images;
+3. scene: :func:`_mesh_instances` walks the node tree into (mesh, world matrix) pairs;
+4. primitives: :func:`_primitive_geometry` gives each primitive's world-space positions and
+   triangles, :func:`_base_color`, :func:`_textured_uvs` and :func:`_vertex_colors` its
+   material, texture and colours;
+5. mesh: :class:`_JoinedMesh` appends the primitives and :meth:`_JoinedMesh.result` returns
+   the :class:`GltfMesh`.
+
 The writer produces a single-primitive file: positions, indices, optional per-vertex UVs (the
 vertices are split where one position has several UVs), an embedded PNG base-colour texture,
 and optional COLOR_0.
@@ -22,6 +35,7 @@ import json
 import os
 import struct
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +43,7 @@ import torch
 
 from r3d.errors import FileFormatError, InputError
 from r3d.io.atomic import atomic_open
+from r3d.io.mesh_arrays import distinct_corners, per_vertex_floats
 from r3d.io.texturing import build_uv_texture, solid_patch
 from r3d.io.utils import (
     as_float_array,
@@ -53,6 +68,12 @@ _CHUNK_JSON = 0x4E4F534A
 _CHUNK_BIN = 0x004E4942
 # compressed geometry that would otherwise read as zeros
 _UNSUPPORTED_EXTENSIONS = {"KHR_draco_mesh_compression", "EXT_meshopt_compression"}
+# primitive modes
+_TRIANGLES, _TRIANGLE_STRIP, _TRIANGLE_FAN = 4, 5, 6
+# component types and buffer view targets the writer uses
+_FLOAT, _UNSIGNED_INT = 5126, 5125
+_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
+_LINEAR = 9729
 
 
 @dataclass
@@ -80,59 +101,89 @@ class GltfMesh:
     textured: bool
 
 
+# -- stage 1: container ------------------------------------------------------------------------
+
+
+def _glb_chunks(path: str, data: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (chunk type, chunk bytes) pairs of a GLB file, after checking its 12-byte header.
+
+    FileFormatError for a truncated file or a GLB version other than 2.
+    """
+    if len(data) < 20:
+        raise FileFormatError(path, "truncated GLB header")
+    _, version, length = struct.unpack_from("<4sII", data, 0)
+    if version != 2:
+        raise FileFormatError(path, f"GLB version {version} is not supported (2 is)")
+    if length > len(data):
+        raise FileFormatError(path, f"the GLB is truncated: the header says {length} "
+                                    f"bytes, the file has {len(data)}")
+    pos = 12
+    while pos + 8 <= length:
+        size, kind = struct.unpack_from("<II", data, pos)
+        chunk = data[pos + 8 : pos + 8 + size]
+        if len(chunk) != size:
+            raise FileFormatError(path, "the GLB is truncated inside a chunk")
+        yield kind, chunk
+        pos += 8 + size + ((4 - size % 4) % 4 if pos + 8 + size < length else 0)
+
+
+def _parse_glb(path: str, data: bytes) -> tuple[dict, bytes | None]:
+    """(JSON document, first BIN chunk or None) of a GLB file; FileFormatError without a
+    (valid) JSON chunk."""
+    doc = None
+    bin_chunk = None
+    for kind, chunk in _glb_chunks(path, data):
+        if kind == _CHUNK_JSON and doc is None:
+            try:
+                doc = json.loads(chunk.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise FileFormatError(path, f"invalid GLB JSON chunk ({exc})") from None
+        elif kind == _CHUNK_BIN and bin_chunk is None:
+            bin_chunk = chunk
+    if doc is None:
+        raise FileFormatError(path, "the GLB has no JSON chunk")
+    return doc, bin_chunk
+
+
+def _read_container(path: str, data: bytes) -> tuple[dict, bytes | None]:
+    """(JSON document, GLB binary chunk or None) of a .glb or .gltf file's bytes."""
+    if data[:4] == _GLB_MAGIC:
+        return _parse_glb(path, data)
+    try:
+        return json.loads(data.decode("utf-8-sig")), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(path, f"not a glTF file: invalid JSON ({exc})") from None
+
+
+def _check_document(path: str, gltf) -> None:
+    """FileFormatError unless ``gltf`` is a JSON object of glTF 2 that needs no compression
+    extension."""
+    if not isinstance(gltf, dict):
+        raise FileFormatError(path, "not a glTF file: the JSON is not an object")
+    required = set(gltf.get("extensionsRequired", [])) & _UNSUPPORTED_EXTENSIONS
+    if required:
+        raise FileFormatError(path, f"the file needs glTF extensions r3d does not read: "
+                                    f"{sorted(required)}")
+    version = str(gltf.get("asset", {}).get("version", "2.0"))
+    if not version.startswith("2"):
+        raise FileFormatError(path, f"glTF version {version} is not supported (2.0 is)")
+
+
+# -- stage 2: buffers, views, accessors, images ------------------------------------------------
+
+
 class _Document:
+    """A glTF file's JSON (``gltf``) and the data it refers to, read on demand."""
+
     def __init__(self, path: str):
         self.path = path
         self.folder = os.path.dirname(os.path.abspath(path))
-        data = read_file_bytes(path)
-        self.bin_chunk: bytes | None = None
-        if data[:4] == _GLB_MAGIC:
-            self.gltf = self._parse_glb(data)
-        else:
-            try:
-                self.gltf = json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise FileFormatError(path, f"not a glTF file: invalid JSON ({exc})") from None
-        if not isinstance(self.gltf, dict):
-            raise FileFormatError(path, "not a glTF file: the JSON is not an object")
-        required = set(self.gltf.get("extensionsRequired", [])) & _UNSUPPORTED_EXTENSIONS
-        if required:
-            raise FileFormatError(path, f"the file needs glTF extensions r3d does not read: "
-                                        f"{sorted(required)}")
-        version = str(self.gltf.get("asset", {}).get("version", "2.0"))
-        if not version.startswith("2"):
-            raise FileFormatError(path, f"glTF version {version} is not supported (2.0 is)")
+        self.gltf, self.bin_chunk = _read_container(path, read_file_bytes(path))
+        _check_document(path, self.gltf)
         self._buffers: dict[int, bytes] = {}
 
-    def _parse_glb(self, data: bytes) -> dict:
-        if len(data) < 20:
-            raise FileFormatError(self.path, "truncated GLB header")
-        _, version, length = struct.unpack_from("<4sII", data, 0)
-        if version != 2:
-            raise FileFormatError(self.path, f"GLB version {version} is not supported (2 is)")
-        if length > len(data):
-            raise FileFormatError(self.path, f"the GLB is truncated: the header says {length} "
-                                             f"bytes, the file has {len(data)}")
-        pos = 12
-        doc = None
-        while pos + 8 <= length:
-            size, kind = struct.unpack_from("<II", data, pos)
-            chunk = data[pos + 8 : pos + 8 + size]
-            if len(chunk) != size:
-                raise FileFormatError(self.path, "the GLB is truncated inside a chunk")
-            if kind == _CHUNK_JSON and doc is None:
-                try:
-                    doc = json.loads(chunk.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise FileFormatError(self.path, f"invalid GLB JSON chunk ({exc})") from None
-            elif kind == _CHUNK_BIN and self.bin_chunk is None:
-                self.bin_chunk = chunk
-            pos += 8 + size + ((4 - size % 4) % 4 if pos + 8 + size < length else 0)
-        if doc is None:
-            raise FileFormatError(self.path, "the GLB has no JSON chunk")
-        return doc
-
     def _item(self, kind: str, index) -> dict:
+        """Entry ``index`` of the top-level array ``kind``; FileFormatError if missing."""
         items = self.gltf.get(kind, [])
         if not isinstance(index, int) or not 0 <= index < len(items):
             raise FileFormatError(self.path, f"{kind}[{index}] does not exist "
@@ -140,6 +191,7 @@ class _Document:
         return items[index]
 
     def _uri_bytes(self, uri: str) -> bytes:
+        """The bytes of a data URI, or of a file relative to the document's folder."""
         if uri.startswith("data:"):
             header, _, payload = uri.partition(",")
             if ";base64" in header:
@@ -179,6 +231,35 @@ class _Document:
                                              f"buffer")
         return data, start, length, view.get("byteStride")
 
+    def _dense_values(self, index: int, acc: dict, dtype: np.dtype, ncomp: int) -> np.ndarray:
+        """(count, ncomp) copy of an accessor's (possibly strided) buffer view data, or
+        zeros when it has no buffer view."""
+        count = int(acc.get("count", 0))
+        if "bufferView" not in acc:
+            return np.zeros((count, ncomp), dtype=dtype)
+        data, start, length, stride = self.view_bytes(acc["bufferView"])
+        offset = start + acc.get("byteOffset", 0)
+        elem = dtype.itemsize * ncomp
+        stride = stride or elem
+        end = offset + (stride * (count - 1) + elem if count else 0)
+        if end > start + length:
+            raise FileFormatError(self.path, f"accessors[{index}] reads past the end of "
+                                             f"its buffer view")
+        return np.ndarray((count, ncomp), dtype=dtype, buffer=data, offset=offset,
+                          strides=(stride, dtype.itemsize)).copy()
+
+    def _apply_sparse(self, arr: np.ndarray, sparse: dict, dtype: np.dtype) -> None:
+        """Writes a sparse accessor's substituted rows into ``arr`` (count, ncomp)."""
+        n = int(sparse["count"])
+        ncomp = arr.shape[1]
+        idx_info, val_info = sparse["indices"], sparse["values"]
+        idt = np.dtype("<" + _COMPONENTS[idx_info["componentType"]])
+        data, start, _, _ = self.view_bytes(idx_info["bufferView"])
+        idx = np.frombuffer(data, idt, n, start + idx_info.get("byteOffset", 0))
+        data, start, _, _ = self.view_bytes(val_info["bufferView"])
+        vals = np.frombuffer(data, dtype, n * ncomp, start + val_info.get("byteOffset", 0))
+        arr[idx.astype(np.int64)] = vals.reshape(n, ncomp)
+
     def accessor(self, index: int) -> np.ndarray:
         """(count, components) array (float64 for normalized ints, else native)."""
         acc = self._item("accessors", index)
@@ -187,31 +268,10 @@ class _Document:
             raise FileFormatError(self.path, f"accessors[{index}] has an unknown component "
                                              f"type or type ({ctype}, {acc.get('type')})")
         dtype = np.dtype("<" + _COMPONENTS[ctype])
-        ncomp = _TYPE_SIZES[acc["type"]]
-        count = int(acc.get("count", 0))
-        if "bufferView" in acc:
-            data, start, length, stride = self.view_bytes(acc["bufferView"])
-            offset = start + acc.get("byteOffset", 0)
-            elem = dtype.itemsize * ncomp
-            stride = stride or elem
-            end = offset + (stride * (count - 1) + elem if count else 0)
-            if end > start + length:
-                raise FileFormatError(self.path, f"accessors[{index}] reads past the end of "
-                                                 f"its buffer view")
-            arr = np.ndarray((count, ncomp), dtype=dtype, buffer=data, offset=offset,
-                             strides=(stride, dtype.itemsize)).copy()
-        else:
-            arr = np.zeros((count, ncomp), dtype=dtype)
+        arr = self._dense_values(index, acc, dtype, _TYPE_SIZES[acc["type"]])
         sparse = acc.get("sparse")
         if sparse:
-            n = int(sparse["count"])
-            idx_info, val_info = sparse["indices"], sparse["values"]
-            idt = np.dtype("<" + _COMPONENTS[idx_info["componentType"]])
-            data, start, _, _ = self.view_bytes(idx_info["bufferView"])
-            idx = np.frombuffer(data, idt, n, start + idx_info.get("byteOffset", 0))
-            data, start, _, _ = self.view_bytes(val_info["bufferView"])
-            vals = np.frombuffer(data, dtype, n * ncomp, start + val_info.get("byteOffset", 0))
-            arr[idx.astype(np.int64)] = vals.reshape(n, ncomp)
+            self._apply_sparse(arr, sparse, dtype)
         if acc.get("normalized") and dtype.kind in "iu":
             info = np.iinfo(dtype)
             arr = np.maximum(arr.astype(np.float64) / info.max, -1.0)
@@ -230,7 +290,11 @@ class _Document:
         return image_from_bytes(raw)
 
 
+# -- stage 3: scene ----------------------------------------------------------------------------
+
+
 def _quat_matrix(q) -> np.ndarray:
+    """(3, 3) rotation matrix of a unit quaternion (x, y, z, w)."""
     x, y, z, w = (float(c) for c in q)
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -240,6 +304,7 @@ def _quat_matrix(q) -> np.ndarray:
 
 
 def _node_matrix(node: dict) -> np.ndarray:
+    """(4, 4) local transform of a node (its matrix, or translation * rotation * scale)."""
     if "matrix" in node:
         return np.asarray(node["matrix"], np.float64).reshape(4, 4).T  # column-major
     m = np.eye(4)
@@ -249,25 +314,240 @@ def _node_matrix(node: dict) -> np.ndarray:
     return m
 
 
+def _scene_roots(doc: _Document) -> list[int]:
+    """Root node indices of the default scene; without scenes, the nodes no node parents."""
+    g = doc.gltf
+    if g.get("scenes", []):
+        return doc._item("scenes", g.get("scene", 0)).get("nodes", [])
+    nodes = g.get("nodes", [])
+    children = {c for n in nodes for c in n.get("children", [])}
+    return [i for i in range(len(nodes)) if i not in children]
+
+
+def _mesh_instances(doc: _Document) -> list[tuple[int, np.ndarray]]:
+    """(mesh index, (4, 4) world matrix) of every node with a mesh, depth first in scene
+    order; every mesh untransformed for a file with meshes but neither scenes nor nodes.
+    FileFormatError for a node hierarchy deeper than 1000 (a cycle)."""
+    instances: list[tuple[int, np.ndarray]] = []
+    stack = [(r, np.eye(4), 0) for r in reversed(_scene_roots(doc))]
+    while stack:
+        index, parent, depth = stack.pop()
+        if depth > 1000:
+            raise FileFormatError(doc.path, "the node hierarchy has a cycle")
+        node = doc._item("nodes", index)
+        world = parent @ _node_matrix(node)
+        if "mesh" in node:
+            instances.append((node["mesh"], world))
+        for child in reversed(node.get("children", [])):
+            stack.append((child, world, depth + 1))
+    g = doc.gltf
+    if not g.get("scenes", []) and not g.get("nodes", []) and g.get("meshes"):
+        instances = [(i, np.eye(4)) for i in range(len(g["meshes"]))]
+    return instances
+
+
+# -- stage 4: primitives -----------------------------------------------------------------------
+
+
 def _primitive_faces(path: str, mode: int, idx: np.ndarray) -> np.ndarray | None:
-    if mode == 4:
+    """(T, 3) triangles of a primitive's (N,) int64 indices for triangle, strip and fan
+    modes (degenerate strip/fan triangles dropped); None for points and lines."""
+    if mode == _TRIANGLES:
         if idx.size % 3:
             raise FileFormatError(path, f"a triangle primitive has {idx.size} indices, not a "
                                         f"multiple of 3")
         return idx.reshape(-1, 3)
-    if mode == 5:
+    if mode == _TRIANGLE_STRIP:
         k = np.arange(max(idx.size - 2, 0))
         odd = k % 2
         faces = np.stack([idx[k], idx[k + 1 + odd], idx[k + 2 - odd]], axis=1)
-    elif mode == 6:
+    elif mode == _TRIANGLE_FAN:
         k = np.arange(1, max(idx.size - 1, 1))
         faces = np.stack([idx[k], idx[k + 1], np.full_like(k, idx[0])], axis=1)
         faces = faces[:, [2, 0, 1]]
     else:
         return None
-    keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (
-        faces[:, 0] != faces[:, 2])
-    return faces[keep]
+    return faces[distinct_corners(faces)]
+
+
+def _primitive_geometry(doc: _Document, mesh_index: int, prim: dict, world: np.ndarray):
+    """World-space geometry of one primitive of ``meshes[mesh_index]``.
+
+    Returns (positions (n, 3) float64, triangles (T, 3) int64 into them, wound
+    counter-clockwise after ``world`` (4, 4)); None for a primitive without POSITION or of
+    point/line mode (with a warning). FileFormatError for compressed primitives and indices
+    out of range.
+    """
+    attrs = prim.get("attributes", {})
+    mode = prim.get("mode", _TRIANGLES)
+    if "POSITION" not in attrs:
+        return None
+    if set(prim.get("extensions", {})) & _UNSUPPORTED_EXTENSIONS:
+        raise FileFormatError(doc.path, f"a primitive of meshes[{mesh_index}] is compressed "
+                                        f"({sorted(prim['extensions'])}), which r3d does "
+                                        f"not read")
+    pos = doc.accessor(attrs["POSITION"]).astype(np.float64)[:, :3]
+    n = pos.shape[0]
+    idx = (doc.accessor(prim["indices"]).reshape(-1).astype(np.int64)
+           if "indices" in prim else np.arange(n, dtype=np.int64))
+    tri = _primitive_faces(doc.path, mode, idx)
+    if tri is None:
+        io_warn(doc.path, f"a primitive of mode {mode} (points or lines) was skipped")
+        return None
+    if tri.size and (tri.min() < 0 or tri.max() >= n):
+        raise FileFormatError(doc.path, f"a primitive of meshes[{mesh_index}] has indices "
+                                        f"up to {int(tri.max())} but {n} vertices")
+    pos = pos @ world[:3, :3].T + world[:3, 3]
+    if np.linalg.det(world[:3, :3]) < 0:
+        tri = tri[:, [0, 2, 1]]
+    return pos, tri
+
+
+def _base_color(doc: _Document, prim: dict) -> tuple[np.ndarray, dict | None]:
+    """(base colour factor (3,) float64, ``baseColorTexture`` info or None) of a
+    primitive's material (white and None without a material)."""
+    material = doc._item("materials", prim["material"]) if "material" in prim else {}
+    pbr = material.get("pbrMetallicRoughness", {})
+    factor = np.asarray(pbr.get("baseColorFactor", [1, 1, 1, 1]), np.float64)[:3]
+    return factor, pbr.get("baseColorTexture")
+
+
+class _Patches:
+    """The texture patches of the joined mesh: one per distinct (image, colour factor) and
+    one 1x1 patch per distinct base colour, each (H, W, 3) float32."""
+
+    def __init__(self):
+        self.images: list[torch.Tensor] = []
+        self._index: dict = {}
+        self._failed: set = set()
+
+    def _add(self, key: tuple, image: torch.Tensor) -> None:
+        self._index[key] = len(self.images)
+        self.images.append(image)
+
+    def solid(self, factor: np.ndarray) -> int:
+        """Index of the 1x1 patch of base colour ``factor`` (3,)."""
+        key = ("color", tuple(factor.tolist()))
+        if key not in self._index:
+            self._add(key, solid_patch(factor))
+        return self._index[key]
+
+    def image(self, doc: _Document, source: int, factor: np.ndarray) -> int | None:
+        """Index of the patch of ``images[source]`` times ``factor`` (3,); None (with one
+        warning per image and factor) if the image cannot be read."""
+        key = ("image", source, tuple(factor.tolist()))
+        if key in self._failed:
+            return None
+        if key not in self._index:
+            try:
+                img = doc.image(source)
+            except Exception as exc:  # missing file or Pillow's many errors
+                io_warn(doc.path, f"images[{source}] could not be read ({exc}); "
+                                  f"using the base colour")
+                self._failed.add(key)
+                return None
+            if not np.allclose(factor, 1.0):
+                img = img * torch.tensor(factor, dtype=img.dtype)
+            self._add(key, img)
+        return self._index[key]
+
+
+def _textured_uvs(doc: _Document, patches: _Patches, tex_info: dict, factor: np.ndarray,
+                  attrs: dict, n: int) -> tuple[int, np.ndarray] | None:
+    """(patch index, UVs (n, 2) float64 in glTF convention) of a base-colour texture; None
+    if the texture has no image, the primitive lacks its TEXCOORD_n, or the image cannot be
+    read. FileFormatError if the UVs do not have ``n`` rows."""
+    source = doc._item("textures", tex_info.get("index")).get("source")
+    uv_attr = f"TEXCOORD_{tex_info.get('texCoord', 0)}"
+    if source is None or uv_attr not in attrs:
+        return None
+    patch = patches.image(doc, source, factor)
+    if patch is None:
+        return None
+    uv = doc.accessor(attrs[uv_attr]).astype(np.float64)[:, :2]
+    if uv.shape[0] != n:
+        raise FileFormatError(doc.path, f"{uv_attr} has {uv.shape[0]} rows but POSITION has {n}")
+    return patch, uv
+
+
+def _vertex_colors(doc: _Document, attrs: dict, factor: np.ndarray, n: int):
+    """(colours (n, 3) float64, whether they come from COLOR_0): COLOR_0, or the base colour
+    ``factor`` (3,) repeated. FileFormatError if COLOR_0 does not have ``n`` rows."""
+    if "COLOR_0" not in attrs:
+        return np.repeat(factor[None], n, axis=0), False
+    col = doc.accessor(attrs["COLOR_0"]).astype(np.float64)[:, :3]
+    if col.shape[0] != n:
+        raise FileFormatError(doc.path, f"COLOR_0 has {col.shape[0]} rows but POSITION has {n}")
+    return col, True
+
+
+# -- stage 5: the joined mesh ------------------------------------------------------------------
+
+
+class _JoinedMesh:
+    """Appends primitives into one mesh: per-primitive arrays, joined by :meth:`result`."""
+
+    def __init__(self):
+        self.verts: list[np.ndarray] = []  # (n, 3) per primitive
+        self.faces: list[np.ndarray] = []  # (T, 3), offset into the joined vertices
+        self.uvs: list[np.ndarray] = []  # (n, 2), r3d convention (zeros if untextured)
+        self.faces_uvs: list[np.ndarray] = []  # (T, 3), -1 if untextured
+        self.face_patch: list[np.ndarray] = []  # (T,)
+        self.colors: list[np.ndarray] = []  # (n, 3)
+        self.patches = _Patches()
+        self.textured = False
+        self.any_color = False
+        self.offset = 0
+
+    def add_primitive(self, doc: _Document, mesh_index: int, prim: dict,
+                      world: np.ndarray) -> None:
+        """Reads one primitive of ``meshes[mesh_index]`` placed by ``world`` (4, 4) and
+        appends it (nothing for primitives :func:`_primitive_geometry` skips)."""
+        geometry = _primitive_geometry(doc, mesh_index, prim, world)
+        if geometry is None:
+            return
+        pos, tri = geometry
+        n = pos.shape[0]
+        attrs = prim.get("attributes", {})
+        factor, tex_info = _base_color(doc, prim)
+        textured = (None if tex_info is None
+                    else _textured_uvs(doc, self.patches, tex_info, factor, attrs, n))
+        if textured is None:
+            patch = self.patches.solid(factor)
+            self.uvs.append(np.zeros((n, 2)))
+            self.faces_uvs.append(np.full(tri.shape, -1, np.int64))
+        else:
+            patch, uv = textured
+            self.textured = True
+            self.uvs.append(np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1))
+            self.faces_uvs.append(tri + self.offset)
+        col, from_attribute = _vertex_colors(doc, attrs, factor, n)
+        self.any_color = self.any_color or from_attribute
+        self.colors.append(col)
+        self.verts.append(pos)
+        self.faces.append(tri + self.offset)
+        self.face_patch.append(np.full(tri.shape[0], patch, np.int64))
+        self.offset += n
+
+    def result(self, path: str) -> GltfMesh:
+        """The joined :class:`GltfMesh`; FileFormatError if it has no vertex or a position
+        that is not finite."""
+        verts = np.concatenate(self.verts) if self.verts else np.zeros((0, 3))
+        faces = np.concatenate(self.faces) if self.faces else np.zeros((0, 3), np.int64)
+        require_vertices(path, verts.shape[0], "mesh vertices (no mesh in the scene)")
+        check_finite(path, verts, "vertex")
+        return GltfMesh(
+            verts=verts,
+            faces=faces,
+            verts_uvs=np.concatenate(self.uvs) if self.textured else None,
+            faces_uvs=(np.concatenate(self.faces_uvs) if self.faces_uvs
+                       else np.zeros((0, 3), np.int64)),
+            face_patch=(np.concatenate(self.face_patch) if self.face_patch
+                        else np.zeros((0,), np.int64)),
+            patches=self.patches.images,
+            verts_colors=np.concatenate(self.colors) if self.any_color else None,
+            textured=self.textured,
+        )
 
 
 def read_gltf(path: str | os.PathLike) -> GltfMesh:
@@ -278,129 +558,11 @@ def read_gltf(path: str | os.PathLike) -> GltfMesh:
     """
     path = os.fspath(path)
     doc = _Document(path)
-    g = doc.gltf
-    nodes = g.get("nodes", [])
-    scenes = g.get("scenes", [])
-    if scenes:
-        scene = doc._item("scenes", g.get("scene", 0))
-        roots = scene.get("nodes", [])
-    else:
-        children = {c for n in nodes for c in n.get("children", [])}
-        roots = [i for i in range(len(nodes)) if i not in children]
-    instances: list[tuple[int, np.ndarray]] = []
-    stack = [(r, np.eye(4), 0) for r in reversed(roots)]
-    while stack:
-        index, parent, depth = stack.pop()
-        if depth > 1000:
-            raise FileFormatError(path, "the node hierarchy has a cycle")
-        node = doc._item("nodes", index)
-        world = parent @ _node_matrix(node)
-        if "mesh" in node:
-            instances.append((node["mesh"], world))
-        for child in reversed(node.get("children", [])):
-            stack.append((child, world, depth + 1))
-    if not scenes and not nodes and g.get("meshes"):
-        instances = [(i, np.eye(4)) for i in range(len(g["meshes"]))]
-
-    verts, faces, uvs, fuvs, fpatch, colors = [], [], [], [], [], []
-    patches: list[torch.Tensor] = []
-    patch_of_key: dict = {}
-    failed: set = set()
-    textured = any_color = any_uv = False
-    offset = 0
-    for mesh_index, world in instances:
-        mesh = doc._item("meshes", mesh_index)
-        for prim in mesh.get("primitives", []):
-            attrs = prim.get("attributes", {})
-            mode = prim.get("mode", 4)
-            if "POSITION" not in attrs:
-                continue
-            if set(prim.get("extensions", {})) & _UNSUPPORTED_EXTENSIONS:
-                raise FileFormatError(path, f"a primitive of meshes[{mesh_index}] is compressed "
-                                            f"({sorted(prim['extensions'])}), which r3d does "
-                                            f"not read")
-            pos = doc.accessor(attrs["POSITION"]).astype(np.float64)[:, :3]
-            n = pos.shape[0]
-            idx = (doc.accessor(prim["indices"]).reshape(-1).astype(np.int64)
-                   if "indices" in prim else np.arange(n, dtype=np.int64))
-            tri = _primitive_faces(path, mode, idx)
-            if tri is None:
-                io_warn(path, f"a primitive of mode {mode} (points or lines) was skipped")
-                continue
-            if tri.size and (tri.min() < 0 or tri.max() >= n):
-                raise FileFormatError(path, f"a primitive of meshes[{mesh_index}] has indices "
-                                            f"up to {int(tri.max())} but {n} vertices")
-            pos = pos @ world[:3, :3].T + world[:3, 3]
-            if np.linalg.det(world[:3, :3]) < 0:
-                tri = tri[:, [0, 2, 1]]
-            material = (doc._item("materials", prim["material"])
-                        if "material" in prim else {})
-            pbr = material.get("pbrMetallicRoughness", {})
-            factor = np.asarray(pbr.get("baseColorFactor", [1, 1, 1, 1]), np.float64)[:3]
-            tex_info = pbr.get("baseColorTexture")
-            uv = None
-            key: tuple = ("color", tuple(factor.tolist()))
-            if tex_info is not None:
-                source = doc._item("textures", tex_info.get("index")).get("source")
-                uv_attr = f"TEXCOORD_{tex_info.get('texCoord', 0)}"
-                image_key = ("image", source, tuple(factor.tolist()))
-                if source is not None and uv_attr in attrs and image_key not in failed:
-                    if image_key not in patch_of_key:
-                        try:
-                            img = doc.image(source)
-                        except Exception as exc:  # missing file or Pillow's many errors
-                            io_warn(path, f"images[{source}] could not be read ({exc}); "
-                                          f"using the base colour")
-                            failed.add(image_key)
-                        else:
-                            if not np.allclose(factor, 1.0):
-                                img = img * torch.tensor(factor, dtype=img.dtype)
-                            patch_of_key[image_key] = len(patches)
-                            patches.append(img)
-                    if image_key in patch_of_key:
-                        key = image_key
-                        uv = doc.accessor(attrs[uv_attr]).astype(np.float64)[:, :2]
-                        if uv.shape[0] != n:
-                            raise FileFormatError(path, f"{uv_attr} has {uv.shape[0]} rows "
-                                                        f"but POSITION has {n}")
-            if key not in patch_of_key:
-                patch_of_key[key] = len(patches)
-                patches.append(solid_patch(factor))
-            if uv is not None:
-                textured = any_uv = True
-                uv = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1)
-                uvs.append(uv)
-                fuvs.append(tri + offset)
-            else:
-                uvs.append(np.zeros((n, 2)))
-                fuvs.append(np.full(tri.shape, -1, np.int64))
-            if "COLOR_0" in attrs:
-                col = doc.accessor(attrs["COLOR_0"]).astype(np.float64)[:, :3]
-                if col.shape[0] != n:
-                    raise FileFormatError(path, f"COLOR_0 has {col.shape[0]} rows but "
-                                                f"POSITION has {n}")
-                any_color = True
-            else:
-                col = np.repeat(factor[None], n, axis=0)
-            colors.append(col)
-            verts.append(pos)
-            faces.append(tri + offset)
-            fpatch.append(np.full(tri.shape[0], patch_of_key[key], np.int64))
-            offset += n
-    all_verts = np.concatenate(verts) if verts else np.zeros((0, 3))
-    all_faces = np.concatenate(faces) if faces else np.zeros((0, 3), np.int64)
-    require_vertices(path, all_verts.shape[0], "mesh vertices (no mesh in the scene)")
-    check_finite(path, all_verts, "vertex")
-    return GltfMesh(
-        verts=all_verts,
-        faces=all_faces,
-        verts_uvs=np.concatenate(uvs) if any_uv else None,
-        faces_uvs=np.concatenate(fuvs) if fuvs else np.zeros((0, 3), np.int64),
-        face_patch=np.concatenate(fpatch) if fpatch else np.zeros((0,), np.int64),
-        patches=patches,
-        verts_colors=np.concatenate(colors) if any_color else None,
-        textured=textured,
-    )
+    mesh = _JoinedMesh()
+    for mesh_index, world in _mesh_instances(doc):
+        for prim in doc._item("meshes", mesh_index).get("primitives", []):
+            mesh.add_primitive(doc, mesh_index, prim, world)
+    return mesh.result(path)
 
 
 def gltf_textures(mesh: GltfMesh, device):
@@ -429,8 +591,160 @@ def load_gltf(f: str | os.PathLike, device="cpu") -> tuple[torch.Tensor, torch.T
     return tensor(mesh.verts, torch.float32, device), tensor(mesh.faces, torch.int64, device)
 
 
+# -- writing -----------------------------------------------------------------------------------
+
+
 def _pad4(data: bytes, fill: bytes) -> bytes:
+    """``data`` padded with ``fill`` to a multiple of 4 bytes."""
     return data + fill * ((4 - len(data) % 4) % 4)
+
+
+def _split_uv_seams(v: np.ndarray, fc: np.ndarray, col: np.ndarray | None, uvs: np.ndarray,
+                    fuv: np.ndarray):
+    """Per-vertex UVs: splits vertices where one position has several UVs.
+
+    Args:
+        v: (V, 3) positions; fc: (F, 3) faces; col: (V, 3) colours or None;
+        uvs: (T, 2) UVs; fuv: (F, 3) indices into them.
+    Returns:
+        (v (V', 3), fc (F, 3), col (V', 3) or None, uv (V', 2)), vertices in order of first
+        use when split.
+    """
+    if fc.size and not np.array_equal(fc, fuv):
+        pairs = np.stack([fc.reshape(-1), fuv.reshape(-1)], axis=1)
+        uniq, first, inverse = np.unique(pairs, axis=0, return_index=True,
+                                         return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        uniq = uniq[order]
+        col = None if col is None else col[uniq[:, 0]]
+        return v[uniq[:, 0]], rank[inverse.reshape(-1)].reshape(-1, 3), col, uvs[uniq[:, 1]]
+    uv = uvs if uvs.shape[0] == v.shape[0] else np.zeros((v.shape[0], 2))
+    if uvs.shape[0] != v.shape[0]:
+        uv[fc.reshape(-1)] = uvs[fuv.reshape(-1)]
+    return v, fc, col, uv
+
+
+def _save_arrays(fn: str, verts, faces, verts_uvs, faces_uvs, texture_map, verts_colors):
+    """Checks the arguments of :func:`save_gltf`.
+
+    Returns (verts (V, 3) float64, faces (F, 3) int64, uv (V, 2) float64 or None, colours
+    (V, 3) float64 or None, PNG bytes of the texture or None), vertices split at UV seams;
+    InputError for bad arguments.
+    """
+    v = as_float_array(fn, "verts", verts, 3)
+    fc = as_index_array(fn, "faces", faces, v.shape[0])
+    col = None
+    if verts_colors is not None:
+        col = per_vertex_floats(fn, "verts_colors", verts_colors, (3, 4), v.shape[0])[:, :3]
+    uvs, fuv = as_uv_arrays(fn, verts_uvs, faces_uvs, fc, v.shape[0])
+    uv = None
+    if uvs is not None:
+        v, fc, col, uv = _split_uv_seams(v, fc, col, uvs, fuv)
+    png = None
+    if texture_map is not None:
+        if uv is None:
+            raise InputError(f"{fn}: texture_map needs verts_uvs")
+        png = image_to_png_bytes(texture_map)
+    return v, fc, uv, col, png
+
+
+class _BufferBuilder:
+    """The one buffer of a written file: 4-byte aligned blobs, their views and accessors."""
+
+    def __init__(self):
+        self.blobs: list[bytes] = []
+        self.views: list[dict] = []
+        self.accessors: list[dict] = []
+
+    def add_view(self, data: bytes, target: int | None = None) -> int:
+        """Appends ``data`` as a new buffer view; returns its index."""
+        offset = sum(len(b) for b in self.blobs)
+        self.blobs.append(_pad4(data, b"\x00"))
+        view = {"buffer": 0, "byteOffset": offset, "byteLength": len(data)}
+        if target is not None:
+            view["target"] = target
+        self.views.append(view)
+        return len(self.views) - 1
+
+    def add_accessor(self, arr: np.ndarray, ctype: int, kind: str, target: int,
+                     minmax: bool = False) -> int:
+        """Appends an (N, C) array as a view and an accessor (with min/max); its index."""
+        acc = {"bufferView": self.add_view(arr.tobytes(), target), "componentType": ctype,
+               "count": int(arr.shape[0]), "type": kind}
+        if minmax:
+            acc["min"] = arr.min(axis=0).tolist() if arr.size else [0.0] * arr.shape[1]
+            acc["max"] = arr.max(axis=0).tolist() if arr.size else [0.0] * arr.shape[1]
+        self.accessors.append(acc)
+        return len(self.accessors) - 1
+
+    def blob(self) -> bytes:
+        """The buffer's bytes."""
+        return b"".join(self.blobs)
+
+
+def _primitive_json(buffers: _BufferBuilder, v: np.ndarray, fc: np.ndarray,
+                    uv: np.ndarray | None, col: np.ndarray | None) -> dict:
+    """The triangle primitive of (V, 3) positions, (F, 3) faces, (V, 2) UVs (r3d convention)
+    and (V, 3) colours, its arrays added to ``buffers``."""
+    attributes = {"POSITION": buffers.add_accessor(v.astype("<f4"), _FLOAT, "VEC3",
+                                                   _ARRAY_BUFFER, True)}
+    if uv is not None:
+        gl_uv = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype("<f4")
+        attributes["TEXCOORD_0"] = buffers.add_accessor(gl_uv, _FLOAT, "VEC2", _ARRAY_BUFFER)
+    if col is not None:
+        attributes["COLOR_0"] = buffers.add_accessor(np.clip(col, 0, 1).astype("<f4"), _FLOAT,
+                                                     "VEC3", _ARRAY_BUFFER)
+    indices = buffers.add_accessor(fc.reshape(-1, 1).astype("<u4"), _UNSIGNED_INT, "SCALAR",
+                                   _ELEMENT_ARRAY_BUFFER)
+    return {"attributes": attributes, "indices": indices, "mode": _TRIANGLES}
+
+
+def _gltf_json(v: np.ndarray, fc: np.ndarray, uv: np.ndarray | None, col: np.ndarray | None,
+               png: bytes | None) -> tuple[dict, bytes]:
+    """(glTF JSON without ``buffers``, buffer bytes) of a one-node, one-primitive scene with
+    an embedded PNG base-colour texture when ``png`` is given."""
+    buffers = _BufferBuilder()
+    primitive = _primitive_json(buffers, v, fc, uv, col)
+    gltf: dict = {
+        "asset": {"version": "2.0", "generator": "r3d"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [primitive]}],
+    }
+    material = {"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0}}
+    if png is not None:
+        gltf["images"] = [{"bufferView": buffers.add_view(png), "mimeType": "image/png"}]
+        gltf["samplers"] = [{"magFilter": _LINEAR, "minFilter": _LINEAR}]
+        gltf["textures"] = [{"sampler": 0, "source": 0}]
+        material["pbrMetallicRoughness"]["baseColorTexture"] = {"index": 0}
+    gltf["materials"] = [material]
+    primitive["material"] = 0
+    gltf["bufferViews"] = buffers.views
+    gltf["accessors"] = buffers.accessors
+    return gltf, buffers.blob()
+
+
+def _write_glb(path: str, gltf: dict, blob: bytes) -> None:
+    """Writes a GLB file (header, JSON chunk, BIN chunk ``blob``), atomically."""
+    gltf["buffers"] = [{"byteLength": len(blob)}]
+    js = _pad4(json.dumps(gltf, separators=(",", ":")).encode("utf-8"), b" ")
+    total = 12 + 8 + len(js) + 8 + len(blob)
+    out = (struct.pack("<4sII", _GLB_MAGIC, 2, total)
+           + struct.pack("<II", len(js), _CHUNK_JSON) + js
+           + struct.pack("<II", len(blob), _CHUNK_BIN) + blob)
+    with atomic_open(path, "wb") as handle:
+        handle.write(out)
+
+
+def _write_gltf_text(path: str, gltf: dict, blob: bytes) -> None:
+    """Writes a .gltf JSON file with ``blob`` as a base64 data URI buffer, atomically."""
+    uri = "data:application/octet-stream;base64," + base64.b64encode(blob).decode("ascii")
+    gltf["buffers"] = [{"byteLength": len(blob), "uri": uri}]
+    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
+        json.dump(gltf, handle, indent=1)
 
 
 def save_gltf(
@@ -455,103 +769,13 @@ def save_gltf(
         texture_map: (H, W, 3) float image in [0, 1], embedded as PNG (needs UVs).
         verts_colors: (V, 3) float in [0, 1], written as COLOR_0.
     """
-    fn = "save_gltf"
     path = os.fspath(f)
-    v = as_float_array(fn, "verts", verts, 3)
-    fc = as_index_array(fn, "faces", faces, v.shape[0])
-    col = None
-    if verts_colors is not None:
-        col = as_float_array(fn, "verts_colors", verts_colors, (3, 4))[:, :3]
-        if col.shape[0] != v.shape[0]:
-            raise InputError(f"{fn}: verts_colors must have {v.shape[0]} rows, got "
-                             f"{col.shape[0]}")
-    uvs, fuv = as_uv_arrays(fn, verts_uvs, faces_uvs, fc, v.shape[0])
-    uv = None
-    if uvs is not None:
-        pairs = np.stack([fc.reshape(-1), fuv.reshape(-1)], axis=1)
-        if fc.size and not np.array_equal(fc, fuv):
-            uniq, first, inverse = np.unique(pairs, axis=0, return_index=True,
-                                             return_inverse=True)
-            order = np.argsort(first, kind="stable")
-            rank = np.empty_like(order)
-            rank[order] = np.arange(order.size)
-            uniq = uniq[order]
-            v = v[uniq[:, 0]]
-            col = None if col is None else col[uniq[:, 0]]
-            uv = uvs[uniq[:, 1]]
-            fc = rank[inverse.reshape(-1)].reshape(-1, 3)
-        else:
-            uv = uvs if uvs.shape[0] == v.shape[0] else np.zeros((v.shape[0], 2))
-            if uvs.shape[0] != v.shape[0]:
-                uv[fc.reshape(-1)] = uvs[fuv.reshape(-1)]
-    png = None
-    if texture_map is not None:
-        if uv is None:
-            raise InputError(f"{fn}: texture_map needs verts_uvs")
-        png = image_to_png_bytes(texture_map)
-
-    blobs: list[bytes] = []
-    views: list[dict] = []
-    accessors: list[dict] = []
-
-    def add_view(data: bytes, target: int | None = None) -> int:
-        offset = sum(len(b) for b in blobs)
-        blobs.append(_pad4(data, b"\x00"))
-        view = {"buffer": 0, "byteOffset": offset, "byteLength": len(data)}
-        if target is not None:
-            view["target"] = target
-        views.append(view)
-        return len(views) - 1
-
-    def add_accessor(arr: np.ndarray, ctype: int, kind: str, target: int, minmax=False) -> int:
-        acc = {"bufferView": add_view(arr.tobytes(), target), "componentType": ctype,
-               "count": int(arr.shape[0]), "type": kind}
-        if minmax:
-            acc["min"] = arr.min(axis=0).tolist() if arr.size else [0.0] * arr.shape[1]
-            acc["max"] = arr.max(axis=0).tolist() if arr.size else [0.0] * arr.shape[1]
-        accessors.append(acc)
-        return len(accessors) - 1
-
-    attributes = {"POSITION": add_accessor(v.astype("<f4"), 5126, "VEC3", 34962, True)}
-    if uv is not None:
-        gl_uv = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype("<f4")
-        attributes["TEXCOORD_0"] = add_accessor(gl_uv, 5126, "VEC2", 34962)
-    if col is not None:
-        attributes["COLOR_0"] = add_accessor(np.clip(col, 0, 1).astype("<f4"), 5126, "VEC3",
-                                             34962)
-    indices = add_accessor(fc.reshape(-1, 1).astype("<u4"), 5125, "SCALAR", 34963)
-    primitive = {"attributes": attributes, "indices": indices, "mode": 4}
-    gltf: dict = {
-        "asset": {"version": "2.0", "generator": "r3d"},
-        "scene": 0,
-        "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0}],
-        "meshes": [{"primitives": [primitive]}],
-    }
-    material = {"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0}}
-    if png is not None:
-        gltf["images"] = [{"bufferView": add_view(png), "mimeType": "image/png"}]
-        gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9729}]
-        gltf["textures"] = [{"sampler": 0, "source": 0}]
-        material["pbrMetallicRoughness"]["baseColorTexture"] = {"index": 0}
-    gltf["materials"] = [material]
-    primitive["material"] = 0
-    gltf["bufferViews"] = views
-    gltf["accessors"] = accessors
-    blob = b"".join(blobs)
+    v, fc, uv, col, png = _save_arrays("save_gltf", verts, faces, verts_uvs, faces_uvs,
+                                       texture_map, verts_colors)
+    gltf, blob = _gltf_json(v, fc, uv, col, png)
     if binary is None:
         binary = path.lower().endswith(".glb")
     if binary:
-        gltf["buffers"] = [{"byteLength": len(blob)}]
-        js = _pad4(json.dumps(gltf, separators=(",", ":")).encode("utf-8"), b" ")
-        total = 12 + 8 + len(js) + 8 + len(blob)
-        out = (struct.pack("<4sII", _GLB_MAGIC, 2, total)
-               + struct.pack("<II", len(js), _CHUNK_JSON) + js
-               + struct.pack("<II", len(blob), _CHUNK_BIN) + blob)
-        with atomic_open(path, "wb") as handle:
-            handle.write(out)
-        return
-    uri = "data:application/octet-stream;base64," + base64.b64encode(blob).decode("ascii")
-    gltf["buffers"] = [{"byteLength": len(blob), "uri": uri}]
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
-        json.dump(gltf, handle, indent=1)
+        _write_glb(path, gltf, blob)
+    else:
+        _write_gltf_text(path, gltf, blob)
