@@ -127,6 +127,23 @@ class MeshObjFormat(MeshFormatInterpreter):
         _save_uv_or_vertex_textured(save_obj, "OBJ", data, path, include_textures, **kwargs)
 
 
+def _coloured_mesh(path, verts, faces, verts_colors, face_colors, include_textures: bool, device):
+    """One mesh from a loaded file's (V, 3) verts and (F, 3) faces; with ``include_textures``,
+    (V, 3) vertex colours become TexturesVertex and (F, 3) face colours a 1x1 TexturesAtlas."""
+    require_faces(path, verts.shape[0], faces.shape[0])
+    tex = (_per_vertex_or_face_textures(verts_colors, face_colors, device)
+           if include_textures else None)
+    return make_meshes(tensor(verts, torch.float32, device), tensor(faces, torch.int64, device),
+                       tex)
+
+
+def _mesh_and_colours(data, fmt: str, include_textures: bool):
+    """The (V, 3) verts, (F, 3) faces and, with ``include_textures``, (V, 3) vertex colours (or
+    None) of a one-mesh Meshes saved as ``fmt``."""
+    verts, faces = single_mesh("save_mesh", data)
+    return verts, faces, _vertex_colors(data.textures, fmt) if include_textures else None
+
+
 class MeshPlyFormat(MeshFormatInterpreter):
     """PLY; vertex colours become TexturesVertex, face colours a 1x1 TexturesAtlas."""
 
@@ -137,15 +154,11 @@ class MeshPlyFormat(MeshFormatInterpreter):
 
     def read(self, path, include_textures, device, **kwargs):
         ply = read_ply(path)
-        require_faces(path, ply.verts.shape[0], ply.faces.shape[0])
-        tex = (_per_vertex_or_face_textures(ply.colors, ply.face_colors, device)
-               if include_textures else None)
-        return make_meshes(tensor(ply.verts, torch.float32, device),
-                           tensor(ply.faces, torch.int64, device), tex)
+        return _coloured_mesh(path, ply.verts, ply.faces, ply.colors, ply.face_colors,
+                              include_textures, device)
 
     def save(self, data, path, binary, include_textures, **kwargs):
-        verts, faces = single_mesh("save_mesh", data)
-        colors = _vertex_colors(data.textures, "PLY") if include_textures else None
+        verts, faces, colors = _mesh_and_colours(data, "PLY", include_textures)
         save_ply(path, verts, faces, verts_colors=colors, ascii=binary is False, **kwargs)
 
 
@@ -159,15 +172,11 @@ class MeshOffFormat(MeshFormatInterpreter):
 
     def read(self, path, include_textures, device, **kwargs):
         off = read_off(path)
-        require_faces(path, off.verts.shape[0], off.faces.shape[0])
-        tex = (_per_vertex_or_face_textures(off.verts_colors, off.face_colors, device)
-               if include_textures else None)
-        return make_meshes(tensor(off.verts, torch.float32, device),
-                           tensor(off.faces, torch.int64, device), tex)
+        return _coloured_mesh(path, off.verts, off.faces, off.verts_colors, off.face_colors,
+                              include_textures, device)
 
     def save(self, data, path, binary, include_textures, **kwargs):
-        verts, faces = single_mesh("save_mesh", data)
-        colors = _vertex_colors(data.textures, "OFF") if include_textures else None
+        verts, faces, colors = _mesh_and_colours(data, "OFF", include_textures)
         save_off(path, verts, faces, verts_colors=colors, **kwargs)
 
 

@@ -33,20 +33,7 @@ class ViewSet:
 
     def __post_init__(self) -> None:
         op = "ViewSet"
-        images = self.images
-        if not (isinstance(images, torch.Tensor) and images.dim() == 4 and images.shape[3] == 3
-                and images.is_floating_point() and images.shape[0] > 0):
-            raise InputError(f"{op}: images must be a float tensor of shape (V, H, W, 3) with "
-                             f"V >= 1, got {describe(images)}")
-        v, h, w = images.shape[:3]
-        for name in ("masks", "depths"):
-            value = getattr(self, name)
-            if value is None and name == "depths":
-                continue
-            if not (isinstance(value, torch.Tensor) and value.is_floating_point()
-                    and tuple(value.shape) == (v, h, w)):
-                raise InputError(f"{op}: {name} must be a float tensor of shape {(v, h, w)} "
-                                 f"(V, H, W) like the images, got {describe(value)}")
+        v = check_view_tensors(op, self.images, self.masks, self.depths)
         if not isinstance(self.cameras, CamerasBase) or len(self.cameras) != v:
             got = f"{len(self.cameras)} cameras" if isinstance(self.cameras, CamerasBase) \
                 else describe(self.cameras)
@@ -115,3 +102,21 @@ def _indices(op: str, idx: object, n: int) -> list[int]:
     if bad:
         raise InputError(f"{op}: index {bad[0]} is out of range for {n} views")
     return [i % n for i in ids]
+
+
+def check_view_tensors(op: str, images, masks, depths) -> int:
+    """Raises InputError unless ``images`` is a float (V, H, W, 3) tensor with V >= 1 and
+    ``masks`` (and ``depths`` unless None) float (V, H, W) tensors; returns V."""
+    if not (isinstance(images, torch.Tensor) and images.dim() == 4 and images.shape[3] == 3
+            and images.is_floating_point() and images.shape[0] > 0):
+        raise InputError(f"{op}: images must be a float tensor of shape (V, H, W, 3) with "
+                         f"V >= 1, got {describe(images)}")
+    v, h, w = images.shape[:3]
+    for name, value in (("masks", masks), ("depths", depths)):
+        if value is None and name == "depths":
+            continue
+        if not (isinstance(value, torch.Tensor) and value.is_floating_point()
+                and tuple(value.shape) == (v, h, w)):
+            raise InputError(f"{op}: {name} must be a float tensor of shape {(v, h, w)} "
+                             f"(V, H, W) like the images, got {describe(value)}")
+    return v

@@ -20,6 +20,7 @@ from r3d.renderer.camera_conversions import opencv_from_cameras_projection
 from r3d.renderer.cameras import CamerasBase, FoVPerspectiveCameras, PerspectiveCameras
 from r3d.runs.images import to_uint8, write_png
 from r3d.views.cameras_json import CAMERAS_FILE, FORMAT, VERSION
+from r3d.views.viewset import check_view_tensors
 
 
 def cameras_document(
@@ -126,18 +127,7 @@ def save_views(
         the paths written, cameras.json last.
     """
     op = "save_views"
-    if not (isinstance(images, torch.Tensor) and images.dim() == 4 and images.shape[3] == 3
-            and images.is_floating_point() and images.shape[0] > 0):
-        raise InputError(f"{op}: images must be a float tensor of shape (V, H, W, 3) with V >= 1,"
-                         f" got {describe(images)}")
-    v, h, w = images.shape[:3]
-    for name, value in (("masks", masks), ("depths", depths)):
-        if value is None and name == "depths":
-            continue
-        if not (isinstance(value, torch.Tensor) and value.is_floating_point()
-                and tuple(value.shape) == (v, h, w)):
-            raise InputError(f"{op}: {name} must be a float tensor of shape {(v, h, w)} "
-                             f"(V, H, W), got {describe(value)}")
+    v = check_view_tensors(op, images, masks, depths)
     if depths is not None and not (torch.isfinite(depths).all() and (depths >= 0).all()):
         raise InputError(f"{op}: depths must be finite and >= 0 (0: background)")
     if not isinstance(cameras, CamerasBase) or len(cameras) != v:
@@ -149,7 +139,7 @@ def save_views(
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{op}: the output folder {folder} is a file")
-    doc = cameras_document(cameras, (h, w), names, depths=depth_names)  # checks before writing
+    doc = cameras_document(cameras, images.shape[1:3], names, depths=depth_names)  # checks first
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for i, name in enumerate(names):

@@ -1,10 +1,12 @@
 """Inputs shared by several op families' benchmark cases: bumpy grid meshes (the mesh
-operators, point-mesh distances, GraphConv and the mesh regularisers) and the image sides of the
-image-space cases (rasterisation, compositing, face-attribute interpolation)."""
+operators, point-mesh distances, GraphConv and the mesh regularisers), the image sides of the
+image-space cases (rasterisation, compositing, face-attribute interpolation), and the runners
+of forward and forward + backward cases over a dict of inputs."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -26,3 +28,24 @@ def grid_mesh(num_faces: int, gen: torch.Generator) -> tuple[torch.Tensor, torch
     b, c, d = a + 1, a + cols + 1, a + cols + 2
     faces = torch.cat([torch.stack([a, b, d], 1), torch.stack([a, d, c], 1)], 0)
     return verts, faces
+
+
+def forward_of(*args: str) -> Callable[[Callable], Callable[[dict], object]]:
+    """For ``register_op_cases``: runs ``op`` on the inputs named ``args``."""
+    return lambda op: lambda x: op(*(x[a] for a in args))
+
+
+def backward_of(args: tuple[str, ...], wrt: str,
+                grads: tuple[str, ...]) -> Callable[[Callable], Callable[[dict], object]]:
+    """For ``register_op_cases``: runs ``op`` on the inputs named ``args``, then its backward
+    w.r.t. the input ``wrt`` from the upstream gradients named ``grads`` (one per output)."""
+
+    def make(op: Callable) -> Callable[[dict], object]:
+        def run(x: dict):
+            out = op(*(x[a] for a in args))
+            outs = out if isinstance(out, tuple) else (out,)
+            return torch.autograd.grad(outs, x[wrt], tuple(x[g] for g in grads))
+
+        return run
+
+    return make

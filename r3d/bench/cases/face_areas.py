@@ -9,11 +9,9 @@ PyTorch3D's op when PyTorch3D is importable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
-from r3d.bench.cases._inputs import MESH_SHARES, grid_mesh
+from r3d.bench.cases._inputs import MESH_SHARES, backward_of, forward_of, grid_mesh
 from r3d.bench.contenders import register_op_cases
 from r3d.ops import mesh_face_areas_normals
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals_torch
@@ -51,18 +49,8 @@ def _faces_fwd_bwd(size: int, device: torch.device) -> dict:
     }
 
 
-def _faces_fwd(op: Callable) -> Callable:
-    return lambda x: op(x["verts"], x["faces"])
-
-
-def _faces_bwd(op: Callable) -> Callable:
-    def run(x):
-        areas, normals = op(x["verts"], x["faces"])
-        return torch.autograd.grad(
-            (areas, normals), x["verts"], (x["grad_areas"], x["grad_normals"])
-        )
-
-    return run
+_faces_fwd = forward_of("verts", "faces")
+_faces_bwd = backward_of(("verts", "faces"), "verts", ("grad_areas", "grad_normals"))
 
 
 register_op_cases(

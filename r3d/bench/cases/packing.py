@@ -9,10 +9,9 @@ importable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 
+from r3d.bench.cases._inputs import backward_of, forward_of
 from r3d.bench.contenders import register_op_cases
 from r3d.ops import packed_to_padded
 from r3d.structures.packed_padded import packed_to_padded_torch
@@ -51,16 +50,8 @@ def _p2p_fwd_bwd(size: int, device: torch.device) -> dict:
     return x
 
 
-def _p2p_fwd(op: Callable) -> Callable:
-    return lambda x: op(x["inputs"], x["first_idxs"], x["max_size"])
-
-
-def _p2p_bwd(op: Callable) -> Callable:
-    def run(x):
-        out = op(x["inputs"], x["first_idxs"], x["max_size"])
-        return torch.autograd.grad(out, x["inputs"], x["grad_out"])
-
-    return run
+_p2p_fwd = forward_of("inputs", "first_idxs", "max_size")
+_p2p_bwd = backward_of(("inputs", "first_idxs", "max_size"), "inputs", ("grad_out",))
 
 
 register_op_cases(
