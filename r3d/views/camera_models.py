@@ -1,5 +1,5 @@
-"""A folder's cameras as read, before they are built: OpenCV pinhole cameras (:class:`_Pinhole`)
-or FoV perspective ones (:class:`_FoV`), each resizable to a resampled image size and built
+"""A folder's cameras as read, before they are built: OpenCV pinhole cameras (:class:`PinholeModel`)
+or FoV perspective ones (:class:`FoVModel`), each resizable to a resampled image size and built
 into r3d cameras at the end of loading."""
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ from r3d.renderer.cameras import FoVPerspectiveCameras, PerspectiveCameras
 
 
 @dataclass
-class _Pinhole:
+class PinholeModel:
     """OpenCV cameras: world-to-camera R (V, 3, 3), tvec (V, 3), pixel intrinsics K (V, 3, 3)."""
 
     R: np.ndarray
     tvec: np.ndarray
     K: np.ndarray
 
-    def resized(self, old: tuple[int, int], new: tuple[int, int]) -> _Pinhole:
+    def resized(self, old: tuple[int, int], new: tuple[int, int]) -> PinholeModel:
         """The same cameras for the image resampled from ``old`` to ``new`` (H, W): pixel
         coordinates scale by W'/W along x and H'/H along y."""
         K = self.K.copy()
         K[:, 0] *= new[1] / old[1]
         K[:, 1] *= new[0] / old[0]
-        return _Pinhole(self.R, self.tvec, K)
+        return PinholeModel(self.R, self.tvec, K)
 
     def build(self, size: tuple[int, int], device: torch.device | str) -> PerspectiveCameras:
         def t(a):
@@ -37,7 +37,7 @@ class _Pinhole:
 
 
 @dataclass
-class _FoV:
+class FoVModel:
     """FoVPerspectiveCameras: R (V, 3, 3), T (V, 3); fov (V,) in degrees, znear, zfar and
     aspect_ratio (V,)."""
 
@@ -48,7 +48,7 @@ class _FoV:
     zfar: np.ndarray
     aspect_ratio: np.ndarray
 
-    def resized(self, old: tuple[int, int], new: tuple[int, int]) -> _FoV:
+    def resized(self, old: tuple[int, int], new: tuple[int, int]) -> FoVModel:
         """The same cameras for the image resampled from ``old`` to ``new`` (H, W).
 
         A view point's pixel is u = W / 2 - s x_ndc, v = H / 2 - s y_ndc (s: half the shorter
@@ -58,7 +58,7 @@ class _FoV:
         sy, sx = new[0] / old[0], new[1] / old[1]
         ratio = min(new) / min(old)
         tan = np.tan(np.deg2rad(self.fov) / 2) * ratio / sy
-        return _FoV(self.R, self.T, np.rad2deg(2 * np.arctan(tan)), self.znear, self.zfar,
+        return FoVModel(self.R, self.T, np.rad2deg(2 * np.arctan(tan)), self.znear, self.zfar,
                     self.aspect_ratio * sy / sx)
 
     def build(self, size: tuple[int, int], device: torch.device | str) -> FoVPerspectiveCameras:
@@ -70,4 +70,4 @@ class _FoV:
                                      degrees=True, R=t(self.R), T=t(self.T), device=device)
 
 
-Cameras = _Pinhole | _FoV
+Cameras = PinholeModel | FoVModel

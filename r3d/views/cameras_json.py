@@ -15,9 +15,16 @@ from r3d.errors import FileFormatError, InputError
 from r3d.renderer.camera_conversions import opencv_from_cameras_projection
 from r3d.renderer.cameras import PerspectiveCameras
 from r3d.schema import REQUIRED, Node, parse_float, parse_vector
-from r3d.views.camera_models import Cameras, _FoV, _Pinhole
-from r3d.views.images import _Frame
-from r3d.views.nodes import _check_rotation, _frames, _matrix, _read_json, _relative_file, _where
+from r3d.views.camera_models import Cameras, FoVModel, PinholeModel
+from r3d.views.images import ViewFiles
+from r3d.views.nodes import (
+    check_rotation,
+    frame_nodes,
+    matrix_of,
+    node_location,
+    read_json,
+    relative_file,
+)
 
 CAMERAS_FILE = "cameras.json"
 FORMAT = "r3d-cameras"
@@ -32,8 +39,8 @@ _VIEW_KEYS = {
 }
 
 
-def _read_cameras_json(path: Path) -> tuple[list[_Frame], Callable[[int, int], Cameras]]:
-    doc = _read_json(path)
+def read_cameras_json(path: Path) -> tuple[list[ViewFiles], Callable[[int, int], Cameras]]:
+    doc = read_json(path)
     doc.check_keys(_TOP_KEYS)
     fmt = doc.get("format", REQUIRED, str, f'"{FORMAT}"')
     if fmt != FORMAT:
@@ -47,17 +54,17 @@ def _read_cameras_json(path: Path) -> tuple[list[_Frame], Callable[[int, int], C
     kind = doc.choice("camera", CAMERA_KINDS)
     size = doc.get("image_size", REQUIRED, _size, "[H, W]: two ints > 0")
     frames, R, T, params = [], [], [], []
-    for node in _frames(doc, "views"):
+    for node in frame_nodes(doc, "views"):
         node.check_keys(_VIEW_KEYS[kind])
         optional = {
-            key: _relative_file(node, key, "a file name") if node.has(key) else None
+            key: relative_file(node, key, "a file name") if node.has(key) else None
             for key in ("mask", "depth")
         }
-        frames.append(_Frame(_relative_file(node, "file", "an image file name"),
-                             optional["mask"], optional["depth"], _where(node)))
-        rotation = node.get("R", REQUIRED, lambda v: _matrix(v, 3, 3),
+        frames.append(ViewFiles(relative_file(node, "file", "an image file name"),
+                             optional["mask"], optional["depth"], node_location(node)))
+        rotation = node.get("R", REQUIRED, lambda v: matrix_of(v, 3, 3),
                             "a 3x3 rotation matrix (a list of 3 rows of 3 numbers)")
-        _check_rotation(node, "R", rotation)
+        check_rotation(node, "R", rotation)
         R.append(rotation)
         T.append(node.vector("T"))
         params.append(_fov_params(node) if kind == "fov_perspective" else _pinhole_params(node))
@@ -69,14 +76,14 @@ def _read_cameras_json(path: Path) -> tuple[list[_Frame], Callable[[int, int], C
         p = np.array(params, dtype=np.float64)
         R_, T_ = np.stack(R), np.array(T)
         if kind == "fov_perspective":
-            return _FoV(R_, T_, *p.T)
+            return FoVModel(R_, T_, *p.T)
         # PyTorch3D's pose and pixel intrinsics to OpenCV, through the conversion's inverse
         screen = PerspectiveCameras(
             focal_length=torch.from_numpy(p[:, :2]), principal_point=torch.from_numpy(p[:, 2:]),
             R=torch.from_numpy(R_), T=torch.from_numpy(T_), in_ndc=False, image_size=[size],
         )
         R_cv, tvec, K = opencv_from_cameras_projection(screen)
-        return _Pinhole(R_cv.numpy(), tvec.numpy(), K.numpy())
+        return PinholeModel(R_cv.numpy(), tvec.numpy(), K.numpy())
 
     return frames, make
 

@@ -17,7 +17,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", "
 
 
 @dataclass
-class _Frame:
+class ViewFiles:
     """One view's files before they are read; ``where`` names it in messages."""
 
     image: Path
@@ -26,7 +26,7 @@ class _Frame:
     where: str
 
 
-def _name(folder: Path, path: Path) -> str:
+def view_name(folder: Path, path: Path) -> str:
     try:
         return path.relative_to(folder).as_posix()
     except ValueError:
@@ -34,8 +34,8 @@ def _name(folder: Path, path: Path) -> str:
 
 
 
-def _read_frames(
-    folder: Path, frames: list[_Frame]
+def read_frames(
+    folder: Path, frames: list[ViewFiles]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Images (V, H, W, 3), masks (V, H, W) and depths (V, H, W) or None (when no view has a
     depth file; views without one get zeros when others have one), float32 on the CPU."""
@@ -48,8 +48,8 @@ def _read_frames(
             first = (frame.image, h, w)
         elif (h, w) != first[1:]:
             raise FileFormatError(
-                folder, f"mismatched sizes: {_name(folder, first[0])} is {first[2]}x{first[1]}, "
-                        f"{_name(folder, frame.image)} is {w}x{h}"
+                folder, f"mismatched sizes: {view_name(folder, first[0])} is "
+                        f"{first[2]}x{first[1]}, {view_name(folder, frame.image)} is {w}x{h}"
             )
         mask_file = frame.mask
         if mask_file is None and alpha is None:
@@ -71,13 +71,13 @@ def _read_frames(
     return torch.stack(images), torch.stack(masks), depth
 
 
-def _existing(path: Path, frame: _Frame, what: str) -> Path:
+def _existing(path: Path, frame: ViewFiles, what: str) -> Path:
     if not path.is_file():
         raise FileFormatError(path, f"no such {what} file (of {frame.where})")
     return path
 
 
-def _read_image(frame: _Frame) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _read_image(frame: ViewFiles) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(H, W, 3) colours as stored and the (H, W) alpha channel (None when the image has
     none), float32 in [0, 1]."""
     path = _existing(frame.image, frame, "image")
@@ -108,7 +108,7 @@ def _find_mask(folder: Path, image: Path) -> Path | None:
     return None
 
 
-def _read_mask(path: Path, frame: _Frame) -> torch.Tensor:
+def _read_mask(path: Path, frame: ViewFiles) -> torch.Tensor:
     """A mask image's (H, W) values in [0, 1]: its alpha when not all opaque, else its first
     channel (grey)."""
     _existing(path, frame, "mask")
@@ -121,7 +121,7 @@ def _read_mask(path: Path, frame: _Frame) -> torch.Tensor:
         raise FileFormatError(path, f"cannot read the mask: {exc}") from None
 
 
-def _read_depth(frame: _Frame, size: tuple[int, int]) -> torch.Tensor:
+def _read_depth(frame: ViewFiles, size: tuple[int, int]) -> torch.Tensor:
     """An (H, W) float32 .npy of view-space depths >= 0 (0: background)."""
     path = _existing(frame.depth, frame, "depth")
     try:

@@ -10,9 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from r3d.errors import FileFormatError, InputError
-from r3d.views.cameras_json import CAMERAS_FILE, _read_cameras_json
-from r3d.views.images import _name, _read_frames
-from r3d.views.transforms_json import TRANSFORMS_FILE, _read_transforms_json
+from r3d.views.cameras_json import CAMERAS_FILE, read_cameras_json
+from r3d.views.images import read_frames, view_name
+from r3d.views.transforms_json import TRANSFORMS_FILE, read_transforms_json
 from r3d.views.viewset import ViewSet
 
 
@@ -47,15 +47,15 @@ def load_views(
         raise FileFormatError(folder, f"is a file; give the folder that holds {CAMERAS_FILE} or "
                                       f"{TRANSFORMS_FILE}")
     if (folder / CAMERAS_FILE).is_file():
-        frames, make_cameras = _read_cameras_json(folder / CAMERAS_FILE)
+        frames, make_cameras = read_cameras_json(folder / CAMERAS_FILE)
     elif (folder / TRANSFORMS_FILE).is_file():
-        frames, make_cameras = _read_transforms_json(folder / TRANSFORMS_FILE)
+        frames, make_cameras = read_transforms_json(folder / TRANSFORMS_FILE)
     else:
         raise FileFormatError(
             folder, f"no cameras: looked for {CAMERAS_FILE} (r3d) and {TRANSFORMS_FILE} "
                     "(instant-ngp / nerfstudio) and found neither"
         )
-    images, masks, depths = _read_frames(folder, frames)
+    images, masks, depths = read_frames(folder, frames)
     size = (images.shape[1], images.shape[2])
     cameras = make_cameras(*size)
     if image_size is not None:
@@ -68,7 +68,7 @@ def load_views(
         images=images.to(device),
         masks=masks.to(device),
         cameras=cameras.build(size, device),
-        names=[_name(folder, f.image) for f in frames],
+        names=[view_name(folder, f.image) for f in frames],
         depths=None if depths is None else depths.to(device),
     )
 

@@ -16,7 +16,7 @@ from r3d.schema import REQUIRED, Node, parse_vector
 RIGID_TOL = 1e-3  # max |R^T R - I| (and |last row - [0, 0, 0, 1]|) of a rigid transform
 
 
-def _read_json(path: Path) -> Node:
+def read_json(path: Path) -> Node:
     """The top-level object of a JSON file as a Node (key paths for messages)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -30,7 +30,7 @@ def _read_json(path: Path) -> Node:
     return node
 
 
-def _frames(doc: Node, key: str) -> list[Node]:
+def frame_nodes(doc: Node, key: str) -> list[Node]:
     """The non-empty list of objects at ``key``."""
     if doc.value.get(key) == []:
         raise FileFormatError(doc.file, f"holds no views ({key} is empty)")
@@ -41,7 +41,7 @@ def _frames(doc: Node, key: str) -> list[Node]:
     return nodes
 
 
-def _relative_file(node: Node, key: str, what: str) -> Path:
+def relative_file(node: Node, key: str, what: str) -> Path:
     """The path at ``key`` (a non-empty string), resolved against the json's folder."""
     return node.file.parent / node.get(key, REQUIRED, _path_string, what)
 
@@ -53,19 +53,19 @@ def _path_string(value: Any) -> str:
     return value
 
 
-def _where(node: Node) -> str:
+def node_location(node: Node) -> str:
     """A view's key path and file, for messages: "frames[2] in transforms.json"."""
     return f"{node.path} in {node.file.name}"
 
 
-def _matrix(value: Any, rows: int, cols: int) -> np.ndarray:
+def matrix_of(value: Any, rows: int, cols: int) -> np.ndarray:
     """A rows x cols list of lists of finite numbers as a float64 array; TypeError otherwise."""
     if not isinstance(value, list) or len(value) != rows:
         raise TypeError(value)
     return np.array([parse_vector(row, cols) for row in value], dtype=np.float64)
 
 
-def _check_rotation(node: Node, key: str, R: np.ndarray) -> None:
+def check_rotation(node: Node, key: str, R: np.ndarray) -> None:
     """InputError unless ``R`` (3, 3) is a rotation within :data:`RIGID_TOL`."""
     error = np.abs(R.T @ R - np.eye(3)).max()
     if error > RIGID_TOL:

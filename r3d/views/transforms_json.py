@@ -12,16 +12,16 @@ import numpy as np
 
 from r3d.errors import FileFormatError, InputError
 from r3d.schema import REQUIRED, Node
-from r3d.views.camera_models import Cameras, _Pinhole
-from r3d.views.images import IMAGE_EXTENSIONS, _Frame
+from r3d.views.camera_models import Cameras, PinholeModel
+from r3d.views.images import IMAGE_EXTENSIONS, ViewFiles
 from r3d.views.nodes import (
     RIGID_TOL,
-    _check_rotation,
-    _frames,
-    _matrix,
-    _read_json,
-    _relative_file,
-    _where,
+    check_rotation,
+    frame_nodes,
+    matrix_of,
+    node_location,
+    read_json,
+    relative_file,
 )
 
 TRANSFORMS_FILE = "transforms.json"
@@ -34,21 +34,21 @@ PINHOLE_MODELS = ("PINHOLE", "SIMPLE_PINHOLE", "OPENCV", "SIMPLE_RADIAL", "RADIA
 _GL_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
-def _read_transforms_json(path: Path) -> tuple[list[_Frame], Callable[[int, int], Cameras]]:
-    doc = _read_json(path)
+def read_transforms_json(path: Path) -> tuple[list[ViewFiles], Callable[[int, int], Cameras]]:
+    doc = read_json(path)
     frames, R, tvec, intrinsics = [], [], [], []
-    for node in _frames(doc, "frames"):
-        image = _relative_file(node, "file_path", "an image path")
-        mask = _relative_file(node, "mask_path", "a mask path") if node.has("mask_path") \
+    for node in frame_nodes(doc, "frames"):
+        image = relative_file(node, "file_path", "an image path")
+        mask = relative_file(node, "mask_path", "a mask path") if node.has("mask_path") \
             else None
-        frames.append(_Frame(_with_extension(image, node), mask, None, _where(node)))
-        c2w = node.get("transform_matrix", REQUIRED, lambda v: _matrix(v, 4, 4),
+        frames.append(ViewFiles(_with_extension(image, node), mask, None, node_location(node)))
+        c2w = node.get("transform_matrix", REQUIRED, lambda v: matrix_of(v, 4, 4),
                        "a 4x4 camera-to-world matrix of finite numbers")
         last = np.abs(c2w[3] - [0.0, 0.0, 0.0, 1.0]).max()
         if last > RIGID_TOL:
             raise InputError(f"{path}: {node.key_path('transform_matrix')} is not a rigid "
                              f"transform: its last row is {c2w[3].tolist()}, not [0, 0, 0, 1]")
-        _check_rotation(node, "transform_matrix", c2w[:3, :3])
+        check_rotation(node, "transform_matrix", c2w[:3, :3])
         # world-to-camera of the OpenCV camera: R = (C F)^T with F flipping y and z, t = -R c
         rotation = (c2w[:3, :3] @ _GL_TO_CV).T
         R.append(rotation)
@@ -58,7 +58,7 @@ def _read_transforms_json(path: Path) -> tuple[list[_Frame], Callable[[int, int]
     def make(height: int, width: int) -> Cameras:
         K = np.stack([i.matrix(frame.image, height, width)
                       for i, frame in zip(intrinsics, frames)])
-        return _Pinhole(np.stack(R), np.stack(tvec), K)
+        return PinholeModel(np.stack(R), np.stack(tvec), K)
 
     return frames, make
 
@@ -73,7 +73,7 @@ def _with_extension(image: Path, node: Node) -> Path:
         if candidate.is_file():
             return candidate
     tried = " and ".join(IMPLIED_EXTENSIONS)
-    raise FileFormatError(image, f"no such file ({_where(node)}; also tried {tried})")
+    raise FileFormatError(image, f"no such file ({node_location(node)}; also tried {tried})")
 
 
 class _Intrinsics:

@@ -49,8 +49,8 @@ from typing import Any
 import torch
 
 import r3d
-from r3d.datasets.procedural.families import _BUILDERS, FAMILIES, _check_family, make_shape
-from r3d.datasets.procedural.rendering import _render_settings, render_views
+from r3d.datasets.procedural.families import BUILDERS, FAMILIES, check_family, make_shape
+from r3d.datasets.procedural.rendering import render_settings, render_views
 from r3d.errors import FileFormatError, InputError
 from r3d.io import atomic_open, load_obj, save_obj
 from r3d.runs.devices import resolve_device
@@ -112,7 +112,7 @@ def _check_args(families, shapes_per_family, views, image_size, seed, splits) ->
     op = "make_dataset"
     if isinstance(families, str):
         families = [f.strip() for f in families.split(",") if f.strip()]
-    families = [_check_family(op, f) for f in families]
+    families = [check_family(op, f) for f in families]
     if not families:
         raise InputError(f"{op}: families must name at least one of {', '.join(FAMILIES)}")
     if len(set(families)) != len(families):
@@ -273,7 +273,7 @@ def make_dataset(
     if (out / SPLITS_FILE).exists():  # written again last: its presence means complete
         (out / SPLITS_FILE).unlink()
     _write_json(doc_path, {"format": FORMAT, "version": VERSION, "r3d_version": r3d.__version__,
-                           "params": params, "render": _render_settings()})
+                           "params": params, "render": render_settings()})
     done = len(keys) - len(todo)
     if progress is not None:
         progress(done, len(keys))
@@ -298,7 +298,7 @@ def _remove_dataset(out: Path, old: dict, keep: set) -> None:
     if not (isinstance(families, list) and isinstance(count, int)):
         return
     for family in families:
-        if family not in _BUILDERS:  # never a path we did not make
+        if family not in BUILDERS:  # never a path we did not make
             continue
         for shape_id in _shape_ids(count):
             folder = out / family / shape_id

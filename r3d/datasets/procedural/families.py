@@ -18,7 +18,13 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from r3d.datasets.procedural.primitives import _rotated, _torus, box, cylinder, superquadric
+from r3d.datasets.procedural.primitives import (
+    box,
+    cylinder,
+    rotated,
+    superquadric,
+    torus_surface,
+)
 from r3d.errors import InputError
 from r3d.renderer import TexturesVertex
 from r3d.structures import Meshes, join_meshes_as_scene
@@ -85,7 +91,7 @@ def _chair(g: torch.Generator) -> list[Part]:
     bh, bt, bw = _uniform(g, 0.7, 1.2), _uniform(g, 0.05, 0.12), w * _uniform(g, 0.75, 1.0)
     back_v, back_f = box((bw, bh, bt), (0.0, h + t + bh / 2, -d / 2 + bt / 2))
     tilt = math.radians(_uniform(g, 0.0, 14.0))  # leans backwards, about the back's bottom edge
-    back_v = _rotated(back_v, (-tilt, 0.0, 0.0), (0.0, h + t, -d / 2 + bt / 2))
+    back_v = rotated(back_v, (-tilt, 0.0, 0.0), (0.0, h + t, -d / 2 + bt / 2))
     parts.append((back_v, back_f, cushion))
     if _chance(g, 0.35):
         at, ah = _uniform(g, 0.05, 0.09), _uniform(g, 0.2, 0.35)
@@ -149,7 +155,7 @@ def _mug(g: torch.Generator) -> list[Part]:
     rt = r * _uniform(g, 1.0, 1.15)
     body = cylinder(r, rt, h, 40, (0.0, h / 2, 0.0))
     hr, tube = _uniform(g, 0.18, 0.3) * h, _uniform(g, 0.03, 0.06)
-    handle = _torus(tube, hr, ((r + rt) / 2 + hr * _uniform(g, 0.2, 0.45), h / 2, 0.0))
+    handle = torus_surface(tube, hr, ((r + rt) / 2 + hr * _uniform(g, 0.2, 0.45), h / 2, 0.0))
     return [(*body, body_c), (*handle, handle_c)]
 
 
@@ -161,39 +167,39 @@ def _airplane(g: torch.Generator) -> list[Part]:
     # the superquadric's poles are on y; rotating +90 degrees about x takes +y to +z
     fuselage = superquadric((rf, length / 2, rf * _uniform(g, 0.9, 1.15)),
                             _uniform(g, 0.4, 1.0), 1.0, 20, 24)
-    parts: list[Part] = [(_rotated(fuselage[0], (math.pi / 2, 0.0, 0.0)), fuselage[1], body_c)]
+    parts: list[Part] = [(rotated(fuselage[0], (math.pi / 2, 0.0, 0.0)), fuselage[1], body_c)]
     span, chord = length * _uniform(g, 0.85, 1.25), _uniform(g, 0.3, 0.55)
     wt, wy, wz = _uniform(g, 0.03, 0.06), rf * _uniform(g, -0.6, 0.3), _uniform(g, -0.15, 0.25)
     sweep = math.radians(_uniform(g, 0.0, 25.0))
     for sx in (-1.0, 1.0):  # each wing from the axis outwards, swept back about its root
         v, f = box((span / 2, wt, chord), (sx * span / 4, wy, wz))
-        parts.append((_rotated(v, (0.0, sx * sweep, 0.0), (0.0, wy, wz)), f, wing_c))
+        parts.append((rotated(v, (0.0, sx * sweep, 0.0), (0.0, wy, wz)), f, wing_c))
     tail_z = -length / 2 + _uniform(g, 0.15, 0.3)
     ts, tc = span * _uniform(g, 0.25, 0.4), _uniform(g, 0.18, 0.3)
     parts.append((*box((ts, wt * 0.8, tc), (0.0, rf * 0.3, tail_z)), wing_c))
     fh, fc = _uniform(g, 0.3, 0.5), _uniform(g, 0.25, 0.4)
     fin_v, fin_f = box((wt * 0.8, fh, fc), (0.0, fh / 2, tail_z))
-    fin_v = _rotated(fin_v, (-math.radians(_uniform(g, 0.0, 30.0)), 0.0, 0.0), (0.0, 0.0, tail_z))
+    fin_v = rotated(fin_v, (-math.radians(_uniform(g, 0.0, 30.0)), 0.0, 0.0), (0.0, 0.0, tail_z))
     parts.append((fin_v, fin_f, body_c))
     if _chance(g, 0.5):
         er, el = _uniform(g, 0.05, 0.09), _uniform(g, 0.3, 0.5)
         ex = span * _uniform(g, 0.15, 0.3)
         for sx in (-1.0, 1.0):
             v, f = cylinder(er, er * 0.85, el, 16)
-            v = _rotated(v, (math.pi / 2, 0.0, 0.0))  # along z
+            v = rotated(v, (math.pi / 2, 0.0, 0.0))  # along z
             back = ex * math.tan(sweep)  # follow the swept wing
             parts.append((v + torch.tensor([sx * ex, wy - wt / 2 - er, wz + 0.1 - back],
                                            dtype=torch.float64), f, _colour(g, METAL)))
     return parts
 
 
-_BUILDERS: dict[str, Callable[[torch.Generator], list[Part]]] = {
+BUILDERS: dict[str, Callable[[torch.Generator], list[Part]]] = {
     "chair": _chair, "table": _table, "lamp": _lamp, "mug": _mug, "airplane": _airplane,
 }
 
 
-def _check_family(op: str, family: object) -> str:
-    if not (isinstance(family, str) and family in _BUILDERS):
+def check_family(op: str, family: object) -> str:
+    if not (isinstance(family, str) and family in BUILDERS):
         close = difflib.get_close_matches(str(family), FAMILIES, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise InputError(f"{op}: unknown family {family!r}; {hint}families: "
@@ -214,13 +220,13 @@ def make_shape(family: str, generator: torch.Generator | None = None) -> Meshes:
         (F, 3) int64, each part closed and counter-clockwise seen from outside; textures a
         TexturesVertex of (V, 3) RGB colours in [0, 1], one colour per part.
     """
-    family = _check_family("make_shape", family)
+    family = check_family("make_shape", family)
     if generator is None:
         generator = torch.default_generator
     if not isinstance(generator, torch.Generator) or generator.device.type != "cpu":
         raise InputError(f"make_shape: generator must be a CPU torch.Generator, got "
                          f"{generator!r}")
-    parts = _BUILDERS[family](generator)
+    parts = BUILDERS[family](generator)
     verts = torch.cat([v for v, _, _ in parts])
     lo, hi = verts.min(0).values, verts.max(0).values
     centre = (lo + hi) / 2

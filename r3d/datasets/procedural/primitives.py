@@ -120,7 +120,7 @@ def superquadric(radii: Sequence[float], e1: float, e2: float, rings: int = 16,
     return verts, torch.cat(faces)
 
 
-def _torus(tube: float, radius: float, center: Sequence[float]
+def torus_surface(tube: float, radius: float, center: Sequence[float]
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """r3d.utils.torus (around the z axis) moved to ``center``, as float64."""
     mesh = torus(tube, radius, sides=12, rings=28)
@@ -128,7 +128,7 @@ def _torus(tube: float, radius: float, center: Sequence[float]
         mesh.faces_packed()
 
 
-def _rotated(verts: torch.Tensor, axis_angle: Sequence[float],
+def rotated(verts: torch.Tensor, axis_angle: Sequence[float],
              pivot: Sequence[float] = (0.0, 0.0, 0.0)) -> torch.Tensor:
     """``verts`` (V, 3) rotated about ``pivot`` by an axis-angle (radians); winding is kept."""
     m = axis_angle_to_matrix(torch.tensor(axis_angle, dtype=torch.float64))

@@ -78,7 +78,7 @@ def render_views(
             depths.float().cpu(), cameras)
 
 
-def _render_settings() -> dict:
+def render_settings() -> dict:
     return {"azimuth": [0.0, 360.0], "elevation": list(ELEVATION), "distance": list(DISTANCE),
             "fov": list(FOV), "znear": ZNEAR, "zfar": ZFAR, "shader": "hard_phong",
             "light": {"type": "directional", "direction": list(LIGHT_DIRECTION), **LIGHT},
