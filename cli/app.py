@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,6 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 import r3d
@@ -40,6 +41,9 @@ EXIT_BAD_INPUT = 2  # the user's input (arguments, files) was bad
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
+PREPARING = "preparing inputs…"
+
+
 class RateColumn(ProgressColumn):
     """A task's throughput in iterations per second (blank until rich has measured it)."""
 
@@ -47,31 +51,62 @@ class RateColumn(ProgressColumn):
         return Text("" if task.speed is None else f"{task.speed:.1f} it/s")
 
 
-def loss_progress() -> Progress:
-    """The transient stderr display of long runs (fits, trainings): a task's description,
-    bar, done / total, iterations per second, elapsed and remaining time, and its ``losses``
-    field."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
-        console=err_console, transient=True,
+class LossProgress(Progress):
+    """Progress bars with one line below them: the ``losses`` field of the last task that has
+    one, or :data:`PREPARING` while no task has started (the inputs are loaded, rendered or
+    made before the first iteration)."""
+
+    def get_renderables(self):
+        yield self.make_tasks_table(self.tasks)
+        status = self.status_line()
+        if status:
+            yield Text(status, style="dim")
+
+    def status_line(self) -> str:
+        """The losses of the last task that reported some, else :data:`PREPARING` before any
+        task has started, else ""."""
+        losses = [task.fields.get("losses") for task in self.tasks if task.fields.get("losses")]
+        if losses:
+            return losses[-1]
+        return "" if any(task.completed for task in self.tasks) else PREPARING
+
+
+def loss_progress(console: Console | None = None) -> LossProgress:
+    """The transient display of long runs (fits, trainings) on ``console`` (default stderr):
+    per task a line of description, bar (as wide as the terminal allows), done / total,
+    iterations per second, elapsed and remaining time; below, the ``losses`` field of the
+    running task (tasks are added with ``losses=""``)."""
+    return LossProgress(
+        TextColumn("{task.description}"), BarColumn(bar_width=None), MofNCompleteColumn(),
+        RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=console or err_console, transient=True, expand=True,
     )
+
+
+def loss_text(losses: dict[str, float]) -> str:
+    """``name=value`` pairs of the losses (4 significant digits), two spaces apart."""
+    return "  ".join(f"{k}={v:.4g}" for k, v in losses.items())
 
 
 def loss_updater(bar: Progress, task) -> Callable[[int, int, dict[str, float]], None]:
     """The ``progress(done, total, losses)`` callback of a run that moves ``task``."""
 
     def update(done: int, total: int, losses: dict[str, float]) -> None:
-        text = "  ".join(f"{k} {v:.4g}" for k, v in losses.items())
-        bar.update(task, completed=done, total=total, losses=text)
+        bar.update(task, completed=done, total=total, losses=loss_text(losses))
 
     return update
+
+
+def titled(title: str, table: Table) -> Group:
+    """``table`` under its ``title`` (file names, settings): a line of its own that wraps at
+    the terminal's width, never at the table's, so names stay whole when they fit."""
+    return Group(Text(title, style="italic"), table)
 
 
 def exit_interrupted(bar: Progress, exc: R3DError) -> NoReturn:
     """Stops the display, prints where a Ctrl-C'd run can resume and exits with 130."""
     bar.stop()
-    err_console.print(f"[yellow]{exc}[/yellow]", soft_wrap=True)
+    err_console.print(Text(str(exc), style="yellow"), soft_wrap=True)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -115,7 +150,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except (R3DError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        except (R3DError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+                PermissionError) as exc:
             _report(exc, EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/yellow]")
@@ -126,11 +162,21 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def error_message(exc: BaseException) -> str:
+    """The one-line message of ``exc``: ``path: reason`` for an OSError naming a file (a
+    missing file, a directory given for a file), else ``str(exc)``."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
 def _report(exc: BaseException, code: int) -> None:
     if _state["debug"]:
         err_console.print_exception()
     kind = "error" if code == EXIT_BAD_INPUT else f"internal error ({type(exc).__name__})"
-    err_console.print(f"[bold red]{kind}:[/bold red] {exc}", highlight=False, soft_wrap=True)
+    # a Text, not markup: messages hold values such as [nan, 0.0, 0.0] that markup would eat
+    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", error_message(exc)),
+                      highlight=False, soft_wrap=True)
     if code == EXIT_FAILURE and not _state["debug"]:
         err_console.print("run with --debug for the traceback", style="dim")
     sys.stderr.flush()

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
-import torch
 import typer
 from rich.table import Table
 
 from r3d.errors import InputError
-from r3d.io import IO
-from r3d.loss import chamfer_distance
-from r3d.ops import sample_points_from_meshes
-from r3d.runs.devices import resolve_device
 
-from .app import command, console
+from .app import command, console, titled
+
+# r3d.runs.surface's SAMPLES and SEED, spelt out so that `r3d --help` does not import torch
+# (tests/test_cli_help.py keeps them equal)
+SAMPLES = 10000
+SEED = 0
 
 
 @command
@@ -27,10 +26,10 @@ def chamfer(
         "(PLY/OBJ/OFF without faces) used as they are."
     ),
     samples: int = typer.Option(
-        10000, "--samples", min=1, help="Points sampled on each mesh's surface."
+        SAMPLES, "--samples", min=1, help="Points sampled on each mesh's surface."
     ),
     seed: int = typer.Option(
-        0, "--seed", help="Seed of the sampling (each mesh is sampled with a generator seeded "
+        SEED, "--seed", help="Seed of the sampling (each mesh is sampled with a generator seeded "
         "with it, so identical meshes give identical points)."
     ),
     normals: bool = typer.Option(
@@ -48,6 +47,9 @@ def chamfer(
     chamfer A->B is the mean over A's points of the squared distance to the nearest point of B
     (PyTorch3D's chamfer_distance terms); "mean distance" is the mean of the plain distances.
     """
+    from r3d.runs.devices import resolve_device
+    from r3d.runs.surface import compare, load_points
+
     if len(files) % 2:
         raise InputError(
             f"chamfer: files are compared in pairs (A B [C D ...]), got {len(files)} files; "
@@ -65,78 +67,7 @@ def chamfer(
         typer.echo(json.dumps(results, indent=2))
         return
     for result in results:
-        console.print(_table(result))
-
-
-def load_points(
-    path: str | os.PathLike, samples: int, seed: int, with_normals: bool, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Points (P, 3) of a file, and their normals (P, 3) when ``with_normals`` (else None).
-
-    Meshes are sampled (``samples`` points, a generator seeded with ``seed``); point clouds are
-    used as they are. InputError names the file when normals are asked of a cloud without them.
-    """
-    io = IO()
-    if io.file_has_faces(path):
-        mesh = io.load_mesh(path, include_textures=False, device=device)
-        generator = torch.Generator(device=device).manual_seed(seed)
-        points, normals = sample_points_from_meshes(
-            mesh, samples, return_normals=True, generator=generator
-        )
-        return points[0], (normals[0] if with_normals else None)
-    cloud = io.load_pointcloud(path, device=device)
-    if with_normals and cloud.normals_packed() is None:
-        raise InputError(f"{os.fspath(path)}: --normals needs normals, and this point cloud "
-                         "has none")
-    return cloud.points_packed(), (cloud.normals_packed() if with_normals else None)
-
-
-def compare(
-    a: tuple[torch.Tensor, torch.Tensor | None],
-    b: tuple[torch.Tensor, torch.Tensor | None],
-    with_normals: bool,
-    tau: float | None,
-) -> dict:
-    """Chamfer terms both ways between clouds a and b, each (points (P, 3), normals or None).
-
-    Returns:
-        A JSON-ready dict: points_a, points_b, chamfer_a_to_b, chamfer_b_to_a (mean squared
-        nearest-neighbour distances), chamfer (their sum), mean_distance_a_to_b,
-        mean_distance_b_to_a; normal_consistency (mean |cos| of the angle between a point's
-        normal and its nearest neighbour's, both ways averaged) with normals; tau, precision
-        (share of a's points within tau of b), recall (the converse) and fscore with tau.
-    """
-    (points_a, normals_a), (points_b, normals_b) = a, b
-    (sq_ab, sq_ba), cos_terms = chamfer_distance(
-        points_a[None], points_b[None],
-        x_normals=None if normals_a is None else normals_a[None],
-        y_normals=None if normals_b is None else normals_b[None],
-        batch_reduction=None, point_reduction=None,
-    )
-    sq_ab, sq_ba = sq_ab[0], sq_ba[0]
-    out = {
-        "points_a": int(points_a.shape[0]),
-        "points_b": int(points_b.shape[0]),
-        "chamfer_a_to_b": _mean(sq_ab),
-        "chamfer_b_to_a": _mean(sq_ba),
-        "mean_distance_a_to_b": _mean(sq_ab.sqrt()),
-        "mean_distance_b_to_a": _mean(sq_ba.sqrt()),
-    }
-    out["chamfer"] = out["chamfer_a_to_b"] + out["chamfer_b_to_a"]
-    if with_normals:
-        out["normal_consistency"] = 1 - (_mean(cos_terms[0][0]) + _mean(cos_terms[1][0])) / 2
-    if tau is not None:
-        precision = _mean((sq_ab <= tau * tau).double())
-        recall = _mean((sq_ba <= tau * tau).double())
-        total = precision + recall
-        out.update(tau=tau, precision=precision, recall=recall,
-                   fscore=2 * precision * recall / total if total else 0.0)
-    return out
-
-
-def _mean(t: torch.Tensor) -> float:
-    """Mean of a 1-D tensor as a float (0 when empty)."""
-    return float(t.double().mean()) if t.numel() else 0.0
+        console.print(titled(f"A = {result['a']}\nB = {result['b']}", _table(result)))
 
 
 _LABELS = {
@@ -156,8 +87,7 @@ _LABELS = {
 
 
 def _table(result: dict) -> Table:
-    table = Table(title=f"A = {result['a']}\nB = {result['b']}", show_header=False,
-                  title_justify="left")
+    table = Table(show_header=False)
     table.add_column(style="bold cyan")
     table.add_column(justify="right")
     for key, label in _LABELS.items():

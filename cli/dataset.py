@@ -15,9 +15,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from r3d.datasets.procedural import FAMILIES, make_dataset
-
 from .app import app, command, console, err_console
+
+# r3d.datasets.procedural.FAMILIES, spelt out so that `r3d --help` does not import torch
+# (tests/test_cli_help.py keeps them equal)
+FAMILIES = ("chair", "table", "lamp", "mug", "airplane")
 
 dataset_app = typer.Typer(
     name="dataset", help="Make datasets of shapes with their rendered views.",
@@ -52,6 +54,8 @@ def make(
     train/val/test splits by shape. Seeded, and cached: a rerun with the same parameters
     returns at once.
     """
+    from r3d.datasets.procedural import make_dataset
+
     names = [name.strip() for name in families.split(",") if name.strip()]
     with Progress(
         TextColumn("shapes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

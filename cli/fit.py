@@ -9,11 +9,14 @@ from pathlib import Path
 import typer
 
 from r3d.errors import InputError
-from r3d.fit.recipe import load_recipe
-from r3d.fit.run import FitInterrupted, resume_recipe
-from r3d.fit.run import fit as run_fit
 
 from .app import command, console, exit_interrupted, loss_progress, loss_updater
+
+# r3d.fit.recipe's QUICK_* caps, spelt out for --quick's help so that `r3d --help` does not
+# import torch (tests/test_cli_help.py keeps them equal)
+QUICK_ITERATIONS = 100
+QUICK_IMAGE_SIZE = 32
+QUICK_EXAMPLE_SIZE = 64
 
 
 @command
@@ -36,7 +39,20 @@ def fit(
     overrides: list[str] = typer.Option(
         [], "--set", help="Override a recipe key: --set optim.lr=0.05 (repeatable)."
     ),
-    out: Path = typer.Option(None, "--out", help="Output folder (default: the recipe's)."),
+    out: Path = typer.Option(
+        None, "--out", help="Output folder (default: the recipe's). It must be missing or "
+        "empty, or see --overwrite."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier run's outputs in the output folder "
+        "(only files r3d runs wrote: a folder holding others is refused)."
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help=f"A fast, rough look: at most {QUICK_ITERATIONS} iterations "
+        f"(stages keep their share of the run), views and stages at most {QUICK_IMAGE_SIZE} "
+        f"px, the bundled example rendered at {QUICK_EXAMPLE_SIZE} px (caps, --set values "
+        "included)."
+    ),
     gt: Path = typer.Option(
         None, "--gt", help="Ground-truth mesh: report Chamfer-L2 and F-scores against it."
     ),
@@ -45,31 +61,45 @@ def fit(
         "checkpoint."
     ),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: the recipe's)."),
+    up: str = typer.Option(
+        None, "--up", help="Up axis of MESH, --target and --gt: +y, -y, +z, -z, +x, -x or auto "
+        "(+y for every format); the recipe key up. Views are +Y up, so their cameras are "
+        "turned to match (as if the files were turned so that this axis is +Y), and the fit "
+        "comes back in the files' frame (default: the recipe's; auto)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON on stdout."),
 ) -> None:
     """Fit a mesh (or point cloud) to images by differentiable rendering; with no arguments,
     fit an ico-sphere to 20 rendered views of the bundled cow."""
+    from r3d.fit.recipe import load_recipe, with_options
+    from r3d.fit.recipe import quick as quick_recipe
+    from r3d.fit.run import FitInterrupted, resume_recipe
+    from r3d.fit.run import fit as run_fit
+    from r3d.scene.up import check_up
+
     extra = [*overrides]
-    if device is not None:
-        extra.append(f"device={device}")
     if resume is not None:
         given = [name for name, value in (("MESH", mesh), ("--views", views),
                                           ("--target", target), ("--recipe", recipe),
-                                          ("--out", out), ("--gt", gt)) if value is not None]
+                                          ("--out", out), ("--gt", gt), ("--up", up),
+                                          ("--overwrite", overwrite or None),
+                                          ("--quick", quick or None)) if value is not None]
         if given:
             raise InputError(f"--resume continues a run with its own inputs and recipe; "
                              f"{', '.join(given)} cannot be given with it (use --set to "
                              "change recipe keys)")
         the_recipe, paths = resume_recipe(resume, extra)
     else:
-        if out is not None:
-            extra.append(f"outputs.dir={out.expanduser().resolve()}")
+        if up is not None:
+            extra.append(f"up={check_up(up, '--up')}")
         the_recipe = load_recipe(recipe, extra)
+        the_recipe = quick_recipe(the_recipe) if quick else the_recipe
         paths = {"mesh": mesh, "views": views, "target": target, "gt": gt}
+    the_recipe = with_options(the_recipe, out=_path(out), device=device)
     with loss_progress() as bar:
         task = bar.add_task("fitting", total=the_recipe.iterations, losses="")
         try:
-            metrics = run_fit(the_recipe, resume=resume is not None,
+            metrics = run_fit(the_recipe, resume=resume is not None, overwrite=overwrite,
                               progress=loss_updater(bar, task),
                               **{k: _path(v) for k, v in paths.items()})
         except FitInterrupted as exc:

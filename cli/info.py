@@ -8,9 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from r3d.io.summary import summarize_file
-
-from .app import command, console
+from .app import command, console, titled
 
 
 @command
@@ -21,16 +19,18 @@ def info(
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
 ) -> None:
     """Print vertices, faces, bounds, textures and watertightness of each file."""
+    from r3d.io.summary import summarize_file
+
     summaries = [summarize_file(path) for path in files]
     if as_json:
         typer.echo(json.dumps(summaries, indent=2))
         return
     for summary in summaries:
-        console.print(_table(summary))
+        console.print(titled(summary["path"], _table(summary)))
 
 
 def _table(summary: dict) -> Table:
-    table = Table(title=summary["path"], show_header=False, title_justify="left")
+    table = Table(show_header=False)
     table.add_column(style="bold cyan")
     table.add_column()
     for key, value in summary.items():

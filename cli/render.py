@@ -10,9 +10,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from r3d.errors import InputError
-from r3d.io import IO
-from r3d.scene import load_scene, scene_for_file, with_overrides
-from r3d.scene.run import render_scene
 
 from .app import command, console, err_console
 
@@ -27,7 +24,11 @@ def render(
     ),
     out: Path = typer.Option(
         None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh or "
-        "point cloud, ./render_<name>/)."
+        "point cloud, ./render_<name>/). It must be missing or empty, or see --overwrite."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier run's outputs in the output folder "
+        "(only files r3d runs wrote: a folder holding others is refused)."
     ),
     views: int = typer.Option(
         None, "--views", min=1, help="Views of the turntable (default: the scene's; 8 for a "
@@ -38,9 +39,21 @@ def render(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     device: str = typer.Option(None, "--device", help="cpu or cuda (default: the scene's; cpu)."),
+    up: str = typer.Option(
+        None, "--up", help="The file's up axis: +y, -y, +z, -z, +x, -x or auto (what the "
+        "format says: +y for all of them). The geometry is turned so that this axis points up "
+        "(+Y), e.g. --up +z for a Z-up STL. For a scene, it replaces every mesh's and point "
+        "cloud's up (default: the scene's; auto)."
+    ),
 ) -> None:
     """Render a scene described in YAML, or a mesh or point cloud file as a turntable (PNGs and
     a GIF); a file without faces is drawn as a point cloud."""
+    from r3d.io import IO
+    from r3d.io.utils import require_file
+    from r3d.scene import load_scene, scene_for_file, with_overrides
+    from r3d.scene.run import render_scene
+
+    require_file(source)
     io = IO()
     files = sorted({*io.mesh_extensions, *io.pointcloud_extensions})
     if source.suffix.lower() in SCENE_SUFFIXES:
@@ -52,13 +65,14 @@ def render(
             f"{source}: r3d render takes a scene (.yaml) or a mesh file or point cloud file "
             f"({', '.join(files)}), got '{source.suffix or 'no extension'}'"
         )
-    scene = with_overrides(scene, out=out, views=views, size=size, device=device)
+    scene = with_overrides(scene, out=out, views=views, size=size, device=device, up=up)
     with Progress(
         TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err_console, transient=True,
     ) as bar:
         task = bar.add_task("render", total=scene.cameras.num_views())
-        summary = render_scene(scene, lambda done, _: bar.update(task, completed=done))
+        summary = render_scene(scene, lambda done, _: bar.update(task, completed=done),
+                               overwrite=overwrite)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

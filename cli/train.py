@@ -8,12 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from r3d.learn.evaluate import evaluate
-from r3d.learn.recipe import load_train_recipe
-from r3d.learn.train import TrainInterrupted, resume_recipe
-from r3d.learn.train import train as run_train
-
-from .app import command, console, exit_interrupted, loss_progress, loss_updater
+from .app import command, console, exit_interrupted, loss_progress, loss_updater, titled
 
 
 @command
@@ -24,10 +19,17 @@ def train(
                                         "--set optim.epochs=5 (repeatable)."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run whose output folder "
                                 "this is, from its last checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run's "
+                                   "outputs in the output folder (outputs.dir; only files r3d "
+                                   "runs wrote: a folder holding others is refused)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a network to predict a mesh or point cloud from one image (run it under torchrun
     for several processes)."""
+    from r3d.learn.recipe import load_train_recipe
+    from r3d.learn.train import TrainInterrupted, resume_recipe
+    from r3d.learn.train import train as run_train
+
     the_recipe = (resume_recipe(resume, overrides) if resume is not None
                   else load_train_recipe(recipe, overrides))
     with loss_progress() as bar:
@@ -38,7 +40,7 @@ def train(
             bar.update(data, completed=done, total=total)
 
         try:
-            summary = run_train(the_recipe, resume=resume is not None,
+            summary = run_train(the_recipe, resume=resume is not None, overwrite=overwrite,
                                 progress=loss_updater(bar, task), data_progress=data_progress)
         except TrainInterrupted as exc:
             exit_interrupted(bar, exc)
@@ -69,13 +71,16 @@ def eval_command(
 ) -> None:
     """Score a trained predictor on held-out shapes: Chamfer-L2, normal consistency and F1 at
     0.1, 0.3, 0.5 (the PyTorch3D paper's scale), per family and overall."""
+    from r3d.learn.evaluate import evaluate
+
     result = evaluate(checkpoint, data, split=split, out=out, baselines=baselines,
                       device=device)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
         return
-    table = Table(title=f"{result['shapes']} {split} shapes ({result['model']}, "
-                  f"{result['supervision']} supervision)")
+    title = (f"{result['shapes']} {split} shapes ({result['model']}, "
+             f"{result['supervision']} supervision)")
+    table = Table()
     keys = list(next(iter(result["methods"].values()))["overall"])
     for column in ("method", "family", *keys):
         table.add_column(column, justify="left" if column in ("method", "family") else "right")
@@ -83,4 +88,4 @@ def eval_command(
         for family, values in [*scores["per_family"].items(), ("all", scores["overall"])]:
             table.add_row(name, family, *(f"{values[k]:.3f}" if k in values else "-"
                                           for k in keys))
-    console.print(table)
+    console.print(titled(title, table))

@@ -3,11 +3,13 @@
 Every error r3d raises on purpose derives from :class:`R3DError`. Bad arguments raise
 :class:`InputError` (a ``ValueError``) whose message names the argument, what was expected and
 what was received; unreadable or malformed files raise :class:`FileFormatError` naming the path
-(and the line, for text formats).
+(and the line, for text formats); a missing input file raises the standard FileNotFoundError
+(:class:`MissingFileError`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -52,3 +54,15 @@ class RunInterrupted(R3DError):
         where = (f"resume from iteration {iteration} with --resume {self.out}" if iteration
                  else "no checkpoint was written yet")
         super().__init__(f"interrupted; {where}")
+
+
+class MissingFileError(R3DError, FileNotFoundError):
+    """An input file or folder is not there (a FileNotFoundError, ``filename`` set): ``str()``
+    is ``path: reason``, the reason saying what was looked for."""
+
+    def __init__(self, path: str | os.PathLike, reason: str = "no such file") -> None:
+        super().__init__(errno.ENOENT, reason, os.fspath(path))
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+

@@ -2,10 +2,11 @@
 
 A document is read through :class:`Node` objects, each a value with its key path
 (``cameras.turntable.views``, ``meshes[1].file``). Every problem is an
-:class:`r3d.errors.InputError` whose message starts with the file and names the key path, what
-was expected and what was found; an unknown key is reported with the nearest valid key
-(``difflib.get_close_matches``) or, when none is close, the list of valid keys. Relative paths
-resolve against the folder of the file.
+:class:`r3d.errors.InputError` whose message starts with where the value came from (the file,
+the name of the defaults when there is no file, or the ``--set key=value`` that gave it) and
+names the key path, what was expected and what was found; an unknown key is reported with the
+nearest valid key (``difflib.get_close_matches``) or, when none is close, the list of valid
+keys. Relative paths resolve against the folder of the file (the current folder for defaults).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 
 __all__ = [
     "REQUIRED",
@@ -32,6 +33,7 @@ __all__ = [
     "dataclass_to_plain",
     "field_names",
     "load_yaml",
+    "override_paths",
     "parse_float",
     "parse_int",
     "parse_non_negative",
@@ -44,22 +46,25 @@ REQUIRED: Any = object()  # default of a key that must be given
 def load_yaml(path: str | os.PathLike | None, overrides: Sequence[str] = (),
               defaults_name: str = "<defaults>") -> Node:
     """The top-level mapping of a YAML file (read with ``yaml.safe_load``) as a :class:`Node`,
-    with ``key.path=value`` ``overrides`` applied (:func:`apply_overrides`). ``path`` None
-    gives an empty document named ``defaults_name`` in the current folder.
+    with ``key.path=value`` ``overrides`` applied (:func:`apply_overrides`; messages about
+    their keys name the ``--set``). ``path`` None gives an empty document: messages call it
+    ``defaults_name``, relative paths resolve against the current folder.
 
     Raises FileFormatError naming the path (and the line of a syntax error) when the file is
     missing, unreadable or not YAML, and InputError when its top level is not a mapping.
     """
     if path is None:
-        return Node(apply_overrides({}, overrides), Path.cwd() / defaults_name)
-    node = _read_yaml(Path(path))
+        node = Node({}, Path.cwd() / defaults_name, source=defaults_name)
+    else:
+        node = _read_yaml(Path(path))
     node.value = apply_overrides(node.value, overrides)
+    node.overrides = override_paths(overrides)
     return node
 
 
 def _read_yaml(path: Path) -> Node:
     if not path.is_file():
-        raise FileFormatError(path, "no such file")
+        raise MissingFileError(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -87,14 +92,39 @@ class Node:
 
     Args:
         value: the value (for a section, a dict).
-        file: the YAML file (messages name it; relative paths resolve against its folder).
+        file: the YAML file (relative paths resolve against its folder).
         path: key path of ``value`` in the document ("" for the top level).
+        source: what messages call the document (default: ``file``).
+        overrides: {key path: the ``key=value`` override that set it} (see
+            :func:`override_paths`): messages about those keys name the ``--set``.
     """
 
-    def __init__(self, value: Any, file: Path, path: str = "") -> None:
+    def __init__(self, value: Any, file: Path, path: str = "", source: str | None = None,
+                 overrides: dict[str, str] | None = None) -> None:
         self.value = value
         self.file = file
         self.path = path
+        self.source = str(file) if source is None else source
+        self.overrides = overrides or {}
+
+    def child(self, value: Any, path: str) -> Node:
+        """A node of this document: ``value`` at key path ``path``."""
+        return Node(value, self.file, path, self.source, self.overrides)
+
+    def origin(self, key: str | int = "") -> str:
+        """Where the value at ``key`` (this node itself for "") came from, for messages: the
+        ``--set key=value`` that set it, a section above it or a key in it, else the
+        document's :attr:`source`."""
+        where = self.key_path(key) if key != "" else self.path
+        given = [k for k in self.overrides if where and (
+            where == k or where.startswith((f"{k}.", f"{k}[")) or k.startswith(f"{where}."))]
+        return f"--set {self.overrides[max(given, key=len)]}" if given else self.source
+
+    @property
+    def label(self) -> str:
+        """The document for messages about it as a whole: its source and the overrides."""
+        sets = ", ".join(f"--set {item}" for item in self.overrides.values())
+        return f"{self.source} with {sets}" if sets else self.source
 
     # ---- structure ---------------------------------------------------------------------------
     def key_path(self, key: str | int) -> str:
@@ -107,17 +137,17 @@ class Node:
         """InputError saying that ``key`` (or this node itself when "") must be ``expected``."""
         where = self.key_path(key) if key != "" else (self.path or "the document")
         value = self.value if key == "" else self.value.get(key)
-        return InputError(f"{self.file}: {where} must be {expected}, got {_show(value)}")
+        return InputError(f"{self.origin(key)}: {where} must be {expected}, got {_show(value)}")
 
     def section(self, key: str, allowed: Sequence[str]) -> Node:
         """The mapping at ``key``, checked to hold only ``allowed`` keys."""
-        return Node(self.value.get(key), self.file, self.key_path(key)).mapping(allowed)
+        return self.child(self.value.get(key), self.key_path(key)).mapping(allowed)
 
     def mapping(self, allowed: Sequence[str]) -> Node:
         """This node, checked to be a mapping holding only ``allowed`` keys."""
         if not isinstance(self.value, dict):
             raise InputError(
-                f"{self.file}: {self.path or 'the document'} must be a mapping with keys among "
+                f"{self.origin()}: {self.path or 'the document'} must be a mapping with keys among "
                 f"{', '.join(allowed)}; got {_show(self.value)}"
             )
         self.check_keys(allowed)
@@ -131,7 +161,7 @@ class Node:
             where = f" in {self.path}" if self.path else ""
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
-            raise InputError(f"{self.file}: unknown key '{key}'{where}; {hint}")
+            raise InputError(f"{self.origin(str(key))}: unknown key '{key}'{where}; {hint}")
 
     def has(self, key: str) -> bool:
         """Whether ``key`` is given (a key whose value is null counts as not given)."""
@@ -142,8 +172,8 @@ class Node:
         value = self.value.get(key)
         if not isinstance(value, list) or not value:
             raise self.error(key, "a non-empty list")
-        parent = Node(value, self.file, self.key_path(key))
-        return [Node(v, self.file, parent.key_path(i)) for i, v in enumerate(value)]
+        parent = self.child(value, self.key_path(key))
+        return [self.child(v, parent.key_path(i)) for i, v in enumerate(value)]
 
     def get(self, key: str, default: Any, parse: Callable[[Any], Any], expected: str) -> Any:
         """``parse(value)`` of ``key``, or ``default`` when not given.
@@ -154,7 +184,8 @@ class Node:
         """
         if not self.has(key):
             if default is REQUIRED:
-                raise InputError(f"{self.file}: {self.key_path(key)} is required ({expected})")
+                raise InputError(f"{self.origin(key)}: {self.key_path(key)} is required "
+                                 f"({expected})")
             return default
         try:
             return parse(self.value[key])
@@ -282,15 +313,34 @@ def parse_non_negative(value: Any) -> float:
     return number
 
 
+def _override_parts(item: str) -> tuple[list[str], str]:
+    """(key path parts, value text) of a ``key.path=value`` override; InputError when it is
+    malformed."""
+    key, sep, text = item.partition("=")
+    parts = key.strip().split(".")
+    if not sep or not all(parts):
+        raise InputError(f"--set takes key.path=value, got {item!r}")
+    return parts, text
+
+
+def override_paths(overrides: Sequence[str]) -> dict[str, str]:
+    """{key path: override} of ``key.path=value`` overrides: the keys each one sets (a later
+    override of a key, or of a section above it, replaces the earlier ones)."""
+    paths: dict[str, str] = {}
+    for item in overrides:
+        key = ".".join(_override_parts(item)[0])
+        paths = {k: v for k, v in paths.items() if k != key and not k.startswith(key + ".")}
+        paths[key] = item
+    return paths
+
+
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """A copy of ``data`` with each ``a.b.c=value`` set (value parsed as YAML; sections made
     as needed). InputError for a malformed override or one that descends into a non-mapping."""
     data = copy.deepcopy(data)
     for item in overrides:
-        key, sep, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or not all(parts):
-            raise InputError(f"--set takes key.path=value, got {item!r}")
+        parts, text = _override_parts(item)
+        key = ".".join(parts)
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError:

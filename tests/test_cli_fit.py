@@ -13,12 +13,15 @@ from typer.testing import CliRunner
 
 import r3d.cli.fit as cli_fit
 from r3d.cli.main import app
+from r3d.fit.example import COW
+from r3d.fit.recipe import load_recipe
 from r3d.renderer import (
     FoVPerspectiveCameras,
     MeshRasterizer,
     RasterizationSettings,
     look_at_view_transform,
 )
+from r3d.runs.outdir import MARKER
 from r3d.utils import ico_sphere
 from r3d.views import save_views
 
@@ -255,3 +258,117 @@ def test_console_script_bad_recipe(tmp_path, r3d_exe):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
     assert "unknown key 'iteration'" in lines[0] and "'iterations'" in lines[0]
+
+
+# ---- frames and scores ---------------------------------------------------------------------------
+
+# the bundled example, tiny: 3 views of 32 px, one held out, 2 iterations from an ico-sphere of
+# level 0 (the default stages at fractions of the run subdivide it twice)
+EXAMPLE = ["--set", "example.views=3", "--set", "example.image_size=32", "--set",
+           "views.holdout=1", "--set", "views.image_size=32", "--set", "iterations=2", "--set",
+           "init.level=0", "--set", "renderer.faces_per_pixel=4", "--set", "outputs.gif=false"]
+
+
+def test_metrics_are_what_r3d_chamfer_gives_on_the_written_files(tmp_path):
+    """metrics.json's surface scores are r3d chamfer's on fit.obj and the cow's file, and a
+    fit of the example's views with the cow as --gt is the same fit in the same frame."""
+    out = tmp_path / "ex"
+    result = run("--out", str(out), *EXAMPLE, "--json")
+    assert result.exit_code == 0, result.output
+    surface = json.loads(result.stdout)["surface"]
+    check = runner.invoke(app, ["chamfer", str(COW), str(out / "fit.obj"), "--tau", "0.05",
+                                "--json"])
+    assert check.exit_code == 0, check.output
+    scores = json.loads(check.stdout)[0]
+    assert surface["chamfer_l2"] == scores["chamfer"]
+    assert surface["f_score@0.05"] == scores["fscore"]
+    again = run("--views", str(out / "example_views"), "--gt", str(COW), "--out",
+                str(tmp_path / "again"), *EXAMPLE, "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["surface"] == surface
+
+
+def test_quick(tmp_path):
+    out = tmp_path / "q"
+    result = run("--quick", "--out", str(out), *EXAMPLE, "--set", "iterations=3",
+                 "--set", "views.image_size=64")
+    assert result.exit_code == 0, result.output
+    written = load_recipe(out / "recipe.yaml")
+    assert written.iterations == 3 and written.views.image_size == 32
+    assert [s.at for s in written.stages] == [1, 2]
+    assert [s.image_size for s in written.stages] == [32, None]
+    help_text = " ".join(run("--help").stdout.split())
+    assert "--quick" in help_text and "at most 100 iterations" in help_text
+
+
+# ---- output folders ------------------------------------------------------------------------------
+
+
+def test_a_folder_with_an_earlier_run(views, recipe, tmp_path):
+    """Refused without --overwrite; --overwrite replaces the earlier run's files (none of
+    them stays), and refuses a folder holding files no r3d run wrote."""
+    out = tmp_path / "o"
+    args = ["--views", str(views), "--recipe", str(recipe), "--out", str(out), "--set",
+            "iterations=1"]
+    assert run(*args).exit_code == 0
+    assert (out / "progress.gif").is_file()
+    again = run(*args, "--set", "outputs.gif=false")
+    assert again.exit_code == 2
+    line = one_error_line(again)
+    assert str(out.resolve()) in line and "--overwrite" in line
+    result = run(*args, "--set", "outputs.gif=false", "--overwrite", "--json")
+    assert result.exit_code == 0, result.output
+    assert not (out / "progress.gif").exists()
+    files = {Path(f).name for f in json.loads(result.stdout)["files"]}
+    assert {p.name for p in out.iterdir()} == files | {MARKER}
+    (out / "notes.txt").write_text("mine")
+    result = run(*args, "--overwrite")
+    assert result.exit_code == 2 and "notes.txt" in one_error_line(result)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "fit.obj").is_file()
+
+
+def test_overwrite_will_not_delete_the_views(tmp_path):
+    out = tmp_path / "ex"
+    assert run("--out", str(out), *EXAMPLE).exit_code == 0
+    result = run("--views", str(out / "example_views"), "--out", str(out), "--overwrite",
+                 *EXAMPLE)
+    assert result.exit_code == 2
+    assert "an input of this run" in one_error_line(result)
+    assert (out / "example_views" / "cameras.json").is_file()
+
+
+def test_a_failed_run_leaves_no_folder(tmp_path):
+    """The example's views are rendered, then the recipe fails: nothing is left."""
+    out = tmp_path / "deeper" / "o"
+    result = run("--out", str(out), *EXAMPLE, "--set", "views.holdout=3")
+    assert result.exit_code == 2
+    assert "views.holdout is 3 but there are only 3 views" in one_error_line(result)
+    assert not (tmp_path / "deeper").exists()
+
+
+def test_out_below_a_file_exits_2(tmp_path, views, recipe):
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    result = run("--views", str(views), "--recipe", str(recipe), "--out", str(afile / "sub"))
+    assert result.exit_code == 2
+    assert f"{afile} is a file, not a folder" in one_error_line(result)
+
+
+@pytest.mark.parametrize("flag", ["--overwrite", "--quick"])
+def test_resume_with_a_new_run_flag_exits_2(tmp_path, flag):
+    result = run("--resume", str(tmp_path), flag)
+    assert result.exit_code == 2
+    assert f"{flag} cannot be given with it" in one_error_line(result)
+
+
+@pytest.mark.parametrize("items, message", [
+    (["iterations=abc"], "error: --set iterations=abc: iterations must be a positive int, "
+                         "got 'abc'"),
+    (["losses.silhouette=0"], "error: the default recipe with --set losses.silhouette=0: "
+                              "input: views needs"),
+])
+def test_set_errors_name_the_set(tmp_path, items, message):
+    result = run(*[a for item in items for a in ("--set", item)], "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert line.startswith(message) and "<" not in line and str(Path.cwd()) not in line

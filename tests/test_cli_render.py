@@ -14,6 +14,7 @@ from r3d.cli.main import app
 from r3d.errors import FileFormatError
 from r3d.io import save_obj
 from r3d.runs.images import write_png
+from r3d.runs.outdir import MARKER, run_files
 from r3d.utils import ico_sphere
 
 ROOT = Path(__file__).parents[1]
@@ -48,7 +49,7 @@ def test_mesh_turntable_writes_pngs_and_gif(sphere, tmp_path):
     result = runner.invoke(app, ["render", str(sphere), "--size", "64", "--views", "2",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["cameras.json", "turntable.gif",
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
                                                       "view_000.png", "view_001.png"]
     for name in ("view_000.png", "view_001.png"):
         rgb = pixels(out / name)
@@ -96,7 +97,7 @@ outputs: {{dir: maps, gif: false, depth: true, normal: true, silhouette: true}}
     summary = json.loads(result.stdout)
     out = tmp_path / "maps"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["cameras.json"] + [
+    assert names == sorted([MARKER, "cameras.json"] + [
         f"{kind}_{i:03d}.png" for kind in ("view", "depth", "normal", "silhouette")
         for i in (0, 1)])
     rgb = pixels(out / "view_000.png")
@@ -119,9 +120,8 @@ def test_recipe_runs_at_a_small_size(tmp_path):
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["cameras.json", "depth_000.png", "depth_001.png", "turntable.gif",
-                     "view_000.png",
-                     "view_001.png"]
+    assert names == [MARKER, "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif",
+                     "view_000.png", "view_001.png"]
     assert visible(pixels(out / "view_000.png"), BACKGROUND) > 0.1
 
 
@@ -187,6 +187,42 @@ def test_output_folder_that_is_a_file(sphere, tmp_path):
     result = runner.invoke(app, ["render", str(sphere), "--size", "8", "--views", "1",
                                  "--out", str(tmp_path / "taken")])
     assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_a_second_render_into_the_folder(sphere, tmp_path):
+    """Refused without --overwrite; with it, the earlier render's files are replaced (no
+    view_002.png of the first beside the second's two views)."""
+    out = tmp_path / "o"
+    args = ["render", str(sphere), "--size", "8", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--views", "3"]).exit_code == 0
+    result = runner.invoke(app, [*args, "--views", "2"])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(out) in lines[0] and "--overwrite" in lines[0]
+    result = runner.invoke(app, [*args, "--views", "2", "--overwrite", "--json"])
+    assert result.exit_code == 0, result.output
+    files = sorted(Path(f).name for f in json.loads(result.stdout)["files"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, *files])
+    assert not (out / "view_002.png").exists()
+    assert run_files(out) == {"command": "r3d render", "files": files}
+
+
+def test_out_below_a_file_exits_2(sphere, tmp_path):
+    afile = tmp_path / "afile.txt"
+    afile.write_text("x")
+    result = runner.invoke(app, ["render", str(sphere), "--size", "8", "--views", "1",
+                                 "--out", str(afile / "sub")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{afile} is a file, not a folder" in lines[0]
+
+
+def test_a_failed_render_leaves_no_folder(tmp_path):
+    bad = tmp_path / "bad.obj"
+    bad.write_text("v 0 0 0\nf 1 2 3\n")
+    result = runner.invoke(app, ["render", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "o").exists()
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from r3d.errors import FileFormatError, InputError
+from r3d.fit.example import COW, cow_sphere
 from r3d.fit.recipe import load_recipe
 from r3d.fit.run import (
     CHECKPOINT,
@@ -32,6 +34,7 @@ from r3d.renderer import (
     RasterizationSettings,
     look_at_view_transform,
 )
+from r3d.runs.outdir import MARKER, run_files
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere
 from r3d.views import save_views
@@ -188,7 +191,11 @@ def test_silhouette_fit_writes_every_output(silhouette_run):
 
 def test_metrics_list_every_file_written(silhouette_run):
     out, metrics, _ = silhouette_run
-    assert sorted(metrics["files"]) == sorted(str(p) for p in out.iterdir())
+    assert sorted(metrics["files"]) == sorted(str(p) for p in out.iterdir()
+                                              if p.name != MARKER)
+    # and the folder's marker lists them as this run's files
+    assert run_files(out) == {"command": "r3d fit",
+                              "files": sorted(Path(f).name for f in metrics["files"])}
 
 
 def test_silhouette_fit_outputs_are_readable(silhouette_run, views):
@@ -228,6 +235,21 @@ def test_bundled_example_runs(tmp_path):
     assert len(metrics["views"]) == 1
     # the cow is the ground truth of the example: surface scores are reported
     assert set(metrics["surface"]) == {"chamfer_l2", "f_score@0.05", "f_score@0.1"}
+
+
+def test_bundled_example_is_in_the_cows_frame(tmp_path):
+    """The example's cameras look at the centre of the cow of r3d/assets/cow/cow.obj, as its
+    file has it (not normalised), from example.dist times its radius."""
+    out = tmp_path / "ex"
+    recipe = tiny(out, "example.views=3", "example.image_size=32", "views.holdout=1")
+    inputs = prepare_inputs(recipe, mesh=None, views=None, target=None, gt=None,
+                            device=torch.device("cpu"))
+    centre, radius = cow_sphere()
+    assert inputs.gt == COW
+    cameras = inputs.views(32, torch.device("cpu")).cameras
+    distances = (cameras.get_camera_center() - centre).norm(dim=1)
+    assert torch.allclose(distances, torch.full((3,), 2.1 * radius), rtol=1e-4)
+    assert centre.norm() > 0.1 and abs(radius - 1) > 0.05  # not the unit sphere's frame
 
 
 # ---- colours and stages --------------------------------------------------------------------------
@@ -280,6 +302,18 @@ def test_texture_colours(texture_run):
 def test_texture_files_are_listed(texture_run):
     out, metrics = texture_run
     assert {str(out / "fit.mtl"), str(out / "fit.png")} <= set(metrics["files"])
+
+
+def test_stage_at_a_fraction_of_the_run(tmp_path, views):
+    """at: 0.5 of 4 iterations subdivides at iteration 2; recipe.yaml gives that iteration,
+    so a resumed run with more iterations does not move the stage."""
+    out = tmp_path / "half"
+    fit(tiny(out, "init.level=0", "iterations=4", "outputs.gif=false",
+             "stages=[{at: 0.5, subdivide: true}]"), views=views)
+    assert obj_faces(out / "fit.obj") == 80
+    assert yaml.safe_load((out / "recipe.yaml").read_text())["stages"][0]["at"] == 2
+    recipe, _ = resume_recipe(out, ["iterations=8"])
+    assert recipe.stage_start(recipe.stages[0]) == 2
 
 
 def test_subdivide_stage_quadruples_the_faces(tmp_path, views):
@@ -536,7 +570,7 @@ def test_views_folder_without_cameras(tmp_path):
 
 
 def test_missing_views_folder(tmp_path):
-    with pytest.raises(FileFormatError, match="no such folder of views"):
+    with pytest.raises(FileNotFoundError, match="no such folder of views"):
         fit(tiny(tmp_path / "o"), views=tmp_path / "nope")
 
 

@@ -11,12 +11,14 @@ import yaml
 
 from r3d.errors import FileFormatError, InputError
 from r3d.fit.recipe import (
+    QUICK_ITERATIONS,
     LookAtSpec,
     PoseSpec,
     Recipe,
     StageSpec,
     apply_overrides,
     load_recipe,
+    quick,
     recipe_to_dict,
 )
 
@@ -244,8 +246,20 @@ def test_unknown_key_far_from_any_lists_the_valid_ones():
     (["stages=[{subdivide: true}]"], r"stages\[0\]\.at is required"),
     (["stages=[{at: 5}, {at: 2}]"], r"stages must be in increasing order of 'at', got \[5, 2\]"),
     (["stages=[{at: 5}, {at: 5}]"], r"stages must be in increasing order of 'at', got \[5, 5\]"),
-    (["iterations=10"], r"stages at \[100, 200\] start after the last iteration \(10\)"),
-    (["iterations=200"], r"stages at \[200\] start after the last iteration \(200\)"),
+    (["iterations=10", "stages=[{at: 100}, {at: 200}]"],
+     r"stages at \[100, 200\] start after the last iteration \(10\); give 'at' as a fraction"),
+    (["iterations=200", "stages=[{at: 0.25}, {at: 200}]"],
+     r"stages at \[200\] start after the last iteration \(200\)"),
+    (["stages=[{at: 150}, {at: 0.25}]"],
+     r"stages must be in increasing order of 'at', got \[150, 0.25\]"),
+    (["stages=[{at: 1.5}]"], r"stages\[0\]\.at must be a fraction of the run in \(0, 1\) or an "
+                             r"iteration \(an int >= 1\), got 1.5"),
+    (["stages=[{at: 0}]"], r"stages\[0\]\.at must be a fraction"),
+    (["stages=[{at: 0.0}]"], r"stages\[0\]\.at must be a fraction"),
+    (["stages=[{at: 1.0}]"], r"stages\[0\]\.at must be a fraction"),
+    (["stages=[{at: -0.5}]"], r"stages\[0\]\.at must be a fraction"),
+    (["stages=[{at: true}]"], r"stages\[0\]\.at must be a fraction"),
+    (["stages=[{at: half}]"], r"stages\[0\]\.at must be a fraction"),
     (["optimise=[shape, colors]"], r"optimise: colors needs losses\.rgb > 0"),
     (["input=target"], r"input: target needs losses\.chamfer > 0"),
     (["input=target", "losses.chamfer=1", "optimise=[shape, cameras]"],
@@ -259,6 +273,43 @@ def test_unknown_key_far_from_any_lists_the_valid_ones():
 def test_bad_values(items, pattern):
     with pytest.raises(InputError, match=pattern):
         load_recipe(None, items)
+
+
+# ---- where a message says the value came from -----------------------------------------------
+
+
+@pytest.mark.parametrize("items, message", [
+    (["iterations=abc"], "--set iterations=abc: iterations must be a positive int, got 'abc'"),
+    (["optim.lrr=0.1"], "--set optim.lrr=0.1: unknown key 'lrr' in optim; did you mean 'lr'?"),
+    (["optim={lr: -1}"], "--set optim={lr: -1}: optim.lr must be a positive number, got -1"),
+    (["optim.lr=-1", "optim={lr: -2}"], "--set optim={lr: -2}: optim.lr must be a positive "
+                                        "number, got -2"),
+    (["iterations.x=1"], "--set iterations.x=1: iterations must be a positive int"),
+    (["stages=[{at: 2.5}]"], "--set stages=[{at: 2.5}]: stages[0].at must be a fraction"),
+    (["losses.silhouette=0"], "the default recipe with --set losses.silhouette=0: input: views "
+                              "needs a silhouette"),
+    (["iterations=5", "stages=[{at: 9}]"], "the default recipe with --set iterations=5, --set "
+                                           "stages=[{at: 9}]: stages at [9] start after"),
+])
+def test_messages_name_the_set_or_the_defaults(items, message):
+    """No fake path (such as <cwd>/<recipe defaults>): the --set that gave the value, or the
+    default recipe."""
+    with pytest.raises(InputError) as info:
+        load_recipe(None, items)
+    assert str(info.value).startswith(message), str(info.value)
+    assert str(Path.cwd()) not in str(info.value)
+
+
+def test_messages_name_the_file_or_the_set(tmp_path):
+    path = write(tmp_path, "optim: {lr: -1}\niterations: 20\nstages: []\n")
+    with pytest.raises(InputError, match=f"^{path}: optim.lr must be a positive number"):
+        load_recipe(path)
+    with pytest.raises(InputError, match="^--set optim.type=adamw: optim.type must be one"):
+        load_recipe(path, ["optim.lr=0.1", "optim.type=adamw"])
+    with pytest.raises(InputError) as info:
+        load_recipe(path, ["optim.lr=0.1", "losses.rgb=0", "optimise=[shape, colors]"])
+    assert str(info.value).startswith(f"{path} with --set optim.lr=0.1, --set losses.rgb=0, "
+                                      "--set optimise=[shape, colors]: optimise: colors needs")
 
 
 def test_bad_value_in_file_names_the_file(tmp_path):
@@ -275,7 +326,7 @@ def test_stage_lr_and_image_size_are_checked():
 
 
 def test_missing_or_bad_recipe_file(tmp_path):
-    with pytest.raises(FileFormatError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="no such file"):
         load_recipe(tmp_path / "nope.yaml")
     bad = write(tmp_path, "optim: [\n")
     with pytest.raises(FileFormatError, match="not valid YAML"):
@@ -288,6 +339,48 @@ def test_empty_recipe_file_is_refused_with_a_message(tmp_path):
     path = write(tmp_path, "")
     with pytest.raises(InputError, match=f"^{path}: the document must be a mapping"):
         load_recipe(path)
+
+
+# ---- stages as fractions of the run, --quick ---------------------------------------------------
+
+
+@pytest.mark.parametrize("iterations, starts", [
+    (300, [100, 200]), (30, [10, 20]), (7, [2, 5]), (2, [1, 1]), (1, [0, 0])])
+def test_default_stages_scale_with_iterations(iterations, starts):
+    recipe = load_recipe(None, [f"iterations={iterations}"])
+    assert [recipe.stage_start(s) for s in recipe.stages] == starts
+    resolved = recipe.resolved()
+    assert [s.at for s in resolved.stages] == starts
+    assert resolved.image_size_at(iterations) == recipe.image_size_at(iterations) == 128
+
+
+def test_an_int_stage_is_an_iteration():
+    recipe = load_recipe(None, ["iterations=50", "stages=[{at: 0.5, lr: 0.01}, {at: 40}]"])
+    assert [recipe.stage_start(s) for s in recipe.stages] == [25, 40]
+    assert [s.at for s in recipe.started_stages(39)] == [0.5]
+
+
+@pytest.mark.parametrize("iterations", [30, 3, 1])
+@pytest.mark.parametrize("path", FIT_RECIPES, ids=lambda p: p.stem)
+def test_bundled_recipes_take_any_iterations(path, iterations):
+    recipe = load_recipe(path, [f"iterations={iterations}"])
+    assert recipe.iterations == iterations
+    assert all(0 <= recipe.stage_start(s) < iterations for s in recipe.stages)
+
+
+def test_quick_caps_iterations_and_image_sizes():
+    recipe = quick(load_recipe(None))
+    assert recipe.iterations == QUICK_ITERATIONS == 100
+    assert [recipe.stage_start(s) for s in recipe.stages] == [33, 67]
+    assert recipe.views.image_size == 32 and recipe.example.image_size == 64
+    assert [s.image_size for s in recipe.stages] == [32, None]
+    # what is already small stays; int stages keep their share of the run
+    small = quick(load_recipe(None, ["iterations=10", "views.image_size=16",
+                                     "stages=[{at: 5, image_size: 24}]"]))
+    assert small.iterations == 10 and small.views.image_size == 16
+    assert small.stages[0].image_size == 24 and small.stage_start(small.stages[0]) == 5
+    long = quick(load_recipe(None, ["iterations=1000", "stages=[{at: 250}]"]))
+    assert long.stage_start(long.stages[0]) == 25
 
 
 # ---- the YAML round trip -------------------------------------------------------------------------

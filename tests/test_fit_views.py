@@ -393,7 +393,7 @@ INTRINSICS = {"fl_x": 10.0}
 
 
 def test_missing_folder_and_file(tmp_path):
-    with pytest.raises(FileFormatError, match="nope: no such folder"):
+    with pytest.raises(FileNotFoundError, match="nope: no such folder"):
         load_views(tmp_path / "nope")
     (tmp_path / "file").write_text("")
     with pytest.raises(FileFormatError, match="is a file"):
@@ -468,11 +468,11 @@ def test_distortion_error_is_an_input_error(tmp_path):
 def test_missing_images(tmp_path):
     image(tmp_path / "a.png")
     transforms(tmp_path, [frame(), frame("b.png")], **INTRINSICS)
-    with pytest.raises(FileFormatError, match=r"b.png: no such image file \(of frames\[1\] in "
+    with pytest.raises(FileNotFoundError, match=r"b.png: no such image file \(of frames\[1\] in "
                                               r"transforms.json\)"):
         load_views(tmp_path)
     transforms(tmp_path, [frame("./train/r_0")], **INTRINSICS)
-    with pytest.raises(FileFormatError, match="r_0: no such file .*also tried .png and .jpg"):
+    with pytest.raises(FileNotFoundError, match="r_0: no such file .*also tried .png and .jpg"):
         load_views(tmp_path)
 
 
@@ -503,7 +503,7 @@ def test_rgb_without_mask(tmp_path):
 def test_missing_mask_path(tmp_path):
     image(tmp_path / "a.png", mode="RGB")
     transforms(tmp_path, [frame(mask_path="m/a.png")], **INTRINSICS)
-    with pytest.raises(FileFormatError, match=r"m/a.png: no such mask file"):
+    with pytest.raises(FileNotFoundError, match=r"m/a.png: no such mask file"):
         load_views(tmp_path)
 
 
@@ -551,7 +551,7 @@ def test_bad_cameras_json(tmp_path, edit, message):
     doc = good_cameras_json(tmp_path)
     edit(doc)
     (tmp_path / "cameras.json").write_text(json.dumps(doc))
-    with pytest.raises((InputError, FileFormatError), match=message):
+    with pytest.raises((InputError, FileFormatError, FileNotFoundError), match=message):
         load_views(tmp_path)
 
 

@@ -32,7 +32,7 @@ MESHES = {
     "unit_cube.STL": (36, 12),
     "multibody.stl": (96, 32),
     "gltf_strip/Mesh_PrimitiveMode_04.gltf": (4, 2),
-    "nancolor.obj": ("vertex colour of vertex 6 is not finite", 7),
+    "nancolor.obj": (8, 12),  # the NaN colour drops the colours (with a warning), not the mesh
     "obj_points.obj": ("8 vertices but no faces.*point cloud", None),
     "obj_wireframe.obj": ("8 vertices but no faces.*point cloud", None),
     "points_ascii_with_lists.ply": ("5 vertices but no faces.*point cloud", None),
@@ -43,13 +43,14 @@ MESHES = {
     "empty_nodes.glb": ("empty.*no mesh", None),
 }
 
-# point clouds for the files that have points but no faces (and the NaN-colour file)
+# point clouds for the files that have points but no faces, and the NaN-colour file
 POINTS = {
     "obj_points.obj": 8,
     "obj_wireframe.obj": 8,
     "points_ascii_with_lists.ply": 5,
     "fuze_ascii.ply": 502,
     "comments.off": 8,
+    "nancolor.obj": 8,
 }
 
 DATA_FILES = sorted(
@@ -109,6 +110,21 @@ def test_warnings_name_the_problem():
 def test_nancolor_geometry_loads_without_textures():
     mesh = IO().load_mesh(EDGE / "nancolor.obj", include_textures=False)
     assert mesh.verts_packed().shape == (8, 3) and mesh.faces_packed().shape == (12, 3)
+
+
+def test_nancolor_drops_the_colours_with_a_warning_or_raises_when_strict():
+    path = EDGE / "nancolor.obj"
+    with pytest.warns(UserWarning, match=r"nancolor.obj:7: colour of vertex 6 is not finite "
+                                         r"\(\[nan, nan, nan\]\); colours dropped"):
+        mesh = IO().load_mesh(path)
+    assert mesh.textures is None and mesh.faces_packed().shape == (12, 3)
+    with pytest.warns(UserWarning, match="colours dropped"):
+        cloud = IO().load_pointcloud(path)
+    assert cloud.features_packed() is None
+    for load in (IO().load_mesh, IO().load_pointcloud):
+        with pytest.raises(FileFormatError, match=r"colour of vertex 6 is not finite") as info:
+            load(path, strict_colors=True)
+        assert info.value.line == 7
 
 
 def test_mtl_colour_only_material():

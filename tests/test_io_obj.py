@@ -147,9 +147,20 @@ def test_malformed_obj_names_file_and_line(tmp_path, body, line, match):
 
 
 def test_missing_file():
-    with pytest.raises(FileFormatError, match="no such file") as info:
+    with pytest.raises(FileNotFoundError, match="no such file") as info:
         load_obj(DATA / "nope.obj")
-    assert info.value.path.endswith("nope.obj")
+    assert info.value.filename.endswith("nope.obj")
+
+
+def test_text_that_is_not_obj_names_its_size(tmp_path):
+    path = tmp_path / "notes.obj"
+    path.write_text("hello world\n")
+    with pytest.raises(FileFormatError, match=r"notes.obj: no geometry found in 12 bytes: the "
+                                              r"file holds no vertices \('v' lines\)"):
+        load_obj(path)
+    path.write_bytes(b"")
+    with pytest.raises(FileFormatError, match="notes.obj: the file is empty"):
+        load_obj(path)
 
 
 # -- materials ---------------------------------------------------------------------------

@@ -84,10 +84,20 @@ def test_unknown_extension_and_missing_file(tmp_path):
         IO().save_mesh(_tetra(), tmp_path / "noext")
     with pytest.raises(FileFormatError, match=r"point cloud formats: \.obj, \.off, \.ply"):
         IO().load_pointcloud(tmp_path / "a.stl")
-    with pytest.raises(FileFormatError, match="no such file") as info:
-        IO().load_mesh(tmp_path / "missing.ply")
-    assert info.value.path == str(tmp_path / "missing.ply")
+    for missing in (IO().load_mesh, IO().load_pointcloud, IO().file_has_faces):
+        with pytest.raises(FileNotFoundError, match="no such file") as info:
+            missing(tmp_path / "missing.ply")
+        assert info.value.filename == str(tmp_path / "missing.ply")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_is_named_as_one(tmp_path):
+    (tmp_path / "scans.ply").mkdir()
+    for path in (tmp_path, tmp_path / "scans.ply"):  # with and without a known extension
+        for load in (IO().load_mesh, IO().load_pointcloud, IO().file_has_faces):
+            with pytest.raises(IsADirectoryError, match="is a directory") as info:
+                load(path)
+            assert info.value.filename == str(path)
 
 
 def test_register_user_format(tmp_path):

@@ -32,6 +32,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("r3d.cli",),  # the command line
 ]
 
+# The command line is the top layer (nothing imports it, so no cycle can hide there): its
+# commands import the library when they run, so that `r3d --help` does not load torch.
+DEFERRING_PACKAGES = ("r3d.cli",)
+
 # Function-level imports of r3d modules that are not there to dodge a cycle: (module, target).
 LAZY_IMPORTS = {
     # the benchmark registry loads every op family's cases on first use only
@@ -105,9 +109,11 @@ def violations(module: str, source: str, is_package: bool = False) -> list[str]:
             problems.append(f"{where}: {target_package} is in a higher layer")
         elif target_layer == own_layer:
             problems.append(f"{where}: {target_package} is in the same layer as {own_package}")
-        if in_function and target_package != own_package:
+        if not in_function or own_package in DEFERRING_PACKAGES:
+            continue
+        if target_package != own_package:
             problems.append(f"{where} inside a function")
-        elif in_function and (module, target) not in LAZY_IMPORTS:
+        elif (module, target) not in LAZY_IMPORTS:
             problems.append(f"{where} inside a function (list it in LAZY_IMPORTS if it is lazy)")
     return problems
 
@@ -154,3 +160,4 @@ def test_downward_and_own_package_imports_pass():
     source = "from r3d.structures import Meshes\nfrom r3d.ops.knn import knn_points\nimport r3d\n"
     assert violations("r3d.loss.chamfer", source) == []
     assert violations("r3d.cli.fit", "from r3d.fit.run import fit\n") == []
+    assert violations("r3d.cli.fit", "def fit():\n    from r3d.fit.run import fit\n") == []

@@ -30,6 +30,7 @@ from r3d.learn.train import (
     resume_recipe,
     train,
 )
+from r3d.runs.outdir import run_files
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 runner = CliRunner()
@@ -236,8 +237,35 @@ def test_cli_train_and_eval(tmp_path, data):
                                  "--split", "train", "--no-baselines"])
     assert result.exit_code == 0, result.output
     assert "chamfer_l2" in result.stdout and "model" in result.stdout
+    # eval's files join the training's run: a later --overwrite of it replaces them too
+    files = run_files(out)
+    assert files["command"] == "r3d train" and {"eval.json", "eval.png"} <= set(files["files"])
+    result = runner.invoke(app, ["train", str(recipe), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "eval.json").exists()
     result = runner.invoke(app, ["train", "--set", "optim.lrr=1"])
     assert result.exit_code == 2 and "did you mean 'lr'" in result.output
+
+
+def test_a_second_training_into_the_folder(tmp_path, data):
+    """Refused without --overwrite; with it, the earlier run's files are replaced (its
+    validation scores do not stay beside a run without validation)."""
+    out = tmp_path / "run"
+    train(tiny(out, data, "optim.epochs=1"))
+    assert (out / "metrics.csv").is_file()
+    items = [f"data.root={data}", "data.families=[chair, mug]", "data.shapes_per_family=6",
+             "data.views=3", "data.views_per_item=2", "data.image_size=24",
+             "network.widths=[8]", "network.hidden=8", "network.stages=1", "network.level=0",
+             "optim.batch_size=2", "optim.epochs=1", "outputs.eval_every=0",
+             f"outputs.dir={out}"]
+    args = ["train", *[a for item in items for a in ("--set", item)]]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert str(out) in result.stderr and "--overwrite" in result.stderr
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "metrics.csv").exists() and (out / CHECKPOINT).is_file()
+    assert run_files(out)["command"] == "r3d train"
 
 
 def test_two_processes_train_in_sync(tmp_path, data, r3d_exe):
@@ -259,3 +287,4 @@ def test_two_processes_train_in_sync(tmp_path, data, r3d_exe):
     sums = [json.loads((out / f"sync_rank{r}.json").read_text()) for r in (0, 1)]
     assert sums[0]["checksum"] == sums[1]["checksum"]
     assert json.loads((out / "train.json").read_text())["world_size"] == 2
+    assert {"sync_rank0.json", "sync_rank1.json"} <= set(run_files(out)["files"])

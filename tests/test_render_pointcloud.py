@@ -14,6 +14,7 @@ import r3d
 from r3d.cli.main import app
 from r3d.errors import FileFormatError, InputError
 from r3d.io import IO
+from r3d.runs.outdir import MARKER
 from r3d.scene.geometry import DEFAULT_COLOUR, load_pointclouds, place_points
 from r3d.scene.run import render_scene
 from r3d.scene.scene import (
@@ -155,7 +156,7 @@ def test_points_section_with_meshes_is_refused(tmp_path):
 
 def test_missing_cloud_file_is_named(tmp_path):
     path = write(tmp_path, "pointclouds: [{sample: gone.obj}]\ncameras: {turntable: {}}\n")
-    with pytest.raises(FileFormatError) as info:
+    with pytest.raises(FileNotFoundError) as info:
         load_scene(path)
     assert str(tmp_path / "gone.obj") in str(info.value) and "pointclouds[0].sample" in str(
         info.value)
@@ -251,7 +252,7 @@ def test_points_render_in_their_colour_over_the_background(cloud, tmp_path, comp
     assert summary["points"] == 400 and summary["compositor"] == compositor
     assert "shader" not in summary and summary["views"] == 2
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["cameras.json", "spin.gif"] + [f"{kind}_{i:03d}.png" for kind in
+        [MARKER, "cameras.json", "spin.gif"] + [f"{kind}_{i:03d}.png" for kind in
                                         ("view", "depth", "normal", "silhouette") for i in (0, 1)])
     red = np.round(np.array(RED) * 255)
     bg = np.round(np.array(BACKGROUND) * 255)
@@ -310,7 +311,7 @@ def test_scene_for_file_tells_clouds_from_meshes(cloud, tmp_path):
     assert scene.cameras.num_views() == 3 and scene.image_size == (32, 32)
     mesh = scene_for_file(DATA / "tet.ply", out=tmp_path / "o")  # a PLY with faces
     assert mesh.pointclouds == () and mesh.meshes[0].file == DATA / "tet.ply"
-    with pytest.raises(FileFormatError, match="gone.ply: no such file"):
+    with pytest.raises(FileNotFoundError, match="gone.ply: no such file"):
         scene_for_file(tmp_path / "gone.ply", out=tmp_path / "o")
 
 
@@ -321,7 +322,7 @@ def test_cli_renders_a_cloud_file_as_a_turntable(cloud, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["points"] == 400 and summary["compositor"] == "alpha"
-    assert sorted(p.name for p in out.iterdir()) == ["cameras.json", "turntable.gif",
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
                                                       "view_000.png", "view_001.png"]
     rgb = pixels(out / "view_000.png").astype(int)
     fg = np.abs(rgb - 245).max(axis=-1) > 8  # the file turntable's background grey
@@ -339,7 +340,7 @@ def test_recipe_runs_at_a_small_size(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["points"] == 112_698 and summary["compositor"] == "alpha"
     assert sorted(p.name for p in out.iterdir()) == [
-        "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif", "view_000.png",
+        MARKER, "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif", "view_000.png",
         "view_001.png"]
     for view in (0, 1):
         rgb = pixels(out / f"view_{view:03d}.png").astype(int)

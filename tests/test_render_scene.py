@@ -215,14 +215,14 @@ def test_shader_near_miss_is_suggested(folder):
 
 def test_missing_mesh_file_is_named(folder):
     path = write(folder, "meshes: [{file: meshes/nope.obj}]\ncameras: {turntable: {}}\n")
-    with pytest.raises(FileFormatError) as info:
+    with pytest.raises(FileNotFoundError) as info:
         load_scene(path)
     message = str(info.value)
     assert str(folder / "meshes" / "nope.obj") in message and "meshes[0].file" in message
 
 
 def test_missing_scene_file_is_named(tmp_path):
-    with pytest.raises(FileFormatError, match="missing.yaml: no such file"):
+    with pytest.raises(FileNotFoundError, match="missing.yaml: no such file"):
         load_scene(tmp_path / "missing.yaml")
 
 
@@ -248,7 +248,7 @@ def test_scene_for_mesh_defaults(folder):
 
 
 def test_scene_for_missing_mesh(tmp_path):
-    with pytest.raises(FileFormatError, match="nope.obj: no such file"):
+    with pytest.raises(FileNotFoundError, match="nope.obj: no such file"):
         scene_for_mesh(tmp_path / "nope.obj", out=tmp_path)
 
 

@@ -4,7 +4,13 @@
 a UV texture) or ``fit.ply`` (a fitted point cloud with colours); ``comparison.png`` (each
 scored view: input | fit); ``progress.gif`` (input | fit every ``outputs.every`` iterations);
 ``loss.png`` (each weighted loss term per iteration, log scale); ``metrics.json``;
-``recipe.yaml`` (the resolved recipe, which ``--resume`` reads back); ``checkpoint.pt``.
+``recipe.yaml`` (the resolved recipe, stages at their iterations, which ``--resume`` reads
+back); ``checkpoint.pt``; and, when the run ends, the folder's ``.r3d-run`` listing them
+(:mod:`r3d.runs.outdir`).
+
+Everything is in the frame of the inputs (the views' cameras, or the target's), and the
+surface scores against a ground truth are computed on the written files, exactly as
+``r3d chamfer GT fit.obj`` computes them (:func:`r3d.runs.metrics.surface_scores`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 import torch
 import yaml
 
+from r3d.fit.frame import from_frame
 from r3d.fit.model import MeshModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
 from r3d.fit.render import render_display
@@ -43,20 +50,17 @@ COMPARISON_VIEWS = 6  # rows of comparison.png at most
 
 
 def write_recipe(recipe: Recipe, out: Path) -> Path:
-    """The resolved recipe as ``recipe.yaml``."""
+    """The resolved recipe, each stage at the iteration it starts at, as ``recipe.yaml``."""
     path = out / "recipe.yaml"
     with atomic_open(path, "w") as f:
-        yaml.safe_dump(recipe_to_dict(recipe), f, sort_keys=False)
+        yaml.safe_dump(recipe_to_dict(recipe.resolved()), f, sort_keys=False)
     return path
 
 
 def _fitted_mesh(state, inputs) -> Meshes:
     """The fitted mesh in the frame of the inputs (a target fit's normalisation undone)."""
     mesh = state.model.meshes()
-    if inputs.target_frame is not None:
-        centre, scale = inputs.target_frame
-        mesh = mesh.update_padded(centre + scale * mesh.verts_padded())
-    return mesh
+    return mesh.update_padded(from_frame(mesh.verts_padded(), inputs.target_frame))
 
 
 def _save_model(state, mesh: Meshes | None, out: Path) -> list[Path]:
@@ -115,7 +119,8 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
                      "final_loss": state.history[-1] if state.history else None}
     files = [out / "recipe.yaml", out / "inputs.json"]
     mesh = _fitted_mesh(state, inputs) if isinstance(state.model, MeshModel) else None
-    files.extend(_save_model(state, mesh, out))
+    model_files = _save_model(state, mesh, out)
+    files.extend(model_files)
     train, held = split
     if recipe.input == "views":
         scored = held if len(held) else train
@@ -125,9 +130,7 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         files.append(write_png(out / "comparison.png", picture))
     if inputs.gt is not None and "shape" in recipe.optimise and (
             mesh is not None or bool(state.model.visible().any())):
-        points = (state.model.points.detach()[state.model.visible()][None] if mesh is None
-                  else mesh)
-        metrics["surface"] = surface_scores(points, inputs.gt, seed=recipe.seed)
+        metrics["surface"] = surface_scores(model_files[0], inputs.gt)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))
         metrics["pose"] = pose_errors(R.detach(), T.detach(), *inputs.true_cameras)

@@ -20,19 +20,34 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
     iterations: 300
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 50, radius: 0.02,
                points_per_pixel: 10}
-    stages: [{at: 150, subdivide: true, image_size: 128, lr: 0.005, sigma: 2.0e-5}]
-                                  # coarse to fine ([] for none)
+    stages: [{at: 0.5, subdivide: true, image_size: 128, lr: 0.005, sigma: 2.0e-5}]
+                                  # coarse to fine ([] for none); at: where the stage starts,
+                                  #   a fraction of the run in (0, 1) (0.5: half way, so the
+                                  #   stages scale with iterations) or an iteration (an int)
     pose: {init: {dist: 2.7, elev: 30, azim: 20}, perturb_deg: 0.0}
                                   # camera fits: where the cameras start (default: the views')
     example: {views: 20, image_size: 128, dist: 2.1, fov: 60}
                                   # the bundled example's views (when no input is given)
     outputs: {dir: fit_out, every: 10, checkpoint_every: 50, gif: true, fps: 10}
+    up: auto                      # the up axis of the mesh files given (see below)
     seed: 0
     device: cpu
 
+``up`` (``r3d fit --up``) names the up axis of the mesh and point cloud files a run is given
+(the start mesh, ``--target``, ``--gt``): ``+y``, ``-y``, ``+z``, ``-z``, ``+x``, ``-x`` or
+``auto`` (+Y for every format, see :mod:`r3d.scene.up`). r3d's cameras are +Y up (the views',
+as ``r3d render --up`` writes them upright, ``pose.init``, the progress renders'), so they are
+turned into the files' frame: the fit is the one of the files turned so that this axis is +Y,
+and ``fit.obj`` comes back in the files' frame (it overlays them, and ``--gt`` scores it
+there). The bundled example is +Y up and takes no other ``up``.
+
 ``optim.schedule`` is constant, cosine (down to ``min_lr`` times the rate) or step (times
 ``gamma`` every ``step_every`` iterations); ``color_lr``/``camera_lr`` default to ``lr``.
-Keys can be overridden from the command line with ``key.path=value`` (the value read as YAML).
+A stage given as a fraction starts at that share of ``iterations``, rounded (always before the
+end); one given as an int starts at that iteration, which must be before the end. The
+``recipe.yaml`` a run writes gives the stages' iterations (so ``--resume --set iterations=N``
+does not move them). Keys can be overridden from the command line with ``key.path=value`` (the
+value read as YAML); :func:`quick` makes a recipe a fast, rough look (``r3d fit --quick``).
 """
 
 from __future__ import annotations
@@ -45,13 +60,16 @@ from typing import Any
 
 from r3d.errors import InputError
 from r3d.runs.rendering import RendererSpec
+from r3d.scene.up import UP_AXES, check_up
 from r3d.schema import (
+    REQUIRED,
     Node,
     apply_overrides,
     dataclass_section,
     dataclass_to_plain,
     field_names,
     load_yaml,
+    parse_float,
     parse_non_negative,
 )
 
@@ -68,8 +86,10 @@ __all__ = [
     "ViewsSpec",
     "apply_overrides",
     "load_recipe",
+    "quick",
     "recipe_from_dict",
     "recipe_to_dict",
+    "with_options",
 ]
 
 MODELS = ("mesh", "points")
@@ -135,11 +155,12 @@ class OptimSpec:
 
 @dataclass(frozen=True)
 class StageSpec:
-    """At iteration ``at``: subdivide the mesh and/or change the image size, the learning rate
-    and the soft rasteriser's ``sigma`` (smaller: sharper silhouettes, whose 0.5 level lies
-    closer to the true outline, but gradients from fewer pixels)."""
+    """From ``at`` on (a fraction of the run in (0, 1), or an iteration, an int): subdivide the
+    mesh and/or change the image size, the learning rate and the soft rasteriser's ``sigma``
+    (smaller: sharper silhouettes, whose 0.5 level lies closer to the true outline, but
+    gradients from fewer pixels)."""
 
-    at: int
+    at: int | float
     subdivide: bool = False
     image_size: int | None = None
     lr: float | None = None
@@ -203,29 +224,46 @@ class Recipe:
     iterations: int = 300
     renderer: RendererSpec = field(default_factory=RendererSpec)
     stages: tuple[StageSpec, ...] = (
-        StageSpec(at=100, subdivide=True, image_size=128, sigma=3e-5),
-        StageSpec(at=200, subdivide=True, sigma=1e-5),
+        StageSpec(at=0.333, subdivide=True, image_size=128, sigma=3e-5),
+        StageSpec(at=0.667, subdivide=True, sigma=1e-5),
     )
     pose: PoseSpec = field(default_factory=PoseSpec)
     example: ExampleSpec = field(default_factory=ExampleSpec)
     outputs: OutputSpec = field(default_factory=OutputSpec)
+    up: str = "auto"
     seed: int = 0
     device: str = "cpu"
+
+    def stage_start(self, stage: StageSpec) -> int:
+        """The iteration ``stage`` starts at: its ``at`` (an int), or that fraction of
+        ``iterations`` rounded, at most the last iteration (a float)."""
+        if isinstance(stage.at, int):
+            return stage.at
+        return min(round(stage.at * self.iterations), self.iterations - 1)
+
+    def started_stages(self, iteration: int) -> list[StageSpec]:
+        """The stages started by ``iteration`` (those starting at it included), in order."""
+        return [s for s in self.stages if self.stage_start(s) <= iteration]
+
+    def resolved(self) -> Recipe:
+        """This recipe with each stage's ``at`` the iteration it starts at."""
+        return dataclasses.replace(self, stages=tuple(
+            dataclasses.replace(s, at=self.stage_start(s)) for s in self.stages))
 
     def image_size_at(self, iteration: int) -> int:
         """The height in pixels views are rendered at in ``iteration`` (stages may change it;
         ``iterations`` gives the final size, at which the fit is scored)."""
         size = self.views.image_size
-        for stage in self.stages:
-            if stage.at <= iteration and stage.image_size is not None:
+        for stage in self.started_stages(iteration):
+            if stage.image_size is not None:
                 size = stage.image_size
         return size
 
     def renderer_at(self, iteration: int) -> RendererSpec:
         """The renderer settings of ``iteration`` (stages may change sigma)."""
         spec = self.renderer
-        for stage in self.stages:
-            if stage.at <= iteration and stage.sigma is not None:
+        for stage in self.started_stages(iteration):
+            if stage.sigma is not None:
                 spec = dataclasses.replace(spec, sigma=stage.sigma)
         return spec
 
@@ -233,10 +271,10 @@ class Recipe:
 # ---- reading --------------------------------------------------------------------------------
 
 
-_DEFAULTS = "<recipe defaults>"  # stands for the file in messages when no recipe is given
+_DEFAULTS = "the default recipe"  # stands for the file in messages when no recipe is given
 _TOP = ("model", "input", "init", "optimise", "colors", "texture_size", "views", "losses",
         "target", "optim", "iterations", "renderer", "stages", "pose", "example", "outputs",
-        "seed", "device")
+        "up", "seed", "device")
 
 
 def load_recipe(path: str | os.PathLike | None, overrides: list[str] = ()) -> Recipe:
@@ -271,6 +309,7 @@ def recipe_from_dict(doc: Node) -> Recipe:
         pose=_pose(doc),
         example=dataclass_section(doc, "example", ExampleSpec),
         outputs=_outputs(doc),
+        up=doc.get("up", d.up, check_up, f"one of {', '.join(UP_AXES)}"),
         seed=doc.integer("seed", d.seed, minimum=0),
         device=doc.string("device", d.device),
     )
@@ -333,16 +372,26 @@ def _stages(doc: Node) -> tuple[StageSpec, ...]:
     for node in doc.items("stages"):
         node.mapping(field_names(StageSpec))
         stages.append(StageSpec(
-            at=node.integer("at"),
+            at=node.get("at", REQUIRED, _parse_at, "a fraction of the run in (0, 1) or an "
+                        "iteration (an int >= 1)"),
             subdivide=node.boolean("subdivide", False),
             image_size=node.integer("image_size", None),
             lr=node.number("lr", None, positive=True),
             sigma=node.number("sigma", None, positive=True),
         ))
-    ats = [s.at for s in stages]
-    if ats != sorted(set(ats)):
-        raise InputError(f"{doc.file}: stages must be in increasing order of 'at', got {ats}")
     return tuple(stages)
+
+
+def _parse_at(value: Any) -> int | float:
+    """A stage's ``at``: an int >= 1 (an iteration) or a number in (0, 1) (a fraction)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ValueError(value)
+        return value
+    fraction = parse_float(value)
+    if not 0 < fraction < 1:
+        raise ValueError(value)
+    return fraction
 
 
 def _pose(doc: Node) -> PoseSpec:
@@ -369,7 +418,7 @@ def _outputs(doc: Node) -> OutputSpec:
 
 def _check_consistent(r: Recipe, doc: Node) -> None:
     """Combinations of keys that cannot work, named."""
-    where = f"{doc.file}:"
+    where = f"{doc.label}:"
     image_losses = r.losses.silhouette + r.losses.rgb + r.losses.depth
     if r.input == "views" and image_losses == 0:
         raise InputError(f"{where} input: views needs a silhouette, rgb or depth loss weight > 0")
@@ -390,10 +439,58 @@ def _check_consistent(r: Recipe, doc: Node) -> None:
                          "model: points")
     if r.model == "points" and r.input == "target":
         raise InputError(f"{where} model: points fits views; use model: mesh for a target")
-    late = [s.at for s in r.stages if s.at >= r.iterations]
+    _check_stages(r, where)
+
+
+def _check_stages(r: Recipe, where: str) -> None:
+    """Stages in order, each starting before the end of the run."""
+    ats, starts = [s.at for s in r.stages], [r.stage_start(s) for s in r.stages]
+    if starts != sorted(starts) or len(set(ats)) < len(ats):
+        raise InputError(f"{where} stages must be in increasing order of 'at', got {ats}")
+    late = [s.at for s in r.stages if isinstance(s.at, int) and s.at >= r.iterations]
     if late:
         raise InputError(f"{where} stages at {late} start after the last iteration "
-                         f"({r.iterations})")
+                         f"({r.iterations}); give 'at' as a fraction of the run (e.g. 0.5) to "
+                         "have a stage move with iterations")
+
+
+# ---- settings of a run ----------------------------------------------------------------------
+
+
+def with_options(recipe: Recipe, *, out: Path | None = None, device: str | None = None
+                 ) -> Recipe:
+    """``recipe`` writing into the folder ``out`` and running on ``device``, each when given
+    (``r3d fit --out`` and ``--device``)."""
+    if out is not None:
+        recipe = dataclasses.replace(recipe, outputs=dataclasses.replace(recipe.outputs,
+                                                                         dir=Path(out)))
+    return recipe if device is None else dataclasses.replace(recipe, device=device)
+
+
+# ---- a quick look ---------------------------------------------------------------------------
+
+
+QUICK_ITERATIONS = 100  # --quick: iterations at most
+QUICK_IMAGE_SIZE = 32  # --quick: pixels of the views and stages at most
+QUICK_EXAMPLE_SIZE = 64  # --quick: pixels of the bundled example's renders at most
+
+
+def quick(recipe: Recipe) -> Recipe:
+    """``recipe`` made a fast, rough look (``r3d fit --quick``): at most
+    :data:`QUICK_ITERATIONS` iterations (each stage keeps its share of the run), views and
+    stages at most :data:`QUICK_IMAGE_SIZE` pixels high, the bundled example rendered at most
+    :data:`QUICK_EXAMPLE_SIZE` pixels high."""
+    def small(size: int | None) -> int | None:
+        return None if size is None else min(size, QUICK_IMAGE_SIZE)
+
+    stages = tuple(dataclasses.replace(
+        s, at=s.at if isinstance(s.at, float) else recipe.stage_start(s) / recipe.iterations,
+        image_size=small(s.image_size)) for s in recipe.stages)
+    return dataclasses.replace(
+        recipe, iterations=min(recipe.iterations, QUICK_ITERATIONS), stages=stages,
+        views=dataclasses.replace(recipe.views, image_size=small(recipe.views.image_size)),
+        example=dataclasses.replace(recipe.example, image_size=min(recipe.example.image_size,
+                                                                   QUICK_EXAMPLE_SIZE)))
 
 
 # ---- writing --------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ import torch
 
 from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit import example
+from r3d.fit.frame import Frame, normalised
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
 from r3d.fit.outputs import write_outputs, write_recipe
-from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict
+from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict, with_options
 from r3d.fit.render import render_display, render_model
 from r3d.io import IO, atomic_open
 from r3d.loss import (
@@ -38,7 +39,9 @@ from r3d.renderer import FoVPerspectiveCameras, look_at_view_transform
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.devices import resolve_device
 from r3d.runs.images import to_uint8
+from r3d.runs.outdir import output_folder
 from r3d.runs.schedules import cosine_decay
+from r3d.scene.up import resolve_up, up_rotation
 from r3d.structures import Meshes
 from r3d.transforms import so3_exp_map
 from r3d.utils import ico_sphere
@@ -79,23 +82,54 @@ class FitInputs:
         target_frame: (centre (3,), scale) mapping normalised target points back:
             original = centre + scale * normalised.
         init_mesh: the starting mesh (one mesh), or None for the recipe's start shape.
-        gt: a ground-truth mesh to score against, or None.
+        gt: the ground-truth mesh file to score against (in the frame of the inputs), or
+            None.
         true_cameras: the views' own (R (V, 3, 3), T (V, 3)) when camera poses are fitted.
+        turn: None, or (3, 3) from :func:`_up_turn`: the run's files are not +Y up, and every
+            camera (the views', ``pose.init``, the progress camera) is turned into their frame.
     """
 
     views_dir: Path | None = None
     target: torch.Tensor | None = None
-    target_frame: tuple[torch.Tensor, float] | None = None
+    target_frame: Frame | None = None
     init_mesh: Meshes | None = None
-    gt: Meshes | None = None
+    gt: Path | None = None
     true_cameras: tuple[torch.Tensor, torch.Tensor] | None = None
+    turn: torch.Tensor | None = None
     _views: dict[int, ViewSet] = field(default_factory=dict)
 
     def views(self, size: int, device: torch.device) -> ViewSet:
-        """The views resampled to ``size`` pixels high (loaded once per size)."""
+        """The views resampled to ``size`` pixels high (loaded once per size), their cameras
+        turned by ``turn``."""
         if size not in self._views:
-            self._views[size] = load_views(self.views_dir, image_size=size, device=device)
+            views = load_views(self.views_dir, image_size=size, device=device)
+            views.cameras.R = _turned(views.cameras.R, self.turn)
+            self._views[size] = views
         return self._views[size]
+
+
+def _up_turn(up: str, device: torch.device) -> torch.Tensor | None:
+    """How cameras are turned for a run whose files have up axis ``up`` (the recipe's).
+
+    r3d's cameras (views, ``pose.init``, the progress camera) are +Y up. Rather than turn the
+    files so that ``up`` is +Y and turn the fit back when it is written, the run stays in the
+    files' frame and the cameras are turned into it: a camera R (row vectors, X_view = X R +
+    T) becomes U^T R, where U turns ``up`` into +Y (:func:`r3d.scene.up.up_rotation`). The
+    renders are the same, and fit.obj and the scores are in the frame of the files.
+
+    Returns:
+        (3, 3) U^T, or None when ``up`` is +Y (or auto).
+    """
+    axis = resolve_up(up)
+    if axis == "+y":
+        return None
+    return torch.tensor(up_rotation(axis), dtype=torch.float32, device=device).T
+
+
+def _turned(R: torch.Tensor, turn: torch.Tensor | None) -> torch.Tensor:
+    """(N, 3, 3) camera rotations R turned into the files' frame by ``turn`` (see
+    :func:`_up_turn`; R itself for None)."""
+    return R if turn is None else turn.to(R) @ R
 
 
 # ---- inputs --------------------------------------------------------------------------------
@@ -106,13 +140,6 @@ def _load_mesh(path: Path, device: torch.device) -> Meshes:
     if mesh.isempty() or len(mesh.faces_packed()) == 0:
         raise FileFormatError(path, "the mesh has no faces")
     return mesh
-
-
-def _normalised(points: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, float]]:
-    """Points centred on their bounding box and scaled into the unit sphere, and the frame."""
-    centre = (points.amin(0) + points.amax(0)) / 2
-    scale = float((points - centre).norm(dim=1).max().clamp(min=1e-12))
-    return (points - centre) / scale, (centre, scale)
 
 
 def _load_target(path: Path, samples: int, device: torch.device) -> torch.Tensor:
@@ -135,17 +162,23 @@ def prepare_inputs(recipe: Recipe, *, mesh: Path | None, views: Path | None,
     the cow rendered into the output folder, or points sampled on it, the cow as ground
     truth)."""
     out = recipe.outputs.dir
-    inputs = FitInputs(init_mesh=None if mesh is None else _load_mesh(mesh, device),
-                       gt=None if gt is None else _load_mesh(gt, device))
+    if resolve_up(recipe.up) != "+y" and (views, target) == (None, None):
+        raise InputError(f"up: {recipe.up} names the up axis of the files a fit is given, "
+                         "but this run uses the bundled example, which is +Y up; give --views "
+                         "or --target with it")
+    if gt is not None:
+        _load_mesh(gt, device)  # checked now, read again when the fit is scored
+    inputs = FitInputs(init_mesh=None if mesh is None else _load_mesh(mesh, device), gt=gt,
+                       turn=_up_turn(recipe.up, device))
     if recipe.input == "views":
         if target is not None:
             raise InputError("--target is for recipes with input: target (e.g. "
                              "deform_to_pointcloud.yaml); this recipe fits views")
         if views is None:
             views = example.example_views(recipe.example, out / "example_views", str(device))
-            inputs.gt = inputs.gt or example.ground_truth(device)
+            inputs.gt = inputs.gt or example.COW
             if "cameras" in recipe.optimise and inputs.init_mesh is None:
-                inputs.init_mesh = example.ground_truth(device)
+                inputs.init_mesh = _load_mesh(example.COW, device)
         inputs.views_dir = views
         base = inputs.views(recipe.views.image_size, device)
         _check_view_counts(recipe, len(base))
@@ -156,13 +189,13 @@ def prepare_inputs(recipe: Recipe, *, mesh: Path | None, views: Path | None,
         raise InputError("--views is for recipes with input: views; this recipe fits a target "
                          "(--target)")
     if target is None:
-        cow = example.ground_truth(device)
+        cow = _load_mesh(example.COW, device)
         g = torch.Generator(device=device).manual_seed(recipe.seed)
         points = sample_points_from_meshes(cow, TARGET_MESH_SAMPLES, generator=g)[0]
-        inputs.gt = inputs.gt or cow
+        inputs.gt = inputs.gt or example.COW
     else:
         points = _load_target(target, recipe.target_samples, device)
-    inputs.target, inputs.target_frame = _normalised(points)
+    inputs.target, inputs.target_frame = normalised(points)
     return inputs
 
 
@@ -247,8 +280,8 @@ def lr_factor(recipe: Recipe, iteration: int) -> float:
         factor = o.gamma ** (iteration // o.step_every)
     else:
         factor = 1.0
-    for stage in recipe.stages:
-        if stage.at <= iteration and stage.lr is not None:
+    for stage in recipe.started_stages(iteration):
+        if stage.lr is not None:
             factor *= stage.lr / o.lr
     return factor
 
@@ -281,6 +314,7 @@ def _start_cameras(recipe: Recipe, views: ViewSet, generator: torch.Generator) -
     if pose.init is not None:
         R, T = look_at_view_transform(pose.init.dist, pose.init.elev, pose.init.azim,
                                       device=R.device)
+        R = _turned(R, _up_turn(recipe.up, R.device))
         R, T = R.expand(len(views), 3, 3), T.expand(len(views), 3)
     if pose.perturb_deg > 0:
         axis = torch.randn(len(views), 3, generator=generator)
@@ -380,7 +414,7 @@ def _apply_stages(recipe: Recipe, state: FitState) -> None:
     """Starts the stages that begin at this iteration (subdivision: a new model and a fresh
     optimiser)."""
     for stage in recipe.stages:
-        if stage.at == state.iteration and stage.subdivide:
+        if recipe.stage_start(stage) == state.iteration and stage.subdivide:
             state.model = state.model.subdivided()
             state.optimizer = _optimizer(recipe, state.model, state.cameras)
 
@@ -418,7 +452,7 @@ def progress_frame(recipe: Recipe, state: FitState, inputs: FitInputs, view: int
         target = views.images[idx] * views.masks[idx][..., None]
     else:
         R, T = look_at_view_transform(2.7, 20.0, 150.0, device=device)
-        cameras = FoVPerspectiveCameras(R=R, T=T, device=device)
+        cameras = FoVPerspectiveCameras(R=_turned(R, inputs.turn), T=T, device=device)
         target = None
     size = views.image_size if target is not None else (128, 128)
     image, _ = render_display(state.model, cameras, size,
@@ -437,7 +471,7 @@ def resume_recipe(folder: str | os.PathLike,
         if not (folder / name).is_file():
             raise FileFormatError(folder / name, "missing: --resume takes the output folder of "
                                   "a run that wrote a checkpoint")
-    recipe = load_recipe(folder / "recipe.yaml", [*overrides, f"outputs.dir={folder}"])
+    recipe = with_options(load_recipe(folder / "recipe.yaml", overrides), out=folder)
     try:
         paths = json.loads((folder / RUN_INPUTS).read_text(encoding="utf-8"))
         inputs = {k: None if paths[k] is None else Path(paths[k])
@@ -452,18 +486,28 @@ def resume_recipe(folder: str | os.PathLike,
 
 def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
         target: Path | None = None, gt: Path | None = None, resume: bool = False,
-        progress: Progress | None = None) -> dict:
-    """Runs a fit and writes its outputs into ``recipe.outputs.dir``; returns the metrics.
+        overwrite: bool = False, progress: Progress | None = None) -> dict:
+    """Runs a fit and writes its outputs into ``recipe.outputs.dir``, as one run's set of
+    files (:func:`r3d.runs.outdir.output_folder`: a missing or empty folder; with
+    ``overwrite`` one holding an earlier run's outputs, replaced; with ``resume`` the folder
+    of the run it continues); returns the metrics.
 
     Raises FitInterrupted on Ctrl-C (the last checkpoint stays), InputError/FileFormatError
     for bad inputs.
     """
+    keep = [p for p in (mesh, views, target, gt) if p is not None]
+    with output_folder(recipe.outputs.dir, "r3d fit", overwrite=overwrite, resume=resume,
+                       keep=keep):
+        return _run(recipe, mesh=mesh, views=views, target=target, gt=gt, resume=resume,
+                    progress=progress)
+
+
+def _run(recipe: Recipe, *, mesh: Path | None, views: Path | None, target: Path | None,
+         gt: Path | None, resume: bool, progress: Progress | None) -> dict:
+    """:func:`fit` in its prepared output folder."""
     start = time.perf_counter()
     device = resolve_device(recipe.device)
     out = recipe.outputs.dir
-    if out.exists() and not out.is_dir():
-        raise InputError(f"the output folder {out} is a file")
-    out.mkdir(parents=True, exist_ok=True)
     inputs = prepare_inputs(recipe, mesh=mesh, views=views, target=target, gt=gt, device=device)
     state = load_checkpoint(recipe, device) if resume else new_state(recipe, inputs, device)
     write_recipe(recipe, out)

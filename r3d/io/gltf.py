@@ -8,7 +8,10 @@ indices, TEXCOORD_n with the material's ``baseColorTexture`` (embedded, data URI
 image) and COLOR_0, plus sparse accessors and strided buffer views.
 
 UVs are returned in r3d's convention (v up, origin at the bottom-left of the image), i.e.
-``v = 1 - v_gltf``.
+``v = 1 - v_gltf``. Each texture's sampler says how UVs outside [0, 1] wrap, per axis
+(wrapS for u, wrapT for v; REPEAT when the texture has no sampler, as the spec says): the
+TexturesUV keeps it as its padding_mode (REPEAT "repeat", MIRRORED_REPEAT "reflection",
+CLAMP_TO_EDGE "border"), and the writer writes it back.
 
 Reading goes in stages:
 
@@ -24,8 +27,8 @@ Reading goes in stages:
    the :class:`GltfMesh`.
 
 The writer produces a single-primitive file: positions, indices, optional per-vertex UVs (the
-vertices are split where one position has several UVs), an embedded PNG base-colour texture,
-and optional COLOR_0.
+vertices are split where one position has several UVs), an embedded PNG base-colour texture
+with a sampler of its wrap modes, and optional COLOR_0.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import os
 import struct
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -44,12 +47,13 @@ import torch
 from r3d.errors import FileFormatError, InputError
 from r3d.io.atomic import atomic_open
 from r3d.io.mesh_arrays import distinct_corners, per_vertex_floats
-from r3d.io.texturing import build_uv_texture, solid_patch
+from r3d.io.texturing import REPEAT, Wrap, build_uv_texture, saved_wrap, solid_patch
 from r3d.io.utils import (
     as_float_array,
     as_index_array,
     as_uv_arrays,
     check_finite,
+    finite_colors,
     image_from_bytes,
     image_to_png_bytes,
     io_warn,
@@ -57,7 +61,7 @@ from r3d.io.utils import (
     require_vertices,
     tensor,
 )
-from r3d.structures.textures import TexturesUV, TexturesVertex
+from r3d.structures.textures import TexturesVertex
 
 __all__ = ["GltfMesh", "load_gltf", "read_gltf", "save_gltf"]
 
@@ -74,6 +78,9 @@ _TRIANGLES, _TRIANGLE_STRIP, _TRIANGLE_FAN = 4, 5, 6
 _FLOAT, _UNSIGNED_INT = 5126, 5125
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _LINEAR = 9729
+# sampler wrap modes and the TexturesUV padding modes that sample the same
+_WRAP_MODES = {10497: "repeat", 33648: "reflection", 33071: "border"}
+_WRAP_CODES = {mode: code for code, mode in _WRAP_MODES.items()}
 
 
 @dataclass
@@ -89,6 +96,8 @@ class GltfMesh:
         patches: list of (H, W, 3) float32 tensors: textures, or 1x1 base colours.
         verts_colors: (V, 3) float64 COLOR_0 (base colour where a primitive has none), or None.
         textured: whether any primitive has an image texture.
+        patch_wraps: (u mode, v mode) of each patch: its texture sampler's wrapS and wrapT
+            as TexturesUV padding modes (("repeat", "repeat") for colours).
     """
 
     verts: np.ndarray
@@ -99,6 +108,7 @@ class GltfMesh:
     patches: list
     verts_colors: np.ndarray | None
     textured: bool
+    patch_wraps: list = field(default_factory=list)
 
 
 # -- stage 1: container ------------------------------------------------------------------------
@@ -412,31 +422,50 @@ def _base_color(doc: _Document, prim: dict) -> tuple[np.ndarray, dict | None]:
     return factor, pbr.get("baseColorTexture")
 
 
+def _sampler_wrap(doc: _Document, texture: dict) -> Wrap:
+    """(u mode, v mode) of a texture's sampler (wrapS, wrapT) as TexturesUV padding modes;
+    REPEAT without a sampler or for a value the spec does not define (with a warning)."""
+    if "sampler" not in texture:
+        return REPEAT
+    sampler = doc._item("samplers", texture["sampler"])
+    modes = []
+    for key in ("wrapS", "wrapT"):
+        code = sampler.get(key, _WRAP_CODES["repeat"])
+        if code not in _WRAP_MODES:
+            io_warn(doc.path, f"samplers[{texture['sampler']}].{key} is {code!r}, not a wrap "
+                              f"mode of glTF (10497, 33648, 33071); REPEAT is used")
+        modes.append(_WRAP_MODES.get(code, "repeat"))
+    return modes[0], modes[1]
+
+
 class _Patches:
-    """The texture patches of the joined mesh: one per distinct (image, colour factor) and
-    one 1x1 patch per distinct base colour, each (H, W, 3) float32."""
+    """The texture patches of the joined mesh: one per distinct (image, colour factor, wrap)
+    and one 1x1 patch per distinct base colour, each (H, W, 3) float32, with its wrap."""
 
     def __init__(self):
         self.images: list[torch.Tensor] = []
+        self.wraps: list[Wrap] = []
         self._index: dict = {}
         self._failed: set = set()
 
-    def _add(self, key: tuple, image: torch.Tensor) -> None:
+    def _add(self, key: tuple, image: torch.Tensor, wrap: Wrap) -> None:
         self._index[key] = len(self.images)
         self.images.append(image)
+        self.wraps.append(wrap)
 
     def solid(self, factor: np.ndarray) -> int:
         """Index of the 1x1 patch of base colour ``factor`` (3,)."""
         key = ("color", tuple(factor.tolist()))
         if key not in self._index:
-            self._add(key, solid_patch(factor))
+            self._add(key, solid_patch(factor), REPEAT)
         return self._index[key]
 
-    def image(self, doc: _Document, source: int, factor: np.ndarray) -> int | None:
-        """Index of the patch of ``images[source]`` times ``factor`` (3,); None (with one
-        warning per image and factor) if the image cannot be read."""
-        key = ("image", source, tuple(factor.tolist()))
-        if key in self._failed:
+    def image(self, doc: _Document, source: int, factor: np.ndarray, wrap: Wrap) -> int | None:
+        """Index of the patch of ``images[source]`` times ``factor`` (3,), wrapping as
+        ``wrap`` says; None (with one warning per image and factor) if the image cannot be
+        read."""
+        key = ("image", source, tuple(factor.tolist()), wrap)
+        if key[:3] in self._failed:
             return None
         if key not in self._index:
             try:
@@ -444,11 +473,11 @@ class _Patches:
             except Exception as exc:  # missing file or Pillow's many errors
                 io_warn(doc.path, f"images[{source}] could not be read ({exc}); "
                                   f"using the base colour")
-                self._failed.add(key)
+                self._failed.add(key[:3])
                 return None
             if not np.allclose(factor, 1.0):
                 img = img * torch.tensor(factor, dtype=img.dtype)
-            self._add(key, img)
+            self._add(key, img, wrap)
         return self._index[key]
 
 
@@ -457,11 +486,12 @@ def _textured_uvs(doc: _Document, patches: _Patches, tex_info: dict, factor: np.
     """(patch index, UVs (n, 2) float64 in glTF convention) of a base-colour texture; None
     if the texture has no image, the primitive lacks its TEXCOORD_n, or the image cannot be
     read. FileFormatError if the UVs do not have ``n`` rows."""
-    source = doc._item("textures", tex_info.get("index")).get("source")
+    texture = doc._item("textures", tex_info.get("index"))
+    source = texture.get("source")
     uv_attr = f"TEXCOORD_{tex_info.get('texCoord', 0)}"
     if source is None or uv_attr not in attrs:
         return None
-    patch = patches.image(doc, source, factor)
+    patch = patches.image(doc, source, factor, _sampler_wrap(doc, texture))
     if patch is None:
         return None
     uv = doc.accessor(attrs[uv_attr]).astype(np.float64)[:, :2]
@@ -529,9 +559,10 @@ class _JoinedMesh:
         self.face_patch.append(np.full(tri.shape[0], patch, np.int64))
         self.offset += n
 
-    def result(self, path: str) -> GltfMesh:
+    def result(self, path: str, strict_colors: bool) -> GltfMesh:
         """The joined :class:`GltfMesh`; FileFormatError if it has no vertex or a position
-        that is not finite."""
+        that is not finite; COLOR_0 values that are not finite as :func:`finite_colors`
+        says."""
         verts = np.concatenate(self.verts) if self.verts else np.zeros((0, 3))
         faces = np.concatenate(self.faces) if self.faces else np.zeros((0, 3), np.int64)
         require_vertices(path, verts.shape[0], "mesh vertices (no mesh in the scene)")
@@ -545,16 +576,20 @@ class _JoinedMesh:
             face_patch=(np.concatenate(self.face_patch) if self.face_patch
                         else np.zeros((0,), np.int64)),
             patches=self.patches.images,
-            verts_colors=np.concatenate(self.colors) if self.any_color else None,
+            verts_colors=(finite_colors(path, np.concatenate(self.colors), "COLOR_0 of vertex",
+                                        strict_colors) if self.any_color else None),
             textured=self.textured,
+            patch_wraps=self.patches.wraps,
         )
 
 
-def read_gltf(path: str | os.PathLike) -> GltfMesh:
+def read_gltf(path: str | os.PathLike, strict_colors: bool = False) -> GltfMesh:
     """Reads the default scene of a glTF/GLB file into one mesh (see :class:`GltfMesh`).
 
     Raises FileFormatError for malformed files, missing external buffers, indices out of
-    range, NaN positions, and scenes without any triangle (e.g. only empty nodes).
+    range, NaN positions, and scenes without any triangle (e.g. only empty nodes). COLOR_0
+    holding NaN or infinity is dropped with a warning (verts_colors None), or raises
+    FileFormatError with ``strict_colors``.
     """
     path = os.fspath(path)
     doc = _Document(path)
@@ -562,19 +597,19 @@ def read_gltf(path: str | os.PathLike) -> GltfMesh:
     for mesh_index, world in _mesh_instances(doc):
         for prim in doc._item("meshes", mesh_index).get("primitives", []):
             mesh.add_primitive(doc, mesh_index, prim, world)
-    return mesh.result(path)
+    return mesh.result(path, strict_colors)
 
 
 def gltf_textures(mesh: GltfMesh, device):
-    """The texture object for a GltfMesh: TexturesUV if any primitive has an image,
-    TexturesVertex if any has COLOR_0, else None."""
+    """The texture object for a GltfMesh: TexturesUV if any primitive has an image (its
+    sampler's wrap modes as padding_mode, or several materials packed by
+    :func:`r3d.io.texturing.build_uv_texture`), TexturesVertex if any has COLOR_0, else
+    None."""
     if mesh.textured:
-        tex_map, faces_uvs, verts_uvs = build_uv_texture(
+        return build_uv_texture(
             mesh.patches, torch.from_numpy(mesh.face_patch), torch.from_numpy(mesh.faces_uvs),
-            torch.from_numpy(mesh.verts_uvs).float(), wrap="repeat",
-        )
-        return TexturesUV(maps=[tex_map.to(device)], faces_uvs=[faces_uvs.to(device)],
-                          verts_uvs=[verts_uvs.float().to(device)])
+            torch.from_numpy(mesh.verts_uvs).float(), mesh.patch_wraps,
+        ).to(device)
     if mesh.verts_colors is not None:
         return TexturesVertex([tensor(mesh.verts_colors, torch.float32, device)])
     return None
@@ -701,10 +736,20 @@ def _primitive_json(buffers: _BufferBuilder, v: np.ndarray, fc: np.ndarray,
     return {"attributes": attributes, "indices": indices, "mode": _TRIANGLES}
 
 
+def _sampler_codes(path: str, wrap: Wrap) -> tuple[int, int]:
+    """(wrapS, wrapT) of a (u mode, v mode) wrap; "zeros", which glTF cannot store, is
+    written as CLAMP_TO_EDGE (with a warning)."""
+    if "zeros" in wrap:
+        io_warn(path, "glTF has no wrap mode that reads zero outside the texture "
+                      "(padding_mode 'zeros'); CLAMP_TO_EDGE is written")
+    return tuple(_WRAP_CODES.get(m, _WRAP_CODES["border"]) for m in wrap)
+
+
 def _gltf_json(v: np.ndarray, fc: np.ndarray, uv: np.ndarray | None, col: np.ndarray | None,
-               png: bytes | None) -> tuple[dict, bytes]:
+               png: bytes | None, wrap_codes: tuple[int, int]) -> tuple[dict, bytes]:
     """(glTF JSON without ``buffers``, buffer bytes) of a one-node, one-primitive scene with
-    an embedded PNG base-colour texture when ``png`` is given."""
+    an embedded PNG base-colour texture when ``png`` is given, sampled with wrap modes
+    ``wrap_codes`` (wrapS, wrapT)."""
     buffers = _BufferBuilder()
     primitive = _primitive_json(buffers, v, fc, uv, col)
     gltf: dict = {
@@ -717,7 +762,8 @@ def _gltf_json(v: np.ndarray, fc: np.ndarray, uv: np.ndarray | None, col: np.nda
     material = {"pbrMetallicRoughness": {"metallicFactor": 0.0, "roughnessFactor": 1.0}}
     if png is not None:
         gltf["images"] = [{"bufferView": buffers.add_view(png), "mimeType": "image/png"}]
-        gltf["samplers"] = [{"magFilter": _LINEAR, "minFilter": _LINEAR}]
+        gltf["samplers"] = [{"magFilter": _LINEAR, "minFilter": _LINEAR,
+                             "wrapS": wrap_codes[0], "wrapT": wrap_codes[1]}]
         gltf["textures"] = [{"sampler": 0, "source": 0}]
         material["pbrMetallicRoughness"]["baseColorTexture"] = {"index": 0}
     gltf["materials"] = [material]
@@ -757,6 +803,7 @@ def save_gltf(
     texture_map=None,
     verts_colors=None,
     binary: bool | None = None,
+    texture_wrap="repeat",
 ) -> None:
     """Writes one mesh as glTF 2.0, atomically: GLB for ``.glb`` (or ``binary=True``), else a
     self-contained ``.gltf`` with a base64 buffer.
@@ -768,11 +815,17 @@ def save_gltf(
             split where one position has several UVs, so V may grow.
         texture_map: (H, W, 3) float image in [0, 1], embedded as PNG (needs UVs).
         verts_colors: (V, 3) float in [0, 1], written as COLOR_0.
+        texture_wrap: how the texture wraps UVs outside [0, 1], a TexturesUV padding mode
+            (e.g. ``textures.padding_mode``; one for both axes or a (u, v) pair), written as
+            the sampler's wrapS and wrapT ("repeat" REPEAT, "reflection" MIRRORED_REPEAT,
+            "border" and "zeros" CLAMP_TO_EDGE).
     """
     path = os.fspath(f)
+    wrap = saved_wrap("save_gltf", texture_wrap)
     v, fc, uv, col, png = _save_arrays("save_gltf", verts, faces, verts_uvs, faces_uvs,
                                        texture_map, verts_colors)
-    gltf, blob = _gltf_json(v, fc, uv, col, png)
+    gltf, blob = _gltf_json(v, fc, uv, col, png,
+                            _sampler_codes(path, wrap) if png is not None else (0, 0))
     if binary is None:
         binary = path.lower().endswith(".glb")
     if binary:

@@ -1,4 +1,5 @@
-"""Wavefront MTL material libraries: colours (Ka, Kd, Ks, Ns) and the diffuse image (map_Kd)."""
+"""Wavefront MTL material libraries: colours (Ka, Kd, Ks, Ns) and the diffuse image (map_Kd,
+with its ``-clamp on|off`` option: UVs outside [0, 1] repeat the image unless it is on)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ class Material:
         colors: "ambient_color", "diffuse_color", "specular_color": 3 floats; "shininess": 1.
         texture_file: the ``map_Kd`` path as written in the file, or None.
         texture_path: that path resolved against the MTL's folder (may not exist), or None.
+        texture_clamp: ``map_Kd -clamp on``: UVs outside [0, 1] are clamped (by default,
+            off, they repeat the image).
         line: the line of its ``newmtl``.
     """
 
@@ -46,6 +49,7 @@ class Material:
     colors: dict = field(default_factory=lambda: {k: tuple(v) for k, v in _DEFAULTS.items()})
     texture_file: str | None = None
     texture_path: str | None = None
+    texture_clamp: bool = False
     line: int = 0
 
 
@@ -57,13 +61,16 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def _map_filename(tokens: list[str]) -> str:
-    """The file name of a ``map_Kd [options] file`` statement (options skipped)."""
+def _map_statement(tokens: list[str]) -> tuple[str, dict[str, list[str]]]:
+    """The file name of a ``map_Kd [options] file`` statement and its options (option name,
+    lower case -> its values)."""
     i = 0
+    options: dict[str, list[str]] = {}
     while i < len(tokens) and tokens[i].lower() in _MAP_OPTIONS:
         opt = tokens[i].lower()
         n = _MAP_OPTIONS[opt]
         i += 1
+        start = i
         if opt in _VARIADIC:
             taken = 0
             while taken < n and i < len(tokens) - 1 and _is_number(tokens[i]):
@@ -71,7 +78,19 @@ def _map_filename(tokens: list[str]) -> str:
                 taken += 1
         else:
             i += n
-    return " ".join(tokens[i:])
+        options[opt] = tokens[start:i]
+    return " ".join(tokens[i:]), options
+
+
+def _clamp_option(path: str, values: list[str] | None, lineno: int) -> bool:
+    """Whether ``-clamp`` (its values, or None when absent) turns clamping on."""
+    if values is None:
+        return False
+    value = values[0].lower() if values else ""
+    if value not in ("on", "off"):
+        io_warn(path, f"map_Kd -clamp takes on or off, got {value or 'nothing'!r}; "
+                      f"the texture repeats", lineno)
+    return value == "on"
 
 
 def _resolve(folder: str, name: str) -> str:
@@ -129,12 +148,13 @@ def parse_mtl(path: str | os.PathLike) -> dict[str, Material]:
                     )
                 current.colors[_COLOR_KEYS[key]] = tuple(nums[:3])
         elif key == "map_kd":
-            name = _map_filename(parts[1:])
+            name, options = _map_statement(parts[1:])
             if not name:
                 io_warn(path, "map_Kd without a file name", lineno)
                 continue
             current.texture_file = name
             current.texture_path = _resolve(folder, name)
+            current.texture_clamp = _clamp_option(path, options.get("-clamp"), lineno)
     return materials
 
 

@@ -20,7 +20,15 @@ import torch
 from r3d.errors import FileFormatError, InputError
 from r3d.io.atomic import atomic_paths
 from r3d.io.mtl import load_mtl
-from r3d.io.texturing import build_face_atlas, build_uv_texture, solid_patch
+from r3d.io.texturing import (
+    CLAMP,
+    REPEAT,
+    build_face_atlas,
+    build_uv_texture,
+    saved_wrap,
+    solid_patch,
+    texture_wraps,
+)
 from r3d.io.utils import (
     as_float_array,
     as_index_array,
@@ -28,6 +36,7 @@ from r3d.io.utils import (
     check_finite,
     check_index_range,
     decode_text,
+    finite_colors,
     format_floats,
     image_to_png_bytes,
     io_warn,
@@ -40,7 +49,6 @@ from r3d.io.utils import (
 from r3d.structures import Meshes
 from r3d.structures.textures import (
     TexturesAtlas,
-    TexturesUV,
     TexturesVertex,
     atlas_barycentric_grid,
 )
@@ -50,8 +58,9 @@ __all__ = ["Faces", "Aux", "load_obj", "load_objs_as_meshes", "save_obj"]
 Faces = namedtuple("Faces", "verts_idx normals_idx textures_idx materials_idx")
 Aux = namedtuple(
     "Properties",
-    "normals verts_uvs material_colors texture_images texture_atlas verts_colors",
-    defaults=(None,),
+    "normals verts_uvs material_colors texture_images texture_atlas verts_colors "
+    "texture_wraps",
+    defaults=(None, None),
 )
 
 _INVALID = -2  # a relative index that points before the first element
@@ -234,10 +243,28 @@ def _check_aux_indices(path: str, idx: np.ndarray, count: int, lines: np.ndarray
     return idx
 
 
+def _read_obj(path: str, read_colors: bool, strict_colors: bool) -> _ObjData:
+    """The parsed file, with at least one vertex, all finite (else FileFormatError); its
+    ``v x y z r g b`` colours (V, 3) scaled to [0, 1], or None when not read or not finite
+    (:func:`finite_colors`)."""
+    raw = read_file_bytes(path)
+    data = _parse_obj(path, decode_text(raw), read_colors=read_colors)
+    require_vertices(path, data.verts.shape[0], "vertices ('v' lines)", num_bytes=len(raw))
+    check_finite(path, data.verts, "vertex", data.verts_lines)
+    data.colors = finite_colors(path, data.colors, "colour of vertex", strict_colors,
+                                data.verts_lines)
+    if data.colors is not None and data.colors.size and data.colors.max() > 1.0:
+        data.colors = data.colors / 255.0
+    return data
+
+
 def _material_patches(
-    material_colors: dict, images: dict, materials_idx: torch.Tensor
-) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Patches (image or Kd colour per material, white for faces without one) and each face's."""
+    material_colors: dict, images: dict, materials_idx: torch.Tensor, wraps: dict | None,
+    texture_wrap: str | None,
+) -> tuple[list[torch.Tensor], torch.Tensor, list]:
+    """Patches (image or Kd colour per material, white for faces without one), each face's
+    patch, and each patch's wrap (the material's, ``wraps`` name -> (u mode, v mode), as
+    :func:`texture_wraps` applies ``texture_wrap``)."""
     names = list(material_colors)
     patches = []
     for name in names:
@@ -245,11 +272,13 @@ def _material_patches(
             patches.append(images[name])
         else:
             patches.append(solid_patch(material_colors[name]["diffuse_color"]))
+    own = [(wraps or {}).get(name, REPEAT) for name in names]
     face_patch = materials_idx.clone()
     if bool((face_patch < 0).any()):
         patches.append(solid_patch((1.0, 1.0, 1.0)))
+        own.append(REPEAT)
         face_patch[face_patch < 0] = len(patches) - 1
-    return patches, face_patch
+    return patches, face_patch, texture_wraps(own, texture_wrap)
 
 
 def load_obj(
@@ -260,6 +289,7 @@ def load_obj(
     texture_wrap: str | None = "repeat",
     device: str | torch.device = "cpu",
     path_manager=None,
+    strict_colors: bool = False,
 ):
     """Reads an OBJ file (and its MTL files and images).
 
@@ -268,9 +298,13 @@ def load_obj(
         load_textures: read materials, images and vertex colours.
         create_texture_atlas: also sample the materials into a per-face (F, R, R, 3) atlas.
         texture_atlas_size: R.
-        texture_wrap: UVs outside [0, 1] for the atlas: "repeat", "clamp" or None (clamp).
+        texture_wrap: UVs outside [0, 1]: "repeat" (the OBJ convention: they repeat the
+            image, unless its MTL says ``map_Kd -clamp on``), "clamp" or None (clamped).
+            Applies to the atlas here and to the textures of :func:`load_objs_as_meshes`.
         device: where the returned tensors live.
         path_manager: accepted for PyTorch3D compatibility; unused.
+        strict_colors: raise FileFormatError for vertex colours holding NaN or infinity
+            (default: drop the colours with a warning).
     Returns:
         verts: (V, 3) float32 positions, in file order.
         faces: ``Faces`` namedtuple:
@@ -282,24 +316,21 @@ def load_obj(
             material_colors {name: {"ambient_color": (3,), "diffuse_color": (3,),
             "specular_color": (3,), "shininess": (1,)}} or None when no material was loaded;
             texture_images {name: (H, W, 3) float32 in [0, 1]} or None; texture_atlas
-            (F, R, R, 3) or None; verts_colors (V, 3) float32 from ``v x y z r g b`` or None.
+            (F, R, R, 3) or None; verts_colors (V, 3) float32 from ``v x y z r g b`` or None;
+            texture_wraps {name: (u mode, v mode)}, each material's TexturesUV padding mode
+            (("border", "border") for ``-clamp on``, else ("repeat", "repeat")), or None.
 
     Raises:
         FileFormatError naming the path and line: unreadable numbers, face indices out of
-        range, NaN/infinite positions or colours, a file with no vertex. Missing MTL or image
-        files only warn. Faces whose UV or normal indices point past the file's ``vt``/``vn``
+        range, NaN/infinite positions (or colours, with ``strict_colors``), a file with no
+        vertex. Missing MTL or image files only warn; non-finite colours are dropped with a
+        warning. Faces whose UV or normal indices point past the file's ``vt``/``vn``
         keep their positions and lose those attributes (with a warning).
     """
     path = os.fspath(f)
-    data = _parse_obj(path, decode_text(read_file_bytes(path)), read_colors=load_textures)
+    data = _read_obj(path, load_textures, strict_colors)
     nverts = data.verts.shape[0]
-    require_vertices(path, nverts)
-    check_finite(path, data.verts, "vertex", data.verts_lines)
     check_index_range(path, data.faces_v, nverts, "vertex", data.faces_lines, base=1)
-    if data.colors is not None:
-        check_finite(path, data.colors, "vertex colour of vertex", data.verts_lines)
-        if data.colors.size and data.colors.max() > 1.0:
-            data.colors = data.colors / 255.0
     faces_t = _check_aux_indices(path, data.faces_t, data.uvs.shape[0], data.faces_lines,
                                  "texture coordinate")
     faces_n = _check_aux_indices(path, data.faces_n, data.normals.shape[0], data.faces_lines,
@@ -307,7 +338,7 @@ def load_obj(
     check_finite(path, data.uvs, "texture coordinate")
     check_finite(path, data.normals, "normal")
 
-    material_colors = texture_images = None
+    material_colors = texture_images = wraps = None
     materials_idx = np.full(data.faces_v.shape[0], -1, dtype=np.int64)
     if load_textures and data.mtllibs:
         materials, images = load_mtl(path, data.mtllibs)
@@ -319,6 +350,7 @@ def load_obj(
                 for name, m in materials.items()
             }
             texture_images = {k: v.to(device) for k, v in images.items()}
+            wraps = {name: CLAMP if m.texture_clamp else REPEAT for name, m in materials.items()}
             # usemtl order -> MTL order; the extra last entry maps "no material" (-1) to -1
             lookup = np.array([names.index(u) if u in materials else -1
                                for u in data.usemtl_names] + [-1], dtype=np.int64)
@@ -343,7 +375,7 @@ def load_obj(
     atlas = None
     if create_texture_atlas:
         atlas = _face_atlas(faces, verts_uvs, verts_colors, material_colors, texture_images,
-                            texture_atlas_size, texture_wrap)
+                            texture_atlas_size, wraps, texture_wrap)
         if atlas is not None:
             atlas = atlas.to(device)
     aux = Aux(
@@ -353,20 +385,23 @@ def load_obj(
         texture_images=texture_images,
         texture_atlas=atlas,
         verts_colors=verts_colors,
+        texture_wraps=wraps,
     )
     return verts, faces, aux
 
 
-def _face_atlas(faces, verts_uvs, verts_colors, material_colors, images, R, wrap):
+def _face_atlas(faces, verts_uvs, verts_colors, material_colors, images, R, wraps,
+                texture_wrap):
     """(F, R, R, 3) atlas from materials, else from vertex colours, else None."""
     cpu = torch.device("cpu")
     if material_colors and bool((faces.materials_idx >= 0).any()):
         imgs = {k: v.to(cpu) for k, v in (images or {}).items()}
         cols = {k: {kk: vv.to(cpu) for kk, vv in v.items()} for k, v in material_colors.items()}
-        patches, face_patch = _material_patches(cols, imgs, faces.materials_idx.to(cpu))
+        patches, face_patch, patch_wraps = _material_patches(
+            cols, imgs, faces.materials_idx.to(cpu), wraps, texture_wrap)
         return build_face_atlas(
             patches, face_patch, faces.textures_idx.to(cpu),
-            None if verts_uvs is None else verts_uvs.to(cpu), R, wrap,
+            None if verts_uvs is None else verts_uvs.to(cpu), R, patch_wraps,
         )
     if verts_colors is not None:
         bary = atlas_barycentric_grid(R, device=verts_colors.device)
@@ -392,15 +427,12 @@ def _obj_textures(faces, aux, create_texture_atlas: bool, texture_wrap: str | No
     cpu = torch.device("cpu")
     imgs = {k: v.to(cpu) for k, v in (aux.texture_images or {}).items()}
     cols = {k: {kk: vv.to(cpu) for kk, vv in v.items()} for k, v in mats.items()}
-    patches, face_patch = _material_patches(cols, imgs, faces.materials_idx.to(cpu))
-    tex_map, faces_uvs, verts_uvs = build_uv_texture(
+    patches, face_patch, wraps = _material_patches(
+        cols, imgs, faces.materials_idx.to(cpu), aux.texture_wraps, texture_wrap)
+    return build_uv_texture(
         patches, face_patch, faces.textures_idx.to(cpu),
-        None if aux.verts_uvs is None else aux.verts_uvs.to(cpu), wrap=texture_wrap,
-    )
-    return TexturesUV(
-        maps=[tex_map.to(device)], faces_uvs=[faces_uvs.to(device)],
-        verts_uvs=[verts_uvs.to(device)],
-    )
+        None if aux.verts_uvs is None else aux.verts_uvs.to(cpu), wraps,
+    ).to(device)
 
 
 def load_objs_as_meshes(
@@ -411,6 +443,7 @@ def load_objs_as_meshes(
     texture_atlas_size: int = 4,
     texture_wrap: str | None = "repeat",
     path_manager=None,
+    strict_colors: bool = False,
 ):
     """Loads OBJ files into one batch of :class:`r3d.structures.Meshes`.
 
@@ -419,7 +452,11 @@ def load_objs_as_meshes(
         device: where the meshes live (default CPU).
         load_textures: attach textures.
         create_texture_atlas: use a per-face :class:`TexturesAtlas` (R = texture_atlas_size).
-        texture_wrap: UVs outside [0, 1] when materials are packed or sampled into an atlas.
+        texture_wrap: UVs outside [0, 1] (see :func:`load_obj`): a single material's
+            image keeps its wrap as the TexturesUV's padding_mode; several materials are
+            packed with each one's wrap resolved first (see
+            :func:`r3d.io.texturing.build_uv_texture`).
+        strict_colors: see :func:`load_obj`.
     Returns:
         Meshes with N = len(files): verts (V_i, 3), faces (F_i, 3). Textures:
         :class:`TexturesUV` when faces use materials (all materials a mesh uses, images and
@@ -439,6 +476,7 @@ def load_objs_as_meshes(
         verts, faces, aux = load_obj(
             f, load_textures=load_textures, create_texture_atlas=create_texture_atlas,
             texture_atlas_size=texture_atlas_size, texture_wrap=texture_wrap, device=device,
+            strict_colors=strict_colors,
         )
         require_faces(f, verts.shape[0], faces.verts_idx.shape[0])
         verts_list.append(verts)
@@ -482,6 +520,7 @@ def save_obj(
     texture_map=None,
     faces_normals=None,
     verts_colors=None,
+    texture_wrap="repeat",
 ) -> None:
     """Writes a mesh to an OBJ file (atomically), with an MTL and a PNG beside it if textured.
 
@@ -497,6 +536,10 @@ def save_obj(
             T == V, the UVs are per vertex).
         texture_map: (H, W, 3) float image in [0, 1] (row 0 at the top).
         verts_colors: (V, 3) float colours in [0, 1], written as ``v x y z r g b``.
+        texture_wrap: how the texture wraps UVs outside [0, 1], a TexturesUV padding mode
+            (e.g. ``textures.padding_mode``): "border" on both axes is written as
+            ``map_Kd -clamp on``; anything else repeats (MTL cannot store mirroring, zeros or
+            one mode per axis: those are written as repeat, with a warning).
 
     Raises InputError for bad shapes, indices out of range or NaN/infinite values; nothing is
     written then.
@@ -520,6 +563,7 @@ def save_obj(
             raise InputError(f"{fn}: faces_normals_idx must have {fc.shape[0]} rows, got "
                              f"{fnrm.shape[0]}")
     uv, fuv = as_uv_arrays(fn, verts_uvs, faces_uvs, fc, v.shape[0])
+    wrap = saved_wrap(fn, texture_wrap)
     png = None
     if texture_map is not None:
         if uv is None:
@@ -562,7 +606,7 @@ def save_obj(
         if png is not None:
             mtl = (
                 "newmtl mesh\n"
-                f"map_Kd {stem}.png\n"
+                f"map_Kd {_mtl_clamp(path, wrap)}{stem}.png\n"
                 "Ka 1.000000 1.000000 1.000000\n"
                 "Kd 1.000000 1.000000 1.000000\n"
                 "Ks 0.000000 0.000000 0.000000\n"
@@ -575,22 +619,26 @@ def save_obj(
                 handle.write(png)
 
 
-def load_obj_pointcloud(path: str | os.PathLike, device="cpu"):
+def _mtl_clamp(path: str, wrap) -> str:
+    """The ``-clamp on `` option of a map_Kd statement for a (u mode, v mode) wrap, or ""."""
+    if wrap == CLAMP:
+        return "-clamp on "
+    if wrap != REPEAT:
+        io_warn(path, f"MTL files store a texture's wrap as repeat or clamp (both axes); "
+                      f"{wrap} is written as repeat")
+    return ""
+
+
+def load_obj_pointcloud(path: str | os.PathLike, device="cpu", strict_colors: bool = False):
     """The vertices of an OBJ file as points (faces, materials and images are not read).
 
     Returns:
         points (P, 3) float32 and colours (P, 3) float32 in [0, 1] from ``v x y z r g b``, or
-        None.
+        None (also when they hold NaN or infinity: dropped with a warning, or FileFormatError
+        with ``strict_colors``).
     """
-    path = os.fspath(path)
-    data = _parse_obj(path, decode_text(read_file_bytes(path)), read_colors=True)
-    require_vertices(path, data.verts.shape[0])
-    check_finite(path, data.verts, "vertex", data.verts_lines)
-    colors = None
-    if data.colors is not None:
-        check_finite(path, data.colors, "vertex colour of vertex", data.verts_lines)
-        colors = data.colors / 255.0 if data.colors.max() > 1.0 else data.colors
-        colors = tensor(colors, torch.float32, device)
+    data = _read_obj(os.fspath(path), True, strict_colors)
+    colors = None if data.colors is None else tensor(data.colors, torch.float32, device)
     return tensor(data.verts, torch.float32, device), colors
 
 

@@ -25,6 +25,7 @@ from r3d.io.utils import (
     check_index_range,
     decode_text,
     fan_triangulate,
+    finite_colors,
     format_floats,
     io_warn,
     read_file_bytes,
@@ -62,12 +63,14 @@ def _color(values: list[float]) -> list[float] | None:
     return rgb
 
 
-def read_off(path: str | os.PathLike) -> OffData:
+def read_off(path: str | os.PathLike, strict_colors: bool = False) -> OffData:
     """Parses an ASCII OFF file (see the module docstring).
 
     Raises FileFormatError (with the line) for a missing keyword or counts, too few vertex or
     face records, values that are not numbers, faces with indices out of range, NaN/infinite
-    positions, binary OFF, and for files without vertices.
+    positions, binary OFF, and for files without vertices. Vertex or face colours holding NaN
+    or infinity are dropped with a warning (None), or raise FileFormatError with
+    ``strict_colors``.
     """
     path = os.fspath(path)
     text = decode_text(read_file_bytes(path))
@@ -114,7 +117,7 @@ def read_off(path: str | os.PathLike) -> OffData:
         len(toks) >= 3 for _, toks in body[:nv]
     )
     if line_based:
-        return _read_lines(path, body, nv, nf, vert_tokens, has_color, has_st)
+        return _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors)
     return _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st)
 
 
@@ -126,7 +129,7 @@ def _floats(path, tokens: list[str], lineno: int, what: str) -> list[float]:
                                     f"{' '.join(tokens)!r}", line=lineno) from None
 
 
-def _read_lines(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
+def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> OffData:
     verts = np.empty((nv, 3), np.float64)
     vlines = np.empty(nv, np.int64)
     vcolors = [] if has_color else None
@@ -163,10 +166,13 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
         flines.append(lineno)
     check_finite(path, verts, "vertex", vlines)
     faces, source = fan_triangulate(np.asarray(counts, np.int64), np.asarray(flat, np.int64))
-    check_index_range(path, faces, nv, "vertex", np.asarray(flines, np.int64)[source])
+    face_lines = np.asarray(flines, np.int64)[source]
+    check_index_range(path, faces, nv, "vertex", face_lines)
     vc = None if vcolors is None else np.asarray(vcolors, np.float64)
     fc = np.asarray(fcolors, np.float64)[source] if any_color else None
-    return OffData(verts, faces, vc, fc)
+    return OffData(verts, faces,
+                   finite_colors(path, vc, "colour of vertex", strict_colors, vlines),
+                   finite_colors(path, fc, "colour of triangle", strict_colors, face_lines))
 
 
 def _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:

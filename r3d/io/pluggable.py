@@ -30,7 +30,14 @@ from r3d.io.obj import (
 from r3d.io.off import read_off, save_off
 from r3d.io.ply import ply_has_faces, read_ply, save_ply
 from r3d.io.stl import read_stl, save_stl
-from r3d.io.utils import make_meshes, make_pointclouds, require_faces, single_mesh, tensor
+from r3d.io.utils import (
+    make_meshes,
+    make_pointclouds,
+    require_faces,
+    require_file,
+    single_mesh,
+    tensor,
+)
 from r3d.structures.textures import TexturesAtlas, TexturesUV, TexturesVertex
 
 __all__ = [
@@ -105,6 +112,7 @@ def _save_uv_or_vertex_textured(saver, fmt: str, data, path, include_textures: b
     verts, faces = single_mesh("save_mesh", data)
     tex = data.textures if include_textures else None
     if isinstance(tex, TexturesUV):
+        kwargs.setdefault("texture_wrap", tex.padding_mode)
         saver(path, verts, faces, verts_uvs=tex.verts_uvs_list()[0],
               faces_uvs=tex.faces_uvs_list()[0], texture_map=tex.maps_list()[0], **kwargs)
     else:
@@ -152,8 +160,8 @@ class MeshPlyFormat(MeshFormatInterpreter):
     def has_faces(self, path):
         return ply_has_faces(path)
 
-    def read(self, path, include_textures, device, **kwargs):
-        ply = read_ply(path)
+    def read(self, path, include_textures, device, strict_colors: bool = False, **kwargs):
+        ply = read_ply(path, strict_colors=strict_colors)
         return _coloured_mesh(path, ply.verts, ply.faces, ply.colors, ply.face_colors,
                               include_textures, device)
 
@@ -168,10 +176,12 @@ class MeshOffFormat(MeshFormatInterpreter):
     extensions = (".off",)
 
     def has_faces(self, path):
-        return read_off(path).faces.shape[0] > 0
+        with warnings.catch_warnings():  # the read that follows warns about the file
+            warnings.simplefilter("ignore")
+            return read_off(path).faces.shape[0] > 0
 
-    def read(self, path, include_textures, device, **kwargs):
-        off = read_off(path)
+    def read(self, path, include_textures, device, strict_colors: bool = False, **kwargs):
+        off = read_off(path, strict_colors=strict_colors)
         return _coloured_mesh(path, off.verts, off.faces, off.verts_colors, off.face_colors,
                               include_textures, device)
 
@@ -203,8 +213,8 @@ class MeshGltfFormat(MeshFormatInterpreter):
 
     extensions = (".glb", ".gltf")
 
-    def read(self, path, include_textures, device, **kwargs):
-        mesh = read_gltf(path)
+    def read(self, path, include_textures, device, strict_colors: bool = False, **kwargs):
+        mesh = read_gltf(path, strict_colors=strict_colors)
         require_faces(path, mesh.verts.shape[0], mesh.faces.shape[0])
         tex = gltf_textures(mesh, device) if include_textures else None
         return make_meshes(tensor(mesh.verts, torch.float32, device),
@@ -237,8 +247,8 @@ class PointcloudPlyFormat(PointcloudFormatInterpreter):
 
     extensions = (".ply",)
 
-    def read(self, path, device, **kwargs):
-        ply = read_ply(path)
+    def read(self, path, device, strict_colors: bool = False, **kwargs):
+        ply = read_ply(path, strict_colors=strict_colors)
         return make_pointclouds(
             tensor(ply.verts, torch.float32, device),
             None if ply.normals is None else tensor(ply.normals, torch.float32, device),
@@ -256,8 +266,8 @@ class PointcloudObjFormat(PointcloudFormatInterpreter):
 
     extensions = (".obj",)
 
-    def read(self, path, device, **kwargs):
-        points, colors = load_obj_pointcloud(path, device=device)
+    def read(self, path, device, strict_colors: bool = False, **kwargs):
+        points, colors = load_obj_pointcloud(path, device=device, strict_colors=strict_colors)
         return make_pointclouds(points, None, colors)
 
     def save(self, data, path, binary, **kwargs):
@@ -270,8 +280,8 @@ class PointcloudOffFormat(PointcloudFormatInterpreter):
 
     extensions = (".off",)
 
-    def read(self, path, device, **kwargs):
-        off = read_off(path)
+    def read(self, path, device, strict_colors: bool = False, **kwargs):
+        off = read_off(path, strict_colors=strict_colors)
         colors = off.verts_colors
         return make_pointclouds(tensor(off.verts, torch.float32, device), None,
                                 None if colors is None else tensor(colors, torch.float32, device))
@@ -331,6 +341,10 @@ class IO:
         return sorted({e.lower() for f in self._cloud_formats for e in f.extensions})
 
     def _find(self, formats, path, kind: str, supported: list[str]):
+        """The last registered format of ``formats`` for the extension of ``path``;
+        IsADirectoryError for a directory, FileFormatError for an unknown extension."""
+        if os.path.isdir(path):
+            require_file(path)
         ext = _ext(path)
         for fmt in reversed(formats):
             if ext in (e.lower() for e in fmt.extensions):
@@ -343,13 +357,12 @@ class IO:
     def file_has_faces(self, path) -> bool:
         """Whether ``path`` holds a mesh (faces) rather than only points.
 
-        Cheap where the format allows (PLY reads the header only). Raises FileFormatError for
-        unknown extensions and missing files.
+        Cheap where the format allows (PLY reads the header only). Raises FileNotFoundError /
+        IsADirectoryError when ``path`` is not a file, FileFormatError for unknown extensions.
         """
         path = os.fspath(path)
         fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
-        if not os.path.isfile(path):
-            raise FileFormatError(path, "no such file")
+        require_file(path)
         return bool(fmt.has_faces(path))
 
     def load_mesh(self, path, include_textures: bool = True, device="cpu", **kwargs):
@@ -360,15 +373,20 @@ class IO:
             include_textures: attach textures (TexturesUV, TexturesVertex or TexturesAtlas).
             device: where the Meshes lives.
             kwargs: format options (OBJ: create_texture_atlas, texture_atlas_size,
-                texture_wrap; STL: merge_vertices).
+                texture_wrap; STL: merge_vertices; OBJ, PLY, OFF, glTF: strict_colors, see
+                below).
         Returns:
             Meshes with one mesh: verts (V, 3) float32, faces (F, 3) int64.
 
-        Raises FileFormatError naming the path for unknown extensions, unreadable or
-        malformed files, and files with no vertices or no faces.
+        Raises FileNotFoundError / IsADirectoryError when ``path`` is not a file;
+        FileFormatError naming the path for unknown extensions, unreadable or malformed files,
+        and files with no vertices or no faces. Vertex or face colours holding NaN or infinity
+        are dropped with a warning (the geometry loads); ``strict_colors=True`` raises the
+        FileFormatError instead.
         """
         path = os.fspath(path)
         fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
+        require_file(path)
         try:
             return fmt.read(path, include_textures=include_textures,
                             device=torch.device(device), **kwargs)
@@ -396,12 +414,19 @@ class IO:
     def load_pointcloud(self, path, device="cpu", **kwargs):
         """Reads a point cloud (PLY, OBJ or OFF vertices; faces are ignored).
 
+        Args:
+            kwargs: ``strict_colors=True`` raises FileFormatError for colours holding NaN or
+                infinity (by default they are dropped with a warning).
         Returns:
             Pointclouds with one cloud: points (P, 3) float32, normals (P, 3) when the file has
             them, features (P, 3) colours in [0, 1] when it has them.
+
+        Raises FileNotFoundError / IsADirectoryError when ``path`` is not a file,
+        FileFormatError for unknown extensions and malformed files.
         """
         path = os.fspath(path)
         fmt = self._find(self._cloud_formats, path, "point cloud", self.pointcloud_extensions)
+        require_file(path)
         try:
             return fmt.read(path, device=torch.device(device), **kwargs)
         except NotImplementedError:

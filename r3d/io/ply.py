@@ -40,6 +40,7 @@ from r3d.io.utils import (
     check_finite,
     check_index_range,
     fan_triangulate,
+    finite_colors,
     format_floats,
     io_warn,
     read_file_bytes,
@@ -624,11 +625,11 @@ def _drop_short_polygons(path: str, counts: np.ndarray, flat: np.ndarray):
 
 
 def _polygon_faces(path: str, elements: list[_Element], values: dict, lines: dict,
-                   num_verts: int) -> tuple[np.ndarray, np.ndarray | None]:
+                   num_verts: int, strict_colors: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """The face element's polygons, fan-triangulated.
 
     Returns (faces (F, 3) int64, face_colors (F, 3) float64 or None); FileFormatError for
-    indices outside [0, num_verts).
+    indices outside [0, num_verts); non-finite colours as :func:`finite_colors` says.
     """
     face_el = _element(elements, "face")
     if face_el is None or face_el.count == 0:
@@ -640,7 +641,7 @@ def _polygon_faces(path: str, elements: list[_Element], values: dict, lines: dic
     src_rows = rows[source]
     face_lines = lines["face"][src_rows] if "face" in lines else None
     check_index_range(path, faces, num_verts, "vertex", face_lines)
-    fc = _colors(fv)
+    fc = finite_colors(path, _colors(fv), "colour of face", strict_colors, lines.get("face"))
     return faces, None if fc is None else fc[src_rows]
 
 
@@ -699,12 +700,14 @@ def _append_strip_faces(path: str, elements: list[_Element], values: dict, lines
     return faces, face_colors
 
 
-def read_ply(path: str | os.PathLike) -> PlyData:
+def read_ply(path: str | os.PathLike, strict_colors: bool = False) -> PlyData:
     """Parses a PLY file into numpy arrays (see :class:`PlyData`).
 
     Raises FileFormatError (with the line for ASCII files) for a malformed header, unknown
     property types, truncated bodies, rows with too few values, missing x/y/z, NaN or infinite
-    positions, face indices out of range, and for files without any vertex.
+    positions, face indices out of range, and for files without any vertex. Vertex or face
+    colours holding NaN or infinity are dropped with a warning (None), or raise
+    FileFormatError with ``strict_colors``.
     """
     path = os.fspath(path)
     data = read_file_bytes(path)
@@ -712,8 +715,9 @@ def read_ply(path: str | os.PathLike) -> PlyData:
     values, lines = _read_body(path, data, header)
     elements = header.elements
     verts, normals, colors = _vertex_arrays(path, elements, values, lines)
+    colors = finite_colors(path, colors, "colour of vertex", strict_colors, lines.get("vertex"))
     nv = verts.shape[0]
-    faces, face_colors = _polygon_faces(path, elements, values, lines, nv)
+    faces, face_colors = _polygon_faces(path, elements, values, lines, nv, strict_colors)
     faces, face_colors = _append_strip_faces(path, elements, values, lines, nv, faces,
                                              face_colors)
     return PlyData(verts=verts, faces=faces, normals=normals, colors=colors,

@@ -6,7 +6,6 @@ import os
 
 import torch
 
-from r3d.errors import FileFormatError
 from r3d.io.pluggable import IO
 
 
@@ -45,11 +44,10 @@ def summarize_file(path: str | os.PathLike) -> dict:
         A JSON-ready dict: path, kind ("mesh" or "pointcloud"), vertices, faces, bounds (min/max
         per axis), textures (the texture class and size, or "none"), watertight (meshes).
     Raises:
-        FileFormatError: the file is missing, unreadable or malformed.
+        FileNotFoundError / IsADirectoryError: ``path`` is not a file.
+        FileFormatError: the file is unreadable or malformed.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileFormatError(path, "no such file")
     io = IO()
     if io.file_has_faces(path):
         mesh = io.load_mesh(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from collections.abc import Sequence
@@ -9,19 +10,30 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 from r3d.structures import Meshes, Pointclouds
 
 PathLike = str | os.PathLike
 
 
-def read_file_bytes(path: PathLike) -> bytes:
-    """The whole file as bytes; FileFormatError naming the path if it is missing or unreadable."""
+def require_file(path: PathLike) -> str:
+    """``path`` as a str when it names an existing file (or a link to one).
+
+    Raises FileNotFoundError when nothing is there and IsADirectoryError for a directory, each
+    with ``filename`` set to the path (``str(exc)`` names it too).
+    """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileFormatError(path, "no such file")
     if os.path.isdir(path):
-        raise FileFormatError(path, "is a folder, not a file")
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", path)
+    if not os.path.exists(path):
+        raise MissingFileError(path)
+    return path
+
+
+def read_file_bytes(path: PathLike) -> bytes:
+    """The whole file as bytes. FileNotFoundError / IsADirectoryError (:func:`require_file`)
+    when it is missing or a directory; FileFormatError naming the path if it is unreadable."""
+    path = require_file(path)
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -92,17 +104,52 @@ def parse_numbers(
     return values
 
 
+def non_finite_error(path: PathLike, array: np.ndarray, what: str,
+                     lines=None) -> FileFormatError | None:
+    """The FileFormatError naming the first row of ``array`` (N, ...) that holds NaN or
+    infinity (its values and, with ``lines`` (N,), its line), or None when all are finite."""
+    if array.size == 0:
+        return None
+    bad = ~np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
+    if not bad.any():
+        return None
+    row = int(np.argmax(bad))
+    line = None if lines is None else int(lines[row])
+    return FileFormatError(path, f"{what} {row} is not finite ({array[row].tolist()})",
+                           line=line)
+
+
 def check_finite(path: PathLike, array: np.ndarray, what: str, lines=None) -> None:
     """FileFormatError naming the first row of ``array`` holding NaN or infinity."""
-    if array.size == 0:
-        return
-    bad = ~np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
-        line = None if lines is None else int(lines[row])
-        raise FileFormatError(
-            path, f"{what} {row} is not finite ({array[row].tolist()})", line=line
-        )
+    error = non_finite_error(path, array, what, lines)
+    if error is not None:
+        raise error
+
+
+def finite_colors(path: PathLike, colors: np.ndarray | None, what: str, strict: bool = False,
+                  lines=None) -> np.ndarray | None:
+    """A file's colours, or None when they hold NaN or infinity.
+
+    Args:
+        colors: (N, C) float colours as read, or None.
+        what: what a row is, for the message ("colour of vertex" names row i as
+            "colour of vertex i").
+        strict: raise the FileFormatError instead of dropping the colours with a warning.
+        lines: (N,) line of each row in a text file, or None.
+    Returns:
+        ``colors`` unchanged when all are finite; otherwise None after a warning naming the
+        first bad row (the geometry stays usable), or FileFormatError with ``strict``.
+    """
+    if colors is None:
+        return None
+    error = non_finite_error(path, colors, what, lines)
+    if error is None:
+        return colors
+    if strict:
+        raise error
+    io_warn(path, f"{error.reason}; colours dropped (strict_colors=True raises instead)",
+            error.line)
+    return None
 
 
 def check_index_range(
@@ -129,8 +176,13 @@ def check_index_range(
         )
 
 
-def require_vertices(path: PathLike, num_verts: int, what: str = "vertices") -> None:
-    """FileFormatError saying the file is empty when it holds no vertex."""
+def require_vertices(path: PathLike, num_verts: int, what: str = "vertices",
+                     num_bytes: int | None = None) -> None:
+    """FileFormatError when the file holds no vertex: it is empty, or (given its size
+    ``num_bytes`` > 0) no geometry was found in that many bytes."""
+    if num_verts == 0 and num_bytes:
+        raise FileFormatError(path, f"no geometry found in {num_bytes} bytes: the file holds "
+                                    f"no {what}")
     if num_verts == 0:
         raise FileFormatError(path, f"the file is empty: it holds no {what}")
 

@@ -27,6 +27,7 @@ from r3d.learn.train import load_checkpoint, load_items
 from r3d.renderer import FoVPerspectiveCameras
 from r3d.runs.images import to_uint8, write_png
 from r3d.runs.metrics import iou
+from r3d.runs.outdir import output_folder, run_files
 from r3d.runs.rendering import SHAPE_GREY, render_mesh_display, render_points
 from r3d.schema import Node
 from r3d.structures import Meshes, Pointclouds
@@ -106,9 +107,12 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
     result = {"split": split, "shapes": len(items), "model": recipe.model,
               "supervision": recipe.supervision, "methods": methods}
     folder = Path(out).expanduser().resolve() if out is not None else checkpoint.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    with atomic_open(folder / "eval.json", "w") as f:
-        json.dump(result, f, indent=2)
-    write_png(folder / "eval.png", to_uint8(torch.cat(rows, dim=0)))
+    # eval.json and eval.png join the folder's run (listed in its marker, so that a later
+    # --overwrite of the training replaces them too)
+    command = (run_files(folder) or {"command": "r3d eval"})["command"]
+    with output_folder(folder, command, resume=True):
+        with atomic_open(folder / "eval.json", "w") as f:
+            json.dump(result, f, indent=2)
+        write_png(folder / "eval.png", to_uint8(torch.cat(rows, dim=0)))
     result["files"] = [str(folder / "eval.json"), str(folder / "eval.png")]
     return result

@@ -184,18 +184,18 @@ def train_recipe_from_node(doc: Node) -> TrainRecipe:
         device=doc.string("device", d.device),
     )
     if recipe.optim.final_lr > 1:
-        raise InputError(f"{doc.file}: optim.final_lr must be a fraction of optim.lr in (0, 1], "
+        raise InputError(f"{doc.label}: optim.final_lr must be a fraction of optim.lr in (0, 1], "
                          f"got {recipe.optim.final_lr}")
     if recipe.supervision == "3d" and recipe.losses.rgb > 0:
-        raise InputError(f"{doc.file}: losses.rgb needs supervision: 2d (colours are learnt "
+        raise InputError(f"{doc.label}: losses.rgb needs supervision: 2d (colours are learnt "
                          "from the views' images)")
     if recipe.supervision == "3d" and recipe.losses.chamfer == 0:
-        raise InputError(f"{doc.file}: supervision: 3d needs losses.chamfer > 0")
+        raise InputError(f"{doc.label}: supervision: 3d needs losses.chamfer > 0")
     if recipe.supervision == "2d" and recipe.losses.silhouette + recipe.losses.iou == 0:
-        raise InputError(f"{doc.file}: supervision: 2d needs losses.silhouette or losses.iou "
+        raise InputError(f"{doc.label}: supervision: 2d needs losses.silhouette or losses.iou "
                          "> 0")
     if recipe.data.views_per_item > recipe.data.views:
-        raise InputError(f"{doc.file}: data.views_per_item ({recipe.data.views_per_item}) is "
+        raise InputError(f"{doc.label}: data.views_per_item ({recipe.data.views_per_item}) is "
                          f"more than the dataset's views ({recipe.data.views})")
     return recipe
 

@@ -13,7 +13,9 @@ Outputs in ``outputs.dir``: ``checkpoint.pt`` (every ``checkpoint_every`` iterat
 end; ``resume`` continues from it), ``log.csv`` (one row per ``log_every`` iterations: losses),
 ``loss.png``, ``metrics.csv`` and ``metrics.png`` (the val split's scores, as ``r3d eval``
 computes them, every ``eval_every`` iterations and at the end), ``recipe.yaml``,
-``train.json`` (summary). Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
+``train.json`` (summary), and when the run ends ``.r3d-run`` listing the run's files
+(:mod:`r3d.runs.outdir`: a new run needs a missing or empty folder, ``overwrite`` replaces an
+earlier run's outputs). Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
 a process group (gloo on the CPU, nccl on CUDA), DistributedDataParallel, each rank takes its
 share of every batch; rank 0 writes the files; every rank writes ``sync_rank<r>.json`` (a
 checksum of its parameters) at the end.
@@ -53,6 +55,7 @@ from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.devices import resolve_device
+from r3d.runs.outdir import output_folder
 from r3d.runs.plots import plot_losses
 from r3d.runs.rendering import render_points, render_soft
 from r3d.runs.schedules import cosine_decay
@@ -292,14 +295,29 @@ def _write_csv(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None = None,
-          data_progress: Callable[[int, int], None] | None = None) -> dict:
+          data_progress: Callable[[int, int], None] | None = None,
+          overwrite: bool = False) -> dict:
     """Trains as the recipe says (continuing the checkpoint in ``outputs.dir`` when
-    ``resume``); returns a summary (iterations, seconds, images per second, final losses)."""
+    ``resume``); returns a summary (iterations, seconds, images per second, final losses).
+
+    The outputs are one run's set of files (:func:`r3d.runs.outdir.output_folder`, on rank 0):
+    ``outputs.dir`` must be missing or empty; with ``overwrite`` an earlier run's outputs there
+    are replaced; with ``resume`` it is the folder of the run to continue.
+    """
     device = resolve_device(recipe.device)
     rank, world = _distributed(device)
+    if rank:
+        return _train(recipe, resume, progress, data_progress, device, rank, world)
+    with output_folder(recipe.outputs.dir, "r3d train", overwrite=overwrite, resume=resume,
+                       keep=[recipe.data.root]):
+        return _train(recipe, resume, progress, data_progress, device, rank, world)
+
+
+def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
+           data_progress: Callable[[int, int], None] | None, device: torch.device, rank: int,
+           world: int) -> dict:
+    """:func:`train` in its prepared output folder, as process ``rank`` of ``world``."""
     out = recipe.outputs.dir
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
     root = prepare_data(recipe, data_progress if rank == 0 else None, device) if rank == 0 \
         else recipe.data.root
     if world > 1:
@@ -362,6 +380,7 @@ def train(recipe: TrainRecipe, resume: bool = False, progress: Progress | None =
     if world > 1:
         with atomic_open(out / f"sync_rank{rank}.json", "w") as f:
             json.dump({"rank": rank, "checksum": _checksum(state.model)}, f)
+        dist.barrier()  # every rank's file is written before rank 0 lists the run's files
     if rank == 0 and state.history:
         log_every = recipe.outputs.log_every
         _write_csv(out / "log.csv", [dict(iteration=i + 1, **h)

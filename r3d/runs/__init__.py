@@ -1,4 +1,5 @@
 """Plumbing shared by r3d's applications (fits, scene renders, trainings, datasets): devices
 (:mod:`~r3d.runs.devices`), checkpoints, loss plots, learning-rate schedules, image files,
-scores (:mod:`~r3d.runs.metrics`) and the soft / display renderers of shapes
-(:mod:`~r3d.runs.rendering`)."""
+scores (:mod:`~r3d.runs.metrics`, built on the surface comparison of ``r3d chamfer``,
+:mod:`~r3d.runs.surface`), output folders (:mod:`~r3d.runs.outdir`) and the soft / display
+renderers of shapes (:mod:`~r3d.runs.rendering`)."""

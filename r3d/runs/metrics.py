@@ -4,18 +4,16 @@ ground-truth surface, camera pose errors."""
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
-from r3d.loss import chamfer_distance
-from r3d.ops import knn_points, sample_points_from_meshes
-from r3d.structures import Meshes
+from r3d.runs.surface import compare, load_points
 from r3d.transforms import so3_relative_angle
 
 __all__ = ["F_SCORE_TAUS", "iou", "pose_errors", "psnr", "surface_scores"]
 
 F_SCORE_TAUS = (0.05, 0.1)  # distances (mesh units) of the F-scores
-SURFACE_SAMPLES = 20000
 
 
 def iou(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -35,24 +33,15 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def surface_scores(pred: Meshes | torch.Tensor, gt: Meshes, seed: int = 0) -> dict[str, float]:
+def surface_scores(pred: str | os.PathLike, gt: str | os.PathLike) -> dict[str, float]:
     """Chamfer-L2 (mean squared nearest distance, both ways summed, as PyTorch3D's
-    ``chamfer_distance``) and F-scores at :data:`F_SCORE_TAUS` between a prediction (a
-    one-mesh batch, sampled, or (1, P, 3) points) and :data:`SURFACE_SAMPLES` points sampled on
-    the one-mesh batch ``gt``."""
-    g = torch.Generator(device=gt.device).manual_seed(seed)
-    x = pred if isinstance(pred, torch.Tensor) else sample_points_from_meshes(
-        pred, SURFACE_SAMPLES, generator=g)
-    y = sample_points_from_meshes(gt, SURFACE_SAMPLES, generator=g)
-    scores = {"chamfer_l2": float(chamfer_distance(x, y)[0])}
-    d_xy = knn_points(x, y, K=1).dists[0, :, 0].sqrt()
-    d_yx = knn_points(y, x, K=1).dists[0, :, 0].sqrt()
-    for tau in F_SCORE_TAUS:
-        precision = float((d_xy < tau).double().mean())
-        recall = float((d_yx < tau).double().mean())
-        total = precision + recall
-        scores[f"f_score@{tau}"] = 2 * precision * recall / total if total > 0 else 0.0
-    return scores
+    ``chamfer_distance``) and F-scores at :data:`F_SCORE_TAUS` between the surfaces of two
+    files (a predicted mesh or point cloud, a ground-truth mesh): exactly what
+    ``r3d chamfer GT PRED`` reports with its default samples and seed (on the CPU)."""
+    x, y = load_points(gt), load_points(pred)
+    results = [compare(x, y, tau=tau) for tau in F_SCORE_TAUS]
+    return {"chamfer_l2": results[0]["chamfer"],
+            **{f"f_score@{tau}": r["fscore"] for tau, r in zip(F_SCORE_TAUS, results)}}
 
 
 def pose_errors(R: torch.Tensor, T: torch.Tensor, R_true: torch.Tensor,

@@ -10,6 +10,7 @@ from r3d.io import IO
 from r3d.ops import sample_points_from_meshes
 from r3d.renderer import TexturesAtlas, TexturesUV, TexturesVertex, look_at_view_transform
 from r3d.scene.scene import MeshSpec, PointcloudSpec, Scene
+from r3d.scene.up import resolve_up, up_rotation
 from r3d.structures import Meshes, Pointclouds, join_meshes_as_scene
 
 __all__ = ["DEFAULT_COLOUR", "load_meshes", "load_pointclouds", "place_points",
@@ -50,9 +51,17 @@ def load_meshes(specs: tuple[MeshSpec, ...], device: torch.device) -> Meshes:
     return join_meshes_as_scene(placed)
 
 
+def _up_rotation(spec: MeshSpec | PointcloudSpec, like: torch.Tensor) -> torch.Tensor:
+    """(3, 3) rotation turning ``spec``'s up axis into +Y (p' = R @ p), like ``like``."""
+    rotation = up_rotation(resolve_up(spec.up))
+    return torch.tensor(rotation, dtype=like.dtype, device=like.device)
+
+
 def place_points(points: torch.Tensor, spec: MeshSpec | PointcloudSpec) -> torch.Tensor:
-    """(P, 3) ``points`` normalised (centred on their bounding box, scaled into the unit sphere)
-    when ``spec`` asks, then scaled, rotated and translated as it says."""
+    """(P, 3) ``points`` turned so that ``spec``'s up axis is +Y, normalised (centred on their
+    bounding box, scaled into the unit sphere) when ``spec`` asks, then scaled, rotated and
+    translated as it says."""
+    points = points @ _up_rotation(spec, points).T
     if spec.normalize and points.shape[0]:
         lo, hi = points.min(dim=0).values, points.max(dim=0).values
         points = points - (lo + hi) / 2
@@ -65,9 +74,10 @@ def place_points(points: torch.Tensor, spec: MeshSpec | PointcloudSpec) -> torch
 
 
 def _place_normals(normals: torch.Tensor, spec: PointcloudSpec) -> torch.Tensor:
-    """(P, 3) unit normals of points placed by :func:`place_points`: divided by the scale
-    (normals transform by the inverse transpose), rotated, renormalised."""
+    """(P, 3) unit normals of points placed by :func:`place_points`: turned up, divided by the
+    scale (normals transform by the inverse transpose), rotated, renormalised."""
     like = {"dtype": normals.dtype, "device": normals.device}
+    normals = normals @ _up_rotation(spec, normals).T
     normals = (normals / torch.tensor(spec.scale, **like)) @ torch.tensor(spec.rotate, **like).T
     return torch.nn.functional.normalize(normals, dim=1)
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from r3d.errors import InputError
 from r3d.renderer import (
     AlphaCompositor,
     AmbientLights,
@@ -46,6 +45,7 @@ from r3d.renderer import (
 )
 from r3d.runs.devices import resolve_device
 from r3d.runs.images import depth_to_uint16, to_uint8, write_gif, write_png
+from r3d.runs.outdir import output_folder
 from r3d.scene.geometry import load_meshes, load_pointclouds, view_transforms
 from r3d.scene.scene import LightSpec, Outputs, Scene
 from r3d.structures import Meshes, Pointclouds
@@ -155,8 +155,11 @@ def build_renderer(scene: Scene,
 # ---- the run -----------------------------------------------------------------------------------
 
 
-def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
-    """Renders every view of ``scene`` and writes the files its outputs ask for.
+def render_scene(scene: Scene, progress: Progress | None = None,
+                 overwrite: bool = False) -> dict:
+    """Renders every view of ``scene`` and writes the files its outputs ask for, as one run's
+    set of files in ``scene.outputs.dir`` (:func:`r3d.runs.outdir.output_folder`: a missing or
+    empty folder, or with ``overwrite`` one holding an earlier run's outputs, replaced).
 
     Returns:
         A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
@@ -164,14 +167,18 @@ def render_scene(scene: Scene, progress: Progress | None = None) -> dict:
         how), device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
         null for an empty view) when depth maps were written.
     """
+    sources = [spec.file for spec in (*scene.meshes, *scene.pointclouds)]
+    with output_folder(scene.outputs.dir, "r3d render", overwrite=overwrite, keep=sources):
+        return _render(scene, progress)
+
+
+def _render(scene: Scene, progress: Progress | None) -> dict:
+    """:func:`render_scene` in its prepared output folder."""
     start = time.perf_counter()
     device = resolve_device(scene.device)
     out = scene.outputs
-    if out.dir.exists() and not out.dir.is_dir():
-        raise InputError(f"the output folder {out.dir} is a file")
     draw, about = _point_views(scene, device) if scene.pointclouds \
         else _mesh_views(scene, device)
-    out.dir.mkdir(parents=True, exist_ok=True)
     R, T = view_transforms(scene, device)
     files: list[Path] = []
     frames, depth_ranges = [], []

@@ -4,6 +4,7 @@ A scene file (every key but ``cameras`` and one of ``meshes``/``pointclouds`` op
 
     meshes:                       # joined into one scene
       - file: cow.obj             # relative paths resolve against the YAML file's folder
+        up: auto                  # the file's up axis (+z for a Z-up file): turned to +Y
         normalize: true           # centre on the bounding box, scale into the unit sphere
         transform: {scale: 1.0, rotate: [0, 90, 0], translate: [0, 0, 0]}
         colour: [0.8, 0.3, 0.3]   # overrides the file's textures ("#cc4d4d" works too)
@@ -51,7 +52,9 @@ time otherwise).
 
 Rotations are Euler angles in degrees (a list: convention XYZ; or ``{euler: [...], convention:
 ZYX}``) or an axis and an angle in degrees (``{axis: [0, 1, 0], angle: 90}``); a mesh (or
-cloud) is normalised when asked, then scaled, then rotated, then translated. With
+cloud) is first turned so that its ``up`` axis (``+y``, ``-y``, ``+z``, ``-z``, ``+x``,
+``-x``, or ``auto``: +Y for every format r3d reads; see :mod:`r3d.scene.up`) points along +Y,
+then normalised when asked, then scaled, then rotated, then translated. With
 ``follow_camera`` a light's location and direction are given in each camera's view space (+X
 left, +Y up, +Z forward), so it moves with the camera. ``gif`` is a path relative to
 ``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes ``cameras.json`` (see
@@ -70,8 +73,9 @@ from typing import Any
 
 import torch
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 from r3d.io import IO
+from r3d.scene.up import UP_AXES, check_up
 from r3d.schema import REQUIRED, Node, load_yaml, parse_float, parse_vector
 from r3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
 
@@ -113,10 +117,12 @@ class MeshSpec:
     """One mesh file and how to place and colour it.
 
     ``rotate`` is a rotation matrix acting on column vectors (p' = rotate @ p); the vertices are
-    normalised (when asked), then scaled, rotated and translated.
+    turned so that the file's ``up`` axis is +Y (:mod:`r3d.scene.up`), normalised (when
+    asked), then scaled, rotated and translated.
     """
 
     file: Path
+    up: str = "auto"
     normalize: bool = False
     scale: Vec3 = (1.0, 1.0, 1.0)
     rotate: Matrix3 = _IDENTITY
@@ -138,6 +144,7 @@ class PointcloudSpec:
     sample: bool = False
     points: int = 50_000
     seed: int = 0
+    up: str = "auto"
     normalize: bool = False
     scale: Vec3 = (1.0, 1.0, 1.0)
     rotate: Matrix3 = _IDENTITY
@@ -271,8 +278,8 @@ class Scene:
 
 _TOP = ("meshes", "cameras", "pointclouds", "points", "lights", "material", "shader",
         "image_size", "antialias", "background", "outputs", "device")
-_MESH = ("file", "normalize", "transform", "colour", "texture")
-_CLOUD = ("file", "sample", "points", "seed", "normalize", "transform", "colour")
+_MESH = ("file", "up", "normalize", "transform", "colour", "texture")
+_CLOUD = ("file", "sample", "points", "seed", "up", "normalize", "transform", "colour")
 _POINTS = ("radius", "points_per_pixel", "compositor")
 _MESH_ONLY = ("lights", "material", "shader", "antialias")
 _TRANSFORM = ("scale", "rotate", "translate")
@@ -370,7 +377,7 @@ def _input_file(node: Node, key: str, kind: str, extensions: list[str]) -> Path:
     """The existing ``kind`` file at ``key``, its extension among ``extensions``."""
     file = node.file_path(key)
     if not file.is_file():
-        raise FileFormatError(file, f"no such file ({node.key_path(key)} in {node.file})")
+        raise MissingFileError(file, f"no such file ({node.key_path(key)} in {node.file})")
     if file.suffix.lower() not in extensions:
         raise InputError(
             f"{node.file}: {node.key_path(key)} must be a {kind} file (extensions "
@@ -380,8 +387,9 @@ def _input_file(node: Node, key: str, kind: str, extensions: list[str]) -> Path:
 
 
 def _placement(node: Node) -> dict[str, Any]:
-    """The keys a mesh and a point cloud share: normalize, transform and colour."""
-    out = {"normalize": node.boolean("normalize", False),
+    """The keys a mesh and a point cloud share: up, normalize, transform and colour."""
+    out = {"up": node.get("up", "auto", check_up, f"one of {', '.join(UP_AXES)}"),
+           "normalize": node.boolean("normalize", False),
            "colour": node.get("colour", None, _colour, _COLOUR)}
     if node.has("transform"):
         t = node.section("transform", _TRANSFORM)
@@ -656,7 +664,7 @@ def scene_for_file(path: str | os.PathLike, out: str | os.PathLike, views: int =
 def _existing(path: str | os.PathLike) -> Path:
     file = Path(path).expanduser().resolve()
     if not file.is_file():
-        raise FileFormatError(path, "no such file")
+        raise MissingFileError(path)
     return file
 
 
@@ -679,12 +687,17 @@ def _turntable(out: str | os.PathLike, views: int, size: int) -> Scene:
 
 def with_overrides(scene: Scene, *, out: str | os.PathLike | None = None,
                    views: int | None = None, size: int | None = None,
-                   device: str | None = None) -> Scene:
+                   device: str | None = None, up: str | None = None) -> Scene:
     """``scene`` with the command line's choices replacing its own (None keeps them).
 
-    ``views`` only applies to turntable cameras (InputError otherwise).
+    ``views`` only applies to turntable cameras (InputError otherwise); ``up`` (one of
+    UP_AXES, InputError otherwise) becomes the up axis of every mesh and point cloud.
     """
     changes: dict[str, Any] = {}
+    if up is not None:
+        up = check_up(up, "--up")
+        changes["meshes"] = tuple(dataclasses.replace(m, up=up) for m in scene.meshes)
+        changes["pointclouds"] = tuple(dataclasses.replace(c, up=up) for c in scene.pointclouds)
     if out is not None:
         changes["outputs"] = dataclasses.replace(scene.outputs,
                                                  dir=Path(out).expanduser().resolve())

@@ -21,6 +21,7 @@ gradients flow from anything computed through the accessors back to the tensors 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -29,6 +30,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from r3d.errors import InputError
 from r3d.structures import texture_sampling
+from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
 
 __all__ = [
     "TexturesBase",
@@ -36,6 +38,7 @@ __all__ = [
     "TexturesUV",
     "TexturesAtlas",
     "pack_texture_maps",
+    "pack_maps_for_faces",
     "atlas_barycentric_grid",
 ]
 
@@ -495,7 +498,6 @@ class TexturesAtlas(TexturesBase):
         return texture_sampling.sample_atlas(fragments, self.atlas_packed())
 
 
-_PADDING_MODES = ("zeros", "border", "reflection", "repeat")
 _SAMPLING_MODES = ("bilinear", "nearest")
 
 
@@ -510,6 +512,20 @@ def _index_tensors(
                 f"{cls_name}: {arg}[{i}] must be an integer {shape_doc} tensor, got {_describe(t)}"
             )
     return [t if t.dtype == torch.int64 else t.long() for t in items]
+
+
+def _padding_mode(cls_name: str, value) -> str | tuple[str, str]:
+    """A checked padding mode: one of PADDING_MODES, or a (u mode, v mode) pair of them (a
+    pair of equal modes becomes that mode, so that equal settings join)."""
+    pair = tuple(value) if isinstance(value, (list, tuple)) else None
+    if pair is not None and len(pair) == 2 and all(m in PADDING_MODES for m in pair):
+        return pair[0] if pair[0] == pair[1] else pair
+    if isinstance(value, str) and value in PADDING_MODES:
+        return value
+    raise InputError(
+        f"{cls_name}: padding_mode must be one of {PADDING_MODES} or a (u mode, v mode) pair "
+        f"of them, got {value!r}"
+    )
 
 
 def _resize_maps(maps: torch.Tensor, h: int, w: int, align_corners: bool) -> torch.Tensor:
@@ -538,7 +554,9 @@ class TexturesUV(TexturesBase):
         verts_uvs: list of N (T_i, 2) float tensors, or padded (N, T, 2): (u, v) with u to the
             right and v up, (0, 0) the bottom-left corner of the image.
         padding_mode: how samples outside [0, 1] behave: "zeros", "border" (clamp) or
-            "reflection" (torch.grid_sample's), or "repeat" (the map tiles the plane).
+            "reflection" (mirrored repeat; torch.grid_sample's), or "repeat" (the map tiles
+            the plane); one mode for both axes, or a (u mode, v mode) pair (glTF's wrapS and
+            wrapT: REPEAT is "repeat", MIRRORED_REPEAT "reflection", CLAMP_TO_EDGE "border").
         align_corners: True: u = 0 and u = 1 are the centres of the first and last texels;
             False: they are the outer edges of those texels (torch.grid_sample's meaning).
         sampling_mode: "bilinear" or "nearest".
@@ -555,21 +573,17 @@ class TexturesUV(TexturesBase):
         maps,
         faces_uvs,
         verts_uvs,
-        padding_mode: str = "border",
+        padding_mode: str | tuple[str, str] = "border",
         align_corners: bool = True,
         sampling_mode: str = "bilinear",
         maps_ids=None,
     ) -> None:
         name = type(self).__name__
-        if padding_mode not in _PADDING_MODES:
-            raise InputError(
-                f"{name}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
-            )
         if sampling_mode not in _SAMPLING_MODES:
             raise InputError(
                 f"{name}: sampling_mode must be one of {_SAMPLING_MODES}, got {sampling_mode!r}"
             )
-        self._cfg_padding_mode = padding_mode
+        self._cfg_padding_mode = _padding_mode(name, padding_mode)
         self._cfg_align_corners = bool(align_corners)
         self._cfg_sampling_mode = sampling_mode
 
@@ -642,8 +656,9 @@ class TexturesUV(TexturesBase):
         }
 
     @property
-    def padding_mode(self) -> str:
-        """How samples outside [0, 1] behave ("zeros", "border", "reflection" or "repeat")."""
+    def padding_mode(self) -> str | tuple[str, str]:
+        """How samples outside [0, 1] behave ("zeros", "border", "reflection" or "repeat"), or
+        a (u mode, v mode) pair when the axes differ."""
         return self._cfg_padding_mode
 
     @property
@@ -793,31 +808,87 @@ class TexturesUV(TexturesBase):
             self.maps_ids_packed(),
         )
 
+    def join_batch(self, others: list[TexturesBase]) -> TexturesBase:
+        """As :meth:`TexturesBase.join_batch`; UV textures whose padding modes differ join
+        too: each is first turned into padding_mode "border" by :meth:`resolve_wrap`."""
+        items = [others] if isinstance(others, TexturesBase) else list(others)
+        modes = {t._cfg_padding_mode for t in items if isinstance(t, TexturesUV)}
+        if modes - {self._cfg_padding_mode}:
+            return TexturesBase.join_batch(
+                self.resolve_wrap(),
+                [t.resolve_wrap() if isinstance(t, TexturesUV) else t for t in items],
+            )
+        return super().join_batch(items)
+
+    def resolve_wrap(self) -> TexturesUV:
+        """The same colours with padding_mode "border" (self when it has it already).
+
+        With align_corners and every UV in [0, 1], every mode samples the same, so only the
+        setting changes; otherwise each mesh's used maps are packed by
+        :func:`pack_maps_for_faces` (one map per mesh, no maps_ids).
+        """
+        if self._cfg_padding_mode == "border":
+            return self
+        uvs = self._data["verts_uvs"]
+        if self._cfg_align_corners and all(bool(((v >= 0) & (v <= 1)).all()) for v in uvs):
+            out = self._new(self._data, self._padded)
+            out._cfg_padding_mode = "border"
+            return out
+        maps, faces_uvs, verts_uvs = [], [], []
+        for i in range(len(self)):
+            one = self[[i]]
+            images, slots = one._used_maps()
+            packed = pack_maps_for_faces(
+                images, [axis_modes(self._cfg_padding_mode)] * len(images), slots[0],
+                one._data["faces_uvs"][0], uvs[i], self._cfg_align_corners,
+            )
+            for out, item in zip((maps, faces_uvs, verts_uvs), packed):
+                out.append(item)
+        return TexturesUV(maps, faces_uvs, verts_uvs, padding_mode="border",
+                          align_corners=self._cfg_align_corners,
+                          sampling_mode=self._cfg_sampling_mode)
+
     def join_scene(self) -> TexturesUV:
         """One mesh whose single map packs the maps of every mesh.
 
         Returns:
-            TexturesUV of batch 1 without maps_ids: a map (H, W, C) from
-            :func:`pack_texture_maps` (shelf packing, a one-texel replicated gutter around
-            each map), faces_uvs (sum F_i, 3) and verts_uvs (T', 2) holding one row per
-            (UV row, map) pair that some face uses, remapped into that map's rectangle.
+            TexturesUV of batch 1 without maps_ids. When the faces use a single map, that map
+            with the UVs unchanged and the same settings. Otherwise a map from
+            :func:`pack_maps_for_faces`: every used map, wrapped as ``padding_mode`` says as
+            far as its faces' UVs reach, packed into one image; faces_uvs (sum F_i, 3) and
+            verts_uvs (T', 2) remapped into it, and padding_mode "border".
 
         Sampling the result on the joined faces gives the colours each face had in its own
-        map: exactly with nearest sampling, and with bilinear sampling too, except within
-        half a texel of a map's border when ``align_corners=False`` and padding_mode is not
-        "border" (the gutter repeats the edge texels). When several maps are packed, UVs are
-        clamped to [0, 1] first (the packed image cannot repeat or reflect a map); when the
-        faces use a single map, it is kept as is with the UVs unchanged. Only maps some face
-        uses are packed, and a map shared by several meshes (the same tensor, e.g. after
-        ``extend``) is packed once. Gradients flow to the packed maps and to the UVs.
+        map (see :func:`pack_maps_for_faces` for the exceptions). Only maps some face uses are
+        packed, and a map shared by several meshes (the same tensor, e.g. after ``extend``)
+        is packed once. Gradients flow to the packed maps and to the UVs.
         """
         if len(self) == 0:
             raise InputError("TexturesUV.join_scene: the batch holds no mesh")
-        maps, fuv, vuv = self._data["maps"], self._data["faces_uvs"], self._data["verts_uvs"]
-        multi = self.has_maps_ids
-        face_maps = self.maps_ids_list() or [f.new_zeros(f.shape[0]) for f in fuv]
-        device = fuv[0].device
-        # slot (place in the packed image) of every map a face uses, keyed by (tensor, index)
+        fuv, vuv = self._data["faces_uvs"], self._data["verts_uvs"]
+        images, face_slots = self._used_maps()
+        offsets = torch.tensor([0] + [v.shape[0] for v in vuv[:-1]],
+                               device=fuv[0].device).cumsum(0)
+        faces_uvs = torch.cat([f + o for f, o in zip(fuv, offsets)])
+        verts_uvs = torch.cat(vuv)
+        settings = {"align_corners": self._cfg_align_corners,
+                    "sampling_mode": self._cfg_sampling_mode}
+        if len(images) == 1:
+            rows, inverse = torch.unique(faces_uvs.reshape(-1), return_inverse=True)
+            return TexturesUV([images[0]], [inverse.reshape(-1, 3)], [verts_uvs[rows]],
+                              padding_mode=self._cfg_padding_mode, **settings)
+        atlas, faces_uvs, verts_uvs = pack_maps_for_faces(
+            images, [axis_modes(self._cfg_padding_mode)] * len(images), torch.cat(face_slots),
+            faces_uvs, verts_uvs, self._cfg_align_corners,
+        )
+        return TexturesUV([atlas], [faces_uvs], [verts_uvs], padding_mode="border", **settings)
+
+    def _used_maps(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The maps some face uses, each once (keyed by tensor and index), and each mesh's
+        (F_i,) int64 index of its faces' maps in that list (at least one map is returned)."""
+        maps, multi = self._data["maps"], self.has_maps_ids
+        face_maps = self.maps_ids_list() or [f.new_zeros(f.shape[0])
+                                             for f in self._data["faces_uvs"]]
         images: list[torch.Tensor] = []
         slot_of: dict[tuple[int, int], int] = {}
         face_slots = []
@@ -829,28 +900,10 @@ class TexturesUV(TexturesBase):
                     slot_of[key] = len(images)
                     images.append(stack[m] if multi else stack)
                 table[m] = slot_of[key]
-            face_slots.append(table.to(device)[ids])
+            face_slots.append(table.to(ids.device)[ids])
         if not images:  # no face at all: any map will do
             images.append(maps[0][0] if multi else maps[0])
-        # one new UV row per distinct (slot, UV row) pair: key = slot * T + packed UV row
-        num_t = max(sum(v.shape[0] for v in vuv), 1)
-        offsets = torch.tensor([0] + [v.shape[0] for v in vuv[:-1]], device=device).cumsum(0)
-        keys = torch.cat([
-            s[:, None] * num_t + f + o for s, f, o in zip(face_slots, fuv, offsets)
-        ]).reshape(-1)
-        rows, inverse = torch.unique(keys, return_inverse=True)
-        uvs = torch.cat(vuv)[rows % num_t]
-        if len(images) == 1:
-            atlas = images[0]
-        else:
-            atlas, transforms = pack_texture_maps(images, align_corners=self._cfg_align_corners)
-            uvs = remap_uvs(uvs.clamp(0.0, 1.0), transforms.to(device)[rows // num_t])
-        proto = dict(self._proto, maps=atlas.new_zeros((0, 0, atlas.shape[-1])))
-        proto.pop("maps_ids", None)
-        return self._new(
-            {"maps": [atlas], "faces_uvs": [inverse.reshape(-1, 3)], "verts_uvs": [uvs]},
-            proto=proto,
-        )
+        return images, face_slots
 
 
 def atlas_barycentric_grid(R: int, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -944,3 +997,167 @@ def remap_uvs(verts_uvs: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
     """
     t = transform.to(device=verts_uvs.device, dtype=verts_uvs.dtype)
     return verts_uvs * t[..., [0, 2]] + t[..., [1, 3]]
+
+
+# -- packing maps whose UVs leave [0, 1] ------------------------------------------------------
+#
+# One packed image cannot repeat or mirror each of its maps, so the wrap is resolved before
+# packing. Each face is first moved by whole tiles (a multiple of 2 for mirrored repeat, so
+# that it keeps its tile's parity; none for clamp and zeros) so that its UVs start in [0, 1).
+# Each map is then replaced by a raster of its extension over the plane (repeated, mirrored,
+# clamped or zero, texel by texel, as sampling with its mode would read it) covering the map
+# and the UVs its moved faces reach, plus one texel all round, and these rasters are packed.
+# Most faces
+# lie in one tile, so most rasters are the map with a border of a few wrapped texels (faces
+# straddling a seam reach a little past it); a face spanning n tiles (a floor with a tiling
+# texture) makes its map's raster n tiles wide. Sampling the raster bilinearly at a moved
+# UV is sampling the map with its mode at the face's own UV, so the packed texture gives
+# each face its own colours.
+
+_TILE_EPS = 1e-5  # UVs this close past a whole number count as on it (float noise)
+MIN_RASTER_TEXELS = 1 << 22  # rasters are never shrunk below this many texels ...
+RASTER_GROWTH = 4  # ... or below this many times their map's texels
+
+
+def _face_shifts(corners: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
+    """Whole tiles each face is moved by.
+
+    Args:
+        corners: (F, 3, 2) UVs of each face's corners.
+        modes: (F, 2) int64 per face and axis: 0 no move, 1 repeat, 2 mirrored repeat.
+    Returns:
+        (F, 2) int64: repeat moves the face's lowest UV into [0, 1), mirrored repeat into
+        [0, 2).
+    """
+    low = corners.amin(dim=1) + _TILE_EPS
+    repeat = torch.floor(low)
+    mirrored = 2 * torch.floor(low / 2)
+    shift = torch.where(modes == 1, repeat, torch.where(modes == 2, mirrored, 0.0))
+    return shift.long()
+
+
+def _axis_raster(size: int, low: float, high: float, mode: str, align_corners: bool,
+                 device: torch.device):
+    """The texels of a raster of a map's extension along one axis covering coordinates
+    [low, high], plus one texel each side.
+
+    Args:
+        size: texels of the map along the axis; mode: its padding mode on that axis.
+    Returns:
+        index: (n,) int64 texels of the map; inside: (n,) bool (False: zero); on ``device``;
+        scale, offset: the raster's normalised coordinate is ``s * scale + offset`` for the
+            map's coordinate s along the axis (u, or 1 - v), in the same align_corners
+            convention.
+    """
+    period = size - 1 if align_corners else size
+    shift = 0.0 if align_corners else 0.5  # texel position of s: s * period - shift
+    first = math.floor(low * period - shift) - 1
+    last = math.ceil(high * period - shift) + 1
+    positions = torch.arange(first, last + 1, device=device)
+    index, inside = wrap_texel_index(positions, size, mode, align_corners)
+    if align_corners and mode == "repeat" and period > 0 and last - 1 > period \
+            and (last - 1) % period == 0:
+        # a face ends on a seam: the map's last texel closes it (texel 0 opens the next tile)
+        index[-2] = size - 1
+    n = last - first + 1
+    denominator = n - 1 if align_corners else n
+    # raster texel j holds position first + j: r = (s * period - shift - first + j0) / den,
+    # where the centre of texel j is at r = j / (n - 1) (align_corners) or (j + 0.5) / n
+    return index, inside, period / denominator, -first / denominator
+
+
+def _raster_budget(raster: torch.Tensor, budget: int, align_corners: bool) -> torch.Tensor:
+    """(h, w, C) raster, shrunk (keeping its aspect) to at most ``budget`` texels."""
+    h, w = raster.shape[:2]
+    if h * w <= budget:
+        return raster
+    factor = math.sqrt(budget / (h * w))
+    size = (max(2, int(h * factor)), max(2, int(w * factor)))
+    warnings.warn(
+        f"a texture map repeats over {h}x{w} texels where faces are packed into one image; "
+        f"it is kept at {size[0]}x{size[1]}, at a lower resolution", UserWarning, stacklevel=4,
+    )
+    image = raster.permute(2, 0, 1)[None]
+    image = F.interpolate(image, size=size, mode="bilinear", align_corners=align_corners,
+                          antialias=True)
+    return image[0].permute(1, 2, 0)
+
+
+def _map_raster(image: torch.Tensor, local: torch.Tensor, modes: tuple[str, str],
+                align_corners: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A map's raster over [0, 1] and the UVs its faces reach, and the UV transform into it.
+
+    Args:
+        image: (H, W, C) map; local: (F_k, 3, 2) UVs of its faces (moved by whole tiles);
+        modes: (u mode, v mode).
+    Returns:
+        raster: (h, w, C); transform: (4,) float64 (su, ou, sv, ov) as :func:`remap_uvs`
+        takes it, from the moved UVs to the raster's.
+    """
+    coords = (local[..., 0].reshape(-1), 1 - local[..., 1].reshape(-1))  # u, rows (1 - v)
+    axes = []
+    for s, size, mode in zip(coords, (image.shape[1], image.shape[0]), modes):
+        # the whole map, and past it as far as the faces reach
+        low, high = (min(float(s.min()), 0.0), max(float(s.max()), 1.0)) if s.numel() \
+            else (0.0, 1.0)
+        axes.append(_axis_raster(size, low, high, mode, align_corners, image.device))
+    (cols, col_in, su, ou), (rows, row_in, sy, oy) = axes
+    raster = image[rows][:, cols]
+    if not bool(col_in.all() and row_in.all()):
+        raster = raster * (row_in[:, None] & col_in[None, :])[..., None].to(raster.dtype)
+    budget = max(MIN_RASTER_TEXELS, RASTER_GROWTH * image.shape[0] * image.shape[1])
+    raster = _raster_budget(raster, budget, align_corners)
+    # rows: r = (1 - v) * sy + oy, so the raster's v = 1 - r = v * sy + (1 - sy - oy)
+    return raster, torch.tensor([su, ou, sy, 1.0 - sy - oy], dtype=torch.float64)
+
+
+_MOVES = {"repeat": 1, "reflection": 2}
+
+
+def pack_maps_for_faces(
+    maps: Sequence[torch.Tensor],
+    modes: Sequence[tuple[str, str]],
+    face_map: torch.Tensor,
+    faces_uvs: torch.Tensor,
+    verts_uvs: torch.Tensor,
+    align_corners: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Packs the maps that faces use into one image that needs no wrapping (see the comment
+    above: faces moved by whole tiles, each map rastered over the tiles its faces reach).
+
+    Args:
+        maps: K (H_k, W_k, C) images, same C, dtype and device.
+        modes: K (u mode, v mode) padding modes, how each map wraps.
+        face_map: (F,) int64 in [0, K): each face's map.
+        faces_uvs: (F, 3) int64 rows of ``verts_uvs``; verts_uvs: (T, 2) UVs.
+        align_corners: the UV convention of the maps and of the result.
+    Returns:
+        atlas: (H, W, C); faces_uvs: (F, 3) int64 into the returned verts_uvs (T', 2), one
+        row per distinct (map, UV row, move). Sampled with padding_mode "border", it gives
+        each face its map's colours: exactly with align_corners=False; with
+        align_corners=True and "repeat", a face that spans several tiles blends across one
+        texel where its map jumps from its last texel to its first. A raster larger than
+        ``max(MIN_RASTER_TEXELS, RASTER_GROWTH * H_k * W_k)`` texels (a face spanning many
+        tiles) is shrunk to that size, with a warning. Differentiable w.r.t. the maps and
+        verts_uvs.
+    """
+    device = face_map.device
+    corners = verts_uvs.detach()[faces_uvs]
+    move = torch.tensor([[_MOVES.get(m, 0) for m in pair] for pair in modes],
+                        dtype=torch.int64, device=device)
+    shifts = _face_shifts(corners, move[face_map]) if len(face_map) else move[face_map]
+    local = corners - shifts[:, None].to(corners.dtype)
+    rasters, to_raster = [], []
+    for k, (image, pair) in enumerate(zip(maps, modes)):
+        raster, transform = _map_raster(image, local[face_map == k], pair, align_corners)
+        rasters.append(raster)
+        to_raster.append(transform)
+    atlas, to_atlas = pack_texture_maps(rasters, align_corners=align_corners, gutter=0)
+    keys = torch.cat([face_map[:, None, None].expand(-1, 3, 1), faces_uvs[..., None],
+                      shifts[:, None].expand(-1, 3, 2)], dim=-1).reshape(-1, 4)
+    rows, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    slot = rows[:, 0]
+    uv = verts_uvs[rows[:, 1]] - rows[:, 2:].to(verts_uvs.dtype)
+    uv = remap_uvs(uv, torch.stack(to_raster).to(device)[slot])
+    uv = remap_uvs(uv, to_atlas.to(device)[slot])
+    return atlas, inverse.reshape(-1, 3), uv

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 from r3d.io.utils import load_image
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif")
@@ -73,7 +73,7 @@ def read_frames(
 
 def _existing(path: Path, frame: ViewFiles, what: str) -> Path:
     if not path.is_file():
-        raise FileFormatError(path, f"no such {what} file (of {frame.where})")
+        raise MissingFileError(path, f"no such {what} file (of {frame.where})")
     return path
 
 

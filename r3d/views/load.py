@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 from r3d.views.cameras_json import CAMERAS_FILE, read_cameras_json
 from r3d.views.images import read_frames, view_name
 from r3d.views.transforms_json import TRANSFORMS_FILE, read_transforms_json
@@ -42,7 +42,7 @@ def load_views(
                          f"{image_size!r}")
     folder = Path(folder).expanduser()
     if not folder.exists():
-        raise FileFormatError(folder, "no such folder of views")
+        raise MissingFileError(folder, "no such folder of views")
     if not folder.is_dir():
         raise FileFormatError(folder, f"is a file; give the folder that holds {CAMERAS_FILE} or "
                                       f"{TRANSFORMS_FILE}")

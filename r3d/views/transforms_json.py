@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, MissingFileError
 from r3d.schema import REQUIRED, Node
 from r3d.views.camera_models import Cameras, PinholeModel
 from r3d.views.images import IMAGE_EXTENSIONS, ViewFiles
@@ -73,7 +73,7 @@ def _with_extension(image: Path, node: Node) -> Path:
         if candidate.is_file():
             return candidate
     tried = " and ".join(IMPLIED_EXTENSIONS)
-    raise FileFormatError(image, f"no such file ({node_location(node)}; also tried {tried})")
+    raise MissingFileError(image, f"no such file ({node_location(node)}; also tried {tried})")
 
 
 class _Intrinsics:

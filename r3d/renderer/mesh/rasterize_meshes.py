@@ -166,6 +166,13 @@ def rasterize_meshes(
         max_faces_per_bin: accepted for PyTorch3D compatibility; r3d's bins grow to hold every
             face, so it never drops faces and needs no limit.
         perspective_correct: correct the barycentrics for perspective (vertex z is the depth).
+            The correction divides by the face's interpolated 1/z at the pixel (times the
+            corners' depths); a pixel outside a face but within blur_radius of it can see the
+            face's plane beyond its horizon, where that denominator is zero or negative and the
+            corrected barycentrics do not exist. Such (pixel, face) pairs are dropped: the face
+            is not among that pixel's K. PyTorch3D instead clamps the denominator to 1e-8 and
+            keeps the pair, with barycentrics, depths and gradients of arbitrary size; dropping
+            it is the sound choice (see docs/differences-from-pytorch3d.md).
         clip_barycentric_coords: clamp the barycentrics of pixels outside a face to [0, 1] and
             renormalise them before interpolating zbuf (as PyTorch3D; useful with blur).
         cull_backfaces: skip faces whose corners appear clockwise on screen (seen from behind).
