@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -16,11 +20,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from r3d.bench import report
-from r3d.bench.registry import all_cases, select_cases
-from r3d.bench.runner import Record, Settings, iter_measurements, machine_info
 from r3d.errors import InputError
-from r3d.io.atomic import atomic_paths
+
+if TYPE_CHECKING:  # imported when the command runs: `r3d --help` loads no torch
+    from r3d.bench.registry import Case
+    from r3d.bench.runner import Record, Settings
 
 from .app import EXIT_FAILURE, command, console, err_console
 
@@ -38,6 +42,8 @@ def _check_output_path(option: str, path: str | None) -> None:
 
 
 def _list_cases() -> None:
+    from r3d.bench.registry import all_cases
+
     for case in all_cases():
         sizes = ", ".join(f"{s:,}" for s in case.sizes)
         quick = ", ".join(f"{s:,}" for s in case.quick_sizes)
@@ -50,13 +56,57 @@ def _list_cases() -> None:
         )
 
 
+def _title(machine: dict, settings: Settings) -> str:
+    """The report's header: machine, device, threads, torch, quick, background load."""
+    title = (
+        f"r3d bench on {machine['device_name']} ({settings.device}, "
+        f"{machine['torch_threads']} threads, torch {machine['torch']})"
+    )
+    if settings.quick:
+        title += " — quick"
+    if settings.load:
+        plural = "es" if settings.load > 1 else ""
+        title += f" — under load: {settings.load} background process{plural} (torch matmul loops)"
+    return title
+
+
+def _print_report(
+    out: Console, title: str, records: Sequence[Record], cases: Sequence[Case]
+) -> None:
+    """The header, one table per case, the legend, the contenders that could not run (once)
+    and the summary."""
+    from r3d.bench import report
+
+    out.print(title, style="bold", highlight=False)
+    for table in report.results_tables(records, cases):
+        out.print(table)
+    out.print(
+        "[dim]median and spread (interquartile range) of the time of one call; peak mem: "
+        "memory one call adds at most; time/r3d, mem/r3d: the contender's figure over r3d "
+        "native's (above 1: r3d is faster / uses less)[/dim]"
+    )
+    unavailable = report.unavailable_line(records, cases)
+    if unavailable is not None:
+        out.print(unavailable, style="yellow", highlight=False)
+    summary = report.summary_table(records, cases)
+    if summary is not None:
+        out.print(summary)
+        out.print(
+            "[dim]r3d: median time of one call at the largest size measured; other columns: "
+            "that contender's time over r3d's there (above 1: r3d is faster), or at the largest "
+            "size it ran (@size); -: not measured[/dim]"
+        )
+
+
 @command
 def bench(
     names: list[str] = typer.Argument(
         None, help="Cases to run (names or patterns such as 'packed*'); all when omitted."
     ),
     quick: bool = typer.Option(
-        False, "--quick", help="Smallest sizes and few repeats: every case in seconds."
+        False, "--quick",
+        help="Smallest sizes and 3 repeats: every case in about a minute on 2 cores, memory "
+        "included (half that with --no-memory).",
     ),
     json_path: str = typer.Option(
         None, "--json", metavar="PATH", help="Write the raw figures as JSON to PATH ('-': stdout)."
@@ -71,6 +121,12 @@ def bench(
     measure_memory: bool = typer.Option(
         True, "--memory/--no-memory", help="Measure the peak memory of each contender."
     ),
+    load: int = typer.Option(
+        0, "--load", min=0, metavar="N",
+        help="Measure under a synthetic background load: N processes each multiplying small "
+        "matrices with torch on its own threads, as other jobs on a shared machine do "
+        "(stopped when the run ends). Run once with and once without to compare.",
+    ),
     list_cases: bool = typer.Option(False, "--list", help="List the cases and exit."),
 ) -> None:
     """Benchmark r3d's native kernels against pure PyTorch and installed peers (PyTorch3D).
@@ -79,12 +135,21 @@ def bench(
     the median time of one call, its spread (interquartile range),
     the ratio to r3d's native kernel (above 1: r3d is faster)
     and the peak memory one call adds.
+    A summary ends the run: per case, r3d's time and every contender's ratio
+    at the largest size measured.
     Ctrl-C stops and reports what was measured so far.
     """
+    from r3d.bench import report
+    from r3d.bench.registry import select_cases
+    from r3d.bench.runner import Settings, iter_measurements, machine_info
+    from r3d.io.atomic import atomic_paths
+
     if list_cases:
         _list_cases()
         return
-    settings = Settings.make(device, quick=quick, repeats=repeats, memory=measure_memory)
+    settings = Settings.make(
+        device, quick=quick, repeats=repeats, memory=measure_memory, load=load
+    )
     cases = select_cases(names)
     _check_output_path("--json", json_path)
     if plot_path is not None:
@@ -110,27 +175,17 @@ def bench(
             progress.update(task, description=message)
 
         try:
-            for group in iter_measurements(cases, settings, status):
-                records.extend(group)
-                progress.advance(task)
+            with contextlib.closing(iter_measurements(cases, settings, status)) as groups:
+                for group in groups:
+                    records.extend(group)
+                    progress.advance(task)
         except KeyboardInterrupt:
             interrupted = True
 
     out = err_console if json_path == "-" else console
-    title = (
-        f"r3d bench on {machine['device_name']} ({settings.device}, "
-        f"{machine['torch_threads']} threads, torch {machine['torch']})"
-        + (" — quick" if settings.quick else "")
-    )
+    title = _title(machine, settings)
     if records:
-        out.print(title, style="bold", highlight=False)
-        for table in report.results_tables(records, cases):
-            out.print(table)
-        out.print(
-            "[dim]median and spread (interquartile range) of the time of one call; peak mem: "
-            "memory one call adds at most; time/r3d, mem/r3d: the contender's figure over r3d "
-            "native's (above 1: r3d is faster / uses less)[/dim]"
-        )
+        _print_report(out, title, records, cases)
     if interrupted:
         done = len({(r.case, r.size) for r in records})
         err_console.print(f"[yellow]interrupted[/yellow] after {done} of {total} measurements")

@@ -3,20 +3,27 @@ asserts a timing."""
 
 from __future__ import annotations
 
+import gc
+import io
 import json
 import math
 import subprocess
+import time
 
 import pytest
 import torch
+from rich.console import Console
 from typer.testing import CliRunner
 
 from r3d.bench import (
+    Case,
     Contender,
     Record,
     Settings,
     Summary,
     all_cases,
+    iter_measurements,
+    measure,
     median,
     quantile,
     report,
@@ -24,6 +31,8 @@ from r3d.bench import (
     spread,
     time_interleaved,
 )
+from r3d.bench import runner as runner_module
+from r3d.bench.contenders import peer_op, pytorch3d_contender
 from r3d.bench.memory import CpuProbe
 from r3d.cli.main import app
 from r3d.errors import InputError
@@ -52,6 +61,7 @@ def _check_document(doc: dict, device: str = "cpu", only: str | None = None) -> 
         assert machine[key] not in (None, ""), key
     assert machine["device"] == device
     assert doc["settings"]["quick"] is True
+    assert doc["settings"]["load"] == 0
     cases = {c.name: c for c in all_cases() if only in (None, c.name)}
     assert {c["name"] for c in doc["cases"]} == set(cases)
     if only is None:
@@ -116,6 +126,137 @@ def test_unknown_case_exits_2():
         assert name in result.output
 
 
+def test_pytorch3d_lookup_says_not_found_or_not_installed():
+    cpu = torch.device("cpu")
+    assert peer_op("json.dumps") == (json.dumps, None)
+    missing_name = pytorch3d_contender("json.no_such_function", lambda op: op)
+    assert missing_name.unavailable_reason(cpu) == "not found: json.no_such_function"
+    missing_module = pytorch3d_contender("json.no_such_module.function", lambda op: op)
+    assert missing_module.unavailable_reason(cpu) == (
+        "not found: json.no_such_module.function (no module json.no_such_module)"
+    )
+    missing_package = pytorch3d_contender("r3d_no_such_package.ops.knn_points", lambda op: op)
+    assert missing_package.unavailable_reason(cpu) == "r3d_no_such_package is not installed"
+
+
+def test_pytorch3d_contenders_find_their_functions():
+    """Every case's PyTorch3D function is where it is looked up (only where PyTorch3D is
+    installed: it is never a dependency)."""
+    pytest.importorskip("pytorch3d")
+    for case in all_cases():
+        for c in case.contenders:
+            if c.name == "pytorch3d":
+                assert c.unavailable_reason(torch.device("cpu")) is None, case.name
+
+
+def test_size_limits_per_device():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    capped = Contender("p", lambda x: x, cpu_max_size=10)
+    assert capped.size_limit_reason(10, cpu, "points") is None
+    assert capped.size_limit_reason(20, cpu, "points") == "not run above 10 points on the CPU"
+    assert capped.size_limit_reason(20, cuda, "points") is None
+    never = Contender("p", lambda x: x, cpu_max_size=0)
+    assert never.size_limit_reason(1, cpu, "points") == "not run on the CPU"
+    both = Contender("p", lambda x: x, max_size=100, cpu_max_size=10)
+    assert both.size_limit_reason(200, cuda, "rows") == "not run above 100 rows"
+
+
+def test_cpu_cap_skips_in_a_measurement():
+    case = Case("capped", (5, 50), (5,), lambda size, device: size, (
+        Contender("r3d", lambda x: x, "native"),
+        Contender("peer", lambda x: x, "peer", cpu_max_size=10),
+    ))
+    settings = Settings.make("cpu", quick=True, memory=False)
+    low, high = (measure(case, size, settings) for size in case.sizes)
+    assert low[1].status == "ok"
+    assert (high[1].status, high[1].reason) == ("skipped", "not run above 10 size on the CPU")
+    assert gc.get_freeze_count() == 0
+
+
+def test_iteration_unfreezes_the_garbage_collector():
+    case = Case("one", (1,), (1,), lambda size, device: size,
+                (Contender("r3d", lambda x: x, "native"),))
+    settings = Settings.make("cpu", quick=True, memory=False)
+    (records,) = list(iter_measurements([case], settings))
+    assert records[0].status == "ok"
+    assert gc.get_freeze_count() == 0
+
+
+def _with_missing_peer(group: list[Record]) -> list[Record]:
+    case, size = group[0].case, group[0].size
+    return group + [Record(case, size, "pytorch3d", "peer", status="unavailable",
+                           reason="pytorch3d is not installed")]
+
+
+SUMMARY_CASES = ["face_areas_normals", "packed_to_padded", "packed_to_padded_fwd_bwd"]
+
+
+def test_cli_says_unavailable_once_and_ends_with_a_summary(monkeypatch):
+    def measured(cases, settings, status=None):
+        for case in cases:
+            for size in (10, 1000):
+                yield _with_missing_peer(_fake_group(case.name, size))
+
+    monkeypatch.setattr(runner_module, "iter_measurements", measured)
+    result = runner.invoke(app, ["bench", *SUMMARY_CASES, "--quick"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.count("pytorch3d is not installed") == 1
+    assert "in every case" in text
+    summary = text[text.index("summary"):]
+    rows = [line.split() for line in summary.splitlines()
+            if line.split() and line.split()[0] in SUMMARY_CASES]
+    assert [row[0] for row in rows] == SUMMARY_CASES  # one row per case, in order
+    for row in rows:
+        assert row[1:] == ["1k", "1", "ms", "3×", "-"]  # largest size, r3d, torch, pytorch3d
+
+
+def _render(table) -> str:
+    console = Console(file=io.StringIO(), width=200)
+    console.print(table)
+    return console.file.getvalue()
+
+
+def test_summary_ratio_at_the_largest_size_each_contender_ran():
+    records = _fake_group("packed_to_padded", 10) + _fake_group("packed_to_padded", 1000)
+    records[-1] = Record("packed_to_padded", 1000, "torch", "torch", status="skipped",
+                         reason="not run above 10 rows")
+    (case,) = select_cases(["packed_to_padded"])
+    table = report.summary_table(records, [case])
+    assert table.row_count == 1
+    (row,) = [line.split() for line in _render(table).splitlines() if "packed" in line]
+    assert row == ["packed_to_padded", "1k", "1", "ms", "3×", "@10"]
+    assert report.summary_table([], [case]) is None
+
+
+def test_unavailable_line_and_captions():
+    cases = select_cases(SUMMARY_CASES)
+    records = [r for c in SUMMARY_CASES for r in _with_missing_peer(_fake_group(c, 10))]
+    some = records[: len(records) // 3 * 2]  # two of the three cases
+    assert report.unavailable_line(records, cases) == (
+        "not measured: pytorch3d (pytorch3d is not installed) in every case"
+    )
+    assert report.unavailable_line(some + _fake_group(SUMMARY_CASES[2], 10), cases) == (
+        "not measured: pytorch3d (pytorch3d is not installed) in 2 of 3 cases"
+    )
+    assert report.unavailable_line(_fake_group("packed_to_padded", 10), cases) is None
+    for table in report.results_tables(records, cases):
+        assert table.caption is None  # said once by unavailable_line, not under every table
+
+
+def test_slow_first_call_skips_calibration():
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.001)
+
+    timings = time_interleaved({"slow": slow}, torch.device("cpu"), repeats=3, warmup=1,
+                               min_sample_time=1e-6)
+    assert timings["slow"].number == 1
+    assert len(calls) == 1 + 3  # the first call, then the timed samples
+
+
 def test_cuda_without_gpu_exits_2():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
@@ -149,14 +290,12 @@ def _fake_group(case: str, size: int) -> list[Record]:
 
 
 def test_ctrl_c_reports_partial_results(tmp_path, monkeypatch):
-    import r3d.cli.bench as bench_cli
-
     def interrupted(cases, settings, status=None):
         status("measuring")
         yield _fake_group(cases[0].name, 10)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bench_cli, "iter_measurements", interrupted)
+    monkeypatch.setattr(runner_module, "iter_measurements", interrupted)
     out = tmp_path / "partial.json"
     result = runner.invoke(app, ["bench", "--quick", "--json", str(out)])
     assert result.exit_code == 130

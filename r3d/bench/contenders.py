@@ -1,8 +1,9 @@
 """Standard contenders of an op's benchmark: r3d's native kernel, its pure-PyTorch twin and the
-op of the same name in PyTorch3D when that is importable."""
+same op in PyTorch3D when that is importable, looked up where PyTorch3D defines it."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,48 +26,71 @@ def native_available(device: torch.device) -> str | None:
     return f"no native kernel for {device.type} (r3d was built {cuda} CUDA)"
 
 
-def _pytorch3d_op(module: str, name: str) -> Callable | None:
-    """``<module>.<name>`` of PyTorch3D, or None when PyTorch3D cannot be imported."""
+@functools.cache
+def peer_op(path: str) -> tuple[Callable | None, str | None]:
+    """Looks up a peer library's function by its dotted ``path`` ("package.module.function").
+
+    Returns ``(function, None)``, or ``(None, why not)``: "<package> is not installed" when the
+    package itself is missing, "not found: <path>" when the package imports but the module or
+    the name is not there, "<module> cannot be imported: ..." when importing fails otherwise.
+    """
+    module, _, name = path.rpartition(".")
+    package = module.partition(".")[0]
     try:
-        return getattr(importlib.import_module(module), name)
-    except Exception:  # noqa: BLE001 - any failure to import means "not available"
-        return None
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == package:
+            return None, f"{package} is not installed"
+        if exc.name is not None and (module + ".").startswith(exc.name + "."):
+            return None, f"not found: {path} (no module {exc.name})"
+        return None, f"{module} cannot be imported: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a broken install of a peer is "not available"
+        return None, f"{module} cannot be imported: {type(exc).__name__}: {exc}"
+    op = getattr(found, name, None)
+    if not callable(op):
+        return None, f"not found: {path}"
+    return op, None
 
 
 def pytorch3d_contender(
-    name: str, make_run: Callable[[Callable], Callable], module: str = "pytorch3d.ops"
+    path: str, make_run: Callable[[Callable], Callable], cpu_max_size: int | None = None
 ) -> Contender:
-    """A contender running PyTorch3D's ``module.name`` (looked up when first run)."""
+    """A contender running PyTorch3D's function at the dotted ``path`` (looked up when first
+    asked for), not run above ``cpu_max_size`` on the CPU when given (where PyTorch3D's CPU
+    path is brute force and would take minutes)."""
 
     bound: list[Callable] = []
 
     def run(x):
         if not bound:
-            bound.append(make_run(_pytorch3d_op(module, name)))
+            bound.append(make_run(peer_op(path)[0]))
         return bound[0](x)
 
     def available(device: torch.device) -> str | None:
-        return None if _pytorch3d_op(module, name) is not None else "pytorch3d is not installed"
+        return peer_op(path)[1]
 
-    return Contender("pytorch3d", run, kind="peer", available=available)
+    return Contender(
+        "pytorch3d", run, kind="peer", available=available, cpu_max_size=cpu_max_size
+    )
 
 
 def op_contenders(
     native: Callable,
     torch_op: Callable,
     make_run: Callable[[Callable], Callable],
-    pytorch3d_name: str | None = None,
+    pytorch3d: str | None = None,
     torch_max_size: int | None = None,
-    pytorch3d_module: str = "pytorch3d.ops",
+    pytorch3d_cpu_max_size: int | None = None,
 ) -> list[Contender]:
     """r3d's op (native where it can be), its pure-PyTorch twin (not run above
-    ``torch_max_size`` when given) and, when named, PyTorch3D's ``pytorch3d_module.name``."""
+    ``torch_max_size`` when given) and, when given, PyTorch3D's function at the dotted path
+    ``pytorch3d`` (not run above ``pytorch3d_cpu_max_size`` on the CPU when given)."""
     contenders = [
         Contender("r3d", make_run(native), "native", native_available),
         Contender("torch", make_run(torch_op), "torch", max_size=torch_max_size),
     ]
-    if pytorch3d_name is not None:
-        contenders.append(pytorch3d_contender(pytorch3d_name, make_run, pytorch3d_module))
+    if pytorch3d is not None:
+        contenders.append(pytorch3d_contender(pytorch3d, make_run, pytorch3d_cpu_max_size))
     return contenders
 
 
@@ -76,13 +100,13 @@ def register_op_cases(
     *,
     native: Callable,
     torch_op: Callable,
-    pytorch3d_name: str | None,
+    pytorch3d: str | None,
     sizes: Sequence[int],
     quick_sizes: Sequence[int],
     size_label: str,
     description: str,
     torch_max_size: int | None = None,
-    pytorch3d_module: str = "pytorch3d.ops",
+    pytorch3d_cpu_max_size: int | None = None,
     **meta: Any,
 ) -> None:
     """Registers one case per variant, ``name + suffix``, with :func:`op_contenders`.
@@ -98,7 +122,7 @@ def register_op_cases(
             size_label=size_label,
             description=description.format(what=what),
             contenders=op_contenders(
-                native, torch_op, make_run, pytorch3d_name, torch_max_size, pytorch3d_module
+                native, torch_op, make_run, pytorch3d, torch_max_size, pytorch3d_cpu_max_size
             ),
             **meta,
         )

@@ -38,6 +38,8 @@ class Contender:
             (e.g. a conversion to NumPy); the identity when None.
         max_size: sizes above this are not run (a brute-force baseline that would take
             minutes); None runs every size.
+        cpu_max_size: sizes above this are not run on the CPU (a peer whose CPU path is brute
+            force while its GPU path is not); 0: never on the CPU; None runs every size.
     """
 
     name: str
@@ -46,6 +48,7 @@ class Contender:
     available: Callable[[torch.device], str | None] | None = None
     prepare: Callable[[Any], Any] | None = None
     max_size: int | None = None
+    cpu_max_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,6 +59,16 @@ class Contender:
     def unavailable_reason(self, device: torch.device) -> str | None:
         """None when this contender can run on ``device``, else why it cannot."""
         return None if self.available is None else self.available(device)
+
+    def size_limit_reason(self, size: int, device: torch.device, size_label: str) -> str | None:
+        """None when this contender runs at ``size`` on ``device``, else why it does not."""
+        if self.max_size is not None and size > self.max_size:
+            return f"not run above {self.max_size:,} {size_label}"
+        if device.type == "cpu" and self.cpu_max_size is not None and size > self.cpu_max_size:
+            if self.cpu_max_size == 0:
+                return "not run on the CPU"
+            return f"not run above {self.cpu_max_size:,} {size_label} on the CPU"
+        return None
 
     def prepared(self, inputs: Any) -> Any:
         """The argument ``run`` is called with, built from the case's inputs."""

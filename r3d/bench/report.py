@@ -56,7 +56,8 @@ def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Tab
     time, the spread (interquartile range, relative to the median), the time ratio to r3d
     native (above 1: native is faster), the peak memory and its ratio to native's.
 
-    Contenders that did not run (unavailable, failed) are listed under the table.
+    Contenders skipped at some sizes or that failed are listed under the table; those that
+    could not run at all (unavailable) are not: :func:`unavailable_line` says it once per run.
     """
     tables = []
     for case in cases:
@@ -80,7 +81,8 @@ def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Tab
         previous = None
         for r in rows:
             if r.status != "ok":
-                missing.setdefault(r.contender, f"{r.status}: {r.reason}")
+                if r.status != "unavailable":
+                    missing.setdefault(r.contender, f"{r.status}: {r.reason}")
                 continue
             if previous is not None and r.size != previous:
                 table.add_section()
@@ -103,6 +105,83 @@ def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Tab
             table.caption_justify = "left"
         tables.append(table)
     return tables
+
+
+def unavailable_line(records: Sequence[Record], cases: Sequence[Case]) -> str | None:
+    """One line naming each contender that could not run (status "unavailable"), why, and in
+    how many of the ``cases`` measured; None when every contender could run."""
+    where: dict[tuple[str, str], set[str]] = {}
+    for r in records:
+        if r.status == "unavailable":
+            where.setdefault((r.contender, r.reason or "unavailable"), set()).add(r.case)
+    if not where:
+        return None
+    measured = len({r.case for r in records})
+    parts = [
+        f"{name} ({why}) in " + ("every case" if len(names) == measured
+                                 else f"{len(names)} of {measured} cases")
+        for (name, why), names in where.items()
+    ]
+    return "not measured: " + "; ".join(parts)
+
+
+def _largest_ok(rows: Sequence[Record], contender: str) -> Record | None:
+    """The record of ``contender`` at the largest size where it ran, or None."""
+    ok = [r for r in rows if r.contender == contender and r.status == "ok"]
+    return max(ok, key=lambda r: r.size) if ok else None
+
+
+def _ratio_cell(rows: Sequence[Record], contender: str, size: int) -> str:
+    """``contender``'s time over r3d's at ``size``, else at the largest size it ran ("@N");
+    "-" when it never ran, "" when it is not a contender of the case."""
+    if all(r.contender != contender for r in rows):
+        return ""
+    at_size = next((r for r in rows if r.contender == contender and r.size == size
+                    and r.status == "ok"), None)
+    if at_size is not None:
+        return format_ratio(at_size.ratio_vs_native)
+    largest = _largest_ok([r for r in rows if r.ratio_vs_native is not None], contender)
+    if largest is None:
+        return "-"
+    return f"{format_ratio(largest.ratio_vs_native)} @{format_size(largest.size)}"
+
+
+def summary_table(records: Sequence[Record], cases: Sequence[Case]) -> Table | None:
+    """One row per case in ``records``: the largest size r3d's native kernel was measured at,
+    its median time there and every other contender's time over it at that size (above 1: r3d
+    is faster), or at the largest size that contender ran when smaller ("3.2× @256").
+    None when there are no records."""
+    names = [c.name for c in cases if any(r.case == c.name for r in records)]
+    if not names:
+        return None
+    others = list(dict.fromkeys(
+        r.contender for r in records if r.kind != "native" and r.case in names
+    ))
+    table = Table(
+        title="[bold]summary[/bold]  [dim]r3d's time at the largest size measured; the others' "
+        "time over r3d's[/dim]",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("case", no_wrap=True, min_width=max(len(n) for n in names))
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("r3d", justify="right", no_wrap=True)
+    for other in others:
+        table.add_column(other, justify="right")
+    for name in names:
+        rows = [r for r in records if r.case == name]
+        native = next((r.contender for r in rows if r.kind == "native"), None)
+        best = _largest_ok(rows, native) if native is not None else None
+        if best is None:
+            size = max(r.size for r in rows)
+            table.add_row(name, format_size(size), "-", *("-" for _ in others))
+            continue
+        table.add_row(
+            name, format_size(best.size), format_seconds(best.median_s),
+            *(_ratio_cell(rows, other, best.size) for other in others),
+        )
+    return table
 
 
 def json_document(

@@ -15,6 +15,7 @@ import torch
 import r3d
 from r3d._native import core
 from r3d.bench import memory, timing
+from r3d.bench.load import BackgroundLoad, check_process_count
 from r3d.bench.registry import Case
 from r3d.errors import InputError
 from r3d.runs.devices import resolve_device
@@ -31,6 +32,8 @@ class Settings:
         warmup: untimed samples per contender before the first timed one (at least 1).
         min_sample_time: a sample repeats the call until it lasts this long (seconds).
         memory: whether to measure peak memory.
+        load: background load processes running during the measurements (see
+            :class:`r3d.bench.load.BackgroundLoad`); 0 for none.
     """
 
     device: torch.device
@@ -39,6 +42,7 @@ class Settings:
     warmup: int = 2
     min_sample_time: float = 0.02
     memory: bool = True
+    load: int = 0
 
     @classmethod
     def make(
@@ -47,14 +51,16 @@ class Settings:
         quick: bool = False,
         repeats: int | None = None,
         memory: bool = True,
+        load: int = 0,
     ) -> Settings:
         """Default settings of a full or ``quick`` run on ``device`` (checked to be usable)."""
         dev = resolve_device(device)
         if repeats is not None and repeats < 1:
             raise InputError(f"repeats must be at least 1, got {repeats}")
+        check_process_count(load)
         if quick:
-            return cls(dev, True, repeats or 3, 1, 0.002, memory)
-        return cls(dev, False, repeats or 9, 2, 0.02, memory)
+            return cls(dev, True, repeats or 3, 1, 0.002, memory, load)
+        return cls(dev, False, repeats or 9, 2, 0.02, memory, load)
 
     def sizes(self, case: Case) -> tuple[int, ...]:
         """The sizes of ``case`` this run measures."""
@@ -74,7 +80,7 @@ class Record:
     """The figures of one contender on one case at one size (times in seconds, memory in bytes).
 
     ``status`` is "ok", "unavailable" (not installed, no kernel for the device: see ``reason``),
-    "skipped" (the size is above the contender's ``max_size``)
+    "skipped" (the size is above the contender's ``max_size`` or ``cpu_max_size``)
     or "error" (it raised: see ``reason``). Ratios are this contender's figure divided by the
     native contender's (above 1: r3d native is faster / leaner).
     """
@@ -132,9 +138,9 @@ def measure(
         if reason is not None:
             records[c.name].status, records[c.name].reason = "unavailable", reason
             continue
-        if c.max_size is not None and size > c.max_size:
-            records[c.name].status = "skipped"
-            records[c.name].reason = f"not run above {c.max_size:,} {case.size_label}"
+        reason = c.size_limit_reason(size, settings.device, case.size_label)
+        if reason is not None:
+            records[c.name].status, records[c.name].reason = "skipped", reason
             continue
         try:
             arg = c.prepared(inputs)
@@ -216,14 +222,25 @@ def _add_ratios(records: Sequence[Record]) -> None:
 def iter_measurements(
     cases: Sequence[Case], settings: Settings, status: Callable[[str], None] | None = None
 ) -> Iterator[list[Record]]:
-    """Yields the records of each (case, size) in turn, cases in order, sizes ascending.
+    """Yields the records of each (case, size) in turn, cases in order, sizes ascending, with
+    ``settings.load`` background load processes running throughout.
 
-    Stopping the iteration early (Ctrl-C) keeps everything yielded so far intact.
+    Stopping the iteration early (Ctrl-C, an error, closing the generator) keeps everything
+    yielded so far intact and stops the load processes. The objects alive when it starts are
+    frozen out of the garbage collector's scans meanwhile (each measurement collects garbage
+    twice; with torch imported a full scan takes a tenth of a second).
     """
-    with memory.CpuProbe() as probe:
-        for case in cases:
-            for size in settings.sizes(case):
-                yield measure(case, size, settings, status, probe)
+    if settings.load and status is not None:
+        status(f"starting {settings.load} background load processes")
+    gc.collect()
+    gc.freeze()
+    try:
+        with memory.CpuProbe() as probe, BackgroundLoad(settings.load):
+            for case in cases:
+                for size in settings.sizes(case):
+                    yield measure(case, size, settings, status, probe)
+    finally:
+        gc.unfreeze()
 
 
 def _cpu_model() -> str:

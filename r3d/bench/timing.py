@@ -89,10 +89,23 @@ def _sample(fn: Callable[[], object], number: int, sync: Callable[[], None]) -> 
     return (time.perf_counter() - start) / number
 
 
+# A first call this many times ``min_sample_time`` long means one call per sample, no calibration
+SLOW_FIRST_CALL = 10
+
+
 def _calibrate(
-    fn: Callable[[], object], sync: Callable[[], None], min_sample_time: float, max_number: int
+    fn: Callable[[], object],
+    sync: Callable[[], None],
+    min_sample_time: float,
+    max_number: int,
+    first_call: float,
 ) -> int:
-    """Calls per sample so that one sample lasts at least ``min_sample_time`` (like timeit)."""
+    """Calls per sample so that one sample lasts at least ``min_sample_time`` (like timeit).
+
+    ``first_call`` is how long the first call lasted: when it is far above ``min_sample_time``
+    the answer is 1 without another call (a slow contender costs one call less)."""
+    if first_call >= SLOW_FIRST_CALL * min_sample_time:
+        return 1
     number = 1
     while True:
         per_call = _sample(fn, number, sync)
@@ -115,7 +128,8 @@ def time_interleaved(
     """Times each function in ``fns`` ``repeats`` times, interleaving the contenders.
 
     Each function is first called once, then calibrated: a sample calls it ``number`` times so
-    that a sample lasts at least ``min_sample_time`` seconds, and reports the mean per call;
+    that a sample lasts at least ``min_sample_time`` seconds, and reports the mean per call (a
+    function whose first call lasted ``SLOW_FIRST_CALL`` times that takes 1 without calibrating);
     ``warmup - 1`` more untimed samples follow. Then
     repeat r times every contender once, the order rotated by r so no contender always follows
     the same other one; drifts of the machine (clock, other load) thus touch all contenders
@@ -132,8 +146,8 @@ def time_interleaved(
     results = {name: Timing(samples=[]) for name in fns}
     for name, fn in fns.items():
         try:
-            _sample(fn, 1, sync)  # first call: lazy initialisations, caches
-            results[name].number = _calibrate(fn, sync, min_sample_time, max_number)
+            first = _sample(fn, 1, sync)  # first call: lazy initialisations, caches
+            results[name].number = _calibrate(fn, sync, min_sample_time, max_number, first)
             for _ in range(max(0, warmup - 1)):
                 _sample(fn, results[name].number, sync)
         except Exception as exc:  # noqa: BLE001 - reported per contender

@@ -5,7 +5,7 @@ uniform in the unit cube, float32. With B = 1 the size is the number of points o
 with B = 8 it is the total over eight clouds of different sizes (shares 1..8 shuffled). Contenders:
 r3d (kd-tree / native), its pure-PyTorch twin (brute force, chunked; not run above 100k points),
 scipy's cKDTree (build + query with ``workers=-1``, one tree per cloud) and PyTorch3D when it is
-importable.
+importable (brute force on the CPU: not run there above 10k points).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from r3d.ops.knn import knn_points_torch
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000,)
 TORCH_MAX_SIZE = 100_000
+PYTORCH3D_CPU_MAX_SIZE = 10_000  # brute force on the CPU: about a minute a call at 100k
 SHARES = (3, 8, 1, 6, 2, 7, 4, 5)  # relative sizes of the clouds of a batch of 8
 
 
@@ -91,7 +92,8 @@ for _K in (1, 8, 32):
                 Contender("torch", _run_knn(knn_points_torch, _K), "torch",
                           max_size=TORCH_MAX_SIZE),
                 Contender("scipy", _scipy_knn(_K), "peer", _scipy_available, _scipy_prepare),
-                pytorch3d_contender("knn_points", lambda op, K=_K: _run_knn(op, K)),
+                pytorch3d_contender("pytorch3d.ops.knn_points", lambda op, K=_K: _run_knn(op, K),
+                                    PYTORCH3D_CPU_MAX_SIZE),
             ],
             K=_K,
             batch=_batch,

@@ -80,7 +80,7 @@ def _graph_conv(conv: GraphConv, feats: torch.Tensor, edges: torch.Tensor) -> to
 
 
 _COMMON = dict(
-    pytorch3d_name=None,
+    pytorch3d=None,
     sizes=SIZES,
     quick_sizes=QUICK_SIZES,
     size_label="faces",

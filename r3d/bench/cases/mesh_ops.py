@@ -49,6 +49,9 @@ def _interp_fwd_bwd(op: Callable) -> Callable:
     return run
 
 
+# K -> the largest image side PyTorch3D is run at on the CPU (None: all): seconds a call above
+PYTORCH3D_CPU_MAX_SIZE = {1: None, 10: 256}
+
 for _K in (1, 10):
     register_op_cases(
         f"interp_face_attrs_K{_K}",
@@ -56,9 +59,10 @@ for _K in (1, 10):
           "forward + backward")],
         native=interpolate_face_attributes,
         torch_op=interpolate_face_attributes_torch,
-        pytorch3d_name="interpolate_face_attributes",
+        pytorch3d="pytorch3d.ops.interpolate_face_attributes",
         sizes=IMAGE_SIZES,
-        quick_sizes=(128,),
+        quick_sizes=(64,),
+        pytorch3d_cpu_max_size=PYTORCH3D_CPU_MAX_SIZE[_K],
         size_label="pixels per side",
         description=f"interpolate_face_attributes {{what}}, {NUM_IMAGES} images, K={_K}, "
         f"D={ATTR_DIM}, {NUM_FACES} faces, float32",
@@ -79,7 +83,7 @@ register_op_cases(
     [("", sphere_volume, lambda op: lambda x: op(x["vol"], 0.0), "of a bumpy sphere")],
     native=marching_cubes,
     torch_op=marching_cubes_torch,
-    pytorch3d_name="marching_cubes",
+    pytorch3d="pytorch3d.ops.marching_cubes.marching_cubes",
     sizes=(64, 128, 256),
     quick_sizes=(64,),
     size_label="voxels per side",

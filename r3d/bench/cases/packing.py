@@ -62,7 +62,7 @@ register_op_cases(
     ],
     native=packed_to_padded,
     torch_op=packed_to_padded_torch,
-    pytorch3d_name="packed_to_padded",
+    pytorch3d="pytorch3d.ops.packed_to_padded",
     sizes=SIZES,
     quick_sizes=QUICK_SIZES,
     size_label="rows",

@@ -20,7 +20,7 @@ from r3d.loss.point_mesh_distance import point_mesh_face_distance_torch
 from r3d.structures import Meshes, Pointclouds
 
 SIZES = (2_000, 10_000, 100_000, 300_000)
-QUICK_SIZES = (2_000,)
+QUICK_SIZES = (1_000,)
 TORCH_MAX_SIZE = 10_000  # the torch twin is quadratic: about 40 s a call at 10k on 2 cores
 POINTS_PER_FACE = 2  # each cloud has this many points per face of its mesh
 
@@ -53,7 +53,7 @@ register_op_cases(
     [("_fwd_bwd", _setup, _make_run, "forward + backward w.r.t. verts and points")],
     native=point_mesh_face_distance,
     torch_op=point_mesh_face_distance_torch,
-    pytorch3d_name=None,
+    pytorch3d=None,
     sizes=SIZES,
     quick_sizes=QUICK_SIZES,
     size_label="faces",

@@ -1,14 +1,14 @@
 """Benchmark cases of mesh rasterisation, rasterize_meshes (run by ``r3d bench``).
 
 ``rasterize_{scene}_K{K}`` and ``..._fwd_bwd``, at image size S x S (the case's size: 256, 512
-and 1024; 128 in quick runs), float32, the scene centred in NDC (radius 0.8, depth 2):
+and 1024; 64 in quick runs), float32, the scene centred in NDC (radius 0.8, depth 2):
 ``cow``: the bundled textured cow (5,856 faces); ``ico6``: an ico_sphere of level 6 (81,920
 faces, the size of a scanned model); ``batch8``: a heterogeneous batch of 8 ico_spheres of levels
 2 to 5. K = 1 hard (blur 0) or K = 50 soft (blur radius 1e-4, about one pixel at S = 256,
 barycentrics clipped). The backward variant also takes the gradient w.r.t. the vertices from
 random upstream gradients of zbuf, bary_coords and dists. Contenders: r3d (native kernels), its
 pure-PyTorch twin (only up to the size where it takes a few seconds) and PyTorch3D when
-importable.
+importable (on the CPU, where it rasterises naively, the cow up to 256 and no other scene).
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from r3d.structures import Meshes, join_meshes_as_batch
 from r3d.utils import ico_sphere
 
 SIZES = IMAGE_SIZES
-QUICK_SIZES = (128,)  # keeps ``r3d bench --quick`` (every case) in seconds
+QUICK_SIZES = (64,)  # keeps ``r3d bench --quick`` (every case) in about a minute
 SETTINGS = {1: dict(blur_radius=0.0), 50: dict(blur_radius=1e-4, clip_barycentric_coords=True)}
 BATCH_LEVELS = (2, 5, 3, 4, 2, 4, 3, 5)
 TORCH_MAX_SIZE = {"cow": 512, "ico6": 256, "batch8": 256}
+# scene -> the largest image side PyTorch3D is run at on the CPU, where it rasterises naively
+# (every pixel against every face): seconds a call on the cow at 256, on ico6 already at 128
+PYTORCH3D_CPU_MAX_SIZE = {"cow": 256, "ico6": 0, "batch8": 0}
 COW_OBJ = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"  # r3d/assets
 
 
@@ -101,7 +104,8 @@ for _scene in TORCH_MAX_SIZE:
             native=rasterize_meshes,
             torch_op=rasterize_meshes_torch,
             torch_max_size=TORCH_MAX_SIZE[_scene],
-            pytorch3d_name="rasterize_meshes",
+            pytorch3d_cpu_max_size=PYTORCH3D_CPU_MAX_SIZE[_scene],
+            pytorch3d="pytorch3d.renderer.mesh.rasterize_meshes.rasterize_meshes",
             sizes=SIZES,
             quick_sizes=QUICK_SIZES,
             size_label="pixels per side",

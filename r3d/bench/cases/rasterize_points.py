@@ -7,13 +7,12 @@ uniformly on a sphere of radius 0.8 around depth 2 in NDC, radius 0.01 (1.3 pixe
 w.r.t. the points from random upstream gradients of zbuf and dists. Contenders: r3d (native
 kernels), its pure-PyTorch twin (only up to the size where it takes a few seconds, and not on
 1M points, where it takes seconds even on the quick image) and PyTorch3D when importable (on
-CUDA; on the CPU only for 10k points, as PyTorch3D rasterises points naively there, which takes
-minutes on more).
+CUDA; on the CPU only for 10k points up to 256, as PyTorch3D rasterises points naively there,
+which takes seconds a call at 256 and minutes on more points).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -31,7 +30,9 @@ RADIUS = 0.01
 KS = (8, 50)
 # points per cloud -> the largest image side the pure-PyTorch twin is run at (None: not run)
 TORCH_MAX_SIZE = {10_000: 1024, 100_000: 256, 1_000_000: None}
-PYTORCH3D_CPU_MAX_POINTS = 10_000
+# points per cloud -> the largest image side PyTorch3D is run at on the CPU (0: never)
+PYTORCH3D_CPU_MAX_SIZE = {10_000: 256, 100_000: 0, 1_000_000: 0}
+PYTORCH3D_OP = "pytorch3d.renderer.points.rasterize_points.rasterize_points"
 
 
 def sphere_points(count: int, seed: int = 0) -> torch.Tensor:
@@ -79,15 +80,7 @@ def _contenders(count: int, make_run: Callable[[Callable], Callable]) -> list[Co
     if TORCH_MAX_SIZE[count] is not None:
         contenders.append(Contender("torch", make_run(rasterize_points_torch), "torch",
                                     max_size=TORCH_MAX_SIZE[count]))
-    peer = pytorch3d_contender("rasterize_points", make_run, module="pytorch3d.renderer")
-    if count > PYTORCH3D_CPU_MAX_POINTS:
-
-        def available(device: torch.device, installed=peer.available) -> str | None:
-            if device.type == "cpu":
-                return "PyTorch3D rasterises points naively on the CPU (minutes at this size)"
-            return installed(device)
-
-        peer = dataclasses.replace(peer, available=available)
+    peer = pytorch3d_contender(PYTORCH3D_OP, make_run, PYTORCH3D_CPU_MAX_SIZE[count])
     return contenders + [peer]
 
 
