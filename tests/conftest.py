@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
-from pathlib import Path
+import os
 
-import pytest
-import torch
+# As the r3d command does (cli/__init__.py): idle OpenMP threads sleep instead of spinning, which
+# on a shared or loaded machine (CI runners) makes the suite several times slower. Set before
+# torch loads its OpenMP runtime; a policy given in the environment wins.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+import shutil  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 def random_packed_mesh_batch(

@@ -65,6 +65,7 @@ struct Bins {
   int64_t B, nx, ny;
   std::vector<int64_t> first;  // (num_bins + 1,): bin b holds elems[first[b] .. first[b + 1])
   std::vector<Elem> elems;
+  int64_t pixels = 0;  // the pixels of all the elements' rectangles: the fine pass's tests
 
   int64_t per_image() const { return nx * ny; }
   int64_t num_bins() const { return static_cast<int64_t>(first.size()) - 1; }
@@ -81,52 +82,59 @@ struct Bins {
   }
 };
 
+// Cost units of filing one element in the coarse pass (its record, its box, its bins).
+constexpr int64_t kBinElementCost = 32;
+
 // The coarse pass: image n's elements are first[n] + [0, count[n]); make(e) gives the Elem
-// stored for element e and box_of(elem) the pixels it reaches (a PixelBox). Image by image, the
-// elements are cut into num_threads contiguous shares; a counting pass gives each share its
-// count in every bin, a scan (bin-major) gives it its own cursor in every bin, and a fill pass
-// files the elements without atomics, so each bin holds its elements in index order.
-// Allocates; may throw std::bad_alloc.
+// stored for element e and box_of(elem) the pixels it reaches (a PixelBox). The elements of all
+// images, in image order, are cut into contiguous shares (one per thread, as many as the work
+// pays for); a counting pass gives each share its count in every bin, a scan (bin-major) gives
+// it its own cursor in every bin, and a fill pass files the elements without atomics, so each
+// bin holds its elements in index order whatever the number of shares. One parallel region per
+// pass for the whole batch. Allocates; may throw std::bad_alloc.
 template <typename Elem, typename Make, typename BoxOf>
 Bins<Elem> bin_boxes(const int64_t* first, const int64_t* count, int64_t N, int64_t H, int64_t W,
                      int64_t B, const Make& make, const BoxOf& box_of, int num_threads) {
   Bins<Elem> bins{B, (W + B - 1) / B, (H + B - 1) / B, {}, {}};
-  const int64_t per_image = bins.per_image();
-  bins.first.assign(N * per_image + 1, 0);
-  const int shares = std::max(num_threads, 1);
-  std::vector<int64_t> cursor(shares * per_image);  // (share, bin) of the current image
-  // runs fn(share, e, elem, box) for every element of image n that reaches a pixel
-  auto for_each_share = [&](int64_t n, const auto& fn) {
-    const int64_t m = count[n];
-#pragma omp parallel for schedule(static, 1) num_threads(shares) if (m > 1024 && shares > 1)
-    for (int64_t t = 0; t < shares; ++t) {
-      for (int64_t i = m * t / shares; i < m * (t + 1) / shares; ++i) {
-        const Elem elem = make(first[n] + i);
+  const int64_t num_bins = N * bins.per_image();
+  bins.first.assign(num_bins + 1, 0);
+  std::vector<int64_t> offset(N + 1, 0);  // image n's elements are [offset[n], offset[n + 1])
+  for (int64_t n = 0; n < N; ++n) offset[n + 1] = offset[n] + count[n];
+  const int64_t total = offset[N];
+  const int shares = threads_for(work_of(total, kBinElementCost), total, num_threads);
+  std::vector<int64_t> cursor(shares * num_bins, 0);  // (share, bin)
+  std::vector<int64_t> pixels(shares, 0);             // per share
+  // runs fn(share, image, elem, box) for every element that reaches a pixel
+  auto for_each_share = [&](const auto& fn) {
+    parallel_shares(total, shares, [&](int t, int64_t begin, int64_t end) {
+      int64_t n = std::upper_bound(offset.begin(), offset.end(), begin) - offset.begin() - 1;
+      for (int64_t k = begin; k < end; ++k) {
+        while (k >= offset[n + 1]) ++n;
+        const Elem elem = make(first[n] + k - offset[n]);
         const PixelBox box = box_of(elem);
-        if (!box.empty()) fn(t, elem, box);
+        if (!box.empty()) fn(t, n, elem, box);
       }
-    }
+    });
   };
-  for (int64_t n = 0; n < N; ++n) {
-    std::fill(cursor.begin(), cursor.end(), 0);
-    for_each_share(n, [&](int64_t t, const Elem&, const PixelBox& box) {
-      bins.for_each_bin(0, box, [&](int64_t b) { ++cursor[t * per_image + b]; });
-    });
-    int64_t pos = static_cast<int64_t>(bins.elems.size());
-    for (int64_t b = 0; b < per_image; ++b) {
-      bins.first[n * per_image + b] = pos;
-      for (int64_t t = 0; t < shares; ++t) {
-        const int64_t c = cursor[t * per_image + b];
-        cursor[t * per_image + b] = pos;
-        pos += c;
-      }
+  for_each_share([&](int t, int64_t n, const Elem&, const PixelBox& box) {
+    bins.for_each_bin(n, box, [&](int64_t b) { ++cursor[t * num_bins + b]; });
+    pixels[t] += (box.x1 - box.x0 + 1) * (box.y1 - box.y0 + 1);
+  });
+  for (int t = 0; t < shares; ++t) bins.pixels += pixels[t];
+  int64_t pos = 0;
+  for (int64_t b = 0; b < num_bins; ++b) {
+    bins.first[b] = pos;
+    for (int t = 0; t < shares; ++t) {
+      const int64_t c = cursor[t * num_bins + b];
+      cursor[t * num_bins + b] = pos;
+      pos += c;
     }
-    bins.elems.resize(pos);
-    for_each_share(n, [&](int64_t t, const Elem& elem, const PixelBox& box) {
-      bins.for_each_bin(0, box, [&](int64_t b) { bins.elems[cursor[t * per_image + b]++] = elem; });
-    });
   }
-  bins.first[N * per_image] = static_cast<int64_t>(bins.elems.size());
+  bins.first[num_bins] = pos;
+  bins.elems.resize(pos);
+  for_each_share([&](int t, int64_t n, const Elem& elem, const PixelBox& box) {
+    bins.for_each_bin(n, box, [&](int64_t b) { bins.elems[cursor[t * num_bins + b]++] = elem; });
+  });
   return bins;
 }
 

@@ -4,17 +4,24 @@
 
 namespace r3d {
 
+namespace {
+
+// Cost units of one slot: a few operations per attribute channel.
+int64_t slot_cost(const InterpShape& s) { return 4 + 3 * s.D; }
+
+}  // namespace
+
 template <typename T>
 Status interp_face_attrs_forward_cpu(const InterpFaceAttrsForward<T>& body, int32_t* code,
                                      int num_threads) {
-  *code = parallel_for_max(body.s.P, num_threads, body);
+  *code = parallel_for_max(body.s.P, slot_cost(body.s), num_threads, body);
   return Status::ok();
 }
 
 template <typename T>
 Status interp_face_attrs_backward_cpu(const InterpFaceAttrsBackward<T>& body, int32_t* code,
                                       int num_threads) {
-  *code = parallel_for_max(body.s.P, num_threads, body);
+  *code = parallel_for_max(body.s.P, 2 * slot_cost(body.s), num_threads, body);
   return Status::ok();
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/cpu_loop.h"
 #include "knn/knn.h"
 
 namespace r3d {
@@ -20,7 +21,14 @@ template <typename T>
 class KdTree {
  public:
   static constexpr int64_t kLeaf = 12;
-  static constexpr int64_t kParallelBuild = 1 << 15;  // ranges above this build as OpenMP tasks
+  static constexpr int64_t kBuildCostPerLevel = 10;  // cost units of a point at a level
+
+  // Cost units of building over n points, for the launchers' threading policy (cpu_loop.h).
+  static int64_t build_work(int64_t n) {
+    int64_t levels = 1;
+    for (int64_t size = n; size > kLeaf; size /= 2) ++levels;
+    return work_of(n, kBuildCostPerLevel * levels);
+  }
 
   // Reserves memory for n points (throws std::bad_alloc; call outside parallel regions).
   void allocate(int64_t n) {
@@ -29,15 +37,14 @@ class KdTree {
     axis_.resize(n);
   }
 
-  // Builds over points (n, 3), n as given to allocate. Spawns OpenMP tasks for large ranges
-  // when called inside a parallel region.
+  // Builds over points (n, 3), n as given to allocate. Inside a parallel region, builds large
+  // ranges as tasks of its team (fork_join).
   void build(const T* points) {
     const int64_t n = static_cast<int64_t>(items_.size());
     for (int64_t j = 0; j < n; ++j) {
       for (int d = 0; d < 3; ++d) items_[j].p[d] = points[3 * j + d];
       items_[j].index = j;
     }
-#pragma omp taskgroup
     build_range(0, n);
   }
 
@@ -70,15 +77,7 @@ class KdTree {
                      [axis](const Item& x, const Item& y) { return x.p[axis] < y.p[axis]; });
     split_[m] = items_[m].p[axis];
     axis_[m] = static_cast<uint8_t>(axis);
-    if (e - b > kParallelBuild) {
-#pragma omp task firstprivate(b, m)
-      build_range(b, m);
-#pragma omp task firstprivate(m, e)
-      build_range(m, e);
-    } else {
-      build_range(b, m);
-      build_range(m, e);
-    }
+    fork_join(build_work(e - b), [&] { build_range(b, m); }, [&] { build_range(m, e); });
   }
 
   void search(int64_t b, int64_t e, const T* q, T rd, T* off, TopK<T>& top, int norm) const {

@@ -13,6 +13,12 @@ namespace r3d {
 
 namespace {
 
+// Cost units of a tree search (plus kTreeCostPerNeighbour per neighbour asked for) and of a
+// brute-force distance per coordinate.
+constexpr int64_t kTreeQueryCost = 150;
+constexpr int64_t kTreeCostPerNeighbour = 20;
+constexpr int64_t kBruteCostPerCoord = 2;
+
 // Brute force wins for small clouds, for K close to the cloud size and for D != 3.
 bool use_tree(const KnnShape& s, int64_t len2) {
   return s.D == 3 && len2 > 256 && 4 * s.K <= len2;
@@ -24,47 +30,55 @@ template <typename T>
 Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
                        const int64_t* lengths2, KnnShape s, T* dists, int64_t* idx,
                        int num_threads) {
-  // Small problems run on one thread: waking a team costs more than it saves there, and much
-  // more when the cores are busy with other processes.
-  const int64_t work = s.N * s.P1 * std::min<int64_t>(s.P2, 256);
-  if (num_threads < 1 || work < (int64_t{1} << 16)) num_threads = 1;
   std::vector<KdTree<T>> trees;
-  std::vector<int64_t> order;  // the queries that search a tree, cloud by cloud, Morton order
+  std::vector<int64_t> tree_clouds;  // the clouds searched with a tree
+  // every query once: those that search a tree, cloud by cloud in Morton order, then the rest
+  // (padded queries, clouds searched by brute force) in index order
+  std::vector<int64_t> order;
+  int64_t build_work = 0, search_work = 0;
   try {
     trees.resize(s.N);
     std::vector<uint32_t> codes;
     std::vector<int64_t> scratch;
     for (int64_t n = 0; n < s.N; ++n) {
       if (lengths1[n] == 0 || !use_tree(s, lengths2[n])) continue;
+      tree_clouds.push_back(n);
       trees[n].allocate(lengths2[n]);
       append_morton_order(p1 + n * s.P1 * 3, 3, lengths1[n], n * s.P1, order, codes, scratch);
+      build_work += KdTree<T>::build_work(lengths2[n]);
+    }
+    const int64_t num_tree_queries = static_cast<int64_t>(order.size());
+    search_work = work_of(num_tree_queries, kTreeQueryCost + kTreeCostPerNeighbour * s.K);
+    order.reserve(s.N * s.P1);
+    for (int64_t q = 0; q < s.N * s.P1; ++q) {
+      const int64_t n = q / s.P1;
+      const bool real = q % s.P1 < lengths1[n];
+      if (real && use_tree(s, lengths2[n])) continue;
+      order.push_back(q);
+      search_work += real ? work_of(lengths2[n], kBruteCostPerCoord * s.D + 1) : s.K;
     }
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory building the KNN search trees");
   }
-#pragma omp parallel num_threads(num_threads)
-#pragma omp single
-  for (int64_t n = 0; n < s.N; ++n) {
-    if (lengths1[n] > 0 && use_tree(s, lengths2[n])) {
-#pragma omp task firstprivate(n) shared(trees)
-      trees[n].build(p2 + n * s.P2 * s.D);
-    }
-  }
-  const int64_t num_tree_queries = static_cast<int64_t>(order.size());
-#pragma omp parallel for schedule(dynamic, 256) num_threads(num_threads)
-  for (int64_t r = 0; r < num_tree_queries; ++r) {
-    const int64_t q = order[r];
-    TopK<T> top(dists + q * s.K, idx + q * s.K, s.K);
-    trees[q / s.P1].query(p1 + q * s.D, top, s.norm);
-  }
-  // the rest (padded queries, clouds searched by brute force)
+  const int64_t num_queries = static_cast<int64_t>(order.size());
   const KnnBruteForce<T> brute{p1, p2, lengths1, lengths2, s, dists, idx};
-  const int64_t num_queries = s.N * s.P1;
-#pragma omp parallel for schedule(dynamic, 64) num_threads(num_threads)
-  for (int64_t q = 0; q < num_queries; ++q) {
-    const int64_t n = q / s.P1;
-    if (!(q % s.P1 < lengths1[n] && use_tree(s, lengths2[n]))) brute(q);
-  }
+  parallel_build_then_for(
+      static_cast<int64_t>(tree_clouds.size()), build_work, num_queries,
+      search_work / std::max<int64_t>(num_queries, 1), num_threads,
+      [&](int64_t j) {
+        const int64_t n = tree_clouds[j];
+        trees[n].build(p2 + n * s.P2 * s.D);
+      },
+      [&](int64_t r) {
+        const int64_t q = order[r];
+        const int64_t n = q / s.P1;
+        if (q % s.P1 < lengths1[n] && use_tree(s, lengths2[n])) {
+          TopK<T> top(dists + q * s.K, idx + q * s.K, s.K);
+          trees[n].query(p1 + q * s.D, top, s.norm);
+        } else {
+          brute(q);
+        }
+      });
   return Status::ok();
 }
 
@@ -72,7 +86,7 @@ template <typename T>
 Status knn_backward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
                         const int64_t* lengths2, const int64_t* idx, const T* grad_dists,
                         KnnShape s, T* grad_p1, T* grad_pairs, int num_threads) {
-  parallel_for(s.N * s.P1, num_threads,
+  parallel_for(s.N * s.P1, 4 * s.K * s.D + s.D, num_threads,
                KnnBackward<T>{p1, p2, lengths1, lengths2, idx, grad_dists, s, grad_p1, grad_pairs});
   return Status::ok();
 }

@@ -4,16 +4,26 @@
 
 namespace r3d {
 
+namespace {
+
+// Cost units of one voxel: its case and crossed edges; its vertices and triangles.
+constexpr int64_t kCountCost = 24;
+constexpr int64_t kEmitCost = 16;
+
+}  // namespace
+
 template <typename T>
 Status marching_cubes_count_cpu(const MarchingCubesCount<T>& body, int num_threads) {
   const int64_t n = body.g.N * body.g.D * body.g.H * body.g.W;
-  parallel_for(n, num_threads, body); return Status::ok();
+  parallel_for(n, kCountCost, num_threads, body);
+  return Status::ok();
 }
 
 template <typename T>
 Status marching_cubes_emit_cpu(const MarchingCubesEmit<T>& body, int num_threads) {
   const int64_t n = body.g.N * body.g.D * body.g.H * body.g.W;
-  parallel_for(n, num_threads, body); return Status::ok();
+  parallel_for(n, kEmitCost, num_threads, body);
+  return Status::ok();
 }
 
 #define R3D_INSTANTIATE(T)                                                          \

@@ -4,10 +4,18 @@
 
 namespace r3d {
 
+namespace {
+
+// Cost units of one face's area and normal.
+constexpr int64_t kFaceCost = 40;
+
+}  // namespace
+
 template <typename T>
 Status face_areas_normals_forward_cpu(const T* verts, const int64_t* faces, int64_t num_faces,
                                       T* areas, T* normals, T eps, int num_threads) {
-  parallel_for(num_faces, num_threads, FaceAreasNormalsForward<T>{verts, faces, areas, normals, eps});
+  parallel_for(num_faces, kFaceCost, num_threads,
+               FaceAreasNormalsForward<T>{verts, faces, areas, normals, eps});
   return Status::ok();
 }
 
@@ -15,7 +23,7 @@ template <typename T>
 Status face_areas_normals_backward_cpu(const T* verts, const int64_t* faces, int64_t num_faces,
                                        const T* grad_areas, const T* grad_normals,
                                        T* grad_corners, T eps, int num_threads) {
-  parallel_for(num_faces, num_threads,
+  parallel_for(num_faces, 2 * kFaceCost, num_threads,
                FaceAreasNormalsBackward<T>{verts, faces, grad_areas, grad_normals, grad_corners, eps});
   return Status::ok();
 }

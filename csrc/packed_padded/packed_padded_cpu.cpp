@@ -10,7 +10,8 @@ Status packed_padded_cpu(const T* src, T* dst, const int64_t* first_idxs, int64_
                          T fill, int num_threads) {
   const PackedPaddedCopy<T> body{src,        dst, first_idxs, num_batches, max_size,
                                  num_packed, dim, to_padded,  fill};
-  parallel_for(num_batches * max_size, num_threads, body);
+  // a row: its source or destination index, then dim copies
+  parallel_for(num_batches * max_size, 2 + dim, num_threads, body);
   return Status::ok();
 }
 

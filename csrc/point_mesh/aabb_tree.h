@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cpu_loop.h"
 #include "point_mesh/point_mesh.h"
 
 namespace r3d {
@@ -38,7 +39,14 @@ template <typename T>
 class AabbTree {
  public:
   static constexpr int64_t kLeaf = 8;
-  static constexpr int64_t kParallelBuild = 1 << 15;  // ranges above this build as OpenMP tasks
+  static constexpr int64_t kBuildCostPerLevel = 12;  // cost units of an element at a level
+
+  // Cost units of building over n elements, for the launchers' threading policy (cpu_loop.h).
+  static int64_t build_work(int64_t n) {
+    int64_t levels = 1;
+    for (int64_t size = n; size > kLeaf; size = (size + 1) / 2) ++levels;
+    return work_of(n, kBuildCostPerLevel * levels);
+  }
 
   // Reserves memory for n >= 1 elements (throws std::bad_alloc; call outside parallel regions).
   void allocate(int64_t n) {
@@ -49,13 +57,12 @@ class AabbTree {
     boxes_.resize(nodes);
   }
 
-  // Builds over the boxes box_of(j) of the elements j in [0, n), n as given to allocate. Spawns
-  // OpenMP tasks for large ranges when called inside a parallel region.
+  // Builds over the boxes box_of(j) of the elements j in [0, n), n as given to allocate. Inside a
+  // parallel region, builds large ranges as tasks of its team (fork_join).
   template <typename BoxOf>
   void build(const BoxOf& box_of) {
     const int64_t n = static_cast<int64_t>(elems_.size());
     for (int64_t j = 0; j < n; ++j) elems_[j] = Elem{box_of(j), j};
-#pragma omp taskgroup
     build_node(0, 0, n);
   }
 
@@ -101,15 +108,8 @@ class AabbTree {
                      [axis](const Elem& x, const Elem& y) {
                        return centre(x, axis) < centre(y, axis);
                      });
-    if (e - b > kParallelBuild) {
-#pragma omp task firstprivate(node, b, m)
-      build_node(2 * node + 1, b, m);
-#pragma omp task firstprivate(node, m, e)
-      build_node(2 * node + 2, m, e);
-    } else {
-      build_node(2 * node + 1, b, m);
-      build_node(2 * node + 2, m, e);
-    }
+    fork_join(build_work(e - b), [&] { build_node(2 * node + 1, b, m); },
+              [&] { build_node(2 * node + 2, m, e); });
   }
 
   template <typename Distance>

@@ -17,6 +17,11 @@ namespace r3d {
 
 namespace {
 
+// Cost units of a tree search of one query (its box tests and exact distances) and of the
+// backward of one pair.
+constexpr int64_t kSearchCost = 600;
+constexpr int64_t kBackwardCost = 60;
+
 // The forward of one body type (NearestForward<T, K, PointQueries>) with a tree per item.
 template <typename T, typename Body>
 Status forward_with_trees(const Body& body, int num_threads) {
@@ -35,8 +40,9 @@ Status forward_with_trees(const Body& body, int num_threads) {
   };
 
   std::vector<AabbTree<T>> trees;
-  std::vector<int64_t> order;  // the queries with candidates, item by item, in Morton order
-  int64_t work = 0;
+  std::vector<int64_t> tree_items;  // the items with queries and candidates
+  std::vector<int64_t> order;       // the queries with candidates, item by item, in Morton order
+  int64_t build_work = 0;
   try {
     trees.resize(a.num_items);
     std::vector<uint32_t> codes;
@@ -50,43 +56,34 @@ Status forward_with_trees(const Body& body, int num_threads) {
         std::fill_n(a.idx + q_first[n], num_queries, int64_t{-1});
         continue;
       }
+      tree_items.push_back(n);
       trees[n].allocate(num_candidates);
       append_morton_order(queries + 3 * Q * q_first[n], 3 * Q, num_queries, q_first[n], order,
                           codes, scratch);
-      work += num_queries * std::min<int64_t>(num_candidates, 256);
+      build_work += AabbTree<T>::build_work(num_candidates);
     }
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory building the point_mesh search trees");
   }
-  // Small problems run on one thread: waking a team costs more than it saves there, and much
-  // more when the cores are busy with other processes.
-  if (num_threads < 1 || work < (int64_t{1} << 16)) num_threads = 1;
-  // one team builds the trees (a task per item) and then runs the searches: each team costs a
-  // wake-up and a final barrier, which are slow on a loaded machine
-  const int64_t num_searches = static_cast<int64_t>(order.size());
-#pragma omp parallel num_threads(num_threads)
-  {
-#pragma omp single
-    for (int64_t n = 0; n < a.num_items; ++n) {
-      if (q_first[n] == end(q_first, q_total, n) || c_first[n] == end(c_first, c_total, n))
-        continue;
-#pragma omp task firstprivate(n) shared(trees)
-      trees[n].build(
-          [&](int64_t j) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + j)); });
-    }
-    // (the barrier closing the single waits for the builds)
-#pragma omp for schedule(dynamic, 16)
-    for (int64_t r = 0; r < num_searches; ++r) {
-      const int64_t q = order[r];
-      const int64_t n = item_of(q_first, a.num_items, q);
-      const int64_t c0 = c_first[n];
-      Nearest<T> best;
-      trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
-                       [&](int64_t j) { return body.distance(q, c0 + j); }, best);
-      a.dists[q] = best.dist;
-      a.idx[q] = c0 + best.index;
-    }
-  }
+  // one team builds the trees (a task per item) and then runs the searches
+  parallel_build_then_for(
+      static_cast<int64_t>(tree_items.size()), build_work, static_cast<int64_t>(order.size()),
+      kSearchCost, num_threads,
+      [&](int64_t j) {
+        const int64_t n = tree_items[j];
+        trees[n].build(
+            [&](int64_t k) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + k)); });
+      },
+      [&](int64_t r) {
+        const int64_t q = order[r];
+        const int64_t n = item_of(q_first, a.num_items, q);
+        const int64_t c0 = c_first[n];
+        Nearest<T> best;
+        trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
+                         [&](int64_t j) { return body.distance(q, c0 + j); }, best);
+        a.dists[q] = best.dist;
+        a.idx[q] = c0 + best.index;
+      });
   return Status::ok();
 }
 
@@ -104,7 +101,7 @@ template <typename T>
 Status point_mesh_backward_cpu(const PointMeshBackwardArgs<T>& args, int64_t num_queries,
                                int corners, bool point_queries, int num_threads) {
   return with_backward_body(args, corners, point_queries, [&](const auto& body) {
-    parallel_for(num_queries, num_threads, body);
+    parallel_for(num_queries, kBackwardCost, num_threads, body);
     return Status::ok();
   });
 }

@@ -19,6 +19,13 @@ namespace r3d {
 
 namespace {
 
+// Cost units of a face's pixel box, of the test of a pixel against a face, of one slot of a
+// pixel's output and of one slot's backward.
+constexpr int64_t kFaceBoxCost = 40;
+constexpr int64_t kPixelTestCost = 30;
+constexpr int64_t kSlotCost = 2;
+constexpr int64_t kSlotBackwardCost = 15;
+
 // The pixels face v can hit (empty for a face that hits none).
 template <typename T>
 PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
@@ -41,7 +48,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     for (int64_t n = 0; n < s.N; ++n)
       num_faces = std::max(num_faces, face_first[n] + face_count[n]);
     std::vector<PixelBox> boxes(num_faces);
-    parallel_for(num_faces, num_threads,
+    parallel_for(num_faces, kFaceBoxCost, num_threads,
                  [&](int64_t f) { boxes[f] = face_pixel_box(face_verts + 9 * f, s); });
     const int64_t slot_bytes = sizeof(int64_t) + 5 * sizeof(T);
     const int64_t B = bin_side(bin_size, s.N, s.H, s.W, s.K, slot_bytes, num_threads);
@@ -52,7 +59,10 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     std::vector<T> xs(s.W), ys(s.H);
     for (int64_t x = 0; x < s.W; ++x) xs[x] = pixel_centre<T>(x, s.W, min_side);
     for (int64_t y = 0; y < s.H; ++y) ys[y] = pixel_centre<T>(y, s.H, min_side);
-    parallel_for_dynamic(bins.num_bins(), num_threads, [&](int64_t b) {
+    const int64_t fine_work = work_of(bins.pixels, kPixelTestCost) +
+                              work_of(s.N * s.H * s.W, kSlotCost * s.K);
+    const int64_t bin_cost = fine_work / std::max<int64_t>(bins.num_bins(), 1);
+    parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
       const PixelBox bin = bins.box(b, s.H, s.W);
       const int64_t x0 = bin.x0, x1 = bin.x1, y0 = bin.y0, y1 = bin.y1;
@@ -93,12 +103,12 @@ Status rasterize_meshes_backward_cpu(const T* face_verts, const int64_t* pix_to_
                                      RasterSettings s, int64_t num_faces, T* grad_face_verts,
                                      int num_threads) {
   const int64_t num_pixels = s.N * s.H * s.W;
-  if (num_threads < 1 || num_pixels * s.K < (int64_t{1} << 14)) num_threads = 1;
   const auto body = [&](T* acc) {
     return RasterizeBackwardPixel<T>{face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists,
                                      s, acc};
   };
-  if (!parallel_accumulate(num_pixels, 9 * num_faces, grad_face_verts, num_threads, body))
+  if (!parallel_accumulate(num_pixels, kSlotBackwardCost * s.K, 9 * num_faces, grad_face_verts,
+                           num_threads, body))
     return Status::error("out of memory in the backward of rasterize_meshes");
   return Status::ok();
 }

@@ -20,6 +20,12 @@ namespace r3d {
 
 namespace {
 
+// Cost units of the test of a pixel against a point, of one slot of a pixel's output and of one
+// slot's backward.
+constexpr int64_t kPixelTestCost = 20;
+constexpr int64_t kSlotCost = 2;
+constexpr int64_t kSlotBackwardCost = 20;
+
 // What the fine pass reads of a point: a copy in each bin its disc touches, so that the points
 // of a bin are read in order rather than scattered over the cloud.
 template <typename T>
@@ -67,7 +73,10 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
     std::vector<T> xs(s.W), ys(s.H);
     for (int64_t x = 0; x < s.W; ++x) xs[x] = pixel_centre<T>(x, s.W, min_side);
     for (int64_t y = 0; y < s.H; ++y) ys[y] = pixel_centre<T>(y, s.H, min_side);
-    parallel_for_dynamic(bins.num_bins(), num_threads, [&](int64_t b) {
+    const int64_t fine_work = work_of(bins.pixels, kPixelTestCost) +
+                              work_of(s.N * s.H * s.W, kSlotCost * s.K);
+    const int64_t bin_cost = fine_work / std::max<int64_t>(bins.num_bins(), 1);
+    parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
       const PixelBox bin = bins.box(b, s.H, s.W);
       const int64_t bw = bin.x1 - bin.x0 + 1;
@@ -105,11 +114,11 @@ Status rasterize_points_backward_cpu(const T* points, const int64_t* idx, const 
                                      const T* grad_dists, PointRasterSettings s,
                                      int64_t num_points, T* grad_points, int num_threads) {
   const int64_t num_pixels = s.N * s.H * s.W;
-  if (num_threads < 1 || num_pixels * s.K < (int64_t{1} << 14)) num_threads = 1;
   const auto body = [&](T* acc) {
     return RasterizePointsBackwardPixel<T>{points, idx, grad_zbuf, grad_dists, s, acc};
   };
-  if (!parallel_accumulate(num_pixels, 3 * num_points, grad_points, num_threads, body))
+  if (!parallel_accumulate(num_pixels, kSlotBackwardCost * s.K, 3 * num_points, grad_points,
+                           num_threads, body))
     return Status::error("out of memory in the backward of rasterize_points");
   return Status::ok();
 }
