@@ -11,7 +11,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import r3d.cli.fit as cli_fit
+import r3d.fit.run as fit_run
 from r3d.cli.main import app
 from r3d.fit.example import COW
 from r3d.fit.recipe import load_recipe
@@ -100,7 +100,7 @@ def test_fit_json(views, recipe, tmp_path):
 
 def test_interrupt_then_resume(views, recipe, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    real_fit = cli_fit.run_fit
+    real_fit = fit_run.fit
 
     def interrupted(the_recipe, progress=None, **kwargs):
         def stop(done, total, losses):
@@ -110,7 +110,7 @@ def test_interrupt_then_resume(views, recipe, tmp_path, monkeypatch):
 
         return real_fit(the_recipe, progress=stop, **kwargs)
 
-    monkeypatch.setattr(cli_fit, "run_fit", interrupted)
+    monkeypatch.setattr(fit_run, "fit", interrupted)
     result = run("--views", str(views), "--recipe", str(recipe), "--out", str(out),
                  "--set", "iterations=4")
     assert result.exit_code == 130, result.output
@@ -119,7 +119,7 @@ def test_interrupt_then_resume(views, recipe, tmp_path, monkeypatch):
     assert "".join(want.split()) in "".join(result.stderr.split()), result.stderr
     assert not (out / "metrics.json").exists()
 
-    monkeypatch.setattr(cli_fit, "run_fit", real_fit)
+    monkeypatch.setattr(fit_run, "fit", real_fit)
     # --resume reads the recipe and the inputs back from the folder: no --views needed
     result = run("--resume", str(out))
     assert result.exit_code == 0, result.output
@@ -135,9 +135,9 @@ def test_interrupt_message_keeps_the_path_whole(views, recipe, tmp_path, monkeyp
     out = tmp_path / "a_folder_with_a_rather_long_name_for_the_output_of_this_run"
 
     def interrupted(the_recipe, progress=None, **kwargs):
-        raise cli_fit.FitInterrupted(the_recipe.outputs.dir, 2)
+        raise fit_run.FitInterrupted(the_recipe.outputs.dir, 2)
 
-    monkeypatch.setattr(cli_fit, "run_fit", interrupted)
+    monkeypatch.setattr(fit_run, "fit", interrupted)
     result = run("--views", str(views), "--recipe", str(recipe), "--out", str(out))
     assert result.exit_code == 130
     assert f"--resume {out.resolve()}" in result.stderr
