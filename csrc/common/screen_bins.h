@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/cpu_loop.h"
+#include "common/raster.h"
 
 namespace r3d {
 
@@ -58,6 +59,18 @@ inline int64_t bin_side(int64_t bin_size, int64_t N, int64_t H, int64_t W, int64
   return B;
 }
 
+// The NDC x of each pixel column (W,) and y of each pixel row (H,) of an H x W image, which the
+// fine passes test every element of a bin against.
+template <typename T>
+struct PixelCentres {
+  std::vector<T> xs, ys;
+  PixelCentres(int64_t H, int64_t W) : xs(W), ys(H) {
+    const int64_t min_side = std::min(H, W);
+    for (int64_t x = 0; x < W; ++x) xs[x] = pixel_centre<T>(x, W, min_side);
+    for (int64_t y = 0; y < H; ++y) ys[y] = pixel_centre<T>(y, H, min_side);
+  }
+};
+
 // Screen bins of B x B pixels, image by image, and the elements filed into each (whatever the
 // fine pass needs of an element: its index, or a copy of its data that it then reads in order).
 template <typename Elem>
@@ -81,6 +94,15 @@ struct Bins {
       for (int64_t bx = box.x0 / B; bx <= box.x1 / B; ++bx) fn(n * per_image() + by * nx + bx);
   }
 };
+
+// The cost of a fine pass's bin (cpu_loop.h units), on average: each element's pixels tested at
+// test_cost each, and the K slots of each of the N x H x W pixels at slot_cost each.
+template <typename Elem>
+inline int64_t fine_bin_cost(const Bins<Elem>& bins, int64_t pixels, int64_t K, int64_t test_cost,
+                             int64_t slot_cost) {
+  const int64_t work = work_of(bins.pixels, test_cost) + work_of(pixels, slot_cost * K);
+  return work / std::max<int64_t>(bins.num_bins(), 1);
+}
 
 // Cost units of filing one element in the coarse pass (its record, its box, its bins).
 constexpr int64_t kBinElementCost = 32;

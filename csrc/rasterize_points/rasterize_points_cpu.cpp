@@ -69,13 +69,10 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
         cloud_first, cloud_count, s.N, s.H, s.W, B,
         [&](int64_t p) { return point_record(points, radius, p, s); },
         [](const PointRecord<T>& rec) { return rec.box(); }, num_threads);
-    const int64_t min_side = std::min(s.H, s.W);
-    std::vector<T> xs(s.W), ys(s.H);
-    for (int64_t x = 0; x < s.W; ++x) xs[x] = pixel_centre<T>(x, s.W, min_side);
-    for (int64_t y = 0; y < s.H; ++y) ys[y] = pixel_centre<T>(y, s.H, min_side);
-    const int64_t fine_work = work_of(bins.pixels, kPixelTestCost) +
-                              work_of(s.N * s.H * s.W, kSlotCost * s.K);
-    const int64_t bin_cost = fine_work / std::max<int64_t>(bins.num_bins(), 1);
+    const PixelCentres<T> centres(s.H, s.W);
+    const std::vector<T>& xs = centres.xs;
+    const std::vector<T>& ys = centres.ys;
+    const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
       const PixelBox bin = bins.box(b, s.H, s.W);
