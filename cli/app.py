@@ -97,6 +97,13 @@ def loss_updater(bar: Progress, task) -> Callable[[int, int, dict[str, float]], 
     return update
 
 
+def overwrite_option(where: str = "the output folder") -> Any:
+    """The ``--overwrite`` option of the commands that write a run's files into a folder (see
+    :mod:`r3d.runs.outdir`); ``where`` names that folder in the help."""
+    return typer.Option(False, "--overwrite", help=f"Replace an earlier run's outputs in {where} "
+                        "(only files r3d runs wrote: a folder holding others is refused).")
+
+
 def titled(title: str, table: Table) -> Group:
     """``table`` under its ``title`` (file names, settings): a line of its own that wraps at
     the terminal's width, never at the table's, so names stay whole when they fit."""

@@ -10,7 +10,7 @@ import typer
 
 from r3d.errors import InputError
 
-from .app import command, console, exit_interrupted, loss_progress, loss_updater
+from .app import command, console, exit_interrupted, loss_progress, loss_updater, overwrite_option
 
 # r3d.fit.recipe's QUICK_* caps, spelt out for --quick's help so that `r3d --help` does not
 # import torch (tests/test_cli_help.py keeps them equal)
@@ -43,10 +43,7 @@ def fit(
         None, "--out", help="Output folder (default: the recipe's). It must be missing or "
         "empty, or see --overwrite."
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an earlier run's outputs in the output folder "
-        "(only files r3d runs wrote: a folder holding others is refused)."
-    ),
+    overwrite: bool = overwrite_option(),
     quick: bool = typer.Option(
         False, "--quick", help=f"A fast, rough look: at most {QUICK_ITERATIONS} iterations "
         f"(stages keep their share of the run), views and stages at most {QUICK_IMAGE_SIZE} "

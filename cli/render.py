@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from r3d.errors import InputError
 
-from .app import command, console, err_console
+from .app import command, console, err_console, overwrite_option
 
 SCENE_SUFFIXES = (".yaml", ".yml")
 
@@ -26,10 +26,7 @@ def render(
         None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh or "
         "point cloud, ./render_<name>/). It must be missing or empty, or see --overwrite."
     ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace an earlier run's outputs in the output folder "
-        "(only files r3d runs wrote: a folder holding others is refused)."
-    ),
+    overwrite: bool = overwrite_option(),
     views: int = typer.Option(
         None, "--views", min=1, help="Views of the turntable (default: the scene's; 8 for a "
         "file)."

@@ -8,7 +8,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .app import command, console, exit_interrupted, loss_progress, loss_updater, titled
+from .app import (
+    command,
+    console,
+    exit_interrupted,
+    loss_progress,
+    loss_updater,
+    overwrite_option,
+    titled,
+)
 
 
 @command
@@ -19,9 +27,7 @@ def train(
                                         "--set optim.epochs=5 (repeatable)."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run whose output folder "
                                 "this is, from its last checkpoint."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an earlier run's "
-                                   "outputs in the output folder (outputs.dir; only files r3d "
-                                   "runs wrote: a folder holding others is refused)."),
+    overwrite: bool = overwrite_option("the output folder (outputs.dir)"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Train a network to predict a mesh or point cloud from one image (run it under torchrun
