@@ -17,27 +17,6 @@ from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.transforms._common import check_shape, safe_norm, sinc
 
-__all__ = [
-    "axis_angle_to_matrix",
-    "axis_angle_to_quaternion",
-    "euler_angles_to_matrix",
-    "matrix_to_axis_angle",
-    "matrix_to_euler_angles",
-    "matrix_to_quaternion",
-    "matrix_to_rotation_6d",
-    "quaternion_apply",
-    "quaternion_invert",
-    "quaternion_multiply",
-    "quaternion_raw_multiply",
-    "quaternion_to_axis_angle",
-    "quaternion_to_matrix",
-    "random_quaternions",
-    "random_rotation",
-    "random_rotations",
-    "rotation_6d_to_matrix",
-    "standardize_quaternion",
-]
-
 _AXES = "XYZ"
 
 
