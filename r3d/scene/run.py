@@ -49,7 +49,7 @@ from r3d.runs.outdir import output_folder
 from r3d.scene.geometry import load_meshes, load_pointclouds, view_transforms
 from r3d.scene.scene import LightSpec, Outputs, Scene
 from r3d.structures import Meshes, Pointclouds
-from r3d.views import CAMERAS_FILE, write_cameras_json
+from r3d.views import CAMERAS_FILE, cameras_document, write_cameras_json
 
 __all__ = [
     "VIEWS_PER_CHUNK",
@@ -264,8 +264,9 @@ def _write_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> Path:
     written, ``silhouette_XXX.png`` as its mask."""
     n = R.shape[0]
     masks = [f"silhouette_{i:03d}.png" for i in range(n)] if scene.outputs.silhouette else None
-    return write_cameras_json(scene.outputs.dir / CAMERAS_FILE, build_cameras(scene, R, T),
-                              scene.image_size, [f"view_{i:03d}.png" for i in range(n)], masks)
+    doc = cameras_document(build_cameras(scene, R, T), scene.image_size,
+                           [f"view_{i:03d}.png" for i in range(n)], masks)
+    return write_cameras_json(scene.outputs.dir / CAMERAS_FILE, doc)
 
 
 def _needs_maps(out: Outputs) -> bool:

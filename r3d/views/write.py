@@ -80,20 +80,9 @@ def cameras_document(
             "image_size": [height, width], "views": views}
 
 
-def write_cameras_json(
-    path: str | os.PathLike,
-    cameras: CamerasBase,
-    image_size: Sequence[int],
-    files: Sequence[str],
-    masks: Sequence[str] | None = None,
-    depths: Sequence[str] | None = None,
-) -> Path:
-    """Writes :func:`cameras_document` as JSON to ``path``, atomically; returns the path."""
-    return _write_document(path, cameras_document(cameras, image_size, files, masks, depths))
-
-
-def _write_document(path: str | os.PathLike, doc: dict) -> Path:
-    """A cameras.json document written atomically, one line per view."""
+def write_cameras_json(path: str | os.PathLike, doc: dict) -> Path:
+    """Writes a :func:`cameras_document` to ``path`` as JSON, atomically, one line per view;
+    returns the path."""
     lines = [f" {json.dumps(key)}: {json.dumps(value)}," for key, value in doc.items()
              if key != "views"]
     views = ",\n".join(f"  {json.dumps(view)}" for view in doc["views"])
@@ -149,7 +138,7 @@ def save_views(
         with atomic_open(folder / name, "wb") as handle:
             np.save(handle, depths[i].detach().float().cpu().numpy())
         written.append(folder / name)
-    written.append(_write_document(folder / CAMERAS_FILE, doc))
+    written.append(write_cameras_json(folder / CAMERAS_FILE, doc))
     return written
 
 
