@@ -315,12 +315,17 @@ def test_scene_for_file_tells_clouds_from_meshes(cloud, tmp_path):
         scene_for_file(tmp_path / "gone.ply", out=tmp_path / "o")
 
 
-def test_cli_renders_a_cloud_file_as_a_turntable(cloud, tmp_path):
-    out = tmp_path / "spin"
-    result = runner.invoke(app, ["render", str(cloud), "--size", "32", "--views", "2",
+def render_two_views(source: Path, out: Path, size: int):
+    """``r3d render SOURCE --views 2 --json``: the CLI's result and its JSON summary."""
+    result = runner.invoke(app, ["render", str(source), "--size", str(size), "--views", "2",
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+    return result, json.loads(result.stdout)
+
+
+def test_cli_renders_a_cloud_file_as_a_turntable(cloud, tmp_path):
+    out = tmp_path / "spin"
+    _, summary = render_two_views(cloud, out, 32)
     assert summary["points"] == 400 and summary["compositor"] == "alpha"
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
                                                       "view_000.png", "view_001.png"]
@@ -334,10 +339,7 @@ def test_cli_renders_a_cloud_file_as_a_turntable(cloud, tmp_path):
 
 def test_recipe_runs_at_a_small_size(tmp_path):
     out = tmp_path / "scan"
-    result = runner.invoke(app, ["render", str(RECIPE), "--size", "64", "--views", "2",
-                                 "--out", str(out), "--json"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+    result, summary = render_two_views(RECIPE, out, 64)
     assert summary["points"] == 112_698 and summary["compositor"] == "alpha"
     assert sorted(p.name for p in out.iterdir()) == [
         MARKER, "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif", "view_000.png",
