@@ -3,6 +3,7 @@ when they run, and the defaults they show are the library's."""
 
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -31,10 +32,11 @@ def modules_after(argv: list[str]) -> tuple[int, str, list[str]]:
         "print('HEAVY:' + ','.join(heavy))\n"
         "sys.exit(status)\n"
     )
+    # run outside the repository, so that the installed r3d (with its r3d.cli) is imported
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=tempfile.gettempdir())
     heavy = proc.stdout.rsplit("HEAVY:", 1)[-1].strip()
-    return proc.returncode, proc.stdout, [m for m in heavy.split(",") if m]
+    return proc.returncode, proc.stdout + proc.stderr, [m for m in heavy.split(",") if m]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "r3d")
