@@ -46,12 +46,14 @@ def built_with_cuda() -> bool:
 
 
 def module():
+    """``r3d._C``; NativeError saying why when it failed to import."""
     if _C is None:
         raise NativeError(f"r3d's native module failed to import: {_IMPORT_ERROR}")
     return _C
 
 
 def check_device(op: str, name: str, t: torch.Tensor, device: torch.device) -> None:
+    """InputError unless ``t`` is on ``device`` (the device of the call's first input)."""
     if t.device != device:
         raise InputError(f"{op}: {name} must be on {device} like the other inputs, got {t.device}")
 
@@ -105,6 +107,7 @@ def launch(name: str, device: torch.device, *args) -> None:
 
 
 def addr(t: torch.Tensor) -> int:
+    """The address of ``t``'s data, as the launchers take it."""
     return t.data_ptr()
 
 

@@ -40,6 +40,8 @@ _VIEW_KEYS = {
 
 
 def read_cameras_json(path: Path) -> tuple[list[ViewFiles], Callable[[int, int], Cameras]]:
+    """The views of r3d's ``cameras.json`` at ``path``: their files, and a function building
+    the V cameras for an image size (H, W). FileFormatError / InputError name the key."""
     doc = read_json(path)
     doc.check_keys(_TOP_KEYS)
     fmt = doc.get("format", REQUIRED, str, f'"{FORMAT}"')

@@ -27,6 +27,8 @@ class ViewFiles:
 
 
 def view_name(folder: Path, path: Path) -> str:
+    """``path`` relative to the views' ``folder`` (as written in messages and names), or its
+    file name when it lies outside."""
     try:
         return path.relative_to(folder).as_posix()
     except ValueError:

@@ -35,6 +35,9 @@ _GL_TO_CV = np.diag([1.0, -1.0, -1.0])
 
 
 def read_transforms_json(path: Path) -> tuple[list[ViewFiles], Callable[[int, int], Cameras]]:
+    """The views of an instant-ngp / nerfstudio ``transforms.json`` at ``path`` (OpenGL
+    camera-to-world frames): their files, and a function building the V cameras for an image
+    size (H, W)."""
     doc = read_json(path)
     frames, R, tvec, intrinsics = [], [], [], []
     for node in frame_nodes(doc, "frames"):

@@ -199,6 +199,7 @@ BUILDERS: dict[str, Callable[[torch.Generator], list[Part]]] = {
 
 
 def check_family(op: str, family: object) -> str:
+    """``family`` when it names a shape family; InputError with the nearest name otherwise."""
     if not (isinstance(family, str) and family in BUILDERS):
         close = difflib.get_close_matches(str(family), FAMILIES, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""

@@ -79,6 +79,8 @@ def render_views(
 
 
 def render_settings() -> dict:
+    """The fixed camera, light and shader settings of the views, as ``dataset.json`` records
+    them."""
     return {"azimuth": [0.0, 360.0], "elevation": list(ELEVATION), "distance": list(DISTANCE),
             "fov": list(FOV), "znear": ZNEAR, "zfar": ZFAR, "shader": "hard_phong",
             "light": {"type": "directional", "direction": list(LIGHT_DIRECTION), **LIGHT},
