@@ -36,7 +36,8 @@ def _check_output_path(option: str, path: str | None) -> None:
         return
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise InputError(f"{option} {path}: folder {folder} does not exist")
+        what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        raise InputError(f"{option} {path}: {folder} {what}")
     if os.path.isdir(path):
         raise InputError(f"{option} {path}: is a folder, expected a file path")
 

@@ -382,3 +382,13 @@ def test_cpu_probe_measures_one_call():
         bad = probe.measure(case, case.quick_sizes[0], "no_such_contender")
     assert fig.error is None and fig.peak_bytes >= 0 and fig.method
     assert bad.peak_bytes is None and "no_such_contender" in bad.error
+
+
+def test_json_path_in_a_missing_folder_or_under_a_file_is_refused(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for target, what in ((tmp_path / "gone" / "b.json", "does not exist"),
+                         (afile / "b.json", "is a file, not a folder")):
+        result = runner.invoke(app, ["bench", "packed_to_padded", "--quick", "--json",
+                                     str(target)])
+        assert result.exit_code == 2 and what in result.stderr, result.output
