@@ -15,7 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 from r3d.bench import Case, Contender, Settings, iter_measurements
-from r3d.bench.load import BackgroundLoad
+from r3d.bench.load import MAX_PROCESSES, BackgroundLoad
 from r3d.cli.main import app
 from r3d.errors import InputError
 
@@ -73,7 +73,7 @@ def test_load_processes_run_inside_the_block_and_are_gone_after():
 def test_zero_load_starts_nothing_and_bad_counts_are_refused():
     with BackgroundLoad(0) as load:
         assert load.pids == [] and _load_children() == []
-    for bad in (-1, 1.5, True):
+    for bad in (-1, 1.5, True, MAX_PROCESSES + 1):
         with pytest.raises(InputError, match="load"):
             BackgroundLoad(bad)
     with pytest.raises(InputError, match="load"):
@@ -144,5 +144,6 @@ def test_cli_load_is_in_the_header_and_the_json(tmp_path):
     assert _load_children() == []
 
 
-def test_cli_negative_load_exits_2():
-    assert runner.invoke(app, ["bench", "--quick", "--load", "-1"]).exit_code == 2
+def test_cli_bad_load_exits_2():
+    for bad in ("-1", "65"):
+        assert runner.invoke(app, ["bench", "--quick", "--load", bad]).exit_code == 2

@@ -14,11 +14,16 @@ from typing import IO
 from r3d.bench._load import READY
 from r3d.errors import InputError, R3DError
 
+MAX_PROCESSES = 64  # each one is a torch process of ~200 MB; more would swamp the machine
+
 
 def check_process_count(processes: object) -> int:
-    """``processes`` as a count of load processes; InputError unless it is an int >= 0."""
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 0:
-        raise InputError(f"load: expected a process count >= 0, got {processes!r}")
+    """``processes`` as a count of load processes; InputError unless it is an int in
+    [0, MAX_PROCESSES]."""
+    if isinstance(processes, bool) or not isinstance(processes, int) or \
+            not 0 <= processes <= MAX_PROCESSES:
+        raise InputError(f"load: expected a process count in [0, {MAX_PROCESSES}], got "
+                         f"{processes!r}")
     return processes
 
 
