@@ -10,10 +10,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cstdint>
 #include <tuple>
 
 #include "common/bindings.h"
+#include "common/gpu_bins.h"
 #include "common/macros.h"
 #include "compositing/compositing_launchers.h"
 #include "cuda/device.h"
@@ -155,7 +157,6 @@ auto point_mesh_backward_args(uintptr_t points, uintptr_t prims, uintptr_t idx,
   return make_tuple(args, num_queries, corners, point_queries);
 }
 
-// bin_size (argument 4) is for the CPU launcher only: the CUDA one is naive and takes none.
 template <typename T>
 auto rasterize_meshes_forward_args(uintptr_t face_verts, uintptr_t face_first,
                                    uintptr_t face_count, const RasterSettingsArgs& settings,
@@ -331,9 +332,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, knn_backward, knn_backward_args);
   R3D_BIND_OP(m, point_mesh_forward, point_mesh_forward_args);
   R3D_BIND_OP(m, point_mesh_backward, point_mesh_backward_args);
-  R3D_BIND_OP_WITH(m, rasterize_meshes_forward, rasterize_meshes_forward_args,
-                   R3D_LAUNCHER(r3d::rasterize_meshes_forward_cpu),
-                   drop_arg<4>(R3D_LAUNCHER(r3d::rasterize_meshes_forward_cuda)));
+  R3D_BIND_OP(m, rasterize_meshes_forward, rasterize_meshes_forward_args);
   R3D_BIND_OP(m, rasterize_meshes_backward, rasterize_meshes_backward_args);
   R3D_BIND_OP_WITH(m, rasterize_points_forward, rasterize_points_forward_args,
                    R3D_LAUNCHER(r3d::rasterize_points_forward_cpu),
@@ -353,6 +352,24 @@ PYBIND11_MODULE(_C, m) {
 
   // <op>_cpu(<args of the builder>..., num_threads), <op>_cuda(..., stream): no dtype.
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
+
+  // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
+  // rasterize_meshes_{forward,backward}_cpu.
+  r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
+                               &rasterize_meshes_forward_args<float>,
+                               &rasterize_meshes_forward_args<double>,
+                               R3D_LAUNCHER(r3d::rasterize_meshes_forward_emulated));
+  r3d::binding::def_typed<int>(m, "rasterize_meshes_backward_emulated_cpu",
+                               &rasterize_meshes_backward_args<float>,
+                               &rasterize_meshes_backward_args<double>,
+                               R3D_LAUNCHER(r3d::rasterize_meshes_backward_emulated));
+
+  // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
+  // bins touched by all elements at each candidate side (8, 16, 32).
+  m.def("gpu_bin_side", [](int64_t bin_size, int64_t N, int64_t H, int64_t W,
+                           const std::array<int64_t, r3d::kNumGpuBinSides>& touched) {
+    return r3d::gpu_bin_side(bin_size, N, H, W, touched.data());
+  });
 
   // CPU only (CUDA callers sort): group_by_key_cpu(keys, num_keys, num_rows, ptr_out, order).
   m.def("group_by_key_cpu", [](uintptr_t keys, int64_t num_keys, int64_t num_rows,

@@ -23,3 +23,10 @@ struct Status {
 };
 
 }  // namespace r3d
+
+// Returns the Status of expr from the enclosing function when it failed.
+#define R3D_TRY(expr)                           \
+  do {                                          \
+    const ::r3d::Status r3d_status_ = (expr);   \
+    if (r3d_status_.failed()) return r3d_status_; \
+  } while (0)

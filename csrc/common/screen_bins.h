@@ -12,39 +12,10 @@
 #include <vector>
 
 #include "common/cpu_loop.h"
+#include "common/pixel_box.h"
 #include "common/raster.h"
 
 namespace r3d {
-
-// Inclusive pixel rectangle [x0, x1] x [y0, y1]; empty when x0 > x1.
-struct PixelBox {
-  int64_t x0, x1, y0, y1;
-  bool empty() const { return x0 > x1 || y0 > y1; }
-};
-
-// The pixels along a side of S whose centres (S - 2 i - 1) / min_side may lie in [lo, hi],
-// widened by one pixel against rounding, clipped to the image: sets [*first, *last]. Empty
-// (first > last) when lo > hi or either is NaN.
-inline void pixel_range(double lo, double hi, int64_t S, int64_t min_side, int64_t* first,
-                        int64_t* last) {
-  if (!(lo <= hi)) {
-    *first = 0, *last = -1;
-    return;
-  }
-  const double a = std::ceil((S - 1 - hi * min_side) / 2.0) - 1;
-  const double b = std::floor((S - 1 - lo * min_side) / 2.0) + 1;
-  *first = static_cast<int64_t>(std::min(std::max(a, 0.0), static_cast<double>(S)));
-  *last = static_cast<int64_t>(std::min(std::max(b, -1.0), static_cast<double>(S - 1)));
-}
-
-// The pixels of an H x W image whose centres may lie in [xlo, xhi] x [ylo, yhi] (NDC).
-inline PixelBox pixel_box(double xlo, double xhi, double ylo, double yhi, int64_t H, int64_t W) {
-  PixelBox box;
-  const int64_t min_side = std::min(H, W);
-  pixel_range(xlo, xhi, W, min_side, &box.x0, &box.x1);
-  pixel_range(ylo, yhi, H, min_side, &box.y0, &box.y1);
-  return box;
-}
 
 // Side of the bins: bin_size when the caller gives one (> 0; capped at the image's longer side),
 // else the largest power of two (8 to 64) whose output rows (B * B pixels of K slots of

@@ -8,9 +8,11 @@
 // Pixel conventions: common/raster.h.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "common/macros.h"
+#include "common/pixel_box.h"
 #include "common/raster.h"
 
 namespace r3d {
@@ -51,6 +53,20 @@ R3D_HD inline bool face_visible(const T* v, bool cull_backfaces) {
   if ((area <= eps && area >= -eps) || (cull_backfaces && area < T(0))) return false;
   const T zmin = v[2] < v[5] ? (v[2] < v[8] ? v[2] : v[8]) : (v[5] < v[8] ? v[5] : v[8]);
   return zmin >= eps;
+}
+
+// The pixels visible face v's box, expanded by sqrt(blur_radius), may reach in an H x W image;
+// empty for a face that hits no pixel (not visible, or off the image).
+template <typename T>
+R3D_HD inline PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
+  if (!face_visible(v, s.cull_backfaces)) return PixelBox{0, -1, 0, -1};
+  const double r = ::sqrt(s.blur_radius);
+  const double x0 = v[0], x1 = v[3], x2 = v[6], y0 = v[1], y1 = v[4], y2 = v[7];
+  const double xlo = x0 < x1 ? (x0 < x2 ? x0 : x2) : (x1 < x2 ? x1 : x2);
+  const double xhi = x0 > x1 ? (x0 > x2 ? x0 : x2) : (x1 > x2 ? x1 : x2);
+  const double ylo = y0 < y1 ? (y0 < y2 ? y0 : y2) : (y1 < y2 ? y1 : y2);
+  const double yhi = y0 > y1 ? (y0 > y2 ? y0 : y2) : (y1 > y2 ? y1 : y2);
+  return pixel_box(xlo - r, xhi + r, ylo - r, yhi + r, s.H, s.W);
 }
 
 // Squared distance from p to the segment a -> b; t receives the clamped parameter of the closest
@@ -181,28 +197,40 @@ struct PixelTopK {
   }
 };
 
-// Naive forward of pixel q: every face of its mesh, in ascending order (the CUDA body; the CPU
-// launcher visits faces bin by bin with the same pair test and top-K list).
+// Output rows of the forward (shapes in the header comment); row() is pixel q's top-K list.
+template <typename T>
+struct RasterOut {
+  int64_t* pix_to_face;  // (N, H, W, K)
+  T* zbuf;               // (N, H, W, K)
+  T* bary;               // (N, H, W, K, 3)
+  T* dists;              // (N, H, W, K)
+
+  // The list of pixel q with count hits already stored.
+  R3D_HD PixelTopK<T> row(int64_t q, int64_t K, int64_t count) const {
+    return PixelTopK<T>(pix_to_face + q * K, zbuf + q * K, bary + 3 * q * K, dists + q * K, K,
+                        count);
+  }
+};
+
+// Naive forward of pixel q: every face of its mesh whose box holds the pixel, in ascending order
+// (the CUDA launcher's path for a single bin; the binned paths run the same pair test and top-K
+// list bin by bin).
 template <typename T>
 struct RasterizePixelNaive {
   const T* face_verts;        // (F, 3, 3)
   const int64_t* face_first;  // (N,)
   const int64_t* face_count;  // (N,)
   RasterSettings s;
-  int64_t* pix_to_face;  // (N, H, W, K)
-  T* zbuf;               // (N, H, W, K)
-  T* bary;               // (N, H, W, K, 3)
-  T* dists;              // (N, H, W, K)
+  RasterOut<T> out;
 
   R3D_HD void operator()(int64_t q) const {
     const int64_t n = q / (s.H * s.W), x = q % s.W, y = (q / s.W) % s.H;
     const int64_t min_side = s.H < s.W ? s.H : s.W;
     const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
-    PixelTopK<T> top(pix_to_face + q * s.K, zbuf + q * s.K, bary + q * s.K * 3,
-                     dists + q * s.K, s.K, 0);
+    PixelTopK<T> top = out.row(q, s.K, 0);
     for (int64_t f = face_first[n]; f < face_first[n] + face_count[n]; ++f) {
       const T* v = face_verts + 9 * f;
-      if (!face_visible(v, s.cull_backfaces)) continue;
+      if (!face_pixel_box(v, s).contains(x, y)) continue;
       const PixelFace<T> r = pixel_face(v, px, py, s);
       if (is_hit(r, s)) top.push(r, f);
     }
@@ -288,17 +316,26 @@ struct RasterizeBackwardPixel {
   RasterSettings s;
   T* grad_face_verts;           // (F, 3, 3), accumulated into
 
-  R3D_HD void operator()(int64_t q) const {
+  // Sets g (9 values) to the gradient w.r.t. the corners of the face of slot k of pixel q and
+  // returns that face, or returns -1 (g untouched) for an empty slot.
+  R3D_HD int64_t slot_gradient(int64_t q, int64_t k, T* g) const {
+    const int64_t slot = q * s.K + k;
+    const int64_t f = pix_to_face[slot];
+    if (f < 0) return -1;
     const int64_t x = q % s.W, y = (q / s.W) % s.H;
     const int64_t min_side = s.H < s.W ? s.H : s.W;
     const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
+    for (int i = 0; i < 9; ++i) g[i] = T(0);
+    pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
+                        grad_dists[slot], g);
+    return f;
+  }
+
+  R3D_HD void operator()(int64_t q) const {
     for (int64_t k = 0; k < s.K; ++k) {
-      const int64_t slot = q * s.K + k;
-      const int64_t f = pix_to_face[slot];
+      T g[9];
+      const int64_t f = slot_gradient(q, k, g);
       if (f < 0) continue;
-      T g[9] = {T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0), T(0)};
-      pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
-                          grad_dists[slot], g);
       for (int i = 0; i < 9; ++i) accumulate(grad_face_verts + 9 * f + i, g[i]);
     }
   }

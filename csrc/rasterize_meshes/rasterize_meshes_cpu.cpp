@@ -26,15 +26,6 @@ constexpr int64_t kPixelTestCost = 30;
 constexpr int64_t kSlotCost = 2;
 constexpr int64_t kSlotBackwardCost = 15;
 
-// The pixels face v can hit (empty for a face that hits none).
-template <typename T>
-PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
-  if (!face_visible(v, s.cull_backfaces)) return PixelBox{0, -1, 0, -1};
-  const double r = std::sqrt(s.blur_radius);
-  return pixel_box(std::min({v[0], v[3], v[6]}) - r, std::max({v[0], v[3], v[6]}) + r,
-                   std::min({v[1], v[4], v[7]}) - r, std::max({v[1], v[4], v[7]}) + r, s.H, s.W);
-}
-
 }  // namespace
 
 template <typename T>
@@ -58,6 +49,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     const PixelCentres<T> centres(s.H, s.W);
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
+    const RasterOut<T> out{pix_to_face, zbuf, bary, dists};
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
@@ -68,8 +60,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
       hits.assign(bw * (y1 - y0 + 1), 0);
       auto top_k = [&](int64_t x, int64_t y) {
         const int64_t q = (n * s.H + y) * s.W + x;
-        return PixelTopK<T>(pix_to_face + q * s.K, zbuf + q * s.K, bary + 3 * q * s.K,
-                            dists + q * s.K, s.K, hits[(y - y0) * bw + x - x0]);
+        return out.row(q, s.K, hits[(y - y0) * bw + x - x0]);
       };
       for (int64_t j = bins.first[b]; j < bins.first[b + 1]; ++j) {
         const int64_t f = bins.elems[j];

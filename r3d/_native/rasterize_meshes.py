@@ -23,12 +23,22 @@ def _check_raster_settings(op: str, settings: tuple) -> tuple:
     return settings
 
 
+def _launcher(op: str, name: str, device: torch.device, emulate_cuda: bool) -> str:
+    """The launcher to call: ``name``, or its host emulation of the CUDA schedule."""
+    if not emulate_cuda:
+        return name
+    if device.type != "cpu":
+        raise InputError(f"{op}: emulate_cuda runs on CPU tensors, got {device}")
+    return name + "_emulated"
+
+
 def rasterize_meshes_forward(
     face_verts: torch.Tensor,
     mesh_to_face_first_idx: torch.Tensor,
     num_faces_per_mesh: torch.Tensor,
     settings: tuple,
     bin_size: int,
+    emulate_cuda: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native mesh rasterisation.
 
@@ -39,7 +49,10 @@ def rasterize_meshes_forward(
             [first[n], first[n] + num[n]), within [0, F].
         settings: (N, H, W, K, blur_radius, perspective_correct, clip_barycentric_coords,
             cull_backfaces).
-        bin_size: side of the CPU launcher's screen bins in pixels (0: chosen by the launcher).
+        bin_size: side of the screen bins in pixels (0: chosen by the launcher; one covering
+            the image: every pixel against every face). The CUDA launcher's bins are 8, 16 or
+            32 pixels a side: it rounds bin_size down to one of them.
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         pix_to_face (N, H, W, K) int64, zbuf (N, H, W, K), bary (N, H, W, K, 3) and
         dists (N, H, W, K) of face_verts' dtype.
@@ -69,7 +82,7 @@ def rasterize_meshes_forward(
             addr(num_faces_per_mesh), tuple(settings), bin_size, addr(pix_to_face), addr(zbuf),
             addr(bary), addr(dists),
         )
-        launch("rasterize_meshes_forward", device, *args)
+        launch(_launcher(op, "rasterize_meshes_forward", device, emulate_cuda), device, *args)
     return pix_to_face, zbuf, bary, dists
 
 
@@ -80,6 +93,7 @@ def rasterize_meshes_backward(
     grad_bary: torch.Tensor,
     grad_dists: torch.Tensor,
     settings: tuple,
+    emulate_cuda: bool = False,
 ) -> torch.Tensor:
     """Native backward of :func:`rasterize_meshes_forward`.
 
@@ -87,6 +101,7 @@ def rasterize_meshes_backward(
         face_verts: (F, 3, 3) as in the forward; settings: as in the forward.
         pix_to_face: (N, H, W, K) int64 in [-1, F), the forward's faces.
         grad_zbuf, grad_dists: (N, H, W, K) and grad_bary (N, H, W, K, 3) of face_verts' dtype.
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         (F, 3, 3): the gradient w.r.t. the corners of each face.
     """
@@ -102,7 +117,8 @@ def rasterize_meshes_backward(
     grad_face_verts = torch.zeros_like(face_verts)
     if pix_to_face.numel() and face_verts.shape[0]:
         launch(
-            "rasterize_meshes_backward", device, DTYPE_NAMES[dtype], addr(face_verts),
+            _launcher(op, "rasterize_meshes_backward", device, emulate_cuda), device,
+            DTYPE_NAMES[dtype], addr(face_verts),
             addr(pix_to_face), addr(grad_zbuf), addr(grad_bary), addr(grad_dists),
             tuple(settings), face_verts.shape[0], addr(grad_face_verts),
         )
