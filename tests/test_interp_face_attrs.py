@@ -35,11 +35,13 @@ def test_native_matches_torch(device, K, D):
         torch.testing.assert_close(a, b)
 
 
-def test_values_by_hand():
-    attrs = torch.arange(18.0).reshape(2, 3, 3)  # face 1 corners: [9..11], [12..14], [15..17]
-    p2f = torch.tensor([[[[1, -1]]]])
-    bary = torch.tensor([[[[[0.5, 0.25, 0.25], [1.0, 0.0, 0.0]]]]])
+def test_values_by_hand(device):
+    # face 1 corners: [9..11], [12..14], [15..17]
+    attrs = torch.arange(18.0, device=device).reshape(2, 3, 3)
+    p2f = torch.tensor([[[[1, -1]]]], device=device)
+    bary = torch.tensor([[[[[0.5, 0.25, 0.25], [1.0, 0.0, 0.0]]]]], device=device)
     out = interpolate_face_attributes(p2f, bary, attrs)
+    assert out.device.type == device
     expect = 0.5 * attrs[1, 0] + 0.25 * attrs[1, 1] + 0.25 * attrs[1, 2]
     torch.testing.assert_close(out[0, 0, 0, 0], expect)
     assert (out[0, 0, 0, 1] == 0).all()
@@ -54,8 +56,8 @@ def test_gradcheck(device, impl):
     assert torch.autograd.gradcheck(lambda b, a: impl(p2f, b, a), (bary, attrs))
 
 
-def test_attribute_gradient_sums_bary_per_face():
-    p2f, bary, attrs = fragments(seed=4)
+def test_attribute_gradient_sums_bary_per_face(device):
+    p2f, bary, attrs = fragments(device=device, seed=4)
     attrs.requires_grad_(True)
     (g,) = torch.autograd.grad(interpolate_face_attributes(p2f, bary, attrs).sum(), attrs)
     # d sum / d attrs[f, j, d] = sum of bary[j] over f's slots

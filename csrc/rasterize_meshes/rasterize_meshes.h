@@ -45,9 +45,14 @@ R3D_HD inline T face_area2(const T* v) {
 }
 
 // Whether a face can hit any pixel: not degenerate, not culled as a back face, every corner in
-// front of the camera.
+// front of the camera. Two corners at the same screen point make a face degenerate whatever the
+// rounding of its area (a fused multiply-add, as nvcc emits, leaves a residue of ~1e-8 there).
 template <typename T>
 R3D_HD inline bool face_visible(const T* v, bool cull_backfaces) {
+  for (int i = 0; i < 3; ++i) {
+    const int j = (i + 1) % 3;
+    if (v[3 * i] == v[3 * j] && v[3 * i + 1] == v[3 * j + 1]) return false;
+  }
   const T area = face_area2(v);
   const T eps = static_cast<T>(kRasterEps);
   if ((area <= eps && area >= -eps) || (cull_backfaces && area < T(0))) return false;
