@@ -55,6 +55,11 @@ def _list_cases() -> None:
             f"  {case.size_label}: {sizes} (quick: {quick}); contenders: {contenders}",
             highlight=False,
         )
+        if case.default_devices is not None:
+            console.print(
+                f"  runs on {', '.join(case.default_devices)}; elsewhere only when named exactly",
+                highlight=False,
+            )
 
 
 def _title(machine: dict, settings: Settings) -> str:
@@ -102,7 +107,9 @@ def _print_report(
 @command
 def bench(
     names: list[str] = typer.Argument(
-        None, help="Cases to run (names or patterns such as 'packed*'); all when omitted."
+        None,
+        help="Cases to run (names or patterns such as 'packed*'); all when omitted. A case "
+        "sized for another device (--list says which) runs only when named exactly.",
     ),
     quick: bool = typer.Option(
         False, "--quick",
@@ -151,7 +158,7 @@ def bench(
     settings = Settings.make(
         device, quick=quick, repeats=repeats, memory=measure_memory, load=load
     )
-    cases = select_cases(names)
+    cases = select_cases(names, settings.device)
     _check_output_path("--json", json_path)
     if plot_path is not None:
         _check_output_path("--plot", str(plot_path))

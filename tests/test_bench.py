@@ -32,6 +32,7 @@ from r3d.bench import (
     time_interleaved,
 )
 from r3d.bench import runner as runner_module
+from r3d.bench.cases.rasterize_meshes import _big_scene
 from r3d.bench.contenders import peer_op, pytorch3d_contender
 from r3d.bench.memory import CpuProbe
 from r3d.cli.main import app
@@ -62,7 +63,7 @@ def _check_document(doc: dict, device: str = "cpu", only: str | None = None) -> 
     assert machine["device"] == device
     assert doc["settings"]["quick"] is True
     assert doc["settings"]["load"] == 0
-    cases = {c.name: c for c in all_cases() if only in (None, c.name)}
+    cases = {c.name: c for c in select_cases(None, device) if only in (None, c.name)}
     assert {c["name"] for c in doc["cases"]} == set(cases)
     if only is None:
         assert CASE_NAMES <= set(cases)
@@ -323,6 +324,55 @@ def test_select_cases_patterns():
     assert len(both) == len({c.name for c in both})
     with pytest.raises(InputError, match="known cases"):
         select_cases(["nope*"])
+
+
+def test_gpu_sized_cases_run_elsewhere_only_when_named():
+    big = "rasterize_torus4m_K1"
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    (case,) = select_cases([big])
+    assert case.default_devices == ("cuda",)
+    assert not case.runs_by_default(cpu) and case.runs_by_default(cuda)
+    assert case.runs_by_default("cuda:0") and case.meta["faces"] == 4_000_000
+    # default and pattern selections leave it out on the CPU, keep it on CUDA
+    assert big not in {c.name for c in select_cases(None, cpu)}
+    assert big in {c.name for c in select_cases(None, cuda)}
+    assert len(select_cases(None)) == len(all_cases())
+    mesh_cases = "rasterize_[!p]*"  # every mesh rasteriser case (tools/gpu-check)
+    on_cpu = [c.name for c in select_cases([mesh_cases], cpu)]
+    on_cuda = [c.name for c in select_cases([mesh_cases], cuda)]
+    assert on_cuda[:2] == [big, big + "_fwd_bwd"] and on_cuda[2:] == on_cpu
+    assert on_cpu and all(n.startswith(("rasterize_cow", "rasterize_ico6", "rasterize_batch8"))
+                          for n in on_cpu)
+    # named exactly, it runs anywhere; a pattern matching only such cases says so
+    assert [c.name for c in select_cases([big], cpu)] == [big]
+    with pytest.raises(InputError, match="when named exactly: rasterize_torus4m_K1, "):
+        select_cases(["rasterize_torus*"], cpu)
+    # the pure-PyTorch twin never runs it, PyTorch3D never on the CPU
+    assert case.contender("torch").size_limit_reason(1080, cuda, case.size_label)
+    assert case.contender("pytorch3d").size_limit_reason(1080, cpu, case.size_label)
+    assert case.contender("pytorch3d").size_limit_reason(1080, cuda, case.size_label) is None
+    listing = runner.invoke(app, ["bench", "--list"])
+    assert "elsewhere only when named exactly" in listing.stdout
+
+
+def test_gpu_target_scene_is_4m_faces_at_1080p():
+    """The big case's inputs: one 4M-face mesh in NDC, a 1080 x 1920 image (built on the CPU
+    here in about a second; the case itself runs only on CUDA unless named)."""
+    (case,) = select_cases(["rasterize_torus4m_K1_fwd_bwd"])
+    x = case.setup(1080, torch.device("cpu"))
+    (verts,), (faces,) = x["verts"], x["faces"]
+    assert faces.shape == (4_000_000, 3) and verts.shape == (2_000_000, 3)
+    assert x["size"] == (1080, 1920) and x["K"] == 1
+    assert verts.requires_grad and [tuple(g.shape) for g in x["grads"]] == [
+        (1, 1080, 1920, 1), (1, 1080, 1920, 1, 3), (1, 1080, 1920, 1)
+    ]
+    assert verts[:, :2].abs().max() <= 0.8 + 1e-6 and verts[:, 2].min() > 1.0
+    # the cached scene is shared, not changed by a setup asking for gradients
+    again = case.setup(1080, torch.device("cpu"))["verts"][0]
+    assert again is not verts and again.data_ptr() != verts.data_ptr()
+    assert not _big_scene()[0].requires_grad
+    (forward,) = select_cases(["rasterize_torus4m_K1"])
+    assert not forward.setup(1080, torch.device("cpu"))["verts"][0].requires_grad
 
 
 def test_statistics_on_fixed_numbers():

@@ -87,6 +87,9 @@ class Case:
         contenders: the implementations to compare; exactly one should be of kind "native".
         description: one line on what is measured.
         size_label: what ``size`` counts ("faces", "rows", "points", ...).
+        default_devices: the device types ("cuda", "cpu") on which a run that does not name
+            this case exactly (all cases, or a pattern) includes it; None: every device. A case
+            sized for a GPU (millions of faces) runs elsewhere only when named.
     """
 
     name: str
@@ -97,6 +100,7 @@ class Case:
     description: str = ""
     size_label: str = "size"
     meta: dict[str, Any] = field(default_factory=dict)
+    default_devices: tuple[str, ...] | None = None
 
     def contender(self, name: str) -> Contender:
         """The contender called ``name``."""
@@ -108,6 +112,10 @@ class Case:
             + ", ".join(c.name for c in self.contenders)
         )
 
+    def runs_by_default(self, device: torch.device | str) -> bool:
+        """Whether a run on ``device`` that does not name this case exactly includes it."""
+        return self.default_devices is None or torch.device(device).type in self.default_devices
+
 
 def register_case(
     name: str,
@@ -118,6 +126,7 @@ def register_case(
     setup: Callable[[int, torch.device], Any] | None = None,
     description: str = "",
     size_label: str = "size",
+    default_devices: Sequence[str] | None = None,
     **meta: Any,
 ):
     """Registers a benchmark case (see :class:`Case` for the arguments).
@@ -151,6 +160,7 @@ def register_case(
             description=description,
             size_label=size_label,
             meta=dict(meta),
+            default_devices=None if default_devices is None else tuple(default_devices),
         )
         _CASES[name] = case
         return case
@@ -181,21 +191,32 @@ def get_case(name: str) -> Case:
     return select_cases([name])[0]
 
 
-def select_cases(names: Sequence[str] | None) -> list[Case]:
+def select_cases(
+    names: Sequence[str] | None, device: torch.device | str | None = None
+) -> list[Case]:
     """The cases matching ``names`` (exact names or shell-style patterns such as ``packed*``).
 
-    All cases when ``names`` is empty or None. Raises InputError naming the known cases when a
-    name matches none.
+    All cases when ``names`` is empty or None. With ``device``, a case that does not run there
+    by default (:attr:`Case.default_devices`) is chosen only by its exact name, never by an empty
+    ``names`` or a pattern. Raises InputError naming the known cases when a name matches none,
+    and saying which cases need naming when a pattern matches only those.
     """
     cases = all_cases()
+    listed = cases if device is None else [c for c in cases if c.runs_by_default(device)]
     if not names:
-        return cases
+        return listed
     chosen: list[Case] = []
     for pattern in names:
         hits = [c for c in cases if c.name == pattern] or [
-            c for c in cases if fnmatch.fnmatchcase(c.name, pattern)
+            c for c in listed if fnmatch.fnmatchcase(c.name, pattern)
         ]
         if not hits:
+            held = [c.name for c in cases if fnmatch.fnmatchcase(c.name, pattern)]
+            if held:
+                raise InputError(
+                    f"{pattern!r} matches only cases that run on {torch.device(device).type} "
+                    f"when named exactly: {', '.join(held)}"
+                )
             known = ", ".join(c.name for c in cases)
             raise InputError(f"unknown benchmark case {pattern!r}; known cases: {known}")
         chosen += [c for c in hits if all(c.name != k.name for k in chosen)]
