@@ -177,7 +177,6 @@ auto rasterize_meshes_backward_args(uintptr_t face_verts, uintptr_t pix_to_face,
                     raster_settings(settings), num_faces, ptr<T>(grad_face_verts));
 }
 
-// bin_size (argument 5) is for the CPU launcher only: the CUDA one is naive and takes none.
 template <typename T>
 auto rasterize_points_forward_args(uintptr_t points, uintptr_t radius, uintptr_t cloud_first,
                                    uintptr_t cloud_count, const PointRasterSettingsArgs& settings,
@@ -302,8 +301,6 @@ auto face_pairs_args(uintptr_t edges, uintptr_t row_ptr, uintptr_t order, uintpt
 #endif
 
 PYBIND11_MODULE(_C, m) {
-  using r3d::binding::drop_arg;
-
   m.doc() = "r3d native kernels (CPU with OpenMP; CUDA when built with nvcc)";
   m.attr("with_cuda") = r3d::binding::kWithCuda;
 
@@ -334,9 +331,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, point_mesh_backward, point_mesh_backward_args);
   R3D_BIND_OP(m, rasterize_meshes_forward, rasterize_meshes_forward_args);
   R3D_BIND_OP(m, rasterize_meshes_backward, rasterize_meshes_backward_args);
-  R3D_BIND_OP_WITH(m, rasterize_points_forward, rasterize_points_forward_args,
-                   R3D_LAUNCHER(r3d::rasterize_points_forward_cpu),
-                   drop_arg<5>(R3D_LAUNCHER(r3d::rasterize_points_forward_cuda)));
+  R3D_BIND_OP(m, rasterize_points_forward, rasterize_points_forward_args);
   R3D_BIND_OP(m, rasterize_points_backward, rasterize_points_backward_args);
   R3D_BIND_OP(m, interp_face_attrs_forward, interp_face_attrs_forward_args);
   R3D_BIND_OP(m, interp_face_attrs_backward, interp_face_attrs_backward_args);
@@ -354,7 +349,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // rasterize_meshes_{forward,backward}_cpu.
+  // rasterize_{meshes,points}_{forward,backward}_cpu.
   r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
                                &rasterize_meshes_forward_args<float>,
                                &rasterize_meshes_forward_args<double>,
@@ -363,6 +358,14 @@ PYBIND11_MODULE(_C, m) {
                                &rasterize_meshes_backward_args<float>,
                                &rasterize_meshes_backward_args<double>,
                                R3D_LAUNCHER(r3d::rasterize_meshes_backward_emulated));
+  r3d::binding::def_typed<int>(m, "rasterize_points_forward_emulated_cpu",
+                               &rasterize_points_forward_args<float>,
+                               &rasterize_points_forward_args<double>,
+                               R3D_LAUNCHER(r3d::rasterize_points_forward_emulated));
+  r3d::binding::def_typed<int>(m, "rasterize_points_backward_emulated_cpu",
+                               &rasterize_points_backward_args<float>,
+                               &rasterize_points_backward_args<double>,
+                               R3D_LAUNCHER(r3d::rasterize_points_backward_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).

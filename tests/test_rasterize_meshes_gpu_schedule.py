@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from r3d._native import rasterize_meshes as bridge
-from r3d._native.core import module
+from r3d._native.core import emulated, module
 from r3d.errors import InputError
 
 
@@ -99,10 +99,10 @@ def backward_pair(face_verts, first, count, settings, seed=0):
 @pytest.mark.parametrize("persp, clip", [(False, False), (True, True)])
 def test_emulated_cuda_backward_matches_cpu(persp, clip):
     face_verts, first, count = random_faces([150, 0, 40], seed=5)
-    cpu, emulated = backward_pair(face_verts, first, count, (3, 33, 41, 6, 1e-3, persp, clip,
+    cpu, on_gpu_schedule = backward_pair(face_verts, first, count, (3, 33, 41, 6, 1e-3, persp, clip,
                                                                False))
     assert cpu.abs().sum() > 0
-    torch.testing.assert_close(emulated, cpu, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(on_gpu_schedule, cpu, rtol=1e-10, atol=1e-10)
 
 
 def test_emulated_cuda_backward_sums_faces_shared_across_a_warp():
@@ -113,16 +113,16 @@ def test_emulated_cuda_backward_sums_faces_shared_across_a_warp():
     pix_to_face = rasterize(face_verts, first, count, settings, 0, False)[0]
     row = pix_to_face[0, 5, :32, 0]
     assert (row == row[0]).sum() >= 8  # many lanes of the warp share their nearest face
-    cpu, emulated = backward_pair(face_verts, first, count, settings, seed=1)
-    torch.testing.assert_close(emulated, cpu, rtol=1e-10, atol=1e-10)
+    cpu, on_gpu_schedule = backward_pair(face_verts, first, count, settings, seed=1)
+    torch.testing.assert_close(on_gpu_schedule, cpu, rtol=1e-10, atol=1e-10)
 
 
 def test_emulate_cuda_refuses_other_devices():
     face_verts, first, count = random_faces([3])
     with pytest.raises(InputError, match="emulate_cuda runs on CPU tensors"):
-        bridge._launcher("rasterize_meshes", "rasterize_meshes_forward",
+        emulated("rasterize_meshes", "rasterize_meshes_forward",
                          torch.device("cuda"), True)
-    assert bridge._launcher("op", "name", face_verts.device, False) == "name"
+    assert emulated("op", "name", face_verts.device, False) == "name"
 
 
 def test_gpu_bin_side_choice():

@@ -25,8 +25,8 @@
 //       R3D_BIND_OP(m, foo, foo_args);
 //     which defines foo_cpu(dtype, x, n, eps, out, num_threads) and
 //     foo_cuda(dtype, x, n, eps, out, stream).
-// When the two launchers differ beyond their last argument, pass the launcher callables yourself
-// with R3D_BIND_OP_WITH (see drop_arg). Ops without a dtype (int64 only) use R3D_BIND_UNTYPED_OP
+// To bind other launcher callables than r3d::<name>_cpu / _cuda, pass them with
+// R3D_BIND_OP_WITH. Ops without a dtype (int64 only) use R3D_BIND_UNTYPED_OP
 // with a plain function as builder.
 #pragma once
 
@@ -137,23 +137,6 @@ void bind_untyped_op(py::module_& m, const std::string& name, R (*build)(PyArgs.
     call_released([] { return no_cuda(); });
 #endif
   });
-}
-
-namespace detail {
-template <std::size_t I, typename Launch, typename Zero, typename Args, std::size_t... J>
-Status call_without(const Launch& launch, Zero zero, const Args& all, std::index_sequence<J...>) {
-  return launch(zero, std::get<(J < I ? J : J + 1)>(all)...);
-}
-}  // namespace detail
-
-// Wraps a launcher callable so that it skips its I-th built argument (counted from 0 after the
-// precision tag), for a launcher that takes one argument less than its twin on the other device.
-template <std::size_t I, typename Launch>
-auto drop_arg(Launch launch) {
-  return [launch](auto zero, auto&&... a) {
-    return detail::call_without<I>(launch, zero, std::forward_as_tuple(a...),
-                                   std::make_index_sequence<sizeof...(a) - 1>{});
-  };
 }
 
 }  // namespace r3d::binding

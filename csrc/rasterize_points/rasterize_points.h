@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "common/macros.h"
+#include "common/pixel_box.h"
 #include "common/raster.h"
 
 namespace r3d {
@@ -29,6 +30,32 @@ R3D_HD inline bool point_hit(const T* p, T radius, T px, T py, T* dist2) {
   const T dx = p[0] - px, dy = p[1] - py;
   *dist2 = dx * dx + dy * dy;
   return p[2] >= T(0) && *dist2 < radius * radius;
+}
+
+// What the fine passes read of a point: position, radius, packed index and the pixels it can
+// hit (a PixelBox, 4 int32: image sides are below 2^31).
+template <typename T>
+struct PointRecord {
+  T v[3];
+  T radius;
+  int64_t index;
+  int32_t x0, x1, y0, y1;
+
+  R3D_HD PixelBox box() const { return PixelBox{x0, x1, y0, y1}; }
+};
+
+// The record of point p: no pixels behind the camera (nor for NaN).
+template <typename T>
+R3D_HD inline PointRecord<T> point_record(const T* points, const T* radius, int64_t p,
+                                          const PointRasterSettings& s) {
+  const T* v = points + 3 * p;
+  PointRecord<T> rec{{v[0], v[1], v[2]}, radius[p], p, 0, -1, 0, -1};
+  if (!(v[2] >= T(0))) return rec;
+  const double x = v[0], y = v[1], r = rec.radius;
+  const PixelBox box = pixel_box(x - r, x + r, y - r, y + r, s.H, s.W);
+  rec.x0 = static_cast<int32_t>(box.x0), rec.x1 = static_cast<int32_t>(box.x1);
+  rec.y0 = static_cast<int32_t>(box.y0), rec.y1 = static_cast<int32_t>(box.y1);
+  return rec;
 }
 
 // The K nearest hits of one pixel, kept sorted by (depth, point index) in the output rows.
@@ -65,8 +92,21 @@ struct PointTopK {
   }
 };
 
-// Naive forward of pixel q: every point of its cloud (the CUDA body; the CPU launcher visits the
-// points bin by bin with the same test and top-K list).
+// Output rows of the forward (shapes in the header comment); row() is pixel q's top-K list.
+template <typename T>
+struct PointRasterOut {
+  int64_t* idx;  // (N, H, W, K)
+  T* zbuf;       // (N, H, W, K)
+  T* dists;      // (N, H, W, K)
+
+  // The list of pixel q with count hits already stored.
+  R3D_HD PointTopK<T> row(int64_t q, int64_t K, int64_t count) const {
+    return PointTopK<T>(idx + q * K, zbuf + q * K, dists + q * K, K, count);
+  }
+};
+
+// Naive forward of pixel q: every point of its cloud (the CUDA launcher's path for a single bin;
+// the binned paths run the same test and top-K list bin by bin).
 template <typename T>
 struct RasterizePointsPixelNaive {
   const T* points;             // (P, 3)
@@ -74,15 +114,13 @@ struct RasterizePointsPixelNaive {
   const int64_t* cloud_first;  // (N,)
   const int64_t* cloud_count;  // (N,)
   PointRasterSettings s;
-  int64_t* idx;  // (N, H, W, K)
-  T* zbuf;       // (N, H, W, K)
-  T* dists;      // (N, H, W, K)
+  PointRasterOut<T> out;
 
   R3D_HD void operator()(int64_t q) const {
     const int64_t n = q / (s.H * s.W), x = q % s.W, y = (q / s.W) % s.H;
     const int64_t min_side = s.H < s.W ? s.H : s.W;
     const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
-    PointTopK<T> top(idx + q * s.K, zbuf + q * s.K, dists + q * s.K, s.K, 0);
+    PointTopK<T> top = out.row(q, s.K, 0);
     for (int64_t p = cloud_first[n]; p < cloud_first[n] + cloud_count[n]; ++p) {
       T dist2;
       const T* v = points + 3 * p;
@@ -103,18 +141,28 @@ struct RasterizePointsBackwardPixel {
   PointRasterSettings s;
   T* grad_points;       // (P, 3), accumulated into
 
-  R3D_HD void operator()(int64_t q) const {
+  // Sets g (3 values) to the gradient w.r.t. the point of slot k of pixel q and returns that
+  // point, or returns -1 (g untouched) for an empty slot.
+  R3D_HD int64_t slot_gradient(int64_t q, int64_t k, T* g) const {
+    const int64_t slot = q * s.K + k;
+    const int64_t p = idx[slot];
+    if (p < 0) return -1;
     const int64_t x = q % s.W, y = (q / s.W) % s.H;
     const int64_t min_side = s.H < s.W ? s.H : s.W;
     const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
+    const T gd = T(2) * grad_dists[slot];
+    g[0] = gd * (points[3 * p] - px);
+    g[1] = gd * (points[3 * p + 1] - py);
+    g[2] = grad_zbuf[slot];
+    return p;
+  }
+
+  R3D_HD void operator()(int64_t q) const {
     for (int64_t k = 0; k < s.K; ++k) {
-      const int64_t slot = q * s.K + k;
-      const int64_t p = idx[slot];
+      T g[3];
+      const int64_t p = slot_gradient(q, k, g);
       if (p < 0) continue;
-      const T g = T(2) * grad_dists[slot];
-      accumulate(grad_points + 3 * p, g * (points[3 * p] - px));
-      accumulate(grad_points + 3 * p + 1, g * (points[3 * p + 1] - py));
-      accumulate(grad_points + 3 * p + 2, grad_zbuf[slot]);
+      for (int i = 0; i < 3; ++i) accumulate(grad_points + 3 * p + i, g[i]);
     }
   }
 };

@@ -26,32 +26,6 @@ constexpr int64_t kPixelTestCost = 20;
 constexpr int64_t kSlotCost = 2;
 constexpr int64_t kSlotBackwardCost = 20;
 
-// What the fine pass reads of a point: a copy in each bin its disc touches, so that the points
-// of a bin are read in order rather than scattered over the cloud.
-template <typename T>
-struct PointRecord {
-  T v[3];
-  T radius;
-  int64_t index;
-  int32_t x0, x1, y0, y1;  // the pixels the point can hit (a PixelBox)
-
-  PixelBox box() const { return PixelBox{x0, x1, y0, y1}; }
-};
-
-// The record of point p: no pixels behind the camera (nor for NaN).
-template <typename T>
-PointRecord<T> point_record(const T* points, const T* radius, int64_t p,
-                            const PointRasterSettings& s) {
-  const T* v = points + 3 * p;
-  PointRecord<T> rec{{v[0], v[1], v[2]}, radius[p], p, 0, -1, 0, -1};
-  if (!(v[2] >= T(0))) return rec;
-  const double r = rec.radius;
-  const PixelBox box = pixel_box(v[0] - r, v[0] + r, v[1] - r, v[1] + r, s.H, s.W);
-  rec.x0 = static_cast<int32_t>(box.x0), rec.x1 = static_cast<int32_t>(box.x1);
-  rec.y0 = static_cast<int32_t>(box.y0), rec.y1 = static_cast<int32_t>(box.y1);
-  return rec;
-}
-
 }  // namespace
 
 template <typename T>
@@ -72,6 +46,7 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
     const PixelCentres<T> centres(s.H, s.W);
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
+    const PointRasterOut<T> out{idx, zbuf, dists};
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
@@ -80,9 +55,7 @@ Status rasterize_points_forward_cpu(const T* points, const T* radius, const int6
       thread_local std::vector<int64_t> hits;  // hits so far of each pixel of the bin
       hits.assign(bw * (bin.y1 - bin.y0 + 1), 0);
       auto top_k = [&](int64_t x, int64_t y) {
-        const int64_t q = (n * s.H + y) * s.W + x;
-        return PointTopK<T>(idx + q * s.K, zbuf + q * s.K, dists + q * s.K, s.K,
-                            hits[(y - bin.y0) * bw + x - bin.x0]);
+        return out.row((n * s.H + y) * s.W + x, s.K, hits[(y - bin.y0) * bw + x - bin.x0]);
       };
       for (int64_t j = bins.first[b]; j < bins.first[b + 1]; ++j) {
         const PointRecord<T>& rec = bins.elems[j];

@@ -106,6 +106,16 @@ def launch(name: str, device: torch.device, *args) -> None:
         raise NativeError(f"{name}: no native launcher for device {device}")
 
 
+def emulated(op: str, name: str, device: torch.device, emulate_cuda: bool) -> str:
+    """The launcher to call: ``name``, or with ``emulate_cuda`` its host emulation of the CUDA
+    launcher's schedule (``<name>_emulated``, CPU tensors only; for tests)."""
+    if not emulate_cuda:
+        return name
+    if device.type != "cpu":
+        raise InputError(f"{op}: emulate_cuda runs on CPU tensors, got {device}")
+    return name + "_emulated"
+
+
 def addr(t: torch.Tensor) -> int:
     """The address of ``t``'s data, as the launchers take it."""
     return t.data_ptr()

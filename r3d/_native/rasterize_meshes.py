@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_range
-from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
 
 
@@ -21,15 +21,6 @@ def _check_raster_settings(op: str, settings: tuple) -> tuple:
             f"{op}: settings must have N, H, W >= 0, K >= 1 and blur_radius >= 0, got {settings}"
         )
     return settings
-
-
-def _launcher(op: str, name: str, device: torch.device, emulate_cuda: bool) -> str:
-    """The launcher to call: ``name``, or its host emulation of the CUDA schedule."""
-    if not emulate_cuda:
-        return name
-    if device.type != "cpu":
-        raise InputError(f"{op}: emulate_cuda runs on CPU tensors, got {device}")
-    return name + "_emulated"
 
 
 def rasterize_meshes_forward(
@@ -82,7 +73,7 @@ def rasterize_meshes_forward(
             addr(num_faces_per_mesh), tuple(settings), bin_size, addr(pix_to_face), addr(zbuf),
             addr(bary), addr(dists),
         )
-        launch(_launcher(op, "rasterize_meshes_forward", device, emulate_cuda), device, *args)
+        launch(emulated(op, "rasterize_meshes_forward", device, emulate_cuda), device, *args)
     return pix_to_face, zbuf, bary, dists
 
 
@@ -117,7 +108,7 @@ def rasterize_meshes_backward(
     grad_face_verts = torch.zeros_like(face_verts)
     if pix_to_face.numel() and face_verts.shape[0]:
         launch(
-            _launcher(op, "rasterize_meshes_backward", device, emulate_cuda), device,
+            emulated(op, "rasterize_meshes_backward", device, emulate_cuda), device,
             DTYPE_NAMES[dtype], addr(face_verts),
             addr(pix_to_face), addr(grad_zbuf), addr(grad_bary), addr(grad_dists),
             tuple(settings), face_verts.shape[0], addr(grad_face_verts),

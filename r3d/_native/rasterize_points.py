@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_range
-from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
 
 
@@ -31,6 +31,7 @@ def rasterize_points_forward(
     num_points_per_cloud: torch.Tensor,
     settings: tuple,
     bin_size: int,
+    emulate_cuda: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native point-cloud rasterisation.
 
@@ -43,7 +44,10 @@ def rasterize_points_forward(
         cloud_to_packed_first_idx, num_points_per_cloud: (N,) int64: cloud n's points are
             [first[n], first[n] + num[n]), within [0, P].
         settings: (N, H, W, K).
-        bin_size: side of the CPU launcher's screen bins in pixels (0: chosen by the launcher).
+        bin_size: side of the screen bins in pixels (0: chosen by the launcher; one covering
+            the image: every pixel against every point). The CUDA launcher's bins are 8, 16 or
+            32 pixels a side: it rounds bin_size down to one of them.
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         idx (N, H, W, K) int64, zbuf (N, H, W, K) and dists (N, H, W, K) of points' dtype.
     """
@@ -67,7 +71,8 @@ def rasterize_points_forward(
     dists = points.new_empty((N, H, W, K))
     if idx.numel():
         launch(
-            "rasterize_points_forward", device, DTYPE_NAMES[points.dtype], addr(points),
+            emulated(op, "rasterize_points_forward", device, emulate_cuda), device,
+            DTYPE_NAMES[points.dtype], addr(points),
             addr(radius), addr(cloud_to_packed_first_idx), addr(num_points_per_cloud),
             tuple(settings), bin_size, addr(idx), addr(zbuf), addr(dists),
         )
@@ -80,6 +85,7 @@ def rasterize_points_backward(
     grad_zbuf: torch.Tensor,
     grad_dists: torch.Tensor,
     settings: tuple,
+    emulate_cuda: bool = False,
 ) -> torch.Tensor:
     """Native backward of :func:`rasterize_points_forward`.
 
@@ -87,6 +93,7 @@ def rasterize_points_backward(
         points: (P, 3) as in the forward; settings: as in the forward.
         idx: (N, H, W, K) int64 in [-1, P), the forward's points.
         grad_zbuf, grad_dists: (N, H, W, K) of points' dtype.
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         (P, 3): the gradient w.r.t. the points.
     """
@@ -101,7 +108,8 @@ def rasterize_points_backward(
     grad_points = torch.zeros_like(points)
     if idx.numel() and P:
         launch(
-            "rasterize_points_backward", device, DTYPE_NAMES[dtype], addr(points), addr(idx),
+            emulated(op, "rasterize_points_backward", device, emulate_cuda), device,
+            DTYPE_NAMES[dtype], addr(points), addr(idx),
             addr(grad_zbuf), addr(grad_dists), tuple(settings), P, addr(grad_points),
         )
     return grad_points

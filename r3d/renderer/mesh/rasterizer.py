@@ -22,8 +22,8 @@ class RasterizationSettings:
         blur_radius: squared NDC distance within which a pixel outside a face still records
             it; 0 for hard edges.
         faces_per_pixel: K, the nearest faces kept per pixel.
-        bin_size: side of the native CPU kernel's screen bins in pixels; None: automatic,
-            0: naive.
+        bin_size: side of the native kernels' screen bins in pixels (see rasterize_meshes);
+            None: automatic, 0: naive.
         max_faces_per_bin: accepted for compatibility; r3d's bins never drop faces.
         perspective_correct: correct barycentrics for perspective; None lets the rasteriser
             decide from the cameras (True for perspective cameras).

@@ -63,8 +63,10 @@ def rasterize_points(
             (P,) tensor (P the total number of points) or a padded (N, max P_i) one (or a list
             of that shape); finite and >= 0. No gradient flows to it.
         points_per_pixel: K, the nearest points kept per pixel.
-        bin_size: side in pixels of the native CPU kernel's screen bins; None picks it from
-            the image size and K, 0 rasterises naively (one bin). Results never depend on it.
+        bin_size: side in pixels of the native kernels' screen bins; None picks it (CPU: from
+            the image size and K; CUDA: 8, 16 or 32 from the image size and the points' screen
+            size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
+            than the image is rounded down to 8, 16 or 32. Results never depend on it.
         max_points_per_bin: accepted for PyTorch3D compatibility; r3d's bins grow to hold every
             point, so it never drops points and needs no limit.
     Returns:

@@ -24,8 +24,8 @@ class PointsRasterizationSettings:
         radius: radius of each point's disc in NDC units: a float, or a per-point tensor
             (packed (P,) or padded (N, max P_i)).
         points_per_pixel: K, the nearest points kept per pixel.
-        bin_size: side of the native CPU kernel's screen bins in pixels; None: automatic,
-            0: naive.
+        bin_size: side of the native kernels' screen bins in pixels (see rasterize_points);
+            None: automatic, 0: naive.
         max_points_per_bin: accepted for compatibility; r3d's bins never drop points.
     """
 
