@@ -349,7 +349,10 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // rasterize_{meshes,points}_{forward,backward}_cpu.
+  // knn_forward_cpu and rasterize_{meshes,points}_{forward,backward}_cpu.
+  r3d::binding::def_typed<int>(m, "knn_forward_emulated_cpu", &knn_forward_args<float>,
+                               &knn_forward_args<double>,
+                               R3D_LAUNCHER(r3d::knn_forward_emulated));
   r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
                                &rasterize_meshes_forward_args<float>,
                                &rasterize_meshes_forward_args<double>,

@@ -20,6 +20,12 @@ template <typename T>
 Status knn_forward_cuda(const T* p1, const T* p2, const int64_t* lengths1,
                         const int64_t* lengths2, KnnShape shape, T* dists, int64_t* idx,
                         uintptr_t stream);
+// The CUDA forward's schedule run on the host, for tests on machines without a GPU
+// (knn_emulate_cpu.cpp). Same arguments as the CPU launcher.
+template <typename T>
+Status knn_forward_emulated(const T* p1, const T* p2, const int64_t* lengths1,
+                            const int64_t* lengths2, KnnShape shape, T* dists, int64_t* idx,
+                            int num_threads);
 template <typename T>
 Status knn_backward_cuda(const T* p1, const T* p2, const int64_t* lengths1,
                          const int64_t* lengths2, const int64_t* idx, const T* grad_dists,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_k_norm, check_range
-from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 
 
 def _check_knn_inputs(
@@ -31,6 +31,7 @@ def knn_points_forward(
     lengths2: torch.Tensor,
     K: int,
     norm: int,
+    emulate_cuda: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Native KNN search.
 
@@ -38,6 +39,7 @@ def knn_points_forward(
         p1: (N, P1, D) and p2: (N, P2, D) float32/float64, contiguous, same device.
         lengths1, lengths2: (N,) int64 in [0, P1] / [0, P2].
         K: neighbours per query (>= 1); norm: 2 (squared L2) or 1 (L1).
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         dists (N, P1, K) of p1's dtype and idx (N, P1, K) int64, nearest first, zeros in the
         slots without a neighbour.
@@ -48,7 +50,8 @@ def knn_points_forward(
     dists = p1.new_empty((N, P1, K))
     idx = torch.empty((N, P1, K), dtype=torch.int64, device=p1.device)
     launch(
-        "knn_forward", p1.device, DTYPE_NAMES[p1.dtype], addr(p1), addr(p2), addr(lengths1),
+        emulated(op, "knn_forward", p1.device, emulate_cuda), p1.device,
+        DTYPE_NAMES[p1.dtype], addr(p1), addr(p2), addr(lengths1),
         addr(lengths2), (N, P1, P2, D, K, norm), addr(dists), addr(idx),
     )
     return dists, idx
