@@ -44,3 +44,34 @@ def test_emulated_cuda_knn_ties_and_norms(norm, dtype):
     """Points on a coarse integer grid: many neighbours at equal distances, ordered by index."""
     p1, p2, l1, l2 = random_clouds([200, 260], [500, 300], 3, dtype, seed=7, grid=4)
     assert_emulated_matches_cpu(p1, p2, l1, l2, 8, norm)
+
+
+def grid_scene(seed=0, dtype=torch.float64):
+    """Clouds for the grid schedule (p2 padded to >= 4096 points): a uniform cloud, two distant
+    clusters (mostly empty cells), a flat cloud (z = 0), a small cloud, an empty one; queries
+    inside and far outside the clouds."""
+    g = torch.Generator().manual_seed(seed)
+    P2, P1 = 5000, 700
+    p2 = torch.zeros(5, P2, 3, dtype=torch.float64)
+    p2[0] = torch.rand(P2, 3, generator=g, dtype=torch.float64)
+    half = torch.rand(P2, 3, generator=g, dtype=torch.float64) * 0.05
+    p2[1] = torch.where(torch.arange(P2)[:, None] % 2 == 0, half, half + 10.0)
+    p2[2, :, :2] = torch.rand(P2, 2, generator=g, dtype=torch.float64)
+    p2[3, :40] = torch.rand(40, 3, generator=g, dtype=torch.float64)
+    p1 = torch.rand(5, P1, 3, generator=g, dtype=torch.float64) * 3 - 1  # many outside
+    lengths2 = torch.tensor([P2, P2 - 1, 4500, 40, 0])
+    lengths1 = torch.tensor([P1, 300, P1, 20, 10])
+    return p1.to(dtype), p2.to(dtype), lengths1, lengths2
+
+
+@pytest.mark.parametrize("K", [1, 5, 8, 32])
+@pytest.mark.parametrize("norm", [1, 2])
+def test_emulated_cuda_knn_grid_matches_cpu(K, norm):
+    p1, p2, l1, l2 = grid_scene(seed=K)
+    assert_emulated_matches_cpu(p1, p2, l1, l2, K, norm)
+
+
+def test_emulated_cuda_knn_grid_ties_float32():
+    """Points on a coarse integer grid (equal distances, duplicate points) in float32."""
+    p1, p2, l1, l2 = random_clouds([500, 300], [5000, 4096], 3, torch.float32, seed=3, grid=6)
+    assert_emulated_matches_cpu(p1, p2, l1, l2, 16, 2)

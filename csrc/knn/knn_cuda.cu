@@ -1,10 +1,16 @@
-// CUDA launchers of knn_points. The forward takes the tiled schedule of knn_tiled.h (query and
-// searched points in registers and shared memory) for D <= 4 and K <= 32, else the brute-force
-// body of knn.h, one thread per query. The backward is the per-query body of knn.h.
+// CUDA launchers of knn_points. The forward takes the grid schedule of knn_grid.h for large 3D
+// clouds (use_knn_grid), the tiled schedule of knn_tiled.h (query and searched points in
+// registers and shared memory) for other D <= 4 and K <= 32, else the brute-force body of knn.h,
+// one thread per query. The backward is the per-query body of knn.h.
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <limits>
+
 #include "common/cuda_loop.cuh"
+#include "common/gpu_bins.cuh"
 #include "knn/knn.h"
+#include "knn/knn_grid.h"
 #include "knn/knn_launchers.h"
 #include "knn/knn_tiled.h"
 
@@ -36,6 +42,90 @@ __global__ void __launch_bounds__(kKnnBlock)
   if (i < s.P1) query.write(lengths2, s, n, i, dists, idx);
 }
 
+// The grid of cloud blockIdx.x: its bounding box reduced over the block, then knn_grid_cloud.
+template <typename T>
+__global__ void __launch_bounds__(kKnnBlock)
+    knn_grid_cloud_kernel(const T* p2, const int64_t* lengths2, int64_t P2, int64_t budget,
+                          KnnGridCloud* grids) {
+  __shared__ double lo[kKnnBlock][3], hi[kKnnBlock][3];
+  const int64_t n = blockIdx.x, len = lengths2[n];
+  const int t = threadIdx.x;
+  for (int a = 0; a < 3; ++a) {
+    lo[t][a] = std::numeric_limits<double>::infinity();
+    hi[t][a] = -std::numeric_limits<double>::infinity();
+  }
+  knn_grid_bounds(p2 + n * P2 * 3, len, t, kKnnBlock, lo[t], hi[t]);
+  for (int half = kKnnBlock / 2; half > 0; half /= 2) {
+    __syncthreads();
+    if (t < half)
+      for (int a = 0; a < 3; ++a) {
+        lo[t][a] = ::fmin(lo[t][a], lo[t + half][a]);
+        hi[t][a] = ::fmax(hi[t][a], hi[t + half][a]);
+      }
+  }
+  if (t == 0) grids[n] = knn_grid_cloud(lo[0], hi[0], len, budget);
+}
+
+template <typename T>
+struct KnnGridCountBody {
+  KnnGridSort<T> sort;
+  int64_t* counts;
+  __device__ void operator()(int64_t e) const { sort.count(e, counts); }
+};
+template <typename T>
+struct KnnGridFillBody {
+  KnnGridSort<T> sort;
+  int64_t* cursor;
+  T* pts;
+  int32_t* ids;
+  __device__ void operator()(int64_t e) const { sort.fill(e, cursor, pts, ids); }
+};
+
+// The grid schedule: grids, count / scan / fill of the points by cell, then a thread per query.
+// No host synchronisation: every size is known from the shapes.
+template <typename T>
+Status knn_grid_forward(const T* p1, const T* p2, const int64_t* lengths1,
+                        const int64_t* lengths2, const KnnShape& s, T* dists, int64_t* idx,
+                        cudaStream_t stream) {
+  const uintptr_t st = reinterpret_cast<uintptr_t>(stream);
+  const int64_t budget = knn_grid_budget(s.P2), slots = s.N * budget;
+  DeviceArray<KnnGridCloud> grids;
+  DeviceArray<int64_t> counts, first, cursor;
+  DeviceArray<T> pts;
+  DeviceArray<int32_t> ids;
+  R3D_TRY(grids.allocate(s.N, stream));
+  knn_grid_cloud_kernel<T><<<static_cast<unsigned>(s.N), kKnnBlock, 0, stream>>>(
+      p2, lengths2, s.P2, budget, grids.get());
+  R3D_TRY(cuda_status(cudaGetLastError()));
+  const KnnGridSort<T> sort{p2, lengths2, s.P2, budget, grids.get()};
+  R3D_TRY(counts.allocate(slots + 1, stream));
+  R3D_TRY(cuda_status(cudaMemsetAsync(counts.get(), 0, sizeof(int64_t) * (slots + 1), stream)));
+  R3D_TRY(cuda_parallel_for(s.N * s.P2, st, KnnGridCountBody<T>{sort, counts.get()}));
+  R3D_TRY(first.allocate(slots + 1, stream));
+  size_t scratch_bytes = 0;
+  R3D_TRY(cuda_status(cub::DeviceScan::ExclusiveSum(nullptr, scratch_bytes, counts.get(),
+                                                    first.get(), slots + 1, stream)));
+  DeviceArray<unsigned char> scratch;
+  R3D_TRY(scratch.allocate(static_cast<int64_t>(scratch_bytes), stream));
+  R3D_TRY(cuda_status(cub::DeviceScan::ExclusiveSum(scratch.get(), scratch_bytes, counts.get(),
+                                                    first.get(), slots + 1, stream)));
+  R3D_TRY(cursor.allocate(slots, stream));
+  R3D_TRY(cuda_status(cudaMemcpyAsync(cursor.get(), first.get(), sizeof(int64_t) * slots,
+                                      cudaMemcpyDeviceToDevice, stream)));
+  R3D_TRY(pts.allocate(3 * s.N * s.P2, stream));
+  R3D_TRY(ids.allocate(s.N * s.P2, stream));
+  R3D_TRY(cuda_parallel_for(s.N * s.P2, st,
+                            KnnGridFillBody<T>{sort, cursor.get(), pts.get(), ids.get()}));
+  Status status = Status::ok();
+  dispatch_tiled_knn(3, s.K, [&](auto, auto kmax) {
+    status = cuda_parallel_for(
+        s.N * s.P1, st,
+        KnnGridSearch<T, decltype(kmax)::value>{p1, lengths1, lengths2, s, budget, grids.get(),
+                                                first.get(), pts.get(), ids.get(), dists, idx});
+  });
+  return status;
+}
+
 }  // namespace
 
 template <typename T>
@@ -44,6 +134,7 @@ Status knn_forward_cuda(const T* p1, const T* p2, const int64_t* lengths1,
                         uintptr_t stream) {
   if (s.N * s.P1 == 0) return Status::ok();
   const cudaStream_t st = reinterpret_cast<cudaStream_t>(stream);
+  if (use_knn_grid(s)) return knn_grid_forward(p1, p2, lengths1, lengths2, s, dists, idx, st);
   const dim3 grid(static_cast<unsigned>((s.P1 + kKnnBlock - 1) / kKnnBlock),
                   static_cast<unsigned>(s.N));
   const bool tiled = s.N <= 65535 && dispatch_tiled_knn(s.D, s.K, [&](auto d, auto kmax) {
