@@ -8,17 +8,19 @@
 
 #include <cstdint>
 
+#include "common/exact_math.h"
 #include "common/macros.h"
 
 namespace r3d {
 
-// Distance between two D-vectors: squared L2 (norm == 2) or L1.
+// Distance between two D-vectors: squared L2 (norm == 2) or L1, each operation rounded on its
+// own (common/exact_math.h) so that every path, CPU or GPU, finds the same distances and ties.
 template <typename T>
 R3D_HD inline T knn_distance(const T* a, const T* b, int64_t D, int norm) {
   T acc = T(0);
   for (int64_t d = 0; d < D; ++d) {
     const T diff = a[d] - b[d];
-    acc += norm == 2 ? diff * diff : (diff < T(0) ? -diff : diff);
+    acc = add_rn(acc, norm == 2 ? mul_rn(diff, diff) : (diff < T(0) ? -diff : diff));
   }
   return acc;
 }

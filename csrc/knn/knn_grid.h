@@ -149,13 +149,7 @@ struct KnnGridQuery {
     int64_t seen = 0;
     for (int64_t r = 0;; ++r) {
       shell(g, c, r, first, [&](int64_t pos) {
-        const T* p = pts + 3 * pos;
-        T acc = T(0);
-        for (int a = 0; a < 3; ++a) {
-          const T diff = q[a] - p[a];
-          acc += norm == 2 ? diff * diff : (diff < T(0) ? -diff : diff);
-        }
-        top.push(acc, ids[pos]);
+        top.push(knn_distance(q, pts + 3 * pos, 3, norm), ids[pos]);
         ++seen;
       });
       const T bound = outside_bound(g, c, r);

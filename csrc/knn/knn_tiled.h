@@ -72,15 +72,7 @@ struct TiledKnnQuery {
 
   // Compares the query with point j of its cloud, whose coordinates are at point.
   R3D_HD void visit(const T* point, int64_t j, int norm) {
-    T acc = T(0);
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
-    for (int d = 0; d < D; ++d) {
-      const T diff = q[d] - point[d];
-      acc += norm == 2 ? diff * diff : (diff < T(0) ? -diff : diff);
-    }
-    top.push(acc, j);
+    top.push(knn_distance(q, point, D, norm), j);
   }
 
   // Writes the min(K, lengths2[n]) best of a real query, then zeros (all zeros when inactive).
