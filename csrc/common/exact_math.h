@@ -8,30 +8,21 @@
 
 namespace r3d {
 
-R3D_HD inline float mul_rn(float a, float b) {
+// a * b and a + b for T = float or double.
+template <typename T>
+R3D_HD inline T mul_rn(T a, T b) {
 #ifdef __CUDA_ARCH__
-  return __fmul_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(float)) return __fmul_rn(a, b);
+  else return __dmul_rn(a, b);
 #else
   return a * b;
 #endif
 }
-R3D_HD inline double mul_rn(double a, double b) {
+template <typename T>
+R3D_HD inline T add_rn(T a, T b) {
 #ifdef __CUDA_ARCH__
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-R3D_HD inline float add_rn(float a, float b) {
-#ifdef __CUDA_ARCH__
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-R3D_HD inline double add_rn(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return __dadd_rn(a, b);
+  if constexpr (sizeof(T) == sizeof(float)) return __fadd_rn(a, b);
+  else return __dadd_rn(a, b);
 #else
   return a + b;
 #endif
