@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "common/exact_math.h"
 #include "common/macros.h"
 #include "common/pixel_box.h"
 #include "common/raster.h"
@@ -25,11 +26,12 @@ struct PointRasterSettings {
 
 // Whether point p (x, y, z) of the given radius hits the pixel centred at (px, py); *dist2
 // receives the squared distance in x, y.
+// Rounded one operation at a time (common/exact_math.h), so that the GPU finds the CPU's hits.
 template <typename T>
 R3D_HD inline bool point_hit(const T* p, T radius, T px, T py, T* dist2) {
   const T dx = p[0] - px, dy = p[1] - py;
-  *dist2 = dx * dx + dy * dy;
-  return p[2] >= T(0) && *dist2 < radius * radius;
+  *dist2 = add_rn(mul_rn(dx, dx), mul_rn(dy, dy));
+  return p[2] >= T(0) && *dist2 < mul_rn(radius, radius);
 }
 
 // What the fine passes read of a point: position, radius, packed index and the pixels it can
