@@ -187,6 +187,38 @@ def test_ties_go_to_the_lowest_index(device, corners, point_queries):
     assert torch.equal(idx.cpu(), want)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("corners", [3, 2])
+def test_copies_tie_to_the_first_whatever_the_rounding(device, dtype, corners):
+    # 150 copies of one primitive: every point is as near to all of them, by the same arithmetic.
+    # Where rounding puts a distance a little below the bound of the box (the closest point is a
+    # corner that sets the box), box pruning must still not skip the first copy.
+    g = torch.Generator().manual_seed(11)
+    prim = torch.randn(1, corners, 3, generator=g, dtype=torch.float64)
+    prims = prim.expand(150, corners, 3).to(device, dtype).contiguous()
+    points = (3 * torch.randn(400, 3, generator=g, dtype=torch.float64)).to(device, dtype)
+    first = torch.zeros(1, dtype=torch.int64, device=device)
+    for min_area in (0.0, 1e9):
+        dists, idx = bridge.point_mesh_forward(points, first, prims, first, min_area, True)
+        assert (idx == 0).all()
+
+
+@pytest.mark.parametrize("impl", [nearest_distance, nearest_distance_torch])
+def test_a_sliver_is_never_nearer_than_its_box(device, impl):
+    # corners (a, b, 2b - a): collinear in float64, not quite in float32, where the plane test may
+    # pass on rounding alone; the distance is still that of a point of the triangle
+    g = torch.Generator().manual_seed(12)
+    a, b = torch.randn(2, 200, 3, generator=g, dtype=torch.float64)
+    slivers = torch.stack([a, b, 2 * b - a], 1).float()
+    points = 2 * torch.randn(300, 3, generator=g, dtype=torch.float64)
+    lo, hi = slivers.double().amin(1), slivers.double().amax(1)
+    outside = (lo[None] - points[:, None]).clamp(min=0) + (points[:, None] - hi[None]).clamp(min=0)
+    bound = (outside**2).sum(-1).amin(1)
+    first = torch.zeros(1, dtype=torch.int64, device=device)
+    got = impl(points.float().to(device), first, slivers.to(device), first, True, 0.0).cpu()
+    assert (got.double() >= bound * (1 - 1e-5) - 1e-6).all()
+
+
 UNIT_TRIANGLE = [[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]
 # point, squared distance to UNIT_TRIANGLE
 TRIANGLE_CASES = [

@@ -43,6 +43,14 @@ R3D_HD inline T closest_on_segment(const Vec3<T>& p, const Vec3<T>& a, const Vec
   return dot(r, r);
 }
 
+// The point sum_k w[k] c[k] of the primitive with corners c (K x 3 values).
+template <typename T, int K>
+R3D_HD inline Vec3<T> weighted_point(const T* c, const T* w) {
+  Vec3<T> r = load3(c) * w[0];
+  for (int k = 1; k < K; ++k) r = r + load3(c + 3 * k) * w[k];
+  return r;
+}
+
 // Squared distance of p to the primitive with corners c (K x 3 values); w[k] receives the weight
 // of corner k in the closest point, sum_k w[k] c[k].
 template <typename T, int K>
@@ -77,8 +85,12 @@ struct Closest<T, 3> {
         w[0] = b0;
         w[1] = b1;
         w[2] = b2;
-        const T h = dot(vp, n);
-        return h * h / n2;
+        // |p - c|^2 for the projection c, a convex combination of the corners (rather than the
+        // plane distance (vp . n)^2 / |n|^2, the same up to rounding): even for a sliver whose
+        // barycentric coordinates are all rounding, the distance stays that of a point of the
+        // triangle, never below the distance to its box, which the searches prune by
+        const Vec3<T> r = p - weighted_point<T, 3>(c, w);
+        return dot(r, r);
       }
     }
     // the nearest of the edges (v0, v1), (v0, v2), (v1, v2); the first one on ties
@@ -141,6 +153,16 @@ R3D_HD inline T box_distance(const Box<T>& b, const Vec3<T>& p) {
   return box_distance(b, Box<T>{p, p});
 }
 
+// The distance the searches rank a candidate by: its exact distance, raised to its box bound
+// (box_distance of its box and the query's) where rounding put it below that bound (by an ulp or
+// so, e.g. when the closest point is a corner that sets the box). So a box strictly farther than
+// the best so far never holds a candidate as near or nearer: pruning by boxes is exact, and any
+// search order finds the nearest, lowest index among ties, as a brute-force scan would.
+template <typename T>
+R3D_HD inline T searched_distance(T exact, T bound) {
+  return exact < bound ? bound : exact;
+}
+
 // The item of packed element i: the last b with first[b] <= i (skips empty items).
 R3D_HD inline int64_t item_of(const int64_t* first, int64_t num_items, int64_t i) {
   int64_t lo = 0, hi = num_items - 1;
@@ -180,6 +202,10 @@ struct NearestForward {
     T w[K];
     return Closest<T, K>::eval(load3(point(q, j)), prim(q, j), a.min_area, w);
   }
+  // The box bound of the distance of query q to candidate j.
+  R3D_HD T bound(int64_t q, int64_t j) const {
+    return box_distance(box_of<T, K>(prim(q, j)), load3(point(q, j)));
+  }
 
   R3D_HD void operator()(int64_t q) const {
     const int64_t* q_first = PointQueries ? a.points_first : a.prims_first;
@@ -199,14 +225,11 @@ struct NearestForward {
         const T d = dot(r, r);
         if (d < seed_d) seed_d = d, arg = j;
       }
-      best = distance(q, arg);
-      const Box<T> q_box = box_of<T, K>(prim(q, begin));
-      const Vec3<T> q_point = load3(point(q, begin));
+      best = searched_distance(distance(q, arg), bound(q, arg));
       for (int64_t j = begin; j < end; ++j) {
-        const T bound = PointQueries ? box_distance(box_of<T, K>(prim(q, j)), q_point)
-                                     : box_distance(q_box, load3(point(q, j)));
-        if (bound > best) continue;
-        const T d = distance(q, j);
+        const T b = bound(q, j);
+        if (b > best) continue;
+        const T d = searched_distance(distance(q, j), b);
         if (d < best || (d == best && j < arg)) best = d, arg = j;
       }
     }
@@ -246,9 +269,7 @@ struct NearestBackward {
     const T* c = a.prims + 3 * K * (PointQueries ? match : e);
     T w[K];
     Closest<T, K>::eval(p, c, a.min_area, w);
-    Vec3<T> closest = load3(c) * w[0];
-    for (int k = 1; k < K; ++k) closest = closest + load3(c + 3 * k) * w[k];
-    const Vec3<T> g = (p - closest) * (T(2) * a.grad_dists[e]);
+    const Vec3<T> g = (p - weighted_point<T, K>(c, w)) * (T(2) * a.grad_dists[e]);
     store3(gp, g);
     for (int k = 0; k < K; ++k) store3(gs + 3 * k, g * (-w[k]));
   }
