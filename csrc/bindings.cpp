@@ -349,7 +349,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // rasterize_{meshes,points}_{forward,backward}_cpu.
+  // rasterize_{meshes,points}_{forward,backward}_cpu and point_mesh_forward_cpu.
   r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
                                &rasterize_meshes_forward_args<float>,
                                &rasterize_meshes_forward_args<double>,
@@ -366,6 +366,9 @@ PYBIND11_MODULE(_C, m) {
                                &rasterize_points_backward_args<float>,
                                &rasterize_points_backward_args<double>,
                                R3D_LAUNCHER(r3d::rasterize_points_backward_emulated));
+  r3d::binding::def_typed<int>(m, "point_mesh_forward_emulated_cpu",
+                               &point_mesh_forward_args<float>, &point_mesh_forward_args<double>,
+                               R3D_LAUNCHER(r3d::point_mesh_forward_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).
