@@ -276,9 +276,9 @@ def test_known_segment_distances(device, impl):
     torch.testing.assert_close(got, torch.tensor([25.0], dtype=torch.float64, device=device))
 
 
-def test_pytorch3d_style_functions_agree_with_the_generic_one():
-    points, points_first, tris, tris_first = random_batch(3, torch.float64, "cpu", seed=3)
-    _, _, segms, segms_first = random_batch(2, torch.float64, "cpu", seed=3)
+def test_pytorch3d_style_functions_agree_with_the_generic_one(device):
+    points, points_first, tris, tris_first = random_batch(3, torch.float64, device, seed=3)
+    _, _, segms, segms_first = random_batch(2, torch.float64, device, seed=3)
     args = (points, points_first, tris, tris_first)
     torch.testing.assert_close(point_face_distance(*args, 120), nearest_distance(*args, True))
     torch.testing.assert_close(face_point_distance(*args, 60), nearest_distance(*args, False))
@@ -332,12 +332,13 @@ def test_edge_loss_by_hand(device, loss):
     assert loss(meshes, pcls).item() == pytest.approx((1.04 + 1) / 2 + (1 + 1.04 + 1) / 3)
 
 
-def test_face_loss_ignores_a_pair_with_both_sides_empty():
-    meshes, pcls = _tiny_batch()
+def test_face_loss_ignores_a_pair_with_both_sides_empty(device):
+    meshes, pcls = _tiny_batch(device=device)
     verts, faces = meshes.verts_list(), meshes.faces_list()
-    with_empty = Meshes(verts + [torch.zeros(0, 3, dtype=torch.float64)],
-                        faces + [torch.zeros(0, 3, dtype=torch.int64)])
-    clouds = Pointclouds(pcls.points_list() + [torch.zeros(0, 3, dtype=torch.float64)])
+    with_empty = Meshes(verts + [torch.zeros(0, 3, dtype=torch.float64, device=device)],
+                        faces + [torch.zeros(0, 3, dtype=torch.int64, device=device)])
+    clouds = Pointclouds(pcls.points_list() + [torch.zeros(0, 3, dtype=torch.float64,
+                                                           device=device)])
     # the same sums, divided by 3 instead of 2
     want = point_mesh_face_distance(meshes, pcls) * 2 / 3
     torch.testing.assert_close(point_mesh_face_distance(with_empty, clouds), want)
