@@ -349,7 +349,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // knn_forward_cpu and rasterize_{meshes,points}_{forward,backward}_cpu.
+  // knn_forward_cpu, rasterize_{meshes,points}_{forward,backward}_cpu and point_mesh_forward_cpu.
   r3d::binding::def_typed<int>(m, "knn_forward_emulated_cpu", &knn_forward_args<float>,
                                &knn_forward_args<double>,
                                R3D_LAUNCHER(r3d::knn_forward_emulated));
@@ -369,6 +369,9 @@ PYBIND11_MODULE(_C, m) {
                                &rasterize_points_backward_args<float>,
                                &rasterize_points_backward_args<double>,
                                R3D_LAUNCHER(r3d::rasterize_points_backward_emulated));
+  r3d::binding::def_typed<int>(m, "point_mesh_forward_emulated_cpu",
+                               &point_mesh_forward_args<float>, &point_mesh_forward_args<double>,
+                               R3D_LAUNCHER(r3d::point_mesh_forward_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).

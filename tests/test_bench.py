@@ -32,6 +32,7 @@ from r3d.bench import (
     time_interleaved,
 )
 from r3d.bench import runner as runner_module
+from r3d.bench.cases import point_mesh as point_mesh_cases
 from r3d.bench.cases.rasterize_meshes import _big_scene
 from r3d.bench.contenders import peer_op, pytorch3d_contender
 from r3d.bench.memory import CpuProbe
@@ -373,6 +374,28 @@ def test_gpu_target_scene_is_4m_faces_at_1080p():
     assert not _big_scene()[0].requires_grad
     (forward,) = select_cases(["rasterize_torus4m_K1"])
     assert not forward.setup(1080, torch.device("cpu"))["verts"][0].requires_grad
+
+
+def test_point_mesh_gpu_target_is_1m_points_against_1m_faces():
+    """The point-mesh GPU target: CUDA only by default, one 1M-face torus and 1M points around
+    it (built on the CPU here in about half a second)."""
+    names = ["point_mesh_face_distance_torus1m", "point_mesh_face_distance_torus1m_fwd_bwd"]
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert [c.name for c in select_cases(["point_mesh*"], cuda)][:2] == names
+    assert not set(names) & {c.name for c in select_cases(["point_mesh*"], cpu)}
+    forward, fwd_bwd = select_cases(names)
+    assert forward.meta["faces"] == 1_000_000 and forward.meta["points"] == 1_000_000
+    assert forward.contender("torch").size_limit_reason(1_000_000, cuda, forward.size_label)
+    x = fwd_bwd.setup(1_000_000, cpu)
+    (verts,), (faces,), (points,) = x["verts"], x["faces"], x["points"]
+    assert faces.shape == (1_000_000, 3) and points.shape == (1_000_000, 3)
+    assert verts.requires_grad and points.requires_grad
+    assert not forward.setup(1_000_000, cpu)["points"][0].requires_grad
+    assert not any(t.requires_grad for t in point_mesh_cases._big_scene())
+    # the points lie around the tube: at about its radius from the ring's centre line
+    ring = points[:, :2].norm(dim=1) - point_mesh_cases.BIG_TORUS["R"]
+    tube = torch.stack([ring, points[:, 2]], 1).norm(dim=1) / point_mesh_cases.BIG_TORUS["r"]
+    assert (tube - 1).abs().max() < 0.4 and (tube - 1).abs().mean() < 0.05
 
 
 def test_statistics_on_fixed_numbers():

@@ -187,6 +187,38 @@ def test_ties_go_to_the_lowest_index(device, corners, point_queries):
     assert torch.equal(idx.cpu(), want)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("corners", [3, 2])
+def test_copies_tie_to_the_first_whatever_the_rounding(device, dtype, corners):
+    # 150 copies of one primitive: every point is as near to all of them, by the same arithmetic.
+    # Where rounding puts a distance a little below the bound of the box (the closest point is a
+    # corner that sets the box), box pruning must still not skip the first copy.
+    g = torch.Generator().manual_seed(11)
+    prim = torch.randn(1, corners, 3, generator=g, dtype=torch.float64)
+    prims = prim.expand(150, corners, 3).to(device, dtype).contiguous()
+    points = (3 * torch.randn(400, 3, generator=g, dtype=torch.float64)).to(device, dtype)
+    first = torch.zeros(1, dtype=torch.int64, device=device)
+    for min_area in (0.0, 1e9):
+        dists, idx = bridge.point_mesh_forward(points, first, prims, first, min_area, True)
+        assert (idx == 0).all()
+
+
+@pytest.mark.parametrize("impl", [nearest_distance, nearest_distance_torch])
+def test_a_sliver_is_never_nearer_than_its_box(device, impl):
+    # corners (a, b, 2b - a): collinear in float64, not quite in float32, where the plane test may
+    # pass on rounding alone; the distance is still that of a point of the triangle
+    g = torch.Generator().manual_seed(12)
+    a, b = torch.randn(2, 200, 3, generator=g, dtype=torch.float64)
+    slivers = torch.stack([a, b, 2 * b - a], 1).float()
+    points = 2 * torch.randn(300, 3, generator=g, dtype=torch.float64)
+    lo, hi = slivers.double().amin(1), slivers.double().amax(1)
+    outside = (lo[None] - points[:, None]).clamp(min=0) + (points[:, None] - hi[None]).clamp(min=0)
+    bound = (outside**2).sum(-1).amin(1)
+    first = torch.zeros(1, dtype=torch.int64, device=device)
+    got = impl(points.float().to(device), first, slivers.to(device), first, True, 0.0).cpu()
+    assert (got.double() >= bound * (1 - 1e-5) - 1e-6).all()
+
+
 UNIT_TRIANGLE = [[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]
 # point, squared distance to UNIT_TRIANGLE
 TRIANGLE_CASES = [
@@ -244,9 +276,9 @@ def test_known_segment_distances(device, impl):
     torch.testing.assert_close(got, torch.tensor([25.0], dtype=torch.float64, device=device))
 
 
-def test_pytorch3d_style_functions_agree_with_the_generic_one():
-    points, points_first, tris, tris_first = random_batch(3, torch.float64, "cpu", seed=3)
-    _, _, segms, segms_first = random_batch(2, torch.float64, "cpu", seed=3)
+def test_pytorch3d_style_functions_agree_with_the_generic_one(device):
+    points, points_first, tris, tris_first = random_batch(3, torch.float64, device, seed=3)
+    _, _, segms, segms_first = random_batch(2, torch.float64, device, seed=3)
     args = (points, points_first, tris, tris_first)
     torch.testing.assert_close(point_face_distance(*args, 120), nearest_distance(*args, True))
     torch.testing.assert_close(face_point_distance(*args, 60), nearest_distance(*args, False))
@@ -300,12 +332,13 @@ def test_edge_loss_by_hand(device, loss):
     assert loss(meshes, pcls).item() == pytest.approx((1.04 + 1) / 2 + (1 + 1.04 + 1) / 3)
 
 
-def test_face_loss_ignores_a_pair_with_both_sides_empty():
-    meshes, pcls = _tiny_batch()
+def test_face_loss_ignores_a_pair_with_both_sides_empty(device):
+    meshes, pcls = _tiny_batch(device=device)
     verts, faces = meshes.verts_list(), meshes.faces_list()
-    with_empty = Meshes(verts + [torch.zeros(0, 3, dtype=torch.float64)],
-                        faces + [torch.zeros(0, 3, dtype=torch.int64)])
-    clouds = Pointclouds(pcls.points_list() + [torch.zeros(0, 3, dtype=torch.float64)])
+    with_empty = Meshes(verts + [torch.zeros(0, 3, dtype=torch.float64, device=device)],
+                        faces + [torch.zeros(0, 3, dtype=torch.int64, device=device)])
+    clouds = Pointclouds(pcls.points_list() + [torch.zeros(0, 3, dtype=torch.float64,
+                                                           device=device)])
     # the same sums, divided by 3 instead of 2
     want = point_mesh_face_distance(meshes, pcls) * 2 / 3
     torch.testing.assert_close(point_mesh_face_distance(with_empty, clouds), want)

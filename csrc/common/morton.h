@@ -1,5 +1,6 @@
-// Morton (Z-order) ordering of 3D points for the CPU launchers: queries run in this order visit
-// the same parts of a search tree one after the other, so its nodes stay in cache.
+// Morton (Z-order) codes and ordering of 3D points: queries run in this order visit the same parts
+// of a search tree one after the other, so its nodes stay in cache; the GPU's bounding-volume
+// hierarchies (point_mesh/lbvh.h) sort their elements by these codes.
 #pragma once
 
 #include <algorithm>
@@ -7,16 +8,33 @@
 #include <utility>
 #include <vector>
 
+#include "common/macros.h"
+
 namespace r3d {
 
 // Spreads the low 10 bits of v so that two zero bits follow each one.
-inline uint32_t spread_bits(uint32_t v) {
+R3D_HD inline uint32_t spread_bits(uint32_t v) {
   v &= 0x3ff;
   v = (v | (v << 16)) & 0x30000ff;
   v = (v | (v << 8)) & 0x300f00f;
   v = (v | (v << 4)) & 0x30c30c3;
   v = (v | (v << 2)) & 0x9249249;
   return v;
+}
+
+// The 30-bit Morton code of point p (3 values) in the box [lo, hi]: each coordinate scaled to
+// [0, 1] over the box (0 along an axis where the box is flat, clamped, NaN as 0), quantised to
+// 10 bits, bit b of axis d at bit 3 b + d.
+template <typename T>
+R3D_HD inline uint32_t morton_code(const T* p, const T* lo, const T* hi) {
+  uint32_t code = 0;
+  for (int d = 0; d < 3; ++d) {
+    const T extent = hi[d] - lo[d];
+    T unit = extent > T(0) ? (p[d] - lo[d]) / extent : T(0);
+    unit = unit > T(0) ? (unit < T(1) ? unit : T(1)) : T(0);
+    code |= spread_bits(static_cast<uint32_t>(unit * T(1023))) << d;
+  }
+  return code;
 }
 
 // Appends to order the indices first + [0, count) of count points, point i being
@@ -36,15 +54,7 @@ void append_morton_order(const T* points, int64_t stride, int64_t count, int64_t
       hi[d] = std::max(hi[d], points[stride * i + d]);
     }
   codes.resize(count);
-  for (int64_t i = 0; i < count; ++i) {
-    uint32_t code = 0;
-    for (int d = 0; d < 3; ++d) {
-      const T extent = hi[d] - lo[d];
-      const T unit = extent > T(0) ? (points[stride * i + d] - lo[d]) / extent : T(0);
-      code |= spread_bits(static_cast<uint32_t>(unit * T(1023))) << d;
-    }
-    codes[i] = code;
-  }
+  for (int64_t i = 0; i < count; ++i) codes[i] = morton_code(points + stride * i, lo, hi);
   const size_t start = order.size();
   order.resize(start + count);
   scratch.resize(count);

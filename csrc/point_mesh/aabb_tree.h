@@ -9,7 +9,9 @@
 //
 // The nearest search visits the child whose box is nearer to the query's box first, and skips a
 // node or an element only when its box is strictly farther than the best distance so far: the
-// candidates that tie with the best are still evaluated, for the lowest-index tie rule.
+// candidates that tie with the best are still evaluated, for the lowest-index tie rule. Elements
+// are ranked by searched_distance (point_mesh.h), never below their box's bound, so the pruning
+// is exact.
 #pragma once
 
 #include <algorithm>
@@ -117,8 +119,9 @@ class AabbTree {
               Nearest<T>& best) const {
     if (e - b <= kLeaf) {
       for (int64_t j = b; j < e; ++j) {
-        if (box_distance(elems_[j].box, query) > best.dist) continue;
-        best.offer(distance(elems_[j].index), elems_[j].index);
+        const T bound = box_distance(elems_[j].box, query);
+        if (bound > best.dist) continue;
+        best.offer(searched_distance(distance(elems_[j].index), bound), elems_[j].index);
       }
       return;
     }

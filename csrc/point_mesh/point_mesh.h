@@ -4,16 +4,18 @@
 // A *primitive* has K corners: K = 3 for triangles, K = 2 for segments. Points (P, 3) and
 // primitives (S, K, 3) are packed batches cut into N items by points_first (N,) and
 // prims_first (N,). A query (a point, or a primitive) is matched with the nearest element of the
-// other set in the same item, the lowest packed index among equally near ones:
+// other set in the same item (by searched_distance: the exact distance, kept from rounding below
+// the bound of the boxes), the lowest packed index among equally near ones:
 //   dists[q] = squared distance of the pair, idx[q] = packed index of the match,
 //   or +inf and -1 when the other set of the item is empty.
-// The CUDA launcher runs the brute-force body NearestForward below (with a bounding-box
-// early-out); the CPU launcher searches a bounding-volume hierarchy per item (aabb_tree.h) with
-// the same distance function and tie rule, so both give the same results.
+// Both launchers search a bounding-volume hierarchy per item, the CPU's built on the host
+// (aabb_tree.h), CUDA's on the GPU (lbvh.h), with the distance of NearestForward below, the same
+// box bounds and the same tie rule, so both give the same results.
 //
 // Distance of a point p to a triangle (the semantics of PyTorch3D's point_mesh distances): when
 // the triangle's area is at least min_area and the projection of p onto its plane falls inside
-// it, the squared distance to that projection; otherwise the smallest squared distance to its
+// it, the squared distance to that projection (|p - c|^2, c the convex combination of the corners
+// at the projection's barycentric coordinates); otherwise the smallest squared distance to its
 // three edges (so triangles smaller than min_area count as their edges only). A segment shorter
 // than sqrt(kSegmentEps) counts as its first corner.
 #pragma once
@@ -41,6 +43,14 @@ R3D_HD inline T closest_on_segment(const Vec3<T>& p, const Vec3<T>& a, const Vec
   *t = s;
   const Vec3<T> r = ap - d * s;
   return dot(r, r);
+}
+
+// The point sum_k w[k] c[k] of the primitive with corners c (K x 3 values).
+template <typename T, int K>
+R3D_HD inline Vec3<T> weighted_point(const T* c, const T* w) {
+  Vec3<T> r = load3(c) * w[0];
+  for (int k = 1; k < K; ++k) r = r + load3(c + 3 * k) * w[k];
+  return r;
 }
 
 // Squared distance of p to the primitive with corners c (K x 3 values); w[k] receives the weight
@@ -77,8 +87,12 @@ struct Closest<T, 3> {
         w[0] = b0;
         w[1] = b1;
         w[2] = b2;
-        const T h = dot(vp, n);
-        return h * h / n2;
+        // |p - c|^2 for the projection c, a convex combination of the corners (rather than the
+        // plane distance (vp . n)^2 / |n|^2, the same up to rounding): even for a sliver whose
+        // barycentric coordinates are all rounding, the distance stays that of a point of the
+        // triangle, never below the distance to its box, which the searches prune by
+        const Vec3<T> r = p - weighted_point<T, 3>(c, w);
+        return dot(r, r);
       }
     }
     // the nearest of the edges (v0, v1), (v0, v2), (v1, v2); the first one on ties
@@ -135,10 +149,14 @@ R3D_HD inline T box_distance(const Box<T>& a, const Box<T>& b) {
   return dx * dx + dy * dy + dz * dz;
 }
 
-// Squared distance of p to the box: a lower bound of its distance to the primitive inside.
+// The distance the searches rank a candidate by: its exact distance, raised to its box bound
+// (box_distance of its box and the query's) where rounding put it below that bound (by an ulp or
+// so, e.g. when the closest point is a corner that sets the box). So a box strictly farther than
+// the best so far never holds a candidate as near or nearer: pruning by boxes is exact, and any
+// search order finds the nearest, lowest index among ties, as a brute-force scan would.
 template <typename T>
-R3D_HD inline T box_distance(const Box<T>& b, const Vec3<T>& p) {
-  return box_distance(b, Box<T>{p, p});
+R3D_HD inline T searched_distance(T exact, T bound) {
+  return exact < bound ? bound : exact;
 }
 
 // The item of packed element i: the last b with first[b] <= i (skips empty items).
@@ -165,53 +183,41 @@ struct PointMeshForwardArgs {
   int64_t* idx;                 // like dists
 };
 
-// Forward body: query q is a point when PointQueries, else a primitive.
+// The end of item n's elements in a packed set of `total` elements cut by first (N,).
+R3D_HD inline int64_t item_end(const int64_t* first, int64_t num_items, int64_t total, int64_t n) {
+  return n + 1 < num_items ? first[n + 1] : total;
+}
+
+// The forward of one primitive kind and query side: query q is a point when PointQueries, else a
+// primitive; its candidates are the elements of the other side in its item. The launchers search
+// the candidates pruning by boxes, rank them by searched_distance of the distance below and keep
+// the lowest index among the nearest: the CPU through a tree per item (aabb_tree.h), CUDA through
+// a tree per item built on the GPU (lbvh.h).
 template <typename T, int K, bool PointQueries>
 struct NearestForward {
+  using Scalar = T;
   static constexpr int kCorners = K;
   static constexpr bool kPointQueries = PointQueries;
+  // corners of a query and of a candidate: 1 for a point, K for a primitive
+  static constexpr int kQueryCorners = PointQueries ? 1 : K;
+  static constexpr int kCandidateCorners = PointQueries ? K : 1;
   PointMeshForwardArgs<T> a;
 
-  R3D_HD const T* point(int64_t q, int64_t j) const { return a.points + 3 * (PointQueries ? q : j); }
-  R3D_HD const T* prim(int64_t q, int64_t j) const {
-    return a.prims + 3 * K * (PointQueries ? j : q);
-  }
+  R3D_HD const T* queries() const { return PointQueries ? a.points : a.prims; }
+  R3D_HD const T* candidates() const { return PointQueries ? a.prims : a.points; }
+  R3D_HD const int64_t* q_first() const { return PointQueries ? a.points_first : a.prims_first; }
+  R3D_HD const int64_t* c_first() const { return PointQueries ? a.prims_first : a.points_first; }
+  R3D_HD int64_t num_queries() const { return PointQueries ? a.num_points : a.num_prims; }
+  R3D_HD int64_t num_candidates() const { return PointQueries ? a.num_prims : a.num_points; }
+  // corners of query q, of candidate j
+  R3D_HD const T* query(int64_t q) const { return queries() + 3 * kQueryCorners * q; }
+  R3D_HD const T* candidate(int64_t j) const { return candidates() + 3 * kCandidateCorners * j; }
+
+  // Squared distance of query q to candidate j.
   R3D_HD T distance(int64_t q, int64_t j) const {
     T w[K];
-    return Closest<T, K>::eval(load3(point(q, j)), prim(q, j), a.min_area, w);
-  }
-
-  R3D_HD void operator()(int64_t q) const {
-    const int64_t* q_first = PointQueries ? a.points_first : a.prims_first;
-    const int64_t* c_first = PointQueries ? a.prims_first : a.points_first;
-    const int64_t item = item_of(q_first, a.num_items, q);
-    const int64_t begin = c_first[item];
-    const int64_t end = item + 1 < a.num_items ? c_first[item + 1]
-                                                : (PointQueries ? a.num_prims : a.num_points);
-    T best = std::numeric_limits<T>::infinity();
-    int64_t arg = -1;
-    if (begin < end) {
-      // Seed with the candidate whose first corner (or point) is nearest: a cheap upper bound
-      // that lets the box test below skip almost every other candidate.
-      T seed_d = std::numeric_limits<T>::infinity();
-      for (int64_t j = begin; j < end; ++j) {
-        const Vec3<T> r = load3(point(q, j)) - load3(prim(q, j));
-        const T d = dot(r, r);
-        if (d < seed_d) seed_d = d, arg = j;
-      }
-      best = distance(q, arg);
-      const Box<T> q_box = box_of<T, K>(prim(q, begin));
-      const Vec3<T> q_point = load3(point(q, begin));
-      for (int64_t j = begin; j < end; ++j) {
-        const T bound = PointQueries ? box_distance(box_of<T, K>(prim(q, j)), q_point)
-                                     : box_distance(q_box, load3(point(q, j)));
-        if (bound > best) continue;
-        const T d = distance(q, j);
-        if (d < best || (d == best && j < arg)) best = d, arg = j;
-      }
-    }
-    a.dists[q] = best;
-    a.idx[q] = arg;
+    return PointQueries ? Closest<T, K>::eval(load3(query(q)), candidate(j), a.min_area, w)
+                        : Closest<T, K>::eval(load3(candidate(j)), query(q), a.min_area, w);
   }
 };
 
@@ -246,27 +252,21 @@ struct NearestBackward {
     const T* c = a.prims + 3 * K * (PointQueries ? match : e);
     T w[K];
     Closest<T, K>::eval(p, c, a.min_area, w);
-    Vec3<T> closest = load3(c) * w[0];
-    for (int k = 1; k < K; ++k) closest = closest + load3(c + 3 * k) * w[k];
-    const Vec3<T> g = (p - closest) * (T(2) * a.grad_dists[e]);
+    const Vec3<T> g = (p - weighted_point<T, K>(c, w)) * (T(2) * a.grad_dists[e]);
     store3(gp, g);
     for (int k = 0; k < K; ++k) store3(gs + 3 * k, g * (-w[k]));
   }
 };
 
-// Calls run(body, n) with the forward body for `corners` (2 or 3) and the query side, n being
-// the number of queries.
+// Calls run(forward) with the NearestForward for `corners` (2 or 3) and the query side.
 template <typename T, typename Run>
 inline Status with_forward_body(const PointMeshForwardArgs<T>& a, int corners, bool point_queries,
                                 const Run& run) {
-  const int64_t n = point_queries ? a.num_points : a.num_prims;
   if (corners == 3) {
-    return point_queries ? run(NearestForward<T, 3, true>{a}, n)
-                         : run(NearestForward<T, 3, false>{a}, n);
+    return point_queries ? run(NearestForward<T, 3, true>{a}) : run(NearestForward<T, 3, false>{a});
   }
   if (corners == 2) {
-    return point_queries ? run(NearestForward<T, 2, true>{a}, n)
-                         : run(NearestForward<T, 2, false>{a}, n);
+    return point_queries ? run(NearestForward<T, 2, true>{a}) : run(NearestForward<T, 2, false>{a});
   }
   return Status::error("point_mesh: primitives must have 2 or 3 corners");
 }

@@ -1,7 +1,7 @@
 // CPU launchers of the point <-> mesh distances. The forward searches, per batch item, an AABB
 // tree over the side being matched with (the primitives for point queries, the points for
-// primitive queries), with the queries of each item in Morton order; the results are those of
-// the brute-force body of point_mesh.h, which the CUDA launcher runs.
+// primitive queries), with the queries of each item in Morton order; the CUDA launcher gives the
+// same results through trees built on the GPU (lbvh.h).
 #include <algorithm>
 #include <limits>
 #include <new>
@@ -25,19 +25,11 @@ constexpr int64_t kBackwardCost = 60;
 // The forward of one body type (NearestForward<T, K, PointQueries>) with a tree per item.
 template <typename T, typename Body>
 Status forward_with_trees(const Body& body, int num_threads) {
-  // a query or a candidate has Q or C corners: 1 for a point, K for a primitive
-  constexpr int Q = Body::kPointQueries ? 1 : Body::kCorners;
-  constexpr int C = Body::kPointQueries ? Body::kCorners : 1;
+  constexpr int Q = Body::kQueryCorners, C = Body::kCandidateCorners;
   const PointMeshForwardArgs<T>& a = body.a;
-  const T* queries = Body::kPointQueries ? a.points : a.prims;
-  const T* candidates = Body::kPointQueries ? a.prims : a.points;
-  const int64_t* q_first = Body::kPointQueries ? a.points_first : a.prims_first;
-  const int64_t* c_first = Body::kPointQueries ? a.prims_first : a.points_first;
-  const int64_t q_total = Body::kPointQueries ? a.num_points : a.num_prims;
-  const int64_t c_total = Body::kPointQueries ? a.num_prims : a.num_points;
-  const auto end = [&](const int64_t* first, int64_t total, int64_t item) {
-    return item + 1 < a.num_items ? first[item + 1] : total;
-  };
+  const int64_t* q_first = body.q_first();
+  const int64_t* c_first = body.c_first();
+  const int64_t q_total = body.num_queries(), c_total = body.num_candidates();
 
   std::vector<AabbTree<T>> trees;
   std::vector<int64_t> tree_items;  // the items with queries and candidates
@@ -48,8 +40,8 @@ Status forward_with_trees(const Body& body, int num_threads) {
     std::vector<uint32_t> codes;
     std::vector<int64_t> scratch;
     for (int64_t n = 0; n < a.num_items; ++n) {
-      const int64_t num_queries = end(q_first, q_total, n) - q_first[n];
-      const int64_t num_candidates = end(c_first, c_total, n) - c_first[n];
+      const int64_t num_queries = item_end(q_first, a.num_items, q_total, n) - q_first[n];
+      const int64_t num_candidates = item_end(c_first, a.num_items, c_total, n) - c_first[n];
       if (num_queries == 0) continue;
       if (num_candidates == 0) {
         std::fill_n(a.dists + q_first[n], num_queries, std::numeric_limits<T>::infinity());
@@ -58,8 +50,8 @@ Status forward_with_trees(const Body& body, int num_threads) {
       }
       tree_items.push_back(n);
       trees[n].allocate(num_candidates);
-      append_morton_order(queries + 3 * Q * q_first[n], 3 * Q, num_queries, q_first[n], order,
-                          codes, scratch);
+      append_morton_order(body.query(q_first[n]), 3 * Q, num_queries, q_first[n], order, codes,
+                          scratch);
       build_work += AabbTree<T>::build_work(num_candidates);
     }
   } catch (const std::bad_alloc&) {
@@ -71,15 +63,14 @@ Status forward_with_trees(const Body& body, int num_threads) {
       kSearchCost, num_threads,
       [&](int64_t j) {
         const int64_t n = tree_items[j];
-        trees[n].build(
-            [&](int64_t k) { return box_of<T, C>(candidates + 3 * C * (c_first[n] + k)); });
+        trees[n].build([&](int64_t k) { return box_of<T, C>(body.candidate(c_first[n] + k)); });
       },
       [&](int64_t r) {
         const int64_t q = order[r];
         const int64_t n = item_of(q_first, a.num_items, q);
         const int64_t c0 = c_first[n];
         Nearest<T> best;
-        trees[n].nearest(box_of<T, Q>(queries + 3 * Q * q),
+        trees[n].nearest(box_of<T, Q>(body.query(q)),
                          [&](int64_t j) { return body.distance(q, c0 + j); }, best);
         a.dists[q] = best.dist;
         a.idx[q] = c0 + best.index;
@@ -92,7 +83,7 @@ Status forward_with_trees(const Body& body, int num_threads) {
 template <typename T>
 Status point_mesh_forward_cpu(const PointMeshForwardArgs<T>& args, int corners,
                               bool point_queries, int num_threads) {
-  return with_forward_body(args, corners, point_queries, [&](const auto& body, int64_t) {
+  return with_forward_body(args, corners, point_queries, [&](const auto& body) {
     return forward_with_trees<T>(body, num_threads);
   });
 }

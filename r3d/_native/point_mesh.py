@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_range, segment_lengths
-from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
 
 
@@ -32,8 +32,12 @@ def point_mesh_forward(
     prims_first_idx: torch.Tensor,
     min_area: float,
     point_queries: bool,
+    emulate_cuda: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Native nearest-primitive search (point_queries) or nearest-point search (otherwise).
+
+    The CPU launcher searches a tree per batch item built on the host, the CUDA launcher one built
+    on the GPU (csrc/point_mesh/lbvh.h); both give the same matches (ties: the lowest index).
 
     Args:
         points: (P, 3) float32/float64, contiguous.
@@ -42,6 +46,7 @@ def point_mesh_forward(
         prims_first_idx: (N,) int64, first primitive of each batch item.
         min_area: triangles of smaller area count as their three edges.
         point_queries: True to match every point with a primitive, False the other way round.
+        emulate_cuda: run the CUDA launcher's schedule on the CPU (tests; CPU tensors only).
     Returns:
         dists (Q,) squared distances and idx (Q,) int64 packed indices of the matches, Q being
         P or S; +inf and -1 where the item has nothing to match with.
@@ -58,7 +63,8 @@ def point_mesh_forward(
     idx = torch.empty((num_queries,), dtype=torch.int64, device=points.device)
     if num_queries:
         launch(
-            "point_mesh_forward", points.device, DTYPE_NAMES[points.dtype], addr(points),
+            emulated(op, "point_mesh_forward", points.device, emulate_cuda), points.device,
+            DTYPE_NAMES[points.dtype], addr(points),
             addr(points_first_idx), num_points, addr(prims), addr(prims_first_idx), num_prims,
             num_items, min_area, addr(dists), addr(idx), corners, point_queries,
         )

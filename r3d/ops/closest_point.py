@@ -67,7 +67,11 @@ def _closest_on_triangles(
     corners_b = p.new_tensor(_EDGE_B)[edge]
     edge_w = (1 - t) * corners_a + t * corners_b
 
-    plane_dist = _dot(vp, n) ** 2 / safe_n2
+    # |p - c|^2 for the projection c as a convex combination of the corners (as the native
+    # kernel): the distance of a point of the triangle even where a sliver's barycentric
+    # coordinates are all rounding
+    off_plane = p - (bary.unsqueeze(-1) * tris).sum(-2)
+    plane_dist = _dot(off_plane, off_plane)
     weights = torch.where(inside.unsqueeze(-1), bary, edge_w)
     return weights, torch.where(inside, plane_dist, edge_dist)
 
