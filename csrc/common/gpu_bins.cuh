@@ -10,36 +10,10 @@
 #include <limits>
 
 #include "common/cuda_loop.cuh"
+#include "common/device_array.cuh"
 #include "common/gpu_bins.h"
 
 namespace r3d {
-
-// A device array of n values of T from the stream's memory pool, freed on that stream.
-template <typename T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() {
-    if (p_) cudaFreeAsync(p_, stream_);
-  }
-  Status allocate(int64_t n, cudaStream_t stream) {
-    stream_ = stream;
-    const size_t bytes = sizeof(T) * static_cast<size_t>(n > 0 ? n : 1);
-    if (cudaMallocAsync(reinterpret_cast<void**>(&p_), bytes, stream) != cudaSuccess) {
-      cudaGetLastError();  // clears the error
-      p_ = nullptr;
-      return Status::error("out of GPU memory binning the elements of a rasteriser");
-    }
-    return Status::ok();
-  }
-  T* get() const { return p_; }
-
- private:
-  T* p_ = nullptr;
-  cudaStream_t stream_ = nullptr;
-};
 
 // The coarse pass's result: the grid (B == 0: the naive path, no bins) and its device arrays.
 struct GpuBins {
@@ -48,10 +22,6 @@ struct GpuBins {
   DeviceArray<int64_t> first;    // (num_bins + 1,)
   DeviceArray<int32_t> elems;    // (first[num_bins],) element numbers, bin by bin
 };
-
-inline Status cuda_status(cudaError_t err) {
-  return err == cudaSuccess ? Status::ok() : Status::error(cudaGetErrorString(err));
-}
 
 // Blocks of 256 threads for a grid-stride kernel over a count known only on the device: enough
 // to fill the GPU.
