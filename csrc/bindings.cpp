@@ -28,6 +28,7 @@
 #include "point_mesh/point_mesh_launchers.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
 #include "rasterize_points/rasterize_points_launchers.h"
+#include "sample_farthest_points/sample_farthest_points_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -61,6 +62,13 @@ using KnnShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int
 r3d::KnnShape knn_shape(const KnnShapeArgs& a) {
   return r3d::KnnShape{std::get<0>(a), std::get<1>(a), std::get<2>(a),
                        std::get<3>(a), std::get<4>(a), std::get<5>(a)};
+}
+
+// sample_farthest_points: (N, P, D, max_k).
+using FpsShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+
+r3d::FpsShape fps_shape(const FpsShapeArgs& a) {
+  return r3d::FpsShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
 }
 
 // interpolate_face_attributes: (P, F, D).
@@ -129,6 +137,17 @@ auto knn_backward_args(uintptr_t p1, uintptr_t p2, uintptr_t lengths1, uintptr_t
                     ptr<const int64_t>(lengths2), ptr<const int64_t>(idx),
                     ptr<const T>(grad_dists), knn_shape(shape), ptr<T>(grad_p1),
                     ptr<T>(grad_pairs));
+}
+
+template <typename T>
+auto sample_farthest_points_args(uintptr_t points, uintptr_t lengths, uintptr_t k,
+                                 uintptr_t start, const FpsShapeArgs& shape, uintptr_t closest,
+                                 uintptr_t idx) {
+  const r3d::FpsArgs<T> args{ptr<const T>(points),     ptr<const int64_t>(lengths),
+                             ptr<const int64_t>(k),    ptr<const int64_t>(start),
+                             fps_shape(shape),         ptr<T>(closest),
+                             ptr<int64_t>(idx)};
+  return make_tuple(args);
 }
 
 // point <-> mesh distances; corners is 2 or 3, point_queries says which side the queries are.
@@ -327,6 +346,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, packed_padded, packed_padded_args);
   R3D_BIND_OP(m, knn_forward, knn_forward_args);
   R3D_BIND_OP(m, knn_backward, knn_backward_args);
+  R3D_BIND_OP(m, sample_farthest_points, sample_farthest_points_args);
   R3D_BIND_OP(m, point_mesh_forward, point_mesh_forward_args);
   R3D_BIND_OP(m, point_mesh_backward, point_mesh_backward_args);
   R3D_BIND_OP(m, rasterize_meshes_forward, rasterize_meshes_forward_args);
@@ -349,7 +369,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // rasterize_{meshes,points}_{forward,backward}_cpu.
+  // rasterize_{meshes,points}_{forward,backward}_cpu and sample_farthest_points_cpu.
   r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
                                &rasterize_meshes_forward_args<float>,
                                &rasterize_meshes_forward_args<double>,
@@ -366,6 +386,10 @@ PYBIND11_MODULE(_C, m) {
                                &rasterize_points_backward_args<float>,
                                &rasterize_points_backward_args<double>,
                                R3D_LAUNCHER(r3d::rasterize_points_backward_emulated));
+  r3d::binding::def_typed<int>(m, "sample_farthest_points_emulated_cpu",
+                               &sample_farthest_points_args<float>,
+                               &sample_farthest_points_args<double>,
+                               R3D_LAUNCHER(r3d::sample_farthest_points_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).
