@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "ball_query/ball_query_launchers.h"
 #include "common/bindings.h"
 #include "common/gpu_bins.h"
 #include "common/macros.h"
@@ -69,6 +70,14 @@ using FpsShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
 
 r3d::FpsShape fps_shape(const FpsShapeArgs& a) {
   return r3d::FpsShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
+}
+
+// ball_query: (N, P1, P2, D, K).
+using BallQueryShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+r3d::BallQueryShape ball_query_shape(const BallQueryShapeArgs& a) {
+  return r3d::BallQueryShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+                             std::get<4>(a)};
 }
 
 // interpolate_face_attributes: (P, F, D).
@@ -147,6 +156,19 @@ auto sample_farthest_points_args(uintptr_t points, uintptr_t lengths, uintptr_t 
                              ptr<const int64_t>(k),    ptr<const int64_t>(start),
                              fps_shape(shape),         ptr<T>(closest),
                              ptr<int64_t>(idx)};
+  return make_tuple(args);
+}
+
+// ball_query: the radius stays a double (the grid is sized in double; the bodies round
+// radius * radius to T for the comparisons).
+template <typename T>
+auto ball_query_forward_args(uintptr_t p1, uintptr_t p2, uintptr_t lengths1, uintptr_t lengths2,
+                             const BallQueryShapeArgs& shape, double radius, uintptr_t dists,
+                             uintptr_t idx) {
+  const r3d::BallQueryArgs<T> args{ptr<const T>(p1),           ptr<const T>(p2),
+                                   ptr<const int64_t>(lengths1), ptr<const int64_t>(lengths2),
+                                   ball_query_shape(shape),      radius,
+                                   ptr<T>(dists),                ptr<int64_t>(idx)};
   return make_tuple(args);
 }
 
@@ -347,6 +369,7 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, knn_forward, knn_forward_args);
   R3D_BIND_OP(m, knn_backward, knn_backward_args);
   R3D_BIND_OP(m, sample_farthest_points, sample_farthest_points_args);
+  R3D_BIND_OP(m, ball_query_forward, ball_query_forward_args);
   R3D_BIND_OP(m, point_mesh_forward, point_mesh_forward_args);
   R3D_BIND_OP(m, point_mesh_backward, point_mesh_backward_args);
   R3D_BIND_OP(m, rasterize_meshes_forward, rasterize_meshes_forward_args);
@@ -369,7 +392,8 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // rasterize_{meshes,points}_{forward,backward}_cpu and sample_farthest_points_cpu.
+  // rasterize_{meshes,points}_{forward,backward}_cpu, sample_farthest_points_cpu and
+  // ball_query_forward_cpu.
   r3d::binding::def_typed<int>(m, "rasterize_meshes_forward_emulated_cpu",
                                &rasterize_meshes_forward_args<float>,
                                &rasterize_meshes_forward_args<double>,
@@ -390,6 +414,9 @@ PYBIND11_MODULE(_C, m) {
                                &sample_farthest_points_args<float>,
                                &sample_farthest_points_args<double>,
                                R3D_LAUNCHER(r3d::sample_farthest_points_emulated));
+  r3d::binding::def_typed<int>(m, "ball_query_forward_emulated_cpu",
+                               &ball_query_forward_args<float>, &ball_query_forward_args<double>,
+                               R3D_LAUNCHER(r3d::ball_query_forward_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).
