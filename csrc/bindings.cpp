@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <tuple>
 
+#include "ball_query/ball_query_launchers.h"
 #include "common/bindings.h"
 #include "common/gpu_bins.h"
 #include "common/macros.h"
@@ -28,6 +29,7 @@
 #include "point_mesh/point_mesh_launchers.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
 #include "rasterize_points/rasterize_points_launchers.h"
+#include "sample_farthest_points/sample_farthest_points_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -61,6 +63,21 @@ using KnnShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int
 r3d::KnnShape knn_shape(const KnnShapeArgs& a) {
   return r3d::KnnShape{std::get<0>(a), std::get<1>(a), std::get<2>(a),
                        std::get<3>(a), std::get<4>(a), std::get<5>(a)};
+}
+
+// sample_farthest_points: (N, P, D, max_k).
+using FpsShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+
+r3d::FpsShape fps_shape(const FpsShapeArgs& a) {
+  return r3d::FpsShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
+}
+
+// ball_query: (N, P1, P2, D, K).
+using BallQueryShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+r3d::BallQueryShape ball_query_shape(const BallQueryShapeArgs& a) {
+  return r3d::BallQueryShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+                             std::get<4>(a)};
 }
 
 // interpolate_face_attributes: (P, F, D).
@@ -129,6 +146,30 @@ auto knn_backward_args(uintptr_t p1, uintptr_t p2, uintptr_t lengths1, uintptr_t
                     ptr<const int64_t>(lengths2), ptr<const int64_t>(idx),
                     ptr<const T>(grad_dists), knn_shape(shape), ptr<T>(grad_p1),
                     ptr<T>(grad_pairs));
+}
+
+template <typename T>
+auto sample_farthest_points_args(uintptr_t points, uintptr_t lengths, uintptr_t k,
+                                 uintptr_t start, const FpsShapeArgs& shape, uintptr_t closest,
+                                 uintptr_t idx) {
+  const r3d::FpsArgs<T> args{ptr<const T>(points),     ptr<const int64_t>(lengths),
+                             ptr<const int64_t>(k),    ptr<const int64_t>(start),
+                             fps_shape(shape),         ptr<T>(closest),
+                             ptr<int64_t>(idx)};
+  return make_tuple(args);
+}
+
+// ball_query: the radius stays a double (the grid is sized in double; the bodies round
+// radius * radius to T for the comparisons).
+template <typename T>
+auto ball_query_forward_args(uintptr_t p1, uintptr_t p2, uintptr_t lengths1, uintptr_t lengths2,
+                             const BallQueryShapeArgs& shape, double radius, uintptr_t dists,
+                             uintptr_t idx) {
+  const r3d::BallQueryArgs<T> args{ptr<const T>(p1),           ptr<const T>(p2),
+                                   ptr<const int64_t>(lengths1), ptr<const int64_t>(lengths2),
+                                   ball_query_shape(shape),      radius,
+                                   ptr<T>(dists),                ptr<int64_t>(idx)};
+  return make_tuple(args);
 }
 
 // point <-> mesh distances; corners is 2 or 3, point_queries says which side the queries are.
@@ -327,6 +368,8 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, packed_padded, packed_padded_args);
   R3D_BIND_OP(m, knn_forward, knn_forward_args);
   R3D_BIND_OP(m, knn_backward, knn_backward_args);
+  R3D_BIND_OP(m, sample_farthest_points, sample_farthest_points_args);
+  R3D_BIND_OP(m, ball_query_forward, ball_query_forward_args);
   R3D_BIND_OP(m, point_mesh_forward, point_mesh_forward_args);
   R3D_BIND_OP(m, point_mesh_backward, point_mesh_backward_args);
   R3D_BIND_OP(m, rasterize_meshes_forward, rasterize_meshes_forward_args);
@@ -349,7 +392,8 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
-  // knn_forward_cpu, rasterize_{meshes,points}_{forward,backward}_cpu and point_mesh_forward_cpu.
+  // knn_forward_cpu, rasterize_{meshes,points}_{forward,backward}_cpu, point_mesh_forward_cpu,
+  // sample_farthest_points_cpu and ball_query_forward_cpu.
   r3d::binding::def_typed<int>(m, "knn_forward_emulated_cpu", &knn_forward_args<float>,
                                &knn_forward_args<double>,
                                R3D_LAUNCHER(r3d::knn_forward_emulated));
@@ -372,6 +416,13 @@ PYBIND11_MODULE(_C, m) {
   r3d::binding::def_typed<int>(m, "point_mesh_forward_emulated_cpu",
                                &point_mesh_forward_args<float>, &point_mesh_forward_args<double>,
                                R3D_LAUNCHER(r3d::point_mesh_forward_emulated));
+  r3d::binding::def_typed<int>(m, "sample_farthest_points_emulated_cpu",
+                               &sample_farthest_points_args<float>,
+                               &sample_farthest_points_args<double>,
+                               R3D_LAUNCHER(r3d::sample_farthest_points_emulated));
+  r3d::binding::def_typed<int>(m, "ball_query_forward_emulated_cpu",
+                               &ball_query_forward_args<float>, &ball_query_forward_args<double>,
+                               R3D_LAUNCHER(r3d::ball_query_forward_emulated));
 
   // The GPU rasterisers' choice of bin side (common/gpu_bins.h), for tests: touched holds the
   // bins touched by all elements at each candidate side (8, 16, 32).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from r3d.errors import InputError
@@ -19,6 +21,15 @@ def check_positive_int(op: str, name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{op}: {name} must be a positive int, got {value!r}")
     return value
+
+
+def check_positive_float(op: str, name: str, value: object) -> float:
+    """Returns value as a float, raising InputError unless it is a finite int or float > 0
+    (bools excluded)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{op}: {name} must be a positive finite number, got {value!r}")
+    return float(value)
 
 
 def check_int(op: str, name: str, value: object, minimum: int, optional: bool = False) -> None:

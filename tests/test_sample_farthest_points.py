@@ -1,8 +1,14 @@
+"""sample_farthest_points: the native kernels (CPU, CUDA and the CUDA schedule emulated on the
+host) against plain loops and the pure-PyTorch twin, random starts, gradients, errors."""
+
 import pytest
 import torch
 
+from r3d._native import sample_farthest_points as bridge
+from r3d._native import torch_only
 from r3d.errors import InputError
 from r3d.ops import sample_farthest_points
+from r3d.ops.sample_farthest_points import sample_farthest_points_torch
 
 LENGTHS = [10, 0, 3, 7, 1, 12]  # an empty cloud and clouds smaller than K
 
@@ -40,11 +46,16 @@ def _check(points, lengths, ks, sel_points, sel_idx, starts=None):
         assert not sel_points[n, len(ref) :].any()
 
 
+@pytest.mark.parametrize("twin", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("K", [1, 5, 20])
-def test_matches_naive_loop(device, dtype, K):
+def test_matches_naive_loop(device, dtype, K, twin):
     points, lengths = _batch(dtype, device)
-    sel_points, sel_idx = sample_farthest_points(points, lengths, K=K)
+    if twin:
+        with torch_only():
+            sel_points, sel_idx = sample_farthest_points(points, lengths, K=K)
+    else:
+        sel_points, sel_idx = sample_farthest_points(points, lengths, K=K)
     assert sel_idx.dtype == torch.int64 and sel_points.dtype == dtype
     _check(points, lengths, [K] * len(LENGTHS), sel_points, sel_idx)
     # The first sample is point 0 without a random start; K > length returns the whole cloud.
@@ -132,3 +143,116 @@ def test_invalid_points_and_lengths():
         sample_farthest_points(points, lengths[:2])
     with pytest.raises(InputError, match="lengths"):
         sample_farthest_points(points, lengths + 20)
+
+
+def _random_batch(lengths, D, dtype, device, seed, kind="normal"):
+    """Padded clouds (N, max(lengths) + 2, D) with garbage (large values) in the padding rows.
+    kind: "normal" (Gaussian), "lattice" (small integers: many exactly equal distances) or
+    "same" (every point of a cloud equal: every distance 0)."""
+    g = torch.Generator().manual_seed(seed)
+    N, P = len(lengths), max(lengths, default=0) + 2
+    if kind == "lattice":
+        points = torch.randint(0, 3, (N, P, D), generator=g).to(torch.float64)
+    elif kind == "same":
+        points = torch.randn(N, 1, D, generator=g, dtype=torch.float64).expand(N, P, D)
+    else:
+        points = torch.randn(N, P, D, generator=g, dtype=torch.float64)
+    points = points.clone()
+    for n, length in enumerate(lengths):
+        points[n, length:] = 1e3
+    return points.to(dtype=dtype, device=device), torch.tensor(lengths, device=device)
+
+
+BATCHES = [
+    ([30, 0, 7, 1, 45, 12], [5, 3, 9, 1, 45, 20]),  # empty cloud, K above the length, K == length
+    ([200], [64]),
+    ([0, 0], [2, 1]),
+    ([3, 500, 60], [10, 128, 60]),
+]
+
+
+@pytest.mark.parametrize("kind", ["normal", "lattice", "same"])
+@pytest.mark.parametrize("D", [1, 2, 3, 5])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("batch", range(len(BATCHES)))
+def test_native_matches_twin(device, batch, dtype, D, kind):
+    lengths, ks = BATCHES[batch]
+    points, lengths_t = _random_batch(lengths, D, dtype, device, seed=batch + 10 * D, kind=kind)
+    for random_start in (False, True):
+        got = sample_farthest_points(points, lengths_t, K=ks, random_start_point=random_start,
+                                     generator=torch.Generator().manual_seed(3))
+        want = sample_farthest_points_torch(points, lengths_t, K=ks,
+                                            random_start_point=random_start,
+                                            generator=torch.Generator().manual_seed(3))
+        assert torch.equal(got[1], want[1])
+        assert torch.equal(got[0], want[0])
+
+
+def _indices(points, lengths, ks, start=None, emulate=False):
+    N = points.shape[0]
+    k = torch.tensor(ks)
+    start = torch.zeros(N, dtype=torch.int64) if start is None else start
+    return bridge.sample_farthest_points_indices(points, lengths, k, start, max(ks),
+                                                 emulate_cuda=emulate)
+
+
+@pytest.mark.parametrize("kind", ["normal", "lattice", "same"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lengths,ks,D", [
+    ([30, 0, 7, 1, 45, 12], [5, 3, 9, 1, 45, 20], 3),
+    ([5000, 40], [50, 40], 3),  # a block of 1024 threads (32 warps) and one of 32
+    ([700, 129, 2000], [30, 129, 17], 2),  # blocks of 6, 2 and 16 warps
+    ([300, 0], [40, 2], 7),
+])
+def test_emulated_cuda_matches_cpu(lengths, ks, D, dtype, kind):
+    points, lengths_t = _random_batch(lengths, D, dtype, "cpu", seed=len(lengths), kind=kind)
+    g = torch.Generator().manual_seed(5)
+    start = (torch.rand(len(lengths), generator=g) * lengths_t.clamp(min=1)).long()
+    start = torch.minimum(start, (lengths_t - 1).clamp(min=0))
+    cpu = _indices(points, lengths_t, ks, start)
+    assert torch.equal(_indices(points, lengths_t, ks, start, emulate=True), cpu)
+    assert (cpu[:, 0] == torch.where(lengths_t > 0, start, -1)).all()
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    """One large cloud (its points shared among the threads at each step) and a batch of many
+    (clouds in parallel), with exact ties everywhere (lattice points)."""
+    threads = torch.get_num_threads()
+    cases = [_random_batch([40_000], 3, torch.float32, "cpu", seed=1, kind="lattice") + ([64],),
+             _random_batch([40_000], 3, torch.float32, "cpu", seed=2) + ([200],),
+             _random_batch([3000] * 6, 2, torch.float64, "cpu", seed=3) + ([100] * 6,)]
+    try:
+        for points, lengths, ks in cases:
+            results = []
+            for n in (1, 2, 3):
+                torch.set_num_threads(n)
+                results.append(_indices(points, lengths, ks))
+            assert all(torch.equal(r, results[0]) for r in results)
+            want = sample_farthest_points_torch(points, lengths, K=ks)[1]
+            assert torch.equal(results[0], want)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_bridge_rejects_bad_inputs():
+    points, lengths = _random_batch([5, 3], 3, torch.float32, "cpu", seed=0)
+    k = torch.tensor([2, 2])
+    zero = torch.zeros(2, dtype=torch.int64)
+    with pytest.raises(InputError, match="start must lie in"):
+        bridge.sample_farthest_points_indices(points, lengths, k, torch.tensor([0, 3]), 2)
+    with pytest.raises(InputError, match="start must lie in"):
+        bridge.sample_farthest_points_indices(points, lengths, k, torch.tensor([-1, 0]), 2)
+    with pytest.raises(InputError, match=r"K has values in \[2, 2\], expected them in \[1, 1\]"):
+        bridge.sample_farthest_points_indices(points, lengths, k, zero, 1)
+    with pytest.raises(InputError, match="lengths has values"):
+        bridge.sample_farthest_points_indices(points, lengths + 5, k, zero, 2)
+    with pytest.raises(InputError, match="lengths must have dtype torch.int64"):
+        bridge.sample_farthest_points_indices(points, lengths.int(), k, zero, 2)
+    with pytest.raises(InputError, match=r"start must have shape \(2\)"):
+        bridge.sample_farthest_points_indices(points, lengths, k, zero[:1], 2)
+    with pytest.raises(InputError, match="points must be float32 or float64"):
+        bridge.sample_farthest_points_indices(points.half(), lengths, k, zero, 2)
+    with pytest.raises(InputError, match="points must be contiguous"):
+        bridge.sample_farthest_points_indices(points.transpose(1, 2), lengths, k, zero, 2)
+    with pytest.raises(InputError, match="max_k must be an int"):
+        bridge.sample_farthest_points_indices(points, lengths, k, zero, 2.0)

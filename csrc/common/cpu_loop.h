@@ -141,6 +141,35 @@ inline void parallel_build_then_for(int64_t num_builds, int64_t build_work, int6
   }
 }
 
+// Work (cost units, about 65 us) of one thread's share of one step of parallel_steps below which
+// the step's barrier costs more than the thread saves (waking sleeping threads at each barrier,
+// with OMP_WAIT_POLICY=PASSIVE, takes tens of microseconds).
+constexpr int64_t kMinStepWork = int64_t{1} << 16;
+
+// For an iterative computation whose `steps` steps each cost `cost` units on each of n elements
+// and need every element done before the next step: runs body(t, threads) once on each of
+// `threads` threads at once (t in [0, threads)), one region for all the steps, the threads
+// meeting at team_barrier() between steps. threads as threads_for the whole work, with at most
+// one per kMinStepWork of a step's work; body(0, 1) on the calling thread when that is 1.
+template <typename Body>
+inline void parallel_steps(int64_t steps, int64_t n, int64_t cost, int num_threads,
+                           const Body& body) {
+  const int64_t step_work = work_of(n, cost);
+  const int threads =
+      threads_for(work_of(steps, step_work), step_work / kMinStepWork, num_threads);
+  if (threads == 1) {
+    body(0, 1);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  body(omp_get_thread_num(), omp_get_num_threads());
+}
+
+// The barrier of the threads running a parallel_steps body (nothing on a single thread).
+inline void team_barrier() {
+#pragma omp barrier
+}
+
 // Runs left() and right(), which cost `work` units together: as two tasks of the current team
 // when there is one and the work pays for a second thread, else one after the other. Returns when
 // both are done.

@@ -1,6 +1,7 @@
 // Morton (Z-order) codes and ordering of 3D points: queries run in this order visit the same parts
-// of a search tree one after the other, so its nodes stay in cache; the GPU's bounding-volume
-// hierarchies (point_mesh/lbvh.h) sort their elements by these codes.
+// of a search tree one after the other, so its nodes stay in cache; points cut into runs of this
+// order make small boxes; the GPU's bounding-volume hierarchies (point_mesh/lbvh.h) sort their
+// elements by these codes.
 #pragma once
 
 #include <algorithm>
@@ -37,14 +38,10 @@ R3D_HD inline uint32_t morton_code(const T* p, const T* lo, const T* hi) {
   return code;
 }
 
-// Appends to order the indices first + [0, count) of count points, point i being
-// points[stride * i + (0, 1, 2)], sorted along a Morton curve over their bounding box. LSD radix
-// sort on 30-bit codes; codes and scratch are work buffers. Throws std::bad_alloc: call outside
-// parallel regions.
+// The Morton codes of count points over their bounding box, point i being
+// points[stride * i + (0, 1, 2)].
 template <typename T>
-void append_morton_order(const T* points, int64_t stride, int64_t count, int64_t first,
-                         std::vector<int64_t>& order, std::vector<uint32_t>& codes,
-                         std::vector<int64_t>& scratch) {
+void morton_codes(const T* points, int64_t stride, int64_t count, uint32_t* codes) {
   if (count == 0) return;
   T lo[3], hi[3];
   for (int d = 0; d < 3; ++d) lo[d] = hi[d] = points[d];
@@ -53,23 +50,42 @@ void append_morton_order(const T* points, int64_t stride, int64_t count, int64_t
       lo[d] = std::min(lo[d], points[stride * i + d]);
       hi[d] = std::max(hi[d], points[stride * i + d]);
     }
-  codes.resize(count);
   for (int64_t i = 0; i < count; ++i) codes[i] = morton_code(points + stride * i, lo, hi);
-  const size_t start = order.size();
-  order.resize(start + count);
-  scratch.resize(count);
-  int64_t* src = order.data() + start;
-  int64_t* dst = scratch.data();
-  for (int64_t i = 0; i < count; ++i) src[i] = i;
+}
+
+// The indices [0, count) sorted by codes (stable: ties in index order) into order, with
+// scratch of count entries: LSD radix sort, 10 bits a pass. Allocates nothing.
+template <typename Index>
+void morton_sort(const uint32_t* codes, int64_t count, Index* order, Index* scratch) {
+  Index* src = order;
+  Index* dst = scratch;
+  for (int64_t i = 0; i < count; ++i) src[i] = static_cast<Index>(i);
   for (int shift = 0; shift < 30; shift += 10) {
-    std::vector<int64_t> bucket(1025, 0);
+    int64_t bucket[1025] = {};
     for (int64_t i = 0; i < count; ++i) ++bucket[((codes[src[i]] >> shift) & 0x3ff) + 1];
     for (int b = 0; b < 1024; ++b) bucket[b + 1] += bucket[b];
     for (int64_t i = 0; i < count; ++i) dst[bucket[(codes[src[i]] >> shift) & 0x3ff]++] = src[i];
     std::swap(src, dst);
   }
-  // src holds the sorted local indices; store them as global query ids
-  for (int64_t i = 0; i < count; ++i) order[start + i] = first + src[i];
+  if (src != order) std::copy(src, src + count, order);
+}
+
+// Appends to order the indices first + [0, count) of count points, point i being
+// points[stride * i + (0, 1, 2)], sorted along a Morton curve over their bounding box; codes and
+// scratch are work buffers. Throws std::bad_alloc: call outside parallel regions.
+template <typename T>
+void append_morton_order(const T* points, int64_t stride, int64_t count, int64_t first,
+                         std::vector<int64_t>& order, std::vector<uint32_t>& codes,
+                         std::vector<int64_t>& scratch) {
+  if (count == 0) return;
+  codes.resize(count);
+  morton_codes(points, stride, count, codes.data());
+  const size_t start = order.size();
+  order.resize(start + count);
+  scratch.resize(count);
+  morton_sort(codes.data(), count, order.data() + start, scratch.data());
+  // store the sorted local indices as global query ids
+  for (int64_t i = 0; i < count; ++i) order[start + i] += first;
 }
 
 }  // namespace r3d

@@ -8,8 +8,10 @@
 
 #include <cstdint>
 
+#include "common/distance.h"
 #include "common/exact_math.h"
 #include "common/macros.h"
+#include "common/top_k.h"
 
 namespace r3d {
 
@@ -24,46 +26,6 @@ R3D_HD inline T knn_distance(const T* a, const T* b, int64_t D, int norm) {
   }
   return acc;
 }
-
-// A list of the k best (distance, index) pairs seen so far, kept sorted ascending in the
-// caller's output rows (dists, idx); ties go to the lower index.
-template <typename T>
-struct TopK {
-  T* dists;
-  int64_t* idx;
-  int64_t k;
-  int64_t count = 0;
-
-  R3D_HD TopK(T* d, int64_t* i, int64_t k_) : dists(d), idx(i), k(k_) {}
-
-  R3D_HD static bool before(T d, int64_t j, T d2, int64_t j2) {
-    return d < d2 || (d == d2 && j < j2);
-  }
-  R3D_HD bool full() const { return count == k; }
-  // The distance a candidate must not exceed to enter (only meaningful when full()).
-  R3D_HD T worst() const { return dists[k - 1]; }
-
-  R3D_HD void push(T d, int64_t j) {
-    if (k == 0) return;
-    if (count == k && !before(d, j, dists[k - 1], idx[k - 1])) return;
-    int64_t pos = count < k ? count++ : k - 1;
-    while (pos > 0 && before(d, j, dists[pos - 1], idx[pos - 1])) {
-      dists[pos] = dists[pos - 1];
-      idx[pos] = idx[pos - 1];
-      --pos;
-    }
-    dists[pos] = d;
-    idx[pos] = j;
-  }
-
-  // Zeros the slots past the neighbours found.
-  R3D_HD void pad(int64_t K) const {
-    for (int64_t s = count; s < K; ++s) {
-      dists[s] = T(0);
-      idx[s] = 0;
-    }
-  }
-};
 
 // Shapes shared by the forward and backward bodies.
 struct KnnShape {
@@ -95,7 +57,8 @@ struct KnnBruteForce {
 
 // Backward for query q: grad_p1 (N, P1, D) gets the gradient w.r.t. the query; grad_pairs
 // (N, P1, K, D) the gradient w.r.t. each neighbour, which the caller scatters onto p2 (this
-// keeps the body free of atomics). Slots without a neighbour get zeros.
+// keeps the body free of atomics). Slots without a neighbour (k >= min(K, lengths2[n]), a
+// padded query, or index -1 as ball_query leaves them) get zeros.
 template <typename T>
 struct KnnBackward {
   const T* p1;
@@ -117,19 +80,13 @@ struct KnnBackward {
     for (int64_t d = 0; d < s.D; ++d) g1[d] = T(0);
     for (int64_t k = 0; k < s.K; ++k) {
       T* gp = grad_pairs + (q * s.K + k) * s.D;
-      if (k >= k_eff) {
+      const int64_t j = idx[q * s.K + k];
+      if (k >= k_eff || j < 0) {
         for (int64_t d = 0; d < s.D; ++d) gp[d] = T(0);
         continue;
       }
-      const T g = grad_dists[q * s.K + k];
-      const T* point = p2 + (n * s.P2 + idx[q * s.K + k]) * s.D;
-      for (int64_t d = 0; d < s.D; ++d) {
-        const T diff = query[d] - point[d];
-        const T sign = diff > T(0) ? T(1) : (diff < T(0) ? T(-1) : T(0));
-        const T c = s.norm == 2 ? T(2) * g * diff : g * sign;
-        g1[d] += c;
-        gp[d] = -c;
-      }
+      const T* point = p2 + (n * s.P2 + j) * s.D;
+      pair_distance_gradient(query, point, grad_dists[q * s.K + k], s.D, s.norm, g1, gp);
     }
   }
 };

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
+from r3d._checks import check_range
 from r3d.errors import InputError, NativeError
 
 try:
@@ -92,6 +93,27 @@ def check_float(op: str, name: str, t: torch.Tensor, shape) -> None:
     if not has_native(t.device):
         raise NativeError(f"{op}: no native kernel for device {t.device}")
     check(op, name, t, t.dtype, shape, t.device)
+
+
+def check_cloud_pair(
+    op: str,
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None = None,
+    lengths2: torch.Tensor | None = None,
+) -> tuple[int, int, int, int]:
+    """Checks two padded batches of clouds, p1 (N, P1, D) float32/float64 and p2 (N, P2, D) of
+    its dtype and device, and (when given) their (N,) int64 lengths in [0, P1] / [0, P2];
+    returns (N, P1, P2, D)."""
+    check_float(op, "p1", p1, (None, None, None))
+    N, P1, D = p1.shape
+    check(op, "p2", p2, p1.dtype, (N, None, D), p1.device)
+    P2 = p2.shape[1]
+    for name, lengths, P in (("lengths1", lengths1, P1), ("lengths2", lengths2, P2)):
+        if lengths is not None:
+            check(op, name, lengths, torch.int64, (N,), p1.device)
+            check_range(op, name, lengths, 0, P + 1)
+    return N, P1, P2, D
 
 
 def launch(name: str, device: torch.device, *args) -> None:

@@ -6,22 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_k_norm, check_range
-from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
-
-
-def _check_knn_inputs(
-    op: str, p1: torch.Tensor, p2: torch.Tensor, lengths1: torch.Tensor, lengths2: torch.Tensor
-) -> tuple[int, int, int, int]:
-    """Checks the clouds and lengths of a KNN call; returns (N, P1, P2, D)."""
-    check_float(op, "p1", p1, (None, None, None))
-    N, P1, D = p1.shape
-    check(op, "p2", p2, p1.dtype, (N, None, D), p1.device)
-    P2 = p2.shape[1]
-    check(op, "lengths1", lengths1, torch.int64, (N,), p1.device)
-    check(op, "lengths2", lengths2, torch.int64, (N,), p1.device)
-    check_range(op, "lengths1", lengths1, 0, P1 + 1)
-    check_range(op, "lengths2", lengths2, 0, P2 + 1)
-    return N, P1, P2, D
+from r3d._native.core import DTYPE_NAMES, addr, check, check_cloud_pair, emulated, launch
 
 
 def knn_points_forward(
@@ -45,7 +30,7 @@ def knn_points_forward(
         slots without a neighbour.
     """
     op = "knn_points"
-    N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
+    N, P1, P2, D = check_cloud_pair(op, p1, p2, lengths1, lengths2)
     check_k_norm(op, K, norm)
     dists = p1.new_empty((N, P1, K))
     idx = torch.empty((N, P1, K), dtype=torch.int64, device=p1.device)
@@ -70,17 +55,18 @@ def knn_points_backward(
 
     Args:
         p1, p2, lengths1, lengths2: as in the forward.
-        idx: (N, P1, K) int64 from the forward; grad_dists: (N, P1, K) of p1's dtype.
+        idx: (N, P1, K) int64 from the forward (or ball_query's, whose empty slots hold -1);
+            grad_dists: (N, P1, K) of p1's dtype.
     Returns:
         grad_p1 (N, P1, D) and grad_pairs (N, P1, K, D), the gradient w.r.t. each neighbour,
         for the caller to scatter onto p2.
     """
     op = "knn_points backward"
-    N, P1, P2, D = _check_knn_inputs(op, p1, p2, lengths1, lengths2)
+    N, P1, P2, D = check_cloud_pair(op, p1, p2, lengths1, lengths2)
     check(op, "idx", idx, torch.int64, (N, P1, None), p1.device)
     K = idx.shape[2]
     check_k_norm(op, K, norm)
-    check_range(op, "idx", idx, 0, max(P2, 1))
+    check_range(op, "idx", idx, -1, max(P2, 1))
     check(op, "grad_dists", grad_dists, p1.dtype, (N, P1, K), p1.device)
     grad_p1 = p1.new_empty((N, P1, D))
     grad_pairs = p1.new_empty((N, P1, K, D))

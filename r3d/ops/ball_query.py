@@ -1,20 +1,22 @@
 """Ball query: the first K points of a cloud within a radius of each query point.
 
 ``ball_query`` follows PyTorch3D's signature and outputs: neighbours are the first K points of
-p2, in index order, whose squared distance to the query is strictly below radius**2. It is pure
-PyTorch, chunked over queries so that memory stays bounded, and runs on any device.
+p2, in index order, whose squared distance to the query is strictly below radius**2. On the CPU
+and CUDA it runs native kernels (for D = 3 a uniform grid per cloud of p2, the 27 cells around
+each query; brute force in index order for other D), elsewhere the chunked pure-PyTorch
+implementation :func:`ball_query_torch`, which is also the test oracle.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from r3d._checks import check_positive_int
-from r3d.errors import InputError
+from r3d._checks import check_positive_float, check_positive_int
+from r3d._native import ball_query as bridge
+from r3d._native import knn as knn_bridge
+from r3d._native import use_native
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds
-from r3d.ops.knn import KNN, knn_gather, pair_distances
+from r3d.ops.knn import KNN, knn_gather, pair_distances, scatter_pair_gradients
 
 
 def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -59,6 +61,54 @@ def _first_within(
     return idx
 
 
+def _check_arguments(op, p1, p2, lengths1, lengths2, K, radius):
+    """Checks a ball_query call; returns its lengths1, lengths2 and radius (a float)."""
+    check_positive_int(op, "K", K)
+    radius = check_positive_float(op, "radius", radius)
+    return (*check_clouds(op, p1, p2, lengths1, lengths2), radius)
+
+
+def ball_query_torch(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None = None,
+    lengths2: torch.Tensor | None = None,
+    K: int = 500,
+    radius: float = 0.2,
+    return_nn: bool = True,
+) -> KNN:
+    """Pure-PyTorch :func:`ball_query` (any device; chunked so memory stays bounded)."""
+    lengths1, lengths2, radius = _check_arguments(
+        "ball_query", p1, p2, lengths1, lengths2, K, radius
+    )
+    with torch.no_grad():
+        idx = _first_within(p1, p2, lengths1, lengths2, K, radius**2)
+    nn = masked_gather(p2, idx)
+    diff = p1[:, :, None, :] - nn
+    dists = (diff * diff).sum(-1) * (idx >= 0).to(p1.dtype)
+    return KNN(dists, idx, nn if return_nn else None)
+
+
+class _BallQuery(torch.autograd.Function):
+    """Native search; distances and their gradients from the native kernels (the gradients from
+    knn_points' backward, which skips the empty slots)."""
+
+    @staticmethod
+    def forward(ctx, p1, p2, lengths1, lengths2, K, radius):
+        dists, idx = bridge.ball_query_forward(p1, p2, lengths1, lengths2, K, radius)
+        ctx.save_for_backward(p1, p2, lengths1, lengths2, idx)
+        ctx.mark_non_differentiable(idx)
+        return dists, idx
+
+    @staticmethod
+    def backward(ctx, grad_dists, _grad_idx):
+        p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
+        grad_p1, grad_pairs = knn_bridge.knn_points_backward(
+            p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), 2
+        )
+        return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
+
+
 def ball_query(
     p1: torch.Tensor,
     p2: torch.Tensor,
@@ -82,15 +132,12 @@ def ball_query(
         Empty slots hold idx -1, dists 0 and knn 0. dists and knn are differentiable w.r.t. p1
         and p2.
     """
-    op = "ball_query"
-    check_positive_int(op, "K", K)
-    if isinstance(radius, bool) or not isinstance(radius, (int, float)) \
-            or not math.isfinite(radius) or radius <= 0:
-        raise InputError(f"{op}: radius must be a positive finite number, got {radius!r}")
-    lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
-    with torch.no_grad():
-        idx = _first_within(p1, p2, lengths1, lengths2, K, float(radius) ** 2)
-    nn = masked_gather(p2, idx)
-    diff = p1[:, :, None, :] - nn
-    dists = (diff * diff).sum(-1) * (idx >= 0).to(p1.dtype)
-    return KNN(dists, idx, nn if return_nn else None)
+    if not (isinstance(p1, torch.Tensor) and use_native(p1)):
+        return ball_query_torch(p1, p2, lengths1, lengths2, K, radius, return_nn)
+    lengths1, lengths2, radius = _check_arguments(
+        "ball_query", p1, p2, lengths1, lengths2, K, radius
+    )
+    dists, idx = _BallQuery.apply(
+        p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(), K, radius
+    )
+    return KNN(dists, idx, masked_gather(p2, idx) if return_nn else None)

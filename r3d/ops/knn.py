@@ -127,6 +127,22 @@ def knn_points_torch(
     return KNN(dists, idx, nn if return_nn else None)
 
 
+def scatter_pair_gradients(
+    grad_pairs: torch.Tensor, idx: torch.Tensor, p2: torch.Tensor
+) -> torch.Tensor:
+    """The gradient w.r.t. p2 (N, P2, D) of a search's distances from the gradients w.r.t. each
+    neighbour, grad_pairs (N, P1, K, D), summed onto the points idx (N, P1, K) names (a slot
+    whose gradient is zero may name any index in [-1, P2))."""
+    N, P2, D = p2.shape
+    grad_p2 = torch.zeros_like(p2)
+    if P2 == 0 or idx.numel() == 0:
+        return grad_p2
+    offsets = torch.arange(N, device=idx.device)[:, None, None] * P2
+    flat = (idx.clamp(min=0) + offsets).reshape(-1)
+    grad_p2.view(-1, D).index_add_(0, flat, grad_pairs.reshape(-1, D))
+    return grad_p2
+
+
 class _KnnPoints(torch.autograd.Function):
     """Native search; distances and their gradients from the native kernels."""
 
@@ -144,12 +160,7 @@ class _KnnPoints(torch.autograd.Function):
         grad_p1, grad_pairs = bridge.knn_points_backward(
             p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), ctx.norm
         )
-        N, P1, K = idx.shape
-        D = p2.shape[2]
-        grad_p2 = torch.zeros_like(p2)
-        flat = (idx + torch.arange(N, device=idx.device)[:, None, None] * p2.shape[1]).reshape(-1)
-        grad_p2.view(-1, D).index_add_(0, flat, grad_pairs.reshape(-1, D))
-        return grad_p1, grad_p2, None, None, None, None
+        return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
 
 
 def knn_points(

@@ -1,7 +1,11 @@
 """Farthest point sampling of batches of point clouds of different sizes.
 
-``sample_farthest_points`` follows PyTorch3D's signature and outputs. It is pure PyTorch and
-vectorised across the batch: one loop over the K selection steps.
+``sample_farthest_points`` follows PyTorch3D's signature and outputs. On the CPU and CUDA it
+runs native kernels (CPU: clouds in parallel, or a cloud's points shared among threads at each
+step; CUDA: a block per cloud), elsewhere :func:`sample_farthest_points_torch`, pure PyTorch
+vectorised across the batch (one loop over the K selection steps), which is also the test
+oracle. Both draw random start points the same way, so a generator seeded alike gives the same
+samples on either path.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from collections.abc import Sequence
 import torch
 
 from r3d._checks import describe
+from r3d._native import sample_farthest_points as bridge
+from r3d._native import use_native
 from r3d.errors import InputError
 from r3d.ops.ball_query import masked_gather
 from r3d.ops.clouds import check_points, valid_points
@@ -52,6 +58,54 @@ def _start_indices(
     return torch.minimum(start, (lengths - 1).clamp(min=0))
 
 
+def _prepare(
+    points: torch.Tensor,
+    lengths: torch.Tensor | None,
+    K: int | Sequence[int] | torch.Tensor,
+    random_start_point: bool,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor]:
+    """Checks a call; returns lengths (N,), K as (N,) int64, the output width max_k and the
+    (N,) int64 start points, all on points' device."""
+    op = "sample_farthest_points"
+    lengths = check_points(op, "points", points, lengths)
+    N = points.shape[0]
+    k = _per_cloud_k(op, K, N, points.device)
+    max_k = int(k.max()) if N else (K if isinstance(K, int) else 0)
+    with torch.no_grad():
+        start = _start_indices(lengths, random_start_point, generator)
+    return lengths, k, max_k, start
+
+
+def sample_farthest_points_torch(
+    points: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    K: int | Sequence[int] | torch.Tensor = 50,
+    random_start_point: bool = False,
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pure-PyTorch :func:`sample_farthest_points` (any device)."""
+    lengths, k, max_k, current = _prepare(points, lengths, K, random_start_point, generator)
+    N, P, _ = points.shape
+    counts = torch.minimum(k, lengths)
+    idx = torch.full((N, max_k), -1, dtype=torch.int64, device=points.device)
+    steps = int(counts.max()) if N else 0
+    with torch.no_grad():
+        pts = points.detach()
+        valid = valid_points(lengths, P)
+        # Squared distance to the nearest sample; -inf keeps padding from being chosen.
+        closest = torch.where(valid, float("inf"), float("-inf")).to(pts.dtype)
+        batch = torch.arange(N, device=points.device)
+        for i in range(steps):
+            idx[:, i] = torch.where(i < counts, current, -1)
+            if i + 1 < steps:
+                diff = pts - pts[batch, current][:, None, :]
+                closest = torch.minimum(closest, (diff * diff).sum(-1))
+                current = closest.argmax(dim=1)
+    return masked_gather(points, idx[:, :, None])[:, :, 0], idx
+
+
 def sample_farthest_points(
     points: torch.Tensor,
     lengths: torch.Tensor | None = None,
@@ -76,25 +130,12 @@ def sample_farthest_points(
         selected_indices: (N, max K) int64 indices into each cloud. A cloud with fewer points
         than its K gets all of them (in sampling order); empty slots hold index -1 and point 0.
     """
-    op = "sample_farthest_points"
-    lengths = check_points(op, "points", points, lengths)
-    N, P, _ = points.shape
-    k = _per_cloud_k(op, K, N, points.device)
-    max_k = int(k.max()) if N else (K if isinstance(K, int) else 0)
-    counts = torch.minimum(k, lengths)
-    idx = torch.full((N, max_k), -1, dtype=torch.int64, device=points.device)
-    steps = int(counts.max()) if N else 0
-    with torch.no_grad():
-        pts = points.detach()
-        valid = valid_points(lengths, P)
-        # Squared distance to the nearest sample; -inf keeps padding from being chosen.
-        closest = torch.where(valid, float("inf"), float("-inf")).to(pts.dtype)
-        current = _start_indices(lengths, random_start_point, generator)
-        batch = torch.arange(N, device=points.device)
-        for i in range(steps):
-            idx[:, i] = torch.where(i < counts, current, -1)
-            if i + 1 < steps:
-                diff = pts - pts[batch, current][:, None, :]
-                closest = torch.minimum(closest, (diff * diff).sum(-1))
-                current = closest.argmax(dim=1)
+    if not (isinstance(points, torch.Tensor) and use_native(points)):
+        return sample_farthest_points_torch(
+            points, lengths, K, random_start_point, generator=generator
+        )
+    lengths, k, max_k, start = _prepare(points, lengths, K, random_start_point, generator)
+    idx = bridge.sample_farthest_points_indices(
+        points.detach().contiguous(), lengths.contiguous(), k, start, max_k
+    )
     return masked_gather(points, idx[:, :, None])[:, :, 0], idx

@@ -14,6 +14,8 @@ from r3d.bench.cases import (  # noqa: F401 - importing a family registers its c
     face_areas,
     packing,
     knn,
+    sample_farthest_points,
+    ball_query,
     chamfer,
     mesh_ops,
     point_mesh,
