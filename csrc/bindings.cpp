@@ -10,6 +10,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <omp.h>
+
 #include <array>
 #include <cstdint>
 #include <tuple>
@@ -352,6 +354,33 @@ PYBIND11_MODULE(_C, m) {
     if (s.failed()) return 0;
 #endif
     return count;
+  });
+  m.def("build_info", []() {
+    py::dict info;
+    info["with_cuda"] = r3d::binding::kWithCuda;
+    info["openmp"] = _OPENMP;
+    info["omp_max_threads"] = omp_get_max_threads();
+    info["compiler"] = R3D_CXX_COMPILER;
+#ifdef R3D_WITH_CUDA
+    info["cuda_version"] = R3D_CUDA_VERSION;
+    info["cuda_architectures"] = R3D_CUDA_ARCHITECTURES;
+#else
+    info["cuda_version"] = py::none();
+    info["cuda_architectures"] = py::none();
+#endif
+    return info;
+  });
+  m.def("cuda_driver_version", []() {
+    int version = 0;
+#ifdef R3D_WITH_CUDA
+    raise_if_failed(r3d::cuda_driver_version(&version));
+#endif
+    return version;
+  });
+  m.def("cuda_get_device", []() {
+    int index = 0;
+    raise_if_failed(R3D_CUDA_CALL(r3d::cuda_get_device(&index)));
+    return index;
   });
   m.def("cuda_set_device", [](int index) {
     (void)index;

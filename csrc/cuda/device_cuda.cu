@@ -24,6 +24,25 @@ Status cuda_set_device(int index) {
   return Status::ok();
 }
 
+Status cuda_get_device(int* index) {
+  cudaError_t err = cudaGetDevice(index);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return Status::error(cudaGetErrorString(err));
+  }
+  return Status::ok();
+}
+
+Status cuda_driver_version(int* version) {
+  *version = 0;
+  cudaError_t err = cudaDriverGetVersion(version);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return Status::error(cudaGetErrorString(err));
+  }
+  return Status::ok();
+}
+
 Status cuda_stream_synchronize(uintptr_t stream) {
   cudaError_t err = cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream));
   if (err != cudaSuccess) return Status::error(cudaGetErrorString(err));
