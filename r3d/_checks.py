@@ -7,6 +7,7 @@ import math
 import torch
 
 from r3d.errors import InputError
+from r3d.value_checks import checks_now, expect, expect_finite
 
 
 def describe(x: object) -> str:
@@ -50,20 +51,6 @@ def check_k_norm(op: str, K: int, norm: int) -> None:
         raise InputError(f"{op}: norm must be 1 or 2, got {norm!r}")
 
 
-def check_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> None:
-    """Raises InputError unless low <= t < high for every element of the index tensor t."""
-    if t.numel() == 0:
-        return
-    # read the values in memory order: a permuted view of a contiguous tensor becomes contiguous
-    # (several times faster to reduce), and min and max do not depend on the order
-    memory_order = sorted(range(t.dim()), key=lambda d: -t.stride(d))
-    lo, hi = (int(v) for v in torch.aminmax(t.permute(memory_order)))
-    if lo < low or hi >= high:
-        raise InputError(
-            f"{op}: {name} has values in [{lo}, {hi}], expected them in [{low}, {high - 1}]"
-        )
-
-
 def segment_lengths(
     op: str, first_idxs: torch.Tensor, num_packed: int, max_size: int, name: str = "first_idxs"
 ) -> torch.Tensor:
@@ -83,19 +70,12 @@ def segment_lengths(
         return first_idxs.new_empty((0,))
     ends = torch.cat([first_idxs[1:], first_idxs.new_tensor([num_packed])])
     lengths = ends - first_idxs
-    if int(first_idxs[0]) != 0:
-        raise InputError(f"{op}: {name} must start at 0, got {int(first_idxs[0])}")
-    if int(lengths.min()) < 0:
-        raise InputError(
-            f"{op}: {name} must be non-decreasing and at most the number of packed rows "
-            f"({num_packed})"
-        )
-    longest = int(lengths.max())
-    if longest > max_size:
-        raise InputError(
-            f"{op}: a segment has {longest} rows, more than the padded size {max_size}"
-        )
-    return lengths
+    expect(op, first_idxs[0] == 0, f"{name} must start at 0")
+    low, high = torch.aminmax(lengths)
+    expect(op, low >= 0, f"{name} must be non-decreasing and at most the number of packed rows "
+                         f"({num_packed})")
+    expect(op, high <= max_size, f"a segment of {name} is longer than the padded size {max_size}")
+    return lengths if checks_now(lengths.device) else lengths.clamp(0, max_size)
 
 
 def check_float_points(op: str, name: str, t: torch.Tensor, last_dim: int = 3) -> None:
@@ -106,8 +86,7 @@ def check_float_points(op: str, name: str, t: torch.Tensor, last_dim: int = 3) -
         raise InputError(f"{op}: {name} must be a floating-point tensor, got {t.dtype}")
     if t.dim() < 1 or t.shape[-1] != last_dim:
         raise InputError(f"{op}: {name} must have shape (..., {last_dim}), got {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
-        raise InputError(f"{op}: {name} contains NaN or infinite values")
+    expect_finite(op, name, t)
 
 
 def check_same_device(op: str, **tensors: torch.Tensor) -> torch.device:

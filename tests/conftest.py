@@ -17,6 +17,11 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from r3d.value_checks import set_checks  # noqa: E402
+
+# Tests run with value checks on: a bad value raises at the call on CUDA too (CPU always does).
+set_checks(True)
+
 
 def random_packed_mesh_batch(
     verts_per_mesh: list[int],

@@ -81,7 +81,7 @@ def test_invalid_inputs(device, impl):
     for bad in (11, -2):
         wrong = p2f.clone()
         wrong[0, 0, 0, 0] = bad
-        with pytest.raises(InputError, match="pix_to_face has values outside"):
+        with pytest.raises(InputError, match="pix_to_face has values"):
             impl(wrong, bary, attrs)
     with pytest.raises(InputError, match="barycentric_coords must be"):
         impl(p2f, bary[..., :2], attrs)

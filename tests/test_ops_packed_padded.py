@@ -80,7 +80,7 @@ def test_empty_batch():
 @pytest.mark.parametrize(
     "inputs, first, size, match",
     [
-        (torch.zeros(5, 3), torch.tensor([0, 2]), 2, "a segment has 3 rows, more than"),
+        (torch.zeros(5, 3), torch.tensor([0, 2]), 2, "longer than the padded size 2"),
         (torch.zeros(5, 3), torch.tensor([1, 2]), 4, "must start at 0"),
         (torch.zeros(5, 3), torch.tensor([0, 4, 2]), 4, "non-decreasing"),
         (torch.zeros(5, 3), torch.tensor([0, 6]), 6, "non-decreasing and at most"),
@@ -99,7 +99,7 @@ def test_packed_to_padded_invalid(inputs, first, size, match):
 def test_padded_to_packed_invalid():
     with pytest.raises(InputError, match="3 batch items but first_idxs has 2"):
         padded_to_packed(torch.zeros(3, 4, 2), torch.tensor([0, 2]), 4)
-    with pytest.raises(InputError, match="more than the padded size 4"):
+    with pytest.raises(InputError, match="than the padded size 4"):
         padded_to_packed(torch.zeros(2, 4, 2), torch.tensor([0, 2]), 8)
     with pytest.raises(InputError, match="one device"):
         padded_to_packed(torch.zeros(2, 4, 2), torch.tensor([0, 2], device="meta"), 4)

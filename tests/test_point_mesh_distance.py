@@ -439,7 +439,7 @@ def _op_inputs():
         (3, torch.tensor([0]), "must have one entry per batch item, got 2 and 1"),
         (3, torch.tensor([1, 1]), "tris_first_idx must start at 0"),
         (1, torch.tensor([0, 5]), "points_first_idx must be non-decreasing"),
-        (4, 1, "a segment has 2 rows, more than the padded size 1"),
+        (4, 1, "is longer than the padded size 1"),
     ],
 )
 def test_op_invalid_inputs_raise(position, value, match):

@@ -38,7 +38,7 @@ def ball_query_forward(
         order, then distance 0 and index -1.
     """
     op = "ball_query"
-    N, P1, P2, D = check_cloud_pair(op, p1, p2, lengths1, lengths2)
+    N, P1, P2, D, lengths1, lengths2 = check_cloud_pair(op, p1, p2, lengths1, lengths2)
     check_positive_int(op, "K", K)
     radius = check_positive_float(op, "radius", radius)
     if P2 > MAX_POINTS:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
 from r3d.errors import InputError
+from r3d.value_checks import checked_range, checks_now, expect
 
 COMPOSITE_MODES = ("alpha_composite", "norm_weighted_sum", "weighted_sum")  # CompositeMode
 
@@ -79,8 +79,10 @@ def composite_forward(
             "composite_forward", features.device, DTYPE_NAMES[features.dtype], addr(pointsidx),
             addr(alphas), addr(features), shape, addr(out), addr(code),
         )
-    if int(code):  # kCompositeBadIndex: let the range check name the values
-        check_range(op, "pointsidx", pointsidx, -1, shape[5])
+    if not checks_now(code.device):
+        expect(op, code == 0, f"pointsidx has values outside [-1, {shape[5] - 1}]")
+    elif int(code):  # kCompositeBadIndex: let the range check name the values
+        checked_range(op, "pointsidx", pointsidx, -1, shape[5])
     return out
 
 
@@ -108,7 +110,7 @@ def composite_backward(
     N, K, H, W, C, P = shape[:6]
     fmt = image_memory_format(pointsidx)
     check(op_name, "grad_out", grad_out, features.dtype, (N, C, H, W), features.device, fmt)
-    check_range(op_name, "pointsidx", pointsidx, -1, P)
+    pointsidx = checked_range(op_name, "pointsidx", pointsidx, -1, P)
     grad_alphas = torch.empty_like(alphas, memory_format=fmt) if need_alphas else None
     grad_features = None
     if need_features:

@@ -10,13 +10,15 @@ else in r3d calls ``data_ptr()``.
 from __future__ import annotations
 
 import contextlib
-import contextvars
+import functools
+import logging
+import os
 from collections.abc import Iterator, Sequence
 
 import torch
 
-from r3d._checks import check_range
 from r3d.errors import InputError, NativeError
+from r3d.value_checks import checked_range
 
 try:
     from r3d import _C
@@ -26,7 +28,10 @@ except ImportError as exc:  # pragma: no cover - only when the build is broken
 else:
     _IMPORT_ERROR = None
 
+log = logging.getLogger("r3d.ops")
+
 FLOAT_DTYPES = (torch.float32, torch.float64)
+HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
 DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
@@ -101,31 +106,68 @@ def check_cloud_pair(
     p2: torch.Tensor,
     lengths1: torch.Tensor | None = None,
     lengths2: torch.Tensor | None = None,
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, torch.Tensor | None, torch.Tensor | None]:
     """Checks two padded batches of clouds, p1 (N, P1, D) float32/float64 and p2 (N, P2, D) of
     its dtype and device, and (when given) their (N,) int64 lengths in [0, P1] / [0, P2];
-    returns (N, P1, P2, D)."""
+    returns (N, P1, P2, D, lengths1, lengths2), the lengths as :func:`checked_range` returns
+    them."""
     check_float(op, "p1", p1, (None, None, None))
     N, P1, D = p1.shape
     check(op, "p2", p2, p1.dtype, (N, None, D), p1.device)
     P2 = p2.shape[1]
+    checked = []
     for name, lengths, P in (("lengths1", lengths1, P1), ("lengths2", lengths2, P2)):
         if lengths is not None:
             check(op, name, lengths, torch.int64, (N,), p1.device)
-            check_range(op, name, lengths, 0, P + 1)
-    return N, P1, P2, D
+            lengths = checked_range(op, name, lengths, 0, P + 1)
+        checked.append(lengths)
+    return N, P1, P2, D, checked[0], checked[1]
 
 
 def launch(name: str, device: torch.device, *args) -> None:
-    """Calls ``<name>_cpu`` with the thread count or ``<name>_cuda`` with the current stream."""
+    """Calls ``<name>_cpu`` with the thread count or ``<name>_cuda`` with the current stream of
+    ``device``, leaving the caller's current CUDA device as it was."""
     C = module()
     if device.type == "cpu":
         getattr(C, name + "_cpu")(*args, torch.get_num_threads())
     elif device.type == "cuda" and C.with_cuda:
-        C.cuda_set_device(device.index if device.index is not None else 0)
-        getattr(C, name + "_cuda")(*args, torch.cuda.current_stream(device).cuda_stream)
+        check_cuda_versions()
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        previous = C.cuda_get_device()
+        if previous != index:
+            C.cuda_set_device(index)
+        try:
+            getattr(C, name + "_cuda")(*args, torch.cuda.current_stream(device).cuda_stream)
+        finally:
+            if previous != index:
+                C.cuda_set_device(previous)
     else:
         raise NativeError(f"{name}: no native launcher for device {device}")
+
+
+def _major(version: str | None) -> int | None:
+    """The major number of a CUDA version string such as "13.0.88" (None for None)."""
+    return None if not version else int(version.split(".")[0])
+
+
+@functools.cache
+def check_cuda_versions() -> None:
+    """Before the first CUDA launch: NativeError when the driver is older than the CUDA major
+    version r3d's kernels were built with (they could not load), and a warning when torch uses
+    another CUDA major version than r3d (both runtimes then need the driver's support)."""
+    built = module().build_info()["cuda_version"]
+    driver = module().cuda_driver_version()  # e.g. 12040 for 12.4
+    if _major(built) is not None and driver // 1000 < _major(built):
+        raise NativeError(
+            f"r3d's CUDA kernels were built with CUDA {built}, but the NVIDIA driver supports "
+            f"CUDA {driver // 1000}.{driver % 1000 // 10} at most: update the driver, or rebuild "
+            f"r3d with an nvcc of CUDA {driver // 1000}.x (CUDACXX=/path/to/nvcc pip install .)"
+        )
+    if _major(torch.version.cuda) not in (None, _major(built)):
+        log.warning(
+            "r3d's CUDA kernels were built with CUDA %s but torch with CUDA %s: rebuild r3d "
+            "with a matching nvcc if kernels fail to load", built, torch.version.cuda,
+        )
 
 
 def emulated(op: str, name: str, device: torch.device, emulate_cuda: bool) -> str:
@@ -148,24 +190,51 @@ def cuda_device_count() -> int:
     return module().cuda_device_count() if built_with_cuda() else 0
 
 
-_TORCH_ONLY = contextvars.ContextVar("r3d_torch_only", default=False)
+# torch_only(): the depth of nested blocks (a plain global, which torch.compile traces and
+# guards on, unlike a ContextVar); R3D_NATIVE=0: every op runs its pure-PyTorch twin
+_torch_only = {"depth": 0}
+_NATIVE_OFF = os.environ.get("R3D_NATIVE", "1") in ("0", "false", "False", "off")
+_warned: set[tuple[str, str]] = set()
 
 
-def use_native(t: torch.Tensor) -> bool:
-    """True when a native launcher exists for ``t``'s device and dtype and
-    :func:`torch_only` is not in effect.
+def native_missing(device: torch.device, dtype: torch.dtype) -> str | None:
+    """Why no native kernel runs tensors of ``device`` and floating ``dtype`` (None when one
+    does; float16 / bfloat16 run in float32)."""
+    if _C is None:
+        return f"r3d's native module failed to import ({_IMPORT_ERROR})"
+    if dtype not in FLOAT_DTYPES + HALF_DTYPES:
+        return f"no native kernel for {dtype} tensors"
+    if device.type == "cuda" and not _C.with_cuda:
+        return ("r3d was built without its CUDA kernels (rebuild on a machine with nvcc: "
+                "R3D_CUDA=ON pip install .)")
+    if device.type not in ("cpu", "cuda"):
+        return f"no native kernels for {device.type} tensors"
+    return None
 
-    The pure-PyTorch implementation is used otherwise (other devices such as MPS, other dtypes).
-    """
-    return not _TORCH_ONLY.get() and has_native(t.device, t.dtype)
+
+def use_native(t: torch.Tensor, op: str) -> bool:
+    """Whether ``op`` runs its native kernel on ``t`` (its first floating-point input): False
+    within :func:`torch_only` or with ``R3D_NATIVE=0`` (the explicit choice of the pure-PyTorch
+    twins), and when no kernel fits ``t``, which is logged once per op and reason as a warning
+    on the ``r3d.ops`` logger before the twin runs. Integer inputs go to the twin silently (it
+    raises the error for them)."""
+    if _torch_only["depth"] or _NATIVE_OFF or not t.is_floating_point():
+        return False
+    reason = native_missing(t.device, t.dtype)
+    if reason is None:
+        return True
+    if (op, reason) not in _warned and not torch.compiler.is_compiling():
+        _warned.add((op, reason))
+        log.warning("%s: running the pure-PyTorch implementation: %s", op, reason)
+    return False
 
 
 @contextlib.contextmanager
 def torch_only() -> Iterator[None]:
     """Within this block every op runs its pure-PyTorch implementation (for comparisons such
     as ``r3d bench``'s whole-pipeline cases)."""
-    token = _TORCH_ONLY.set(True)
+    _torch_only["depth"] += 1
     try:
         yield
     finally:
-        _TORCH_ONLY.reset(token)
+        _torch_only["depth"] -= 1

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range, segment_lengths
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch, module
 from r3d.errors import InputError
+from r3d.value_checks import checked_csr_ptr, checked_range
 
 
 def group_by_key(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -25,7 +25,7 @@ def group_by_key(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch
     check(op, "keys", keys, torch.int64, (None,), torch.device("cpu"))
     if num_rows < 0:
         raise InputError(f"{op}: num_rows must be >= 0, got {num_rows}")
-    check_range(op, "keys", keys, 0, num_rows)
+    keys = checked_range(op, "keys", keys, 0, num_rows)
     ptr = torch.empty((num_rows + 1,), dtype=torch.int64)
     order = torch.empty_like(keys)
     module().group_by_key_cpu(addr(keys), keys.shape[0], num_rows, addr(ptr), addr(order))
@@ -48,10 +48,8 @@ def csr_gather_sum(x: torch.Tensor, ptr: torch.Tensor, col: torch.Tensor) -> tor
     check(op, "col", col, torch.int64, (None,), x.device)
     if ptr.shape[0] < 1:
         raise InputError(f"{op}: ptr must have at least one entry, got shape (0,)")
-    segment_lengths(op, ptr[:-1], col.shape[0], col.shape[0], "ptr")
-    if int(ptr[-1]) != col.shape[0]:
-        raise InputError(f"{op}: ptr must end at {col.shape[0]} (len(col)), got {int(ptr[-1])}")
-    check_range(op, "col", col, 0, x.shape[0])
+    ptr = checked_csr_ptr(op, "ptr", ptr, col.shape[0])
+    col = checked_range(op, "col", col, 0, x.shape[0])
     rows, dim = ptr.shape[0] - 1, x.shape[1]
     out = x.new_empty((rows, dim))
     if rows and dim:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
-from r3d.errors import InputError
+from r3d.value_checks import expect
 
 
 def _check_interp_inputs(
@@ -22,18 +22,12 @@ def _check_interp_inputs(
 
 
 def _raise_interp_code(op: str, code: torch.Tensor, num_faces: int) -> None:
-    """Turns the largest code an interpolate_face_attributes launcher met into an InputError."""
-    value = int(code)
-    if value == 2:  # kInterpBadFace
-        raise InputError(
-            f"{op}: pix_to_face has values outside [-1, {num_faces - 1}] (face_attributes has "
-            f"{num_faces} faces)"
-        )
-    if value == 1:  # kInterpNonFinite
-        raise InputError(
-            f"{op}: barycentric_coords or face_attributes contain NaN or infinite values at "
-            "covered pixels"
-        )
+    """Turns the largest code an interpolate_face_attributes launcher met into an InputError
+    (at once or deferred: :func:`r3d.value_checks.expect`)."""
+    expect(op, code != 2, f"pix_to_face has values outside [-1, {num_faces - 1}] "  # kInterpBadFace
+                          f"(face_attributes has {num_faces} faces)")
+    expect(op, code != 1, "barycentric_coords or face_attributes contain NaN or infinite "
+                          "values at covered pixels")  # kInterpNonFinite
 
 
 def interp_face_attrs_forward(

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_k_norm, check_range
+from r3d._checks import check_k_norm
 from r3d._native.core import DTYPE_NAMES, addr, check, check_cloud_pair, emulated, launch
+from r3d.value_checks import checked_range
 
 
 def knn_points_forward(
@@ -30,7 +31,7 @@ def knn_points_forward(
         slots without a neighbour.
     """
     op = "knn_points"
-    N, P1, P2, D = check_cloud_pair(op, p1, p2, lengths1, lengths2)
+    N, P1, P2, D, lengths1, lengths2 = check_cloud_pair(op, p1, p2, lengths1, lengths2)
     check_k_norm(op, K, norm)
     dists = p1.new_empty((N, P1, K))
     idx = torch.empty((N, P1, K), dtype=torch.int64, device=p1.device)
@@ -62,11 +63,11 @@ def knn_points_backward(
         for the caller to scatter onto p2.
     """
     op = "knn_points backward"
-    N, P1, P2, D = check_cloud_pair(op, p1, p2, lengths1, lengths2)
+    N, P1, P2, D, lengths1, lengths2 = check_cloud_pair(op, p1, p2, lengths1, lengths2)
     check(op, "idx", idx, torch.int64, (N, P1, None), p1.device)
     K = idx.shape[2]
     check_k_norm(op, K, norm)
-    check_range(op, "idx", idx, -1, max(P2, 1))
+    idx = checked_range(op, "idx", idx, -1, max(P2, 1))
     check(op, "grad_dists", grad_dists, p1.dtype, (N, P1, K), p1.device)
     grad_p1 = p1.new_empty((N, P1, D))
     grad_pairs = p1.new_empty((N, P1, K, D))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d.value_checks import checked_range
 
 
 def marching_cubes(
@@ -28,7 +28,7 @@ def marching_cubes(
     N, D, H, W = vol.shape
     check(op, "levels", levels, vol.dtype, (N,), vol.device)
     check(op, "table", table, torch.int64, (256, None, 3), vol.device)
-    check_range(op, "table", table, -1, 24)
+    table = checked_range(op, "table", table, -1, 24)
     grid = (N, D, H, W, table.shape[1])
     points = N * D * H * W
     crossed = torch.zeros((points, 3), dtype=torch.uint8, device=vol.device)

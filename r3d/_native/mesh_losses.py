@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range, segment_lengths
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
-from r3d.errors import InputError
+from r3d.value_checks import checked_csr_ptr, checked_range
 
 
 def _check_indexed(
@@ -17,7 +16,7 @@ def _check_indexed(
     """Checks verts (V, 3) and an index table (K, width) in [0, V); returns K."""
     check_float(op, "verts", verts, (None, 3))
     check(op, "index", index, torch.int64, (None, width), verts.device)
-    check_range(op, "index", index, 0, verts.shape[0])
+    index = checked_range(op, "index", index, 0, verts.shape[0])
     return index.shape[0]
 
 
@@ -125,10 +124,9 @@ def face_pairs(
     check(op, "order", order, torch.int64, (None,), edges.device)
     num_incidences = order.shape[0]
     check(op, "corners", corners, torch.int64, (num_incidences,), edges.device)
-    counts = segment_lengths(op, ptr[:-1], num_incidences, num_incidences, "ptr")
-    if int(ptr[-1]) != num_incidences:
-        raise InputError(f"{op}: ptr must end at {num_incidences}, got {int(ptr[-1])}")
-    check_range(op, "order", order, 0, num_incidences)
+    ptr = checked_csr_ptr(op, "ptr", ptr, num_incidences)
+    counts = ptr[1:] - ptr[:-1]
+    order = checked_range(op, "order", order, 0, num_incidences)
     pairs = counts * (counts - 1) // 2
     pair_first = torch.cumsum(pairs, 0) - pairs
     num_pairs = int(pairs.sum())

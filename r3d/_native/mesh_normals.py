@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
+from r3d.value_checks import checked_range
 
 
 def face_areas_normals_forward(
@@ -23,7 +23,7 @@ def face_areas_normals_forward(
     op = "mesh_face_areas_normals"
     check_float(op, "verts", verts, (None, 3))
     check(op, "faces", faces, torch.int64, (None, 3), verts.device)
-    check_range(op, "faces", faces, 0, verts.shape[0])
+    faces = checked_range(op, "faces", faces, 0, verts.shape[0])
     num_faces = faces.shape[0]
     areas = verts.new_empty((num_faces,))
     normals = verts.new_empty((num_faces, 3))
@@ -52,7 +52,7 @@ def face_areas_normals_backward(
     op = "mesh_face_areas_normals backward"
     check_float(op, "verts", verts, (None, 3))
     check(op, "faces", faces, torch.int64, (None, 3), verts.device)
-    check_range(op, "faces", faces, 0, verts.shape[0])
+    faces = checked_range(op, "faces", faces, 0, verts.shape[0])
     num_faces = faces.shape[0]
     check(op, "grad_areas", grad_areas, verts.dtype, (num_faces,), verts.device)
     check(op, "grad_normals", grad_normals, verts.dtype, (num_faces, 3), verts.device)

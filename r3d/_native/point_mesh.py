@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range, segment_lengths
+from r3d._checks import segment_lengths
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
+from r3d.value_checks import checked_range
 
 
 def _check_point_mesh(
@@ -93,7 +94,7 @@ def point_mesh_backward(
     num_points, num_prims, corners = _check_point_mesh(op, points, prims)
     num_queries, num_matches = (num_points, num_prims) if point_queries else (num_prims, num_points)
     check(op, "idx", idx, torch.int64, (num_queries,), points.device)
-    check_range(op, "idx", idx, -1, num_matches)
+    idx = checked_range(op, "idx", idx, -1, num_matches)
     check(op, "grad_dists", grad_dists, points.dtype, (num_queries,), points.device)
     grad_points = points.new_empty((num_queries, 3))
     grad_prims = points.new_empty((num_queries, corners, 3))

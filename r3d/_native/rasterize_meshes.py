@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
+from r3d.value_checks import checked_range, checked_segments
 
 
 def _check_raster_settings(op: str, settings: tuple) -> tuple:
@@ -55,11 +55,9 @@ def rasterize_meshes_forward(
     check(op, "mesh_to_face_first_idx", mesh_to_face_first_idx, torch.int64, (N,), device)
     check(op, "num_faces_per_mesh", num_faces_per_mesh, torch.int64, (N,), device)
     num_faces = face_verts.shape[0]
-    check_range(op, "mesh_to_face_first_idx", mesh_to_face_first_idx, 0, num_faces + 1)
-    check_range(op, "num_faces_per_mesh", num_faces_per_mesh, 0, num_faces + 1)
-    check_range(
-        op, "mesh_to_face_first_idx + num_faces_per_mesh",
-        mesh_to_face_first_idx + num_faces_per_mesh, 0, num_faces + 1,
+    mesh_to_face_first_idx, num_faces_per_mesh = checked_segments(
+        op, ("mesh_to_face_first_idx", "num_faces_per_mesh"), mesh_to_face_first_idx,
+        num_faces_per_mesh, num_faces,
     )
     if bin_size < 0:
         raise InputError(f"{op}: bin_size must be >= 0, got {bin_size}")
@@ -101,7 +99,7 @@ def rasterize_meshes_backward(
     check_float(op, "face_verts", face_verts, (None, 3, 3))
     device, dtype = face_verts.device, face_verts.dtype
     check(op, "pix_to_face", pix_to_face, torch.int64, (N, H, W, K), device)
-    check_range(op, "pix_to_face", pix_to_face, -1, face_verts.shape[0])
+    pix_to_face = checked_range(op, "pix_to_face", pix_to_face, -1, face_verts.shape[0])
     check(op, "grad_zbuf", grad_zbuf, dtype, (N, H, W, K), device)
     check(op, "grad_bary", grad_bary, dtype, (N, H, W, K, 3), device)
     check(op, "grad_dists", grad_dists, dtype, (N, H, W, K), device)

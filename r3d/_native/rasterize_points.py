@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
+from r3d.value_checks import checked_range, checked_segments
 
 
 def _check_point_raster_settings(op: str, settings: tuple) -> tuple[int, int, int, int]:
@@ -58,11 +58,9 @@ def rasterize_points_forward(
     check(op, "radius", radius, points.dtype, (P,), device)
     check(op, "cloud_to_packed_first_idx", cloud_to_packed_first_idx, torch.int64, (N,), device)
     check(op, "num_points_per_cloud", num_points_per_cloud, torch.int64, (N,), device)
-    check_range(op, "cloud_to_packed_first_idx", cloud_to_packed_first_idx, 0, P + 1)
-    check_range(op, "num_points_per_cloud", num_points_per_cloud, 0, P + 1)
-    check_range(
-        op, "cloud_to_packed_first_idx + num_points_per_cloud",
-        cloud_to_packed_first_idx + num_points_per_cloud, 0, P + 1,
+    cloud_to_packed_first_idx, num_points_per_cloud = checked_segments(
+        op, ("cloud_to_packed_first_idx", "num_points_per_cloud"), cloud_to_packed_first_idx,
+        num_points_per_cloud, P,
     )
     if isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0:
         raise InputError(f"{op}: bin_size must be an int >= 0, got {bin_size!r}")
@@ -102,7 +100,7 @@ def rasterize_points_backward(
     check_float(op, "points", points, (None, 3))
     device, dtype, P = points.device, points.dtype, points.shape[0]
     check(op, "idx", idx, torch.int64, (N, H, W, K), device)
-    check_range(op, "idx", idx, -1, P)
+    idx = checked_range(op, "idx", idx, -1, P)
     check(op, "grad_zbuf", grad_zbuf, dtype, (N, H, W, K), device)
     check(op, "grad_dists", grad_dists, dtype, (N, H, W, K), device)
     grad_points = torch.zeros_like(points)

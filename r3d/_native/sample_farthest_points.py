@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_int, check_range
+from r3d._checks import check_int
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, emulated, launch
 from r3d.errors import InputError
+from r3d.value_checks import checked_range
 
 
 def sample_farthest_points_indices(
@@ -38,8 +39,8 @@ def sample_farthest_points_indices(
     check_int(op, "max_k", max_k, 0)
     for name, t in (("lengths", lengths), ("K", k), ("start", start)):
         check(op, name, t, torch.int64, (N,), device)
-    check_range(op, "lengths", lengths, 0, P + 1)
-    check_range(op, "K", k, 1, max_k + 1)
+    lengths = checked_range(op, "lengths", lengths, 0, P + 1)
+    k = checked_range(op, "K", k, 1, max_k + 1)
     if N and not bool(((start >= 0) & (start < lengths.clamp(min=1))).all()):
         raise InputError(
             f"{op}: start must lie in [0, lengths[n] - 1] (0 for an empty cloud), got "

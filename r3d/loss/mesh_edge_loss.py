@@ -8,6 +8,7 @@ import torch
 
 from r3d._native import mesh_losses as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.csr import scatter_add_rows
@@ -43,27 +44,37 @@ def _edge_loss(meshes: Meshes, target_length: float, native: bool) -> torch.Tens
     if meshes.isempty():
         return empty_loss(meshes)
     verts, edges = meshes.verts_packed(), meshes.edges_packed()
-    if native and use_native(verts):
-        sq = _EdgeLoss.apply(verts.contiguous(), edges, float(target_length))
+    if native and use_native(verts, op):
+        sq = in_float32(edge_loss_op, verts, edges, float(target_length))
     else:
         v0, v1 = verts[edges].unbind(1)
         sq = ((v0 - v1).norm(dim=1) - target_length) ** 2
     return per_item_mean(sq, meshes.edges_packed_to_mesh_idx(), len(meshes))
 
 
-class _EdgeLoss(torch.autograd.Function):
-    """Per-edge squared length deviations (E,) from the native kernels."""
+@native_op("mesh_edge_loss", lambda verts, edges, target: verts.new_empty((edges.shape[0],)))
+def edge_loss_op(verts: torch.Tensor, edges: torch.Tensor, target: float) -> torch.Tensor:
+    """Native per-edge squared length deviations (E,) of verts (V, 3) and edges (E, 2)."""
+    return bridge.edge_loss_forward(verts.contiguous(), edges, target)
 
-    @staticmethod
-    def forward(ctx, verts, edges, target):
-        ctx.save_for_backward(verts, edges)
-        ctx.target = target
-        return bridge.edge_loss_forward(verts, edges, target)
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        verts, edges = ctx.saved_tensors
-        grad_ends = bridge.edge_loss_backward(verts, edges, grad.contiguous(), ctx.target)
-        grad_verts = scatter_add_rows(grad_ends.view(-1, 3), edges.view(-1), verts.shape[0])
-        return grad_verts, None, None
+@native_op("mesh_edge_loss_backward",
+           lambda verts, edges, grad, target: torch.empty_like(verts))
+def edge_loss_backward_op(
+    verts: torch.Tensor, edges: torch.Tensor, grad: torch.Tensor, target: float
+) -> torch.Tensor:
+    """Native backward: the gradient w.r.t. verts (V, 3)."""
+    verts = verts.contiguous()
+    grad_ends = bridge.edge_loss_backward(verts, edges, grad.contiguous(), target)
+    return scatter_add_rows(grad_ends.view(-1, 3), edges.view(-1), verts.shape[0])
+
+
+def _setup_edge_loss(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[0], inputs[1])
+    ctx.target = inputs[2]
+
+
+edge_loss_op.register_autograd(
+    lambda ctx, grad: (edge_loss_backward_op(*ctx.saved_tensors, grad, ctx.target), None, None),
+    setup_context=_setup_edge_loss,
+)

@@ -50,7 +50,7 @@ def _laplacian_smoothing(meshes: Meshes, method: str, native: bool) -> torch.Ten
         return empty_loss(meshes)
     verts = meshes.verts_packed()
     if method == "uniform":
-        if native and use_native(verts):
+        if native and use_native(verts, op):
             lap = _uniform_laplacian_native(verts, meshes.edges_packed())
         else:
             lap = meshes.laplacian_packed().mm(verts)

@@ -8,6 +8,7 @@ import torch
 
 from r3d._native import mesh_losses as bridge
 from r3d._native import use_native
+from r3d._native.library import dynamic_size, in_float32, native_op
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.csr import group_by, group_by_torch, scatter_add_rows
 from r3d.structures import Meshes
@@ -57,10 +58,10 @@ def face_pairs(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor]:
         quads (P, 4) int64 packed vertex indices (v0, v1, a, b), (v0, v1) the edge as in
         edges_packed, and pair_mesh (P,) int64 the mesh of each pair.
     """
-    if not use_native(meshes.verts_packed()):
+    if not use_native(meshes.verts_packed(), "mesh_normal_consistency"):
         return face_pairs_torch(meshes)
     ptr, order, _, corner = _incidences(meshes, group_by)
-    quads, pair_edge = bridge.face_pairs(meshes.edges_packed(), ptr, order, corner)
+    quads, pair_edge = face_pairs_op(meshes.edges_packed(), ptr, order, corner)
     return quads, meshes.edges_packed_to_mesh_idx()[pair_edge]
 
 
@@ -86,9 +87,9 @@ def _normal_consistency(meshes: Meshes, native: bool) -> torch.Tensor:
     if meshes.isempty():
         return empty_loss(meshes)
     verts = meshes.verts_packed()
-    if native and use_native(verts):
+    if native and use_native(verts, "mesh_normal_consistency"):
         quads, pair_mesh = face_pairs(meshes)
-        values = _NormalConsistency.apply(verts.contiguous(), quads)
+        values = in_float32(normal_consistency_op, verts, quads)
     else:
         quads, pair_mesh = face_pairs_torch(meshes)
         v0, v1, a, b = verts[quads].unbind(1)
@@ -99,18 +100,37 @@ def _normal_consistency(meshes: Meshes, native: bool) -> torch.Tensor:
     return per_item_mean(values, pair_mesh, len(meshes))
 
 
-class _NormalConsistency(torch.autograd.Function):
-    """Per-pair ``1 - cos`` (P,) from the native kernels."""
+@native_op("face_pairs", lambda edges, ptr, order, corners: (
+    edges.new_empty((dynamic_size(), 4)), edges.new_empty((dynamic_size(),))))
+def face_pairs_op(
+    edges: torch.Tensor, ptr: torch.Tensor, order: torch.Tensor, corners: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native enumeration of the face pairs of every edge: quads (P, 4) and pair_edge (P,)."""
+    return bridge.face_pairs(edges, ptr, order, corners)
 
-    @staticmethod
-    def forward(ctx, verts, quads):
-        ctx.save_for_backward(verts, quads)
-        return bridge.normal_consistency_forward(verts, quads, COS_EPS)
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad):
-        verts, quads = ctx.saved_tensors
-        grad_corners = bridge.normal_consistency_backward(verts, quads, grad.contiguous(), COS_EPS)
-        grad_verts = scatter_add_rows(grad_corners.view(-1, 3), quads.view(-1), verts.shape[0])
-        return grad_verts, None
+@native_op("mesh_normal_consistency", lambda verts, quads: verts.new_empty((quads.shape[0],)))
+def normal_consistency_op(verts: torch.Tensor, quads: torch.Tensor) -> torch.Tensor:
+    """Native per-pair ``1 - cos`` (P,) of verts (V, 3) and quads (P, 4)."""
+    return bridge.normal_consistency_forward(verts.contiguous(), quads, COS_EPS)
+
+
+@native_op("mesh_normal_consistency_backward",
+           lambda verts, quads, grad: torch.empty_like(verts))
+def normal_consistency_backward_op(
+    verts: torch.Tensor, quads: torch.Tensor, grad: torch.Tensor
+) -> torch.Tensor:
+    """Native backward: the gradient w.r.t. verts (V, 3)."""
+    verts = verts.contiguous()
+    grad_corners = bridge.normal_consistency_backward(verts, quads, grad.contiguous(), COS_EPS)
+    return scatter_add_rows(grad_corners.view(-1, 3), quads.view(-1), verts.shape[0])
+
+
+def _setup_normal_consistency(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+normal_consistency_op.register_autograd(
+    lambda ctx, grad: (normal_consistency_backward_op(*ctx.saved_tensors, grad), None),
+    setup_context=_setup_normal_consistency,
+)

@@ -13,10 +13,10 @@ import torch
 
 from r3d._checks import check_positive_float, check_positive_int
 from r3d._native import ball_query as bridge
-from r3d._native import knn as knn_bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds
-from r3d.ops.knn import KNN, knn_gather, pair_distances, scatter_pair_gradients
+from r3d.ops.knn import KNN, knn_gather, pair_distances, search_backward
 
 
 def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -89,24 +89,25 @@ def ball_query_torch(
     return KNN(dists, idx, nn if return_nn else None)
 
 
-class _BallQuery(torch.autograd.Function):
-    """Native search; distances and their gradients from the native kernels (the gradients from
-    knn_points' backward, which skips the empty slots)."""
+@native_op("ball_query", lambda p1, p2, lengths1, lengths2, K, radius: (
+    p1.new_empty((p1.shape[0], p1.shape[1], K)),
+    p1.new_empty((p1.shape[0], p1.shape[1], K), dtype=torch.int64),
+))
+def ball_query_op(
+    p1: torch.Tensor, p2: torch.Tensor, lengths1: torch.Tensor, lengths2: torch.Tensor, K: int,
+    radius: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native search: dists (N, P1, K) and idx (N, P1, K) int64, -1 in empty slots."""
+    return bridge.ball_query_forward(p1, p2, lengths1, lengths2, K, radius)
 
-    @staticmethod
-    def forward(ctx, p1, p2, lengths1, lengths2, K, radius):
-        dists, idx = bridge.ball_query_forward(p1, p2, lengths1, lengths2, K, radius)
-        ctx.save_for_backward(p1, p2, lengths1, lengths2, idx)
-        ctx.mark_non_differentiable(idx)
-        return dists, idx
 
-    @staticmethod
-    def backward(ctx, grad_dists, _grad_idx):
-        p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
-        grad_p1, grad_pairs = knn_bridge.knn_points_backward(
-            p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), 2
-        )
-        return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
+def _setup_ball_query(ctx, inputs, output) -> None:
+    p1, p2, lengths1, lengths2, _, _ = inputs
+    ctx.save_for_backward(p1, p2, lengths1, lengths2, output[1])
+    ctx.norm = 2  # knn_points' backward skips the empty slots
+
+
+ball_query_op.register_autograd(search_backward, setup_context=_setup_ball_query)
 
 
 def ball_query(
@@ -132,12 +133,13 @@ def ball_query(
         Empty slots hold idx -1, dists 0 and knn 0. dists and knn are differentiable w.r.t. p1
         and p2.
     """
-    if not (isinstance(p1, torch.Tensor) and use_native(p1)):
+    if not (isinstance(p1, torch.Tensor) and use_native(p1, "ball_query")):
         return ball_query_torch(p1, p2, lengths1, lengths2, K, radius, return_nn)
     lengths1, lengths2, radius = _check_arguments(
         "ball_query", p1, p2, lengths1, lengths2, K, radius
     )
-    dists, idx = _BallQuery.apply(
-        p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(), K, radius
+    dists, idx = in_float32(
+        ball_query_op, p1.contiguous(), p2.contiguous(), lengths1.contiguous(),
+        lengths2.contiguous(), K, radius,
     )
     return KNN(dists, idx, masked_gather(p2, idx) if return_nn else None)

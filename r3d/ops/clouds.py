@@ -6,6 +6,7 @@ import torch
 
 from r3d._checks import check_same_device, describe
 from r3d.errors import InputError
+from r3d.value_checks import checked_range, checks_now, expect
 
 # The pure-PyTorch searches hold at most this many query-to-point distances at once.
 CHUNK_ELEMENTS = 1 << 22
@@ -46,15 +47,14 @@ def check_points(
             f"{op}: {lengths_name} must be an int64 tensor of shape ({N},) on "
             f"{points.device}, got {describe(lengths)}"
         )
-    if N and (int(lengths.min()) < 0 or int(lengths.max()) > P):
-        raise InputError(
-            f"{op}: {lengths_name} must lie in [0, {P}], got values in "
-            f"[{int(lengths.min())}, {int(lengths.max())}]"
-        )
-    # the whole tensor first (no copy); the padding rows may hold anything
-    if not bool(torch.isfinite(points).all()) \
-            and not bool(torch.isfinite(points[valid_points(lengths, P)]).all()):
-        raise InputError(f"{op}: {name} contains NaN or infinite values")
+    lengths = checked_range(op, lengths_name, lengths, 0, P + 1)
+    message = f"{name} contains NaN or infinite values"
+    if not checks_now(points.device):
+        # the padding rows may hold anything
+        expect(op, (torch.isfinite(points).all(-1) | ~valid_points(lengths, P)).all(), message)
+    # the whole tensor first (no copy), the valid rows only when that fails
+    elif not bool(torch.isfinite(points).all()):
+        expect(op, torch.isfinite(points[valid_points(lengths, P)]).all(), message)
     return lengths
 
 

@@ -11,6 +11,7 @@ import torch
 
 from r3d._native import core
 from r3d._native import graph as graph_bridge
+from r3d._native.library import native_op
 
 
 def group_by_torch(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,8 +35,22 @@ def group_by(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Ten
         m with ``keys[m] == r``, ascending.
     """
     if keys.device.type == "cpu" and core.has_native(keys.device):
-        return graph_bridge.group_by_key(keys.contiguous(), num_rows)
+        return group_by_key_op(keys.contiguous(), num_rows)
     return group_by_torch(keys, num_rows)
+
+
+@native_op("group_by_key", lambda keys, num_rows: (
+    keys.new_empty((num_rows + 1,)), torch.empty_like(keys),
+))
+def group_by_key_op(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native counting sort (CPU): ptr (R + 1,) and order (M,) as :func:`group_by` returns."""
+    return graph_bridge.group_by_key(keys, num_rows)
+
+
+@native_op("csr_gather_sum", lambda x, ptr, col: x.new_empty((ptr.shape[0] - 1, x.shape[1])))
+def csr_gather_sum_op(x: torch.Tensor, ptr: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+    """Native ``out[i] = x[col[ptr[i]:ptr[i + 1]]].sum(0)``: (R, D) from x (M', D)."""
+    return graph_bridge.csr_gather_sum(x.contiguous(), ptr, col)
 
 
 def scatter_add_rows(values: torch.Tensor, keys: torch.Tensor, num_rows: int) -> torch.Tensor:
@@ -49,4 +64,4 @@ def scatter_add_rows(values: torch.Tensor, keys: torch.Tensor, num_rows: int) ->
         backward functions).
     """
     ptr, order = group_by(keys, num_rows)
-    return graph_bridge.csr_gather_sum(values.contiguous(), ptr, order)
+    return csr_gather_sum_op(values, ptr, order)

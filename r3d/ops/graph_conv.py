@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from r3d._checks import check_index_rows, check_positive_int, check_same_device, describe
-from r3d._native import graph as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
-from r3d.ops.csr import group_by
+from r3d.ops.csr import csr_gather_sum_op, group_by
 
 Csr = tuple[torch.Tensor, torch.Tensor]  # (ptr (V + 1,), col (M,)) int64
 
@@ -40,25 +40,26 @@ def neighbour_csr(edges: torch.Tensor, num_verts: int, directed: bool) -> Csr:
     return ptr, flat[order ^ 1]
 
 
-class _GatherScatter(torch.autograd.Function):
-    """Native gather-scatter over a precomputed CSR; twice differentiable."""
+@native_op("gather_scatter", lambda x, ptr, col, reverse_ptr, reverse_col: torch.empty_like(x))
+def gather_scatter_op(
+    x: torch.Tensor, ptr: torch.Tensor, col: torch.Tensor, reverse_ptr: torch.Tensor,
+    reverse_col: torch.Tensor,
+) -> torch.Tensor:
+    """Native gather-sum over the CSR (ptr, col) of a graph; (reverse_ptr, reverse_col) is the
+    CSR of the reversed graph, which the backward gathers over (twice differentiable)."""
+    return csr_gather_sum_op(x, ptr, col)
 
-    @staticmethod
-    def forward(ctx, x, edges, directed, csr):
-        ctx.save_for_backward(edges)
-        ctx.directed = directed
-        ctx.csr = csr  # undirected graphs are symmetric: the backward reuses it
-        return bridge.csr_gather_sum(x, *csr)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (edges,) = ctx.saved_tensors
-        grad = grad.contiguous()
-        if not ctx.directed:
-            return _GatherScatter.apply(grad, edges, False, ctx.csr), None, None, None
-        reverse = edges.flip(1)
-        csr = neighbour_csr(reverse, grad.shape[0], True)
-        return _GatherScatter.apply(grad, reverse, True, csr), None, None, None
+def _setup_gather_scatter(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs[1:])
+
+
+def _gather_scatter_backward(ctx, grad: torch.Tensor) -> tuple:
+    ptr, col, reverse_ptr, reverse_col = ctx.saved_tensors
+    return gather_scatter_op(grad, reverse_ptr, reverse_col, ptr, col), None, None, None, None
+
+
+gather_scatter_op.register_autograd(_gather_scatter_backward, setup_context=_setup_gather_scatter)
 
 
 def gather_scatter_native(
@@ -68,7 +69,9 @@ def gather_scatter_native(
     when the caller already has it."""
     if csr is None:
         csr = neighbour_csr(edges, x.shape[0], directed)
-    return _GatherScatter.apply(x.contiguous(), edges, directed, csr)
+    # an undirected graph is its own reverse
+    reverse = neighbour_csr(edges.flip(1), x.shape[0], True) if directed else csr
+    return in_float32(gather_scatter_op, x, *csr, *reverse)
 
 
 def _check_graph(op: str, input: torch.Tensor, edges: torch.Tensor) -> None:
@@ -94,7 +97,7 @@ def gather_scatter(
         (V, D) tensor, differentiable w.r.t. ``input``.
     """
     _check_graph("gather_scatter", input, edges)
-    if use_native(input):
+    if use_native(input, "gather_scatter"):
         return gather_scatter_native(input, edges, bool(directed))
     return gather_scatter_torch(input, edges, directed)
 

@@ -17,6 +17,7 @@ import torch
 from r3d._checks import check_k_norm, describe
 from r3d._native import knn as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
 
@@ -143,24 +144,48 @@ def scatter_pair_gradients(
     return grad_p2
 
 
-class _KnnPoints(torch.autograd.Function):
-    """Native search; distances and their gradients from the native kernels."""
+@native_op("knn_points", lambda p1, p2, lengths1, lengths2, K, norm: (
+    p1.new_empty((p1.shape[0], p1.shape[1], K)),
+    p1.new_empty((p1.shape[0], p1.shape[1], K), dtype=torch.int64),
+))
+def knn_points_op(
+    p1: torch.Tensor, p2: torch.Tensor, lengths1: torch.Tensor, lengths2: torch.Tensor, K: int,
+    norm: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native search: dists (N, P1, K) and idx (N, P1, K) int64 (see the bridge)."""
+    return bridge.knn_points_forward(p1, p2, lengths1, lengths2, K, norm)
 
-    @staticmethod
-    def forward(ctx, p1, p2, lengths1, lengths2, K, norm):
-        dists, idx = bridge.knn_points_forward(p1, p2, lengths1, lengths2, K, norm)
-        ctx.save_for_backward(p1, p2, lengths1, lengths2, idx)
-        ctx.norm = norm
-        ctx.mark_non_differentiable(idx)
-        return dists, idx
 
-    @staticmethod
-    def backward(ctx, grad_dists, _grad_idx):
-        p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
-        grad_p1, grad_pairs = bridge.knn_points_backward(
-            p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), ctx.norm
-        )
-        return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
+@native_op("knn_points_backward", lambda p1, p2, lengths1, lengths2, idx, grad_dists, norm: (
+    torch.empty_like(p1), p1.new_empty((*idx.shape, p1.shape[2])),
+))
+def knn_points_backward_op(
+    p1: torch.Tensor, p2: torch.Tensor, lengths1: torch.Tensor, lengths2: torch.Tensor,
+    idx: torch.Tensor, grad_dists: torch.Tensor, norm: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward of the distances: grad_p1 (N, P1, D) and grad_pairs (N, P1, K, D)."""
+    return bridge.knn_points_backward(
+        p1, p2, lengths1, lengths2, idx, grad_dists.contiguous(), norm
+    )
+
+
+def search_backward(ctx, grad_dists: torch.Tensor, _grad_idx) -> tuple:
+    """Gradients of a search's distances w.r.t. p1 and p2 (knn_points and ball_query, whose
+    setup saved p1, p2, lengths1, lengths2, idx and the norm)."""
+    p1, p2, lengths1, lengths2, idx = ctx.saved_tensors
+    grad_p1, grad_pairs = knn_points_backward_op(
+        p1, p2, lengths1, lengths2, idx, grad_dists, ctx.norm
+    )
+    return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
+
+
+def _setup_knn(ctx, inputs, output) -> None:
+    p1, p2, lengths1, lengths2, _, norm = inputs
+    ctx.save_for_backward(p1, p2, lengths1, lengths2, output[1])
+    ctx.norm = norm
+
+
+knn_points_op.register_autograd(search_backward, setup_context=_setup_knn)
 
 
 def knn_points(
@@ -188,13 +213,14 @@ def knn_points(
         indices into p2, knn (N, P1, K, D) or None. Slots with no neighbour (padded queries,
         k >= lengths2[n]) hold 0 in all three. dists and knn are differentiable w.r.t. p1, p2.
     """
-    if not (isinstance(p1, torch.Tensor) and use_native(p1)):
+    if not (isinstance(p1, torch.Tensor) and use_native(p1, "knn_points")):
         return knn_points_torch(p1, p2, lengths1, lengths2, norm, K, return_nn, return_sorted)
     op = "knn_points"
     check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
-    dists, idx = _KnnPoints.apply(
-        p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(), K, norm
+    dists, idx = in_float32(
+        knn_points_op, p1.contiguous(), p2.contiguous(), lengths1.contiguous(),
+        lengths2.contiguous(), K, norm,
     )
     nn = None
     if return_nn:

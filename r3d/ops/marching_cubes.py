@@ -23,6 +23,7 @@ import torch
 
 from r3d._native import marching_cubes as bridge
 from r3d._native import use_native
+from r3d._native.library import dynamic_size, in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.marching_cubes_table import TRIANGLES
 
@@ -127,6 +128,20 @@ def marching_cubes_torch(
     )
 
 
+@native_op("marching_cubes", lambda vol, levels, table: (
+    vol.new_empty((dynamic_size(), 3)), table.new_empty((dynamic_size(), 3)),
+    levels.new_empty(levels.shape, dtype=torch.int64),
+    levels.new_empty(levels.shape, dtype=torch.int64),
+))
+def marching_cubes_op(
+    vol: torch.Tensor, levels: torch.Tensor, table: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Native marching cubes of volumes (N, D, H, W): packed verts (V, 3), faces (F, 3) and
+    the (N,) numbers of each per volume."""
+    verts, faces, verts_per_item, faces_per_item = bridge.marching_cubes(vol, levels, table)
+    return verts, faces, verts_per_item.clone(), faces_per_item.clone()  # outputs may not alias
+
+
 def marching_cubes(
     vol_batch: torch.Tensor, isolevel: float | None = None, return_local_coords: bool = True
 ) -> Mesh:
@@ -143,11 +158,11 @@ def marching_cubes(
         tensors indexing them. A volume whose values are all on one side gives (0, 3) tensors.
         Not differentiable.
     """
-    if not (isinstance(vol_batch, torch.Tensor) and use_native(vol_batch)):
+    if not (isinstance(vol_batch, torch.Tensor) and use_native(vol_batch, "marching_cubes")):
         return marching_cubes_torch(vol_batch, isolevel, return_local_coords)
     levels = _check_volumes("marching_cubes", vol_batch, isolevel)
     vol = vol_batch.detach().contiguous()
-    verts, faces, verts_per_item, faces_per_item = bridge.marching_cubes(
-        vol, levels, TRIANGLES.to(vol.device)
+    verts, faces, verts_per_item, faces_per_item = in_float32(
+        marching_cubes_op, vol, levels, TRIANGLES.to(vol.device)
     )
     return _split(vol, verts, faces, verts_per_item, faces_per_item, return_local_coords)

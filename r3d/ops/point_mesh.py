@@ -19,6 +19,7 @@ import torch
 from r3d._checks import check_float_points, check_index_vector, check_same_device, segment_lengths
 from r3d._native import point_mesh as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.closest_point import closest_point_weights
 
@@ -173,11 +174,12 @@ def _nearest(
     max_prims = max_size if not point_queries and max_size is not None else num_prims
     segment_lengths(op, points_first_idx, num_points, int(max_points), "points_first_idx")
     segment_lengths(op, prims_first_idx, num_prims, int(max_prims), prims_first_name)
-    if use_native(points):
-        return _NativeNearestDistance.apply(
-            points.contiguous(), prims.contiguous(), points_first_idx.contiguous(),
-            prims_first_idx.contiguous(), float(min_area), point_queries,
-        )
+    if use_native(points, op):
+        return in_float32(
+            point_mesh_distance_op, points.contiguous(), prims.contiguous(),
+            points_first_idx.contiguous(), prims_first_idx.contiguous(), float(min_area),
+            point_queries,
+        )[0]
     return nearest_distance_torch(
         points, points_first_idx, prims, prims_first_idx, point_queries, min_area
     )
@@ -243,29 +245,59 @@ def _nearest_in_item(
     return torch.cat(found)
 
 
-class _NativeNearestDistance(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, points, prims, points_first_idx, prims_first_idx, min_area, point_queries):
-        dists, idx = bridge.point_mesh_forward(
-            points, points_first_idx, prims, prims_first_idx, min_area, point_queries
-        )
-        ctx.save_for_backward(points, prims, idx)
-        ctx.min_area, ctx.point_queries = min_area, point_queries
-        return dists
+def _num_queries(points: torch.Tensor, prims: torch.Tensor, point_queries: bool) -> int:
+    return points.shape[0] if point_queries else prims.shape[0]
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_dists):
-        points, prims, idx = ctx.saved_tensors
-        grad_points, grad_prims = bridge.point_mesh_backward(
-            points, prims, idx, grad_dists.contiguous(), ctx.min_area, ctx.point_queries
-        )
-        # each query's own gradient is in place; its match's is scattered (idx -1: zeros)
-        if ctx.point_queries:
-            grad_prims = _scatter(prims.shape[0], idx, grad_prims)
-        else:
-            grad_points = _scatter(points.shape[0], idx, grad_points)
-        return grad_points, grad_prims, None, None, None, None
+
+@native_op("point_mesh_distance", lambda points, prims, points_first_idx, prims_first_idx,
+           min_area, point_queries: (
+    points.new_empty((_num_queries(points, prims, point_queries),)),
+    points.new_empty((_num_queries(points, prims, point_queries),), dtype=torch.int64),
+))
+def point_mesh_distance_op(
+    points: torch.Tensor, prims: torch.Tensor, points_first_idx: torch.Tensor,
+    prims_first_idx: torch.Tensor, min_area: float, point_queries: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native nearest pairs: dists (Q,) and the matches idx (Q,) int64 (see the bridge)."""
+    return bridge.point_mesh_forward(
+        points, points_first_idx, prims, prims_first_idx, min_area, point_queries
+    )
+
+
+@native_op("point_mesh_distance_backward", lambda points, prims, idx, grad_dists, min_area,
+           point_queries: (
+    points.new_empty((idx.shape[0], 3)), points.new_empty((idx.shape[0], prims.shape[1], 3)),
+))
+def point_mesh_distance_backward_op(
+    points: torch.Tensor, prims: torch.Tensor, idx: torch.Tensor, grad_dists: torch.Tensor,
+    min_area: float, point_queries: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward: each pair's gradients w.r.t. its point (Q, 3) and corners (Q, K, 3)."""
+    return bridge.point_mesh_backward(
+        points, prims, idx, grad_dists.contiguous(), min_area, point_queries
+    )
+
+
+def _setup_point_mesh(ctx, inputs, output) -> None:
+    points, prims, _, _, min_area, point_queries = inputs
+    ctx.save_for_backward(points, prims, output[1])
+    ctx.min_area, ctx.point_queries = min_area, point_queries
+
+
+def _point_mesh_backward(ctx, grad_dists, _grad_idx) -> tuple:
+    points, prims, idx = ctx.saved_tensors
+    grad_points, grad_prims = point_mesh_distance_backward_op(
+        points, prims, idx, grad_dists, ctx.min_area, ctx.point_queries
+    )
+    # each query's own gradient is in place; its match's is scattered (idx -1: zeros)
+    if ctx.point_queries:
+        grad_prims = _scatter(prims.shape[0], idx, grad_prims)
+    else:
+        grad_points = _scatter(points.shape[0], idx, grad_points)
+    return grad_points, grad_prims, None, None, None, None
+
+
+point_mesh_distance_op.register_autograd(_point_mesh_backward, setup_context=_setup_point_mesh)
 
 
 def _scatter(num: int, idx: torch.Tensor, values: torch.Tensor) -> torch.Tensor:

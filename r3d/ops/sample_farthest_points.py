@@ -17,6 +17,7 @@ import torch
 from r3d._checks import describe
 from r3d._native import sample_farthest_points as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.ball_query import masked_gather
 from r3d.ops.clouds import check_points, valid_points
@@ -106,6 +107,15 @@ def sample_farthest_points_torch(
     return masked_gather(points, idx[:, :, None])[:, :, 0], idx
 
 
+@native_op("sample_farthest_points", lambda points, lengths, k, start, max_k: lengths.new_empty(
+    (points.shape[0], max_k)))
+def farthest_points_op(
+    points: torch.Tensor, lengths: torch.Tensor, k: torch.Tensor, start: torch.Tensor, max_k: int
+) -> torch.Tensor:
+    """Native farthest point sampling: (N, max_k) int64 indices, -1 in empty slots."""
+    return bridge.sample_farthest_points_indices(points, lengths, k, start, max_k)
+
+
 def sample_farthest_points(
     points: torch.Tensor,
     lengths: torch.Tensor | None = None,
@@ -130,12 +140,12 @@ def sample_farthest_points(
         selected_indices: (N, max K) int64 indices into each cloud. A cloud with fewer points
         than its K gets all of them (in sampling order); empty slots hold index -1 and point 0.
     """
-    if not (isinstance(points, torch.Tensor) and use_native(points)):
+    if not (isinstance(points, torch.Tensor) and use_native(points, "sample_farthest_points")):
         return sample_farthest_points_torch(
             points, lengths, K, random_start_point, generator=generator
         )
     lengths, k, max_k, start = _prepare(points, lengths, K, random_start_point, generator)
-    idx = bridge.sample_farthest_points_indices(
-        points.detach().contiguous(), lengths.contiguous(), k, start, max_k
+    idx = in_float32(
+        farthest_points_op, points.detach().contiguous(), lengths.contiguous(), k, start, max_k
     )
     return masked_gather(points, idx[:, :, None])[:, :, 0], idx

@@ -12,7 +12,9 @@ import torch
 from r3d._checks import check_same_device, describe
 from r3d._native import interp_face_attrs as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
+from r3d.value_checks import checked_range, expect
 
 _OP = "interpolate_face_attributes"
 
@@ -60,46 +62,63 @@ def interpolate_face_attributes_torch(
     """Pure-PyTorch :func:`interpolate_face_attributes` (any device; differentiable)."""
     _check_inputs(pix_to_face, barycentric_coords, face_attributes)
     F, _, D = face_attributes.shape
-    if pix_to_face.numel() and (int(pix_to_face.min()) < -1 or int(pix_to_face.max()) >= F):
-        raise InputError(
-            f"{_OP}: pix_to_face has values outside [-1, {F - 1}] (face_attributes has {F} faces)"
-        )
+    pix_to_face = checked_range(_OP, "pix_to_face", pix_to_face, -1, max(F, 1))
     covered = pix_to_face >= 0
     attrs = face_attributes[pix_to_face.clamp(min=0)]  # (N, H, W, K, 3, D)
     bary = torch.where(covered[..., None], barycentric_coords, 0)
     out = (bary[..., None] * attrs).sum(-2)
-    if not bool(torch.isfinite(out[covered]).all()):
-        raise InputError(
-            f"{_OP}: barycentric_coords or face_attributes contain NaN or infinite values at "
-            "covered pixels"
-        )
+    expect(_OP, (torch.isfinite(out).all(-1) | ~covered).all(),
+           "barycentric_coords or face_attributes contain NaN or infinite values at covered "
+           "pixels")
     return out
 
 
-class _InterpFaceAttrs(torch.autograd.Function):
-    """Native forward and backward on the flattened slots."""
+@native_op("interpolate_face_attributes",
+           lambda pix_to_face, bary, attrs: attrs.new_empty((pix_to_face.shape[0], attrs.shape[2])))
+def interp_face_attrs_op(
+    pix_to_face: torch.Tensor, bary: torch.Tensor, attrs: torch.Tensor
+) -> torch.Tensor:
+    """Native interpolation over flattened slots: pix_to_face (P,), bary (P, 3), attrs
+    (F, 3, D) -> (P, D)."""
+    return bridge.interp_face_attrs_forward(pix_to_face, bary, attrs)
 
-    @staticmethod
-    def forward(ctx, pix_to_face, bary, attrs):
-        out = bridge.interp_face_attrs_forward(pix_to_face, bary, attrs)
-        ctx.save_for_backward(pix_to_face, bary, attrs)
-        return out
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out):
-        pix_to_face, bary, attrs = ctx.saved_tensors
-        _, need_bary, need_attrs = ctx.needs_input_grad
-        grad_bary, per_slot = bridge.interp_face_attrs_backward(
-            pix_to_face, bary, attrs, grad_out.contiguous(), need_bary, need_attrs
-        )
-        grad_attrs = None
-        if per_slot is not None:
-            # empty slots contributed zeros; add them to face 0 rather than filtering them out
-            grad_attrs = torch.zeros_like(attrs).index_add_(
-                0, pix_to_face.clamp(min=0), per_slot
-            )
-        return None, grad_bary, grad_attrs
+def _fake_interp_grads(pix_to_face, bary, attrs, grad_out, need_bary, need_attrs):
+    P = pix_to_face.shape[0] if need_bary else 0
+    F = attrs.shape[0] if need_attrs else 0
+    return bary.new_empty((P, 3)), attrs.new_empty((F, 3, attrs.shape[2]))
+
+
+@native_op("interpolate_face_attributes_backward", _fake_interp_grads)
+def interp_face_attrs_backward_op(
+    pix_to_face: torch.Tensor, bary: torch.Tensor, attrs: torch.Tensor, grad_out: torch.Tensor,
+    need_bary: bool, need_attrs: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward: grad_bary (P, 3) and grad_attrs (F, 3, D) (empty slots add their zeros
+    to face 0), each with no rows when not asked for."""
+    grad_bary, per_slot = bridge.interp_face_attrs_backward(
+        pix_to_face, bary, attrs, grad_out.contiguous(), need_bary, need_attrs
+    )
+    grad_attrs = attrs.new_zeros((0, 3, attrs.shape[2]))
+    if per_slot is not None:
+        grad_attrs = torch.zeros_like(attrs).index_add_(0, pix_to_face.clamp(min=0), per_slot)
+    return bary.new_empty((0, 3)) if grad_bary is None else grad_bary, grad_attrs
+
+
+def _setup_interp(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+def _interp_backward(ctx, grad_out) -> tuple:
+    pix_to_face, bary, attrs = ctx.saved_tensors
+    _, need_bary, need_attrs = ctx.needs_input_grad
+    grad_bary, grad_attrs = interp_face_attrs_backward_op(
+        pix_to_face, bary, attrs, grad_out, need_bary, need_attrs
+    )
+    return None, grad_bary if need_bary else None, grad_attrs if need_attrs else None
+
+
+interp_face_attrs_op.register_autograd(_interp_backward, setup_context=_setup_interp)
 
 
 def interpolate_face_attributes(
@@ -120,11 +139,11 @@ def interpolate_face_attributes(
     at covered fragments (values at empty fragments are never read).
     """
     _check_inputs(pix_to_face, barycentric_coords, face_attributes)
-    if not use_native(face_attributes):
+    if not use_native(face_attributes, _OP):
         return interpolate_face_attributes_torch(pix_to_face, barycentric_coords, face_attributes)
     shape = pix_to_face.shape
-    out = _InterpFaceAttrs.apply(
-        pix_to_face.reshape(-1).contiguous(),
+    out = in_float32(
+        interp_face_attrs_op, pix_to_face.reshape(-1).contiguous(),
         barycentric_coords.reshape(-1, 3).contiguous(),
         face_attributes.contiguous(),
     )

@@ -7,7 +7,9 @@ import torch
 from r3d._checks import check_float_points, check_same_device
 from r3d._native import mesh_normals as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
+from r3d.value_checks import checked_range
 
 NORMAL_EPS = 1e-6  # normals are n / max(|n|, NORMAL_EPS)
 
@@ -36,11 +38,10 @@ def mesh_face_areas_normals(
             else type(faces).__name__
         raise InputError(f"{op}: faces must be an int64 tensor of shape (F, 3), got {got}")
     check_same_device(op, verts=verts, faces=faces)
-    if use_native(verts):
-        return _FaceAreasNormals.apply(verts, faces)
-    if faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= verts.shape[0]):
-        raise InputError(f"{op}: faces has indices outside [0, {verts.shape[0] - 1}]")
-    return mesh_face_areas_normals_torch(verts, faces)
+    if use_native(verts, op):
+        return in_float32(face_areas_normals_op, verts, faces)
+    return mesh_face_areas_normals_torch(verts, checked_range(op, "faces", faces, 0,
+                                                              verts.shape[0]))
 
 
 def mesh_face_areas_normals_torch(
@@ -59,23 +60,36 @@ def mesh_face_areas_normals_torch(
     return length / 2, n / length.clamp(min=NORMAL_EPS).unsqueeze(1)
 
 
-class _FaceAreasNormals(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, verts, faces):
-        verts = verts.contiguous()
-        faces = faces.contiguous()
-        areas, normals = bridge.face_areas_normals_forward(verts, faces, NORMAL_EPS)
-        ctx.save_for_backward(verts, faces)
-        return areas, normals
+@native_op("mesh_face_areas_normals", lambda verts, faces: (
+    verts.new_empty((faces.shape[0],)), verts.new_empty((faces.shape[0], 3))))
+def face_areas_normals_op(
+    verts: torch.Tensor, faces: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native areas (F,) and unit normals (F, 3) of packed faces."""
+    return bridge.face_areas_normals_forward(verts.contiguous(), faces.contiguous(), NORMAL_EPS)
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_areas, grad_normals):
-        verts, faces = ctx.saved_tensors  # unused outputs' gradients arrive as zeros
-        grad_corners = bridge.face_areas_normals_backward(
-            verts, faces, grad_areas.contiguous(), grad_normals.contiguous(), NORMAL_EPS
-        )
-        grad_verts = torch.zeros_like(verts).index_add_(
-            0, faces.reshape(-1), grad_corners.reshape(-1, 3)
-        )
-        return grad_verts, None
+
+@native_op("mesh_face_areas_normals_backward",
+           lambda verts, faces, grad_areas, grad_normals: torch.empty_like(verts))
+def face_areas_normals_backward_op(
+    verts: torch.Tensor, faces: torch.Tensor, grad_areas: torch.Tensor,
+    grad_normals: torch.Tensor,
+) -> torch.Tensor:
+    """Native backward: the gradient w.r.t. verts (V, 3)."""
+    verts, faces = verts.contiguous(), faces.contiguous()
+    grad_corners = bridge.face_areas_normals_backward(
+        verts, faces, grad_areas.contiguous(), grad_normals.contiguous(), NORMAL_EPS
+    )
+    return torch.zeros_like(verts).index_add_(0, faces.reshape(-1), grad_corners.reshape(-1, 3))
+
+
+def _setup_face_areas_normals(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs)
+
+
+face_areas_normals_op.register_autograd(
+    # unused outputs' gradients arrive as zeros
+    lambda ctx, grad_areas, grad_normals: (
+        face_areas_normals_backward_op(*ctx.saved_tensors, grad_areas, grad_normals), None),
+    setup_context=_setup_face_areas_normals,
+)

@@ -7,6 +7,7 @@ import torch
 from r3d._checks import check_index_vector, check_same_device, segment_lengths
 from r3d._native import packed_padded as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 
 
@@ -52,8 +53,8 @@ def packed_to_padded(
     inputs2, squeezed = _as_2d(op, inputs, 1)
     check_index_vector(op, "first_idxs", first_idxs)
     check_same_device(op, inputs=inputs, first_idxs=first_idxs)
-    if use_native(inputs2):
-        out = _PackedToPadded.apply(inputs2.contiguous(), first_idxs.contiguous(), int(max_size))
+    if use_native(inputs2, op):
+        out = in_float32(packed_to_padded_op, inputs2, first_idxs.contiguous(), int(max_size))
     else:
         out = packed_to_padded_torch(inputs2, first_idxs, int(max_size))
     return out.squeeze(-1) if squeezed else out
@@ -80,8 +81,8 @@ def padded_to_packed(
             f"{op}: inputs has {inputs3.shape[0]} batch items but first_idxs has "
             f"{first_idxs.shape[0]}"
         )
-    if use_native(inputs3):
-        out = _PaddedToPacked.apply(inputs3.contiguous(), first_idxs.contiguous(), int(num_inputs))
+    if use_native(inputs3, op):
+        out = in_float32(padded_to_packed_op, inputs3, first_idxs.contiguous(), int(num_inputs))
     else:
         out = padded_to_packed_torch(inputs3, first_idxs, int(num_inputs))
     return out.squeeze(-1) if squeezed else out
@@ -104,27 +105,41 @@ def padded_to_packed_torch(
     return inputs[batch, pos]
 
 
-class _PackedToPadded(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, inputs, first_idxs, max_size):
-        ctx.save_for_backward(first_idxs)
-        ctx.num_inputs = inputs.shape[0]
-        return bridge.packed_to_padded(inputs, first_idxs, max_size)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (first_idxs,) = ctx.saved_tensors
-        return _PaddedToPacked.apply(grad.contiguous(), first_idxs, ctx.num_inputs), None, None
+@native_op("packed_to_padded", lambda inputs, first_idxs, max_size: inputs.new_empty(
+    (first_idxs.shape[0], max_size, inputs.shape[1])))
+def packed_to_padded_op(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, max_size: int
+) -> torch.Tensor:
+    """Native packed_to_padded on (P, D) inputs; returns (N, M, D) (twice differentiable)."""
+    return bridge.packed_to_padded(inputs.contiguous(), first_idxs, max_size)
 
 
-class _PaddedToPacked(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, inputs, first_idxs, num_inputs):
-        ctx.save_for_backward(first_idxs)
-        ctx.max_size = inputs.shape[1]
-        return bridge.padded_to_packed(inputs, first_idxs, num_inputs)
+@native_op("padded_to_packed", lambda inputs, first_idxs, num_inputs: inputs.new_empty(
+    (num_inputs, inputs.shape[2])))
+def padded_to_packed_op(
+    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int
+) -> torch.Tensor:
+    """Native padded_to_packed on (N, M, D) inputs; returns (P, D) (twice differentiable)."""
+    return bridge.padded_to_packed(inputs.contiguous(), first_idxs, num_inputs)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (first_idxs,) = ctx.saved_tensors
-        return _PackedToPadded.apply(grad.contiguous(), first_idxs, ctx.max_size), None, None
+
+def _setup_packed_to_padded(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[1])
+    ctx.num_inputs = inputs[0].shape[0]
+
+
+def _setup_padded_to_packed(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[1])
+    ctx.max_size = inputs[0].shape[1]
+
+
+packed_to_padded_op.register_autograd(
+    lambda ctx, grad: (padded_to_packed_op(grad, ctx.saved_tensors[0], ctx.num_inputs), None,
+                       None),
+    setup_context=_setup_packed_to_padded,
+)
+padded_to_packed_op.register_autograd(
+    lambda ctx, grad: (packed_to_padded_op(grad, ctx.saved_tensors[0], ctx.max_size), None,
+                       None),
+    setup_context=_setup_padded_to_packed,
+)

@@ -22,6 +22,7 @@ from r3d.errors import InputError
 from r3d.transforms._common import broadcast_batch, check_shape, homogeneous
 from r3d.transforms.rotation_conversions import _axis_angle_rotation
 from r3d.transforms.se3 import se3_log_map
+from r3d.value_checks import checks_now
 
 __all__ = ["Rotate", "RotateAxisAngle", "Scale", "Transform3d", "Translate"]
 
@@ -97,7 +98,8 @@ class Transform3d:
             return self._matrix
         leaves = self._leaf_matrices()
         key = None
-        if not any(m.requires_grad or m.is_inference() for m in leaves):
+        if not torch.compiler.is_compiling() and \
+                not any(m.requires_grad or m.is_inference() for m in leaves):
             key = tuple(m._version for m in leaves)  # counts in-place changes of a tensor
             if self._cache is not None and self._cache[0] == key:
                 return self._cache[1]
@@ -466,6 +468,10 @@ class RotateAxisAngle(Rotate):
 
 
 def _warn_if_not_rotation(R: torch.Tensor, tol: float) -> None:
+    """Warns when R (N, 3, 3) is not a rotation, where reading R on the host costs nothing
+    (never on CUDA with value checks off, never while torch.compile traces)."""
+    if not checks_now(R.device):
+        return
     with torch.no_grad():
         eye = torch.eye(3, dtype=R.dtype, device=R.device)
         orthogonal = torch.allclose(R @ R.transpose(1, 2), eye.expand_as(R), atol=tol)

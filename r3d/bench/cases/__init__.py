@@ -24,5 +24,6 @@ from r3d.bench.cases import (  # noqa: F401 - importing a family registers its c
     rasterize_points,
     compositing,
     fit,
+    compiled,
 )
 # isort: on

@@ -15,11 +15,13 @@ import torch
 from r3d._checks import check_int
 from r3d._native import rasterize_meshes as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
 from r3d.renderer.mesh.raster_geometry import RasterParams
 from r3d.renderer.mesh.rasterize_meshes_torch import rasterize_face_verts_torch
 from r3d.structures.meshes import Meshes
+from r3d.value_checks import expect_finite
 
 __all__ = ["rasterize_meshes", "rasterize_meshes_torch", "parse_image_size"]
 
@@ -74,8 +76,7 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     if not verts.is_floating_point():
         raise InputError(f"{_OP}: meshes' verts must be floating point, got {verts.dtype}")
     face_verts = verts[meshes.faces_packed()]
-    if not bool(torch.isfinite(face_verts).all()):
-        raise InputError(f"{_OP}: meshes' verts used by faces contain NaN or infinite values")
+    expect_finite(_OP, "meshes' verts used by faces", face_verts)
     return (
         face_verts,
         meshes.mesh_to_faces_packed_first_idx().contiguous(),
@@ -83,26 +84,61 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     )
 
 
-class _RasterizeFaceVerts(torch.autograd.Function):
-    """Native forward and backward (gradients accumulated per face, in O(F) memory)."""
+def _settings(N: int, image_size, faces_per_pixel, blur_radius, *flags) -> tuple:
+    """The settings tuple of the bridge from the ops' arguments."""
+    return RasterParams(tuple(image_size), blur_radius, faces_per_pixel, *flags).native_settings(N)
 
-    @staticmethod
-    def forward(ctx, face_verts, first_idx, num_faces, settings, bin_size):
-        outputs = bridge.rasterize_meshes_forward(face_verts, first_idx, num_faces, settings,
-                                                bin_size)
-        ctx.save_for_backward(face_verts, outputs[0])
-        ctx.settings = settings
-        ctx.mark_non_differentiable(outputs[0])
-        return outputs
 
-    @staticmethod
-    def backward(ctx, _grad_pix_to_face, grad_zbuf, grad_bary, grad_dists):
-        face_verts, pix_to_face = ctx.saved_tensors
-        grad = bridge.rasterize_meshes_backward(
-            face_verts, pix_to_face, grad_zbuf.contiguous(), grad_bary.contiguous(),
-            grad_dists.contiguous(), ctx.settings,
-        )
-        return grad, None, None, None, None
+def _fake_fragments(face_verts, first_idx, num_faces, image_size, faces_per_pixel, *_):
+    shape = (first_idx.shape[0], *image_size, faces_per_pixel)
+    return (
+        face_verts.new_empty(shape, dtype=torch.int64), face_verts.new_empty(shape),
+        face_verts.new_empty((*shape, 3)), face_verts.new_empty(shape),
+    )
+
+
+@native_op("rasterize_meshes", _fake_fragments)
+def rasterize_meshes_op(
+    face_verts: torch.Tensor, first_idx: torch.Tensor, num_faces: torch.Tensor,
+    image_size: list[int], faces_per_pixel: int, blur_radius: float, perspective_correct: bool,
+    clip_barycentric_coords: bool, cull_backfaces: bool, bin_size: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Native rasterisation of packed faces (F, 3, 3): pix_to_face, zbuf, bary, dists."""
+    settings = _settings(first_idx.shape[0], image_size, faces_per_pixel, blur_radius,
+                         perspective_correct, clip_barycentric_coords, cull_backfaces)
+    return bridge.rasterize_meshes_forward(face_verts, first_idx, num_faces, settings, bin_size)
+
+
+@native_op("rasterize_meshes_backward", lambda face_verts, *_: torch.empty_like(face_verts))
+def rasterize_meshes_backward_op(
+    face_verts: torch.Tensor, pix_to_face: torch.Tensor, grad_zbuf: torch.Tensor,
+    grad_bary: torch.Tensor, grad_dists: torch.Tensor, image_size: list[int],
+    faces_per_pixel: int, blur_radius: float, perspective_correct: bool,
+    clip_barycentric_coords: bool, cull_backfaces: bool,
+) -> torch.Tensor:
+    """Native backward: the gradient w.r.t. the face corners (F, 3, 3), summed per face."""
+    settings = _settings(pix_to_face.shape[0], image_size, faces_per_pixel, blur_radius,
+                         perspective_correct, clip_barycentric_coords, cull_backfaces)
+    return bridge.rasterize_meshes_backward(
+        face_verts, pix_to_face, grad_zbuf.contiguous(), grad_bary.contiguous(),
+        grad_dists.contiguous(), settings,
+    )
+
+
+def _setup_rasterize(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[0], output[0])
+    ctx.settings = inputs[3:9]
+
+
+def _rasterize_backward(ctx, _grad_pix_to_face, grad_zbuf, grad_bary, grad_dists) -> tuple:
+    face_verts, pix_to_face = ctx.saved_tensors
+    grad = rasterize_meshes_backward_op(
+        face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, *ctx.settings
+    )
+    return (grad,) + (None,) * 9
+
+
+rasterize_meshes_op.register_autograd(_rasterize_backward, setup_context=_setup_rasterize)
 
 
 def _rasterize(meshes: Meshes, native: bool, **kwargs):
@@ -127,12 +163,14 @@ def _rasterize(meshes: Meshes, native: bool, **kwargs):
 def _rasterize_faces(face_verts, first_idx, num_faces, params, native: bool, bin_size):
     """Rasterises packed faces with the native kernel (when asked and available) or in
     PyTorch."""
-    if native and use_native(face_verts):
+    if native and use_native(face_verts, _OP):
         # bin_size 0 asks for naive rasterisation: one bin covering the image
         bins = 0 if bin_size is None else (bin_size or max(params.image_size))
-        settings = params.native_settings(num_faces.shape[0])
-        return _RasterizeFaceVerts.apply(
-            face_verts.contiguous(), first_idx, num_faces, settings, bins
+        return in_float32(
+            rasterize_meshes_op, face_verts.contiguous(), first_idx, num_faces,
+            list(params.image_size), params.faces_per_pixel, params.blur_radius,
+            params.perspective_correct, params.clip_barycentric_coords, params.cull_backfaces,
+            bins,
         )
     return rasterize_face_verts_torch(face_verts, first_idx, num_faces, params)
 

@@ -17,6 +17,7 @@ import torch
 
 from r3d._native import compositing as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.renderer.points.compositing_torch import (
     alpha_composite_torch,
     check_composite_inputs,
@@ -33,37 +34,75 @@ _TORCH = {
 }
 
 
-class _Composite(torch.autograd.Function):
-    """Native forward and backward of one of the three compositing functions."""
+def _fake_image(mode, pointsidx, alphas, features):
+    N, _, H, W = pointsidx.shape
+    return features.new_empty((N, features.shape[0], H, W)).contiguous(
+        memory_format=bridge.image_memory_format(pointsidx))
 
-    @staticmethod
-    def forward(ctx, op, pointsidx, alphas, features):
-        ctx.op = op
-        ctx.save_for_backward(pointsidx, alphas, features)
-        return bridge.composite_forward(op, pointsidx, alphas, features)
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_out):
-        pointsidx, alphas, features = ctx.saved_tensors
-        _, _, need_alphas, need_features = ctx.needs_input_grad
-        grad_out = grad_out.contiguous(memory_format=bridge.image_memory_format(pointsidx))
-        grad_alphas, grad_features = bridge.composite_backward(
-            ctx.op, pointsidx, alphas, features, grad_out, need_alphas, need_features
-        )
-        return None, None, grad_alphas, grad_features
+@native_op("composite", _fake_image)
+def composite_op(
+    mode: str, pointsidx: torch.Tensor, alphas: torch.Tensor, features: torch.Tensor
+) -> torch.Tensor:
+    """Native compositing (mode: alpha_composite, norm_weighted_sum or weighted_sum) of
+    features (C, P) into (N, C, H, W) images, in pointsidx's layout."""
+    return bridge.composite_forward(mode, pointsidx, alphas, features)
+
+
+def _fake_composite_grads(mode, pointsidx, alphas, features, grad_out, need_alphas,
+                          need_features):
+    grad_alphas = torch.empty_like(alphas, memory_format=bridge.image_memory_format(pointsidx))
+    C, P = features.shape
+    grad_features = features.new_empty((P, C)).t() if bridge.is_points_major(features) \
+        else features.new_empty((C, P))
+    return grad_alphas if need_alphas else alphas.new_empty((0,)), \
+        grad_features if need_features else features.new_empty((0,))
+
+
+@native_op("composite_backward", _fake_composite_grads)
+def composite_backward_op(
+    mode: str, pointsidx: torch.Tensor, alphas: torch.Tensor, features: torch.Tensor,
+    grad_out: torch.Tensor, need_alphas: bool, need_features: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward: grad_alphas (N, K, H, W) and grad_features (C, P), each an empty (0,)
+    tensor when not asked for."""
+    grad_out = grad_out.contiguous(memory_format=bridge.image_memory_format(pointsidx))
+    grad_alphas, grad_features = bridge.composite_backward(
+        mode, pointsidx, alphas, features, grad_out, need_alphas, need_features
+    )
+    return (alphas.new_empty((0,)) if grad_alphas is None else grad_alphas,
+            features.new_empty((0,)) if grad_features is None else grad_features)
+
+
+def _setup_composite(ctx, inputs, output) -> None:
+    ctx.mode = inputs[0]
+    ctx.save_for_backward(*inputs[1:])
+
+
+def _composite_backward(ctx, grad_out) -> tuple:
+    pointsidx, alphas, features = ctx.saved_tensors
+    _, _, need_alphas, need_features = ctx.needs_input_grad
+    grad_alphas, grad_features = composite_backward_op(
+        ctx.mode, pointsidx, alphas, features, grad_out, need_alphas, need_features
+    )
+    return (None, None, grad_alphas if need_alphas else None,
+            grad_features if need_features else None)
+
+
+composite_op.register_autograd(_composite_backward, setup_context=_setup_composite)
 
 
 def _composite(
     op: str, pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor
 ) -> torch.Tensor:
     check_composite_inputs(op, pointsidx, alphas, pt_clds)
-    if not use_native(pt_clds):
+    if not use_native(pt_clds, op):
         return _TORCH[op](pointsidx, alphas, pt_clds)
     fmt = bridge.image_memory_format(pointsidx)
     features = pt_clds if bridge.is_points_major(pt_clds) else pt_clds.contiguous()
-    return _Composite.apply(
-        op, pointsidx.contiguous(memory_format=fmt), alphas.contiguous(memory_format=fmt), features
+    return in_float32(
+        composite_op, op, pointsidx.contiguous(memory_format=fmt),
+        alphas.contiguous(memory_format=fmt), features,
     )
 
 

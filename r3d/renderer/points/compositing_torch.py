@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_range, check_same_device, describe
+from r3d._checks import check_same_device, describe
 from r3d.errors import InputError
+from r3d.value_checks import checked_range
 
 # Floor of norm_weighted_sum's denominator (PyTorch3D's; kCompositeEps in the kernels).
 NORM_EPS = 1e-4
@@ -53,7 +54,7 @@ def check_composite_inputs(
 def _slot_alphas(op: str, pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds: torch.Tensor):
     """Checks the inputs; returns alphas with zeros in the empty slots."""
     check_composite_inputs(op, pointsidx, alphas, pt_clds)
-    check_range(op, "pointsidx", pointsidx, -1, pt_clds.shape[1])
+    pointsidx = checked_range(op, "pointsidx", pointsidx, -1, pt_clds.shape[1])
     return torch.where(pointsidx >= 0, alphas, 0)
 
 

@@ -12,6 +12,7 @@ import torch
 
 from r3d._native import rasterize_points as bridge
 from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.renderer.points.rasterize_points_torch import (
     point_raster_inputs,
     rasterize_packed_points_torch,
@@ -22,25 +23,48 @@ from r3d.structures.pointclouds import Pointclouds
 __all__ = ["rasterize_points", "rasterize_points_torch"]
 
 
-class _RasterizePoints(torch.autograd.Function):
-    """Native forward and backward (gradients accumulated per point, in O(P) memory)."""
+def _fake_point_fragments(points, radius, first_idx, num_points, image_size, points_per_pixel,
+                          bin_size):
+    shape = (first_idx.shape[0], *image_size, points_per_pixel)
+    return points.new_empty(shape, dtype=torch.int64), points.new_empty(shape), \
+        points.new_empty(shape)
 
-    @staticmethod
-    def forward(ctx, points, radius, first_idx, num_points, settings, bin_size):
-        outputs = bridge.rasterize_points_forward(points, radius, first_idx, num_points, settings,
-                                                bin_size)
-        ctx.save_for_backward(points, outputs[0])
-        ctx.settings = settings
-        ctx.mark_non_differentiable(outputs[0])
-        return outputs
 
-    @staticmethod
-    def backward(ctx, _grad_idx, grad_zbuf, grad_dists):
-        points, idx = ctx.saved_tensors
-        grad = bridge.rasterize_points_backward(
-            points, idx, grad_zbuf.contiguous(), grad_dists.contiguous(), ctx.settings
-        )
-        return grad, None, None, None, None, None
+@native_op("rasterize_points", _fake_point_fragments)
+def rasterize_points_op(
+    points: torch.Tensor, radius: torch.Tensor, first_idx: torch.Tensor,
+    num_points: torch.Tensor, image_size: list[int], points_per_pixel: int, bin_size: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Native rasterisation of packed points (P, 3) with radii (P,): idx, zbuf, dists."""
+    settings = (first_idx.shape[0], *image_size, points_per_pixel)
+    return bridge.rasterize_points_forward(points, radius, first_idx, num_points, settings,
+                                           bin_size)
+
+
+@native_op("rasterize_points_backward", lambda points, *_: torch.empty_like(points))
+def rasterize_points_backward_op(
+    points: torch.Tensor, idx: torch.Tensor, grad_zbuf: torch.Tensor, grad_dists: torch.Tensor,
+    image_size: list[int], points_per_pixel: int,
+) -> torch.Tensor:
+    """Native backward: the gradient w.r.t. the points (P, 3), summed per point."""
+    settings = (idx.shape[0], *image_size, points_per_pixel)
+    return bridge.rasterize_points_backward(
+        points, idx, grad_zbuf.contiguous(), grad_dists.contiguous(), settings
+    )
+
+
+def _setup_rasterize(ctx, inputs, output) -> None:
+    ctx.save_for_backward(inputs[0], output[0])
+    ctx.settings = inputs[4:6]
+
+
+def _rasterize_backward(ctx, _grad_idx, grad_zbuf, grad_dists) -> tuple:
+    points, idx = ctx.saved_tensors
+    grad = rasterize_points_backward_op(points, idx, grad_zbuf, grad_dists, *ctx.settings)
+    return (grad,) + (None,) * 6
+
+
+rasterize_points_op.register_autograd(_rasterize_backward, setup_context=_setup_rasterize)
 
 
 def rasterize_points(
@@ -79,13 +103,12 @@ def rasterize_points(
     inputs = point_raster_inputs(
         pointclouds, image_size, radius, points_per_pixel, bin_size, max_points_per_bin
     )
-    if not use_native(inputs.points):
+    if not use_native(inputs.points, "rasterize_points"):
         return rasterize_packed_points_torch(inputs)
-    H, W = inputs.image_size
-    N = inputs.num_points_per_cloud.shape[0]
     # bin_size 0 asks for naive rasterisation: one bin covering the image
-    bins = 0 if bin_size is None else (bin_size or max(H, W))
-    return _RasterizePoints.apply(
-        inputs.points.contiguous(), inputs.radius, inputs.cloud_to_packed_first_idx,
-        inputs.num_points_per_cloud, (N, H, W, inputs.points_per_pixel), bins,
+    bins = 0 if bin_size is None else (bin_size or max(inputs.image_size))
+    return in_float32(
+        rasterize_points_op, inputs.points.contiguous(), inputs.radius,
+        inputs.cloud_to_packed_first_idx, inputs.num_points_per_cloud, list(inputs.image_size),
+        inputs.points_per_pixel, bins,
     )
