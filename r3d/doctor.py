@@ -8,12 +8,12 @@ self-test case that calls it through its public function."""
 from __future__ import annotations
 
 import importlib.util
-import math
 import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -244,7 +244,7 @@ def system_report() -> dict:
     """Versions, the native module, torch's threads and the devices torch sees, as plain
     JSON-ready values (see ``r3d doctor --json``)."""
     return {
-        "r3d": {"version": r3d.__version__, "path": r3d.__file__},
+        "r3d": {"version": r3d.__version__, "path": str(Path(r3d.__file__).parent)},
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "torch": {
@@ -321,8 +321,9 @@ def self_test(device: torch.device | str, budget_s: float = 2.0,
     twin, and compares the outputs (torch.testing's tolerances for float32).
 
     Each row: ``op``, ``status`` ("ok", "MISMATCH", "error: <message>", "skipped (...)"),
-    ``max_abs_diff`` and the times ``native_ms`` / ``torch_ms`` of one call (None when not
-    run). Ops left once ``budget_s`` seconds have passed are skipped."""
+    ``max_abs_diff`` (None when not run or when the outputs' shapes differ) and the times
+    ``native_ms`` / ``torch_ms`` of one call (None when not run). Ops left once ``budget_s``
+    seconds have passed are skipped."""
     device = torch.device(device)
     if not core.has_native(device, SELF_TEST_DTYPE):
         return [_row(op.name, f"skipped (no native kernel on {device.type})") for op in ops]
@@ -379,12 +380,12 @@ def tensors(out: object) -> list[torch.Tensor]:
     return []
 
 
-def compare(native: object, twin: object) -> tuple[float, bool]:
+def compare(native: object, twin: object) -> tuple[float | None, bool]:
     """(largest absolute difference, whether all tensors are close as torch.testing.assert_close
-    judges them) between two outputs; (inf, False) when their structure or shapes differ."""
+    judges them) between two outputs; (None, False) when their structure or shapes differ."""
     a, b = tensors(native), tensors(twin)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
-        return math.inf, False
+        return None, False
     diff = max((_max_abs_diff(x, y) for x, y in zip(a, b)), default=0.0)
     try:
         for x, y in zip(a, b):
