@@ -18,9 +18,9 @@ STATUS_STYLES = {"ok": "green", "MISMATCH": "bold red", "error": "red", "skipped
 def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout instead "
                                  "of tables."),
-    devices: list[str] = typer.Option([], "--device", help="Self-test on this device (cpu, cuda, "
-                                      "cuda:1; repeatable). Default: every device with native "
-                                      "kernels."),
+    devices: list[str] = typer.Option([], "--device", metavar="DEVICE", help="Self-test on this "
+                                      "device (cpu, cuda, cuda:1; repeatable). Default: every "
+                                      "device with native kernels."),
     no_self_test: bool = typer.Option(False, "--no-self-test", help="Only report; do not run "
                                       "the native ops against their pure-PyTorch twins."),
 ) -> None:
@@ -51,18 +51,26 @@ def _print_report(report: dict) -> None:
     console.print(_ops_table(report["native_ops"], report["devices"]))
     for device, rows in report["self_test"].items():
         console.print(_self_test_table(device, rows))
+        for row in rows:
+            if _kind(row["status"]) == "error":
+                message = row["status"].removeprefix("error: ")
+                console.print(Text(f"{row['op']} error: {message}", style="red"), soft_wrap=True)
         console.print(_summary(device, rows))
 
 
 def _summary(device: str, rows: list[dict]) -> Text:
     """One line: how many ops of the self-test on ``device`` ended in each status."""
-    counts: dict[str, int] = {}
+    counts = dict.fromkeys(STATUS_STYLES, 0)
     for row in rows:
-        status = row["status"].split(":")[0]
-        counts[status] = counts.get(status, 0) + 1
-    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
-    ok = counts.get("ok", 0) == len(rows)
-    return Text(f"self-test on {device}: {parts}", style="green" if ok else "yellow")
+        counts[_kind(row["status"])] += 1
+    parts = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    return Text(f"self-test on {device}: {parts}",
+                style="green" if counts["ok"] == len(rows) else "yellow")
+
+
+def _kind(status: str) -> str:
+    """The first word of a self-test status: ok, MISMATCH, error or skipped."""
+    return status.split(":")[0].split(" ")[0]
 
 
 def _table(title: str, *columns: str, header: bool = True) -> Table:
@@ -72,8 +80,9 @@ def _table(title: str, *columns: str, header: bool = True) -> Table:
                   pad_edge=False, show_header=header)
     for column in columns:
         name, _, justify = column.partition("-")
-        table.add_column(name, justify=justify or "left", overflow="fold",
-                         style="bold cyan" if not header and column == columns[0] else None)
+        first = column == columns[0]
+        table.add_column(name, justify=justify or "left", overflow="fold", no_wrap=first,
+                         style="bold cyan" if first and not header else None)
     return table
 
 
@@ -139,12 +148,13 @@ def _implementation(native: bool) -> Text:
 
 
 def _self_test_table(device: str, rows: list[dict]) -> Table:
+    """A row per op; an error's message is printed under the table, not in it."""
     table = _table(f"Self-test on {device}: native vs pure-PyTorch twin, float32", "op", "status",
                    "max |diff|-right", "native ms-right", "torch ms-right")
     for row in rows:
-        status = row["status"]
-        style = STATUS_STYLES.get(status.split(":")[0].split(" ")[0], "")
-        table.add_row(row["op"], Text(status, style=style), _diff(row),
+        kind = _kind(row["status"])
+        status = kind if kind == "error" else row["status"]
+        table.add_row(row["op"], Text(status, style=STATUS_STYLES[kind]), _diff(row),
                       _ms(row["native_ms"]), _ms(row["torch_ms"]))
     return table
 

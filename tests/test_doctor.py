@@ -125,7 +125,10 @@ def test_a_failing_kernel_is_an_error_row_and_exit_1(monkeypatch):
     assert rows["knn_points"]["status"] == "error: RuntimeError: kernel exploded"
     assert rows["ball_query"]["status"] == "ok"
     assert doctor.failed(rows.values()) == [rows["knn_points"], rows["chamfer_distance"]]
-    assert run_doctor("--device", "cpu").exit_code == 1
+    result = run_doctor("--device", "cpu")
+    assert result.exit_code == 1
+    assert "knn_points error: RuntimeError: kernel exploded" in result.stdout
+    assert "self-test on cpu: 18 ok, 2 error" in result.stdout
 
 
 def test_without_native_kernels_nothing_runs_natively(monkeypatch):
