@@ -327,6 +327,7 @@ def self_test(device: torch.device | str, budget_s: float = 2.0,
     device = torch.device(device)
     if not core.has_native(device, SELF_TEST_DTYPE):
         return [_row(op.name, f"skipped (no native kernel on {device.type})") for op in ops]
+    _synchronize(device)  # creates the CUDA context before the first op is timed
     start = time.perf_counter()
     rows = []
     for i, op in enumerate(ops):
@@ -363,12 +364,18 @@ def _test_op(op: NativeOp, device: torch.device, seed: int) -> dict:
 
 
 def _timed(call: Outputs, device: torch.device) -> tuple[object, float]:
-    """``call()``'s result and its wall time in milliseconds (synchronised on CUDA)."""
+    """``call()``'s result and its wall time in milliseconds (synchronised on CUDA, before and
+    after, so that the time is the call's own)."""
+    _synchronize(device)
     start = time.perf_counter()
     out = call()
+    _synchronize(device)
+    return out, (time.perf_counter() - start) * 1e3
+
+
+def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return out, (time.perf_counter() - start) * 1e3
 
 
 def tensors(out: object) -> list[torch.Tensor]:
