@@ -14,8 +14,8 @@ from r3d.datasets.procedural import FAMILIES
 from r3d.fit.recipe import QUICK_EXAMPLE_SIZE, QUICK_IMAGE_SIZE, QUICK_ITERATIONS
 from r3d.runs.surface import SAMPLES, SEED
 
-COMMANDS = [[], ["fit"], ["render"], ["chamfer"], ["info"], ["bench"], ["train"], ["eval"],
-            ["dataset", "make"]]
+COMMANDS = [[], ["fit"], ["render"], ["chamfer"], ["info"], ["bench"], ["doctor"], ["train"],
+            ["eval"], ["dataset", "make"]]
 
 
 def modules_after(argv: list[str]) -> tuple[int, str, list[str]]:
