@@ -68,15 +68,15 @@ def test_every_native_op_agrees_with_its_twin_on_cpu():
 def use_native_callers(monkeypatch, op: doctor.NativeOp) -> set[str]:
     """The files whose ``use_native`` calls answered while ``op``'s self-test case ran."""
     callers: set[str] = set()
-    has_native = core.has_native
+    native_missing = core.native_missing
 
-    def spy(device, dtype=None):
+    def spy(device, dtype):
         if sys._getframe(1).f_code.co_name == "use_native":
             callers.add(sys._getframe(2).f_code.co_filename)
-        return has_native(device, dtype)
+        return native_missing(device, dtype)
 
     with monkeypatch.context() as m:
-        m.setattr(core, "has_native", spy)
+        m.setattr(core, "native_missing", spy)
         op.setup(torch.device("cpu"), torch.Generator().manual_seed(0))()
     return callers
 

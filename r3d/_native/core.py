@@ -38,12 +38,9 @@ DTYPE_NAMES = {torch.float32: "float32", torch.float64: "float64"}
 
 
 def has_native(device: torch.device, dtype: torch.dtype | None = None) -> bool:
-    """Whether a native launcher exists for tensors on ``device`` (and of ``dtype``, if given)."""
-    if _C is None or (dtype is not None and dtype not in FLOAT_DTYPES):
-        return False
-    if device.type == "cpu":
-        return True
-    return device.type == "cuda" and bool(_C.with_cuda)
+    """Whether a native launcher runs tensors on ``device`` (and of ``dtype``, if given:
+    float32, float64, or float16 / bfloat16 computed in float32)."""
+    return native_missing(torch.device(device), dtype or torch.float32) is None
 
 
 def built_with_cuda() -> bool:

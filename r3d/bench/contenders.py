@@ -20,10 +20,7 @@ Variant = tuple[str, Callable[[int, torch.device], Any], Callable[[Callable], Ca
 
 def native_available(device: torch.device) -> str | None:
     """None when r3d has a native float32 kernel for ``device``, else why not."""
-    if core.has_native(device, torch.float32):
-        return None
-    cuda = "with" if core.built_with_cuda() else "without"
-    return f"no native kernel for {device.type} (r3d was built {cuda} CUDA)"
+    return core.native_missing(device, torch.float32)
 
 
 @functools.cache
