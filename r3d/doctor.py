@@ -18,7 +18,23 @@ from pathlib import Path
 import torch
 
 import r3d
+from r3d import loss, renderer
 from r3d._native import core
+from r3d.loss import chamfer_distance
+from r3d.ops import (
+    ball_query,
+    gather_scatter,
+    interpolate_face_attributes,
+    knn_points,
+    marching_cubes,
+    mesh_face_areas_normals,
+    packed_to_padded,
+    padded_to_packed,
+    sample_farthest_points,
+)
+from r3d.renderer import rasterize_meshes, rasterize_points
+from r3d.structures import Meshes, Pointclouds
+from r3d.utils import ico_sphere
 
 SELF_TEST_DTYPE = torch.float32
 SKIPPED_BUDGET = "skipped (time budget)"
@@ -56,8 +72,6 @@ def _clouds(device: torch.device, gen: torch.Generator):
 def _meshes(device: torch.device, gen: torch.Generator):
     """Two jittered ico-spheres (80 and 320 faces) in front of the camera (x, y in NDC,
     z in [1, 3])."""
-    from r3d.structures import Meshes
-    from r3d.utils import ico_sphere
 
     verts, faces = [], []
     for level, scale in ((1, 0.5), (2, 0.8)):
@@ -71,7 +85,6 @@ def _meshes(device: torch.device, gen: torch.Generator):
 
 def _pointclouds(device: torch.device, gen: torch.Generator):
     """Two clouds (60 and 25 points) in front of the camera, with 4 features per point."""
-    from r3d.structures import Pointclouds
 
     points = [_rand(gen, device, n, 3) * 1.6 - 0.8 for n in (60, 25)]
     points = [p + torch.tensor([0.0, 0.0, 2.0], device=device) for p in points]
@@ -89,37 +102,27 @@ def _fragments(gen: torch.Generator, device: torch.device, num: int, last: int):
 
 
 def _knn(device, gen):
-    from r3d.ops import knn_points
-
     p1, p2, l1, l2 = _clouds(device, gen)
     return lambda: knn_points(p1, p2, l1, l2, K=4, return_nn=True)
 
 
 def _chamfer(device, gen):
-    from r3d.loss import chamfer_distance
-
     p1, p2, l1, l2 = _clouds(device, gen)
     return lambda: chamfer_distance(p1, p2, l1, l2)[0]
 
 
 def _ball_query(device, gen):
-    from r3d.ops import ball_query
-
     p1, p2, l1, l2 = _clouds(device, gen)
     return lambda: ball_query(p1, p2, l1, l2, K=6, radius=0.3)
 
 
 def _farthest(device, gen):
-    from r3d.ops import sample_farthest_points
-
     _, p2, _, l2 = _clouds(device, gen)
     return lambda: sample_farthest_points(p2, l2, K=[12, 7])
 
 
 def _point_mesh(loss_name: str):
     def setup(device, gen):
-        from r3d import loss
-
         meshes, pcls = _meshes(device, gen), _pointclouds(device, gen)
         return lambda: getattr(loss, loss_name)(meshes, pcls)
 
@@ -127,24 +130,18 @@ def _point_mesh(loss_name: str):
 
 
 def _rasterize_meshes(device, gen):
-    from r3d.renderer import rasterize_meshes
-
     meshes = _meshes(device, gen)
     return lambda: rasterize_meshes(meshes, image_size=(24, 32), blur_radius=1e-3,
                                     faces_per_pixel=3)
 
 
 def _rasterize_points(device, gen):
-    from r3d.renderer import rasterize_points
-
     pcls = _pointclouds(device, gen)
     return lambda: rasterize_points(pcls, image_size=(24, 32), radius=0.1, points_per_pixel=4)
 
 
 def _compositor(name: str):
     def setup(device, gen):
-        from r3d import renderer
-
         idx, alphas = _fragments(gen, device, 30, 4)
         features = _rand(gen, device, 3, 30)
         return lambda: getattr(renderer, name)(idx, alphas, features)
@@ -153,8 +150,6 @@ def _compositor(name: str):
 
 
 def _interpolate(device, gen):
-    from r3d.ops import interpolate_face_attributes
-
     pix_to_face, _ = _fragments(gen, device, 20, 3)
     bary = _rand(gen, device, *pix_to_face.shape, 3)
     attributes = _rand(gen, device, 20, 3, 5)
@@ -162,32 +157,24 @@ def _interpolate(device, gen):
 
 
 def _packed_to_padded(device, gen):
-    from r3d.ops import packed_to_padded
-
     packed = _rand(gen, device, 30, 4)
     first = torch.tensor([0, 12, 12, 21], device=device)
     return lambda: packed_to_padded(packed, first, 12)
 
 
 def _padded_to_packed(device, gen):
-    from r3d.ops import padded_to_packed
-
     padded = _rand(gen, device, 3, 10, 4)
     first = torch.tensor([0, 10, 13], device=device)
     return lambda: padded_to_packed(padded, first, 20)
 
 
 def _face_areas_normals(device, gen):
-    from r3d.ops import mesh_face_areas_normals
-
     meshes = _meshes(device, gen)
     return lambda: mesh_face_areas_normals(meshes.verts_packed(), meshes.faces_packed())
 
 
 def _mesh_loss(name: str, *args):
     def setup(device, gen):
-        from r3d import loss
-
         meshes = _meshes(device, gen)
         return lambda: getattr(loss, name)(meshes, *args)
 
@@ -195,16 +182,12 @@ def _mesh_loss(name: str, *args):
 
 
 def _gather_scatter(device, gen):
-    from r3d.ops import gather_scatter
-
     meshes = _meshes(device, gen)
     features = _rand(gen, device, int(meshes.num_verts_per_mesh().sum()), 5)
     return lambda: gather_scatter(features, meshes.edges_packed())
 
 
 def _marching_cubes(device, gen):
-    from r3d.ops import marching_cubes
-
     volumes = _rand(gen, device, 2, 7, 8, 9)
     return lambda: marching_cubes(volumes, isolevel=0.5)
 

@@ -9,7 +9,8 @@ graph. So every check on tensor values goes through :func:`expect`, which decide
 - While ``torch.compile`` traces: an assertion node in the graph (``torch._assert_async``), which
   raises when the compiled code runs on the CPU; on CUDA only when checks are on (it is a device
   assert there).
-- CUDA tensors with checks off: the verdict stays on the device, ORed into a per-device flag, and
+- CUDA tensors with checks off, and any tensor while a CUDA graph is captured: the verdict
+  stays on the device, ORed into a per-device flag (captured graphs replay it), and
   :func:`check_errors` (called by r3d where it synchronises anyway, and by the user at will)
   raises for the failures seen since the last call. Meanwhile the values that would make a kernel
   read out of bounds are clamped (:func:`checked_range`), so a bad input gives a wrong answer
@@ -46,11 +47,17 @@ def checks_enabled() -> bool:
     return _state["checks"]
 
 
-def checks_now(device: torch.device) -> bool:
-    """Whether a value check on a tensor of ``device`` may read the value on the host now."""
+def host_reads_allowed() -> bool:
+    """False while torch.compile traces or the current CUDA stream is captured into a graph:
+    then no tensor value may be read on the host."""
     if torch.compiler.is_compiling():
         return False
-    return _state["checks"] or device.type in _state["immediate"]
+    return not (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing())
+
+
+def checks_now(device: torch.device) -> bool:
+    """Whether a value check on a tensor of ``device`` reads the value on the host now."""
+    return host_reads_allowed() and (_state["checks"] or device.type in _state["immediate"])
 
 
 def expect(op: str, ok: torch.Tensor, message: str) -> None:

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("r3d.views",),  # the multi-view dataset format
     ("r3d.scene", "r3d.datasets"),  # applications: scene renders, datasets
     ("r3d.fit", "r3d.learn"),  # applications: fitting by rendering, learning from images
-    ("r3d.bench",),  # application: benchmarks of everything below
+    ("r3d.bench", "r3d.doctor"),  # applications: benchmarks, the install's self-report
     ("r3d.cli",),  # the command line
 ]
 

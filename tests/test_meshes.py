@@ -565,3 +565,14 @@ def test_to_cuda():
     torch.testing.assert_close(g.verts_normals_packed().cpu(), m.verts_normals_packed())
     torch.testing.assert_close(g.verts_padded().cpu(), m.verts_padded())
     assert torch.equal(g.faces_packed_to_edges_packed().cpu(), m.faces_packed_to_edges_packed())
+
+
+def test_offset_and_scaled_batches_share_the_topology_computed_once():
+    m = Meshes([torch.rand(4, 3), torch.rand(5, 3)],
+               [torch.tensor([[0, 1, 2], [1, 2, 3]]), torch.tensor([[0, 1, 4]])])
+    offsets = torch.rand(9, 3)
+    moved = m.offset_verts(offsets)
+    scaled = moved.scale_verts(2.0)
+    assert scaled.edges_packed() is m.edges_packed()  # computed once, for all three
+    assert torch.equal(moved.verts_packed(), m.verts_packed() + offsets)
+    assert torch.allclose(scaled.verts_packed(), 2 * moved.verts_packed())

@@ -45,6 +45,7 @@ from r3d.scene.up import resolve_up, up_rotation
 from r3d.structures import Meshes
 from r3d.transforms import so3_exp_map
 from r3d.utils import ico_sphere
+from r3d.value_checks import check_errors
 from r3d.views import ViewSet, load_views
 
 __all__ = [
@@ -433,6 +434,7 @@ def fit_step(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Te
     total.backward()
     state.optimizer.step()
     losses = {"total": float(total.detach()), **{k: float(v.detach()) for k, v in terms.items()}}
+    check_errors()  # reading the losses synchronised: raise the checks deferred on a GPU
     state.history.append(losses)
     state.iteration += 1
     return losses

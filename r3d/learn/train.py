@@ -60,6 +60,7 @@ from r3d.runs.plots import plot_losses
 from r3d.runs.rendering import render_points, render_soft
 from r3d.runs.schedules import cosine_decay
 from r3d.structures import Meshes
+from r3d.value_checks import check_errors
 
 __all__ = [
     "CHECKPOINT",
@@ -357,6 +358,7 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
             state.iteration += 1
             record = {"total": float(loss.detach()),
                       **{k: float(v.detach()) for k, v in terms.items()}}
+            check_errors()  # reading the losses synchronised: raise checks deferred on a GPU
             state.history.append(record)
             if val_items and (state.iteration % every == 0 or state.iteration == total):
                 scores = model_scores(state.model, val_items)["overall"]

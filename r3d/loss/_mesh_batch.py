@@ -29,5 +29,6 @@ def per_item_mean(values: torch.Tensor, item: torch.Tensor, num_items: int) -> t
     Returns:
         () tensor: ``sum_k values[k] / count[item[k]] / N``.
     """
-    counts = torch.bincount(item, minlength=num_items).to(values.dtype)
+    # scatter_add, not bincount: the output size is known, so CUDA need not report it
+    counts = values.new_zeros((num_items,)).scatter_add_(0, item, torch.ones_like(values))
     return (values / counts[item]).sum() / num_items

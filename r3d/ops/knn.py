@@ -20,6 +20,7 @@ from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
+from r3d.value_checks import checked_range
 
 KNN = namedtuple("KNN", "dists idx knn")
 KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
@@ -77,8 +78,7 @@ def knn_gather(
     N, M, U = x.shape
     if idx.shape[0] != N:
         raise InputError(f"{op}: x and idx must share N, got {N} and {idx.shape[0]}")
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= max(M, 1)):
-        raise InputError(f"{op}: idx must lie in [0, {M - 1}], got values out of range")
+    idx = checked_range(op, "idx", idx, 0, max(M, 1))
     _, L, K = idx.shape
     if M == 0:
         return x.new_zeros((N, L, K, U))

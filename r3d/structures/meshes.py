@@ -548,8 +548,24 @@ class Meshes:
         return self
 
     def offset_verts(self, vert_offsets_packed: torch.Tensor) -> Meshes:
-        """Out-of-place :meth:`offset_verts_`: a clone with offset vertices."""
-        return self.clone().offset_verts_(vert_offsets_packed)
+        """Out-of-place :meth:`offset_verts_`: a batch with offset vertices (see
+        :meth:`_with_verts_packed` for what it shares with this one)."""
+        new, per_vertex = offset_packed(
+            "offset_verts", "vert_offsets_packed", self.verts_packed(), vert_offsets_packed,
+            self.device,
+        )
+        return self._with_verts_packed(new, keep_normals=not per_vertex)
+
+    def _with_verts_packed(self, verts_packed: torch.Tensor, keep_normals: bool) -> Meshes:
+        """A batch with vertices ``verts_packed`` (sum V_i, 3) and textures cloned, sharing
+        with this one what depends on the faces and sizes only: the faces, the layouts and the
+        topology cache (packed faces, edges), so that a loop deforming one mesh computes them
+        once and does no host work for them."""
+        new = Meshes.__new__(Meshes)
+        new.__dict__.update(self.__dict__)
+        new.textures = None if self.textures is None else self.textures.clone()
+        new._set_verts_packed(verts_packed, keep_normals)
+        return new
 
     def scale_verts_(self, scale: float | torch.Tensor) -> Meshes:
         """Multiplies each mesh's vertices by a scale in place; returns self.
@@ -562,8 +578,10 @@ class Meshes:
         return self
 
     def scale_verts(self, scale: float | torch.Tensor) -> Meshes:
-        """Out-of-place :meth:`scale_verts_`: a clone with scaled vertices."""
-        return self.clone().scale_verts_(scale)
+        """Out-of-place :meth:`scale_verts_`: a batch with scaled vertices (sharing what
+        :meth:`offset_verts` shares)."""
+        new = scale_packed("scale_verts", self.verts_packed(), self._vl, scale, self.device)
+        return self._with_verts_packed(new, keep_normals=True)
 
     def update_padded(self, new_verts_padded: torch.Tensor) -> Meshes:
         """A new Meshes with the same faces (shared), textures (shared) and sizes, whose
@@ -576,8 +594,7 @@ class Meshes:
                 f"{op}: new_verts_padded must have shape {want}, got {describe(new_verts_padded)}"
             )
         new = Meshes.__new__(Meshes)
-        new.__dict__.update(self.__dict__)
-        new._topo = dict(self._topo)
+        new.__dict__.update(self.__dict__)  # the topology cache too: computed once for all
         new._verts = RowField(self._vl, padded=new_verts_padded)
         new._geom = {}
         new._given_normals = None

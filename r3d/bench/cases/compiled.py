@@ -60,16 +60,20 @@ def chamfer_inputs(points: int, device: torch.device) -> dict:
     return {"x": x.to(device).requires_grad_(), "y": y.to(device).requires_grad_()}
 
 
-def make_fit_loss(level: int, device: torch.device) -> tuple[Callable, torch.Tensor]:
+def make_fit_loss(
+    level: int, device: torch.device, perspective_correct: bool | None = None
+) -> tuple[Callable, torch.Tensor]:
     """The fit loss of an ico-sphere of subdivision ``level`` against the silhouettes of a
     squashed sphere: ``loss(deform)`` of the vertex offsets (V, 3); returns it and zero
-    offsets to call it with."""
+    offsets to call it with. ``perspective_correct``: the raster setting (None: from the
+    cameras, which then also clip at half their znear)."""
     src = ico_sphere(level, device)
     R, T = look_at_view_transform(2.7, 15, torch.linspace(0, 270, NUM_VIEWS), device=device)
     cameras = FoVPerspectiveCameras(R=R, T=T, device=device)
     renderer = MeshRenderer(
         MeshRasterizer(cameras=cameras, raster_settings=RasterizationSettings(
-            image_size=IMAGE_SIZE, blur_radius=2e-3, faces_per_pixel=20)),
+            image_size=IMAGE_SIZE, blur_radius=2e-3, faces_per_pixel=20,
+            perspective_correct=perspective_correct)),
         SoftSilhouetteShader(blend_params=BlendParams(sigma=1e-4, gamma=1e-4)),
     )
     squash = torch.tensor([0.0, -0.4, 0.0], device=device)

@@ -21,7 +21,7 @@ from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
 from r3d.renderer.mesh.raster_geometry import RasterParams
 from r3d.renderer.mesh.rasterize_meshes_torch import rasterize_face_verts_torch
 from r3d.structures.meshes import Meshes
-from r3d.value_checks import expect_finite
+from r3d.value_checks import expect, expect_finite, host_reads_allowed
 
 __all__ = ["rasterize_meshes", "rasterize_meshes_torch", "parse_image_size"]
 
@@ -56,12 +56,15 @@ def _params(
     check_int(_OP, "max_faces_per_bin", max_faces_per_bin, 1, optional=True)
     if not isinstance(cull_to_frustum, bool):
         raise InputError(f"{_OP}: cull_to_frustum must be a bool, got {cull_to_frustum!r}")
-    if z_clip_value is not None and (
+    if isinstance(z_clip_value, torch.Tensor) and z_clip_value.dim() == 0 \
+            and z_clip_value.is_floating_point():
+        expect_finite(_OP, "z_clip_value", z_clip_value)
+    elif z_clip_value is not None and (
         isinstance(z_clip_value, bool) or not isinstance(z_clip_value, (int, float))
         or not math.isfinite(z_clip_value)
     ):
-        raise InputError(f"{_OP}: z_clip_value must be a finite float or None, got "
-                         f"{z_clip_value!r}")
+        raise InputError(f"{_OP}: z_clip_value must be a finite float (or a 0-dim float "
+                         f"tensor) or None, got {z_clip_value!r}")
     return RasterParams(
         size, float(blur_radius), faces_per_pixel, bool(perspective_correct),
         bool(clip_barycentric_coords), bool(cull_backfaces),
@@ -146,7 +149,17 @@ def _rasterize(meshes: Meshes, native: bool, **kwargs):
     face_verts, first_idx, num_faces = _face_verts(meshes)
     z_clip = kwargs["z_clip_value"]
     # clipping (and mapping fragments back) only when some corner is in front of the plane
-    if z_clip is None or not bool((face_verts[..., 2] < z_clip).any()):
+    if z_clip is not None:
+        in_front = (face_verts[..., 2] < z_clip).any()
+        if not host_reads_allowed():
+            # a compiled or captured graph cannot branch on it: then no face may need clipping
+            expect(_OP, ~in_front, "while torch.compile traces or a CUDA graph is captured no "
+                   "face may reach in front of z_clip_value (clipping changes the number of "
+                   "faces): move the camera back or render eagerly")
+            z_clip = None
+        elif not bool(in_front):
+            z_clip = None
+    if z_clip is None:
         return _rasterize_faces(face_verts, first_idx, num_faces, params, native,
                                 kwargs["bin_size"])
     clipped = clip_faces(face_verts, first_idx, num_faces, z_clip)

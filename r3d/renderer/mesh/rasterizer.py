@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.renderer.mesh.rasterize_meshes import rasterize_meshes
 from r3d.renderer.rasterizer_base import RasterizerBase
 from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
-from r3d.value_checks import expect
 
 
 @dataclass
@@ -95,14 +92,7 @@ class MeshRasterizer(RasterizerBase):
         z_clip = settings.z_clip_value
         znear = cameras.get_znear()
         if z_clip is None and perspective and znear is not None:
-            if torch.compiler.is_compiling():
-                # a compiled graph cannot branch on where the faces are: none may need clipping
-                near = meshes_ndc.verts_packed()[:, 2] >= znear.min() / 2
-                expect("MeshRasterizer", near.all(),
-                       "under torch.compile no vertex may lie nearer than half the camera's "
-                       "znear (faces would need clipping): move the camera back or run eagerly")
-            else:
-                z_clip = float(znear.min()) / 2
+            z_clip = znear.min() / 2  # stays on the device (rasterize_meshes decides)
         pix_to_face, zbuf, bary, dists = rasterize_meshes(
             meshes_ndc,
             image_size=settings.image_size,
