@@ -7,7 +7,7 @@ import math
 import torch
 
 from r3d.errors import InputError
-from r3d.value_checks import checks_now, expect, expect_finite
+from r3d.value_checks import checked_range, checks_now, expect, expect_finite
 
 
 def describe(x: object) -> str:
@@ -68,7 +68,7 @@ def segment_lengths(
         if num_packed:
             raise InputError(f"{op}: {name} is empty but there are {num_packed} packed rows")
         return first_idxs.new_empty((0,))
-    ends = torch.cat([first_idxs[1:], first_idxs.new_tensor([num_packed])])
+    ends = torch.cat([first_idxs[1:], first_idxs.new_full((1,), num_packed)])
     lengths = ends - first_idxs
     expect(op, first_idxs[0] == 0, f"{name} must start at 0")
     low, high = torch.aminmax(lengths)
@@ -106,8 +106,11 @@ def check_index_vector(op: str, name: str, t: torch.Tensor) -> None:
         raise InputError(f"{op}: {name} must be an int64 tensor of shape (N,), got {got}")
 
 
-def check_index_rows(op: str, name: str, t: torch.Tensor, width: int, upper: int) -> None:
-    """Raises InputError unless ``t`` is an int64 tensor of shape (K, width) in [0, upper)."""
+def check_index_rows(
+    op: str, name: str, t: torch.Tensor, width: int, upper: int
+) -> torch.Tensor:
+    """``t`` after checking that it is an int64 tensor of shape (K, width) with values in
+    [0, upper) (InputError otherwise; the values as :func:`checked_range` checks them)."""
     if (
         not isinstance(t, torch.Tensor)
         or t.dtype != torch.int64
@@ -116,9 +119,4 @@ def check_index_rows(op: str, name: str, t: torch.Tensor, width: int, upper: int
     ):
         got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
         raise InputError(f"{op}: {name} must be an int64 tensor of shape (K, {width}), got {got}")
-    if t.numel():
-        low, high = (int(v) for v in torch.aminmax(t))
-        if low < 0 or high >= upper:
-            raise InputError(
-                f"{op}: {name} has indices in [{low}, {high}], expected them in [0, {upper - 1}]"
-            )
+    return checked_range(op, name, t, 0, upper)

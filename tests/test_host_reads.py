@@ -7,7 +7,7 @@ import pytest
 import torch
 from host_reads import HostReads
 
-from r3d import value_checks
+from r3d import doctor, value_checks
 from r3d.bench.cases.compiled import chamfer_inputs, chamfer_knn_loss, make_fit_loss, with_grads
 
 
@@ -54,3 +54,17 @@ def test_the_stand_in_sees_host_reads():
     assert [name for name, _ in reads.found] == [
         "__bool__", "__getitem__", "unique", "repeat_interleave", "__int__"]
     assert reads.found[0][1] == "fake.py:2"
+
+
+# marching_cubes returns lists sized by the data; the self-test gives sample_farthest_points
+# its K as a list, which is copied to the device
+SIZED_ON_THE_HOST = {"marching_cubes": {"tensor", "tolist"}, "sample_farthest_points": {"tensor"}}
+
+
+@pytest.mark.parametrize("op", doctor.NATIVE_OPS, ids=lambda op: op.name)
+def test_native_ops_read_nothing(deferred, op):
+    call = op.setup(torch.device("cpu"), torch.Generator().manual_seed(0))
+    call()
+    with HostReads() as reads:
+        call()
+    assert {name for name, _ in reads.found} <= SIZED_ON_THE_HOST.get(op.name, set())

@@ -20,6 +20,7 @@ from r3d._checks import check_float_points, check_same_device
 from r3d.errors import InputError
 from r3d.ops.point_mesh import DEFAULT_MIN_TRIANGLE_AREA, nearest_distance, nearest_distance_torch
 from r3d.structures import Meshes, Pointclouds
+from r3d.value_checks import checks_now, expect
 
 Distance = Callable[..., torch.Tensor]  # nearest_distance or its twin
 
@@ -96,8 +97,14 @@ def _check_batch(op: str, meshes: Meshes, pcls: Pointclouds) -> None:
 
 
 def _check_pairs(op: str, num_points: torch.Tensor, counts: torch.Tensor, what: str) -> None:
-    """Raises InputError naming the first pair with points and no primitives or the reverse."""
-    lonely = ((num_points == 0) != (counts == 0)).nonzero()
+    """Raises InputError naming the first pair with points and no primitives or the reverse
+    (deferred, without the name, where values are not read at once)."""
+    lonely = (num_points == 0) != (counts == 0)
+    if not checks_now(lonely.device):
+        expect(op, ~lonely.any(), f"a cloud with points is paired with a mesh without {what} "
+               "or the reverse; the distance to an empty set is undefined")
+        return
+    lonely = lonely.nonzero()
     if lonely.numel():
         i = int(lonely[0])
         raise InputError(

@@ -74,13 +74,14 @@ def gather_scatter_native(
     return in_float32(gather_scatter_op, x, *csr, *reverse)
 
 
-def _check_graph(op: str, input: torch.Tensor, edges: torch.Tensor) -> None:
+def _check_graph(op: str, input: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Checks a gather-scatter's arguments; returns edges (as check_index_rows does)."""
     if not isinstance(input, torch.Tensor) or not input.is_floating_point() or input.dim() != 2:
         raise InputError(
             f"{op}: input must be a float tensor of shape (V, D), got {describe(input)}"
         )
-    check_index_rows(op, "edges", edges, 2, input.shape[0])
     check_same_device(op, input=input, edges=edges)
+    return check_index_rows(op, "edges", edges, 2, input.shape[0])
 
 
 def gather_scatter(
@@ -96,7 +97,7 @@ def gather_scatter(
     Returns:
         (V, D) tensor, differentiable w.r.t. ``input``.
     """
-    _check_graph("gather_scatter", input, edges)
+    edges = _check_graph("gather_scatter", input, edges)
     if use_native(input, "gather_scatter"):
         return gather_scatter_native(input, edges, bool(directed))
     return gather_scatter_torch(input, edges, directed)

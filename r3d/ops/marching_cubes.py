@@ -26,6 +26,7 @@ from r3d._native import use_native
 from r3d._native.library import dynamic_size, in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.marching_cubes_table import TRIANGLES
+from r3d.value_checks import expect_finite
 
 Mesh = tuple[list[torch.Tensor], list[torch.Tensor]]
 
@@ -37,8 +38,7 @@ def _check_volumes(op: str, vol_batch: torch.Tensor, isolevel: float | None) -> 
         got = f"{vol_batch.dtype} {tuple(vol_batch.shape)}" \
             if isinstance(vol_batch, torch.Tensor) else type(vol_batch).__name__
         raise InputError(f"{op}: vol_batch must be a float tensor of shape (N, D, H, W), got {got}")
-    if not bool(torch.isfinite(vol_batch).all()):
-        raise InputError(f"{op}: vol_batch contains NaN or infinite values")
+    expect_finite(op, "vol_batch", vol_batch)
     N = vol_batch.shape[0]
     if isolevel is None:
         if vol_batch.numel() == 0:

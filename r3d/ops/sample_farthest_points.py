@@ -25,26 +25,34 @@ from r3d.ops.clouds import check_points, valid_points
 
 def _per_cloud_k(
     op: str, K: int | Sequence[int] | torch.Tensor, N: int, device: torch.device
-) -> torch.Tensor:
-    """K as an (N,) int64 tensor of positive sample counts."""
-    if isinstance(K, int) and not isinstance(K, bool):
-        K = torch.full((N,), K, dtype=torch.int64)
+) -> tuple[torch.Tensor, int]:
+    """K as an (N,) int64 tensor of positive sample counts on ``device``, and the output width
+    (the largest K; read from the device only when K is a tensor there)."""
+    if isinstance(K, torch.Tensor) and not K.is_floating_point() and not K.is_complex() \
+            and K.dtype != torch.bool:
+        values = K.reshape(-1).tolist() if K.shape == (N,) else None
+    elif isinstance(K, int) and not isinstance(K, bool):
+        values = [K] * N
     elif isinstance(K, (list, tuple)) and all(
         isinstance(k, int) and not isinstance(k, bool) for k in K
     ):
-        K = torch.tensor(K, dtype=torch.int64).reshape(-1)
-    elif isinstance(K, torch.Tensor) and not K.is_floating_point() and not K.is_complex() \
-            and K.dtype != torch.bool:
-        K = K.to(torch.int64)
+        values = list(K) if len(K) == N else None
     else:
         raise InputError(
             f"{op}: K must be an int, a list of ints or an integer tensor, got {describe(K)}"
         )
-    if K.shape != (N,):
-        raise InputError(f"{op}: K must be an int or hold {N} values, got shape {tuple(K.shape)}")
-    if N and int(K.min()) < 1:
-        raise InputError(f"{op}: K must be positive, got {K.tolist()}")
-    return K.to(device)
+    if values is None:
+        shape = tuple(K.shape) if isinstance(K, torch.Tensor) else (len(K),)
+        raise InputError(f"{op}: K must be an int or hold {N} values, got shape {shape}")
+    if N and min(values) < 1:
+        raise InputError(f"{op}: K must be positive, got {values}")
+    if isinstance(K, torch.Tensor):
+        k = K.to(device=device, dtype=torch.int64)
+    elif isinstance(K, int):
+        k = torch.full((N,), K, dtype=torch.int64, device=device)
+    else:
+        k = torch.tensor(values, dtype=torch.int64, device=device)
+    return k, max(values) if N else (K if isinstance(K, int) else 0)
 
 
 def _start_indices(
@@ -71,8 +79,7 @@ def _prepare(
     op = "sample_farthest_points"
     lengths = check_points(op, "points", points, lengths)
     N = points.shape[0]
-    k = _per_cloud_k(op, K, N, points.device)
-    max_k = int(k.max()) if N else (K if isinstance(K, int) else 0)
+    k, max_k = _per_cloud_k(op, K, N, points.device)
     with torch.no_grad():
         start = _start_indices(lengths, random_start_point, generator)
     return lengths, k, max_k, start

@@ -8,15 +8,17 @@ from r3d._checks import check_index_rows, check_same_device, describe
 from r3d.errors import InputError
 
 
-def check_verts_index(op: str, verts: torch.Tensor, name: str, t: torch.Tensor, width: int):
-    """Raises InputError unless verts is a float (V, 3) tensor and ``t`` (K, width) int64
-    indices into it, on verts' device."""
+def check_verts_index(
+    op: str, verts: torch.Tensor, name: str, t: torch.Tensor, width: int
+) -> torch.Tensor:
+    """``t`` after checking that verts is a float (V, 3) tensor and ``t`` (K, width) int64
+    indices into it, on verts' device (InputError otherwise)."""
     if not isinstance(verts, torch.Tensor) or not verts.is_floating_point() or verts.dim() != 2 \
             or verts.shape[1] != 3:
         raise InputError(f"{op}: verts must be a float tensor of shape (V, 3), got "
                          f"{describe(verts)}")
-    check_index_rows(op, name, t, width, verts.shape[0])
     check_same_device(op, verts=verts, **{name: t})
+    return check_index_rows(op, name, t, width, verts.shape[0])
 
 
 def _symmetric(idx: torch.Tensor, values: torch.Tensor, num_verts: int) -> torch.Tensor:
@@ -40,7 +42,7 @@ def laplacian(verts: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     Returns:
         (V, V) sparse COO tensor of verts' dtype, coalesced.
     """
-    check_verts_index("laplacian", verts, "edges", edges, 2)
+    edges = check_verts_index("laplacian", verts, "edges", edges, 2)
     num_verts = verts.shape[0]
     idx = torch.cat([edges, edges.flip(1)], 0).t()
     deg = torch.bincount(idx[0], minlength=num_verts).to(verts.dtype)
@@ -71,7 +73,7 @@ def cot_laplacian(
         inv_areas: (V, 1), 1 / (sum of the areas of the faces around each vertex), 0 for
         vertices in no face.
     """
-    check_verts_index("cot_laplacian", verts, "faces", faces, 3)
+    faces = check_verts_index("cot_laplacian", verts, "faces", faces, 3)
     num_verts = verts.shape[0]
     v0, v1, v2 = verts[faces].unbind(1)
     # side lengths opposite corners 0, 1, 2
@@ -102,7 +104,7 @@ def norm_laplacian(verts: torch.Tensor, edges: torch.Tensor, eps: float = 1e-12)
     Returns:
         (V, V) sparse COO tensor, coalesced, differentiable w.r.t. verts.
     """
-    check_verts_index("norm_laplacian", verts, "edges", edges, 2)
+    edges = check_verts_index("norm_laplacian", verts, "edges", edges, 2)
     return norm_laplacian_unchecked(verts, edges, eps)
 
 

@@ -26,6 +26,7 @@ from r3d.renderer.mesh.raster_geometry import (
 )
 from r3d.renderer.mesh.rasterize_meshes import parse_image_size
 from r3d.structures.pointclouds import Pointclouds
+from r3d.value_checks import expect_finite
 
 __all__ = ["PointRasterInputs", "point_raster_inputs", "rasterize_packed_points_torch",
            "rasterize_points_torch"]
@@ -98,8 +99,7 @@ def point_raster_inputs(
     if not isinstance(pointclouds, Pointclouds):
         raise InputError(f"{_OP}: pointclouds must be a Pointclouds, got {describe(pointclouds)}")
     points = pointclouds.points_packed()
-    if not bool(torch.isfinite(points).all()):
-        raise InputError(f"{_OP}: pointclouds' points contain NaN or infinite values")
+    expect_finite(_OP, "pointclouds' points", points)
     return PointRasterInputs(
         points,
         _packed_radius(radius, pointclouds, points),
