@@ -21,12 +21,16 @@ NAMESPACE = "r3d"
 OPS: dict[str, CustomOpDef] = {}
 
 
-def native_op(name: str, fake: Callable) -> Callable[[Callable], CustomOpDef]:
+def native_op(
+    name: str, fake: Callable, device_types: str | None = None
+) -> Callable[[Callable], CustomOpDef]:
     """Decorator registering the annotated function as the op ``r3d::<name>`` (no input is
-    mutated) with ``fake`` as its fake implementation."""
+    mutated) with ``fake`` as its fake implementation, for every device (the bridge refuses
+    those without a launcher) or for ``device_types`` only."""
 
     def register(fn: Callable) -> CustomOpDef:
-        op = torch.library.custom_op(f"{NAMESPACE}::{name}", fn, mutates_args=())
+        op = torch.library.custom_op(f"{NAMESPACE}::{name}", fn, mutates_args=(),
+                                     device_types=device_types)
         op.register_fake(fake)
         OPS[name] = op
         return op

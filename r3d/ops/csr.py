@@ -41,7 +41,7 @@ def group_by(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Ten
 
 @native_op("group_by_key", lambda keys, num_rows: (
     keys.new_empty((num_rows + 1,)), torch.empty_like(keys),
-))
+), device_types="cpu")
 def group_by_key_op(keys: torch.Tensor, num_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Native counting sort (CPU): ptr (R + 1,) and order (M,) as :func:`group_by` returns."""
     return graph_bridge.group_by_key(keys, num_rows)
