@@ -122,7 +122,11 @@ def bench(
     plot_path: Path = typer.Option(
         None, "--plot", metavar="PATH", help="Draw time against size (log-log PNG) to PATH."
     ),
-    device: str = typer.Option("cpu", "--device", help="Where to run: cpu or cuda."),
+    device: str = typer.Option(
+        "cpu", "--device",
+        help="Where to run: cpu, cuda, or another device torch runs on (mps, ...: there the "
+        "pure-PyTorch contenders only).",
+    ),
     repeats: int = typer.Option(
         None, "--repeats", min=1, help="Timed samples per contender and size (default 9, quick 3)."
     ),

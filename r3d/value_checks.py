@@ -52,7 +52,7 @@ def host_reads_allowed() -> bool:
     then no tensor value may be read on the host."""
     if torch.compiler.is_compiling():
         return False
-    return not (torch.cuda.is_available() and torch.cuda.is_current_stream_capturing())
+    return not (torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing())
 
 
 def checks_now(device: torch.device) -> bool:
@@ -105,8 +105,9 @@ def checked_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> t
     if checks_now(t.device):
         # read the values in memory order: a permuted view of a contiguous tensor becomes
         # contiguous (several times faster to reduce), and min and max do not depend on it
-        memory_order = sorted(range(t.dim()), key=lambda d: -t.stride(d))
-        lo, hi = (int(v) for v in torch.aminmax(t.permute(memory_order)))
+        in_order = t.permute(sorted(range(t.dim()), key=lambda d: -t.stride(d))) \
+            if t.dim() > 1 else t
+        lo, hi = (int(v) for v in torch.aminmax(in_order))
         if lo < low or hi >= high:
             raise InputError(
                 f"{op}: {name} has values in [{lo}, {hi}], expected them in [{low}, {high - 1}]"
