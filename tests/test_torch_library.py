@@ -14,6 +14,7 @@ import r3d.ops  # noqa: F401
 import r3d.renderer  # noqa: F401
 from r3d._native import core
 from r3d._native.library import OPS
+from r3d.errors import NativeError
 from r3d.ops import knn_points
 
 
@@ -109,3 +110,69 @@ def test_other_devices_are_named_in_the_warning():
         assert "built without its CUDA kernels" in core.native_missing(
             torch.device("cuda"), torch.float32)
 
+
+
+class _FakeModule:
+    """r3d._C as a CUDA build would report itself."""
+
+    def __init__(self, built: str, driver: int):
+        self.built, self.driver = built, driver
+
+    def build_info(self):
+        return {"cuda_version": self.built}
+
+    def cuda_driver_version(self):
+        return self.driver
+
+
+@pytest.mark.parametrize(("built", "driver", "torch_cuda", "outcome"), [
+    ("13.0.88", 12040, "13.0", "error"),  # driver supports 12.4 only
+    ("13.0.88", 13010, "12.8", "warning"),  # torch on another major version
+    ("13.0.88", 13010, "13.0", "quiet"),
+    ("12.4.99", 13010, None, "quiet"),  # a CPU torch: nothing to compare
+])
+def test_cuda_version_checks(monkeypatch, caplog, built, driver, torch_cuda, outcome):
+    monkeypatch.setattr(core, "module", lambda: _FakeModule(built, driver))
+    monkeypatch.setattr(torch.version, "cuda", torch_cuda)
+    core.check_cuda_versions.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="r3d.ops"):
+            if outcome == "error":
+                with pytest.raises(NativeError, match=r"built with CUDA 13\.0\.88, but the "
+                                                      r"NVIDIA driver supports CUDA 12\.4"):
+                    core.check_cuda_versions()
+            else:
+                core.check_cuda_versions()
+        warned = [r for r in caplog.records if "torch with CUDA" in r.getMessage()]
+        assert bool(warned) == (outcome == "warning")
+    finally:
+        core.check_cuda_versions.cache_clear()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_more_ops_take_half_inputs_natively(dtype, monkeypatch):
+    """Each op casts to float32 for its kernel and back (the twins must not run)."""
+    from r3d.ops import interpolate_face_attributes, mesh_face_areas_normals, packed_to_padded
+
+    verts = torch.rand(6, 3)
+    faces = torch.tensor([[0, 1, 2], [2, 3, 4], [1, 4, 5]])
+    for name in ("mesh_face_areas_normals_torch", "packed_to_padded_torch",
+                 "interpolate_face_attributes_torch"):
+        monkeypatch.setattr(f"r3d.structures.{_MODULES[name]}.{name}", None)
+    areas, normals = mesh_face_areas_normals(verts.to(dtype), faces)
+    want = mesh_face_areas_normals(verts.to(dtype).float(), faces)
+    assert areas.dtype == normals.dtype == dtype
+    torch.testing.assert_close(areas, want[0].to(dtype))
+    padded = packed_to_padded(verts.to(dtype), torch.tensor([0, 4]), 4)
+    assert padded.dtype == dtype and torch.equal(padded[1, :2], verts[4:].to(dtype))
+    pix = torch.tensor([0, -1, 2]).view(1, 1, 3, 1)
+    bary = torch.full((1, 1, 3, 1, 3), 1 / 3, dtype=dtype)
+    out = interpolate_face_attributes(pix, bary, verts[faces].to(dtype))
+    assert out.dtype == dtype and torch.equal(out[0, 0, 1], torch.zeros(1, 3, dtype=dtype))
+
+
+_MODULES = {
+    "mesh_face_areas_normals_torch": "mesh_face_areas_normals",
+    "packed_to_padded_torch": "packed_padded",
+    "interpolate_face_attributes_torch": "interp_face_attrs",
+}
