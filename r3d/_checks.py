@@ -75,7 +75,7 @@ def segment_lengths(
     expect(op, low >= 0, f"{name} must be non-decreasing and at most the number of packed rows "
                          f"({num_packed})")
     expect(op, high <= max_size, f"a segment of {name} is longer than the padded size {max_size}")
-    return lengths if checks_now(lengths.device) else lengths.clamp(0, max_size)
+    return lengths if checks_now(lengths) else lengths.clamp(0, max_size)
 
 
 def check_float_points(op: str, name: str, t: torch.Tensor, last_dim: int = 3) -> None:

@@ -6,9 +6,9 @@ graph. So every check on tensor values goes through :func:`expect`, which decide
 
 - CPU tensors, or checks switched on (``R3D_CHECKS=1`` in the environment or
   :func:`set_checks`): at once, raising :class:`~r3d.errors.InputError`.
-- While ``torch.compile`` traces: an assertion node in the graph (``torch._assert_async``), which
-  raises when the compiled code runs on the CPU; on CUDA only when checks are on (it is a device
-  assert there).
+- While ``torch.compile`` or ``torch.export`` traces: an assertion node in the graph
+  (``torch._assert_async``), which raises when the compiled code runs on the CPU; on CUDA only
+  when checks are on (it is a device assert there).
 - CUDA tensors with checks off, and any tensor while a CUDA graph is captured: the verdict
   stays on the device, ORed into a per-device flag (captured graphs replay it), and
   :func:`check_errors` (called by r3d where it synchronises anyway, and by the user at will)
@@ -22,9 +22,13 @@ from __future__ import annotations
 import os
 
 import torch
+from torch._subclasses.fake_tensor import FakeTensor
+from torch._subclasses.functional_tensor import FunctionalTensor
 
 from r3d.errors import InputError
 
+# the tensor types that stand for values while a graph is traced
+_PLACEHOLDERS = (FakeTensor, FunctionalTensor)
 _state = {
     "checks": os.environ.get("R3D_CHECKS", "0") not in ("", "0", "false", "False"),
     # device types whose values are read at once whatever the setting (reading costs no stall)
@@ -47,28 +51,34 @@ def checks_enabled() -> bool:
     return _state["checks"]
 
 
-def host_reads_allowed() -> bool:
-    """False while torch.compile traces or the current CUDA stream is captured into a graph:
-    then no tensor value may be read on the host."""
-    if torch.compiler.is_compiling():
+def tracing(t: torch.Tensor) -> bool:
+    """Whether ``t`` is being traced (torch.compile, torch.export, make_fx): its values do not
+    exist yet."""
+    return torch.compiler.is_compiling() or isinstance(t, _PLACEHOLDERS)
+
+
+def host_reads_allowed(t: torch.Tensor) -> bool:
+    """Whether the values of ``t`` may be read on the host: not while it is traced or the
+    current CUDA stream is captured into a graph."""
+    if tracing(t):
         return False
     return not (torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing())
 
 
-def checks_now(device: torch.device) -> bool:
-    """Whether a value check on a tensor of ``device`` reads the value on the host now."""
-    return host_reads_allowed() and (_state["checks"] or device.type in _state["immediate"])
+def checks_now(t: torch.Tensor) -> bool:
+    """Whether a value check on ``t`` reads the value on the host now."""
+    return host_reads_allowed(t) and (_state["checks"] or t.device.type in _state["immediate"])
 
 
 def expect(op: str, ok: torch.Tensor, message: str) -> None:
     """Raises InputError(f"{op}: {message}") when the 0-dim bool tensor ``ok`` is False, at once
     or deferred as the module docstring says."""
     text = f"{op}: {message}"
-    if torch.compiler.is_compiling():
+    if tracing(ok):
         if ok.device.type in _state["immediate"] or _state["checks"]:
             torch._assert_async(ok, text)
         return
-    if checks_now(ok.device):
+    if checks_now(ok):
         if not bool(ok):
             raise InputError(text)
         return
@@ -102,7 +112,7 @@ def checked_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> t
     the check is deferred, a copy clamped into the range so that no kernel reads out of bounds."""
     if t.numel() == 0:
         return t
-    if checks_now(t.device):
+    if checks_now(t):
         # read the values in memory order: a permuted view of a contiguous tensor becomes
         # contiguous (several times faster to reduce), and min and max do not depend on it
         in_order = t.permute(sorted(range(t.dim()), key=lambda d: -t.stride(d))) \
@@ -115,7 +125,7 @@ def checked_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> t
         return t
     lo, hi = torch.aminmax(t)
     expect(op, (lo >= low) & (hi < high), f"{name} has values outside [{low}, {high - 1}]")
-    return t if torch.compiler.is_compiling() else t.clamp(low, high - 1)
+    return t if tracing(t) else t.clamp(low, high - 1)
 
 
 def expect_finite(op: str, name: str, t: torch.Tensor) -> None:
@@ -139,7 +149,7 @@ def checked_segments(
     first = checked_range(op, names[0], first, 0, total + 1)
     count = checked_range(op, names[1], count, 0, total + 1)
     checked_range(op, f"{names[0]} + {names[1]}", first + count, 0, total + 1)
-    if count.numel() and not checks_now(count.device) and not torch.compiler.is_compiling():
+    if count.numel() and not checks_now(count) and not tracing(count):
         count = torch.minimum(count, total - first)
     return first, count
 
@@ -152,7 +162,7 @@ def checked_csr_ptr(op: str, name: str, ptr: torch.Tensor, num_entries: int) -> 
     expect(op, (ends == ends.new_tensor([0, num_entries])).all(),
            f"{name} must start at 0 and end at {num_entries}")
     expect(op, (ptr[1:] >= ptr[:-1]).all(), f"{name} must be non-decreasing")
-    if checks_now(ptr.device) or torch.compiler.is_compiling():
+    if checks_now(ptr) or tracing(ptr):
         return ptr
     safe = torch.cummax(ptr.clamp(0, num_entries), 0).values
     safe[0], safe[-1] = 0, num_entries

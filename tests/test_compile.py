@@ -43,3 +43,24 @@ def test_eager_errors_stay_input_errors():
     bad[1, 0, 0] = float("inf")
     with pytest.raises(InputError, match="contains NaN or infinite values"):
         chamfer_knn_loss(bad, x["y"])
+
+
+class _Loss(torch.nn.Module):
+    def __init__(self, loss):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, *inputs):
+        return self.loss(*inputs)
+
+
+def test_torch_export_traces_the_steps():
+    x = chamfer_inputs(100, torch.device("cpu"))
+    args = (x["x"].detach(), x["y"].detach())
+    exported = torch.export.export(_Loss(chamfer_knn_loss), args)
+    assert "torch.ops.r3d.knn_points" in exported.graph_module.code
+    torch.testing.assert_close(exported.module()(*args), chamfer_knn_loss(*args))
+    loss, deform = make_fit_loss(1, torch.device("cpu"), perspective_correct=False)
+    exported = torch.export.export(_Loss(loss), (deform.detach(),))
+    assert "torch.ops.r3d.rasterize_meshes" in exported.graph_module.code
+    torch.testing.assert_close(exported.module()(deform.detach()), loss(deform.detach()))

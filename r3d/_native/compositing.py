@@ -79,7 +79,7 @@ def composite_forward(
             "composite_forward", features.device, DTYPE_NAMES[features.dtype], addr(pointsidx),
             addr(alphas), addr(features), shape, addr(out), addr(code),
         )
-    if not checks_now(code.device):
+    if not checks_now(code):
         expect(op, code == 0, f"pointsidx has values outside [-1, {shape[5] - 1}]")
     elif int(code):  # kCompositeBadIndex: let the range check name the values
         checked_range(op, "pointsidx", pointsidx, -1, shape[5])

@@ -100,7 +100,7 @@ def _check_pairs(op: str, num_points: torch.Tensor, counts: torch.Tensor, what: 
     """Raises InputError naming the first pair with points and no primitives or the reverse
     (deferred, without the name, where values are not read at once)."""
     lonely = (num_points == 0) != (counts == 0)
-    if not checks_now(lonely.device):
+    if not checks_now(lonely):
         expect(op, ~lonely.any(), f"a cloud with points is paired with a mesh without {what} "
                "or the reverse; the distance to an empty set is undefined")
         return

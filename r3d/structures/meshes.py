@@ -16,6 +16,7 @@ from r3d.structures.utils import (
     RowField,
     as_index_list,
     bounding_boxes,
+    cacheable,
     check_float_tensor,
     check_positive_int,
     check_tensor_list,
@@ -300,8 +301,23 @@ class Meshes:
         t = self._topo.get("faces_packed")
         if t is None:
             offset = self._vl.first_idx()[self._fl.packed_to_item()]
-            t = self._topo["faces_packed"] = self._faces.packed() + offset[:, None]
+            t = self._keep(self._topo, "faces_packed", self._faces.packed() + offset[:, None])
         return t
+
+    @staticmethod
+    def _keep(cache: dict, key: str, value: Any) -> Any:
+        """Stores ``value`` (a tensor, or a dict or RowField of them) in ``cache`` unless it is
+        being traced (see :func:`cacheable`); returns it."""
+        t = value
+        if isinstance(value, dict):
+            t = next(iter(value.values()))
+        elif isinstance(value, RowField):
+            t = value.packed()
+        elif isinstance(value, tuple):
+            t = value[0]
+        if cacheable(t):
+            cache[key] = value
+        return value
 
     def faces_packed_to_mesh_idx(self) -> torch.Tensor:
         """(sum F_i,) int64 mesh index of every packed face."""
@@ -340,8 +356,7 @@ class Meshes:
             "num": counts,
             "first": first,
         }
-        self._topo["edges"] = e
-        return e
+        return self._keep(self._topo, "edges", e)
 
     def edges_packed(self) -> torch.Tensor:
         """(E, 2) int64 unique undirected edges of all meshes, each as (v0 < v1) in packed
@@ -370,15 +385,16 @@ class Meshes:
         (i, j), L[i, i] = -1; rows of isolated vertices hold only the -1."""
         lap = self._topo.get("laplacian")
         if lap is None:
-            lap = self._topo["laplacian"] = laplacian(self.verts_packed(), self.edges_packed())
+            lap = self._keep(self._topo, "laplacian",
+                             laplacian(self.verts_packed(), self.edges_packed()))
         return lap
 
     # ---- normals and areas -------------------------------------------------------------------
     def _face_areas_normals(self) -> tuple[torch.Tensor, torch.Tensor]:
         an = self._geom.get("face_areas_normals")
         if an is None:
-            an = mesh_face_areas_normals(self.verts_packed(), self.faces_packed())
-            self._geom["face_areas_normals"] = an
+            an = self._keep(self._geom, "face_areas_normals",
+                            mesh_face_areas_normals(self.verts_packed(), self.faces_packed()))
         return an
 
     def faces_areas_packed(self) -> torch.Tensor:
@@ -388,9 +404,8 @@ class Meshes:
     def _faces_normals_field(self) -> RowField:
         f = self._geom.get("faces_normals")
         if f is None:
-            f = self._geom["faces_normals"] = RowField(
-                self._fl, packed=self._face_areas_normals()[1]
-            )
+            f = self._keep(self._geom, "faces_normals",
+                           RowField(self._fl, packed=self._face_areas_normals()[1]))
         return f
 
     def faces_normals_packed(self) -> torch.Tensor:
@@ -417,8 +432,8 @@ class Meshes:
             acc = torch.zeros_like(verts).index_add(
                 0, faces.reshape(-1), n.repeat_interleave(3, dim=0)
             )
-            f = RowField(self._vl, packed=F.normalize(acc, dim=1, eps=_NORMAL_EPS))
-            self._geom["verts_normals"] = f
+            f = self._keep(self._geom, "verts_normals",
+                           RowField(self._vl, packed=F.normalize(acc, dim=1, eps=_NORMAL_EPS)))
         return f
 
     def has_verts_normals(self) -> bool:

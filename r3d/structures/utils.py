@@ -24,6 +24,7 @@ import torch
 from r3d._checks import check_positive_int, describe
 from r3d.errors import InputError
 from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
+from r3d.value_checks import tracing
 
 __all__ = [
     "BatchLayout",
@@ -44,6 +45,12 @@ __all__ = [
     "scale_packed",
     "split_batch",
 ]
+
+
+def cacheable(t: torch.Tensor) -> bool:
+    """Whether a computed tensor may be kept in a structure's cache: not while torch.compile or
+    torch.export traces it (it is a placeholder then, and the structure outlives the trace)."""
+    return not tracing(t)
 
 
 class BatchLayout:
@@ -75,7 +82,9 @@ class BatchLayout:
     def _cached(self, key: str, make: Callable[[], torch.Tensor]) -> torch.Tensor:
         t = self._cache.get(key)
         if t is None:
-            t = self._cache[key] = make()
+            t = make()
+            if cacheable(t):
+                self._cache[key] = t
         return t
 
     def lengths_tensor(self) -> torch.Tensor:
@@ -253,32 +262,40 @@ class RowField:
 
     def list(self) -> list[torch.Tensor]:
         """N tensors of shape (K_i, *D)."""
-        if self._list is None:
-            if self._packed is not None:
-                self._list = self.layout.packed_to_list(self._packed)
-            else:
-                self._list = self.layout.padded_to_list(self._padded)
-        return self._list
+        if self._list is not None:
+            return self._list
+        if self._packed is not None:
+            out = self.layout.packed_to_list(self._packed)
+        else:
+            out = self.layout.padded_to_list(self._padded)
+        if all(cacheable(t) for t in out):
+            self._list = out
+        return out
 
     def packed(self) -> torch.Tensor:
         """(sum K_i, *D) tensor."""
-        if self._packed is None:
-            if self._list is not None:
-                self._packed = self.layout.list_to_packed(self._list, self.row_shape, self.dtype)
-            else:
-                self._packed = self.layout.padded_to_packed(self._padded)
-        return self._packed
+        if self._packed is not None:
+            return self._packed
+        if self._list is not None:
+            out = self.layout.list_to_packed(self._list, self.row_shape, self.dtype)
+        else:
+            out = self.layout.padded_to_packed(self._padded)
+        if cacheable(out):
+            self._packed = out
+        return out
 
     def padded(self) -> torch.Tensor:
         """(N, M, *D) tensor, padding rows equal to ``pad_value``."""
-        if self._padded is None:
-            if self._packed is None and self._list is not None:
-                self._padded = self.layout.list_to_padded(
-                    self._list, self.row_shape, self.dtype, self.pad_value
-                )
-            else:
-                self._padded = self.layout.packed_to_padded(self.packed(), self.pad_value)
-        return self._padded
+        if self._padded is not None:
+            return self._padded
+        if self._packed is None and self._list is not None:
+            out = self.layout.list_to_padded(self._list, self.row_shape, self.dtype,
+                                             self.pad_value)
+        else:
+            out = self.layout.packed_to_padded(self.packed(), self.pad_value)
+        if cacheable(out):
+            self._padded = out
+        return out
 
     def map(
         self, fn: Callable[[torch.Tensor], torch.Tensor], layout: BatchLayout | None = None

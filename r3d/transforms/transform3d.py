@@ -470,7 +470,7 @@ class RotateAxisAngle(Rotate):
 def _warn_if_not_rotation(R: torch.Tensor, tol: float) -> None:
     """Warns when R (N, 3, 3) is not a rotation, where reading R on the host costs nothing
     (never on CUDA with value checks off, never while torch.compile traces)."""
-    if not checks_now(R.device):
+    if not checks_now(R):
         return
     with torch.no_grad():
         eye = torch.eye(3, dtype=R.dtype, device=R.device)

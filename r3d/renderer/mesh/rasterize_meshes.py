@@ -151,7 +151,7 @@ def _rasterize(meshes: Meshes, native: bool, **kwargs):
     # clipping (and mapping fragments back) only when some corner is in front of the plane
     if z_clip is not None:
         in_front = (face_verts[..., 2] < z_clip).any()
-        if not host_reads_allowed():
+        if not host_reads_allowed(face_verts):
             # a compiled or captured graph cannot branch on it: then no face may need clipping
             expect(_OP, ~in_front, "while torch.compile traces or a CUDA graph is captured no "
                    "face may reach in front of z_clip_value (clipping changes the number of "
