@@ -274,11 +274,13 @@ class MonteCarloRaysampler(torch.nn.Module):
                 s._n_rays_total, cameras, None
             )
         uniform = torch.rand(len(cameras), n_rays, 2, dtype=cameras.dtype, device=cameras.device)
-        low = uniform.new_tensor([self._min_x, self._min_y])
-        high = uniform.new_tensor([self._max_x, self._max_y])
+        xys = torch.stack([
+            self._min_x + uniform[..., 0] * (self._max_x - self._min_x),
+            self._min_y + uniform[..., 1] * (self._max_y - self._min_y),
+        ], dim=-1)
         bundle = xy_to_ray_bundle(
             cameras,
-            low + uniform * (high - low),
+            xys,
             s._min_depth,
             s._max_depth,
             s._n_pts_per_ray,
