@@ -52,9 +52,11 @@ EXPORTS = {
         "so3_rotation_angle", "standardize_quaternion"
     ],
     "r3d.io": [
-        "IO", "MeshFormatInterpreter", "PointcloudFormatInterpreter", "atomic_open", "atomic_paths",
-        "load_gltf", "load_obj", "load_objs_as_meshes", "load_off", "load_ply", "load_stl",
-        "save_gltf", "save_obj", "save_off", "save_ply", "save_stl"
+        "IO", "MeshFormatInterpreter", "PointcloudFormatInterpreter", "VoxelFormatInterpreter",
+        "VoxelGrid", "atomic_open", "atomic_paths", "load_binvox", "load_gltf", "load_obj",
+        "load_objs_as_meshes", "load_off", "load_ply", "load_stl", "load_voxels_npz",
+        "save_binvox", "save_gltf", "save_obj", "save_off", "save_ply", "save_stl",
+        "save_voxels_npz"
     ],
     "r3d.utils": [
         "ico_sphere", "torus"
