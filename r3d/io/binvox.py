@@ -40,6 +40,8 @@ _KEYWORDS = {b"dim": 3, b"translate": 3, b"scale": 1}  # numbers each header lin
 def _header(path: str, data: bytes) -> tuple[int, dict, int]:
     """The version, the header's fields (keyword -> (number tokens, line)) and where the runs
     start. Each keyword appears at most once, so the header has at most 5 lines."""
+    if not data.startswith(b"#binvox"):
+        raise FileFormatError(path, "not a binvox file (it does not start with '#binvox')", 1)
     pos, fields, version = 0, {}, 0
     for lineno in itertools.count(1):
         end = data.find(b"\n", pos)
@@ -49,7 +51,7 @@ def _header(path: str, data: bytes) -> tuple[int, dict, int]:
         pos = end + 1
         if lineno == 1:
             if len(tokens) != 2 or tokens[0] != b"#binvox" or tokens[1] not in _VERSIONS:
-                raise FileFormatError(path, "not a binvox file: the first line must be "
+                raise FileFormatError(path, "unsupported binvox version: the first line must be "
                                             "'#binvox 1' (or '#binvox 2')", 1)
             version = int(tokens[1])
             continue

@@ -85,7 +85,8 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
 def _floats(path: str, arrays: dict, key: str) -> np.ndarray | None:
     if key not in arrays:
         return None
-    out = arrays[key].astype(np.float32)
+    with np.errstate(over="ignore"):  # values beyond float32 become infinite, refused below
+        out = arrays[key].astype(np.float32)
     if not np.isfinite(out).all():
         raise FileFormatError(path, f"array '{key}' holds NaN or infinite values (or values too "
                                     f"large for float32)")
