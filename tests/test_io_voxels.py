@@ -102,6 +102,10 @@ def test_binvox_hand_made_bytes_give_known_voxels(tmp_path):
     assert grid.features is None
     # R2N2's items keep [x, y, z] order
     assert torch.nonzero(read_binvox(path)).tolist() == [[1, 0, 1]]
+    # CRLF header lines, fields in another order
+    crlf = _write(tmp_path, b"#binvox 1\r\nscale 4\r\ndim 2 2 2\r\ndata\r\n"
+                  + _runs(0, 6, 1, 1, 0, 1), "crlf.binvox")
+    assert torch.equal(load_binvox(crlf).densities, grid.densities)
 
 
 def test_binvox_plus_y_stays_up(tmp_path):

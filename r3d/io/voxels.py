@@ -42,7 +42,7 @@ def _xyz(name: str, value, device: torch.device, positive: bool) -> torch.Tensor
     return out
 
 
-@dataclass
+@dataclass(eq=False)
 class VoxelGrid:
     """A dense grid of densities (occupancy 0/1 for binvox) and optional features.
 
