@@ -99,6 +99,11 @@ def test_heterogeneous_items_have_their_own_grid_coordinates(align):
             torch.testing.assert_close(grid[i, :d, :h, :w], alone[0])
     for got, item in zip(v.densities_list(), items):
         assert torch.equal(got, item)
+    assert v.features_list() is None
+    feats = Volumes(items, [t[:1] for t in items]).features_list()
+    assert [f.shape for f in feats] == [(1,) + s for s in SIZES]
+    one = v[1]
+    assert len(one) == 1 and one.get_grid_sizes().tolist() == [list(SIZES[1])]
 
 
 # ---- agreement with PyTorch3D --------------------------------------------------------------
@@ -221,6 +226,8 @@ def test_empty_batch():
     (dict(densities=[torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2)]), r"densities\[1\] must be"),
     (dict(densities=[torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2, dtype=torch.float64)]),
      r"densities\[1\] must have the channels, dtype"),
+    (dict(densities=[torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2, device="meta")]),
+     r"densities\[1\] must have the channels, dtype and device"),
     (dict(densities=torch.zeros(1, 1, 0, 2, 2)), "grid sizes of at least 1"),
     (dict(densities="x"), "densities must be a tensor"),
     (dict(features=torch.zeros(2, 1, 2, 2, 3)), "features must be a tensor of shape"),
