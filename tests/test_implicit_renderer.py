@@ -28,7 +28,8 @@ from r3d.renderer import (
     VolumeSampler,
     ray_bundle_to_ray_points,
 )
-from r3d.transforms import Transform3d, random_rotations
+from r3d.structures import Volumes
+from r3d.transforms import random_rotations
 
 N = 2
 CAMERAS = {
@@ -309,36 +310,14 @@ def test_renderer_passes_its_arguments_on():
     assert images.shape == (N, 3, 3, 1) and (images == 0).all()
 
 
-class CubeVolumes:
-    """A stand-in for Volumes: N grids filling the cube [-1, 1]^3 of world space (the local
-    frame), aligned by corners."""
-
-    def __init__(self, densities, features=None, world_to_local: torch.Tensor | None = None):
-        self._densities, self._features = densities, features
-        matrix = torch.eye(4, dtype=densities.dtype).expand(len(densities), 4, 4) \
-            if world_to_local is None else world_to_local
-        self._transform = Transform3d(matrix=matrix)
-
-    def densities(self):
-        return self._densities
-
-    def features(self):
-        return self._features
-
-    def get_align_corners(self):
-        return True
-
-    def get_world_to_local_coords_transform(self):
-        return self._transform
-
-    def world_to_local_coords(self, points):
-        return self._transform.transform_points(points.reshape(len(points), -1, 3)) \
-            .reshape(points.shape)
+def cube_volumes(densities, features=None, **kwargs):
+    """Volumes whose grids fill the cube [-1, 1]^3 of world space (their local frame)."""
+    return Volumes(densities, features, voxel_size=2 / (densities.shape[-1] - 1), **kwargs)
 
 
 def random_cube_volumes(size: int = 6, dtype=torch.float32, seed: int = 0):
     gen = torch.Generator().manual_seed(seed)
-    return CubeVolumes(torch.rand(N, 1, size, size, size, generator=gen, dtype=dtype),
+    return cube_volumes(torch.rand(N, 1, size, size, size, generator=gen, dtype=dtype),
                        torch.rand(N, 3, size, size, size, generator=gen, dtype=dtype))
 
 
@@ -366,9 +345,8 @@ def test_volume_renderer_matches_pytorch3d(sample_mode):
 def test_volume_sampler_moves_rays_into_the_local_frame():
     volumes = random_cube_volumes()
     # world = 2 * local + (1, 0, 0): the cube spans x in [-1, 3], y and z in [-2, 2]
-    to_local = torch.eye(4).repeat(N, 1, 1) * 0.5
-    to_local[:, 3] = torch.tensor([-0.5, 0.0, 0.0, 1.0])
-    moved = CubeVolumes(volumes.densities(), volumes.features(), to_local)
+    moved = Volumes(volumes.densities(), volumes.features(), voxel_size=0.8,
+                    volume_translation=(-1.0, 0.0, 0.0))
     gen = torch.Generator().manual_seed(1)
     origins, directions = torch.randn(N, 5, 3, generator=gen), torch.randn(N, 5, 3, generator=gen)
     lengths = torch.rand(N, 5, 4, generator=gen)
@@ -377,8 +355,32 @@ def test_volume_sampler_moves_rays_into_the_local_frame():
     local = RayBundle(origins, directions, lengths, torch.zeros(N, 5, 2))
     for ours, expected in zip(VolumeSampler(moved)(world), VolumeSampler(volumes)(local)):
         torch.testing.assert_close(ours, expected)
-    densities, features = VolumeSampler(CubeVolumes(volumes.densities()))(local)
+    densities, features = VolumeSampler(cube_volumes(volumes.densities()))(local)
     assert densities.shape == (N, 5, 4, 1) and features.shape == (N, 5, 4, 0)
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("sample_mode", ["bilinear", "nearest"])
+def test_grids_of_different_sizes_sample_as_one_by_one(align_corners, padding_mode, sample_mode):
+    gen = torch.Generator().manual_seed(2)
+    sizes = [(4, 5, 6), (6, 2, 3)]
+    densities = [torch.rand(1, *size, generator=gen) for size in sizes]
+    features = [torch.rand(2, *size, generator=gen) for size in sizes]
+    args = {"voxel_size": 0.3, "align_corners": align_corners}
+    batch = Volumes(densities, features, **args)
+    bundle = RayBundle(torch.rand(N, 7, 3, generator=gen) * 1.2 - 0.6,  # in and around them
+                       torch.randn(N, 7, 3, generator=gen) * 0.3,
+                       torch.rand(N, 7, 8, generator=gen), torch.zeros(N, 7, 2))
+    together = VolumeSampler(batch, sample_mode, padding_mode)(bundle)
+    for n in range(N):
+        alone = VolumeSampler(Volumes(densities[n][None], features[n][None], **args),
+                              sample_mode, padding_mode)(RayBundle(*(t[n:n + 1] for t in bundle)))
+        for a, b in zip(alone, together):
+            torch.testing.assert_close(a[0], b[n])
+    assert together[0].abs().sum() > 0
+    with pytest.raises(InputError, match="reflection"):
+        VolumeSampler(batch, padding_mode="reflection")
 
 
 # ---- hand-worked values ----------------------------------------------------------------------
@@ -420,7 +422,7 @@ def test_single_opaque_voxel():
     sampler = NDCMultinomialRaysampler(image_width=5, image_height=5, n_pts_per_ray=41,
                                        min_depth=1.0, max_depth=3.0)
     images, _ = VolumeRenderer(sampler, EmissionAbsorptionRaymarcher(), sample_mode="nearest")(
-        cams, CubeVolumes(densities, features))
+        cams, cube_volumes(densities, features))
     # pixel centres at x, y = 0.8, 0.4, 0, -0.4, -0.8: only the middle ray meets the voxel
     expected = torch.zeros(1, 5, 5, 4)
     expected[0, 2, 2] = torch.tensor([0.2, 0.4, 0.6, 1.0])
@@ -453,7 +455,7 @@ def test_volume_sampler_gradcheck():
                        torch.zeros(N, 3, 2, dtype=torch.float64))
 
     def sample(d, f):
-        return VolumeSampler(CubeVolumes(d, f))(bundle)
+        return VolumeSampler(cube_volumes(d, f))(bundle)
 
     assert torch.autograd.gradcheck(sample, (densities, features))
 

@@ -5,7 +5,6 @@ gives densities and features at the points along them, a raymarcher turns those 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
@@ -18,6 +17,7 @@ from r3d.renderer.implicit.utils import (
     check_ray_bundle_variables,
     ray_bundle_variables_to_ray_points,
 )
+from r3d.structures import Volumes
 
 __all__ = ["ImplicitRenderer", "VolumeRenderer", "VolumeSampler"]
 
@@ -99,7 +99,7 @@ class VolumeRenderer(torch.nn.Module):
         self._sample_mode = sample_mode
 
     def forward(
-        self, cameras: CamerasBase, volumes: Any, **kwargs
+        self, cameras: CamerasBase, volumes: Volumes, **kwargs
     ) -> tuple[torch.Tensor, RayBundle | HeterogeneousRayBundle]:
         """Renders N volumes, one per camera; returns the images and the ray bundle as
         :meth:`ImplicitRenderer.forward`."""
@@ -111,27 +111,31 @@ class VolumeSampler(torch.nn.Module):
     """The densities and features of a batch of N volumes at the points along rays (in world
     coordinates), interpolated with ``torch.nn.functional.grid_sample``.
 
+    In a batch of grids of different sizes each item is sampled in its own grid's coordinates
+    (its local coordinates are mapped onto the padded grid), so a batch samples as its items do
+    one by one; "reflection" padding needs grids of one size.
+
     Args:
-        volumes: a ``Volumes`` batch of N: ``densities()`` (N, C_d, D, H, W), ``features()``
-            (N, C_f, D, H, W) or None, ``world_to_local_coords``,
-            ``get_world_to_local_coords_transform`` and ``get_align_corners``.
+        volumes: a :class:`~r3d.structures.Volumes` batch of N.
         sample_mode: "bilinear" (trilinear interpolation) or "nearest".
         padding_mode: the value outside the grid: "zeros", "border" or "reflection".
     """
 
     def __init__(
-        self, volumes: Any, sample_mode: str = "bilinear", padding_mode: str = "zeros"
+        self, volumes: Volumes, sample_mode: str = "bilinear", padding_mode: str = "zeros"
     ) -> None:
         super().__init__()
         op = "VolumeSampler"
-        missing = [name for name in ("densities", "features", "world_to_local_coords",
-                                     "get_world_to_local_coords_transform", "get_align_corners")
-                   if not callable(getattr(volumes, name, None))]
-        if missing:
-            raise InputError(f"{op}: volumes must be a Volumes object, got {describe(volumes)} "
-                             f"(without {', '.join(missing)})")
+        if not isinstance(volumes, Volumes):
+            raise InputError(f"{op}: volumes must be a Volumes object, got {describe(volumes)}")
         _check_mode(op, "sample_mode", sample_mode, SAMPLE_MODES)
         _check_mode(op, "padding_mode", padding_mode, PADDING_MODES)
+        # the items' grid sizes (D, H, W), known on the host
+        self._grid_sizes = [tuple(d.shape[1:]) for d in volumes.densities_list()]
+        self._heterogeneous = len(set(self._grid_sizes)) > 1
+        if self._heterogeneous and padding_mode == "reflection":
+            raise InputError(f"{op}: padding_mode 'reflection' needs volumes of one grid size, "
+                             f"got grid sizes {self._grid_sizes}")
         self._volumes = volumes
         self._sample_mode = sample_mode
         self._padding_mode = padding_mode
@@ -167,10 +171,27 @@ class VolumeSampler(torch.nn.Module):
         linear = self._volumes.get_world_to_local_coords_transform().get_matrix()[:, :3, :3]
         local_directions = torch.bmm(directions.reshape(N, -1, 3), linear).view(directions.shape)
         points = ray_bundle_variables_to_ray_points(local_origins, local_directions, lengths)
+        if self._heterogeneous:
+            points = self._padded_grid_coords(points)
         rays_densities = self._sample(densities, points)
         if features is None:
             return rays_densities, rays_densities[..., :0]
         return rays_densities, self._sample(features, points)
+
+    def _padded_grid_coords(self, points: torch.Tensor) -> torch.Tensor:
+        """(N, ..., 3) points in each item's local coordinates -> the same points in the local
+        coordinates of the padded grid; with "border" padding, clamped to the item's outer
+        voxel centres (where grid_sample's border would clamp a grid of the item's size)."""
+        shape = (len(points),) + (1,) * (points.dim() - 2) + (3,)
+        sizes = self._volumes.get_grid_sizes().flip(1).to(points.dtype).reshape(shape)  # W, H, D
+        full = sizes.amax(dim=0)  # the padded grid's
+        align = self._volumes.get_align_corners()
+        span, full_span = ((sizes - 1).clamp(min=1), (full - 1).clamp(min=1)) if align \
+            else (sizes, full)
+        voxels = (points * span + sizes - 1) / 2  # the voxel coordinates, centres at integers
+        if self._padding_mode == "border":
+            voxels = torch.minimum(voxels.clamp(min=0), sizes - 1)
+        return (2 * voxels + 1 - full) / full_span
 
     def _sample(self, grid: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
         """(N, ..., C) values of the (N, C, D, H, W) ``grid`` at the (N, ..., 3) local points."""
