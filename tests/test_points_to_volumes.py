@@ -1,0 +1,220 @@
+"""Splatting points into volumes: hand-worked values, the pure-PyTorch twin against PyTorch3D,
+gradients, argument errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from r3d._native import torch_only
+from r3d.errors import InputError
+from r3d.ops import add_points_features_to_volume_densities_features as add_points
+from r3d.ops.points_to_volumes_torch import voxel_locations
+
+DIMS = (5, 6, 7)  # D, H, W of the padded volumes
+
+
+def random_batch(
+    points_per_item: list[int],
+    C: int = 3,
+    dtype: torch.dtype = torch.float64,
+    seed: int = 0,
+    spread: float = 1.3,
+) -> dict:
+    """Padded points (N, P, 3) in [-spread, spread] (some outside the grid), features, random
+    volumes of DIMS with heterogeneous grid sizes and the mask of the valid points (empty items
+    included)."""
+    g = torch.Generator().manual_seed(seed)
+    N, P = len(points_per_item), max(points_per_item, default=0)
+    grid = torch.stack([torch.randint(1, d + 1, (N,), generator=g) for d in DIMS], 1)
+    grid[0] = torch.tensor(DIMS)
+    return dict(
+        points_3d=((torch.rand((N, P, 3), generator=g, dtype=dtype) * 2 - 1) * spread),
+        points_features=torch.randn((N, P, C), generator=g, dtype=dtype),
+        volume_densities=torch.rand((N, 1, *DIMS), generator=g, dtype=dtype),
+        volume_features=torch.randn((N, C, *DIMS), generator=g, dtype=dtype),
+        mask=torch.arange(P)[None] < torch.tensor(points_per_item)[:, None],
+        grid_sizes=grid,
+    )
+
+
+def splat(batch: dict, twin: bool = False, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    if twin:
+        with torch_only():
+            return add_points(**batch, **kwargs)
+    return add_points(**batch, **kwargs)
+
+
+def one_point(x: float, y: float, z: float, align_corners: bool = True, mode="trilinear"):
+    """Densities and summed features of one point with feature 2 splatted at location (x, y, z)
+    (voxel units) into an empty 4 x 4 x 4 volume."""
+    G = 4
+    loc = torch.tensor([[[x, y, z]]], dtype=torch.float64)
+    p = (loc + 0.5 * (not align_corners)) / (G - align_corners) * 2 - 1
+    features, densities = add_points(
+        p, torch.full((1, 1, 1), 2.0, dtype=torch.float64),
+        torch.zeros((1, 1, G, G, G), dtype=torch.float64), None, mode=mode,
+        rescale_features=False, align_corners=align_corners,
+    )
+    return densities[0, 0], features[0, 0]
+
+
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_point_at_voxel_centre(align_corners):
+    densities, features = one_point(1.0, 2.0, 3.0, align_corners)
+    expected = torch.zeros((4, 4, 4), dtype=torch.float64)
+    expected[3, 2, 1] = 1.0  # (z, y, x)
+    torch.testing.assert_close(densities, expected)
+    torch.testing.assert_close(features, 2 * expected)
+
+
+def test_point_between_two_voxels_splits_its_weight():
+    densities, features = one_point(1.25, 2.0, 0.0)
+    expected = torch.zeros((4, 4, 4), dtype=torch.float64)
+    expected[0, 2, 1], expected[0, 2, 2] = 0.75, 0.25
+    torch.testing.assert_close(densities, expected)
+    torch.testing.assert_close(features, 2 * expected)
+
+
+def test_point_half_a_voxel_outside_keeps_its_inside_share():
+    # PyTorch3D's kernel gives weights 1.3 and -0.3 here (it truncates the location towards 0)
+    densities, _ = one_point(-0.3, 1.0, 1.0)
+    assert densities[1, 1, 0] == pytest.approx(0.7)
+    assert densities.sum() == pytest.approx(0.7)
+
+
+@pytest.mark.parametrize("x, voxel", [(1.4, 1), (1.5, 2), (2.6, 3), (-0.4, 0), (3.49, 3)])
+def test_nearest_rounds_half_away_from_zero(x, voxel):
+    densities, features = one_point(x, 0.0, 0.0, mode="nearest")
+    assert densities.sum() == 1.0 and densities[0, 0, voxel] == 1.0
+    assert features[0, 0, voxel] == 2.0
+
+
+@pytest.mark.parametrize("x", [-0.6, 3.6, -7.0, 1e30])
+def test_nearest_outside_adds_nothing(x):
+    densities, features = one_point(x, 0.0, 0.0, mode="nearest")
+    assert densities.abs().sum() == 0 and features.abs().sum() == 0
+
+
+def test_rescaled_features_are_the_weighted_mean():
+    p = torch.zeros((1, 3, 3), dtype=torch.float64)  # all at the centre voxel of a 3-grid
+    f = torch.tensor([[[1.0], [2.0], [6.0]]], dtype=torch.float64)
+    d0 = torch.zeros((1, 1, 3, 3, 3), dtype=torch.float64)
+    for mode in ("trilinear", "nearest"):
+        features, densities = add_points(p, f, d0, None, mode=mode)
+        assert densities[0, 0, 1, 1, 1] == 3.0 and features[0, 0, 1, 1, 1] == 3.0
+        assert features.abs().sum() == 3.0
+
+
+def test_inputs_are_left_unchanged():
+    batch = random_batch([9, 4])
+    before = {k: v.clone() for k, v in batch.items()}
+    splat(batch)
+    for k, v in batch.items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_empty_clouds_and_masked_points_add_nothing():
+    batch = random_batch([0, 0])
+    features, densities = splat(batch, rescale_features=False)
+    torch.testing.assert_close(densities, batch["volume_densities"])
+    torch.testing.assert_close(features, batch["volume_features"])
+    batch = random_batch([6, 3])
+    batch["mask"] = torch.zeros_like(batch["mask"])
+    features, densities = splat(batch, mode="nearest", rescale_features=False)
+    torch.testing.assert_close(densities, batch["volume_densities"])
+
+
+def test_grid_sizes_restrict_items_to_their_corner():
+    batch = random_batch([50, 60], spread=1.0)
+    batch["volume_densities"].zero_()
+    batch["grid_sizes"][1] = torch.tensor([2, 3, 4])
+    _, densities = splat(batch, rescale_features=False)
+    assert densities[1, 0, 2:].abs().sum() == 0
+    assert densities[1, 0, :, 3:].abs().sum() == 0
+    assert densities[1, 0, :, :, 4:].abs().sum() == 0
+    # points inside [-1, 1]^3 with align_corners put all their weight in the grid
+    assert densities[1].sum() == pytest.approx(60.0)
+
+
+def _pytorch3d():
+    return pytest.importorskip("pytorch3d.ops")
+
+
+def _avoid_truncation_zone(batch: dict, align_corners: bool) -> None:
+    """Masks out the points with a location in (-2, 0) along some axis, where PyTorch3D's
+    kernel truncates towards zero and splats negative weights (r3d floors)."""
+    loc = voxel_locations(batch["points_3d"], batch["grid_sizes"], align_corners)
+    batch["mask"] &= ((loc >= 0) | (loc <= -2)).all(-1)
+
+
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("twin", [False, True])
+def test_matches_pytorch3d(mode, align_corners, twin):
+    ops = _pytorch3d()
+    batch = random_batch([80, 0, 33, 57], C=4, dtype=torch.float32)
+    _avoid_truncation_zone(batch, align_corners)
+    leaves = ("points_3d", "points_features", "volume_densities", "volume_features")
+    ours = {k: v.requires_grad_() if k in leaves else v for k, v in batch.items()}
+    theirs = {k: v.detach().clone().requires_grad_() if k in leaves else v
+              for k, v in batch.items()}
+    theirs["mask"] = batch["mask"].float()
+    expected = ops.add_points_features_to_volume_densities_features(
+        **{k: v.clone() if k.startswith("volume") else v for k, v in theirs.items()},
+        mode=mode, align_corners=align_corners,
+    )
+    got = splat(ours, twin=twin, mode=mode, align_corners=align_corners)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, atol=2e-5, rtol=1e-5)
+    weights = [torch.randn_like(t) for t in got]
+    sum((w * t).sum() for w, t in zip(weights, got)).backward()
+    sum((w * t).sum() for w, t in zip(weights, expected)).backward()
+    for k in leaves:
+        if k == "points_3d" and mode == "nearest":
+            assert ours[k].grad is None and theirs[k].grad is None
+            continue
+        torch.testing.assert_close(ours[k].grad, theirs[k].grad, atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("twin", [False, True])
+def test_gradcheck(mode, twin):
+    batch = random_batch([4, 0, 3], C=2, spread=1.1)
+    batch["volume_densities"] = batch["volume_densities"][..., :3, :2, :3].contiguous()
+    batch["volume_features"] = batch["volume_features"][..., :3, :2, :3].contiguous()
+    batch["grid_sizes"] = torch.tensor([[3, 2, 3], [1, 1, 1], [2, 2, 3]])
+    names = ["points_3d", "points_features", "volume_densities", "volume_features"]
+    if mode == "nearest":
+        names = names[1:]
+
+    def fn(*tensors):
+        return splat({**batch, **dict(zip(names, tensors))}, twin=twin, mode=mode)
+
+    inputs = [batch[k].requires_grad_() for k in names]
+    assert torch.autograd.gradcheck(fn, inputs, atol=1e-6)
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(mode="linear"), "mode"),
+    (dict(points_3d=torch.zeros(2, 4, 2)), "points_3d"),
+    (dict(points_3d=torch.zeros(2, 4, 3, dtype=torch.int64)), "points_3d"),
+    (dict(points_features=torch.zeros(2, 5, 3)), "points_features"),
+    (dict(volume_densities=torch.zeros(2, 2, 5, 6, 7)), "volume_densities"),
+    (dict(volume_features=torch.zeros(2, 3, 5, 6, 8)), "volume_features"),
+    (dict(volume_features=torch.zeros(2, 3, 5, 6, 7, dtype=torch.float64)), "dtype"),
+    (dict(mask=torch.ones(2, 3)), "mask"),
+    (dict(grid_sizes=torch.tensor([[5, 6, 8], [1, 1, 1]])), "grid_sizes"),
+    (dict(grid_sizes=torch.tensor([[5, 6, 7], [-1, 1, 1]])), "grid_sizes"),
+    (dict(grid_sizes=torch.tensor([[5, 6, 7]])), "grid_sizes"),
+    (dict(grid_sizes=torch.ones(2, 3)), "grid_sizes"),
+    (dict(min_weight=0.0), "min_weight"),
+    (dict(points_3d=torch.full((2, 4, 3), float("nan"))), "points_3d"),
+])
+@pytest.mark.parametrize("twin", [False, True])
+def test_bad_arguments(change, match, twin):
+    batch, change = random_batch([4, 2], dtype=torch.float32), dict(change)
+    mode = change.pop("mode", "trilinear")
+    kwargs = {"min_weight": change.pop("min_weight")} if "min_weight" in change else {}
+    with pytest.raises(InputError, match=match):
+        splat({**batch, **change}, twin=twin, mode=mode, **kwargs)
