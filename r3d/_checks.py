@@ -130,8 +130,11 @@ def checked_grid_sizes(
     after checking 0 <= grid_sizes[:, a] <= dims[a] (InputError at once, or deferred with the
     sizes clamped into range meanwhile, as :func:`checked_range`); None stands for ``dims`` in
     every item."""
+    axis = torch.arange(3, device=device)
+    # (3,) int64 dims, made on the device (no copy from the host)
+    upper = torch.where(axis == 0, dims[0], torch.where(axis == 1, dims[1], dims[2]))
     if grid_sizes is None:
-        return torch.tensor(dims, dtype=torch.int64, device=device).expand(batch, 3)
+        return upper.expand(batch, 3)
     if (
         not isinstance(grid_sizes, torch.Tensor)
         or grid_sizes.dtype != torch.int64
@@ -142,7 +145,6 @@ def checked_grid_sizes(
     if grid_sizes.device != device:
         raise InputError(f"{op}: grid_sizes must be on {device} like the volumes, got "
                          f"{grid_sizes.device}")
-    upper = torch.tensor(dims, dtype=torch.int64, device=device)
     inside = (grid_sizes >= 0) & (grid_sizes <= upper)
     if grid_sizes.numel() and checks_now(inside):
         if not bool(inside.all()):

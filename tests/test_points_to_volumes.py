@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from r3d._native import points_to_volumes as bridge
 from r3d._native import torch_only
 from r3d.errors import InputError
 from r3d.ops import add_points_features_to_volume_densities_features as add_points
@@ -137,6 +138,59 @@ def test_grid_sizes_restrict_items_to_their_corner():
     assert densities[1].sum() == pytest.approx(60.0)
 
 
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_matches_twin(mode, align_corners, dtype):
+    for seed, sizes in enumerate([[200, 0, 57, 130], [0], [1, 300], [40, 40, 0]]):
+        batch = random_batch(sizes, C=3, dtype=dtype, seed=seed)
+        leaves = ("points_3d", "points_features", "volume_densities", "volume_features")
+        runs = []
+        for twin in (False, True):
+            inputs = {k: v.clone().requires_grad_() if k in leaves else v
+                      for k, v in batch.items()}
+            out = splat(inputs, twin=twin, mode=mode, align_corners=align_corners)
+            g = torch.Generator().manual_seed(seed)
+            sum((torch.randn(t.shape, generator=g, dtype=dtype) * t).sum() for t in out).backward()
+            runs.append((out, [inputs[k].grad for k in leaves]))
+        tol = dict(atol=1e-4, rtol=1e-4) if dtype == torch.float32 else {}
+        for a, b in zip(runs[0][0], runs[1][0]):
+            torch.testing.assert_close(a, b, **tol)
+        for a, b in zip(runs[0][1], runs[1][1]):
+            if a is None or b is None:
+                assert a is None and b is None and mode == "nearest"
+            else:
+                torch.testing.assert_close(a, b, **tol)
+
+
+def test_native_forward_does_not_depend_on_the_thread_count():
+    batch = random_batch([3000, 2000], C=4, dtype=torch.float32, spread=1.0)
+    batch["volume_densities"] = torch.zeros((2, 1, 40, 40, 40))
+    batch["volume_features"] = torch.zeros((2, 4, 40, 40, 40))
+    batch["grid_sizes"] = torch.tensor([[40, 40, 40], [17, 40, 23]])
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = splat(batch, rescale_features=False)
+        torch.set_num_threads(3)
+        three = splat(batch, rescale_features=False)
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(one, three):
+        assert torch.equal(a, b)
+
+
+def test_python_flag_and_half_inputs():
+    batch = random_batch([30, 12], dtype=torch.float32)
+    expected = splat(batch, twin=True)
+    for a, b in zip(splat(batch, _python=True), expected):
+        torch.testing.assert_close(a, b)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in batch.items()}
+    for a, b in zip(splat(half), expected):
+        assert a.dtype == torch.float16
+        torch.testing.assert_close(a.float(), b, atol=2e-2, rtol=2e-2)
+
+
 def _pytorch3d():
     return pytest.importorskip("pytorch3d.ops")
 
@@ -218,3 +272,16 @@ def test_bad_arguments(change, match, twin):
     kwargs = {"min_weight": change.pop("min_weight")} if "min_weight" in change else {}
     with pytest.raises(InputError, match=match):
         splat({**batch, **change}, twin=twin, mode=mode, **kwargs)
+
+
+def test_bridge_checks_its_tensors():
+    batch = random_batch([3, 2], dtype=torch.float32)
+    args = [batch[k] for k in ("points_3d", "points_features", "volume_densities",
+                               "volume_features", "grid_sizes", "mask")]
+    with pytest.raises(InputError, match="grid_sizes"):
+        bridge.points_to_volumes_forward(*args[:4], args[4] + 10, args[5], True, True)
+    with pytest.raises(InputError, match="mask"):
+        bridge.points_to_volumes_forward(*args[:5], args[5].float(), True, True)
+    with pytest.raises(InputError, match="grad_features"):
+        bridge.points_to_volumes_backward(args[0], args[1], args[4], args[5], args[2],
+                                          args[3][:, :1].contiguous(), True, True, True, True)

@@ -2,7 +2,11 @@
 features into voxel grids.
 
 ``add_points_features_to_volume_densities_features`` follows PyTorch3D's signature, conventions
-and results (``pytorch3d.ops.points_to_volumes``). The splatting runs the pure-PyTorch
+and results (``pytorch3d.ops.points_to_volumes``), except that the inputs are never modified
+in place and locations just below a grid's first voxel keep their trilinear weights (see
+docs/differences-from-pytorch3d.md). On CPU and CUDA the native kernels run (one point per
+element; the CPU forward splits the volumes' depth rows among threads, so it is deterministic,
+the CUDA forward adds with atomics); elsewhere the pure-PyTorch
 :func:`~r3d.ops.points_to_volumes_torch.points_to_volumes_torch`, which is also the test oracle.
 """
 
@@ -11,11 +15,77 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_positive_float
+from r3d._native import points_to_volumes as bridge
+from r3d._native import use_native
+from r3d._native.library import in_float32, native_op
 from r3d.ops.points_to_volumes_torch import check_splat_inputs, points_to_volumes_torch
 
 __all__ = ["add_points_features_to_volume_densities_features"]
 
 _OP = "add_points_features_to_volume_densities_features"
+
+
+@native_op("points_to_volumes", lambda points_3d, points_features, volume_densities,
+           volume_features, grid_sizes, mask, align_corners, trilinear: (
+               torch.empty_like(volume_densities), torch.empty_like(volume_features)))
+def points_to_volumes_op(
+    points_3d: torch.Tensor, points_features: torch.Tensor, volume_densities: torch.Tensor,
+    volume_features: torch.Tensor, grid_sizes: torch.Tensor, mask: torch.Tensor,
+    align_corners: bool, trilinear: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native splatting (arguments as :func:`points_to_volumes_torch`): densities
+    (N, 1, D, H, W) and features (N, C, D, H, W)."""
+    return bridge.points_to_volumes_forward(
+        points_3d, points_features, volume_densities, volume_features, grid_sizes, mask,
+        align_corners, trilinear,
+    )
+
+
+def _fake_splat_grads(points_3d, points_features, grid_sizes, mask, grad_densities,
+                      grad_features, align_corners, trilinear, need_points, need_features):
+    return (torch.empty_like(points_3d) if need_points and trilinear
+            else points_3d.new_empty((0,)),
+            torch.empty_like(points_features) if need_features
+            else points_features.new_empty((0,)))
+
+
+@native_op("points_to_volumes_backward", _fake_splat_grads)
+def points_to_volumes_backward_op(
+    points_3d: torch.Tensor, points_features: torch.Tensor, grid_sizes: torch.Tensor,
+    mask: torch.Tensor, grad_densities: torch.Tensor, grad_features: torch.Tensor,
+    align_corners: bool, trilinear: bool, need_points: bool, need_features: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Native backward w.r.t. the points: grad_points (N, P, 3) (trilinear only) and
+    grad_points_features (N, P, C), each an empty (0,) tensor when not computed."""
+    grad_points, grad_points_features = bridge.points_to_volumes_backward(
+        points_3d, points_features, grid_sizes, mask, grad_densities.contiguous(),
+        grad_features.contiguous(), align_corners, trilinear, need_points, need_features,
+    )
+    return (points_3d.new_empty((0,)) if grad_points is None else grad_points,
+            points_features.new_empty((0,)) if grad_points_features is None
+            else grad_points_features)
+
+
+def _setup_splat(ctx, inputs, output) -> None:
+    points_3d, points_features, _, _, grid_sizes, mask, align_corners, trilinear = inputs
+    ctx.align_corners, ctx.trilinear = align_corners, trilinear
+    ctx.save_for_backward(points_3d, points_features, grid_sizes, mask)
+
+
+def _splat_backward(ctx, grad_densities, grad_features) -> tuple:
+    points_3d, points_features, grid_sizes, mask = ctx.saved_tensors
+    need_points = ctx.needs_input_grad[0] and ctx.trilinear
+    need_features = ctx.needs_input_grad[1]
+    grad_points, grad_points_features = points_to_volumes_backward_op(
+        points_3d, points_features, grid_sizes, mask, grad_densities, grad_features,
+        ctx.align_corners, ctx.trilinear, need_points, need_features,
+    )
+    return (grad_points if need_points else None,
+            grad_points_features if need_features else None,
+            grad_densities, grad_features, None, None, None, None)
+
+
+points_to_volumes_op.register_autograd(_splat_backward, setup_context=_setup_splat)
 
 
 def add_points_features_to_volume_densities_features(
@@ -72,10 +142,14 @@ def add_points_features_to_volume_densities_features(
     splat = mode == "trilinear"
     if splat and rescale_features:
         min_weight = check_positive_float(_OP, "min_weight", min_weight)
-    densities, features = points_to_volumes_torch(
-        points_3d, points_features, volume_densities, volume_features, grid_sizes, mask,
-        bool(align_corners), splat,
-    )
+    args = (points_3d, points_features, volume_densities, volume_features, grid_sizes, mask,
+            bool(align_corners), splat)
+    if _python or not use_native(points_3d, _OP):
+        densities, features = points_to_volumes_torch(*args)
+    else:
+        densities, features = in_float32(
+            points_to_volumes_op, *(a.contiguous() if isinstance(a, torch.Tensor) else a
+                                    for a in args))
     if rescale_features:
         features = features / densities.clamp(min_weight if splat else 1.0)
     return features, densities

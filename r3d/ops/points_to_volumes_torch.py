@@ -20,11 +20,6 @@ from r3d.value_checks import expect_finite
 
 MODES = ("trilinear", "nearest")
 
-# the corners around a location, offsets (x, y, z) from its floor, z slowest
-_CORNERS = ((0, 0, 0), (1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1), (1, 0, 1), (0, 1, 1),
-            (1, 1, 1))
-
-
 def _check_tensor(op: str, name: str, t: object, shape: str, dim: int) -> torch.Tensor:
     if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.dim() != dim:
         raise InputError(f"{op}: {name} must be a float tensor of shape {shape}, got "
@@ -118,7 +113,8 @@ def _corners(
         loc = torch.minimum(loc.clamp(min=-2), high)
         base = torch.floor(loc.detach())
         frac = (loc - base)[:, :, None]  # (N, P, 1, 3)
-        up = torch.tensor(_CORNERS, device=loc.device)  # (8, 3)
+        # (8, 3) offsets (x, y, z) of the corners from the floor, x fastest
+        up = (torch.arange(8, device=loc.device)[:, None] >> torch.arange(3, device=loc.device)) & 1
         idx = base.long()[:, :, None] + up
         axis = torch.where(up.bool(), frac, 1 - frac)
         weights = axis[..., 0] * axis[..., 1] * axis[..., 2]
