@@ -96,9 +96,13 @@ R3D_HD inline void for_each_splat_corner(const T* points, const uint8_t* mask,
     first[a] = static_cast<int64_t>(base);
     frac[a] = loc - base;
   }
+  // the corners first, then the visits: the visits' memory accesses (scattered over the
+  // volumes) then follow one another closely, so more of them are in flight at once
+  SplatCorner<T> found[8];
+  int count = 0;
   const int corners = s.trilinear ? 8 : 1;
   for (int k = 0; k < corners; ++k) {
-    SplatCorner<T> c;
+    SplatCorner<T>& c = found[count];
     int64_t idx[3];
     bool inside = true;
     for (int a = 0; a < 3; ++a) {
@@ -107,11 +111,11 @@ R3D_HD inline void for_each_splat_corner(const T* points, const uint8_t* mask,
       c.w[a] = !s.trilinear ? T(1) : c.up[a] ? frac[a] : T(1) - frac[a];
       inside = inside && idx[a] >= 0 && idx[a] < size[a];
     }
-    if (!inside) continue;
     c.z = idx[2];
     c.offset = (idx[2] * s.H + idx[1]) * s.W + idx[0];
-    visit(c);
+    count += inside;
   }
+  for (int k = 0; k < count; ++k) visit(found[k]);
 }
 
 // Adds each point's weights and weighted features to the volumes (accumulated into, holding
