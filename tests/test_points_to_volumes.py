@@ -1,14 +1,16 @@
-"""Splatting points into volumes: hand-worked values, the pure-PyTorch twin against PyTorch3D,
-gradients, argument errors."""
+"""Splatting points into volumes, of tensors and of Pointclouds into Volumes: hand-worked values,
+the pure-PyTorch twin against PyTorch3D, gradients, argument errors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
+from r3d import structures as r3d_structures
 from r3d._native import points_to_volumes as bridge
 from r3d._native import torch_only
 from r3d.errors import InputError
+from r3d.ops import add_pointclouds_to_volumes
 from r3d.ops import add_points_features_to_volume_densities_features as add_points
 from r3d.ops.points_to_volumes_torch import voxel_locations
 
@@ -285,3 +287,197 @@ def test_bridge_checks_its_tensors():
     with pytest.raises(InputError, match="grad_features"):
         bridge.points_to_volumes_backward(args[0], args[1], args[4], args[5], args[2],
                                           args[3][:, :1].contiguous(), True, True, True, True)
+
+
+# ---- add_pointclouds_to_volumes ------------------------------------------------------------
+
+def random_scene(points_per_item: list[int], grids: list[tuple[int, int, int]], C: int = 3,
+                 dtype: torch.dtype = torch.float32, seed: int = 0) -> dict:
+    """Lists of clouds (world coordinates, some points outside their volume) with features, and
+    of volumes of the given grid sizes with densities, features and per-item placement."""
+    g = torch.Generator().manual_seed(seed)
+    N = len(points_per_item)
+    voxel_size = 0.2 + torch.rand((N, 3), generator=g, dtype=dtype) * 0.3
+    translation = torch.randn((N, 3), generator=g, dtype=dtype) * 0.5
+    points = []
+    for n, (P, grid) in enumerate(zip(points_per_item, grids)):
+        half = torch.tensor(grid[::-1], dtype=dtype) * voxel_size[n] / 2  # (x, y, z) extent
+        local = (torch.rand((P, 3), generator=g, dtype=dtype) * 2 - 1) * 1.2
+        points.append(local * half - translation[n])
+    return dict(
+        points=points,
+        features=[torch.randn((P, C), generator=g, dtype=dtype) for P in points_per_item],
+        densities=[torch.rand((1, *s), generator=g, dtype=dtype) for s in grids],
+        volume_features=[torch.randn((C, *s), generator=g, dtype=dtype) for s in grids],
+        voxel_size=voxel_size,
+        volume_translation=translation,
+    )
+
+
+def scene_structures(scene: dict, structures, align_corners: bool = True):
+    """(Pointclouds, Volumes) of ``structures`` (r3d.structures or pytorch3d.structures)."""
+    clouds = structures.Pointclouds(scene["points"], features=scene["features"])
+    volumes = structures.Volumes(
+        densities=scene["densities"], features=scene["volume_features"],
+        voxel_size=scene["voxel_size"], volume_translation=scene["volume_translation"],
+        align_corners=align_corners,
+    )
+    return clouds, volumes
+
+
+HETEROGENEOUS = ([70, 0, 41, 25], [(5, 6, 7), (3, 2, 4), (4, 6, 2), (1, 3, 5)])
+# without a grid of one voxel along an axis (PyTorch3D's transform is singular there)
+HETEROGENEOUS_P3D = (HETEROGENEOUS[0], HETEROGENEOUS[1][:3] + [(2, 3, 5)])
+
+
+def _drop_truncation_zone(scene: dict, align_corners: bool) -> dict:
+    """The scene without the points that PyTorch3D's kernel splats with negative weights
+    (:func:`_avoid_truncation_zone`)."""
+    clouds, volumes = scene_structures(scene, r3d_structures, align_corners)
+    loc = voxel_locations(volumes.world_to_local_coords(clouds.points_padded()),
+                          volumes.get_grid_sizes(), align_corners)
+    keep = ((loc >= 0) | (loc <= -2)).all(-1)
+    return {**scene, **{k: [t[keep[n, :len(t)]] for n, t in enumerate(scene[k])]
+                        for k in ("points", "features")}}
+
+
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+@pytest.mark.parametrize("rescale_features", [True, False])
+def test_pointclouds_match_pytorch3d_on_heterogeneous_grids(mode, align_corners,
+                                                            rescale_features):
+    """PyTorch3D's add_pointclouds_to_volumes up to its last step (its Volumes.update_padded
+    rejects batches of different grid sizes): world to local, mask, splat."""
+    ops, structures = _pytorch3d(), pytest.importorskip("pytorch3d.structures")
+    scene = _drop_truncation_zone(random_scene(*HETEROGENEOUS_P3D), align_corners)
+    clouds, volumes = scene_structures(scene, r3d_structures, align_corners)
+    got = add_pointclouds_to_volumes(clouds, volumes, mode=mode,
+                                     rescale_features=rescale_features)
+    p_clouds, p_volumes = scene_structures(scene, structures, align_corners)
+    lengths = p_clouds.num_points_per_cloud()
+    features, densities = ops.add_points_features_to_volume_densities_features(
+        p_volumes.world_to_local_coords(p_clouds.points_padded()), p_clouds.features_padded(),
+        p_volumes.densities().clone(), p_volumes.features().clone(), mode=mode,
+        mask=(torch.arange(lengths.max())[None] < lengths[:, None]).float(),
+        grid_sizes=p_volumes.get_grid_sizes(), rescale_features=rescale_features,
+        align_corners=align_corners,
+    )
+    torch.testing.assert_close(got.densities(), densities, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got.features(), features, atol=1e-4, rtol=1e-5)
+    torch.testing.assert_close(got.get_grid_sizes(), volumes.get_grid_sizes())
+    assert got.get_align_corners() == align_corners
+    torch.testing.assert_close(got.get_coord_grid(), volumes.get_coord_grid())
+
+
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_pointclouds_match_pytorch3d_wrapper(mode, align_corners):
+    ops, structures = _pytorch3d(), pytest.importorskip("pytorch3d.structures")
+    scene = _drop_truncation_zone(random_scene([50, 0, 20], [(4, 5, 6)] * 3), align_corners)
+    got = add_pointclouds_to_volumes(*scene_structures(scene, r3d_structures, align_corners),
+                                     mode=mode)
+    expected = ops.add_pointclouds_to_volumes(
+        *scene_structures(scene, structures, align_corners), mode=mode)
+    torch.testing.assert_close(got.densities(), expected.densities(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got.features(), expected.features(), atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("python", [False, True])
+def test_pointclouds_empty_item_keeps_its_volume(python):
+    scene = random_scene(*HETEROGENEOUS)
+    clouds, volumes = scene_structures(scene, r3d_structures)
+    got = add_pointclouds_to_volumes(clouds, volumes, rescale_features=False, _python=python)
+    for n, (d, f, d0, f0) in enumerate(zip(got.densities_list(), got.features_list(),
+                                           volumes.densities_list(), volumes.features_list())):
+        assert torch.equal(d, d0) == (n == 1)
+        assert torch.equal(f, f0) == (n == 1)
+    assert torch.equal(volumes.densities(), torch.stack(
+        [torch.nn.functional.pad(d, (0, 7 - d.shape[3], 0, 6 - d.shape[2], 0, 5 - d.shape[1]))
+         for d in scene["densities"]]))  # the initial volumes are left as they were
+
+
+def test_pointclouds_without_volume_features_start_from_zeros():
+    scene = random_scene([30, 12], [(4, 5, 6), (2, 3, 3)])
+    clouds, volumes = scene_structures(scene, r3d_structures)
+    bare = r3d_structures.Volumes(volumes.densities_list(), voxel_size=scene["voxel_size"],
+                                  volume_translation=scene["volume_translation"])
+    zeros = volumes.update_padded(volumes.densities(), torch.zeros_like(volumes.features()))
+    got, expected = (add_pointclouds_to_volumes(clouds, v) for v in (bare, zeros))
+    torch.testing.assert_close(got.densities(), expected.densities())
+    torch.testing.assert_close(got.features(), expected.features())
+
+
+@pytest.mark.parametrize("mode", ["trilinear", "nearest"])
+@pytest.mark.parametrize("align_corners", [True, False])
+def test_pointclouds_native_matches_python(mode, align_corners):
+    scene = random_scene(*HETEROGENEOUS, dtype=torch.float64, seed=3)
+    clouds, volumes = scene_structures(scene, r3d_structures, align_corners)
+    native = add_pointclouds_to_volumes(clouds, volumes, mode=mode)
+    python = add_pointclouds_to_volumes(clouds, volumes, mode=mode, _python=True)
+    with torch_only():
+        twin = add_pointclouds_to_volumes(clouds, volumes, mode=mode)
+    for other in (python, twin):
+        torch.testing.assert_close(native.densities(), other.densities())
+        torch.testing.assert_close(native.features(), other.features())
+
+
+def test_pointclouds_gradients_reach_points_and_features():
+    scene = random_scene([6, 0, 5], [(3, 2, 3), (1, 1, 1), (2, 3, 2)], C=2,
+                         dtype=torch.float64, seed=5)
+    names = ["points", "features"]
+
+    def fn(*tensors):
+        n = len(scene["points"])
+        given = {k: list(tensors[i * n:(i + 1) * n]) for i, k in enumerate(names)}
+        out = add_pointclouds_to_volumes(*scene_structures({**scene, **given}, r3d_structures))
+        return out.densities(), out.features()
+
+    leaves = [t.requires_grad_() for k in names for t in scene[k]]
+    assert torch.autograd.gradcheck(fn, leaves, atol=1e-6)
+    densities, features = fn(*leaves)
+    (densities.sum() + features.square().sum()).backward()
+    for t in leaves:
+        assert t.grad is not None and t.grad.shape == t.shape
+    assert all(t.grad.abs().sum() > 0 for t in leaves if len(t))
+
+
+def _bad_wrapper_call(change: str):
+    scene = random_scene([4, 2], [(3, 4, 5), (2, 2, 2)], C=3)
+    clouds, volumes = scene_structures(scene, r3d_structures)
+    kwargs = {}
+    if change == "clouds":
+        clouds = scene["points"]
+    elif change == "volumes":
+        volumes = scene["densities"]
+    elif change == "batch":
+        clouds = clouds[[0]]
+    elif change == "no features":
+        clouds = r3d_structures.Pointclouds(scene["points"])
+    elif change == "feature channels":
+        clouds = r3d_structures.Pointclouds(scene["points"],
+                                            features=[f[:, :2] for f in scene["features"]])
+    elif change == "density channels":
+        volumes = volumes.update_padded(volumes.densities().expand(-1, 2, -1, -1, -1),
+                                        volumes.features())
+    elif change == "dtype":
+        clouds = clouds.update_padded(clouds.points_padded().double(),
+                                      new_features_padded=clouds.features_padded().double())
+    else:
+        kwargs = {"mode": "linear"} if change == "mode" else {"min_weight": 0.0}
+    return add_pointclouds_to_volumes(clouds, volumes, **kwargs)
+
+
+@pytest.mark.parametrize("change, match", [
+    ("clouds", "pointclouds must be a Pointclouds"),
+    ("volumes", "initial_volumes must be a Volumes"),
+    ("batch", "same batch size"),
+    ("no features", "must have features"),
+    ("feature channels", "features must have the 2 channels"),
+    ("density channels", "1 density channel"),
+    ("dtype", "dtype"),
+    ("mode", "mode"),
+    ("min_weight", "min_weight"),
+])
+def test_pointclouds_bad_arguments(change, match):
+    with pytest.raises(InputError, match=match):
+        _bad_wrapper_call(change)

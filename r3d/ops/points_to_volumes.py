@@ -1,5 +1,7 @@
 """Adding point clouds to volumes: trilinear or nearest splatting of points' weights and
-features into voxel grids.
+features into voxel grids, of tensors (``add_points_features_to_volume_densities_features``) or of
+:class:`~r3d.structures.Pointclouds` into :class:`~r3d.structures.Volumes`
+(``add_pointclouds_to_volumes``).
 
 ``add_points_features_to_volume_densities_features`` follows PyTorch3D's signature, conventions
 and results (``pytorch3d.ops.points_to_volumes``), except that the inputs are never modified
@@ -14,13 +16,16 @@ from __future__ import annotations
 
 import torch
 
-from r3d._checks import check_positive_float
+from r3d._checks import check_positive_float, describe
 from r3d._native import points_to_volumes as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
+from r3d.errors import InputError
+from r3d.ops.clouds import valid_points
 from r3d.ops.points_to_volumes_torch import check_splat_inputs, points_to_volumes_torch
+from r3d.structures import Pointclouds, Volumes
 
-__all__ = ["add_points_features_to_volume_densities_features"]
+__all__ = ["add_points_features_to_volume_densities_features", "add_pointclouds_to_volumes"]
 
 _OP = "add_points_features_to_volume_densities_features"
 
@@ -153,3 +158,75 @@ def add_points_features_to_volume_densities_features(
     if rescale_features:
         features = features / densities.clamp(min_weight if splat else 1.0)
     return features, densities
+
+
+def _check_structures(pointclouds: object, initial_volumes: object) -> None:
+    """InputError unless the clouds, with features, and the volumes, with one density channel
+    and features of the clouds' width if any, form batches of one size."""
+    op = "add_pointclouds_to_volumes"
+    if not isinstance(pointclouds, Pointclouds):
+        raise InputError(f"{op}: pointclouds must be a Pointclouds, got {describe(pointclouds)}")
+    if not isinstance(initial_volumes, Volumes):
+        raise InputError(f"{op}: initial_volumes must be a Volumes, got "
+                         f"{describe(initial_volumes)}")
+    if len(pointclouds) != len(initial_volumes):
+        raise InputError(f"{op}: pointclouds and initial_volumes must have the same batch size, "
+                         f"got {len(pointclouds)} clouds and {len(initial_volumes)} volumes")
+    features = pointclouds.features_padded()
+    if features is None:
+        raise InputError(f"{op}: pointclouds must have features")
+    densities, volume_features = initial_volumes.densities(), initial_volumes.features()
+    if densities.shape[1] != 1:
+        raise InputError(f"{op}: initial_volumes must have 1 density channel, got "
+                         f"{densities.shape[1]}")
+    if volume_features is not None and volume_features.shape[1] != features.shape[2]:
+        raise InputError(f"{op}: initial_volumes' features must have the {features.shape[2]} "
+                         f"channels of the pointclouds' features, got {volume_features.shape[1]}")
+
+
+def add_pointclouds_to_volumes(
+    pointclouds: Pointclouds,
+    initial_volumes: Volumes,
+    mode: str = "trilinear",
+    min_weight: float = 1e-4,
+    rescale_features: bool = True,
+    _python: bool = False,
+) -> Volumes:
+    """Splats a batch of point clouds with features into a batch of volumes.
+
+    Cloud n's points, taken from world coordinates to volume n's local coordinates, are splatted
+    into volume n's own grid with :func:`add_points_features_to_volume_densities_features` (the
+    volumes' grid sizes and ``align_corners``; the clouds' padding rows add nothing).
+
+    Args:
+        pointclouds: N clouds with C features per point.
+        initial_volumes: N volumes (grid sizes may differ) with 1 density channel and C feature
+            channels, or no features (zeros).
+        mode: "trilinear" or "nearest".
+        min_weight: with trilinear splatting and ``rescale_features``, the smallest density the
+            features are divided by (> 0).
+        rescale_features: features are the weighted mean of the initial features and those
+            splatted (else their sum); densities are always summed.
+        _python: use the pure-PyTorch implementation.
+    Returns:
+        A new Volumes with the initial volumes' grids and placement, densities (N, 1, D, H, W)
+        and features (N, C, D, H, W) with the points added (the initial volumes are left as they
+        are). Differentiable w.r.t. the clouds' features, the volumes' densities, features and
+        placement and, for trilinear splatting, the clouds' points.
+
+    Raises InputError for other types, batch sizes that differ, clouds without features,
+    feature or density channels that do not fit, and as
+    :func:`add_points_features_to_volume_densities_features` (mode, min_weight, dtypes,
+    devices, non-finite points).
+    """
+    _check_structures(pointclouds, initial_volumes)
+    points, features = pointclouds.points_padded(), pointclouds.features_padded()
+    mask = valid_points(pointclouds.num_points_per_cloud(), points.shape[1])
+    local = initial_volumes.world_to_local_coords(points).to(points.dtype)
+    new_features, new_densities = add_points_features_to_volume_densities_features(
+        local, features, initial_volumes.densities(), initial_volumes.features(), mode=mode,
+        min_weight=min_weight, mask=mask, grid_sizes=initial_volumes.get_grid_sizes(),
+        rescale_features=rescale_features, _python=_python,
+        align_corners=initial_volumes.get_align_corners(),
+    )
+    return initial_volumes.update_padded(new_densities, new_features)

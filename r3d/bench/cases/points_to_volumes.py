@@ -7,20 +7,27 @@ forward alone, and forward and backward w.r.t. the points (trilinear), their fea
 volumes. float32, features rescaled. Contenders: r3d (native kernels), its pure-PyTorch twin
 and PyTorch3D when importable (which adds into its input volumes: every contender's call starts
 from copies of them).
+
+``add_pointclouds_to_volumes``: the same points, trilinear, forward and backward, through
+add_pointclouds_to_volumes: one cloud with features into a Volumes of side ``size`` placed in the
+world (each contender builds its library's Pointclouds and Volumes in the call).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 
 import torch
 
 from r3d.bench.contenders import register_op_cases
-from r3d.ops import add_points_features_to_volume_densities_features
+from r3d.ops import add_pointclouds_to_volumes, add_points_features_to_volume_densities_features
 
 NUM_POINTS = 100_000
 NUM_FEATURES = 3
+# every case's sizes
+SIZES = dict(sizes=(64, 128), quick_sizes=(32,), size_label="voxels per side")
 
 
 def splat_inputs(size: int, device: torch.device, seed: int = 0) -> dict:
@@ -47,6 +54,14 @@ def _call(op: Callable, mode: str, x: dict) -> tuple[torch.Tensor, torch.Tensor]
               mode=mode)
 
 
+def _gradients(x: dict, mode: str, features: torch.Tensor, densities: torch.Tensor) -> tuple:
+    inputs = [x["features"], x["densities"], x["volume_features"]]
+    if mode == "trilinear":
+        inputs.append(x["points"])
+    return torch.autograd.grad((features, densities), inputs,
+                               (x["grad_features"], x["grad_densities"]))
+
+
 def _fwd(mode: str) -> Callable:
     def make_run(op: Callable) -> Callable:
         def run(x):
@@ -61,12 +76,7 @@ def _fwd(mode: str) -> Callable:
 def _fwd_bwd(mode: str) -> Callable:
     def make_run(op: Callable) -> Callable:
         def run(x):
-            features, densities = _call(op, mode, x)
-            inputs = [x["features"], x["densities"], x["volume_features"]]
-            if mode == "trilinear":
-                inputs.append(x["points"])
-            return torch.autograd.grad((features, densities), inputs,
-                                       (x["grad_features"], x["grad_densities"]))
+            return _gradients(x, mode, *_call(op, mode, x))
 
         return run
 
@@ -82,10 +92,40 @@ for _mode in ("trilinear", "nearest"):
         torch_op=functools.partial(add_points_features_to_volume_densities_features,
                                    _python=True),
         pytorch3d="pytorch3d.ops.add_points_features_to_volume_densities_features",
-        sizes=(64, 128),
-        quick_sizes=(32,),
-        size_label="voxels per side",
+        **SIZES,
         description=f"add_points_features_to_volume_densities_features {{what}}, {_mode}, "
         f"{NUM_POINTS} points, {NUM_FEATURES} features, float32",
         mode=_mode,
     )
+
+
+def _pointclouds_fwd_bwd(op: Callable) -> Callable:
+    """Trilinear splatting through ``op`` (r3d's or PyTorch3D's add_pointclouds_to_volumes),
+    with the Pointclouds and Volumes of ``op``'s library; the volume's voxels are 2 / size wide
+    so that the cloud spans it as in the other cases."""
+    module = getattr(op, "func", op).__module__  # through functools.partial
+    structures = importlib.import_module(module.partition(".")[0] + ".structures")
+
+    def run(x):
+        size = x["densities"].shape[-1]
+        clouds = structures.Pointclouds(x["points"], features=x["features"])
+        volumes = structures.Volumes(densities=x["densities"].clone(),
+                                     features=x["volume_features"].clone(),
+                                     voxel_size=2.0 / (size - 1))
+        out = op(clouds, volumes, mode="trilinear")
+        return _gradients(x, "trilinear", out.features(), out.densities())
+
+    return run
+
+
+register_op_cases(
+    "add_pointclouds_to_volumes",
+    [("", splat_inputs, _pointclouds_fwd_bwd, "forward + backward")],
+    native=add_pointclouds_to_volumes,
+    torch_op=functools.partial(add_pointclouds_to_volumes, _python=True),
+    pytorch3d="pytorch3d.ops.add_pointclouds_to_volumes",
+    **SIZES,
+    description=f"add_pointclouds_to_volumes {{what}} of a Pointclouds into a Volumes, trilinear, "
+    f"{NUM_POINTS} points, {NUM_FEATURES} features, float32",
+    mode="trilinear",
+)
