@@ -78,6 +78,9 @@ def _cpu_samples() -> dict[str, tuple]:
     quads = _lengths(1, 2, 0, 3).view(1, 4)
     ptr_e, order_e = torch.ops.r3d.group_by_key(_lengths(0, 1, 1, 2, 0, 2), 5)
     vol = _rand(2, 4, 5, 3, grad=False)
+    splat_points = (_rand(2, 6, 3, grad=False) * 2.2 - 1.1).requires_grad_()
+    splat_mask = torch.tensor([[True] * 6, [True, True, False, False, False, False]])
+    splat_sizes = _lengths(3, 4, 2, 2, 4, 2).view(2, 3)
     return {
         "knn_points": (p1, p2, l1, l2, 2, 2),
         "knn_points_backward": (p1, p2, l1, l2, idx, _rand(2, 5, 2), 2),
@@ -112,6 +115,11 @@ def _cpu_samples() -> dict[str, tuple]:
         "face_pairs": (edges, ptr_e, order_e, _lengths(0, 1, 2, 3, 4, 0)),
         "mesh_normal_consistency": (verts, quads),
         "mesh_normal_consistency_backward": (verts, quads, _rand(1)),
+        "points_to_volumes": (splat_points, _rand(2, 6, 2), _rand(2, 1, 3, 4, 2),
+                              _rand(2, 2, 3, 4, 2), splat_sizes, splat_mask, True, True),
+        "points_to_volumes_backward": (splat_points, _rand(2, 6, 2), splat_sizes, splat_mask,
+                                       _rand(2, 1, 3, 4, 2), _rand(2, 2, 3, 4, 2), False, True,
+                                       True, True),
     }
 
 

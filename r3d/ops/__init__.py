@@ -26,6 +26,10 @@ from r3d.ops.points_normals import (
     estimate_pointcloud_local_coord_frames,
     estimate_pointcloud_normals,
 )
+from r3d.ops.points_to_volumes import (
+    add_pointclouds_to_volumes,
+    add_points_features_to_volume_densities_features,
+)
 from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
@@ -37,6 +41,8 @@ from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 
 __all__ = [
+    "add_pointclouds_to_volumes",
+    "add_points_features_to_volume_densities_features",
     "GraphConv",
     "ICPSolution",
     "SimilarityTransform",
