@@ -30,6 +30,7 @@ from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
+from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
@@ -40,6 +41,7 @@ __all__ = [
     "ICPSolution",
     "SimilarityTransform",
     "SubdivideMeshes",
+    "VoxelGrids",
     "ball_query",
     "corresponding_points_alignment",
     "cot_laplacian",
@@ -65,4 +67,5 @@ __all__ = [
     "sample_points_from_meshes",
     "taubin_smoothing",
     "vert_align",
+    "voxelize_meshes",
 ]
