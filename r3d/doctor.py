@@ -31,6 +31,7 @@ from r3d.ops import (
     packed_to_padded,
     padded_to_packed,
     sample_farthest_points,
+    voxelize_meshes,
 )
 from r3d.renderer import rasterize_meshes, rasterize_points
 from r3d.structures import Meshes, Pointclouds
@@ -192,6 +193,13 @@ def _marching_cubes(device, gen):
     return lambda: marching_cubes(volumes, isolevel=0.5)
 
 
+def _voxelize(device, gen):
+    meshes = _meshes(device, gen)
+    meshes = Meshes(verts=[*meshes.verts_list(), meshes.verts_list()[0][:0]],
+                    faces=[*meshes.faces_list(), meshes.faces_list()[0][:0]])
+    return lambda: voxelize_meshes(meshes, (9, 10, 11))
+
+
 NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("knn_points", _knn),
     NativeOp("chamfer_distance", _chamfer),
@@ -213,6 +221,7 @@ NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("mesh_laplacian_smoothing", _mesh_loss("mesh_laplacian_smoothing", "uniform")),
     NativeOp("gather_scatter", _gather_scatter),
     NativeOp("marching_cubes", _marching_cubes),
+    NativeOp("voxelize_meshes", _voxelize),
 )
 """Every op that chooses a native kernel with :func:`r3d._native.use_native` (GraphConv's
 neighbour sum is ``gather_scatter``), in the order ``r3d doctor`` lists them."""

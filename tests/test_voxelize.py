@@ -3,13 +3,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from r3d._native import torch_only
 from r3d.errors import InputError
 from r3d.io import load_objs_as_meshes
+from r3d.ops import voxelize_meshes
 from r3d.ops.voxelize import voxelize_meshes_torch
 from r3d.structures import Meshes
 from r3d.utils import ico_sphere, torus
 
-IMPLS = [voxelize_meshes_torch]
+IMPLS = [voxelize_meshes, voxelize_meshes_torch]
 COW = Path(__file__).parents[1] / "r3d" / "assets" / "cow" / "cow.obj"
 
 CUBE_VERTS = [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1],
@@ -130,6 +132,54 @@ def test_empty_items_and_open_meshes(device, impl):
     assert impl(Meshes(verts=[], faces=[]), 4).occupancy.shape == (0, 4, 4, 4)
 
 
+def random_meshes(seed, dtype, device):
+    """Four meshes: bumpy spheres (closed), random triangle soups (open, self-crossing, faces
+    of any size and orientation, some parallel to z) and an empty mesh."""
+    g = torch.Generator().manual_seed(seed)
+    sphere = ico_sphere(2)
+    bumpy = sphere.verts_packed() * (1 + 0.2 * torch.rand(len(sphere.verts_packed()), 1,
+                                                          generator=g))
+    soup = torch.randn(30, 3, generator=g, dtype=torch.float64)
+    soup_faces = torch.randint(0, 30, (40, 3), generator=g)
+    soup[:5, :2] = soup[5:10, :2]  # edges along z: faces with no area in x, y
+    soup_faces[:5] = torch.stack([torch.arange(5), torch.arange(5, 10), torch.arange(10, 15)], 1)
+    verts = [bumpy, soup, soup.round(decimals=1), torch.zeros(0, 3)]
+    faces = [sphere.faces_packed(), soup_faces, soup_faces, torch.zeros(0, 3, dtype=torch.int64)]
+    return Meshes([v.to(dtype=dtype, device=device) for v in verts],
+                  [f.to(device) for f in faces])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("bounds", [None, [[-1.05] * 3, [1.45] * 3]])
+def test_native_matches_torch(device, dtype, bounds):
+    """Identical grids on heterogeneous batches: closed and open meshes, vertices snapped onto
+    column lines (rounded soups at resolutions whose lines fall on multiples of 1/10), empty
+    meshes; a grid box smaller than the meshes."""
+    for seed, resolution in ((0, (9, 13, 11)), (1, 33), (2, (25, 25, 25))):
+        meshes = random_meshes(seed, dtype, device)
+        native = voxelize_meshes(meshes, resolution, bounds)
+        with torch_only():
+            twin = voxelize_meshes(meshes, resolution, bounds)
+        for a, b in zip(native, twin, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        assert native.occupancy.sum() > 0
+
+
+def test_half_precision_runs_in_float32():
+    meshes = cube(torch.float16)
+    grids = voxelize_meshes(meshes, 6)
+    assert grids.occupancy.dtype == torch.float16
+    torch.testing.assert_close(grids.occupancy[0].float(), block((6, 6, 6), 1, 4))
+
+
+def test_batch_equals_items(device):
+    meshes = random_meshes(3, torch.float32, device)
+    batch = voxelize_meshes(meshes, 17)
+    for i in range(len(meshes)):
+        one = voxelize_meshes(meshes[i], 17)
+        torch.testing.assert_close(one.occupancy[0], batch.occupancy[i], rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("impl", IMPLS)
 def test_bad_arguments(impl):
     meshes = cube()
@@ -152,3 +202,19 @@ def test_bad_arguments(impl):
     bad = Meshes([cube().verts_packed() * float("inf")], [cube().faces_packed()])
     with pytest.raises(InputError, match="verts contains NaN or infinite"):
         impl(bad, 8, [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+
+
+def test_native_op_checks_its_inputs():
+    xy = torch.zeros(1, 3, 2, dtype=torch.int64)
+    z, item = torch.zeros(1, 3), torch.zeros(1, dtype=torch.int64)
+    op = torch.ops.r3d.voxelize_meshes
+    with pytest.raises(InputError, match="face_item"):
+        op(xy, z, item + 1, [1, 2, 2, 2])
+    with pytest.raises(InputError, match="snapped coordinates"):
+        op(xy + (1 << 29), z, item, [1, 2, 2, 2])
+    with pytest.raises(InputError, match="z contains NaN"):
+        op(xy, z + float("nan"), item, [1, 2, 2, 2])
+    with pytest.raises(InputError, match="shape must be"):
+        op(xy, z, item, [1, 0, 2, 2])
+    with pytest.raises(InputError, match="xy must have shape"):
+        op(xy[:, :2], z, item, [1, 2, 2, 2])

@@ -43,6 +43,9 @@ from typing import NamedTuple
 import torch
 
 from r3d._checks import describe
+from r3d._native import use_native
+from r3d._native import voxelize as bridge
+from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.structures import Meshes
 from r3d.value_checks import expect, expect_finite
@@ -103,14 +106,14 @@ def _given_boxes(
     """The (N, 3) minimum corners and voxel sizes of the boxes ``bounds`` ((2, 3) for every
     mesh or (N, 2, 3): minimum then maximum corner, x y z) split into ``cells`` (3,) voxels."""
     try:
-        box = torch.as_tensor(bounds, device=cells.device)
+        box = bounds if isinstance(bounds, torch.Tensor) else torch.as_tensor(bounds)
     except (TypeError, ValueError, RuntimeError) as e:
         raise InputError(f"{OP}: bounds must be a (2, 3) or (N, 2, 3) tensor, got "
                          f"{describe(bounds)}") from e
     if not box.is_floating_point() or box.shape not in ((2, 3), (num_meshes, 2, 3)):
         raise InputError(f"{OP}: bounds must be a float tensor of shape (2, 3) or "
                          f"({num_meshes}, 2, 3), got {describe(bounds)}")
-    box = box.detach().to(cells.dtype).expand(num_meshes, 2, 3)
+    box = box.detach().to(cells).expand(num_meshes, 2, 3)
     expect_finite(OP, "bounds", box)
     low, high = box.unbind(1)
     expect(OP, (high > low).all(), "bounds: every maximum corner must exceed its minimum "
@@ -184,12 +187,21 @@ def _orient(ax, ay, bx, by, cx, cy):
     return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
 
 
+@native_op(OP, lambda xy, z, face_item, shape: z.new_empty(shape))
+def voxelize_op(
+    xy: torch.Tensor, z: torch.Tensor, face_item: torch.Tensor, shape: list[int]
+) -> torch.Tensor:
+    """Native occupancy (N, D, H, W) from grid triangles (as :func:`grid_triangles` gives them)
+    for ``shape`` = (N, D, H, W)."""
+    return bridge.voxelize(xy, z, face_item, shape)
+
+
 def _voxelize(meshes: Meshes, resolution: object, bounds: object, native: bool) -> VoxelGrids:
     if not isinstance(meshes, Meshes):
         raise InputError(f"{OP}: meshes must be a Meshes, got {describe(meshes)}")
     D, H, W = _resolution(resolution)
     verts = meshes.verts_packed()
-    cells = torch.tensor([W, H, D], dtype=verts.dtype, device=verts.device)
+    cells = torch.stack([verts.new_full((), float(s)) for s in (W, H, D)])  # no host copy
     N = len(meshes)
     if bounds is None:
         if min(D, H, W) < 3:
@@ -200,7 +212,10 @@ def _voxelize(meshes: Meshes, resolution: object, bounds: object, native: bool) 
         low, size = _given_boxes(bounds, N, cells)
     xy, z, face_item = grid_triangles(meshes, low, size)
     shape = [N, D, H, W]
-    occupancy = crossings_torch(xy, z, face_item, shape)
+    if native:
+        occupancy = in_float32(voxelize_op, xy, z, face_item, shape)
+    else:
+        occupancy = crossings_torch(xy, z, face_item, shape)
     return VoxelGrids(occupancy, size, -(low + size * cells / 2))
 
 
@@ -230,4 +245,5 @@ def voxelize_meshes(
         centre is inside), voxel_size (N, 3) and volume_translation (N, 3) as PyTorch3D's
         ``Volumes`` takes them. Not differentiable.
     """
-    return _voxelize(meshes, resolution, bounds, native=False)
+    native = isinstance(meshes, Meshes) and use_native(meshes.verts_packed(), OP)
+    return _voxelize(meshes, resolution, bounds, native)
