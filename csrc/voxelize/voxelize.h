@@ -3,7 +3,8 @@
 //   crossings (one face f): for every column (j, i) of its mesh's grid whose line x = i + 1/2,
 //     y = j + 1/2 (grid units) the face covers, toggles flips[n, k, j, i] at the first voxel k
 //     whose centre lies at or above the crossing (none when that is past the top).
-//   fill (one column): occupancy[n, k, j, i] = parity of flips[n, 0..k, j, i].
+//   fill (one column, or one row of columns): occupancy[n, k, j, i] = parity of
+//     flips[n, 0..k, j, i].
 // The faces come snapped: x, y int64 in kVoxelSnap steps per voxel, so the edge functions below
 // are exact (|x|, |y| <= 2^28 as the caller checks: products stay below 2^59).
 #pragma once
@@ -97,15 +98,25 @@ struct VoxelizeFill {
   VoxelGrid g;
   T* occupancy;          // (N, D, H, W)
 
+  // Voxel `at` of layer k: the parity of its flip and of the voxel below (layer k - 1).
+  R3D_HD void voxel(int64_t at, int64_t k) const {
+    const bool below = k > 0 && occupancy[at - g.H * g.W] != T(0);
+    occupancy[at] = static_cast<T>(below != ((flips[at] & 1) != 0));
+  }
+
+  // One column (GPU: a thread per column, neighbours in x side by side in memory).
   R3D_HD void operator()(int64_t column) const {  // column in [0, N * H * W)
     const int64_t plane = g.H * g.W;
-    const int64_t n = column / plane, r = column % plane;
-    int32_t parity = 0;
-    for (int64_t k = 0; k < g.D; ++k) {
-      const int64_t at = (n * g.D + k) * plane + r;
-      parity ^= flips[at] & 1;
-      occupancy[at] = static_cast<T>(parity);
-    }
+    const int64_t first = column / plane * g.D * plane + column % plane;
+    for (int64_t k = 0; k < g.D; ++k) voxel(first + k * plane, k);
+  }
+
+  // The W columns of one row (CPU: layer by layer, each a contiguous run of memory).
+  R3D_HD void row(int64_t r) const {  // r in [0, N * H)
+    const int64_t plane = g.H * g.W;
+    const int64_t first = r / g.H * g.D * plane + r % g.H * g.W;
+    for (int64_t k = 0; k < g.D; ++k)
+      for (int64_t i = 0; i < g.W; ++i) voxel(first + k * plane + i, k);
   }
 };
 

@@ -21,8 +21,8 @@ Status voxelize_crossings_cpu(const VoxelizeCrossings<T>& body, int num_threads)
 
 template <typename T>
 Status voxelize_fill_cpu(const VoxelizeFill<T>& body, int num_threads) {
-  const int64_t columns = body.g.N * body.g.H * body.g.W;
-  parallel_for(columns, kVoxelCost * body.g.D, num_threads, body);
+  parallel_for(body.g.N * body.g.H, kVoxelCost * body.g.D * body.g.W, num_threads,
+               [&body](int64_t r) { body.row(r); });
   return Status::ok();
 }
 
