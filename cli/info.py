@@ -1,4 +1,4 @@
-"""``r3d info``: what is in mesh and point-cloud files."""
+"""``r3d info``: what is in mesh, point-cloud and voxel-grid files."""
 
 from __future__ import annotations
 
@@ -14,11 +14,13 @@ from .app import command, console, titled
 @command
 def info(
     files: list[Path] = typer.Argument(
-        ..., help="Mesh or point-cloud files (OBJ, PLY, OFF, STL, GLB/glTF)."
+        ..., help="Mesh or point-cloud files (OBJ, PLY, OFF, STL, GLB/glTF) or voxel grids "
+                  "(binvox, npz)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
 ) -> None:
-    """Print vertices, faces, bounds, textures and watertightness of each file."""
+    """Print vertices, faces, bounds, textures and watertightness of each mesh or cloud; dims,
+    occupancy, bounds and value range of each voxel grid."""
     from r3d.io.summary import summarize_file
 
     summaries = [summarize_file(path) for path in files]
@@ -41,6 +43,12 @@ def _table(summary: dict) -> Table:
                 f"{axis} [{lo:.4g}, {hi:.4g}]"
                 for axis, lo, hi in zip("xyz", value["min"], value["max"])
             )
+        elif key == "values":
+            value = f"[{value[0]:.4g}, {value[1]:.4g}]"
+        elif key == "dims":
+            value = " x ".join(str(n) for n in value) + " (x, y, z)"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
         elif isinstance(value, bool):
             value = "yes" if value else "no"
         table.add_row(key.replace("_", " "), str(value))

@@ -293,7 +293,7 @@ def test_r2n2_voxels_and_errors(tmp_path, v1_root, r2n2_dirs):
                        vox)
     bad = tmp_path / "bad.binvox"
     bad.write_bytes(b"#binvox 1\ndim 2 2 2\ndata\n" + bytes([0, 5]))
-    with pytest.raises(FileFormatError, match="voxel runs cover 5"):
+    with pytest.raises(FileFormatError, match="runs cover 5 voxels"):
         read_binvox(bad)
     with pytest.raises(InputError, match="split must be one of"):
         R2N2("training", v1_root, root, splits)

@@ -7,7 +7,7 @@ import pytest
 
 EXPORTS = {
     "r3d.structures": [
-        "Meshes", "Pointclouds", "join_meshes_as_batch", "join_meshes_as_scene",
+        "Meshes", "Pointclouds", "Volumes", "join_meshes_as_batch", "join_meshes_as_scene",
         "join_pointclouds_as_batch", "join_pointclouds_as_scene", "list_to_packed",
         "list_to_padded", "packed_to_list", "padded_to_list"
     ],
@@ -19,7 +19,7 @@ EXPORTS = {
         "iterative_closest_point", "knn_gather", "knn_points", "laplacian", "marching_cubes",
         "mesh_face_areas_normals", "norm_laplacian", "packed_to_padded", "padded_to_packed",
         "point_edge_distance", "point_face_distance", "sample_farthest_points",
-        "sample_points_from_meshes", "taubin_smoothing", "vert_align"
+        "sample_points_from_meshes", "taubin_smoothing", "vert_align", "volumes_to_meshes"
     ],
     "r3d.loss": [
         "chamfer_distance", "mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency",
@@ -52,9 +52,11 @@ EXPORTS = {
         "so3_rotation_angle", "standardize_quaternion"
     ],
     "r3d.io": [
-        "IO", "MeshFormatInterpreter", "PointcloudFormatInterpreter", "atomic_open", "atomic_paths",
-        "load_gltf", "load_obj", "load_objs_as_meshes", "load_off", "load_ply", "load_stl",
-        "save_gltf", "save_obj", "save_off", "save_ply", "save_stl"
+        "IO", "MeshFormatInterpreter", "PointcloudFormatInterpreter", "VoxelFormatInterpreter",
+        "VoxelGrid", "atomic_open", "atomic_paths", "load_binvox", "load_gltf", "load_obj",
+        "load_objs_as_meshes", "load_off", "load_ply", "load_stl", "load_voxels_npz",
+        "save_binvox", "save_gltf", "save_obj", "save_off", "save_ply", "save_stl",
+        "save_voxels_npz"
     ],
     "r3d.utils": [
         "ico_sphere", "torus"

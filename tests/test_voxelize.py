@@ -82,7 +82,8 @@ def test_rotated_and_translated_cubes(device, impl):
 
 @pytest.mark.parametrize("impl", IMPLS)
 def test_grid_places_voxels_as_pytorch3d_volumes(impl):
-    """A Volumes built from the result puts the occupied voxels' centres inside the sphere."""
+    """A Volumes built from the result (PyTorch3D's, or r3d's by to_volumes) puts the
+    occupied voxels' centres inside the sphere."""
     volumes = pytest.importorskip("pytorch3d.structures").Volumes
     sphere = ico_sphere(4)
     sphere = sphere.offset_verts(torch.tensor([0.3, -0.2, 0.1]).expand(sphere.verts_packed().shape))
@@ -90,6 +91,9 @@ def test_grid_places_voxels_as_pytorch3d_volumes(impl):
     vol = volumes(densities=grids.occupancy[:, None], voxel_size=grids.voxel_size,
                   volume_translation=grids.volume_translation)
     centres = vol.get_coord_grid(world_coordinates=True)[0]  # (D, H, W, 3)
+    ours = grids.to_volumes()
+    torch.testing.assert_close(ours.get_coord_grid()[0], centres)
+    torch.testing.assert_close(ours.densities(), grids.occupancy[:, None])
     radius = (centres - torch.tensor([0.3, -0.2, 0.1])).norm(dim=-1)
     clear = (radius - 1).abs() > 0.01  # farther from the sphere than the mesh's chords
     assert clear.sum() > 0.9 * clear.numel()

@@ -36,6 +36,7 @@ import torch
 
 from r3d.datasets.shapenet import ShapeNetBase, synset_names
 from r3d.errors import FileFormatError, InputError
+from r3d.io.binvox import load_binvox
 from r3d.io.utils import decode_text, read_file_bytes
 from r3d.renderer.cameras import FoVPerspectiveCameras, look_at_view_transform
 
@@ -78,46 +79,10 @@ def _projection() -> torch.Tensor:
 
 
 def read_binvox(path: str | os.PathLike) -> torch.Tensor:
-    """Dense occupancy grid of a ``.binvox`` file: (D, D, D) uint8 indexed ``[x, y, z]``.
-
-    The format: a text header (``#binvox 1``, ``dim D D D``, ``translate``, ``scale``,
-    ``data``), then (value, count) byte pairs run-length encoding the grid with y varying
-    fastest, then z, then x.
-    """
-    path = os.fspath(path)
-    data = read_file_bytes(path)
-    pos, dims = 0, None
-    for lineno in range(1, 7):
-        end = data.find(b"\n", pos)
-        if end < 0:
-            raise FileFormatError(path, "truncated binvox header", lineno)
-        line = data[pos:end].strip()
-        pos = end + 1
-        if lineno == 1 and not line.startswith(b"#binvox"):
-            raise FileFormatError(path, "not a binvox file (no '#binvox' header)", 1)
-        if line.startswith(b"dim"):
-            try:
-                dims = [int(t) for t in line.split()[1:]]
-            except ValueError:
-                dims = None
-            if dims is None or len(dims) != 3:
-                raise FileFormatError(path, f"bad dim line {line!r}", lineno)
-        if line == b"data":
-            break
-    else:
-        raise FileFormatError(path, "no 'data' line in the binvox header")
-    if dims is None:
-        raise FileFormatError(path, "no 'dim' line in the binvox header")
-    pairs = np.frombuffer(data, dtype=np.uint8, offset=pos)
-    if pairs.size % 2:
-        pairs = pairs[:-1]
-    values, counts = pairs[0::2], pairs[1::2].astype(np.int64)
-    n = int(np.prod(dims))
-    if int(counts.sum()) != n:
-        raise FileFormatError(path, f"the voxel runs cover {int(counts.sum())} voxels, the "
-                                    f"header's dim {dims} needs {n}")
-    dense = np.repeat(values, counts).astype(np.uint8).reshape(dims[0], dims[2], dims[1])
-    return torch.from_numpy(np.ascontiguousarray(dense.transpose(0, 2, 1)))
+    """Dense occupancy grid of a ``.binvox`` file: (D, D, D) uint8 indexed ``[x, y, z]`` (the
+    items' ``voxels``), read by :func:`r3d.io.load_binvox` (whose VoxelGrid is ``[z, y, x]``)."""
+    grid = load_binvox(path)
+    return grid.densities.permute(2, 1, 0).to(torch.uint8).contiguous()
 
 
 def _read_metadata(path: str) -> list[tuple[float, float, float, float, float]]:

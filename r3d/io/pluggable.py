@@ -1,13 +1,16 @@
-"""The ``IO`` registry: load and save meshes and point clouds, choosing the format by extension.
+"""The ``IO`` registry: load and save meshes, point clouds and voxel grids, choosing the format
+by extension.
 
     from r3d.io import IO
     mesh = IO().load_mesh("cow.obj", device="cuda")
     IO().save_mesh(mesh, "cow.glb")
     cloud = IO().load_pointcloud("scan.ply")
+    grid = IO().load_voxels("model.binvox")
 
-Formats are :class:`MeshFormatInterpreter` / :class:`PointcloudFormatInterpreter` objects that
-declare the extensions they handle; user formats are added with ``register_meshes_format`` /
-``register_pointcloud_format`` and take precedence over earlier ones for the same extension.
+Formats are :class:`MeshFormatInterpreter` / :class:`PointcloudFormatInterpreter` /
+:class:`VoxelFormatInterpreter` objects that declare the extensions they handle; user formats
+are added with ``register_meshes_format`` / ``register_pointcloud_format`` /
+``register_voxels_format`` and take precedence over earlier ones for the same extension.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import torch
 
 from r3d.errors import FileFormatError, InputError
+from r3d.io.binvox import load_binvox, save_binvox
 from r3d.io.gltf import gltf_textures, read_gltf, save_gltf
 from r3d.io.obj import (
     load_obj_pointcloud,
@@ -38,12 +42,15 @@ from r3d.io.utils import (
     single_mesh,
     tensor,
 )
+from r3d.io.voxels import VoxelGrid
+from r3d.io.voxels_npz import load_voxels_npz, save_voxels_npz
 from r3d.structures.textures import TexturesAtlas, TexturesUV, TexturesVertex
 
 __all__ = [
     "IO",
     "MeshFormatInterpreter",
     "PointcloudFormatInterpreter",
+    "VoxelFormatInterpreter",
 ]
 
 
@@ -82,6 +89,20 @@ class PointcloudFormatInterpreter:
 
     def save(self, data, path: str, binary: bool | None, **kwargs) -> None:
         """Writes the one-cloud Pointclouds ``data`` to ``path``."""
+        raise NotImplementedError
+
+
+class VoxelFormatInterpreter:
+    """A voxel grid file format (see :class:`MeshFormatInterpreter`)."""
+
+    extensions: tuple[str, ...] = ()
+
+    def read(self, path: str, device: torch.device, **kwargs) -> VoxelGrid:
+        """Returns the VoxelGrid in ``path``."""
+        raise NotImplementedError
+
+    def save(self, data: VoxelGrid, path: str, **kwargs) -> None:
+        """Writes the VoxelGrid ``data`` to ``path``."""
         raise NotImplementedError
 
 
@@ -291,24 +312,52 @@ class PointcloudOffFormat(PointcloudFormatInterpreter):
         save_off(path, points, np.zeros((0, 3), np.int64), verts_colors=features, **kwargs)
 
 
+class VoxelBinvoxFormat(VoxelFormatInterpreter):
+    """binvox occupancy grids; save kwarg ``threshold`` (see :func:`save_binvox`)."""
+
+    extensions = (".binvox",)
+
+    def read(self, path, device, **kwargs):
+        return load_binvox(path, device=device)
+
+    def save(self, data, path, threshold: float | None = None, **kwargs):
+        save_binvox(path, data, threshold=threshold)
+
+
+class VoxelNpzFormat(VoxelFormatInterpreter):
+    """NumPy ``.npz`` archives of densities, features and placement; save kwarg
+    ``compressed``."""
+
+    extensions = (".npz",)
+
+    def read(self, path, device, **kwargs):
+        return load_voxels_npz(path, device=device)
+
+    def save(self, data, path, compressed: bool = True, **kwargs):
+        save_voxels_npz(path, data, compressed=compressed)
+
+
 class IO:
-    """Loads and saves meshes and point clouds in every registered format.
+    """Loads and saves meshes, point clouds and voxel grids in every registered format.
 
     Args:
-        include_default_formats: register OBJ, PLY, OFF, STL, glTF/GLB (meshes) and PLY, OBJ,
-            OFF (point clouds).
+        include_default_formats: register OBJ, PLY, OFF, STL, glTF/GLB (meshes), PLY, OBJ,
+            OFF (point clouds) and binvox, npz (voxel grids).
         path_manager: accepted for PyTorch3D compatibility; unused.
     """
 
     def __init__(self, include_default_formats: bool = True, path_manager=None) -> None:
         self._mesh_formats: list[MeshFormatInterpreter] = []
         self._cloud_formats: list[PointcloudFormatInterpreter] = []
+        self._voxel_formats: list[VoxelFormatInterpreter] = []
         if include_default_formats:
             for fmt in (MeshObjFormat(), MeshPlyFormat(), MeshOffFormat(), MeshStlFormat(),
                         MeshGltfFormat()):
                 self.register_meshes_format(fmt)
             for fmt in (PointcloudPlyFormat(), PointcloudObjFormat(), PointcloudOffFormat()):
                 self.register_pointcloud_format(fmt)
+            for fmt in (VoxelBinvoxFormat(), VoxelNpzFormat()):
+                self.register_voxels_format(fmt)
 
     @staticmethod
     def _check(interpreter, base, what: str) -> None:
@@ -330,6 +379,11 @@ class IO:
         self._check(interpreter, PointcloudFormatInterpreter, "register_pointcloud_format")
         self._cloud_formats.append(interpreter)
 
+    def register_voxels_format(self, interpreter: VoxelFormatInterpreter) -> None:
+        """Adds a voxel grid format; it wins over earlier ones for its extensions."""
+        self._check(interpreter, VoxelFormatInterpreter, "register_voxels_format")
+        self._voxel_formats.append(interpreter)
+
     @property
     def mesh_extensions(self) -> list[str]:
         """Sorted extensions with a mesh format."""
@@ -339,6 +393,11 @@ class IO:
     def pointcloud_extensions(self) -> list[str]:
         """Sorted extensions with a point cloud format."""
         return sorted({e.lower() for f in self._cloud_formats for e in f.extensions})
+
+    @property
+    def voxel_extensions(self) -> list[str]:
+        """Sorted extensions with a voxel grid format."""
+        return sorted({e.lower() for f in self._voxel_formats for e in f.extensions})
 
     def _find(self, formats, path, kind: str, supported: list[str]):
         """The last registered format of ``formats`` for the extension of ``path``;
@@ -445,4 +504,37 @@ class IO:
             fmt.save(data, path, binary=binary, **kwargs)
         except NotImplementedError:
             raise FileFormatError(path, f"saving {_ext(path)} point clouds is not "
+                                        f"supported") from None
+
+    def load_voxels(self, path, device="cpu", **kwargs) -> VoxelGrid:
+        """Reads a voxel grid (binvox or npz, by extension).
+
+        Returns:
+            VoxelGrid: densities (D, H, W) float32 indexed ``[z, y, x]``, translate and scale
+            (3,), features (C, D, H, W) or None.
+
+        Raises FileNotFoundError / IsADirectoryError when ``path`` is not a file,
+        FileFormatError naming the path for unknown extensions and malformed files.
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._voxel_formats, path, "voxel", self.voxel_extensions)
+        require_file(path)
+        try:
+            return fmt.read(path, device=torch.device(device), **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"reading {_ext(path)} voxel grids is not "
+                                        f"supported") from None
+
+    def save_voxels(self, data: VoxelGrid, path, **kwargs) -> None:
+        """Writes a VoxelGrid (format by extension), atomically.
+
+        Args:
+            kwargs: format options (binvox: ``threshold``; npz: ``compressed``).
+        """
+        path = os.fspath(path)
+        fmt = self._find(self._voxel_formats, path, "voxel", self.voxel_extensions)
+        try:
+            fmt.save(data, path, **kwargs)
+        except NotImplementedError:
+            raise FileFormatError(path, f"saving {_ext(path)} voxel grids is not "
                                         f"supported") from None

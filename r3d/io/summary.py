@@ -1,4 +1,4 @@
-"""Summaries of mesh and point-cloud files (what ``r3d info`` shows)."""
+"""Summaries of mesh, point-cloud and voxel-grid files (what ``r3d info`` shows)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import torch
 
 from r3d.io.pluggable import IO
+from r3d.io.voxels import VoxelGrid
 
 
 def edge_face_counts(faces: torch.Tensor) -> torch.Tensor:
@@ -37,18 +38,39 @@ def _bounds(points: torch.Tensor) -> dict:
     return {"min": points.min(0).values.tolist(), "max": points.max(0).values.tolist()}
 
 
+def summarize_voxels(path: str, grid: VoxelGrid) -> dict:
+    """A JSON-ready description of a voxel grid: path, kind "voxels", dims (voxels along x, y,
+    z), occupied (voxels with density > 0) and occupied_fraction, bounds (the grid's world box),
+    values (min and max density), features (channels per voxel)."""
+    dens = grid.densities
+    occupied = int((dens > 0).sum())
+    return {
+        "path": path,
+        "kind": "voxels",
+        "dims": list(grid.dims),
+        "occupied": occupied,
+        "occupied_fraction": occupied / dens.numel(),
+        "bounds": {"min": grid.translate.tolist(), "max": (grid.translate + grid.scale).tolist()},
+        "values": [float(dens.min()), float(dens.max())],
+        "features": 0 if grid.features is None else int(grid.features.shape[0]),
+    }
+
+
 def summarize_file(path: str | os.PathLike) -> dict:
-    """Loads a mesh or point-cloud file and describes it.
+    """Loads a mesh, point-cloud or voxel-grid file (by extension) and describes it.
 
     Returns:
-        A JSON-ready dict: path, kind ("mesh" or "pointcloud"), vertices, faces, bounds (min/max
-        per axis), textures (the texture class and size, or "none"), watertight (meshes).
+        A JSON-ready dict: path, kind ("mesh", "pointcloud" or "voxels"); for meshes and clouds
+        vertices, faces, bounds (min/max per axis), textures (the texture class and size, or
+        "none"), watertight (meshes); for voxel grids see :func:`summarize_voxels`.
     Raises:
         FileNotFoundError / IsADirectoryError: ``path`` is not a file.
         FileFormatError: the file is unreadable or malformed.
     """
     path = os.fspath(path)
     io = IO()
+    if os.path.splitext(path)[1].lower() in io.voxel_extensions:
+        return summarize_voxels(path, io.load_voxels(path))
     if io.file_has_faces(path):
         mesh = io.load_mesh(path)
         verts, faces = mesh.verts_packed(), mesh.faces_packed()

@@ -30,6 +30,7 @@ from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
+from r3d.ops.volumes_conversion import volumes_to_meshes
 from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
@@ -67,5 +68,6 @@ __all__ = [
     "sample_points_from_meshes",
     "taubin_smoothing",
     "vert_align",
+    "volumes_to_meshes",
     "voxelize_meshes",
 ]

@@ -47,7 +47,7 @@ from r3d._native import use_native
 from r3d._native import voxelize as bridge
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
-from r3d.structures import Meshes
+from r3d.structures import Meshes, Volumes
 from r3d.value_checks import expect, expect_finite
 
 OP = "voxelize_meshes"
@@ -57,10 +57,10 @@ MAX_VOXELS_AWAY = 1 << 20  # how far (in voxels) from its grid a vertex may lie
 
 class VoxelGrids(NamedTuple):
     """Occupancy grids of a batch of meshes, placed in the world as PyTorch3D's ``Volumes``
-    places its grids: ``Volumes(densities=g.occupancy[:, None], voxel_size=g.voxel_size,
-    volume_translation=g.volume_translation)`` puts the centre of voxel (k, j, i) of item n at
-    world point ``(i + 1/2, j + 1/2, k + 1/2) * voxel_size[n] + box_min[n]`` (the grid's centre
-    at ``-volume_translation[n]``).
+    places its grids: :meth:`to_volumes`, i.e. ``Volumes(densities=g.occupancy[:, None],
+    voxel_size=g.voxel_size, volume_translation=g.volume_translation)``, puts the centre of
+    voxel (k, j, i) of item n at world point ``(i + 1/2, j + 1/2, k + 1/2) * voxel_size[n] +
+    box_min[n]`` (the grid's centre at ``-volume_translation[n]``).
 
     occupancy: (N, D, H, W) of the vertices' dtype, 1 inside, 0 outside; D along z, H along y,
         W along x.
@@ -71,6 +71,12 @@ class VoxelGrids(NamedTuple):
     occupancy: torch.Tensor
     voxel_size: torch.Tensor
     volume_translation: torch.Tensor
+
+    def to_volumes(self) -> Volumes:
+        """These grids as a :class:`~r3d.structures.Volumes` of densities (N, 1, D, H, W), with
+        ``align_corners=True`` (the default, under which the voxels land as described above)."""
+        return Volumes(densities=self.occupancy[:, None], voxel_size=self.voxel_size,
+                       volume_translation=self.volume_translation)
 
 
 def _resolution(resolution: object) -> tuple[int, int, int]:
@@ -242,8 +248,8 @@ def voxelize_meshes(
             a flat axis takes the mesh's largest voxel side.
     Returns:
         :class:`VoxelGrids`: occupancy (N, D, H, W) of the vertices' dtype (1 for voxels whose
-        centre is inside), voxel_size (N, 3) and volume_translation (N, 3) as PyTorch3D's
-        ``Volumes`` takes them. Not differentiable.
+        centre is inside), voxel_size (N, 3) and volume_translation (N, 3) as ``Volumes``
+        takes them (``.to_volumes()`` builds it). Not differentiable.
     """
     native = isinstance(meshes, Meshes) and use_native(meshes.verts_packed(), OP)
     return _voxelize(meshes, resolution, bounds, native)
