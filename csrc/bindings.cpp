@@ -33,6 +33,7 @@
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
 #include "rasterize_points/rasterize_points_launchers.h"
 #include "sample_farthest_points/sample_farthest_points_launchers.h"
+#include "voxelize/voxelize_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -113,6 +114,13 @@ using SplatShapeArgs =
 r3d::SplatShape splat_shape(const SplatShapeArgs& a) {
   return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
           std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a)};
+}
+
+// voxelize: (N, D, H, W).
+using VoxelGridArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+
+r3d::VoxelGrid voxel_grid(const VoxelGridArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
 }
 
 // Args-builders: the Python arguments of each op (after dtype, before num_threads / stream) to the
@@ -341,6 +349,22 @@ auto points_to_volumes_backward_args(uintptr_t points, uintptr_t features, uintp
 }
 
 template <typename T>
+auto voxelize_crossings_args(uintptr_t xy, uintptr_t z, uintptr_t face_item, int64_t num_faces,
+                             const VoxelGridArgs& grid, uintptr_t flips) {
+  const r3d::VoxelizeCrossings<T> body{ptr<const int64_t>(xy), ptr<const T>(z),
+                                       ptr<const int64_t>(face_item), num_faces,
+                                       voxel_grid(grid), ptr<int32_t>(flips)};
+  return make_tuple(body);
+}
+
+template <typename T>
+auto voxelize_fill_args(uintptr_t flips, const VoxelGridArgs& grid, uintptr_t occupancy) {
+  const r3d::VoxelizeFill<T> body{ptr<const int32_t>(flips), voxel_grid(grid),
+                                  ptr<T>(occupancy)};
+  return make_tuple(body);
+}
+
+template <typename T>
 auto csr_gather_sum_args(uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
                          int64_t dim, uintptr_t out) {
   return make_tuple(ptr<const T>(x), ptr<const int64_t>(row_ptr), ptr<const int64_t>(col), rows,
@@ -449,6 +473,8 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, composite_backward, composite_backward_args);
   R3D_BIND_OP(m, marching_cubes_count, marching_cubes_count_args);
   R3D_BIND_OP(m, marching_cubes_emit, marching_cubes_emit_args);
+  R3D_BIND_OP(m, voxelize_crossings, voxelize_crossings_args);
+  R3D_BIND_OP(m, voxelize_fill, voxelize_fill_args);
   R3D_BIND_OP(m, csr_gather_sum, csr_gather_sum_args);
   R3D_BIND_OP(m, points_to_volumes_forward, points_to_volumes_forward_args);
   R3D_BIND_OP(m, points_to_volumes_backward, points_to_volumes_backward_args);

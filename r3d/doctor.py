@@ -32,6 +32,7 @@ from r3d.ops import (
     packed_to_padded,
     padded_to_packed,
     sample_farthest_points,
+    voxelize_meshes,
 )
 from r3d.renderer import rasterize_meshes, rasterize_points
 from r3d.structures import Meshes, Pointclouds
@@ -204,6 +205,13 @@ def _points_to_volumes(device, gen):
         points, features, densities, volume_features, mask=mask, grid_sizes=grid_sizes)
 
 
+def _voxelize(device, gen):
+    meshes = _meshes(device, gen)
+    meshes = Meshes(verts=[*meshes.verts_list(), meshes.verts_list()[0][:0]],
+                    faces=[*meshes.faces_list(), meshes.faces_list()[0][:0]])
+    return lambda: voxelize_meshes(meshes, (9, 10, 11))
+
+
 NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("knn_points", _knn),
     NativeOp("chamfer_distance", _chamfer),
@@ -226,6 +234,7 @@ NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("gather_scatter", _gather_scatter),
     NativeOp("marching_cubes", _marching_cubes),
     NativeOp("add_points_features_to_volume_densities_features", _points_to_volumes),
+    NativeOp("voxelize_meshes", _voxelize),
 )
 """Every op that chooses a native kernel with :func:`r3d._native.use_native` (GraphConv's
 neighbour sum is ``gather_scatter``), in the order ``r3d doctor`` lists them."""

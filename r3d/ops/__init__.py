@@ -35,6 +35,7 @@ from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
 from r3d.ops.volumes_conversion import volumes_to_meshes
+from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
@@ -47,6 +48,7 @@ __all__ = [
     "ICPSolution",
     "SimilarityTransform",
     "SubdivideMeshes",
+    "VoxelGrids",
     "ball_query",
     "corresponding_points_alignment",
     "cot_laplacian",
@@ -73,4 +75,5 @@ __all__ = [
     "taubin_smoothing",
     "vert_align",
     "volumes_to_meshes",
+    "voxelize_meshes",
 ]
