@@ -9,6 +9,14 @@ from host_reads import HostReads
 
 from r3d import doctor, value_checks
 from r3d.bench.cases.compiled import chamfer_inputs, chamfer_knn_loss, make_fit_loss, with_grads
+from r3d.bench.cases.volume_render import fuzzy_ball
+from r3d.renderer import (
+    EmissionAbsorptionRaymarcher,
+    FoVPerspectiveCameras,
+    NDCMultinomialRaysampler,
+    VolumeRenderer,
+)
+from r3d.structures import Volumes
 
 
 @pytest.fixture
@@ -41,6 +49,21 @@ def test_perspective_fit_step_reads_only_the_clip_decision(deferred):
 def test_chamfer_knn_step_reads_nothing(deferred):
     x = chamfer_inputs(50, torch.device("cpu"))
     assert _reads_of_second_step(chamfer_knn_loss, x["x"], x["y"]) == set()
+
+
+@pytest.mark.parametrize("rays", [{}, {"n_rays_per_image": 50}])
+def test_volume_render_step_reads_nothing(deferred, rays):
+    """Rendering a volume and its backward (the objects are built from host numbers first)."""
+    x = fuzzy_ball(8, torch.device("cpu"))
+    volumes = Volumes(x["densities"], x["features"], voxel_size=2 / 7)
+    cameras = FoVPerspectiveCameras(R=x["R"], T=x["T"], fov=45.0)
+    sampler = NDCMultinomialRaysampler(image_width=16, image_height=12, n_pts_per_ray=8,
+                                       min_depth=1.5, max_depth=4.5, stratified_sampling=True)
+    renderer = VolumeRenderer(sampler, EmissionAbsorptionRaymarcher())
+    with HostReads() as reads:
+        images, _ = renderer(cameras, volumes, **rays)
+        torch.autograd.grad(images.sum(), (x["densities"], x["features"]))
+    assert reads.found == []
 
 
 def test_the_stand_in_sees_host_reads():

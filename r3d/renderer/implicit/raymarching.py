@@ -61,7 +61,7 @@ class EmissionAbsorptionRaymarcher(torch.nn.Module):
         densities = rays_densities[..., 0]
         reaching = shifted_cumprod((1.0 + eps) - densities, self.surface_thickness)
         weights = densities * reaching
-        features = (weights[..., None, :] @ rays_features)[..., 0, :]
+        features = (weights[..., None] * rays_features).sum(dim=-2)
         return torch.cat([features, opacities(densities)], dim=-1)
 
 
