@@ -23,6 +23,7 @@ from r3d._native import core
 from r3d.loss import chamfer_distance
 from r3d.ops import (
     ball_query,
+    emission_absorption_grid,
     gather_scatter,
     interpolate_face_attributes,
     knn_points,
@@ -192,6 +193,15 @@ def _marching_cubes(device, gen):
     return lambda: marching_cubes(volumes, isolevel=0.5)
 
 
+def _emission_absorption(device, gen):
+    densities, features = _rand(gen, device, 2, 1, 6, 5, 4), _rand(gen, device, 2, 3, 6, 5, 4)
+    origins, directions = _rand(gen, device, 2, 20, 3) - 0.5, _rand(gen, device, 2, 20, 3) - 0.5
+    lengths = _rand(gen, device, 2, 20, 16).sort(dim=-1).values * 3
+    scale, shift = _rand(gen, device, 2, 3) + 0.5, _rand(gen, device, 2, 3) * 0.2
+    return lambda: emission_absorption_grid(densities, features, origins, directions, lengths,
+                                            scale, shift)
+
+
 NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("knn_points", _knn),
     NativeOp("chamfer_distance", _chamfer),
@@ -213,6 +223,7 @@ NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("mesh_laplacian_smoothing", _mesh_loss("mesh_laplacian_smoothing", "uniform")),
     NativeOp("gather_scatter", _gather_scatter),
     NativeOp("marching_cubes", _marching_cubes),
+    NativeOp("emission_absorption_grid", _emission_absorption),
 )
 """Every op that chooses a native kernel with :func:`r3d._native.use_native` (GraphConv's
 neighbour sum is ``gather_scatter``), in the order ``r3d doctor`` lists them."""
