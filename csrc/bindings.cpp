@@ -307,21 +307,22 @@ template <typename T>
 auto ea_grid_forward_args(uintptr_t grid, uintptr_t origins, uintptr_t directions,
                           uintptr_t lengths, uintptr_t scale, uintptr_t shift,
                           const EaGridShapeArgs& shape, uintptr_t features,
-                          uintptr_t opacities) {
+                          uintptr_t opacities, uintptr_t ray_densities) {
   const r3d::EaGridForward<T> body{
       ea_grid_rays<T>(grid, origins, directions, lengths, scale, shift, shape),
-      ptr<T>(features), ptr<T>(opacities)};
+      ptr<T>(features), ptr<T>(opacities), ptr<T>(ray_densities)};
   return make_tuple(body);
 }
 
 template <typename T>
 auto ea_grid_backward_args(uintptr_t grid, uintptr_t origins, uintptr_t directions,
                            uintptr_t lengths, uintptr_t scale, uintptr_t shift,
-                           const EaGridShapeArgs& shape, uintptr_t grad_features,
-                           uintptr_t grad_opacities, uintptr_t grad_grid, uintptr_t scratch) {
+                           const EaGridShapeArgs& shape, uintptr_t ray_densities,
+                           uintptr_t grad_features, uintptr_t grad_opacities,
+                           uintptr_t grad_grid, uintptr_t scratch) {
   const r3d::EaGridBackward<T> body{
       ea_grid_rays<T>(grid, origins, directions, lengths, scale, shift, shape),
-      ptr<const T>(grad_features), ptr<const T>(grad_opacities), ptr<T>(grad_grid),
+      ptr<const T>(ray_densities), ptr<const T>(grad_features), ptr<const T>(grad_opacities), ptr<T>(grad_grid),
       ptr<T>(scratch)};
   return make_tuple(body);
 }

@@ -101,7 +101,7 @@ def test_op_takes_both_grid_layouts(channels_last):
         grid = grid.contiguous(memory_format=torch.channels_last_3d)
     grid.requires_grad_(True)
     rays = [scene[k] for k in ("origins", "directions", "lengths", "scale", "shift")]
-    features, opacities = emission_absorption_grid_op(grid, *rays, False, 2, 1e-10)
+    features, opacities, _ = emission_absorption_grid_op(grid, *rays, False, 2, 1e-10, True)
     want = emission_absorption_grid_torch(grid[:, :1], grid[:, 1:], *rays, False, 2)
     torch.testing.assert_close(features, want[0])
     torch.testing.assert_close(opacities, want[1])
@@ -223,4 +223,4 @@ def test_bad_arguments():
     with pytest.raises(InputError, match="grid"):
         bridge.ea_grid_forward(torch.zeros(2, 0, 5, 6, 7, dtype=D64), *(
             scene[k] for k in ("origins", "directions", "lengths", "scale", "shift")),
-            True, 1, 1e-10)
+            True, 1, 1e-10, False)

@@ -19,10 +19,11 @@
 //   dL/dd_k = A_k <g, f_k> - B_k U_{k+s} + o F_k Q_k
 // where B_k = prod_{j < k} e_j, F_k = prod_{j < k} (1 - d_j), Q_k = prod_{j > k} (1 - d_j) and
 // U_i = sum_{m >= i} H_m prod_{i - s < j <= m - s} e_j (0 for i >= P), computed back to front
-// as U_i = H_i + e_{i-s+1} U_{i+1}: no division, so densities of 1 are fine. A front pass
-// stores B, F and the densities in a scratch row of 3P values; the back pass resamples the
-// features and scatters both gradients onto the grid's eight corners with the trilinear
-// weights (atomically on the GPU; on the CPU into a buffer per thread).
+// as U_i = H_i + e_{i-s+1} U_{i+1}: no division, so densities of 1 are fine. The forward saves
+// the sampled densities d_k; from them a front pass stores B and F in a scratch row of 3P
+// values (U the third part); the back pass resamples the features and scatters both gradients
+// onto the grid's eight corners with the trilinear weights (atomically on the GPU; on the CPU
+// into a buffer per thread).
 #pragma once
 
 #include <cmath>
@@ -59,6 +60,7 @@ template <typename T>
 struct Corners {
   int64_t at[8];
   T w[8];
+  bool inside;  // all eight are inside
 };
 
 // grid_sample's unnormalisation of a coordinate in [-1, 1] to an index along a side of `size`.
@@ -69,8 +71,8 @@ R3D_HD inline T grid_index(T coord, int64_t size, bool align_corners) {
 }
 
 // The corners of the local point (x, y, z); false when none is inside the grid (the sample is
-// then 0 in every channel; NaN points are outside).
-template <typename T>
+// then 0 in every channel; NaN points are outside). KS: as corner_values'.
+template <int KS, typename T>
 R3D_HD inline bool find_corners(T x, T y, T z, const EaGridShape& s, Corners<T>* c) {
   const T ix = grid_index(x, s.W, s.align_corners);
   const T iy = grid_index(y, s.H, s.align_corners);
@@ -83,23 +85,98 @@ R3D_HD inline bool find_corners(T x, T y, T z, const EaGridShape& s, Corners<T>*
   const T wx[2] = {(fx + T(1)) - ix, ix - fx};
   const T wy[2] = {(fy + T(1)) - iy, iy - fy};
   const T wz[2] = {(fz + T(1)) - iz, iz - fz};
+  const int64_t step_x = KS ? KS : s.voxel(0, 0, 1), step_y = step_x * s.W,
+                step_z = step_y * s.H, base = z0 * step_z + y0 * step_y + x0 * step_x;
   for (int t = 0; t < 8; ++t) {
     const int dx = t & 1, dy = (t >> 1) & 1, dz = t >> 2;
-    const int64_t xi = x0 + dx, yi = y0 + dy, zi = z0 + dz;
-    const bool inside = xi >= 0 && xi < s.W && yi >= 0 && yi < s.H && zi >= 0 && zi < s.D;
-    c->at[t] = inside ? s.voxel(zi, yi, xi) : -1;
+    c->at[t] = base + dx * step_x + dy * step_y + dz * step_z;
     c->w[t] = wx[dx] * wy[dy] * wz[dz];
+  }
+  // most samples of a ray through the grid have all eight corners inside
+  c->inside = x0 >= 0 && x0 + 1 < s.W && y0 >= 0 && y0 + 1 < s.H && z0 >= 0 && z0 + 1 < s.D;
+  if (c->inside) return true;
+  for (int t = 0; t < 8; ++t) {
+    const int64_t xi = x0 + (t & 1), yi = y0 + ((t >> 1) & 1), zi = z0 + (t >> 2);
+    if (xi < 0 || xi >= s.W || yi < 0 || yi >= s.H || zi < 0 || zi >= s.D) c->at[t] = -1;
   }
   return true;
 }
 
-// Trilinear value of channel c (of the volume starting at vol) at the corners.
-template <typename T>
-R3D_HD inline T corner_value(const T* vol, const Corners<T>& c, int64_t channel_offset) {
-  T v = T(0);
-  for (int t = 0; t < 8; ++t)
-    if (c.at[t] >= 0) v += c.w[t] * vol[c.at[t] + channel_offset];
+// Channels are read and written in chunks of kChunk (unrolled loops), the last one partial.
+// The bodies are compiled twice: for a channels-last grid of exactly kChunk channels (density
+// and three features: KS = kChunk, every size and stride a constant) and for any grid (KS = 0).
+constexpr int kChunk = 4;
+
+// On the CPU (GCC, Clang), a float chunk of a channels-last grid is one SIMD vector: the
+// kChunk channels of a corner are read, weighted and added (or scattered) at once, each lane
+// computing what the scalar loop computes, in the same order.
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define R3D_VECTOR_CHUNKS 1
+typedef float FloatChunk __attribute__((vector_size(kChunk * sizeof(float))));
+
+inline FloatChunk load_chunk(const float* p) {
+  FloatChunk v;
+  __builtin_memcpy(&v, p, sizeof(v));
   return v;
+}
+
+inline void store_chunk(float* p, const FloatChunk& v) { __builtin_memcpy(p, &v, sizeof(v)); }
+#else
+#define R3D_VECTOR_CHUNKS 0
+#endif
+
+// Trilinear values v[j] of channels first + j, j < count <= kChunk, at the corners (of the
+// volume starting at vol).
+template <int KS, typename T>
+R3D_HD inline void corner_values(const T* vol, const Corners<T>& c, const EaGridShape& s,
+                                 int64_t first, int count, T v[kChunk]) {
+  for (int j = 0; j < kChunk; ++j) v[j] = T(0);
+  if (KS == kChunk && c.inside) {
+#if R3D_VECTOR_CHUNKS
+    if constexpr (sizeof(T) == sizeof(float)) {
+      FloatChunk sum = {};
+      for (int t = 0; t < 8; ++t) sum += c.w[t] * load_chunk(vol + c.at[t]);
+      store_chunk(v, sum);
+      return;
+    }
+#endif
+    for (int t = 0; t < 8; ++t)
+      for (int j = 0; j < kChunk; ++j) v[j] += c.w[t] * vol[c.at[t] + j];
+    return;
+  }
+  const int64_t step = KS ? 1 : s.channel(1);
+  for (int t = 0; t < 8; ++t) {
+    if (c.at[t] < 0) continue;
+    const T* at = vol + c.at[t] + first * step;
+    for (int j = 0; j < kChunk; ++j)
+      if (j < count) v[j] += c.w[t] * at[j * step];
+  }
+}
+
+// Adds w_t v[j] to channel first + j (j < count) of each corner t of the gradient grad_vol.
+template <int KS, typename T>
+R3D_HD inline void scatter_values(T* grad_vol, const Corners<T>& c, const EaGridShape& s,
+                                  int64_t first, int count, const T v[kChunk]) {
+#if R3D_VECTOR_CHUNKS
+  if constexpr (sizeof(T) == sizeof(float)) {
+    if (KS == kChunk && c.inside) {
+      FloatChunk values;
+      __builtin_memcpy(&values, v, sizeof(values));
+      for (int t = 0; t < 8; ++t) {
+        T* at = grad_vol + c.at[t];
+        store_chunk(at, load_chunk(at) + c.w[t] * values);
+      }
+      return;
+    }
+  }
+#endif
+  const int64_t step = KS ? 1 : s.channel(1);
+  for (int t = 0; t < 8; ++t) {
+    if (c.at[t] < 0) continue;
+    T* at = grad_vol + c.at[t] + first * step;
+    for (int j = 0; j < kChunk; ++j)
+      if (j < count) accumulate(at + j * step, c.w[t] * v[j]);
+  }
 }
 
 // The inputs of one ray, shared by the forward and backward bodies.
@@ -123,16 +200,20 @@ struct EaGridRays {
   }
 
   // The corners of sample k of ray r (local origin o, direction d); false when outside.
+  template <int KS>
   R3D_HD bool sample_corners(int64_t r, int64_t k, const T o[3], const T d[3],
                              Corners<T>* c) const {
     const T t = lengths[r * s.P + k];
-    return find_corners(o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2], s, c);
+    return find_corners<KS>(o[0] + t * d[0], o[1] + t * d[1], o[2] + t * d[2], s, c);
   }
 
   // The density of sample k of ray r.
   R3D_HD T density(int64_t r, int64_t k, const T o[3], const T d[3]) const {
     Corners<T> c;
-    return sample_corners(r, k, o, d, &c) ? corner_value(volume(r), c, 0) : T(0);
+    T v[kChunk];
+    if (!sample_corners<0>(r, k, o, d, &c)) return T(0);
+    corner_values<0>(volume(r), c, s, 0, 1, v);
+    return v[0];
   }
 
   R3D_HD const T* volume(int64_t r) const { return grid + (r / s.R) * s.K * s.voxels(); }
@@ -141,13 +222,22 @@ struct EaGridRays {
 template <typename T>
 struct EaGridForward {
   EaGridRays<T> in;
-  T* features;   // (N, R, K - 1)
-  T* opacities;  // (N, R)
+  T* features;       // (N, R, K - 1)
+  T* opacities;      // (N, R)
+  T* ray_densities;  // (N, R, P): the sampled densities d_k, for the backward; or null
 
   // Renders ray r in [0, N * R).
   R3D_HD void operator()(int64_t r) const {
+    if (in.s.K == kChunk && in.s.channels_last)
+      render<kChunk>(r);
+    else
+      render<0>(r);
+  }
+
+  template <int KS>
+  R3D_HD void render(int64_t r) const {
     const EaGridShape& s = in.s;
-    const int64_t C = s.K - 1;
+    const int64_t K = KS ? KS : s.K, C = K - 1;
     T* out = features + r * C;
     for (int64_t c = 0; c < C; ++c) out[c] = T(0);
     T o[3], d[3];
@@ -158,16 +248,28 @@ struct EaGridForward {
     T transmitted = T(1);  // prod_{j < k} (1 - d_j)
     T previous = T(0);     // d_{k-1}
     for (int64_t k = 0; k < s.P; ++k) {
-      if (k >= s.thickness)
-        absorption *= one_eps - (s.thickness == 1 ? previous : in.density(r, k - s.thickness, o, d));
-      Corners<T> corners;
-      const bool hit = in.sample_corners(r, k, o, d, &corners);
-      const T density = hit ? corner_value(vol, corners, 0) : T(0);
-      if (hit) {
-        const T weight = density * absorption;
-        for (int64_t c = 0; c < C; ++c)
-          out[c] += weight * corner_value(vol, corners, s.channel(c + 1));
+      if (k >= s.thickness) {  // d_{k-s}: kept, saved or sampled again
+        const T lagging = s.thickness == 1 ? previous
+                          : ray_densities  ? ray_densities[r * s.P + k - s.thickness]
+                                           : in.density(r, k - s.thickness, o, d);
+        absorption *= one_eps - lagging;
       }
+      Corners<T> corners;
+      T density = T(0);
+      if (in.template sample_corners<KS>(r, k, o, d, &corners)) {
+        T weight = T(0);
+        for (int64_t first = 0; first < K; first += kChunk) {
+          const int count = static_cast<int>(K - first < kChunk ? K - first : kChunk);
+          T v[kChunk];
+          corner_values<KS>(vol, corners, s, first, count, v);
+          if (first == 0) {
+            density = v[0];
+            weight = density * absorption;
+          }
+          for (int j = first == 0 ? 1 : 0; j < count; ++j) out[first + j - 1] += weight * v[j];
+        }
+      }
+      if (ray_densities) ray_densities[r * s.P + k] = density;
       transmitted *= T(1) - density;
       previous = density;
     }
@@ -178,6 +280,7 @@ struct EaGridForward {
 template <typename T>
 struct EaGridBackward {
   EaGridRays<T> in;
+  const T* ray_densities;   // (N, R, P): the forward's d_k
   const T* grad_features;   // (N, R, K - 1)
   const T* grad_opacities;  // (N, R)
   T* grad_grid;             // (N, K, D, H, W) in the grid's layout, added into
@@ -185,23 +288,30 @@ struct EaGridBackward {
 
   // Backward of ray r, with a scratch row of 3 * P values.
   R3D_HD void ray(int64_t r, T* row) const {
+    if (in.s.K == kChunk && in.s.channels_last)
+      ray<kChunk>(r, row);
+    else
+      ray<0>(r, row);
+  }
+
+  template <int KS>
+  R3D_HD void ray(int64_t r, T* row) const {
     const EaGridShape& s = in.s;
-    const int64_t C = s.K - 1, P = s.P;
-    T* front = row;                // B_k
-    T* clear = row + P;            // F_k
-    T* dens_then_u = row + 2 * P;  // d_k, replaced by U_k once the back pass is past k
-    T o[3], d[3];
-    in.local_ray(r, o, d);
+    const int64_t K = KS ? KS : s.K, C = K - 1, P = s.P;
+    const T* dens = ray_densities + r * P;  // d_k
+    T* front = row;                         // B_k
+    T* clear = row + P;                     // F_k
+    T* ahead = row + 2 * P;                 // U_k, for k >= s
     const T one_eps = static_cast<T>(1.0 + s.eps);
     T b = T(1), f = T(1);
     for (int64_t k = 0; k < P; ++k) {
-      const T density = in.density(r, k, o, d);
       front[k] = b;
       clear[k] = f;
-      dens_then_u[k] = density;
-      b *= one_eps - density;
-      f *= T(1) - density;
+      b *= one_eps - dens[k];
+      f *= T(1) - dens[k];
     }
+    T o[3], d[3];
+    in.local_ray(r, o, d);
     const T* vol = in.volume(r);
     T* grad_vol = grad_grid + (r / s.R) * s.K * s.voxels();
     const T* g = grad_features + r * C;
@@ -209,28 +319,34 @@ struct EaGridBackward {
     T behind = T(1);  // Q_k
     T u_next = T(0);  // U_{k+1}
     for (int64_t k = P - 1; k >= 0; --k) {
-      const T density = dens_then_u[k];
+      const T density = dens[k];
       const T absorption = k - s.thickness + 1 > 0 ? front[k - s.thickness + 1] : T(1);
       Corners<T> corners;
-      const bool hit = in.sample_corners(r, k, o, d, &corners);
+      const bool hit = in.template sample_corners<KS>(r, k, o, d, &corners);
       T gf = T(0);  // <g, f_k>
-      if (hit)
-        for (int64_t c = 0; c < C; ++c) gf += g[c] * corner_value(vol, corners, s.channel(c + 1));
-      const T u_ahead = k + s.thickness < P ? dens_then_u[k + s.thickness] : T(0);  // U_{k+s}
+      if (hit) {
+        for (int64_t first = 0; first < K; first += kChunk) {
+          const int count = static_cast<int>(K - first < kChunk ? K - first : kChunk);
+          T v[kChunk];
+          corner_values<KS>(vol, corners, s, first, count, v);
+          for (int j = first == 0 ? 1 : 0; j < count; ++j) gf += g[first + j - 1] * v[j];
+        }
+      }
+      const T u_ahead = k + s.thickness < P ? ahead[k + s.thickness] : T(0);  // U_{k+s}
       const T grad_density = absorption * gf - front[k] * u_ahead + go * clear[k] * behind;
       behind *= T(1) - density;
       if (k >= s.thickness) {  // U_k, needed from step k - s on
-        u_next = density * gf + (one_eps - dens_then_u[k - s.thickness + 1]) * u_next;
-        dens_then_u[k] = u_next;
+        u_next = density * gf + (one_eps - dens[k - s.thickness + 1]) * u_next;
+        ahead[k] = u_next;
       }
       if (!hit) continue;
       const T weight = density * absorption;
-      for (int t = 0; t < 8; ++t) {
-        if (corners.at[t] < 0) continue;
-        T* at = grad_vol + corners.at[t];
-        const T w = corners.w[t];
-        accumulate(at, w * grad_density);
-        for (int64_t c = 0; c < C; ++c) accumulate(at + s.channel(c + 1), w * (weight * g[c]));
+      for (int64_t first = 0; first < K; first += kChunk) {
+        const int count = static_cast<int>(K - first < kChunk ? K - first : kChunk);
+        T v[kChunk];  // the gradient w.r.t. channel first + j of the sample
+        for (int j = 0; j < count; ++j)
+          v[j] = first + j == 0 ? grad_density : weight * g[first + j - 1];
+        scatter_values<KS>(grad_vol, corners, s, first, count, v);
       }
     }
   }

@@ -70,7 +70,8 @@ def ea_grid_forward(
     align_corners: bool,
     surface_thickness: int,
     eps: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    save_densities: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native emission-absorption rendering of voxel grids (csrc/volume_rendering).
 
     Args:
@@ -82,19 +83,22 @@ def ea_grid_forward(
         align_corners: grid_sample's convention.
         surface_thickness: the raymarcher's shift of the absorption, >= 1.
         eps: added to 1 - density in the absorption.
+        save_densities: whether to return the sampled densities (the backward needs them).
     Returns:
-        features (N, R, K - 1) and opacities (N, R, 1).
+        features (N, R, K - 1), opacities (N, R, 1) and the densities sampled along the rays
+        (N, R, P), or an empty (0,) tensor without save_densities.
     """
     shape = _check_ea_grid("emission_absorption_grid", grid, origins, directions, lengths,
                            scale, shift, align_corners, surface_thickness, eps)
-    N, R, _, K = shape[:4]
+    N, R, P, K = shape[:4]
     features = grid.new_empty((N, R, K - 1))
     opacities = grid.new_empty((N, R, 1))
+    ray_densities = grid.new_empty((N, R, P) if save_densities else (0,))
     if N * R:
         launch("ea_grid_forward", grid.device, DTYPE_NAMES[grid.dtype], addr(grid),
                addr(origins), addr(directions), addr(lengths), addr(scale), addr(shift), shape,
-               addr(features), addr(opacities))
-    return features, opacities
+               addr(features), addr(opacities), addr(ray_densities) if save_densities else 0)
+    return features, opacities, ray_densities
 
 
 def ea_grid_backward(
@@ -104,6 +108,7 @@ def ea_grid_backward(
     lengths: torch.Tensor,
     scale: torch.Tensor,
     shift: torch.Tensor,
+    ray_densities: torch.Tensor,
     grad_features: torch.Tensor,
     grad_opacities: torch.Tensor,
     align_corners: bool,
@@ -115,6 +120,7 @@ def ea_grid_backward(
     Args:
         grid, origins, directions, lengths, scale, shift, align_corners, surface_thickness, eps:
             as in the forward.
+        ray_densities: (N, R, P) the sampled densities the forward saved.
         grad_features: (N, R, K - 1) contiguous, grad_opacities: (N, R, 1) contiguous.
     Returns:
         (N, K, D, H, W) gradient w.r.t. grid, in grid's layout.
@@ -123,6 +129,7 @@ def ea_grid_backward(
     shape = _check_ea_grid(op, grid, origins, directions, lengths, scale, shift, align_corners,
                            surface_thickness, eps)
     N, R, P, K = shape[:4]
+    check(op, "ray_densities", ray_densities, grid.dtype, (N, R, P), grid.device)
     check(op, "grad_features", grad_features, grid.dtype, (N, R, K - 1), grid.device)
     check(op, "grad_opacities", grad_opacities, grid.dtype, (N, R, 1), grid.device)
     grad_grid = torch.zeros_like(grid, memory_format=grid_memory_format(grid))
@@ -131,6 +138,6 @@ def ea_grid_backward(
     if N * R * P:
         launch("ea_grid_backward", grid.device, DTYPE_NAMES[grid.dtype], addr(grid),
                addr(origins), addr(directions), addr(lengths), addr(scale), addr(shift), shape,
-               addr(grad_features), addr(grad_opacities), addr(grad_grid),
+               addr(ray_densities), addr(grad_features), addr(grad_opacities), addr(grad_grid),
                0 if scratch is None else addr(scratch))
     return grad_grid

@@ -29,51 +29,56 @@ __all__ = ["emission_absorption_grid"]
 
 
 def _fake_render(grid, origins, directions, lengths, scale, shift, align_corners,
-                 surface_thickness, eps):
+                 surface_thickness, eps, save_densities):
     N, R = origins.shape[:2]
-    return grid.new_empty((N, R, grid.shape[1] - 1)), grid.new_empty((N, R, 1))
+    return (grid.new_empty((N, R, grid.shape[1] - 1)), grid.new_empty((N, R, 1)),
+            grid.new_empty(lengths.shape if save_densities else (0,)))
 
 
 @native_op("emission_absorption_grid", _fake_render)
 def emission_absorption_grid_op(
     grid: torch.Tensor, origins: torch.Tensor, directions: torch.Tensor, lengths: torch.Tensor,
     scale: torch.Tensor, shift: torch.Tensor, align_corners: bool, surface_thickness: int,
-    eps: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
+    eps: float, save_densities: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native rendering of the (N, 1 + C, D, H, W) grids (densities, then features; contiguous
-    or channels last) along (N, R) rays: features (N, R, C) and opacities (N, R, 1)."""
+    or channels last) along (N, R) rays: features (N, R, C), opacities (N, R, 1) and, with
+    save_densities, the (N, R, P) densities sampled along the rays (else an empty tensor),
+    which the backward needs (not differentiable)."""
     return bridge.ea_grid_forward(grid, origins, directions, lengths, scale, shift,
-                                  align_corners, surface_thickness, eps)
+                                  align_corners, surface_thickness, eps, save_densities)
 
 
-def _fake_grad_grid(grid, origins, directions, lengths, scale, shift, grad_features,
-                    grad_opacities, align_corners, surface_thickness, eps):
+def _fake_grad_grid(grid, origins, directions, lengths, scale, shift, ray_densities,
+                    grad_features, grad_opacities, align_corners, surface_thickness, eps):
     return torch.empty_like(grid, memory_format=bridge.grid_memory_format(grid))
 
 
 @native_op("emission_absorption_grid_backward", _fake_grad_grid)
 def emission_absorption_grid_backward_op(
     grid: torch.Tensor, origins: torch.Tensor, directions: torch.Tensor, lengths: torch.Tensor,
-    scale: torch.Tensor, shift: torch.Tensor, grad_features: torch.Tensor,
-    grad_opacities: torch.Tensor, align_corners: bool, surface_thickness: int, eps: float,
+    scale: torch.Tensor, shift: torch.Tensor, ray_densities: torch.Tensor,
+    grad_features: torch.Tensor, grad_opacities: torch.Tensor, align_corners: bool,
+    surface_thickness: int, eps: float,
 ) -> torch.Tensor:
     """Native backward: the (N, 1 + C, D, H, W) gradient w.r.t. the grid, in its layout."""
     return bridge.ea_grid_backward(grid, origins, directions, lengths, scale, shift,
-                                   grad_features.contiguous(), grad_opacities.contiguous(),
+                                   ray_densities, grad_features.contiguous(), grad_opacities.contiguous(),
                                    align_corners, surface_thickness, eps)
 
 
 def _setup_render(ctx, inputs, output) -> None:
-    ctx.settings = inputs[6:]
-    ctx.save_for_backward(*inputs[:6])
+    if not inputs[9]:
+        raise RuntimeError("emission_absorption_grid: differentiating needs save_densities=True")
+    ctx.settings = inputs[6:9]
+    ctx.mark_non_differentiable(output[2])
+    ctx.save_for_backward(*inputs[:6], output[2])
 
 
-def _render_backward(ctx, grad_features, grad_opacities) -> tuple:
-    grid, origins, directions, lengths, scale, shift = ctx.saved_tensors
+def _render_backward(ctx, grad_features, grad_opacities, _) -> tuple:
     grad_grid = emission_absorption_grid_backward_op(
-        grid, origins, directions, lengths, scale, shift, grad_features, grad_opacities,
-        *ctx.settings)
-    return (grad_grid,) + (None,) * 8
+        *ctx.saved_tensors, grad_features, grad_opacities, *ctx.settings)
+    return (grad_grid,) + (None,) * 9
 
 
 emission_absorption_grid_op.register_autograd(_render_backward, setup_context=_setup_render)
@@ -143,9 +148,10 @@ def emission_absorption_grid(
     N, C = densities.shape[0], features.shape[1]
     rays, P = origins.shape[1:-1], lengths.shape[-1]
     R = math.prod(rays)
-    rendered, opacities = in_float32(
+    grads = torch.is_grad_enabled() and (densities.requires_grad or features.requires_grad)
+    rendered, opacities, _ = in_float32(
         emission_absorption_grid_op, _packed_grid(densities, features),
         origins.reshape(N, R, 3).contiguous(), directions.reshape(N, R, 3).contiguous(),
         lengths.reshape(N, R, P).contiguous(), scale.contiguous(), shift.contiguous(),
-        bool(align_corners), surface_thickness, float(eps))
+        bool(align_corners), surface_thickness, float(eps), grads)
     return rendered.reshape(N, *rays, C), opacities.reshape(N, *rays, 1)
