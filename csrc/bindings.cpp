@@ -322,8 +322,8 @@ auto ea_grid_backward_args(uintptr_t grid, uintptr_t origins, uintptr_t directio
                            uintptr_t grad_grid, uintptr_t scratch) {
   const r3d::EaGridBackward<T> body{
       ea_grid_rays<T>(grid, origins, directions, lengths, scale, shift, shape),
-      ptr<const T>(ray_densities), ptr<const T>(grad_features), ptr<const T>(grad_opacities), ptr<T>(grad_grid),
-      ptr<T>(scratch)};
+      ptr<const T>(ray_densities), ptr<const T>(grad_features), ptr<const T>(grad_opacities),
+      ptr<T>(grad_grid), ptr<T>(scratch)};
   return make_tuple(body);
 }
 

@@ -63,8 +63,9 @@ def emission_absorption_grid_backward_op(
 ) -> torch.Tensor:
     """Native backward: the (N, 1 + C, D, H, W) gradient w.r.t. the grid, in its layout."""
     return bridge.ea_grid_backward(grid, origins, directions, lengths, scale, shift,
-                                   ray_densities, grad_features.contiguous(), grad_opacities.contiguous(),
-                                   align_corners, surface_thickness, eps)
+                                   ray_densities, grad_features.contiguous(),
+                                   grad_opacities.contiguous(), align_corners, surface_thickness,
+                                   eps)
 
 
 def _setup_render(ctx, inputs, output) -> None:
