@@ -15,8 +15,9 @@ namespace r3d {
 
 namespace {
 
-// Cost units of one ray's forward: the corners and the channels' eight reads per sample.
-int64_t ray_cost(const EaGridShape& s) { return s.P * (40 + 16 * s.K); }
+// Cost units of one ray's forward: per sample, the corners and eight reads of every channel
+// (about 12 ns with four channels, measured).
+int64_t ray_cost(const EaGridShape& s) { return s.P * (4 + 2 * s.K); }
 
 // The backward body of one thread: its scatter target and scratch row.
 template <typename T>
@@ -50,7 +51,7 @@ Status ea_grid_backward_cpu(const EaGridBackward<T>& body, int num_threads) {
     b.body.grad_grid = acc;
     return b;
   };
-  if (!parallel_accumulate(s.N * s.R, 3 * ray_cost(s), s.N * s.K * s.voxels(), body.grad_grid,
+  if (!parallel_accumulate(s.N * s.R, 2 * ray_cost(s), s.N * s.K * s.voxels(), body.grad_grid,
                            num_threads, make_body))
     return Status::error("out of memory in the backward of emission-absorption rendering");
   return Status::ok();

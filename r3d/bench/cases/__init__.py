@@ -23,6 +23,7 @@ from r3d.bench.cases import (  # noqa: F401 - importing a family registers its c
     rasterize_meshes,
     rasterize_points,
     compositing,
+    volume_rendering,
     fit,
     compiled,
 )
