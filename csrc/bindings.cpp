@@ -34,6 +34,7 @@
 #include "rasterize_points/rasterize_points_launchers.h"
 #include "sample_farthest_points/sample_farthest_points_launchers.h"
 #include "voxelize/voxelize_launchers.h"
+#include "volume_rendering/volume_rendering_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -121,6 +122,26 @@ using VoxelGridArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
 
 r3d::VoxelGrid voxel_grid(const VoxelGridArgs& a) {
   return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
+}
+
+// emission-absorption rendering of grids: (N, R, P, K, D, H, W, channels_last, align_corners,
+// surface thickness, eps).
+using EaGridShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                                   bool, bool, int64_t, double>;
+
+r3d::EaGridShape ea_grid_shape(const EaGridShapeArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+          std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a),
+          std::get<8>(a), std::get<9>(a), std::get<10>(a)};
+}
+
+template <typename T>
+r3d::EaGridRays<T> ea_grid_rays(uintptr_t grid, uintptr_t origins, uintptr_t directions,
+                                uintptr_t lengths, uintptr_t scale, uintptr_t shift,
+                                const EaGridShapeArgs& shape) {
+  return {ptr<const T>(grid),    ptr<const T>(origins), ptr<const T>(directions),
+          ptr<const T>(lengths), ptr<const T>(scale),   ptr<const T>(shift),
+          ea_grid_shape(shape)};
 }
 
 // Args-builders: the Python arguments of each op (after dtype, before num_threads / stream) to the
@@ -301,6 +322,30 @@ auto composite_backward_args(uintptr_t pointsidx, uintptr_t alphas, uintptr_t fe
 }
 
 template <typename T>
+auto ea_grid_forward_args(uintptr_t grid, uintptr_t origins, uintptr_t directions,
+                          uintptr_t lengths, uintptr_t scale, uintptr_t shift,
+                          const EaGridShapeArgs& shape, uintptr_t features,
+                          uintptr_t opacities, uintptr_t ray_densities) {
+  const r3d::EaGridForward<T> body{
+      ea_grid_rays<T>(grid, origins, directions, lengths, scale, shift, shape),
+      ptr<T>(features), ptr<T>(opacities), ptr<T>(ray_densities)};
+  return make_tuple(body);
+}
+
+template <typename T>
+auto ea_grid_backward_args(uintptr_t grid, uintptr_t origins, uintptr_t directions,
+                           uintptr_t lengths, uintptr_t scale, uintptr_t shift,
+                           const EaGridShapeArgs& shape, uintptr_t ray_densities,
+                           uintptr_t grad_features, uintptr_t grad_opacities,
+                           uintptr_t grad_grid, uintptr_t scratch) {
+  const r3d::EaGridBackward<T> body{
+      ea_grid_rays<T>(grid, origins, directions, lengths, scale, shift, shape),
+      ptr<const T>(ray_densities), ptr<const T>(grad_features), ptr<const T>(grad_opacities),
+      ptr<T>(grad_grid), ptr<T>(scratch)};
+  return make_tuple(body);
+}
+
+template <typename T>
 auto marching_cubes_count_args(uintptr_t vol, uintptr_t levels, uintptr_t table,
                                const McGridArgs& grid, uintptr_t crossed, uintptr_t tris) {
   const r3d::MarchingCubesCount<T> body{ptr<const T>(vol),  ptr<const T>(levels),
@@ -471,6 +516,8 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, interp_face_attrs_backward, interp_face_attrs_backward_args);
   R3D_BIND_OP(m, composite_forward, composite_forward_args);
   R3D_BIND_OP(m, composite_backward, composite_backward_args);
+  R3D_BIND_OP(m, ea_grid_forward, ea_grid_forward_args);
+  R3D_BIND_OP(m, ea_grid_backward, ea_grid_backward_args);
   R3D_BIND_OP(m, marching_cubes_count, marching_cubes_count_args);
   R3D_BIND_OP(m, marching_cubes_emit, marching_cubes_emit_args);
   R3D_BIND_OP(m, voxelize_crossings, voxelize_crossings_args);

@@ -24,6 +24,7 @@ from r3d.loss import chamfer_distance
 from r3d.ops import (
     add_points_features_to_volume_densities_features,
     ball_query,
+    emission_absorption_grid,
     gather_scatter,
     interpolate_face_attributes,
     knn_points,
@@ -212,6 +213,15 @@ def _voxelize(device, gen):
     return lambda: voxelize_meshes(meshes, (9, 10, 11))
 
 
+def _emission_absorption(device, gen):
+    densities, features = _rand(gen, device, 2, 1, 6, 5, 4), _rand(gen, device, 2, 3, 6, 5, 4)
+    origins, directions = _rand(gen, device, 2, 20, 3) - 0.5, _rand(gen, device, 2, 20, 3) - 0.5
+    lengths = _rand(gen, device, 2, 20, 16).sort(dim=-1).values * 3
+    scale, shift = _rand(gen, device, 2, 3) + 0.5, _rand(gen, device, 2, 3) * 0.2
+    return lambda: emission_absorption_grid(densities, features, origins, directions, lengths,
+                                            scale, shift)
+
+
 NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("knn_points", _knn),
     NativeOp("chamfer_distance", _chamfer),
@@ -235,6 +245,7 @@ NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("marching_cubes", _marching_cubes),
     NativeOp("add_points_features_to_volume_densities_features", _points_to_volumes),
     NativeOp("voxelize_meshes", _voxelize),
+    NativeOp("emission_absorption_grid", _emission_absorption),
 )
 """Every op that chooses a native kernel with :func:`r3d._native.use_native` (GraphConv's
 neighbour sum is ``gather_scatter``), in the order ``r3d doctor`` lists them."""

@@ -84,6 +84,10 @@ def _cpu_samples() -> dict[str, tuple]:
     splat_sizes = _lengths(3, 4, 2, 2, 4, 2).view(2, 3)
     # three triangles snapped to 1/256 of a voxel in grids of 3 x 4 x 5 voxels (the second empty)
     tri_xy = (_rand(3, 3, 2, grad=False, seed=1) * 5 * 256).round().to(torch.int64)
+    grid = _rand(2, 4, 3, 4, 5).permute(0, 4, 1, 2, 3)  # channels last: (N, K, D, H, W) view
+    rays = (_rand(2, 3, 3, grad=False) - 0.5, _rand(2, 3, 3, grad=False) - 0.5,
+            _rand(2, 3, 6, grad=False) * 2, _rand(2, 3, grad=False) + 0.5,
+            _rand(2, 3, grad=False, seed=1) * 0.1)
     return {
         "knn_points": (p1, p2, l1, l2, 2, 2),
         "knn_points_backward": (p1, p2, l1, l2, idx, _rand(2, 5, 2), 2),
@@ -98,6 +102,9 @@ def _cpu_samples() -> dict[str, tuple]:
         "group_by_key": (_lengths(2, 0, 2, 1, 0), 4),
         "csr_gather_sum": (_rand(4, 2), ptr, col),
         "gather_scatter": (_rand(4, 2), ptr, col, ptr, col),
+        "emission_absorption_grid": (grid, *rays, True, 2, 1e-10, True),
+        "emission_absorption_grid_backward": (grid, *rays, _rand(2, 3, 6, grad=False),
+                                              _rand(2, 3, 4), _rand(2, 3, 1), False, 1, 1e-10),
         "marching_cubes": (vol, torch.tensor([0.5, 0.3], dtype=D), TRIANGLES),
         "point_mesh_distance": (_rand(5, 3), fv, _lengths(0, 3), _lengths(0, 4), 1e-6, True),
         "point_mesh_distance_backward": (_rand(5, 3), fv, _lengths(0, 1, 5, 4, -1), _rand(5),

@@ -36,6 +36,7 @@ from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
 from r3d.ops.volumes_conversion import volumes_to_meshes
 from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
+from r3d.ops.volume_rendering import emission_absorption_grid
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
@@ -54,6 +55,7 @@ __all__ = [
     "cot_laplacian",
     "cubify",
     "edge_point_distance",
+    "emission_absorption_grid",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
     "face_point_distance",

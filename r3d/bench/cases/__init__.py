@@ -26,6 +26,7 @@ from r3d.bench.cases import (  # noqa: F401 - importing a family registers its c
     rasterize_points,
     compositing,
     volume_render,
+    volume_rendering,
     fit,
     compiled,
 )
