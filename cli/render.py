@@ -24,8 +24,9 @@ def render(
         "around."
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh or "
-        "point cloud or voxel grid, ./render_<name>/). It must be missing or empty, or see --overwrite."
+        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh, "
+        "point cloud or voxel grid, ./render_<name>/). It must be missing or empty, or see "
+        "--overwrite."
     ),
     overwrite: bool = overwrite_option(),
     views: int = typer.Option(
