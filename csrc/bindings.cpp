@@ -29,9 +29,11 @@
 #include "mesh_normals/mesh_normals_launchers.h"
 #include "packed_padded/packed_padded_launchers.h"
 #include "point_mesh/point_mesh_launchers.h"
+#include "points_to_volumes/points_to_volumes_launchers.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
 #include "rasterize_points/rasterize_points_launchers.h"
 #include "sample_farthest_points/sample_farthest_points_launchers.h"
+#include "voxelize/voxelize_launchers.h"
 
 namespace py = pybind11;
 using r3d::Status;
@@ -103,6 +105,22 @@ using McGridArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
 
 r3d::McGrid mc_grid(const McGridArgs& a) {
   return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a), std::get<4>(a)};
+}
+
+// points_to_volumes: (N, P, C, D, H, W, align_corners, trilinear).
+using SplatShapeArgs =
+    std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, bool>;
+
+r3d::SplatShape splat_shape(const SplatShapeArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+          std::get<4>(a), std::get<5>(a), std::get<6>(a), std::get<7>(a)};
+}
+
+// voxelize: (N, D, H, W).
+using VoxelGridArgs = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+
+r3d::VoxelGrid voxel_grid(const VoxelGridArgs& a) {
+  return {std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a)};
 }
 
 // Args-builders: the Python arguments of each op (after dtype, before num_threads / stream) to the
@@ -302,6 +320,50 @@ auto marching_cubes_emit_args(uintptr_t vol, uintptr_t levels, uintptr_t table,
   return make_tuple(body);
 }
 
+// points_to_volumes; densities and volume_features hold the initial volumes, added into.
+template <typename T>
+auto points_to_volumes_forward_args(uintptr_t points, uintptr_t features, uintptr_t mask,
+                                    uintptr_t grid_sizes, const SplatShapeArgs& shape,
+                                    uintptr_t densities, uintptr_t volume_features) {
+  const r3d::SplatForward<T> body{ptr<const T>(points),       ptr<const T>(features),
+                                  ptr<const uint8_t>(mask),   ptr<const int64_t>(grid_sizes),
+                                  splat_shape(shape),         ptr<T>(densities),
+                                  ptr<T>(volume_features),    0,
+                                  0};
+  return make_tuple(body);
+}
+
+// grad_points and grad_features may be 0 (not computed).
+template <typename T>
+auto points_to_volumes_backward_args(uintptr_t points, uintptr_t features, uintptr_t mask,
+                                     uintptr_t grid_sizes, const SplatShapeArgs& shape,
+                                     uintptr_t grad_densities, uintptr_t grad_volume_features,
+                                     uintptr_t grad_points, uintptr_t grad_features) {
+  const r3d::SplatBackward<T> body{
+      ptr<const T>(points),         ptr<const T>(features),
+      ptr<const uint8_t>(mask),     ptr<const int64_t>(grid_sizes),
+      splat_shape(shape),           ptr<const T>(grad_densities),
+      ptr<const T>(grad_volume_features), ptr<T>(grad_points),
+      ptr<T>(grad_features)};
+  return make_tuple(body);
+}
+
+template <typename T>
+auto voxelize_crossings_args(uintptr_t xy, uintptr_t z, uintptr_t face_item, int64_t num_faces,
+                             const VoxelGridArgs& grid, uintptr_t flips) {
+  const r3d::VoxelizeCrossings<T> body{ptr<const int64_t>(xy), ptr<const T>(z),
+                                       ptr<const int64_t>(face_item), num_faces,
+                                       voxel_grid(grid), ptr<int32_t>(flips)};
+  return make_tuple(body);
+}
+
+template <typename T>
+auto voxelize_fill_args(uintptr_t flips, const VoxelGridArgs& grid, uintptr_t occupancy) {
+  const r3d::VoxelizeFill<T> body{ptr<const int32_t>(flips), voxel_grid(grid),
+                                  ptr<T>(occupancy)};
+  return make_tuple(body);
+}
+
 template <typename T>
 auto csr_gather_sum_args(uintptr_t x, uintptr_t row_ptr, uintptr_t col, int64_t rows,
                          int64_t dim, uintptr_t out) {
@@ -411,7 +473,11 @@ PYBIND11_MODULE(_C, m) {
   R3D_BIND_OP(m, composite_backward, composite_backward_args);
   R3D_BIND_OP(m, marching_cubes_count, marching_cubes_count_args);
   R3D_BIND_OP(m, marching_cubes_emit, marching_cubes_emit_args);
+  R3D_BIND_OP(m, voxelize_crossings, voxelize_crossings_args);
+  R3D_BIND_OP(m, voxelize_fill, voxelize_fill_args);
   R3D_BIND_OP(m, csr_gather_sum, csr_gather_sum_args);
+  R3D_BIND_OP(m, points_to_volumes_forward, points_to_volumes_forward_args);
+  R3D_BIND_OP(m, points_to_volumes_backward, points_to_volumes_backward_args);
   R3D_BIND_OP(m, edge_loss_forward, indexed_forward_args);
   R3D_BIND_OP(m, edge_loss_backward, indexed_backward_args);
   R3D_BIND_OP(m, normal_consistency_forward, indexed_forward_args);

@@ -7,7 +7,7 @@ import math
 import torch
 
 from r3d.errors import InputError
-from r3d.value_checks import checked_range, checks_now, expect, expect_finite
+from r3d.value_checks import checked_range, checks_now, expect, expect_finite, tracing
 
 
 def describe(x: object) -> str:
@@ -128,3 +128,36 @@ def check_index_rows(
         got = f"{t.dtype} {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
         raise InputError(f"{op}: {name} must be an int64 tensor of shape (K, {width}), got {got}")
     return checked_range(op, name, t, 0, upper)
+
+
+def checked_grid_sizes(
+    op: str, grid_sizes: torch.Tensor | None, dims: tuple[int, int, int], batch: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """The (N, 3) int64 grid sizes (D, H, W) of each of ``batch`` volumes padded to ``dims``,
+    after checking 0 <= grid_sizes[:, a] <= dims[a] (InputError at once, or deferred with the
+    sizes clamped into range meanwhile, as :func:`checked_range`); None stands for ``dims`` in
+    every item."""
+    axis = torch.arange(3, device=device)
+    # (3,) int64 dims, made on the device (no copy from the host)
+    upper = torch.where(axis == 0, dims[0], torch.where(axis == 1, dims[1], dims[2]))
+    if grid_sizes is None:
+        return upper.expand(batch, 3)
+    if (
+        not isinstance(grid_sizes, torch.Tensor)
+        or grid_sizes.dtype != torch.int64
+        or tuple(grid_sizes.shape) != (batch, 3)
+    ):
+        raise InputError(f"{op}: grid_sizes must be an int64 tensor of shape ({batch}, 3), got "
+                         f"{describe(grid_sizes)}")
+    if grid_sizes.device != device:
+        raise InputError(f"{op}: grid_sizes must be on {device} like the volumes, got "
+                         f"{grid_sizes.device}")
+    inside = (grid_sizes >= 0) & (grid_sizes <= upper)
+    if grid_sizes.numel() and checks_now(inside):
+        if not bool(inside.all()):
+            raise InputError(f"{op}: grid_sizes must lie in [0, {list(dims)}] (the volumes' "
+                             f"D, H, W), got {grid_sizes.tolist()}")
+        return grid_sizes
+    expect(op, inside.all(), f"grid_sizes has values outside [0, {list(dims)}]")
+    return grid_sizes if tracing(grid_sizes) else torch.minimum(grid_sizes.clamp(min=0), upper)

@@ -22,6 +22,7 @@ from r3d import loss, renderer
 from r3d._native import core
 from r3d.loss import chamfer_distance
 from r3d.ops import (
+    add_points_features_to_volume_densities_features,
     ball_query,
     gather_scatter,
     interpolate_face_attributes,
@@ -31,6 +32,7 @@ from r3d.ops import (
     packed_to_padded,
     padded_to_packed,
     sample_farthest_points,
+    voxelize_meshes,
 )
 from r3d.renderer import rasterize_meshes, rasterize_points
 from r3d.structures import Meshes, Pointclouds
@@ -192,6 +194,24 @@ def _marching_cubes(device, gen):
     return lambda: marching_cubes(volumes, isolevel=0.5)
 
 
+def _points_to_volumes(device, gen):
+    points = _rand(gen, device, 2, 60, 3) * 2.2 - 1.1
+    features = _rand(gen, device, 2, 60, 4)
+    densities = _rand(gen, device, 2, 1, 6, 7, 8)
+    volume_features = _rand(gen, device, 2, 4, 6, 7, 8)
+    mask = (torch.arange(60) < torch.tensor([[60], [25]])).to(device)
+    grid_sizes = torch.tensor([[6, 7, 8], [4, 7, 5]], device=device)
+    return lambda: add_points_features_to_volume_densities_features(
+        points, features, densities, volume_features, mask=mask, grid_sizes=grid_sizes)
+
+
+def _voxelize(device, gen):
+    meshes = _meshes(device, gen)
+    meshes = Meshes(verts=[*meshes.verts_list(), meshes.verts_list()[0][:0]],
+                    faces=[*meshes.faces_list(), meshes.faces_list()[0][:0]])
+    return lambda: voxelize_meshes(meshes, (9, 10, 11))
+
+
 NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("knn_points", _knn),
     NativeOp("chamfer_distance", _chamfer),
@@ -213,6 +233,8 @@ NATIVE_OPS: tuple[NativeOp, ...] = (
     NativeOp("mesh_laplacian_smoothing", _mesh_loss("mesh_laplacian_smoothing", "uniform")),
     NativeOp("gather_scatter", _gather_scatter),
     NativeOp("marching_cubes", _marching_cubes),
+    NativeOp("add_points_features_to_volume_densities_features", _points_to_volumes),
+    NativeOp("voxelize_meshes", _voxelize),
 )
 """Every op that chooses a native kernel with :func:`r3d._native.use_native` (GraphConv's
 neighbour sum is ``gather_scatter``), in the order ``r3d doctor`` lists them."""

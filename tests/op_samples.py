@@ -36,6 +36,7 @@ def _csr():
 # float output to differentiate or are used in backward passes only)
 NOT_DIFFERENTIABLE = {
     "csr_gather_sum", "face_pairs", "group_by_key", "marching_cubes", "sample_farthest_points",
+    "voxelize_meshes",
 }
 
 # opcheck's AOT test sums the outputs into the type of the first, which fails when it is int64
@@ -78,6 +79,11 @@ def _cpu_samples() -> dict[str, tuple]:
     quads = _lengths(1, 2, 0, 3).view(1, 4)
     ptr_e, order_e = torch.ops.r3d.group_by_key(_lengths(0, 1, 1, 2, 0, 2), 5)
     vol = _rand(2, 4, 5, 3, grad=False)
+    splat_points = (_rand(2, 6, 3, grad=False) * 2.2 - 1.1).requires_grad_()
+    splat_mask = torch.tensor([[True] * 6, [True, True, False, False, False, False]])
+    splat_sizes = _lengths(3, 4, 2, 2, 4, 2).view(2, 3)
+    # three triangles snapped to 1/256 of a voxel in grids of 3 x 4 x 5 voxels (the second empty)
+    tri_xy = (_rand(3, 3, 2, grad=False, seed=1) * 5 * 256).round().to(torch.int64)
     return {
         "knn_points": (p1, p2, l1, l2, 2, 2),
         "knn_points_backward": (p1, p2, l1, l2, idx, _rand(2, 5, 2), 2),
@@ -112,6 +118,12 @@ def _cpu_samples() -> dict[str, tuple]:
         "face_pairs": (edges, ptr_e, order_e, _lengths(0, 1, 2, 3, 4, 0)),
         "mesh_normal_consistency": (verts, quads),
         "mesh_normal_consistency_backward": (verts, quads, _rand(1)),
+        "points_to_volumes": (splat_points, _rand(2, 6, 2), _rand(2, 1, 3, 4, 2),
+                              _rand(2, 2, 3, 4, 2), splat_sizes, splat_mask, True, True),
+        "points_to_volumes_backward": (splat_points, _rand(2, 6, 2), splat_sizes, splat_mask,
+                                       _rand(2, 1, 3, 4, 2), _rand(2, 2, 3, 4, 2), False, True,
+                                       True, True),
+        "voxelize_meshes": (tri_xy, _rand(3, 3, grad=False) * 3, _lengths(0, 0, 2), [3, 3, 4, 5]),
     }
 
 

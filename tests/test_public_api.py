@@ -12,9 +12,11 @@ EXPORTS = {
         "list_to_padded", "packed_to_list", "padded_to_list"
     ],
     "r3d.ops": [
-        "GraphConv", "ICPSolution", "SimilarityTransform", "SubdivideMeshes", "ball_query",
-        "corresponding_points_alignment", "cot_laplacian", "cubify", "edge_point_distance",
-        "estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals",
+        "GraphConv", "ICPSolution", "SimilarityTransform", "SubdivideMeshes",
+        "add_pointclouds_to_volumes", "add_points_features_to_volume_densities_features",
+        "ball_query", "corresponding_points_alignment", "cot_laplacian", "cubify",
+        "edge_point_distance", "estimate_pointcloud_local_coord_frames",
+        "estimate_pointcloud_normals",
         "face_point_distance", "gather_scatter", "interpolate_face_attributes",
         "iterative_closest_point", "knn_gather", "knn_points", "laplacian", "marching_cubes",
         "mesh_face_areas_normals", "norm_laplacian", "packed_to_padded", "padded_to_packed",

@@ -26,21 +26,29 @@ from r3d.ops.points_normals import (
     estimate_pointcloud_local_coord_frames,
     estimate_pointcloud_normals,
 )
+from r3d.ops.points_to_volumes import (
+    add_pointclouds_to_volumes,
+    add_points_features_to_volume_densities_features,
+)
 from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
 from r3d.ops.volumes_conversion import volumes_to_meshes
+from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 
 __all__ = [
+    "add_pointclouds_to_volumes",
+    "add_points_features_to_volume_densities_features",
     "GraphConv",
     "ICPSolution",
     "SimilarityTransform",
     "SubdivideMeshes",
+    "VoxelGrids",
     "ball_query",
     "corresponding_points_alignment",
     "cot_laplacian",
@@ -67,4 +75,5 @@ __all__ = [
     "taubin_smoothing",
     "vert_align",
     "volumes_to_meshes",
+    "voxelize_meshes",
 ]

@@ -496,7 +496,7 @@ def bounding_boxes(layout: BatchLayout, padded: torch.Tensor) -> torch.Tensor:
         with no rows. Differentiable w.r.t. ``padded``.
     """
     mask = layout.padded_mask()[..., None]
-    inf = torch.tensor(float("inf"), dtype=padded.dtype, device=padded.device)
+    inf = float("inf")
     lo = torch.where(mask, padded, inf).amin(1) if layout.max_size else padded.new_zeros(
         (layout.N, padded.shape[-1]))
     hi = torch.where(mask, padded, -inf).amax(1) if layout.max_size else lo

@@ -18,6 +18,8 @@ from r3d.bench.cases import (  # noqa: F401 - importing a family registers its c
     ball_query,
     chamfer,
     mesh_ops,
+    points_to_volumes,
+    voxelize,
     point_mesh,
     mesh_losses,
     rasterize_meshes,

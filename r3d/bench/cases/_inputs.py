@@ -1,17 +1,19 @@
 """Inputs shared by several op families' benchmark cases: bumpy grid meshes (the mesh
 operators, point-mesh distances, GraphConv and the mesh regularisers), the image sides of the
-image-space cases (rasterisation, compositing, face-attribute interpolation), and the runners
-of forward and forward + backward cases over a dict of inputs."""
+image-space cases (rasterisation, compositing, face-attribute interpolation), the bundled cow's
+path, and the runners of forward and forward + backward cases over a dict of inputs."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 MESH_SHARES = (1, 5, 2, 8, 3, 6, 4, 7)  # relative face counts of the 8 meshes of a batch
 IMAGE_SIZES = (256, 512, 1024)  # pixels per side of the image-space cases' full runs
+COW_OBJ = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"  # r3d/assets
 
 
 def grid_mesh(num_faces: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,11 +29,10 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 
-from r3d.bench.cases._inputs import IMAGE_SIZES
+from r3d.bench.cases._inputs import COW_OBJ, IMAGE_SIZES
 from r3d.bench.contenders import register_op_cases
 from r3d.io import load_objs_as_meshes
 from r3d.renderer import rasterize_meshes
@@ -49,7 +48,6 @@ TORCH_MAX_SIZE = {"cow": 512, "ico6": 256, "batch8": 256}
 # scene -> the largest image side PyTorch3D is run at on the CPU, where it rasterises naively
 # (every pixel against every face): seconds a call on the cow at 256, on ico6 already at 128
 PYTORCH3D_CPU_MAX_SIZE = {"cow": 256, "ico6": 0, "batch8": 0}
-COW_OBJ = Path(__file__).resolve().parents[2] / "assets" / "cow" / "cow.obj"  # r3d/assets
 # the GPU target: BIG_SCENE (BIG_FACES faces) at BIG_HEIGHT rows, 16:9, K = 1, on CUDA by default
 BIG_SCENE = "torus4m"
 BIG_TORUS = dict(r=0.35, R=1.0, sides=1000, rings=2000)  # 2 * sides * rings faces
