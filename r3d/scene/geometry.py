@@ -9,7 +9,7 @@ import torch
 
 from r3d.errors import FileFormatError, InputError
 from r3d.io import IO, VoxelGrid
-from r3d.ops import sample_points_from_meshes
+from r3d.ops import sample_points_from_meshes, voxelize_meshes
 from r3d.renderer import TexturesAtlas, TexturesUV, TexturesVertex, look_at_view_transform
 from r3d.scene.scene import MeshSpec, PointcloudSpec, Scene, VolumeSpec
 from r3d.scene.up import resolve_up, up_rotation
@@ -53,13 +53,14 @@ def load_meshes(specs: tuple[MeshSpec, ...], device: torch.device) -> Meshes:
     return join_meshes_as_scene(placed)
 
 
-def _up_rotation(spec: MeshSpec | PointcloudSpec, like: torch.Tensor) -> torch.Tensor:
+def _up_rotation(spec: MeshSpec | PointcloudSpec | VolumeSpec, like: torch.Tensor) -> torch.Tensor:
     """(3, 3) rotation turning ``spec``'s up axis into +Y (p' = R @ p), like ``like``."""
     rotation = up_rotation(resolve_up(spec.up))
     return torch.tensor(rotation, dtype=like.dtype, device=like.device)
 
 
-def place_points(points: torch.Tensor, spec: MeshSpec | PointcloudSpec) -> torch.Tensor:
+def place_points(points: torch.Tensor,
+                 spec: MeshSpec | PointcloudSpec | VolumeSpec) -> torch.Tensor:
     """(P, 3) ``points`` turned so that ``spec``'s up axis is +Y, normalised (centred on their
     bounding box, scaled into the unit sphere) when ``spec`` asks, then scaled, rotated and
     translated as it says."""
@@ -84,7 +85,7 @@ def _place_normals(normals: torch.Tensor, spec: PointcloudSpec) -> torch.Tensor:
     return torch.nn.functional.normalize(normals, dim=1)
 
 
-def _placed(mesh: Meshes, spec: MeshSpec | PointcloudSpec) -> Meshes:
+def _placed(mesh: Meshes, spec: MeshSpec | PointcloudSpec | VolumeSpec) -> Meshes:
     """``mesh`` (a batch of one) with its vertices placed by :func:`place_points`."""
     return mesh.update_padded(place_points(mesh.verts_packed(), spec)[None])
 
@@ -177,10 +178,18 @@ def load_volumes(specs: tuple[VolumeSpec, ...], device: torch.device) -> VoxelGr
         covering all of them with the smallest voxel size of each axis: densities add,
         colours are averaged weighted by density.
     """
-    grids = [place_grid(_coloured(IO().load_voxels(spec.file, device=device), spec), spec)
+    grids = [_coloured(_voxelised(spec, device), spec) if spec.mesh
+             else place_grid(_coloured(IO().load_voxels(spec.file, device=device), spec), spec)
              for spec in specs]
     grid = grids[0] if len(grids) == 1 else _joined(grids)
     return _bordered(grid)
+
+
+def _voxelised(spec: VolumeSpec, device: torch.device) -> VoxelGrid:
+    """The occupancy grid of ``spec``'s mesh, placed first (:func:`place_points`)."""
+    mesh = _placed(IO().load_mesh(spec.file, include_textures=False, device=device), spec)
+    grids = voxelize_meshes(mesh, spec.resolution)
+    return VoxelGrid.from_volumes(grids.to_volumes())
 
 
 def _coloured(grid: VoxelGrid, spec: VolumeSpec) -> VoxelGrid:

@@ -71,7 +71,12 @@ it, ``lights`` and ``material`` do::
                                   #   half-diagonal scaled to 1
         transform: {scale: 1.0, translate: [0, 0, 0]}   # no rotate: grids stay axis-aligned
         colour: [0.8, 0.3, 0.3]   # overrides the file's features (default: the first 3
-                                  #   feature channels of an npz grid, else grey)
+                                  #   feature channels of an npz grid, one channel as grey,
+                                  #   else grey)
+      - mesh: cow.obj             # or a closed mesh voxelised (r3d.ops.voxelize_meshes: 1
+        resolution: 64            #   inside, 0 outside) after it is placed as meshes are
+        up: auto                  #   (up, normalize, transform with rotate), in its colour
+                                  #   (its textures are not carried over; default grey)
     volume:
       points_per_ray: 128         # samples per ray across the volume's depth range
                                   #   (default: twice the largest grid side)
@@ -216,11 +221,20 @@ class VolumeSpec:
     """One voxel grid file (binvox or npz) and how to place and colour it: normalised (the box
     of its voxels of positive density centred on the origin, its half-diagonal scaled to 1)
     when asked, then scaled and translated (grids stay axis-aligned: no up axis, no rotation).
-    ``colour`` replaces the file's features (default: their first 3 channels, else grey)."""
+    ``colour`` replaces the file's features (default: their first 3 channels, else grey).
+
+    With ``mesh``, ``file`` is a closed mesh, placed as :class:`MeshSpec` places it (``up``,
+    ``normalize``, scale, ``rotate``, translate) and voxelised into ``resolution`` voxels per
+    side (its bounding box padded by a voxel), in ``colour`` (default grey).
+    """
 
     file: Path
+    mesh: bool = False
+    resolution: int = 64
+    up: str = "auto"
     normalize: bool = False
     scale: Vec3 = (1.0, 1.0, 1.0)
+    rotate: Matrix3 = _IDENTITY
     translate: Vec3 = (0.0, 0.0, 0.0)
     colour: Colour | None = None
 
@@ -361,6 +375,7 @@ _MESH = ("file", "up", "normalize", "transform", "colour", "texture")
 _CLOUD = ("file", "sample", "points", "seed", "up", "normalize", "transform", "colour")
 _POINTS = ("radius", "points_per_pixel", "compositor")
 _VOLUME = ("file", "normalize", "transform", "colour")
+_VOXELISED = ("mesh", "resolution", "up", "normalize", "transform", "colour")
 _VOLUME_SETTINGS = ("points_per_ray", "density_scale", "raymarcher", "sample")
 # the top-level keys each kind of geometry refuses, and why
 _NOT_FOR = {
@@ -475,6 +490,17 @@ def _pointcloud(node: Node) -> PointcloudSpec:
 def _volume(node: Node) -> VolumeSpec:
     if isinstance(node.value, str):  # a bare file name
         node = Node({"file": node.value}, node.file, node.path)
+    if isinstance(node.value, dict) and "mesh" in node.value:
+        if "file" in node.value:
+            raise InputError(f"{node.file}: {node.path} must give either file (a voxel grid "
+                             "file) or mesh (a mesh file to voxelise), got both")
+        node.mapping(_VOXELISED)
+        return VolumeSpec(
+            file=_input_file(node, "mesh", "mesh", IO().mesh_extensions),
+            mesh=True,
+            resolution=node.integer("resolution", VolumeSpec.resolution, minimum=3),
+            **_placement(node),
+        )
     if isinstance(node.value, dict) and "up" in node.value:
         raise InputError(f"{node.file}: {node.key_path('up')} applies to meshes and point "
                          "clouds; voxel grids are read +Y up (binvox's axes are permuted so)")
