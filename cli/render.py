@@ -1,5 +1,5 @@
-"""``r3d render``: a YAML scene, or a mesh or point cloud file as a turntable, to PNGs, a GIF
-and maps."""
+"""``r3d render``: a YAML scene, or a mesh, point cloud or voxel grid file as a turntable, to
+PNGs, a GIF and maps."""
 
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ SCENE_SUFFIXES = (".yaml", ".yml")
 @command
 def render(
     source: Path = typer.Argument(
-        ..., help="A scene (.yaml), or a mesh file (OBJ, PLY, OFF, STL, GLB/glTF) or point "
-        "cloud file (PLY, OBJ or OFF without faces) to turn around."
+        ..., help="A scene (.yaml), or a mesh file (OBJ, PLY, OFF, STL, GLB/glTF), point "
+        "cloud file (PLY, OBJ or OFF without faces) or voxel grid file (binvox, npz) to turn "
+        "around."
     ),
     out: Path = typer.Option(
-        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh or "
-        "point cloud, ./render_<name>/). It must be missing or empty, or see --overwrite."
+        None, "--out", help="Output folder (default: the scene's outputs.dir; for a mesh, "
+        "point cloud or voxel grid, ./render_<name>/). It must be missing or empty, or see "
+        "--overwrite."
     ),
     overwrite: bool = overwrite_option(),
     views: int = typer.Option(
@@ -40,11 +42,12 @@ def render(
         None, "--up", help="The file's up axis: +y, -y, +z, -z, +x, -x or auto (what the "
         "format says: +y for all of them). The geometry is turned so that this axis points up "
         "(+Y), e.g. --up +z for a Z-up STL. For a scene, it replaces every mesh's and point "
-        "cloud's up (default: the scene's; auto)."
+        "cloud's up (default: the scene's; auto). Not for voxel grids (read +Y up)."
     ),
 ) -> None:
-    """Render a scene described in YAML, or a mesh or point cloud file as a turntable (PNGs and
-    a GIF); a file without faces is drawn as a point cloud."""
+    """Render a scene described in YAML, or a mesh, point cloud or voxel grid file as a
+    turntable (PNGs and a GIF); a file without faces is drawn as a point cloud, a voxel grid
+    is ray marched."""
     from r3d.io import IO
     from r3d.io.utils import require_file
     from r3d.scene import load_scene, scene_for_file, with_overrides
@@ -52,15 +55,15 @@ def render(
 
     require_file(source)
     io = IO()
-    files = sorted({*io.mesh_extensions, *io.pointcloud_extensions})
+    files = sorted({*io.mesh_extensions, *io.pointcloud_extensions, *io.voxel_extensions})
     if source.suffix.lower() in SCENE_SUFFIXES:
         scene = load_scene(source)
     elif source.suffix.lower() in files:
         scene = scene_for_file(source, out=Path(f"render_{source.stem}"))
     else:
         raise InputError(
-            f"{source}: r3d render takes a scene (.yaml) or a mesh file or point cloud file "
-            f"({', '.join(files)}), got '{source.suffix or 'no extension'}'"
+            f"{source}: r3d render takes a scene (.yaml) or a mesh, point cloud or voxel grid "
+            f"file ({', '.join(files)}), got '{source.suffix or 'no extension'}'"
         )
     scene = with_overrides(scene, out=out, views=views, size=size, device=device, up=up)
     with Progress(

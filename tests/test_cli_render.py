@@ -150,7 +150,7 @@ def test_bad_scene_exits_2_with_one_line(tmp_path, r3d_exe):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["nothing.txt"], "takes a scene (.yaml) or a mesh file"),
+    (["nothing.txt"], "takes a scene (.yaml) or a mesh, point cloud or voxel grid file"),
     (["missing.obj"], "missing.obj: no such file"),
     (["missing.yaml"], "missing.yaml: no such file"),
 ])

@@ -24,6 +24,7 @@ from r3d.io import (
     save_binvox,
     save_voxels_npz,
 )
+from r3d.structures import Volumes
 
 HEADER = b"#binvox 1\ndim 2 2 2\ntranslate 0 0 0\nscale 1\ndata\n"
 
@@ -86,6 +87,60 @@ def test_voxel_grid_rejects_bad_arguments(kwargs, match):
     args = {"densities": torch.zeros(2, 2, 2), **kwargs}
     with pytest.raises(InputError, match=match):
         VoxelGrid(**args)
+
+
+# --- VoxelGrid <-> Volumes -----------------------------------------------------------------------
+
+def test_binvox_grid_to_volumes_has_the_grids_voxel_centres(tmp_path):
+    """A binvox grid as Volumes: the same voxel centres (r3d's and PyTorch3D's Volumes), the
+    same densities; and back to an equal grid."""
+    pytorch3d = pytest.importorskip("pytorch3d.structures")
+
+    dens = (torch.rand(4, 4, 4, generator=torch.Generator().manual_seed(0)) > 0.5).float()
+    save_binvox(tmp_path / "g.binvox", VoxelGrid(dens, translate=[-1, 0.5, 2], scale=3.0))
+    grid = load_binvox(tmp_path / "g.binvox")
+    volumes = grid.to_volumes()
+    assert len(volumes) == 1 and volumes.features() is None
+    assert torch.equal(volumes.densities()[0, 0], grid.densities)
+    assert torch.allclose(volumes.get_coord_grid()[0], grid.voxel_centers(), atol=1e-6)
+    theirs = pytorch3d.Volumes(grid.densities[None, None],
+                                          voxel_size=grid.voxel_size[None],
+                                          volume_translation=-grid.center[None])
+    assert torch.allclose(theirs.get_coord_grid()[0], grid.voxel_centers(), atol=1e-6)
+    back = VoxelGrid.from_volumes(volumes)
+    assert torch.equal(back.densities, grid.densities)
+    assert torch.allclose(back.translate, grid.translate, atol=1e-6)
+    assert torch.allclose(back.scale, grid.scale, atol=1e-6)
+
+
+def test_volumes_round_trip_keeps_features_and_picks_an_item():
+    grids = [VoxelGrid(torch.rand(3, 4, 5), translate=[0.1, -0.2, 0.3], scale=[1.0, 2.0, 0.5],
+                       features=torch.rand(2, 3, 4, 5)),
+             VoxelGrid(torch.rand(1, 2, 1), translate=[1, 2, 3], scale=[0.5, 0.25, 2.0],
+                       features=torch.rand(2, 1, 2, 1))]
+    volumes = grids[0].to_volumes()
+    assert torch.equal(volumes.features()[0], grids[0].features)
+    batch = Volumes([g.densities[None] for g in grids], features=[g.features for g in grids],
+                    voxel_size=torch.stack([g.voxel_size for g in grids]),
+                    volume_translation=torch.stack([-g.center for g in grids]))
+    for index in (0, 1, -1):
+        want, got = grids[index], VoxelGrid.from_volumes(batch, index)
+        assert torch.equal(got.densities, want.densities)
+        assert torch.equal(got.features, want.features)
+        assert torch.allclose(got.translate, want.translate, atol=1e-6)
+        assert torch.allclose(got.scale, want.scale, atol=1e-6)
+        assert torch.allclose(got.voxel_centers(), want.voxel_centers(), atol=1e-6)
+
+
+def test_from_volumes_rejects_what_a_grid_cannot_hold():
+    with pytest.raises(InputError, match="must be a Volumes"):
+        VoxelGrid.from_volumes(torch.zeros(1, 1, 2, 2, 2))
+    with pytest.raises(InputError, match="index must be an int"):
+        VoxelGrid.from_volumes(Volumes(torch.zeros(1, 1, 2, 2, 2)), 1)
+    with pytest.raises(InputError, match="align_corners=True"):
+        VoxelGrid.from_volumes(Volumes(torch.zeros(1, 1, 2, 2, 2), align_corners=False))
+    with pytest.raises(InputError, match="one density channel"):
+        VoxelGrid.from_volumes(Volumes(torch.zeros(1, 2, 2, 2, 2)))
 
 
 # --- binvox -------------------------------------------------------------------------------------

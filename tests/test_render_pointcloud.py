@@ -104,10 +104,10 @@ CLOUD_SCENE = "pointclouds: [square.ply]\ncameras: {turntable: {views: 1}}\n"
 
 
 @pytest.mark.parametrize("text, message", [
-    ("meshes: [square.ply]", "a scene must have either meshes or pointclouds (a list of them), "
-                             "got both"),
-    ("pointclouds: null", "a scene must have either meshes or pointclouds (a list of them), "
-                          "got neither"),
+    ("meshes: [square.ply]", "a scene must have one of meshes, pointclouds or volumes (a list "
+                             "of them), got meshes and pointclouds"),
+    ("pointclouds: null", "a scene must have one of meshes, pointclouds or volumes (a list of "
+                          "them), got none"),
     ("pointclouds: []", "pointclouds must be a non-empty list"),
     ("pointclouds: [{file: square.ply, sample: square.ply}]",
      "pointclouds[0] must give either file (a point cloud file) or sample (a mesh file to draw "
@@ -132,8 +132,9 @@ CLOUD_SCENE = "pointclouds: [square.ply]\ncameras: {turntable: {views: 1}}\n"
     ("points: {compositor: over}", "points.compositor must be one of alpha, norm_weighted"),
     ("points: {raduis: 0.1}", "unknown key 'raduis' in points; did you mean 'radius'?"),
     ("shader: soft_phong", "shader applies to meshes only; point clouds are drawn unlit"),
-    ("lights: {type: ambient}", "lights applies to meshes only"),
-    ("material: {shininess: 3}", "material applies to meshes only"),
+    ("lights: {type: ambient}", "lights applies to meshes and volumes; point clouds are drawn"),
+    ("material: {shininess: 3}", "material applies to meshes and volumes"),
+    ("volume: {density_scale: 3}", "volume (ray marching settings) applies to volumes"),
     ("antialias: 2", "antialias applies to meshes only"),
 ])
 def test_bad_pointcloud_scenes(cloud, text, message):

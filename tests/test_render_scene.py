@@ -142,7 +142,7 @@ def test_absolute_mesh_path(folder, tmp_path_factory):
      "unknown key 'trasform' in meshes[0]; did you mean 'transform'?"),
     ("outputs: {gfi: a.gif}", "unknown key 'gfi' in outputs; did you mean 'gif'?"),
     ("lights: {typ: point}", "unknown key 'typ' in lights; did you mean 'type'?"),
-    ("zzz: 1", "unknown key 'zzz'; valid keys: meshes, cameras,"),
+    ("zzz: 1", "unknown key 'zzz'; valid keys: meshes, pointclouds, volumes, cameras,"),
 ])
 def test_unknown_key_names_it_and_suggests(folder, text, message):
     lines = [line for line in MINIMAL.splitlines() if line.split(":")[0] != text.split(":")[0]]

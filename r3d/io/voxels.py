@@ -10,7 +10,8 @@ meaning of its ``translate`` and ``scale`` header lines): voxel ``(i, j, k)`` is
 ``translate + scale * ([i, j, k] + [0, 1]) / [W, H, D]`` and its centre is
 ``translate + scale * ([i, j, k] + 0.5) / [W, H, D]``. For a ``Volumes`` holding the same
 grid, ``voxel_size`` is :attr:`VoxelGrid.voxel_size` and ``volume_translation`` is
-``-VoxelGrid.center`` (PyTorch3D's sign: the volume's centre sits at ``-volume_translation``).
+``-VoxelGrid.center`` (PyTorch3D's sign: the volume's centre sits at ``-volume_translation``):
+:meth:`VoxelGrid.to_volumes` and :meth:`VoxelGrid.from_volumes` convert.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from r3d.errors import InputError
+from r3d.structures import Volumes
 
 __all__ = ["VoxelGrid"]
 
@@ -106,6 +108,50 @@ class VoxelGrid:
                 + low for n, size, low in zip(self.dims, self.voxel_size, self.translate)]
         z, y, x = torch.meshgrid(axes[2], axes[1], axes[0], indexing="ij")
         return torch.stack([x, y, z], dim=-1)
+
+    def to_volumes(self) -> Volumes:
+        """A :class:`~r3d.structures.Volumes` batch of one holding this grid at the same place:
+        densities (1, 1, D, H, W), features (1, C, D, H, W) or None, ``voxel_size`` =
+        :attr:`voxel_size`, ``volume_translation`` = ``-center``, ``align_corners=True`` (so its
+        voxel centres are :meth:`voxel_centers`)."""
+        feats = None if self.features is None else self.features[None]
+        return Volumes(self.densities[None, None], features=feats,
+                       voxel_size=self.voxel_size[None], volume_translation=-self.center[None])
+
+    @classmethod
+    def from_volumes(cls, volumes: Volumes, index: int = 0) -> VoxelGrid:
+        """The grid of item ``index`` of ``volumes`` (its own grid size, no padding), placed
+        where the volume is: the inverse of :meth:`to_volumes`.
+
+        Raises InputError when the item has more than one density channel, when ``index`` is
+        out of range, or when the volume's ``align_corners`` is False (its voxels' placement
+        then depends on PyTorch3D's local coordinates in a way a VoxelGrid cannot keep: the
+        voxel centres would not be ``voxel_size`` apart).
+        """
+        if not isinstance(volumes, Volumes):
+            raise InputError(f"VoxelGrid.from_volumes: volumes must be a Volumes object, got "
+                             f"{_describe(volumes)}")
+        if isinstance(index, bool) or not isinstance(index, int) \
+                or not -len(volumes) <= index < len(volumes):
+            raise InputError(f"VoxelGrid.from_volumes: index must be an int in "
+                             f"[{-len(volumes)}, {len(volumes)}), got {index!r}")
+        if not volumes.get_align_corners():
+            raise InputError("VoxelGrid.from_volumes: the volumes must have align_corners=True "
+                             "(voxel centres voxel_size apart), got False")
+        item = volumes[index]
+        densities = item.densities_list()[0]
+        if densities.shape[0] != 1:
+            raise InputError(f"VoxelGrid.from_volumes: the volume must have one density channel, "
+                             f"got {densities.shape[0]}")
+        feats = item.features_list()
+        # local-to-world: world = local * (n - 1) * voxel_size / 2 - volume_translation
+        matrix = item.get_local_to_world_coords_transform().get_matrix()[0].float()
+        dims = torch.tensor(densities.shape[1:], dtype=torch.float32,
+                            device=matrix.device).flip(0)  # W, H, D
+        voxel_size = matrix.diagonal()[:3] * 2 / (dims - 1).clamp(min=1)
+        scale, center = voxel_size * dims, matrix[3, :3]
+        return cls(densities[0].float(), translate=center - scale / 2, scale=scale,
+                   features=None if feats is None else feats[0].float())
 
     def to(self, device) -> VoxelGrid:
         """The same grid on ``device``."""

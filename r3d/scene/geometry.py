@@ -1,20 +1,22 @@
 """The geometry of a scene as r3d objects: its meshes joined into one mesh, its point clouds
-joined into one cloud, and its view transforms."""
+joined into one cloud, its voxel grids joined into one grid, and its view transforms."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from r3d.errors import FileFormatError, InputError
-from r3d.io import IO
-from r3d.ops import sample_points_from_meshes
+from r3d.io import IO, VoxelGrid
+from r3d.ops import sample_points_from_meshes, voxelize_meshes
 from r3d.renderer import TexturesAtlas, TexturesUV, TexturesVertex, look_at_view_transform
-from r3d.scene.scene import MeshSpec, PointcloudSpec, Scene
+from r3d.scene.scene import MeshSpec, PointcloudSpec, Scene, VolumeSpec
 from r3d.scene.up import resolve_up, up_rotation
 from r3d.structures import Meshes, Pointclouds, join_meshes_as_scene
 
-__all__ = ["DEFAULT_COLOUR", "load_meshes", "load_pointclouds", "place_points",
-           "view_transforms"]
+__all__ = ["DEFAULT_COLOUR", "load_meshes", "load_pointclouds", "load_volumes", "place_grid",
+           "place_points", "view_transforms"]
 
 # meshes without textures (or with texture: false), point clouds without colours
 DEFAULT_COLOUR = (0.75, 0.75, 0.75)
@@ -51,13 +53,14 @@ def load_meshes(specs: tuple[MeshSpec, ...], device: torch.device) -> Meshes:
     return join_meshes_as_scene(placed)
 
 
-def _up_rotation(spec: MeshSpec | PointcloudSpec, like: torch.Tensor) -> torch.Tensor:
+def _up_rotation(spec: MeshSpec | PointcloudSpec | VolumeSpec, like: torch.Tensor) -> torch.Tensor:
     """(3, 3) rotation turning ``spec``'s up axis into +Y (p' = R @ p), like ``like``."""
     rotation = up_rotation(resolve_up(spec.up))
     return torch.tensor(rotation, dtype=like.dtype, device=like.device)
 
 
-def place_points(points: torch.Tensor, spec: MeshSpec | PointcloudSpec) -> torch.Tensor:
+def place_points(points: torch.Tensor,
+                 spec: MeshSpec | PointcloudSpec | VolumeSpec) -> torch.Tensor:
     """(P, 3) ``points`` turned so that ``spec``'s up axis is +Y, normalised (centred on their
     bounding box, scaled into the unit sphere) when ``spec`` asks, then scaled, rotated and
     translated as it says."""
@@ -82,7 +85,7 @@ def _place_normals(normals: torch.Tensor, spec: PointcloudSpec) -> torch.Tensor:
     return torch.nn.functional.normalize(normals, dim=1)
 
 
-def _placed(mesh: Meshes, spec: MeshSpec | PointcloudSpec) -> Meshes:
+def _placed(mesh: Meshes, spec: MeshSpec | PointcloudSpec | VolumeSpec) -> Meshes:
     """``mesh`` (a batch of one) with its vertices placed by :func:`place_points`."""
     return mesh.update_padded(place_points(mesh.verts_packed(), spec)[None])
 
@@ -160,6 +163,103 @@ def _sampled(spec: PointcloudSpec, device: torch.device) -> Cloud:
 def _plain_colours(colour: tuple[float, float, float], points: torch.Tensor) -> torch.Tensor:
     return torch.tensor(colour, dtype=points.dtype, device=points.device).expand(
         points.shape[0], 3)
+
+
+# ---- voxel grids -------------------------------------------------------------------------------
+
+
+def load_volumes(specs: tuple[VolumeSpec, ...], device: torch.device) -> VoxelGrid:
+    """The scene's voxel grids, read, placed and coloured, joined into one grid with an empty
+    border of one voxel.
+
+    Returns:
+        VoxelGrid: densities (D, H, W) >= 0 (negative ones read as 0), features (3, D, H, W)
+        the voxels' colours in [0, 1]. Several grids are resampled (trilinearly) onto one grid
+        covering all of them with the smallest voxel size of each axis: densities add,
+        colours are averaged weighted by density.
+    """
+    grids = [_coloured(_voxelised(spec, device), spec) if spec.mesh
+             else place_grid(_coloured(IO().load_voxels(spec.file, device=device), spec), spec)
+             for spec in specs]
+    grid = grids[0] if len(grids) == 1 else _joined(grids)
+    return _bordered(grid)
+
+
+def _voxelised(spec: VolumeSpec, device: torch.device) -> VoxelGrid:
+    """The occupancy grid of ``spec``'s mesh, placed first (:func:`place_points`)."""
+    mesh = _placed(IO().load_mesh(spec.file, include_textures=False, device=device), spec)
+    grids = voxelize_meshes(mesh, spec.resolution)
+    return VoxelGrid.from_volumes(grids.to_volumes())
+
+
+def _coloured(grid: VoxelGrid, spec: VolumeSpec) -> VoxelGrid:
+    """``grid`` with densities clamped at 0 and features (3, D, H, W) its colours: ``spec``'s
+    colour, else the file's first 3 feature channels (one or two: the first as grey), else
+    grey."""
+    dens = grid.densities.clamp(min=0)
+    feats = grid.features
+    if spec.colour is not None or feats is None:
+        rgb = torch.tensor(spec.colour or DEFAULT_COLOUR, dtype=dens.dtype, device=dens.device)
+        colours = rgb.view(3, 1, 1, 1).expand(3, *dens.shape)
+    else:
+        colours = (feats[:3] if feats.shape[0] >= 3 else feats[:1].expand(3, *dens.shape))
+        colours = colours.to(dens.dtype).clamp(0.0, 1.0)
+    return VoxelGrid(dens, grid.translate, grid.scale, colours)
+
+
+def place_grid(grid: VoxelGrid, spec: VolumeSpec) -> VoxelGrid:
+    """``grid`` moved as ``spec`` says: when normalising, the box of its voxels of positive
+    density (the whole grid when there are none) centred on the origin with its half-diagonal
+    scaled to 1; then scaled and translated. Only the placement changes."""
+    translate, scale = grid.translate, grid.scale
+    if spec.normalize:
+        occupied = (grid.densities > 0).nonzero()  # (K, 3) z, y, x indices
+        if occupied.shape[0]:
+            first, last = occupied.amin(0).flip(0), occupied.amax(0).flip(0) + 1
+            lo = translate + first * grid.voxel_size
+            hi = translate + last * grid.voxel_size
+        else:
+            lo, hi = translate, translate + scale
+        radius = (hi - lo).norm() / 2
+        translate, scale = (translate - (lo + hi) / 2) / radius, scale / radius
+    like = {"dtype": scale.dtype, "device": scale.device}
+    factor = torch.tensor(spec.scale, **like)
+    return VoxelGrid(grid.densities, translate * factor + torch.tensor(spec.translate, **like),
+                     scale * factor, grid.features)
+
+
+def _joined(grids: list[VoxelGrid]) -> VoxelGrid:
+    """One grid over the union of ``grids``' boxes, voxels the smallest of theirs per axis,
+    each grid sampled trilinearly at its voxel centres (0 outside it): densities added,
+    colours weighted by density."""
+    lo = torch.stack([g.translate for g in grids]).amin(0)
+    hi = torch.stack([g.translate + g.scale for g in grids]).amax(0)
+    voxel = torch.stack([g.voxel_size for g in grids]).amin(0)
+    dims = [max(1, math.ceil(float(n) - 1e-4)) for n in (hi - lo) / voxel]  # x, y, z
+    shape = (dims[2], dims[1], dims[0])
+    target = VoxelGrid(lo.new_zeros(shape), lo, voxel * torch.tensor(dims).to(voxel))
+    centres = target.voxel_centers()[None]  # (1, D, H, W, 3)
+    dens, weighted = lo.new_zeros(shape), lo.new_zeros((3, *shape))
+    for grid in grids:
+        volumes = grid.to_volumes()
+        local = volumes.world_to_local_coords(centres)
+        both = torch.cat([grid.densities[None], grid.features])[None]
+        sampled = torch.nn.functional.grid_sample(both, local, align_corners=True)[0]
+        dens = dens + sampled[0]
+        weighted = weighted + sampled[0] * sampled[1:]
+    colours = torch.where(dens > 0, weighted / dens.clamp(min=1e-12), weighted.new_tensor(
+        DEFAULT_COLOUR).view(3, 1, 1, 1))
+    return VoxelGrid(dens, target.translate, target.scale, colours)
+
+
+def _bordered(grid: VoxelGrid) -> VoxelGrid:
+    """``grid`` with one more voxel of density 0 on every side (colours repeated from the
+    side's voxels), its box grown by a voxel each way so its voxels stay in place."""
+    pad = (1, 1, 1, 1, 1, 1)
+    dens = torch.nn.functional.pad(grid.densities, pad)
+    colours = torch.nn.functional.pad(grid.features[None], pad, mode="replicate")[0]
+    return VoxelGrid(dens, grid.translate - grid.voxel_size, grid.scale + 2 * grid.voxel_size,
+                     colours)
 
 
 def view_transforms(scene: Scene, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,10 +1,11 @@
-"""Rendering a :class:`~r3d.scene.scene.Scene`: meshes or point clouds, cameras, lights,
-renderer, files.
+"""Rendering a :class:`~r3d.scene.scene.Scene`: meshes, point clouds or a volume, cameras,
+lights, renderer, files.
 
 :func:`render_scene` is the whole run; the builders it calls are public so that each step can be
 used (and tested) on its own. Views are rendered in chunks of :data:`VIEWS_PER_CHUNK` (the mesh
 or cloud is batched over the views of a chunk), and each chunk's files are written before the
-next is rendered, so memory does not grow with the number of views.
+next is rendered, so memory does not grow with the number of views (a volume is ray marched
+one view at a time: its samples take far more memory than a rasterisation).
 """
 
 from __future__ import annotations
@@ -46,7 +47,14 @@ from r3d.renderer import (
 from r3d.runs.devices import resolve_device
 from r3d.runs.images import depth_to_uint16, to_uint8, write_gif, write_png
 from r3d.runs.outdir import output_folder
-from r3d.scene.geometry import load_meshes, load_pointclouds, view_transforms
+from r3d.scene.geometry import (
+    DEFAULT_COLOUR,
+    load_meshes,
+    load_pointclouds,
+    load_volumes,
+    view_transforms,
+)
+from r3d.scene.raymarch import SILHOUETTE_OPACITY, march_volume, volume_features
 from r3d.scene.scene import LightSpec, Outputs, Scene
 from r3d.structures import Meshes, Pointclouds
 from r3d.views import CAMERAS_FILE, cameras_document, write_cameras_json
@@ -163,11 +171,12 @@ def render_scene(scene: Scene, progress: Progress | None = None,
 
     Returns:
         A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
-        shader (meshes) or points and compositor (point clouds: the number of points drawn and
-        how), device, seconds, and depth_range (per view [nearest, farthest] view-space depth,
-        null for an empty view) when depth maps were written.
+        shader (meshes), points and compositor (point clouds: the number of points drawn and
+        how) or voxels [D, H, W] and raymarcher (volumes: the joined grid's size, with its
+        empty border), device, seconds, and depth_range (per view [nearest, farthest]
+        view-space depth, null for an empty view) when depth maps were written.
     """
-    sources = [spec.file for spec in (*scene.meshes, *scene.pointclouds)]
+    sources = [spec.file for spec in (*scene.meshes, *scene.pointclouds, *scene.volumes)]
     with output_folder(scene.outputs.dir, "r3d render", overwrite=overwrite, keep=sources):
         return _render(scene, progress)
 
@@ -177,8 +186,9 @@ def _render(scene: Scene, progress: Progress | None) -> dict:
     start = time.perf_counter()
     device = resolve_device(scene.device)
     out = scene.outputs
-    draw, about = _point_views(scene, device) if scene.pointclouds \
-        else _mesh_views(scene, device)
+    views = _point_views if scene.pointclouds else _volume_views if scene.volumes \
+        else _mesh_views
+    draw, about = views(scene, device)
     R, T = view_transforms(scene, device)
     files: list[Path] = []
     frames, depth_ranges = [], []
@@ -257,6 +267,46 @@ def _point_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, An
         return rgb, _point_maps(scene.outputs, batch, fragments)
 
     return draw, {"points": colours.shape[0], "compositor": scene.points.compositor}
+
+
+def _volume_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
+    """The drawing of a chunk of views of the scene's voxel grid, one view at a time
+    (:func:`r3d.scene.raymarch.march_volume`), blended over the background; and the
+    summary's voxels and raymarcher."""
+    grid = load_volumes(scene.volumes, device)
+    features = volume_features(grid)
+    background = torch.tensor(scene.background, dtype=torch.float32, device=device)
+    m = scene.material
+    materials = Materials(ambient_color=[m.ambient], diffuse_color=[m.diffuse],
+                          specular_color=[m.specular], shininess=m.shininess, device=device)
+    plain = torch.tensor(scene.volumes[0].colour or DEFAULT_COLOUR, device=device)
+
+    def draw(cameras, R, T):
+        views = [march_volume(grid, features, cameras[k], scene.volume, scene.image_size,
+                              build_lights(scene.lights, R[k:k + 1], T[k:k + 1]), materials)
+                 for k in range(R.shape[0])]
+        found = {key: torch.cat([v[key] for v in views]) for key in views[0]}
+        alpha = found["opacity"][..., None]
+        colour = found.get("colour", plain.expand(alpha.shape[:-1] + (3,)))
+        rgb = colour * alpha + (1.0 - alpha) * background
+        return rgb, _volume_maps(scene.outputs, found)
+
+    return draw, {"voxels": list(grid.densities.shape), "raymarcher": scene.volume.raymarcher}
+
+
+def _volume_maps(out: Outputs, found: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The maps of :func:`_maps` for a volume, where the opacity exceeds
+    SILHOUETTE_OPACITY: expected depth (-1 elsewhere), normal as colours (black elsewhere),
+    silhouette in {0, 1}."""
+    covered = found["opacity"] > SILHOUETTE_OPACITY
+    maps = {}
+    if out.depth:
+        maps["depth"] = torch.where(covered, found["depth"], -1.0)
+    if out.normal:
+        maps["normal"] = torch.where(covered[..., None], (found["normal"] + 1.0) / 2.0, 0.0)
+    if out.silhouette:
+        maps["silhouette"] = covered.float()
+    return maps
 
 
 def _write_cameras(scene: Scene, R: torch.Tensor, T: torch.Tensor) -> Path:

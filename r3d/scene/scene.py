@@ -60,6 +60,53 @@ left, +Y up, +Z forward), so it moves with the camera. ``gif`` is a path relativ
 ``outputs.dir`` (``true`` means ``turntable.gif``). ``cameras`` writes ``cameras.json`` (see
 :mod:`r3d.views`): every view's camera and image file, and its silhouette file when
 ``silhouette`` is true, so that the folder is input for ``r3d fit``.
+
+A scene of a voxel grid has ``volumes`` instead of ``meshes`` or ``pointclouds`` (only one of
+the three), and a ``volume`` section; ``shader``, ``antialias`` and ``points`` do not apply to
+it, ``lights`` and ``material`` do::
+
+    volumes:                      # several grids are resampled onto one grid (the finest
+      - file: chair.binvox        #   voxel size), densities added, colours density-weighted
+        normalize: true           # the box of the voxels with density > 0 centred, its
+                                  #   half-diagonal scaled to 1
+        transform: {scale: 1.0, translate: [0, 0, 0]}   # no rotate: grids stay axis-aligned
+        colour: [0.8, 0.3, 0.3]   # overrides the file's features (default: the first 3
+                                  #   feature channels of an npz grid, one channel as grey,
+                                  #   else grey)
+      - mesh: cow.obj             # or a closed mesh voxelised (r3d.ops.voxelize_meshes: 1
+        resolution: 64            #   inside, 0 outside) after it is placed as meshes are
+        up: auto                  #   (up, normalize, transform with rotate), in its colour
+                                  #   (its textures are not carried over; default grey)
+    volume:
+      points_per_ray: 128         # samples per ray across the volume's depth range
+                                  #   (default: twice the largest grid side)
+      density_scale: 10           # optical depth of one voxel of density 1 (see below)
+      raymarcher: emission_absorption   # or absorption_only
+      sample: trilinear           # or nearest (voxels as cubes)
+
+A volume is drawn by ray marching (:class:`~r3d.renderer.VolumeRenderer`): rays through the
+pixel centres are sampled at ``points_per_ray`` evenly spaced depths between the nearest and
+farthest corner of the grid's box seen from each camera (clipped at ``znear``). Densities d
+(negative ones count as 0; binvox occupancy is 0 or 1) become per-sample opacities
+``1 - exp(-d * density_scale * step / voxel)``, with ``step`` the distance between samples along
+the view axis and ``voxel`` the grid's smallest voxel side, so ``density_scale`` is the optical
+depth of one voxel of density 1, whatever the sampling: the default 10 lets 1 / e^10 of the
+light through one voxel, so that an occupancy grid looks solid. With ``emission_absorption``
+each pixel is lit as a surface: the colours, the normals (minus the gradient of the densities,
+by central differences) and the depths along the ray are averaged by the raymarcher's
+weights, and the pixel is shaded with the scene's lights and material (Phong, as
+``hard_phong`` shades meshes) at its expected depth, then blended over the background by the
+ray's opacity. ``absorption_only`` draws the opacity alone, an X-ray of the densities: the
+volume's ``colour`` (grey by default; features ignored) over the background, unlit. With
+``trilinear`` sampling an occupancy grid's silhouette reaches up to half a voxel beyond its
+voxels' faces (the interpolated density is positive up to the next voxel centre); ``nearest``
+draws the voxels as exact cubes. The grid gets an empty border of one voxel, so that
+densities at its sides fall to 0 and their normals point out.
+
+Depth maps hold the expected depth of each ray (the weighted average depth of its samples),
+normal maps the averaged normal, both where the ray's opacity exceeds 0.5 (-1 and black
+elsewhere), and silhouettes the pixels of opacity above 0.5; depth and normal maps need
+``emission_absorption``.
 """
 
 from __future__ import annotations
@@ -81,6 +128,7 @@ from r3d.transforms import axis_angle_to_matrix, euler_angles_to_matrix
 
 __all__ = [
     "COMPOSITORS",
+    "RAYMARCHERS",
     "SHADERS",
     "CameraSpec",
     "LightSpec",
@@ -91,11 +139,14 @@ __all__ = [
     "PointcloudSpec",
     "PointsSpec",
     "Scene",
+    "VolumeSettings",
+    "VolumeSpec",
     "framing_distance",
     "load_scene",
     "scene_for_file",
     "scene_for_mesh",
     "scene_for_pointcloud",
+    "scene_for_volume",
     "with_overrides",
 ]
 
@@ -104,6 +155,8 @@ SHADERS = (
 )
 LIGHT_TYPES = ("point", "directional", "ambient")
 COMPOSITORS = ("alpha", "norm_weighted")
+RAYMARCHERS = ("emission_absorption", "absorption_only")
+VOLUME_SAMPLING = ("trilinear", "nearest")
 Colour = tuple[float, float, float]
 Vec3 = tuple[float, float, float]
 Matrix3 = tuple[Vec3, Vec3, Vec3]
@@ -161,6 +214,42 @@ class PointsSpec:
     radius: float = 0.01
     points_per_pixel: int = 8
     compositor: str = "alpha"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """One voxel grid file (binvox or npz) and how to place and colour it: normalised (the box
+    of its voxels of positive density centred on the origin, its half-diagonal scaled to 1)
+    when asked, then scaled and translated (grids stay axis-aligned: no up axis, no rotation).
+    ``colour`` replaces the file's features (default: their first 3 channels, else grey).
+
+    With ``mesh``, ``file`` is a closed mesh, placed as :class:`MeshSpec` places it (``up``,
+    ``normalize``, scale, ``rotate``, translate) and voxelised into ``resolution`` voxels per
+    side (its bounding box padded by a voxel), in ``colour`` (default grey).
+    """
+
+    file: Path
+    mesh: bool = False
+    resolution: int = 64
+    up: str = "auto"
+    normalize: bool = False
+    scale: Vec3 = (1.0, 1.0, 1.0)
+    rotate: Matrix3 = _IDENTITY
+    translate: Vec3 = (0.0, 0.0, 0.0)
+    colour: Colour | None = None
+
+
+@dataclass(frozen=True)
+class VolumeSettings:
+    """How volumes are ray marched: ``points_per_ray`` samples per ray (None: twice the
+    largest grid side), ``density_scale`` the optical depth of one voxel of density 1,
+    ``raymarcher`` (emission_absorption or absorption_only) and ``sample`` (trilinear or
+    nearest); see the module docstring."""
+
+    points_per_ray: int | None = None
+    density_scale: float = 10.0
+    raymarcher: str = "emission_absorption"
+    sample: str = "trilinear"
 
 
 @dataclass(frozen=True)
@@ -256,8 +345,9 @@ class Scene:
     """Everything one render needs.
 
     A scene draws its meshes, or (when ``pointclouds`` is not empty, and then ``meshes`` is)
-    its point clouds with ``points``; lights, material, shader and antialias apply to meshes
-    only.
+    its point clouds with ``points``, or (when ``volumes`` is not empty, and then the others
+    are) its voxel grids with ``volume``; lights and material apply to meshes and volumes,
+    shader and antialias to meshes only.
     """
 
     meshes: tuple[MeshSpec, ...]
@@ -265,6 +355,8 @@ class Scene:
     outputs: Outputs
     pointclouds: tuple[PointcloudSpec, ...] = ()
     points: PointsSpec = field(default_factory=PointsSpec)
+    volumes: tuple[VolumeSpec, ...] = ()
+    volume: VolumeSettings = field(default_factory=VolumeSettings)
     lights: LightSpec = field(default_factory=LightSpec)
     material: MaterialSpec = field(default_factory=MaterialSpec)
     shader: str = "hard_phong"
@@ -276,12 +368,28 @@ class Scene:
 
 # ---- reading a YAML scene ----------------------------------------------------------------------
 
-_TOP = ("meshes", "cameras", "pointclouds", "points", "lights", "material", "shader",
+_GEOMETRY = ("meshes", "pointclouds", "volumes")
+_TOP = (*_GEOMETRY, "cameras", "points", "volume", "lights", "material", "shader",
         "image_size", "antialias", "background", "outputs", "device")
 _MESH = ("file", "up", "normalize", "transform", "colour", "texture")
 _CLOUD = ("file", "sample", "points", "seed", "up", "normalize", "transform", "colour")
 _POINTS = ("radius", "points_per_pixel", "compositor")
-_MESH_ONLY = ("lights", "material", "shader", "antialias")
+_VOLUME = ("file", "normalize", "transform", "colour")
+_VOXELISED = ("mesh", "resolution", "up", "normalize", "transform", "colour")
+_VOLUME_SETTINGS = ("points_per_ray", "density_scale", "raymarcher", "sample")
+# the top-level keys each kind of geometry refuses, and why
+_NOT_FOR = {
+    "pointclouds": {k: f"applies to meshes{only}; point clouds are drawn unlit in their own "
+                       "colours (splats set by points:)"
+                    for k, only in (("lights", " and volumes"), ("material", " and volumes"),
+                                    ("shader", " only"), ("antialias", " only"))}
+    | {"volume": "(ray marching settings) applies to volumes, not to point clouds"},
+    "meshes": {"points": "(splat settings) applies to pointclouds, not to meshes",
+               "volume": "(ray marching settings) applies to volumes, not to meshes"},
+    "volumes": {k: "applies to meshes; volumes are ray marched (settings in volume:)"
+                for k in ("shader", "antialias")}
+    | {"points": "(splat settings) applies to pointclouds, not to volumes"},
+}
 _TRANSFORM = ("scale", "rotate", "translate")
 _ROTATE = ("euler", "convention", "axis", "angle")
 _LOOK_AT = ("dist", "elev", "azim", "at", "up")
@@ -307,26 +415,32 @@ def load_scene(path: str | os.PathLike) -> Scene:
     """
     doc = load_yaml(path)
     doc.check_keys(_TOP)
-    if doc.has("meshes") == doc.has("pointclouds"):
+    given = [k for k in _GEOMETRY if doc.has(k)]
+    if len(given) != 1:
         raise InputError(
-            f"{doc.file}: a scene must have either meshes or pointclouds (a list of them), "
-            f"got {'both' if doc.has('meshes') else 'neither'}"
+            f"{doc.file}: a scene must have one of meshes, pointclouds or volumes (a list of "
+            f"them), got {' and '.join(given) or 'none'}"
         )
-    clouds = doc.has("pointclouds")
-    for key in _MESH_ONLY if clouds else ("points",):
+    kind = given[0]
+    for key, why in _NOT_FOR[kind].items():
         if doc.has(key):
-            raise InputError(
-                f"{doc.file}: {key} applies to meshes only; point clouds are drawn unlit in "
-                f"their own colours (splats set by points:)" if clouds else
-                f"{doc.file}: points (splat settings) applies to pointclouds, not to meshes"
-            )
+            raise InputError(f"{doc.file}: {key} {why}")
     shader = doc.choice("shader", SHADERS, "hard_phong")
+    outputs = _outputs(doc)
+    volume = _volume_settings(doc)
+    if kind == "volumes" and volume.raymarcher == "absorption_only" \
+            and (outputs.depth or outputs.normal):
+        raise InputError(f"{doc.file}: outputs.depth and outputs.normal need volume.raymarcher "
+                         "emission_absorption (absorption_only draws the opacity alone)")
     return Scene(
-        meshes=() if clouds else tuple(_mesh(node) for node in doc.items("meshes")),
-        pointclouds=tuple(_pointcloud(n) for n in doc.items("pointclouds")) if clouds else (),
+        meshes=tuple(_mesh(node) for node in doc.items("meshes")) if kind == "meshes" else (),
+        pointclouds=tuple(_pointcloud(n) for n in doc.items("pointclouds"))
+        if kind == "pointclouds" else (),
+        volumes=tuple(_volume(n) for n in doc.items("volumes")) if kind == "volumes" else (),
         points=_points(doc),
+        volume=volume,
         cameras=_cameras(doc),
-        outputs=_outputs(doc),
+        outputs=outputs,
         lights=_light(doc),
         material=_material(doc),
         shader=shader,
@@ -370,6 +484,54 @@ def _pointcloud(node: Node) -> PointcloudSpec:
         points=node.integer("points", PointcloudSpec.points),
         seed=node.integer("seed", 0, minimum=0),
         **_placement(node),
+    )
+
+
+def _volume(node: Node) -> VolumeSpec:
+    if isinstance(node.value, str):  # a bare file name
+        node = Node({"file": node.value}, node.file, node.path)
+    if isinstance(node.value, dict) and "mesh" in node.value:
+        if "file" in node.value:
+            raise InputError(f"{node.file}: {node.path} must give either file (a voxel grid "
+                             "file) or mesh (a mesh file to voxelise), got both")
+        node.mapping(_VOXELISED)
+        return VolumeSpec(
+            file=_input_file(node, "mesh", "mesh", IO().mesh_extensions),
+            mesh=True,
+            resolution=node.integer("resolution", VolumeSpec.resolution, minimum=3),
+            **_placement(node),
+        )
+    if isinstance(node.value, dict) and "up" in node.value:
+        raise InputError(f"{node.file}: {node.key_path('up')} applies to meshes and point "
+                         "clouds; voxel grids are read +Y up (binvox's axes are permuted so)")
+    node.mapping(_VOLUME)
+    out: dict[str, Any] = {}
+    if node.has("transform"):
+        if isinstance(node.value["transform"], dict) and "rotate" in node.value["transform"]:
+            raise InputError(f"{node.file}: {node.key_path('transform')}.rotate applies to "
+                             "meshes and point clouds; voxel grids stay axis-aligned")
+        t = node.section("transform", ("scale", "translate"))
+        out["scale"] = t.get("scale", VolumeSpec.scale, _scale,
+                             "a positive number or a list of 3 of them")
+        out["translate"] = t.vector("translate", VolumeSpec.translate)
+    return VolumeSpec(
+        file=_input_file(node, "file", "voxel grid", IO().voxel_extensions),
+        normalize=node.boolean("normalize", False),
+        colour=node.get("colour", None, _colour, _COLOUR),
+        **out,
+    )
+
+
+def _volume_settings(doc: Node) -> VolumeSettings:
+    if not doc.has("volume"):
+        return VolumeSettings()
+    node = doc.section("volume", _VOLUME_SETTINGS)
+    default = VolumeSettings()
+    return VolumeSettings(
+        points_per_ray=node.integer("points_per_ray", None, minimum=2),
+        density_scale=node.number("density_scale", default.density_scale, positive=True),
+        raymarcher=node.choice("raymarcher", RAYMARCHERS, default.raymarcher),
+        sample=node.choice("sample", VOLUME_SAMPLING, default.sample),
     )
 
 
@@ -642,22 +804,39 @@ def scene_for_pointcloud(path: str | os.PathLike, out: str | os.PathLike, views:
     )
 
 
+def scene_for_volume(path: str | os.PathLike, out: str | os.PathLike, views: int = 8,
+                     size: int = 256) -> Scene:
+    """A turntable of one voxel grid file (binvox or npz), framed as :func:`scene_for_mesh`
+    frames a mesh (its voxels of positive density normalised into the unit sphere) and lit as
+    it, ray marched with the default :class:`VolumeSettings`."""
+    return dataclasses.replace(
+        _turntable(out, views, size),
+        volumes=(VolumeSpec(file=_existing(path), normalize=True),),
+        lights=LightSpec(location=(0.5, 1.0, 0.0), follow_camera=True),
+        material=MaterialSpec(specular=(0.3, 0.3, 0.3)),
+    )
+
+
 def scene_for_file(path: str | os.PathLike, out: str | os.PathLike, views: int = 8,
                    size: int = 256) -> Scene:
-    """The turntable of :func:`scene_for_mesh` for a file with faces, else (a PLY, OBJ or OFF
-    file of vertices only) that of :func:`scene_for_pointcloud`.
+    """The turntable of :func:`scene_for_mesh` for a file with faces, that of
+    :func:`scene_for_volume` for a voxel grid file (binvox, npz), else (a PLY, OBJ or OFF file
+    of vertices only) that of :func:`scene_for_pointcloud`.
 
     Raises FileFormatError naming the path for a missing file or an extension that is neither a
-    mesh's nor a point cloud's.
+    mesh's, a point cloud's nor a voxel grid's.
     """
     io, suffix = IO(), Path(path).suffix.lower()
+    if suffix in io.voxel_extensions:
+        return scene_for_volume(path, out, views, size)
     if suffix in io.mesh_extensions and io.file_has_faces(path):
         return scene_for_mesh(path, out, views, size)
     if suffix in io.pointcloud_extensions:
         return scene_for_pointcloud(path, out, views, size)
+    extensions = {*io.mesh_extensions, *io.pointcloud_extensions, *io.voxel_extensions}
     raise FileFormatError(
-        path, f"not a mesh or point cloud file (extensions "
-              f"{', '.join(sorted({*io.mesh_extensions, *io.pointcloud_extensions}))})"
+        path, f"not a mesh, point cloud or voxel grid file (extensions "
+              f"{', '.join(sorted(extensions))})"
     )
 
 
@@ -691,11 +870,15 @@ def with_overrides(scene: Scene, *, out: str | os.PathLike | None = None,
     """``scene`` with the command line's choices replacing its own (None keeps them).
 
     ``views`` only applies to turntable cameras (InputError otherwise); ``up`` (one of
-    UP_AXES, InputError otherwise) becomes the up axis of every mesh and point cloud.
+    UP_AXES, InputError otherwise) becomes the up axis of every mesh and point cloud (an
+    InputError for volumes: voxel grids are read +Y up).
     """
     changes: dict[str, Any] = {}
     if up is not None:
         up = check_up(up, "--up")
+        if scene.volumes:
+            raise InputError("--up applies to meshes and point clouds; voxel grids are read +Y "
+                             "up (binvox's axes are permuted so)")
         changes["meshes"] = tuple(dataclasses.replace(m, up=up) for m in scene.meshes)
         changes["pointclouds"] = tuple(dataclasses.replace(c, up=up) for c in scene.pointclouds)
     if out is not None:

@@ -15,7 +15,12 @@ from r3d.renderer.mesh.shader import (
     SoftPhongShader,
     SoftSilhouetteShader,
 )
-from r3d.renderer.mesh.shading import flat_shading, gouraud_shading, phong_shading
+from r3d.renderer.mesh.shading import (
+    apply_lighting,
+    flat_shading,
+    gouraud_shading,
+    phong_shading,
+)
 from r3d.structures.textures import TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex
 
 __all__ = [
@@ -38,6 +43,7 @@ __all__ = [
     "TexturesBase",
     "TexturesUV",
     "TexturesVertex",
+    "apply_lighting",
     "flat_shading",
     "gouraud_shading",
     "phong_shading",

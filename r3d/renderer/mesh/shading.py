@@ -16,10 +16,10 @@ from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
 from r3d.structures.texture_sampling import sample_vertex_features
 
-__all__ = ["flat_shading", "gouraud_shading", "phong_shading"]
+__all__ = ["apply_lighting", "flat_shading", "gouraud_shading", "phong_shading"]
 
 
-def _apply_lighting(
+def apply_lighting(
     points: torch.Tensor, normals: torch.Tensor, lights, cameras, materials
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Ambient, diffuse and specular light reflected at points (N, ..., 3) with normals
@@ -50,7 +50,7 @@ def phong_shading(
     faces = meshes.faces_packed()
     points = sample_vertex_features(fragments, meshes.verts_packed()[faces])
     normals = sample_vertex_features(fragments, meshes.verts_normals_packed()[faces])
-    ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
+    ambient, diffuse, specular = apply_lighting(points, normals, lights, cameras, materials)
     return (ambient + diffuse) * texels + specular
 
 
@@ -65,7 +65,7 @@ def gouraud_shading(
         (N, H, W, K, 3).
     """
     verts = meshes.verts_padded()
-    ambient, diffuse, specular = _apply_lighting(
+    ambient, diffuse, specular = apply_lighting(
         verts, meshes.verts_normals_padded(), lights, cameras, materials
     )
     to_packed = meshes.verts_padded_to_packed_idx()
@@ -95,5 +95,5 @@ def flat_shading(
     face = fragments.pix_to_face.clamp(min=0)
     points = faces_verts.mean(dim=1)[face] * covered
     normals = meshes.faces_normals_packed()[face] * covered
-    ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
+    ambient, diffuse, specular = apply_lighting(points, normals, lights, cameras, materials)
     return (ambient + diffuse) * texels + specular
