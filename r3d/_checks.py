@@ -33,6 +33,14 @@ def check_positive_float(op: str, name: str, value: object) -> float:
     return float(value)
 
 
+def check_finite_float(op: str, name: str, value: object) -> float:
+    """Returns value as a float, raising InputError unless it is a finite int or float (bools
+    excluded)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{op}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def check_int(op: str, name: str, value: object, minimum: int, optional: bool = False) -> None:
     """Raises InputError unless value is an int >= minimum (bools excluded), or None when
     optional."""

@@ -26,8 +26,13 @@ EXPORTS = {
         "point_mesh_edge_distance", "point_mesh_face_distance", "silhouette_iou_loss"
     ],
     "r3d.renderer": [
-        "AlphaCompositor", "AmbientLights", "BlendParams", "CamerasBase", "DepthShader",
-        "DirectionalLights", "FoVOrthographicCameras", "FoVPerspectiveCameras", "Fragments",
+        "AbsorptionOnlyRaymarcher", "AlphaCompositor", "AmbientLights", "BlendParams",
+        "CamerasBase", "DepthShader", "DirectionalLights", "EmissionAbsorptionRaymarcher",
+        "FoVOrthographicCameras", "FoVPerspectiveCameras", "Fragments", "GridRaysampler",
+        "HarmonicEmbedding", "HeterogeneousRayBundle", "ImplicitRenderer",
+        "MonteCarloRaysampler", "MultinomialRaysampler", "NDCGridRaysampler",
+        "NDCMultinomialRaysampler", "RayBundle", "VolumeRenderer", "VolumeSampler",
+        "ray_bundle_to_ray_points", "ray_bundle_variables_to_ray_points",
         "HardFlatShader", "HardGouraudShader", "HardPhongShader", "Materials", "MeshRasterizer",
         "MeshRenderer", "MeshRendererWithFragments", "NormWeightedCompositor", "NormalShader",
         "OrthographicCameras", "PerspectiveCameras", "PointFragments", "PointLights",
@@ -68,6 +73,13 @@ EXPORTS = {
         "SoftPhongShader", "SoftSilhouetteShader", "TexturesAtlas", "TexturesBase", "TexturesUV",
         "TexturesVertex", "flat_shading", "gouraud_shading", "phong_shading", "rasterize_meshes",
         "rasterize_meshes_torch"
+    ],
+    "r3d.renderer.implicit": [
+        "AbsorptionOnlyRaymarcher", "EmissionAbsorptionRaymarcher", "GridRaysampler",
+        "HarmonicEmbedding", "HeterogeneousRayBundle", "ImplicitRenderer", "MonteCarloRaysampler",
+        "MultinomialRaysampler", "NDCGridRaysampler", "NDCMultinomialRaysampler", "RayBundle",
+        "VolumeRenderer", "VolumeSampler", "ray_bundle_to_ray_points",
+        "ray_bundle_variables_to_ray_points"
     ],
     "r3d.renderer.points": [
         "AlphaCompositor", "NormWeightedCompositor", "PointFragments",

@@ -1,4 +1,4 @@
-"""Differentiable rendering of meshes and point clouds."""
+"""Differentiable rendering of meshes, point clouds, implicit fields and volumes."""
 
 from r3d.renderer.blending import (
     BlendParams,
@@ -22,6 +22,23 @@ from r3d.renderer.cameras import (
     get_world_to_view_transform,
     look_at_rotation,
     look_at_view_transform,
+)
+from r3d.renderer.implicit import (
+    AbsorptionOnlyRaymarcher,
+    EmissionAbsorptionRaymarcher,
+    GridRaysampler,
+    HarmonicEmbedding,
+    HeterogeneousRayBundle,
+    ImplicitRenderer,
+    MonteCarloRaysampler,
+    MultinomialRaysampler,
+    NDCGridRaysampler,
+    NDCMultinomialRaysampler,
+    RayBundle,
+    VolumeRenderer,
+    VolumeSampler,
+    ray_bundle_to_ray_points,
+    ray_bundle_variables_to_ray_points,
 )
 from r3d.renderer.lighting import AmbientLights, DirectionalLights, PointLights
 from r3d.renderer.materials import Materials
@@ -65,22 +82,32 @@ from r3d.renderer.points import (
 )
 
 __all__ = [
+    "AbsorptionOnlyRaymarcher",
     "AlphaCompositor",
     "AmbientLights",
     "BlendParams",
     "CamerasBase",
     "DepthShader",
     "DirectionalLights",
+    "EmissionAbsorptionRaymarcher",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
     "Fragments",
+    "GridRaysampler",
     "HardFlatShader",
     "HardGouraudShader",
     "HardPhongShader",
+    "HarmonicEmbedding",
+    "HeterogeneousRayBundle",
+    "ImplicitRenderer",
     "Materials",
     "MeshRasterizer",
     "MeshRenderer",
     "MeshRendererWithFragments",
+    "MonteCarloRaysampler",
+    "MultinomialRaysampler",
+    "NDCGridRaysampler",
+    "NDCMultinomialRaysampler",
     "NormWeightedCompositor",
     "NormalShader",
     "OrthographicCameras",
@@ -92,6 +119,7 @@ __all__ = [
     "PointsRenderer",
     "PointsRendererWithFragments",
     "RasterizationSettings",
+    "RayBundle",
     "ShaderBase",
     "SilhouetteShader",
     "SoftGouraudShader",
@@ -101,6 +129,8 @@ __all__ = [
     "TexturesBase",
     "TexturesUV",
     "TexturesVertex",
+    "VolumeRenderer",
+    "VolumeSampler",
     "alpha_composite",
     "camera_position_from_spherical_angles",
     "cameras_from_opencv_projection",
@@ -117,6 +147,8 @@ __all__ = [
     "phong_shading",
     "rasterize_meshes",
     "rasterize_points",
+    "ray_bundle_to_ray_points",
+    "ray_bundle_variables_to_ray_points",
     "sigmoid_alpha_blend",
     "softmax_rgb_blend",
     "weighted_sum",
