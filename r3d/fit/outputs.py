@@ -3,8 +3,8 @@
 ``fit.obj`` (the fitted mesh with its vertex colours, or with ``fit.mtl`` and ``fit.png`` for
 a UV texture) or ``fit.ply`` (a fitted point cloud with colours); for a volume or a field,
 ``fit.npz`` (the grid of per-voxel opacities and colours, :func:`r3d.io.save_voxels_npz`) and
-``fit.obj`` (its surface at opacity ``volume.isolevel`` by marching cubes, coloured); ``comparison.png`` (each
-scored view: input | fit); ``progress.gif`` (input | fit every ``outputs.every`` iterations);
+``fit.obj`` (its surface at opacity ``volume.isolevel`` by marching cubes, coloured);
+``comparison.png`` (each scored view: input | fit); ``progress.gif`` (input | fit every ``outputs.every`` iterations);
 ``loss.png`` (each weighted loss term per iteration, log scale); ``metrics.json``;
 ``recipe.yaml`` (the resolved recipe, stages at their iterations, which ``--resume`` reads
 back); ``checkpoint.pt``; and, when the run ends, the folder's ``.r3d-run`` listing them
@@ -31,11 +31,11 @@ from r3d.fit.model import MeshModel, PointsModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
 from r3d.fit.render import render_display
 from r3d.io import VoxelGrid, atomic_open, save_obj, save_ply, save_voxels_npz
+from r3d.ops import marching_cubes
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.images import to_uint8, write_gif, write_png
 from r3d.runs.metrics import iou, pose_errors, psnr, surface_scores
 from r3d.runs.plots import plot_losses
-from r3d.ops import marching_cubes
 from r3d.structures import Meshes
 
 __all__ = [

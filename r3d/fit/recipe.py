@@ -317,8 +317,8 @@ class Recipe:
 
 _DEFAULTS = "the default recipe"  # stands for the file in messages when no recipe is given
 _TOP = ("model", "input", "init", "optimise", "colors", "texture_size", "views", "losses",
-        "target", "optim", "iterations", "renderer", "volume", "stages", "pose", "example", "outputs",
-        "up", "seed", "device")
+        "target", "optim", "iterations", "renderer", "volume", "stages", "pose", "example",
+        "outputs", "up", "seed", "device")
 
 
 def load_recipe(path: str | os.PathLike | None, overrides: list[str] = ()) -> Recipe:
