@@ -7,8 +7,8 @@ a UV texture) or ``fit.ply`` (a fitted point cloud with colours); for a volume o
 ``comparison.png`` (each scored view: input | fit); ``progress.gif`` (input | fit every
 ``outputs.every`` iterations); ``loss.png`` (each weighted loss term per iteration, log
 scale); ``metrics.json``; ``recipe.yaml`` (the resolved recipe, stages at their iterations,
-which ``--resume`` reads back); ``checkpoint.pt``; and, when the run ends, the folder's ``.r3d-run`` listing them
-(:mod:`r3d.runs.outdir`).
+which ``--resume`` reads back); ``checkpoint.pt``; and, when the run ends, the folder's
+``.r3d-run`` listing them (:mod:`r3d.runs.outdir`).
 
 Everything is in the frame of the inputs (the views' cameras, or the target's), and the
 surface scores against a ground truth are computed on the written files, exactly as
