@@ -1,12 +1,14 @@
 """The files of a fit, each written atomically into the output folder.
 
 ``fit.obj`` (the fitted mesh with its vertex colours, or with ``fit.mtl`` and ``fit.png`` for
-a UV texture) or ``fit.ply`` (a fitted point cloud with colours); ``comparison.png`` (each
-scored view: input | fit); ``progress.gif`` (input | fit every ``outputs.every`` iterations);
-``loss.png`` (each weighted loss term per iteration, log scale); ``metrics.json``;
-``recipe.yaml`` (the resolved recipe, stages at their iterations, which ``--resume`` reads
-back); ``checkpoint.pt``; and, when the run ends, the folder's ``.r3d-run`` listing them
-(:mod:`r3d.runs.outdir`).
+a UV texture) or ``fit.ply`` (a fitted point cloud with colours); for a volume or a field,
+``fit.npz`` (the grid of per-voxel opacities and colours, :func:`r3d.io.save_voxels_npz`) and
+``fit.obj`` (its surface at opacity ``volume.isolevel`` by marching cubes, coloured);
+``comparison.png`` (each scored view: input | fit); ``progress.gif`` (input | fit every
+``outputs.every`` iterations); ``loss.png`` (each weighted loss term per iteration, log
+scale); ``metrics.json``; ``recipe.yaml`` (the resolved recipe, stages at their iterations,
+which ``--resume`` reads back); ``checkpoint.pt``; and, when the run ends, the folder's
+``.r3d-run`` listing them (:mod:`r3d.runs.outdir`).
 
 Everything is in the frame of the inputs (the views' cameras, or the target's), and the
 surface scores against a ground truth are computed on the written files, exactly as
@@ -15,6 +17,7 @@ surface scores against a ground truth are computed on the written files, exactly
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,11 +25,13 @@ import numpy as np
 import torch
 import yaml
 
+from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.frame import from_frame
-from r3d.fit.model import MeshModel
+from r3d.fit.model import MeshModel, PointsModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
 from r3d.fit.render import render_display
-from r3d.io import atomic_open, save_obj, save_ply
+from r3d.io import VoxelGrid, atomic_open, save_obj, save_ply, save_voxels_npz
+from r3d.ops import marching_cubes
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.images import to_uint8, write_gif, write_png
 from r3d.runs.metrics import iou, pose_errors, psnr, surface_scores
@@ -63,9 +68,33 @@ def _fitted_mesh(state, inputs) -> Meshes:
     return mesh.update_padded(from_frame(mesh.verts_padded(), inputs.target_frame))
 
 
-def _save_model(state, mesh: Meshes | None, out: Path) -> list[Path]:
+def _save_ray_marched(model: VolumeModel | FieldModel, isolevel: float, resolution: int,
+                      out: Path) -> list[Path]:
+    """``fit.obj`` (the surface at opacity ``isolevel``, vertex colours of the model there)
+    and ``fit.npz`` (the opacity grid, a field sampled at ``resolution`` voxels per side, with
+    colours); returns them."""
+    densities = (model.density_grid() if isinstance(model, VolumeModel)
+                 else model.density_grid(resolution))
+    R = densities.shape[-1]
+    verts, faces = marching_cubes(densities[None], isolevel=isolevel, return_local_coords=True)
+    # local [-1, 1] spans the outer voxel centres; the cube spans the voxels' outer faces
+    verts = verts[0] * (model.size / 2) * (R - 1) / R + model.center
+    colours = model.colors_at(verts) if model.colors else None
+    obj, npz = out / "fit.obj", out / "fit.npz"
+    save_obj(obj, verts, faces[0], verts_colors=colours)
+    grid = VoxelGrid(densities, translate=model.center - model.size / 2, scale=model.size)
+    if model.colors:
+        features = model.colors_at(grid.voxel_centers().reshape(-1, 3)).T.reshape(3, R, R, R)
+        grid = dataclasses.replace(grid, features=features)
+    save_voxels_npz(npz, grid)
+    return [obj, npz]
+
+
+def _save_model(state, mesh: Meshes | None, out: Path, recipe: Recipe) -> list[Path]:
     """Writes the fitted model; returns the files written."""
     model = state.model
+    if isinstance(model, (VolumeModel, FieldModel)):
+        return _save_ray_marched(model, recipe.volume.isolevel, recipe.volume.resolution, out)
     if not isinstance(model, MeshModel):
         path = out / "fit.ply"
         keep = model.visible()
@@ -111,6 +140,14 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
 
 
 
+def _has_surface(model, mesh: Meshes | None) -> bool:
+    """Whether the fit has a surface to score: a mesh, visible points, a volume or field whose
+    surface is not empty."""
+    if isinstance(model, PointsModel):
+        return bool(model.visible().any())
+    return mesh is not None or isinstance(model, (VolumeModel, FieldModel))
+
+
 def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
                   timing: dict) -> dict:
     """Scores the fit, writes every output file; returns the metrics (with ``files``)."""
@@ -119,7 +156,7 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
                      "final_loss": state.history[-1] if state.history else None}
     files = [out / "recipe.yaml", out / "inputs.json"]
     mesh = _fitted_mesh(state, inputs) if isinstance(state.model, MeshModel) else None
-    model_files = _save_model(state, mesh, out)
+    model_files = _save_model(state, mesh, out, recipe)
     files.extend(model_files)
     train, held = split
     if recipe.input == "views":
@@ -128,8 +165,7 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
         files.append(write_png(out / "comparison.png", picture))
-    if inputs.gt is not None and "shape" in recipe.optimise and (
-            mesh is not None or bool(state.model.visible().any())):
+    if inputs.gt is not None and "shape" in recipe.optimise and _has_surface(state.model, mesh):
         metrics["surface"] = surface_scores(model_files[0], inputs.gt)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))

@@ -2,7 +2,9 @@
 
 A recipe file (every key optional; the defaults are those of ``recipes/fit_silhouette.yaml``)::
 
-    model: mesh                   # mesh (vertex offsets of a mesh) or points (a point cloud)
+    model: mesh                   # mesh (vertex offsets of a mesh), points (a point cloud),
+                                  # volume (a coloured density grid) or field (an MLP
+                                  # radiance field); the last two are ray marched
     input: views                  # views (images with cameras) or target (a point cloud/mesh)
     init: {shape: ico_sphere, level: 2, radius: 1.0, points: 5000}
                                   # the starting shape when the command line gives none
@@ -13,7 +15,15 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
     views: {image_size: 128, per_iteration: 4, holdout: 4}
                                   # holdout: views kept out of the fit (evenly spaced), scored
     losses: {silhouette: 1.0, rgb: 0.0, depth: 0.0, edge: 1.0, laplacian: 1.0, normal: 0.01,
-             chamfer: 0.0}
+             chamfer: 0.0, tv: 0.0}
+                                  # tv: total variation of a volume's grids
+    volume: {resolution: 32, center: auto, size: auto, rays: 1024, points: 128,
+             start_density: 0.01, isolevel: 0.03, width: 128, depth: 3, harmonics: 6}
+                                  # volume and field models: the cube they fill (auto: where
+                                  #   the views look, see r3d.fit.rays.auto_cube), grid
+                                  #   voxels per side, rays per view and samples per ray each
+                                  #   iteration, the opacity voxels start at, the opacity
+                                  #   level fit.obj is extracted at; the field's MLP
     target: {samples: 5000}       # points sampled per iteration for the chamfer loss
     optim: {type: adam, lr: 0.01, color_lr: 0.05, camera_lr: 0.01, momentum: 0.9,
             schedule: cosine, min_lr: 0.1, step_every: 100, gamma: 0.5}
@@ -21,6 +31,7 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
     renderer: {sigma: 1.0e-4, gamma: 1.0e-4, faces_per_pixel: 50, radius: 0.02,
                points_per_pixel: 10}
     stages: [{at: 0.5, subdivide: true, image_size: 128, lr: 0.005, sigma: 2.0e-5}]
+                                  # (volumes: resolution: 64 resamples the grid)
                                   # coarse to fine ([] for none); at: where the stage starts,
                                   #   a fraction of the run in (0, 1) (0.5: half way, so the
                                   #   stages scale with iterations) or an iteration (an int)
@@ -84,6 +95,7 @@ __all__ = [
     "RendererSpec",
     "StageSpec",
     "ViewsSpec",
+    "VolumeSpec",
     "apply_overrides",
     "load_recipe",
     "quick",
@@ -92,7 +104,8 @@ __all__ = [
     "with_options",
 ]
 
-MODELS = ("mesh", "points")
+MODELS = ("mesh", "points", "volume", "field")
+RAY_MARCHED = ("volume", "field")
 INPUTS = ("views", "target")
 OPTIMISED = ("shape", "colors", "cameras")
 COLORS = ("vertex", "texture")
@@ -134,6 +147,7 @@ class LossWeights:
     laplacian: float = 0.3
     normal: float = 0.01
     chamfer: float = 0.0
+    tv: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -165,6 +179,27 @@ class StageSpec:
     image_size: int | None = None
     lr: float | None = None
     sigma: float | None = None
+    resolution: int | None = None
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """The cube a volume or field model fills (``center`` (3,) and side ``size`` in world
+    units; None: found from the views' cameras), the grid's voxels per side, rays per view and
+    samples per ray each iteration, the opacity voxels start at, the opacity level of the
+    surface written to ``fit.obj``, and the field's MLP (``width`` units, ``depth`` layers,
+    ``harmonics`` frequencies)."""
+
+    resolution: int = 32
+    center: tuple[float, float, float] | None = None
+    size: float | None = None
+    rays: int = 1024
+    points: int = 128
+    start_density: float = 0.01
+    isolevel: float = 0.03
+    width: int = 128
+    depth: int = 3
+    harmonics: int = 6
 
 
 @dataclass(frozen=True)
@@ -223,6 +258,7 @@ class Recipe:
     optim: OptimSpec = field(default_factory=OptimSpec)
     iterations: int = 300
     renderer: RendererSpec = field(default_factory=RendererSpec)
+    volume: VolumeSpec = field(default_factory=VolumeSpec)
     stages: tuple[StageSpec, ...] = (
         StageSpec(at=0.333, subdivide=True, image_size=128, sigma=3e-5),
         StageSpec(at=0.667, subdivide=True, sigma=1e-5),
@@ -259,6 +295,14 @@ class Recipe:
                 size = stage.image_size
         return size
 
+    def resolution_at(self, iteration: int) -> int:
+        """The voxels per side of a volume model's grid in ``iteration``."""
+        size = self.volume.resolution
+        for stage in self.started_stages(iteration):
+            if stage.resolution is not None:
+                size = stage.resolution
+        return size
+
     def renderer_at(self, iteration: int) -> RendererSpec:
         """The renderer settings of ``iteration`` (stages may change sigma)."""
         spec = self.renderer
@@ -273,8 +317,8 @@ class Recipe:
 
 _DEFAULTS = "the default recipe"  # stands for the file in messages when no recipe is given
 _TOP = ("model", "input", "init", "optimise", "colors", "texture_size", "views", "losses",
-        "target", "optim", "iterations", "renderer", "stages", "pose", "example", "outputs",
-        "up", "seed", "device")
+        "target", "optim", "iterations", "renderer", "volume", "stages", "pose", "example",
+        "outputs", "up", "seed", "device")
 
 
 def load_recipe(path: str | os.PathLike | None, overrides: list[str] = ()) -> Recipe:
@@ -305,6 +349,7 @@ def recipe_from_dict(doc: Node) -> Recipe:
         optim=_optim(doc),
         iterations=doc.integer("iterations", d.iterations),
         renderer=dataclass_section(doc, "renderer", RendererSpec),
+        volume=_volume(doc),
         stages=_stages(doc),
         pose=_pose(doc),
         example=dataclass_section(doc, "example", ExampleSpec),
@@ -378,8 +423,38 @@ def _stages(doc: Node) -> tuple[StageSpec, ...]:
             image_size=node.integer("image_size", None),
             lr=node.number("lr", None, positive=True),
             sigma=node.number("sigma", None, positive=True),
+            resolution=node.integer("resolution", None, minimum=2),
         ))
     return tuple(stages)
+
+
+def _volume(doc: Node) -> VolumeSpec:
+    if not doc.has("volume"):
+        return VolumeSpec()
+    node = doc.section("volume", field_names(VolumeSpec))
+    d = VolumeSpec()
+
+    def fraction(key: str, default: float) -> float:
+        value = node.number(key, default, positive=True)
+        if value >= 1:
+            raise node.error(key, "an opacity in (0, 1)")
+        return value
+
+    def auto(key: str, parse) -> Any:
+        return None if node.value.get(key) in ("auto", None) else parse(key)
+
+    return VolumeSpec(
+        resolution=node.integer("resolution", d.resolution, minimum=2),
+        center=auto("center", node.vector),
+        size=auto("size", lambda key: node.number(key, positive=True)),
+        rays=node.integer("rays", d.rays),
+        points=node.integer("points", d.points, minimum=2),
+        start_density=fraction("start_density", d.start_density),
+        isolevel=fraction("isolevel", d.isolevel),
+        width=node.integer("width", d.width),
+        depth=node.integer("depth", d.depth),
+        harmonics=node.integer("harmonics", d.harmonics),
+    )
 
 
 def _parse_at(value: Any) -> int | float:
@@ -439,7 +514,26 @@ def _check_consistent(r: Recipe, doc: Node) -> None:
                          "model: points")
     if r.model == "points" and r.input == "target":
         raise InputError(f"{where} model: points fits views; use model: mesh for a target")
+    if r.model in RAY_MARCHED:
+        _check_ray_marched(r, where)
+    elif r.losses.tv > 0 or any(s.resolution is not None for s in r.stages):
+        raise InputError(f"{where} losses.tv and stages' resolution are for model: volume")
     _check_stages(r, where)
+
+
+def _check_ray_marched(r: Recipe, where: str) -> None:
+    """What volume and field models cannot do, named."""
+    if r.input != "views":
+        raise InputError(f"{where} model: {r.model} fits views (input: views)")
+    if "cameras" in r.optimise or r.losses.depth > 0:
+        raise InputError(f"{where} model: {r.model} fits shape and colours only (no cameras, "
+                         "no depth loss)")
+    if any(s.subdivide or s.sigma is not None for s in r.stages):
+        raise InputError(f"{where} model: {r.model} has no mesh to subdivide or soft "
+                         "rasteriser (stages take image_size, lr and, for volumes, resolution)")
+    if r.model == "field" and (r.losses.tv > 0 or any(s.resolution for s in r.stages)):
+        raise InputError(f"{where} model: field has no grid: losses.tv and stages' resolution "
+                         "are for model: volume")
 
 
 def _check_stages(r: Recipe, where: str) -> None:

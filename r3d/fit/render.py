@@ -1,10 +1,13 @@
-"""Rendering a fitted model (a mesh or a point cloud) with the shared run renderers."""
+"""Rendering a fitted model (a mesh, a point cloud, a volume or a field) with the shared run
+renderers or by ray marching."""
 
 from __future__ import annotations
 
 import torch
 
+from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.model import PointsModel
+from r3d.fit.rays import render_image
 from r3d.renderer import CamerasBase
 from r3d.runs.rendering import (
     Rendered,
@@ -31,7 +34,10 @@ def render_display(model, cameras: CamerasBase, image_size: tuple[int, int],
     """Renders of a fitted model (or a Meshes) from n cameras: colours (n, H, W, 3) over black
     and masks (n, H, W) in {0, 1}. Meshes are rasterised hard (unlit when they have colours,
     else grey lit from the camera), point clouds splatted with ``spec`` (mask: coverage above
-    one half)."""
+    one half), volumes and fields ray marched (mask: opacity above one half)."""
+    if isinstance(model, (VolumeModel, FieldModel)):
+        rgb, alpha = render_image(model, cameras, image_size)
+        return rgb, (alpha > 0.5).float()
     if isinstance(model, PointsModel):
         r = render_model(model, cameras, spec, image_size, rgb=True, depth=False)
         return r.rgb, (r.alpha > 0.5).float()

@@ -22,10 +22,12 @@ import torch
 
 from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.fit import example
+from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.frame import Frame, normalised
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
 from r3d.fit.outputs import write_outputs, write_recipe
-from r3d.fit.recipe import Recipe, load_recipe, recipe_to_dict, with_options
+from r3d.fit.rays import auto_cube, ray_span, render_rays, sample_pixels
+from r3d.fit.recipe import RAY_MARCHED, Recipe, load_recipe, recipe_to_dict, with_options
 from r3d.fit.render import render_display, render_model
 from r3d.io import IO, atomic_open
 from r3d.loss import (
@@ -221,7 +223,7 @@ def holdout_split(n: int, holdout: int) -> tuple[torch.Tensor, torch.Tensor]:
 class FitState:
     """Everything that changes during a run (saved in checkpoints)."""
 
-    model: MeshModel | PointsModel
+    model: MeshModel | PointsModel | VolumeModel | FieldModel
     cameras: CameraModel | None
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
@@ -287,10 +289,31 @@ def lr_factor(recipe: Recipe, iteration: int) -> float:
     return factor
 
 
+MODELS = {"mesh": MeshModel, "points": PointsModel, "volume": VolumeModel, "field": FieldModel}
+
+
+def _start_ray_marched(recipe: Recipe, views: ViewSet) -> VolumeModel | FieldModel:
+    """A volume (every voxel at ``volume.start_density``) or a field filling the recipe's
+    cube, or the one the views look at."""
+    v, cameras = recipe.volume, views.cameras
+    center, size = auto_cube(cameras)
+    if v.center is not None:
+        center = torch.tensor(v.center, dtype=cameras.R.dtype, device=cameras.R.device)
+    size = size if v.size is None else v.size
+    span = ray_span(cameras, center, size, v.points)
+    colors = "colors" in recipe.optimise
+    if recipe.model == "volume":
+        logit = math.log(v.start_density / (1 - v.start_density))
+        return VolumeModel(center, size, span, v.resolution, logit, colors)
+    return FieldModel(center, size, span, colors, v.width, v.depth, v.harmonics)
+
+
 def _start_model(recipe: Recipe, inputs: FitInputs, generator: torch.Generator,
                  device: torch.device):
     colors = "colors" in recipe.optimise
     init = recipe.init
+    if recipe.model in RAY_MARCHED:
+        return _start_ray_marched(recipe, inputs.views(recipe.views.image_size, device))
     if recipe.model == "points":
         if inputs.init_mesh is not None:
             points = sample_points_from_meshes(inputs.init_mesh, init.points)[0]
@@ -356,7 +379,7 @@ def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
                            "no checkpoint to resume from (none was written yet)")
     _check_resumable(recipe, data.get("recipe") or {}, path)
     m = data["model"]
-    model = (MeshModel if m["kind"] == "mesh" else PointsModel).from_state(m, device)
+    model = MODELS[m["kind"]].from_state(m, device)
     cameras = None if data["cameras"] is None else CameraModel.from_state(data["cameras"],
                                                                           device)
     optimizer = _optimizer(recipe, model, cameras)
@@ -378,10 +401,10 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
     terms: dict[str, torch.Tensor] = {}
     is_mesh = isinstance(state.model, MeshModel)
     mesh = state.model.meshes() if is_mesh else None
-    if recipe.input == "views":
-        views = inputs.views(recipe.image_size_at(state.iteration), device)
-        pick = torch.randperm(len(train), generator=state.generator)[: recipe.views.per_iteration]
-        idx = train[pick].to(device)
+    if recipe.model in RAY_MARCHED:
+        terms = _ray_losses(recipe, state, inputs, train, device)
+    elif recipe.input == "views":
+        views, idx = _train_views(recipe, state, inputs, train, device)
         cameras = state.view_cameras(views, idx)
         want_depth = w.depth > 0 and views.depths is not None
         r = render_model(state.model, cameras, recipe.renderer_at(state.iteration),
@@ -411,13 +434,55 @@ def _losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Ten
     return {k: getattr(w, k) * v for k, v in terms.items()}
 
 
+def _train_views(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
+                 device: torch.device) -> tuple[ViewSet, torch.Tensor]:
+    """The views at this iteration's size and ``views.per_iteration`` random training views
+    among them (indices (n,) on ``device``)."""
+    views = inputs.views(recipe.image_size_at(state.iteration), device)
+    pick = torch.randperm(len(train), generator=state.generator)[: recipe.views.per_iteration]
+    return views, train[pick].to(device)
+
+
+def _ray_losses(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor,
+                device: torch.device) -> dict[str, torch.Tensor]:
+    """The loss terms of a volume or field: ``volume.rays`` random rays of each picked view,
+    their colours and opacities against the pixels they hit; total variation of the grids."""
+    w = recipe.losses
+    views, idx = _train_views(recipe, state, inputs, train, device)
+    rgb, alpha, xys = render_rays(state.model, views.cameras[idx], views.image_size,
+                                  recipe.volume.rays)
+    masks = views.masks[idx][..., None]
+    target = sample_pixels(torch.cat([views.images[idx] * masks, masks], dim=-1), xys)
+    terms: dict[str, torch.Tensor] = {}
+    if w.silhouette > 0:
+        terms["silhouette"] = (alpha - target[..., 3]).square().mean()
+    if w.rgb > 0:
+        terms["rgb"] = (rgb - target[..., :3]).square().mean()
+    grids = state.model.regularised()
+    if w.tv > 0 and grids:
+        terms["tv"] = sum(total_variation(g) for g in grids)
+    return terms
+
+
+def total_variation(grid: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of neighbouring voxels of grids (n, C, D, H, W), summed over
+    the three axes."""
+    return sum(grid.diff(dim=d).square().mean() for d in (2, 3, 4))
+
+
 def _apply_stages(recipe: Recipe, state: FitState) -> None:
-    """Starts the stages that begin at this iteration (subdivision: a new model and a fresh
-    optimiser)."""
+    """Starts the stages that begin at this iteration (subdivision or a new grid resolution:
+    a new model and a fresh optimiser)."""
     for stage in recipe.stages:
-        if recipe.stage_start(stage) == state.iteration and stage.subdivide:
+        if recipe.stage_start(stage) != state.iteration:
+            continue
+        if stage.subdivide:
             state.model = state.model.subdivided()
-            state.optimizer = _optimizer(recipe, state.model, state.cameras)
+        elif stage.resolution is not None and recipe.model == "volume":
+            state.model = state.model.upsampled(stage.resolution)
+        else:
+            continue
+        state.optimizer = _optimizer(recipe, state.model, state.cameras)
 
 
 def fit_step(recipe: Recipe, state: FitState, inputs: FitInputs, train: torch.Tensor | None,
