@@ -34,9 +34,9 @@ from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
 from r3d.ops.vert_align import vert_align
+from r3d.ops.volume_rendering import emission_absorption_grid
 from r3d.ops.volumes_conversion import volumes_to_meshes
 from r3d.ops.voxelize import VoxelGrids, voxelize_meshes
-from r3d.ops.volume_rendering import emission_absorption_grid
 from r3d.structures.interp_face_attrs import interpolate_face_attributes
 from r3d.structures.laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
