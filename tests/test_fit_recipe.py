@@ -391,9 +391,9 @@ ROUND_TRIP_OVERRIDES = [
     ["optim.color_lr=0.02", "optim.camera_lr=0.003", "pose.init.dist=2.5",
      "pose.perturb_deg=5", "stages=[{at: 10, subdivide: true, image_size: 64, lr: 0.001}]",
      "iterations=20", "outputs.gif=false", "views.holdout=0", "optim.type=sgd", "model=mesh",
-     "init.shape=ico_sphere"],
+     "init.shape=ico_sphere", "losses.tv=0"],
     ["model=points", "input=views", "losses.silhouette=1.0", "stages=[]",
-     "optimise=[shape, colors]", "losses.rgb=1", "renderer.radius=0.05"],
+     "optimise=[shape, colors]", "losses.rgb=1", "renderer.radius=0.05", "losses.tv=0"],
 ]
 
 

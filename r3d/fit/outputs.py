@@ -140,12 +140,15 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
 
 
 
-def _has_surface(model, mesh: Meshes | None) -> bool:
-    """Whether the fit has a surface to score: a mesh, visible points, a volume or field whose
-    surface is not empty."""
+def _has_surface(model, mesh: Meshes | None, written: Path) -> bool:
+    """Whether the fit has a surface to score: a mesh, visible points, or a volume or field
+    whose surface (``written``, its OBJ) is not empty."""
     if isinstance(model, PointsModel):
         return bool(model.visible().any())
-    return mesh is not None or isinstance(model, (VolumeModel, FieldModel))
+    if isinstance(model, (VolumeModel, FieldModel)):
+        with written.open("rb") as f:
+            return any(line.startswith(b"f ") for line in f)
+    return mesh is not None
 
 
 def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
@@ -165,7 +168,8 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
         files.append(write_png(out / "comparison.png", picture))
-    if inputs.gt is not None and "shape" in recipe.optimise and _has_surface(state.model, mesh):
+    if inputs.gt is not None and "shape" in recipe.optimise and _has_surface(state.model, mesh,
+                                                                       model_files[0]):
         metrics["surface"] = surface_scores(model_files[0], inputs.gt)
     if state.cameras is not None:
         R, T = state.cameras.pose(torch.arange(len(state.cameras.R0), device=device))

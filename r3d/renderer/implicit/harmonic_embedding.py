@@ -76,7 +76,7 @@ class HarmonicEmbedding(torch.nn.Module):
             harmonics = harmonics * torch.exp(
                 -0.5 * diag_cov[..., None] * self._frequencies**2
             )[..., None, :, :]
-        embedding = harmonics.reshape(*x.shape[:-1], -1)
+        embedding = harmonics.reshape(*x.shape[:-1], 2 * x.shape[-1] * len(self._frequencies))
         return torch.cat([embedding, x], dim=-1) if self.append_input else embedding
 
     @staticmethod
