@@ -26,6 +26,7 @@ from r3d.renderer import (
     RayBundle,
     VolumeRenderer,
     VolumeSampler,
+    look_at_view_transform,
     ray_bundle_to_ray_points,
 )
 from r3d.structures import Volumes
@@ -540,3 +541,30 @@ def test_bad_renderer_and_sampler_arguments_raise():
         HarmonicEmbedding()(torch.ones(3, dtype=torch.int64))
     with pytest.raises(InputError, match="diag_cov"):
         HarmonicEmbedding()(torch.ones(2, 3), diag_cov=torch.ones(3))
+
+
+@pytest.mark.parametrize("thickness", [1, 2])
+def test_volume_renderer_fuses_sampling_and_marching(thickness):
+    """VolumeRenderer with the emission-absorption raymarcher runs the fused kernel
+    (r3d.ops.emission_absorption_grid): the same images and grid gradients as sampling the
+    volume and marching the samples (ImplicitRenderer + VolumeSampler)."""
+    g = torch.Generator().manual_seed(3)
+    densities = torch.rand(2, 1, 5, 6, 7, generator=g).requires_grad_()
+    features = torch.rand(2, 3, 5, 6, 7, generator=g).requires_grad_()
+    volumes = Volumes(densities=densities, features=features, voxel_size=0.3,
+                      volume_translation=(0.1, -0.2, 0.05))
+    R, T = look_at_view_transform(dist=[2.5, 3.0], elev=[10, 40], azim=[30, 200])
+    cameras = FoVPerspectiveCameras(R=R, T=T)
+    sampler = NDCMultinomialRaysampler(image_width=9, image_height=8, n_pts_per_ray=20,
+                                       min_depth=1.0, max_depth=4.0)
+    marcher = EmissionAbsorptionRaymarcher(surface_thickness=thickness)
+    fused, _ = VolumeRenderer(sampler, marcher)(cameras=cameras, volumes=volumes)
+    composed, _ = ImplicitRenderer(sampler, marcher)(
+        cameras=cameras, volumetric_function=VolumeSampler(volumes))
+    assert fused.shape == composed.shape == (2, 8, 9, 4)
+    assert torch.allclose(fused, composed, atol=1e-5)
+    weights = torch.rand(fused.shape, generator=g)
+    got = torch.autograd.grad((fused * weights).sum(), (densities, features))
+    want = torch.autograd.grad((composed * weights).sum(), (densities, features))
+    for a, b in zip(got, want):
+        assert torch.allclose(a, b, atol=1e-5)

@@ -10,7 +10,13 @@ import torch
 
 from r3d._checks import describe
 from r3d.errors import InputError
+from r3d.ops.volume_rendering import emission_absorption_grid
+from r3d.ops.volume_rendering_torch import EA_EPS
 from r3d.renderer.cameras import CamerasBase
+from r3d.renderer.implicit.raymarching import (
+    EmissionAbsorptionRaymarcher,
+    check_raymarcher_inputs,
+)
 from r3d.renderer.implicit.utils import (
     HeterogeneousRayBundle,
     RayBundle,
@@ -69,16 +75,21 @@ class ImplicitRenderer(torch.nn.Module):
         ray_bundle = self.raysampler(
             cameras=cameras, volumetric_function=volumetric_function, **kwargs
         )
+        return self.march(cameras, volumetric_function, ray_bundle, **kwargs), ray_bundle
+
+    def march(self, cameras: CamerasBase, volumetric_function: Callable,
+              ray_bundle: RayBundle | HeterogeneousRayBundle, **kwargs) -> torch.Tensor:
+        """The images (N, ..., F + 1) of ``volumetric_function`` along the rays of
+        ``ray_bundle`` (the second half of :meth:`forward`)."""
         rays_densities, rays_features = volumetric_function(
             ray_bundle=ray_bundle, cameras=cameras, **kwargs
         )
-        images = self.raymarcher(
+        return self.raymarcher(
             rays_densities=rays_densities,
             rays_features=rays_features,
             ray_bundle=ray_bundle,
             **kwargs,
         )
-        return images, ray_bundle
 
 
 class VolumeRenderer(torch.nn.Module):
@@ -104,7 +115,35 @@ class VolumeRenderer(torch.nn.Module):
         """Renders N volumes, one per camera; returns the images and the ray bundle as
         :meth:`ImplicitRenderer.forward`."""
         sampler = VolumeSampler(volumes, sample_mode=self._sample_mode)
-        return self.renderer(cameras=cameras, volumetric_function=sampler, **kwargs)
+        if not self._fuses(volumes):
+            return self.renderer(cameras=cameras, volumetric_function=sampler, **kwargs)
+        ray_bundle = self.renderer.raysampler(cameras=cameras, volumetric_function=sampler,
+                                              **kwargs)
+        if not isinstance(ray_bundle, RayBundle):
+            return self.renderer.march(cameras, sampler, ray_bundle, **kwargs), ray_bundle
+        return self._render_fused(volumes, ray_bundle, kwargs.get("eps", EA_EPS)), ray_bundle
+
+    def _fuses(self, volumes: object) -> bool:
+        """Whether this render is the fused kernel's: trilinear samples of one grid size with
+        one density channel and features, composited by EmissionAbsorptionRaymarcher."""
+        return (type(self.renderer.raymarcher) is EmissionAbsorptionRaymarcher
+                and self._sample_mode == "bilinear" and isinstance(volumes, Volumes)
+                and volumes.features() is not None and volumes.densities().shape[1] == 1
+                and len({tuple(d.shape) for d in volumes.densities_list()}) <= 1)
+
+    def _render_fused(self, volumes: Volumes, ray_bundle: RayBundle, eps: float
+                      ) -> torch.Tensor:
+        """(N, ..., F + 1) images by :func:`r3d.ops.emission_absorption_grid` (the same as
+        sampling and ray marching, without the samples in memory)."""
+        densities = volumes.densities()
+        check_raymarcher_inputs("VolumeRenderer.forward", densities.reshape(-1, 1), None)
+        matrix = volumes.get_world_to_local_coords_transform().get_matrix()
+        scale, shift = matrix.diagonal(dim1=1, dim2=2)[:, :3], matrix[:, 3, :3]
+        features, opacity = emission_absorption_grid(
+            densities, volumes.features(), ray_bundle.origins, ray_bundle.directions,
+            ray_bundle.lengths, scale.to(densities), shift.to(densities),
+            volumes.get_align_corners(), self.renderer.raymarcher.surface_thickness, eps)
+        return torch.cat([features, opacity], dim=-1)
 
 
 class VolumeSampler(torch.nn.Module):
