@@ -18,12 +18,13 @@ A recipe file (every key optional; the defaults are those of ``recipes/fit_silho
              chamfer: 0.0, tv: 0.0}
                                   # tv: total variation of a volume's grids
     volume: {resolution: 32, center: auto, size: auto, rays: 1024, points: 128,
-             start_density: 0.01, isolevel: 0.03, width: 128, depth: 3, harmonics: 6}
+             start_density: 0.01, isolevel: 0.02, width: 128, depth: 3, harmonics: 6}
                                   # volume and field models: the cube they fill (auto: where
                                   #   the views look, see r3d.fit.rays.auto_cube), grid
                                   #   voxels per side, rays per view and samples per ray each
                                   #   iteration, the opacity voxels start at, the opacity
-                                  #   level fit.obj is extracted at; the field's MLP
+                                  #   level fit.obj is extracted at (above the start: voxels
+                                  #   no ray saw stay out); the field's MLP
     target: {samples: 5000}       # points sampled per iteration for the chamfer loss
     optim: {type: adam, lr: 0.01, color_lr: 0.05, camera_lr: 0.01, momentum: 0.9,
             schedule: cosine, min_lr: 0.1, step_every: 100, gamma: 0.5}
@@ -196,7 +197,7 @@ class VolumeSpec:
     rays: int = 1024
     points: int = 128
     start_density: float = 0.01
-    isolevel: float = 0.03
+    isolevel: float = 0.02
     width: int = 128
     depth: int = 3
     harmonics: int = 6
