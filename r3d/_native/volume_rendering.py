@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from r3d._checks import check_int
 from r3d._native.core import DTYPE_NAMES, addr, check, check_float, launch
 from r3d.errors import InputError
 
@@ -51,11 +52,7 @@ def _check_ea_grid(
     check(op, "lengths", lengths, grid.dtype, (N, R, None), grid.device)
     check(op, "scale", scale, grid.dtype, (N, 3), grid.device)
     check(op, "shift", shift, grid.dtype, (N, 3), grid.device)
-    if isinstance(surface_thickness, bool) or not isinstance(surface_thickness, int) or (
-        surface_thickness < 1
-    ):
-        raise InputError(f"{op}: surface_thickness must be an int >= 1, got "
-                         f"{surface_thickness!r}")
+    check_int(op, "surface_thickness", surface_thickness, 1)
     return (N, R, lengths.shape[2], K, D, H, W, fmt == torch.channels_last_3d,
             bool(align_corners), surface_thickness, float(eps))
 

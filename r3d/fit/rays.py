@@ -29,8 +29,8 @@ _MARCHER = EmissionAbsorptionRaymarcher()
 def auto_cube(cameras: CamerasBase) -> tuple[torch.Tensor, float]:
     """(centre (3,), side) of a cube the views look at: the point nearest every camera's view
     axis (least squares), and the distance of the nearest camera to it."""
-    R, T = cameras.R.double(), cameras.T.double()
-    origins = -(T[:, None] @ R.transpose(1, 2))[:, 0]  # (n, 3) camera centres
+    R = cameras.R.double()
+    origins = cameras.get_camera_center().double()  # (n, 3)
     axes = R[:, :, 2]  # (n, 3) each camera's +Z (its view direction) in the world
     eye = torch.eye(3, dtype=R.dtype, device=R.device)
     proj = eye - axes[:, :, None] * axes[:, None, :]  # (n, 3, 3)
@@ -43,9 +43,7 @@ def auto_cube(cameras: CamerasBase) -> tuple[torch.Tensor, float]:
 def ray_span(cameras: CamerasBase, center: torch.Tensor, side: float, points: int) -> RaySpan:
     """The depths between which the rays of ``cameras`` cross the ball of diameter ``side``
     about ``center`` (at least a small positive near)."""
-    R, T = cameras.R, cameras.T
-    origins = -(T[:, None] @ R.transpose(1, 2))[:, 0]
-    dist = (origins - center).norm(dim=1)
+    dist = (cameras.get_camera_center() - center).norm(dim=1)
     near = max(float(dist.min()) - side / 2, 1e-3 * side)
     return RaySpan(near=near, far=float(dist.max()) + side / 2, points=points)
 

@@ -104,8 +104,13 @@ def emission_absorption(
     absorption = torch.cumprod((1.0 + eps) - densities, dim=-1)[..., :kept]
     absorption = F.pad(absorption, (P - kept, 0), value=1.0)
     rendered = ((densities * absorption)[..., None] * features).sum(dim=-2)
-    opacities = 1.0 - torch.prod(1.0 - densities, dim=-1, keepdim=True)
-    return rendered, opacities
+    return rendered, ray_opacities(densities)
+
+
+def ray_opacities(densities: torch.Tensor) -> torch.Tensor:
+    """(..., 1) ``1 - prod(1 - densities)`` of (..., P) per-sample opacities: the fraction of
+    the light the samples of each ray stop."""
+    return 1.0 - torch.prod(1.0 - densities, dim=-1, keepdim=True)
 
 
 def emission_absorption_grid_torch(

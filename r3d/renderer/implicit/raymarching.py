@@ -13,6 +13,7 @@ import torch
 
 from r3d._checks import check_int, describe
 from r3d.errors import InputError
+from r3d.ops.volume_rendering_torch import EA_EPS, emission_absorption, ray_opacities
 from r3d.value_checks import expect
 
 __all__ = ["AbsorptionOnlyRaymarcher", "EmissionAbsorptionRaymarcher"]
@@ -41,7 +42,7 @@ class EmissionAbsorptionRaymarcher(torch.nn.Module):
         self,
         rays_densities: torch.Tensor,
         rays_features: torch.Tensor,
-        eps: float = 1e-10,
+        eps: float = EA_EPS,
         **kwargs,
     ) -> torch.Tensor:
         """Renders the rays.
@@ -58,11 +59,9 @@ class EmissionAbsorptionRaymarcher(torch.nn.Module):
         """
         op = f"{type(self).__name__}.forward"
         check_raymarcher_inputs(op, rays_densities, rays_features)
-        densities = rays_densities[..., 0]
-        reaching = shifted_cumprod((1.0 + eps) - densities, self.surface_thickness)
-        weights = densities * reaching
-        features = (weights[..., None] * rays_features).sum(dim=-2)
-        return torch.cat([features, opacities(densities)], dim=-1)
+        features, opacities = emission_absorption(rays_densities[..., 0], rays_features,
+                                                  self.surface_thickness, eps)
+        return torch.cat([features, opacities], dim=-1)
 
 
 class AbsorptionOnlyRaymarcher(torch.nn.Module):
@@ -79,19 +78,7 @@ class AbsorptionOnlyRaymarcher(torch.nn.Module):
             (..., 1) opacities.
         """
         check_raymarcher_inputs(f"{type(self).__name__}.forward", rays_densities, None)
-        return opacities(rays_densities[..., 0])
-
-
-def opacities(densities: torch.Tensor) -> torch.Tensor:
-    """(..., 1) ``1 - prod(1 - densities)`` of (..., P) per-sample opacities."""
-    return 1.0 - torch.prod(1.0 - densities, dim=-1, keepdim=True)
-
-
-def shifted_cumprod(x: torch.Tensor, shift: int) -> torch.Tensor:
-    """The cumulative product of x (..., P) along its last dimension, delayed by ``shift``
-    places: ``shift`` ones, then the products up to P - shift."""
-    products = torch.cumprod(x, dim=-1)
-    return torch.cat([torch.ones_like(x[..., :shift]), products[..., :-shift]], dim=-1)
+        return ray_opacities(rays_densities[..., 0])
 
 
 def check_raymarcher_inputs(
