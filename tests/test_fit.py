@@ -18,6 +18,7 @@ from PIL import Image
 
 from r3d.errors import FileFormatError, InputError
 from r3d.fit.example import COW, cow_sphere
+from r3d.fit.rays import auto_cube, sample_pixels
 from r3d.fit.recipe import load_recipe
 from r3d.fit.run import (
     CHECKPOINT,
@@ -27,7 +28,7 @@ from r3d.fit.run import (
     prepare_inputs,
     resume_recipe,
 )
-from r3d.io import load_obj, save_obj, save_ply
+from r3d.io import load_obj, load_voxels_npz, save_obj, save_ply
 from r3d.renderer import (
     FoVPerspectiveCameras,
     MeshRasterizer,
@@ -654,3 +655,116 @@ def test_resume_with_bad_inputs_json(tmp_path):
     (out / CHECKPOINT).write_bytes(b"x")
     with pytest.raises(FileFormatError, match="inputs.json: not a run's inputs"):
         resume_recipe(out)
+
+
+
+# ---- volume and field fits -----------------------------------------------------------------------
+
+# a coloured grid of 16 voxels a side (24 after the stage), few rays and samples: ~0.05 s per step
+VOLUME = ["model=volume", "optimise=[shape, colors]", "losses.rgb=1", "losses.tv=1.0e-3",
+          "views.image_size=32", "views.per_iteration=2", "views.holdout=2",
+          "volume.resolution=16", "volume.rays=256", "volume.points=32", "volume.size=3.2",
+          "volume.center=[0, 0, 0]", "stages=[{at: 0.5, resolution: 24}]", "optim.lr=0.1",
+          "optim.schedule=constant", "iterations=40", "outputs.every=20",
+          "outputs.checkpoint_every=20"]
+
+
+@pytest.fixture(scope="module")
+def volume_run(tmp_path_factory, views, mesh_file):
+    out = tmp_path_factory.mktemp("fit") / "out"
+    return out, fit(tiny(out, base=VOLUME), views=views, gt=mesh_file)
+
+
+def test_volume_fit_carves_the_silhouettes_and_takes_the_colour(volume_run, mesh):
+    out, metrics = volume_run
+    losses = [h["silhouette"] for h in history(out)]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
+    assert metrics["mean_iou"] > 0.6 and metrics["mean_psnr"] > 15
+    assert "tv" in history(out)[-1]
+    grid = load_voxels_npz(out / "fit.npz")
+    assert grid.densities.shape == (24, 24, 24) and grid.features.shape == (3, 24, 24, 24)
+    assert torch.allclose(grid.center, torch.zeros(3)) and torch.allclose(grid.scale,
+                                                                         torch.full((3,), 3.2))
+    # fit.obj: the surface of the grid, inside the cube, coloured like the object
+    rows = obj_vertices(out / "fit.obj")
+    assert rows.shape[1] == 6 and len(rows) > 100
+    assert np.abs(rows[:, :3]).max() <= 1.6
+    assert np.abs(np.median(rows[:, 3:], axis=0) - COLOUR).max() < 0.2
+    # four training views leave floaters where few rays pass, but the true surface is covered
+    gaps = torch.cdist(mesh.verts_packed(), torch.from_numpy(rows[:, :3]).float()).amin(1)
+    assert torch.quantile(gaps, 0.9) < 0.3, gaps
+    assert "chamfer_l2" in metrics["surface"]
+    assert {"fit.obj", "fit.npz", "comparison.png", "progress.gif"} <= {
+        Path(f).name for f in metrics["files"]}
+
+
+def test_volume_fit_resumes_bit_for_bit_across_a_resolution_stage(tmp_path, views):
+    extra = ["iterations=6", "outputs.checkpoint_every=2", "outputs.every=2",
+             "stages=[{at: 3, resolution: 20}]"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    fit(tiny(full, *extra, base=VOLUME), views=views)
+    with pytest.raises(FitInterrupted):
+        fit(tiny(cut, *extra, base=VOLUME), views=views, progress=interrupt_at(5))
+    assert checkpoint(cut)["model"]["density_logits"].shape[-1] == 20
+    fit(tiny(cut, *extra, base=VOLUME), views=views, resume=True)
+    a, b = checkpoint(full), checkpoint(cut)
+    assert a["history"] == b["history"]
+    assert torch.equal(a["model"]["density_logits"], b["model"]["density_logits"])
+
+
+def test_field_fit_learns_the_silhouettes(tmp_path, views):
+    out = tmp_path / "out"
+    metrics = fit(tiny(out, "model=field", "volume.width=32", "volume.depth=2",
+                       "volume.harmonics=4", "stages=[]", "losses.tv=0", "optim.lr=0.01",
+                       "iterations=30", base=VOLUME), views=views)
+    losses = [h["silhouette"] for h in history(out)]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), losses
+    assert checkpoint(out)["model"]["kind"] == "field"
+    assert load_voxels_npz(out / "fit.npz").densities.shape == (16, 16, 16)
+    assert {"fit.obj", "fit.npz"} <= {Path(f).name for f in metrics["files"]}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["input=target", "losses.chamfer=1", "optimise=[shape]"], "model: volume fits views"),
+    (["optimise=[shape, cameras]"], "no cameras"),
+    (["losses.depth=1"], "no depth loss"),
+    (["stages=[{at: 0.5, subdivide: true}]"], "no mesh to subdivide"),
+    (["volume.isolevel=1.5"], "volume.isolevel"),
+    (["volume.center=[0, 0]"], "volume.center"),
+    (["volume.size=-1"], "volume.size"),
+    (["model=field"], "model: field has no grid"),
+    (["model=mesh", "stages=[]"], "for model: volume"),
+])
+def test_bad_volume_recipes_are_named(overrides, message):
+    with pytest.raises(InputError, match=message):
+        load_recipe(None, [*VOLUME, *overrides])
+
+
+def test_auto_cube_finds_where_the_cameras_look():
+    centre = torch.tensor([0.3, -0.2, 0.5])
+    R, T = look_at_view_transform(dist=[2.0, 2.5, 3.0, 2.2], elev=[10, 40, -20, 0],
+                                  azim=[0, 90, 200, 300], at=centre[None])
+    found, side = auto_cube(FoVPerspectiveCameras(R=R, T=T))
+    assert torch.allclose(found, centre, atol=1e-5)
+    assert side == pytest.approx(2.0, rel=1e-5)
+
+
+def test_sample_pixels_reads_ndc_points():
+    """NDC +X is left and +Y up: (0.75, 0.5) lies in the image's top-left quarter."""
+    image = torch.zeros(1, 4, 6, 1)  # wider than high: x spans [-1.5, 1.5]
+    image[0, :2, :3] = 1.0
+    xys = torch.tensor([[[0.75, 0.5], [-0.75, 0.5], [0.75, -0.5], [1.25, 0.5]]])
+    assert sample_pixels(image, xys)[0, :, 0].tolist() == [1.0, 0.0, 0.0, 1.0]
+
+
+def test_auto_cube_needs_cameras_away_from_the_centre(tmp_path):
+    """Cameras at the point they look at leave the auto cube no side: a named error."""
+    views = tmp_path / "views"
+    R, T = look_at_view_transform(dist=1.0, elev=[0.0, 30.0, 60.0], azim=[0.0, 90.0, 180.0])
+    T = torch.zeros_like(T)  # every camera at the origin
+    cameras = FoVPerspectiveCameras(fov=FOV, R=R, T=T)
+    masks = torch.zeros(3, 16, 16)
+    save_views(views, flat_images(masks), masks, cameras)
+    with pytest.raises(InputError, match="volume.size"):
+        fit(tiny(tmp_path / "out", "volume.size=auto", "views.holdout=1", base=VOLUME),
+            views=views)

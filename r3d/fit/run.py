@@ -300,6 +300,9 @@ def _start_ray_marched(recipe: Recipe, views: ViewSet) -> VolumeModel | FieldMod
     if v.center is not None:
         center = torch.tensor(v.center, dtype=cameras.R.dtype, device=cameras.R.device)
     size = size if v.size is None else v.size
+    if size <= 0:
+        raise InputError("volume.size: auto found a camera at the centre the views look at, "
+                         "so the cube has no side; give volume.size (and volume.center)")
     span = ray_span(cameras, center, size, v.points)
     colors = "colors" in recipe.optimise
     if recipe.model == "volume":
