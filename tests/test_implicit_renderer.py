@@ -533,6 +533,9 @@ def test_bad_renderer_and_sampler_arguments_raise():
     bundle = sampler(cams[0])  # one camera, two volumes
     with pytest.raises(InputError, match="same batch size"):
         VolumeSampler(volumes)(bundle)
+    # the fused path (density + features, emission-absorption) checks the rays the same way
+    with pytest.raises(InputError, match="VolumeRenderer.forward: .* same batch size"):
+        VolumeRenderer(sampler, EmissionAbsorptionRaymarcher())(cams[0], volumes)
     with pytest.raises(InputError, match="ray_bundle.lengths must be"):
         VolumeSampler(volumes)(bundle._replace(lengths=torch.ones(3)))
     with pytest.raises(InputError, match="same leading dimensions"):

@@ -121,6 +121,8 @@ class VolumeRenderer(torch.nn.Module):
                                               **kwargs)
         if not isinstance(ray_bundle, RayBundle):
             return self.renderer.march(cameras, sampler, ray_bundle, **kwargs), ray_bundle
+        sampler.check_rays("VolumeRenderer.forward", ray_bundle.origins, ray_bundle.directions,
+                           ray_bundle.lengths)
         return self._render_fused(volumes, ray_bundle, kwargs.get("eps", EA_EPS)), ray_bundle
 
     def _fuses(self, volumes: object) -> bool:
@@ -195,17 +197,10 @@ class VolumeSampler(torch.nn.Module):
         op = "VolumeSampler.forward"
         origins, directions, lengths = ray_bundle.origins, ray_bundle.directions, \
             ray_bundle.lengths
-        check_ray_bundle_variables(op, origins, directions, lengths)
+        self.check_rays(op, origins, directions, lengths)
         densities = self._volumes.densities()
         features = self._volumes.features()
         N = origins.shape[0]
-        if densities.shape[0] != N or densities.dtype != origins.dtype \
-                or densities.device != origins.device:
-            raise InputError(
-                f"{op}: the volumes and the rays must have the same batch size, dtype and "
-                f"device, got volumes' densities {describe(densities)} and rays' origins "
-                f"{describe(origins)}"
-            )
         local_origins = self._volumes.world_to_local_coords(origins)
         linear = self._volumes.get_world_to_local_coords_transform().get_matrix()[:, :3, :3]
         local_directions = torch.bmm(directions.reshape(N, -1, 3), linear).view(directions.shape)
@@ -216,6 +211,20 @@ class VolumeSampler(torch.nn.Module):
         if features is None:
             return rays_densities, rays_densities[..., :0]
         return rays_densities, self._sample(features, points)
+
+    def check_rays(self, op: str, origins: torch.Tensor, directions: torch.Tensor,
+                   lengths: torch.Tensor) -> None:
+        """Raises InputError unless origins, directions (N, ..., 3) and lengths (N, ..., P) are
+        rays of this batch of N volumes (their dtype and device)."""
+        check_ray_bundle_variables(op, origins, directions, lengths)
+        densities = self._volumes.densities()
+        if densities.shape[0] != origins.shape[0] or densities.dtype != origins.dtype \
+                or densities.device != origins.device:
+            raise InputError(
+                f"{op}: the volumes and the rays must have the same batch size, dtype and "
+                f"device, got volumes' densities {describe(densities)} and rays' origins "
+                f"{describe(origins)}"
+            )
 
     def _padded_grid_coords(self, points: torch.Tensor) -> torch.Tensor:
         """(N, ..., 3) points in each item's local coordinates -> the same points in the local
