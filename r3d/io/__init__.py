@@ -8,7 +8,7 @@ vertex order and count; malformed files raise :class:`r3d.errors.FileFormatError
 
 from r3d.io.atomic import atomic_open, atomic_paths
 from r3d.io.binvox import load_binvox, save_binvox
-from r3d.io.gltf import load_gltf, save_gltf
+from r3d.io.gltf import glb_bytes, load_gltf, points_glb_bytes, save_gltf
 from r3d.io.obj import load_obj, load_objs_as_meshes, save_obj
 from r3d.io.off import load_off, save_off
 from r3d.io.pluggable import (
@@ -30,6 +30,7 @@ __all__ = [
     "VoxelGrid",
     "atomic_open",
     "atomic_paths",
+    "glb_bytes",
     "load_binvox",
     "load_gltf",
     "load_obj",
@@ -38,6 +39,7 @@ __all__ = [
     "load_ply",
     "load_stl",
     "load_voxels_npz",
+    "points_glb_bytes",
     "save_binvox",
     "save_gltf",
     "save_obj",

@@ -28,7 +28,8 @@ Reading goes in stages:
 
 The writer produces a single-primitive file: positions, indices, optional per-vertex UVs (the
 vertices are split where one position has several UVs), an embedded PNG base-colour texture
-with a sampler of its wrap modes, and optional COLOR_0.
+with a sampler of its wrap modes, optional COLOR_0 and NORMAL; :func:`glb_bytes` returns the
+same GLB as bytes and :func:`points_glb_bytes` a point primitive's, for the HTML viewer.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ from r3d.io.utils import (
 )
 from r3d.structures.textures import TexturesVertex
 
-__all__ = ["GltfMesh", "load_gltf", "read_gltf", "save_gltf"]
+__all__ = ["GltfMesh", "glb_bytes", "load_gltf", "points_glb_bytes", "read_gltf", "save_gltf"]
 
 _COMPONENTS = {5120: "i1", 5121: "u1", 5122: "i2", 5123: "u2", 5125: "u4", 5126: "f4"}
 _TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
@@ -73,9 +74,9 @@ _CHUNK_BIN = 0x004E4942
 # compressed geometry that would otherwise read as zeros
 _UNSUPPORTED_EXTENSIONS = {"KHR_draco_mesh_compression", "EXT_meshopt_compression"}
 # primitive modes
-_TRIANGLES, _TRIANGLE_STRIP, _TRIANGLE_FAN = 4, 5, 6
+_POINTS, _TRIANGLES, _TRIANGLE_STRIP, _TRIANGLE_FAN = 0, 4, 5, 6
 # component types and buffer view targets the writer uses
-_FLOAT, _UNSIGNED_INT = 5126, 5125
+_FLOAT, _UNSIGNED_INT, _UNSIGNED_BYTE = 5126, 5125, 5121
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _LINEAR = 9729
 # sampler wrap modes and the TexturesUV padding modes that sample the same
@@ -634,15 +635,15 @@ def _pad4(data: bytes, fill: bytes) -> bytes:
     return data + fill * ((4 - len(data) % 4) % 4)
 
 
-def _split_uv_seams(v: np.ndarray, fc: np.ndarray, col: np.ndarray | None, uvs: np.ndarray,
+def _split_uv_seams(v: np.ndarray, fc: np.ndarray, extra: np.ndarray | None, uvs: np.ndarray,
                     fuv: np.ndarray):
     """Per-vertex UVs: splits vertices where one position has several UVs.
 
     Args:
-        v: (V, 3) positions; fc: (F, 3) faces; col: (V, 3) colours or None;
-        uvs: (T, 2) UVs; fuv: (F, 3) indices into them.
+        v: (V, 3) positions; fc: (F, 3) faces; extra: (V, C) per-vertex attributes (colours,
+        normals) or None; uvs: (T, 2) UVs; fuv: (F, 3) indices into them.
     Returns:
-        (v (V', 3), fc (F, 3), col (V', 3) or None, uv (V', 2)), vertices in order of first
+        (v (V', 3), fc (F, 3), extra (V', C) or None, uv (V', 2)), vertices in order of first
         use when split.
     """
     if fc.size and not np.array_equal(fc, fuv):
@@ -653,36 +654,43 @@ def _split_uv_seams(v: np.ndarray, fc: np.ndarray, col: np.ndarray | None, uvs: 
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
         uniq = uniq[order]
-        col = None if col is None else col[uniq[:, 0]]
-        return v[uniq[:, 0]], rank[inverse.reshape(-1)].reshape(-1, 3), col, uvs[uniq[:, 1]]
+        extra = None if extra is None else extra[uniq[:, 0]]
+        return v[uniq[:, 0]], rank[inverse.reshape(-1)].reshape(-1, 3), extra, uvs[uniq[:, 1]]
     uv = uvs if uvs.shape[0] == v.shape[0] else np.zeros((v.shape[0], 2))
     if uvs.shape[0] != v.shape[0]:
         uv[fc.reshape(-1)] = uvs[fuv.reshape(-1)]
-    return v, fc, col, uv
+    return v, fc, extra, uv
 
 
-def _save_arrays(fn: str, verts, faces, verts_uvs, faces_uvs, texture_map, verts_colors):
+def _save_arrays(fn: str, verts, faces, verts_uvs, faces_uvs, texture_map, verts_colors,
+                 verts_normals):
     """Checks the arguments of :func:`save_gltf`.
 
     Returns (verts (V, 3) float64, faces (F, 3) int64, uv (V, 2) float64 or None, colours
-    (V, 3) float64 or None, PNG bytes of the texture or None), vertices split at UV seams;
-    InputError for bad arguments.
+    (V, 3) float64 or None, normals (V, 3) float64 or None, PNG bytes of the texture or
+    None), vertices split at UV seams; InputError for bad arguments.
     """
     v = as_float_array(fn, "verts", verts, 3)
     fc = as_index_array(fn, "faces", faces, v.shape[0])
-    col = None
+    parts = []
     if verts_colors is not None:
-        col = per_vertex_floats(fn, "verts_colors", verts_colors, (3, 4), v.shape[0])[:, :3]
+        parts.append(per_vertex_floats(fn, "verts_colors", verts_colors, (3, 4),
+                                       v.shape[0])[:, :3])
+    if verts_normals is not None:
+        parts.append(per_vertex_floats(fn, "verts_normals", verts_normals, (3,), v.shape[0]))
+    extra = np.concatenate(parts, axis=1) if parts else None
     uvs, fuv = as_uv_arrays(fn, verts_uvs, faces_uvs, fc, v.shape[0])
     uv = None
     if uvs is not None:
-        v, fc, col, uv = _split_uv_seams(v, fc, col, uvs, fuv)
+        v, fc, extra, uv = _split_uv_seams(v, fc, extra, uvs, fuv)
+    col = None if verts_colors is None else extra[:, :3]
+    normals = None if verts_normals is None else extra[:, -3:]
     png = None
     if texture_map is not None:
         if uv is None:
             raise InputError(f"{fn}: texture_map needs verts_uvs")
         png = image_to_png_bytes(texture_map)
-    return v, fc, uv, col, png
+    return v, fc, uv, col, normals, png
 
 
 class _BufferBuilder:
@@ -720,11 +728,17 @@ class _BufferBuilder:
 
 
 def _primitive_json(buffers: _BufferBuilder, v: np.ndarray, fc: np.ndarray,
-                    uv: np.ndarray | None, col: np.ndarray | None) -> dict:
-    """The triangle primitive of (V, 3) positions, (F, 3) faces, (V, 2) UVs (r3d convention)
-    and (V, 3) colours, its arrays added to ``buffers``."""
+                    uv: np.ndarray | None, col: np.ndarray | None,
+                    normals: np.ndarray | None) -> dict:
+    """The triangle primitive of (V, 3) positions, (F, 3) faces, (V, 2) UVs (r3d convention),
+    (V, 3) colours and (V, 3) normals, its arrays added to ``buffers``."""
     attributes = {"POSITION": buffers.add_accessor(v.astype("<f4"), _FLOAT, "VEC3",
                                                    _ARRAY_BUFFER, True)}
+    if normals is not None:
+        length = np.linalg.norm(normals, axis=1, keepdims=True)
+        unit = np.where(length > 0, normals / np.where(length > 0, length, 1), [0.0, 0.0, 1.0])
+        attributes["NORMAL"] = buffers.add_accessor(unit.astype("<f4"), _FLOAT, "VEC3",
+                                                    _ARRAY_BUFFER)
     if uv is not None:
         gl_uv = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype("<f4")
         attributes["TEXCOORD_0"] = buffers.add_accessor(gl_uv, _FLOAT, "VEC2", _ARRAY_BUFFER)
@@ -746,12 +760,13 @@ def _sampler_codes(path: str, wrap: Wrap) -> tuple[int, int]:
 
 
 def _gltf_json(v: np.ndarray, fc: np.ndarray, uv: np.ndarray | None, col: np.ndarray | None,
-               png: bytes | None, wrap_codes: tuple[int, int]) -> tuple[dict, bytes]:
+               normals: np.ndarray | None, png: bytes | None,
+               wrap_codes: tuple[int, int]) -> tuple[dict, bytes]:
     """(glTF JSON without ``buffers``, buffer bytes) of a one-node, one-primitive scene with
     an embedded PNG base-colour texture when ``png`` is given, sampled with wrap modes
     ``wrap_codes`` (wrapS, wrapT)."""
     buffers = _BufferBuilder()
-    primitive = _primitive_json(buffers, v, fc, uv, col)
+    primitive = _primitive_json(buffers, v, fc, uv, col, normals)
     gltf: dict = {
         "asset": {"version": "2.0", "generator": "r3d"},
         "scene": 0,
@@ -773,16 +788,14 @@ def _gltf_json(v: np.ndarray, fc: np.ndarray, uv: np.ndarray | None, col: np.nda
     return gltf, buffers.blob()
 
 
-def _write_glb(path: str, gltf: dict, blob: bytes) -> None:
-    """Writes a GLB file (header, JSON chunk, BIN chunk ``blob``), atomically."""
+def _glb_container(gltf: dict, blob: bytes) -> bytes:
+    """The bytes of a GLB file: header, JSON chunk of ``gltf``, BIN chunk ``blob``."""
     gltf["buffers"] = [{"byteLength": len(blob)}]
     js = _pad4(json.dumps(gltf, separators=(",", ":")).encode("utf-8"), b" ")
     total = 12 + 8 + len(js) + 8 + len(blob)
-    out = (struct.pack("<4sII", _GLB_MAGIC, 2, total)
-           + struct.pack("<II", len(js), _CHUNK_JSON) + js
-           + struct.pack("<II", len(blob), _CHUNK_BIN) + blob)
-    with atomic_open(path, "wb") as handle:
-        handle.write(out)
+    return (struct.pack("<4sII", _GLB_MAGIC, 2, total)
+            + struct.pack("<II", len(js), _CHUNK_JSON) + js
+            + struct.pack("<II", len(blob), _CHUNK_BIN) + blob)
 
 
 def _write_gltf_text(path: str, gltf: dict, blob: bytes) -> None:
@@ -791,6 +804,59 @@ def _write_gltf_text(path: str, gltf: dict, blob: bytes) -> None:
     gltf["buffers"] = [{"byteLength": len(blob), "uri": uri}]
     with atomic_open(path, "w", encoding="utf-8", newline="\n") as handle:
         json.dump(gltf, handle, indent=1)
+
+
+def _mesh_document(path: str, verts, faces, verts_uvs, faces_uvs, texture_map, verts_colors,
+                   verts_normals, texture_wrap) -> tuple[dict, bytes]:
+    """(glTF JSON without ``buffers``, buffer bytes) of one mesh; the arguments as
+    :func:`save_gltf`'s, ``path`` naming the file in warnings."""
+    wrap = saved_wrap("save_gltf", texture_wrap)
+    v, fc, uv, col, normals, png = _save_arrays("save_gltf", verts, faces, verts_uvs,
+                                                faces_uvs, texture_map, verts_colors,
+                                                verts_normals)
+    return _gltf_json(v, fc, uv, col, normals, png,
+                      _sampler_codes(path, wrap) if png is not None else (0, 0))
+
+
+def glb_bytes(verts, faces, *, verts_uvs=None, faces_uvs=None, texture_map=None,
+              verts_colors=None, verts_normals=None, texture_wrap="repeat") -> bytes:
+    """The GLB file :func:`save_gltf` writes for ``.glb``, as bytes (for embedding, e.g. in
+    the HTML viewer); the arguments as :func:`save_gltf`'s."""
+    return _glb_container(*_mesh_document("glb_bytes", verts, faces, verts_uvs, faces_uvs,
+                                          texture_map, verts_colors, verts_normals,
+                                          texture_wrap))
+
+
+def points_glb_bytes(points, colors=None) -> bytes:
+    """A GLB file of one point primitive (mode POINTS), as bytes.
+
+    Args:
+        points: (P, 3) float positions.
+        colors: (P, 3) float colours in [0, 1] (clipped), stored as normalised unsigned
+            bytes (COLOR_0), or None.
+    """
+    p = as_float_array("points_glb_bytes", "points", points, 3)
+    buffers = _BufferBuilder()
+    attributes = {"POSITION": buffers.add_accessor(p.astype("<f4"), _FLOAT, "VEC3",
+                                                   _ARRAY_BUFFER, True)}
+    if colors is not None:
+        col = per_vertex_floats("points_glb_bytes", "colors", colors, (3, 4), p.shape[0])
+        col8 = np.round(np.clip(col[:, :3], 0, 1) * 255).astype(np.uint8)
+        rows = np.zeros((p.shape[0], 4), np.uint8)  # VEC4: each element 4-byte aligned
+        rows[:, :3], rows[:, 3] = col8, 255
+        attributes["COLOR_0"] = buffers.add_accessor(rows, _UNSIGNED_BYTE, "VEC4",
+                                                     _ARRAY_BUFFER)
+        buffers.accessors[-1]["normalized"] = True
+    gltf = {
+        "asset": {"version": "2.0", "generator": "r3d"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": attributes, "mode": _POINTS}]}],
+        "bufferViews": buffers.views,
+        "accessors": buffers.accessors,
+    }
+    return _glb_container(gltf, buffers.blob())
 
 
 def save_gltf(
@@ -802,6 +868,7 @@ def save_gltf(
     faces_uvs=None,
     texture_map=None,
     verts_colors=None,
+    verts_normals=None,
     binary: bool | None = None,
     texture_wrap="repeat",
 ) -> None:
@@ -815,20 +882,19 @@ def save_gltf(
             split where one position has several UVs, so V may grow.
         texture_map: (H, W, 3) float image in [0, 1], embedded as PNG (needs UVs).
         verts_colors: (V, 3) float in [0, 1], written as COLOR_0.
+        verts_normals: (V, 3) float vertex normals, written (normalised) as NORMAL.
         texture_wrap: how the texture wraps UVs outside [0, 1], a TexturesUV padding mode
             (e.g. ``textures.padding_mode``; one for both axes or a (u, v) pair), written as
             the sampler's wrapS and wrapT ("repeat" REPEAT, "reflection" MIRRORED_REPEAT,
             "border" and "zeros" CLAMP_TO_EDGE).
     """
     path = os.fspath(f)
-    wrap = saved_wrap("save_gltf", texture_wrap)
-    v, fc, uv, col, png = _save_arrays("save_gltf", verts, faces, verts_uvs, faces_uvs,
-                                       texture_map, verts_colors)
-    gltf, blob = _gltf_json(v, fc, uv, col, png,
-                            _sampler_codes(path, wrap) if png is not None else (0, 0))
+    gltf, blob = _mesh_document(path, verts, faces, verts_uvs, faces_uvs, texture_map,
+                                verts_colors, verts_normals, texture_wrap)
     if binary is None:
         binary = path.lower().endswith(".glb")
     if binary:
-        _write_glb(path, gltf, blob)
+        with atomic_open(path, "wb") as handle:
+            handle.write(_glb_container(gltf, blob))
     else:
         _write_gltf_text(path, gltf, blob)

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from r3d.errors import InputError
+from r3d.structures.display import NotebookView
 from r3d.structures.laplacian_matrices import laplacian
 from r3d.structures.mesh_face_areas_normals import mesh_face_areas_normals
 from r3d.structures.utils import (
@@ -37,7 +38,7 @@ def _first_bad(mask: torch.Tensor) -> int:
     return int(mask.nonzero()[0, 0])
 
 
-class Meshes:
+class Meshes(NotebookView):
     """A batch of N triangle meshes, each with its own number of vertices and faces.
 
     Every per-vertex or per-face quantity is available in three forms:

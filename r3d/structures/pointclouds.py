@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from r3d.errors import InputError
+from r3d.structures.display import NotebookView
 from r3d.structures.utils import (
     BatchLayout,
     RowField,
@@ -27,7 +28,7 @@ from r3d.structures.utils import (
 __all__ = ["Pointclouds", "join_pointclouds_as_batch", "join_pointclouds_as_scene"]
 
 
-class Pointclouds:
+class Pointclouds(NotebookView):
     """A batch of N point clouds, each with its own number of points P_i.
 
     Points, and optional normals and features, are available as a list of N (P_i, D) tensors,

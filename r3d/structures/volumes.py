@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from r3d.errors import InputError
+from r3d.structures.display import NotebookView
 from r3d.structures.utils import (
     as_index_list,
     describe,
@@ -144,7 +145,7 @@ def _per_item(
     return x.expand(n, 3)
 
 
-class Volumes:
+class Volumes(NotebookView):
     """A batch of N voxel grids of densities, optionally with features, placed in the world.
 
     Args:
