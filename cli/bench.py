@@ -153,8 +153,9 @@ def bench(
     """
     from r3d.bench import report
     from r3d.bench.registry import select_cases
-    from r3d.bench.runner import Settings, iter_measurements, machine_info
+    from r3d.bench.runner import Settings, iter_measurements
     from r3d.io.atomic import atomic_paths
+    from r3d.runs.machine import machine_info
 
     if list_cases:
         _list_cases()

@@ -16,8 +16,9 @@ per op family (see ``r3d/bench/cases/packing.py``), and run by ``r3d bench`` or 
 
 from r3d.bench.load import BackgroundLoad
 from r3d.bench.registry import Case, Contender, all_cases, get_case, register_case, select_cases
-from r3d.bench.runner import Record, Settings, iter_measurements, machine_info, measure
+from r3d.bench.runner import Record, Settings, iter_measurements, measure
 from r3d.bench.timing import Summary, median, quantile, spread, time_interleaved
+from r3d.runs.machine import machine_info
 
 __all__ = [
     "BackgroundLoad",

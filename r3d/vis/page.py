@@ -95,7 +95,8 @@ def viewer_block(items: list[ViewItem], ids: _Ids, layout: str = "overlay",
 def document(title: str, body: str, *, viewer: bool, full: bool = False) -> str:
     """A whole HTML page: ``title`` (escaped here), ``body`` (HTML), the stylesheet, and, with
     ``viewer``, three.js and the viewer script; ``full`` sizes one viewer to the window."""
-    scripts = ""
+    # pages without a viewer are ready once parsed (the viewer says so itself when it drew)
+    scripts = '<script>document.body.dataset.r3dReady = "1";</script>\n'
     if viewer:
         scripts = (f"<script>{_asset('three.bundle.min.js')}</script>\n"
                    f"<script>{_asset('viewer.js')}</script>\n")
