@@ -4,7 +4,9 @@
 a UV texture) or ``fit.ply`` (a fitted point cloud with colours); for a volume or a field,
 ``fit.npz`` (the grid of per-voxel opacities and colours, :func:`r3d.io.save_voxels_npz`) and
 ``fit.obj`` (its surface at opacity ``volume.isolevel`` by marching cubes, coloured);
-``comparison.png`` (each scored view: input | fit); ``progress.gif`` (input | fit every
+``comparison.png`` (each scored view: input | fit); ``report.html`` (:mod:`r3d.fit.report`:
+the scores, every scored view, the fitted shape in a 3D viewer, the curves, recipe and
+machine, in one self-contained page); ``progress.gif`` (input | fit every
 ``outputs.every`` iterations); ``loss.png`` (each weighted loss term per iteration, log
 scale); ``metrics.json``; ``recipe.yaml`` (the resolved recipe, stages at their iterations,
 which ``--resume`` reads back); ``checkpoint.pt``; and, when the run ends, the folder's
@@ -30,10 +32,12 @@ from r3d.fit.frame import from_frame
 from r3d.fit.model import MeshModel, PointsModel
 from r3d.fit.recipe import Recipe, recipe_to_dict
 from r3d.fit.render import render_display
+from r3d.fit.report import ScoredViews, write_fit_report
 from r3d.io import VoxelGrid, atomic_open, save_obj, save_ply, save_voxels_npz
 from r3d.ops import marching_cubes
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.images import to_uint8, write_gif, write_png
+from r3d.runs.machine import machine_info
 from r3d.runs.metrics import iou, pose_errors, psnr, surface_scores
 from r3d.runs.plots import plot_losses
 from r3d.structures import Meshes
@@ -48,10 +52,6 @@ __all__ = [
 ]
 
 COMPARISON_VIEWS = 6  # rows of comparison.png at most
-
-
-
-
 
 
 def write_recipe(recipe: Recipe, out: Path) -> Path:
@@ -114,9 +114,9 @@ def _save_model(state, mesh: Meshes | None, out: Path, recipe: Recipe) -> list[P
     return [path]
 
 
-def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarray]:
-    """Per-view IoU (and PSNR when colours were fitted) of the scored views, and the
-    comparison picture (rows: input | fit)."""
+def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, ScoredViews]:
+    """Per-view IoU (and PSNR when colours were fitted) of the scored views, and the views
+    themselves (inputs, renders of the fit, camera centres)."""
     views = inputs.views(recipe.image_size_at(recipe.iterations), device)
     cameras = state.view_cameras(views, scored.to(device))
     images, masks = render_display(state.model, cameras, views.image_size,
@@ -134,10 +134,10 @@ def _score_views(recipe, state, inputs, scored, device) -> tuple[dict, np.ndarra
     summary = {"views": per_view, "mean_iou": round(float(ious.mean()), 5)}
     if psnrs is not None:
         summary["mean_psnr"] = round(float(psnrs.mean()), 3)
-    rows = torch.cat([targets, images], dim=2)[:COMPARISON_VIEWS]
-    return summary, to_uint8(rows.reshape(-1, *rows.shape[2:]))
-
-
+    centers = cameras.get_camera_center().detach().double().cpu().numpy()
+    centers = from_frame(torch.from_numpy(centers), inputs.target_frame).numpy()
+    return summary, ScoredViews([views.names[i] for i in scored.tolist()], to_uint8(targets),
+                                to_uint8(images), centers)
 
 
 def _has_surface(model, mesh: Meshes | None, written: Path) -> bool:
@@ -164,10 +164,12 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
     train, held = split
     if recipe.input == "views":
         scored = held if len(held) else train
-        views_metrics, picture = _score_views(recipe, state, inputs, scored, device)
+        views_metrics, scored_views = _score_views(recipe, state, inputs, scored, device)
         metrics["scored_views"] = "held_out" if len(held) else "training"
         metrics.update(views_metrics)
-        files.append(write_png(out / "comparison.png", picture))
+        rows = np.concatenate([scored_views.inputs, scored_views.renders],
+                              axis=2)[:COMPARISON_VIEWS]
+        files.append(write_png(out / "comparison.png", rows.reshape(-1, *rows.shape[2:])))
     if inputs.gt is not None and "shape" in recipe.optimise and _has_surface(state.model, mesh,
                                                                        model_files[0]):
         metrics["surface"] = surface_scores(model_files[0], inputs.gt)
@@ -180,7 +182,12 @@ def write_outputs(recipe: Recipe, state, inputs, split, device: torch.device,
         plot_losses(state.history, out / "loss.png")
         files.append(out / "loss.png")
     files.append(out / "checkpoint.pt")
-    metrics["files"] = [str(f) for f in [*files, out / "metrics.json"]]
+    metrics["files"] = [str(f) for f in [*files, out / "report.html", out / "metrics.json"]]
+    write_fit_report(out, recipe_text=(out / "recipe.yaml").read_text(encoding="utf-8"),
+                     inputs=json.loads((out / "inputs.json").read_text(encoding="utf-8")),
+                     metrics=metrics, history=state.history,
+                     scored=scored_views if recipe.input == "views" else None,
+                     model_file=model_files[0], gt=inputs.gt, machine=machine_info(device))
     with atomic_open(out / "metrics.json", "w") as f:
         json.dump(metrics, f, indent=2)
     return metrics

@@ -42,6 +42,7 @@ class ViewItem:
             get one of the page's palette.
         color: CSS colour replacing the material's, or None (the palette's, for items without
             own colours).
+        plain: drawn in ``color`` alone, its texture and vertex colours left out.
         opacity: 1 opaque; below 1 drawn see-through (e.g. a ground truth under a result).
         wireframe: drawn as edges.
         point_size: pixels per point.
@@ -54,6 +55,7 @@ class ViewItem:
     note: str | None = None
     own_colors: bool = False
     color: str | None = None
+    plain: bool = False
     opacity: float = 1.0
     wireframe: bool = False
     point_size: float = 2.0

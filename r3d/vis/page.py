@@ -82,7 +82,7 @@ def viewer_block(items: list[ViewItem], ids: _Ids, layout: str = "overlay",
                          f"</script>")
         config.append({"name": item.name, "kind": item.kind, "glb": glb_id,
                        "lines": item.lines, "note": item.note, "color": color,
-                       "opacity": item.opacity, "wireframe": item.wireframe,
+                       "plain": item.plain, "opacity": item.opacity, "wireframe": item.wireframe,
                        "pointSize": item.point_size})
     config_id = ids("config")
     settings = {"items": config, "layout": layout, "view": _view(view)}

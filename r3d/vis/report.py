@@ -22,15 +22,19 @@ from r3d.vis.charts import Series, line_chart
 from r3d.vis.items import ViewItem
 from r3d.vis.page import VIEW, _asset, _Ids, document, text, viewer_block, write_html
 
-__all__ = ["Report", "Series", "png_data_uri"]
+__all__ = ["Report", "Series", "image_data_uri"]
 
 # the longest side of an embedded image (larger ones are shrunk, keeping the page small)
 MAX_IMAGE_SIDE = 512
 
 
-def png_data_uri(image) -> str:
-    """A ``data:image/png`` URI of ``image``: a path to an image file, PNG bytes, or an
-    (H, W[, C]) uint8 array / float array in [0, 1]; shrunk to at most MAX_IMAGE_SIDE."""
+def image_data_uri(image) -> str:
+    """A data URI of ``image``: a GIF file as it is (animations kept); else PNG of a path to
+    an image file, of PNG bytes, or of an (H, W[, C]) uint8 array / float array in [0, 1],
+    shrunk to at most MAX_IMAGE_SIDE."""
+    if isinstance(image, (str, Path)) and Path(image).suffix.lower() == ".gif":
+        return "data:image/gif;base64," + base64.b64encode(Path(image).read_bytes()).decode(
+            "ascii")
     if isinstance(image, (str, Path)):
         picture = Image.open(image)
         picture.load()
@@ -137,8 +141,8 @@ class Report:
         return self
 
     def images(self, images: Sequence[tuple[str, object]]) -> Report:
-        """A grid of (caption, image) pairs; images as :func:`png_data_uri` takes them."""
-        figures = [f'<figure><img src="{png_data_uri(image)}" alt="{text(caption)}">'
+        """A grid of (caption, image) pairs; images as :func:`image_data_uri` takes them."""
+        figures = [f'<figure><img src="{image_data_uri(image)}" alt="{text(caption)}">'
                    f"<figcaption>{text(caption)}</figcaption></figure>"
                    for caption, image in images]
         self.parts.append(f'<div class="r3d-grid">{"".join(figures)}</div>')
@@ -148,8 +152,8 @@ class Report:
               labels: tuple[str, str] = ("input", "result")) -> Report:
         """(caption, left image, right image) side by side per entry: an input beside the
         result for the same view."""
-        figures = [f'<figure class="r3d-pair"><img src="{png_data_uri(left)}" '
-                   f'alt="{text(labels[0])}: {text(caption)}"><img src="{png_data_uri(right)}" '
+        figures = [f'<figure class="r3d-pair"><img src="{image_data_uri(left)}" '
+                   f'alt="{text(labels[0])}: {text(caption)}"><img src="{image_data_uri(right)}" '
                    f'alt="{text(labels[1])}: {text(caption)}"><figcaption>{text(caption)}: '
                    f"{text(labels[0])} | {text(labels[1])}</figcaption></figure>"
                    for caption, left, right in pairs]

@@ -1,6 +1,6 @@
 // r3d's 3D viewer: mounts every <div class="r3d-viewer" data-config="ID"> of the page, where
 // ID names a <script type="application/json"> holding the viewer's configuration:
-//   {items: [{name, kind: "mesh" | "points", glb: ID of a base64 <script>, color, opacity,
+//   {items: [{name, kind: "mesh" | "points", glb: ID of a base64 <script>, color, plain, opacity,
 //             wireframe, pointSize, lines: [info lines], note}], layout: "overlay" | "side",
 //    view: {azimuth, elevation} in degrees (PyTorch3D's: azimuth 0 looks from +z)}
 // It needs the three.js bundle (global R3DTHREE) loaded before it. Nothing is fetched: the
@@ -55,6 +55,10 @@
     const nodes = drawables(root);
     for (const node of nodes) {
       const material = node.material;
+      if (item.plain) {
+        material.map = null;
+        material.vertexColors = false;
+      }
       if (item.color) material.color.set(item.color);
       if (item.opacity !== undefined && item.opacity < 1) {
         material.transparent = true;
