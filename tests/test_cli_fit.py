@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -286,6 +287,33 @@ def test_metrics_are_what_r3d_chamfer_gives_on_the_written_files(tmp_path):
                 str(tmp_path / "again"), *EXAMPLE, "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["surface"] == surface
+
+
+def test_report_html(tmp_path):
+    """report.html holds the scores, every held-out view as input | fit, the fit and the
+    ground truth in the viewer, the loss curves, the recipe and the machine, and is listed
+    with the run's files."""
+    out = tmp_path / "rep"
+    result = run("--out", str(out), *EXAMPLE, "--set", "example.views=4",
+                 "--set", "views.holdout=2", "--json")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert str(out.resolve() / "report.html") in metrics["files"]
+    page = (out / "report.html").read_text()
+    assert page.count('<figure class="r3d-pair">') == len(metrics["views"]) == 2
+    for view in metrics["views"]:
+        assert f"{view['view']}: input | fit" in page
+    assert len(re.findall(r'<div class="r3d-viewer" data-config="r3d-config-\d+">', page)) == 1
+    config = json.loads(page.split('<script type="application/json" id="r3d-config-')[1]
+                        .split(">", 1)[1].split("</script>")[0])
+    names = [item["name"] for item in config["items"]]
+    assert names == ["fit: fit.obj", "ground truth: cow.obj"]
+    assert all(item["glb"] for item in config["items"])
+    assert config["items"][1]["opacity"] < 1
+    assert '<polyline class="r3d-series"' in page and "weighted losses" in page
+    assert f"{metrics['mean_iou']:.5g}" in page
+    assert "init:" in page and "Machine" in page and "torch_threads" in page
+    assert "https://" not in page.split("<script>", 1)[0]  # nothing fetched: no link in the head
 
 
 def test_quick(tmp_path):

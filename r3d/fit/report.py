@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from r3d.vis import file_items
+from r3d.errors import FileFormatError
+from r3d.vis import ViewItem, file_items
 from r3d.vis.report import Report, Series
 
 __all__ = ["ScoredViews", "write_fit_report"]
@@ -97,7 +98,10 @@ def write_fit_report(out: Path, *, recipe_text: str, inputs: dict, metrics: dict
                                                              scored.renders)],
                      ("input", "fit"))
     report.heading("The fitted shape")
-    items = file_items(model_file)
+    try:
+        items = file_items(model_file)
+    except FileFormatError as exc:  # e.g. a volume with no surface at its isolevel
+        items = [ViewItem(model_file.name, "mesh", None, ["nothing to draw"], note=str(exc))]
     for item in items:
         item.name = f"fit: {item.name}"
     if gt is not None:
