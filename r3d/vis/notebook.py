@@ -1,5 +1,5 @@
 """The viewer in notebooks and from Python: ``_repr_html_`` of the data types and
-:func:`show`.
+:func:`show` (3D data, files and rendered images).
 
 A notebook cell's output is an ``<iframe srcdoc>`` holding a whole viewer page, so every
 output is self-contained (no network, no script shared between cells) and survives being
@@ -13,10 +13,14 @@ import tempfile
 import webbrowser
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from r3d.errors import InputError
 from r3d.structures import Meshes, Pointclouds, Volumes
 from r3d.vis.items import ViewItem, file_items, items_of
 from r3d.vis.page import VIEW, text, viewer_page, write_html
+from r3d.vis.report import Report
 
 __all__ = ["iframe", "repr_html", "show", "view_items"]
 
@@ -26,7 +30,8 @@ def view_items(*data, names=None) -> list[ViewItem]:
     member), or a file path (mesh, point cloud or voxel grid). ``names`` names the items of a
     single batch argument."""
     if not data:
-        raise InputError("show: give at least one Meshes, Pointclouds, Volumes or file path")
+        raise InputError("show: give at least one Meshes, Pointclouds, Volumes, file path or "
+                         "image tensor")
     items = []
     for value in data:
         if isinstance(value, (str, os.PathLike)):
@@ -35,7 +40,7 @@ def view_items(*data, names=None) -> list[ViewItem]:
             items += items_of(value, names if len(data) == 1 else None)
         else:
             raise InputError(f"show: cannot show a {type(value).__name__}; give Meshes, "
-                             f"Pointclouds, Volumes or a file path")
+                             f"Pointclouds, Volumes, a file path or an image tensor")
     return items
 
 
@@ -59,15 +64,29 @@ def _in_notebook() -> bool:
     return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
 
 
+def _image_list(images: torch.Tensor) -> list[tuple[str, np.ndarray]]:
+    """(caption, (H, W, C) float array) of each image of an (N, H, W, C) or (H, W, C) render
+    (C 1, 3 or 4: grey, RGB, RGBA)."""
+    batch = images.detach().float().cpu()
+    if batch.dim() == 3:
+        batch = batch[None]
+    if batch.dim() != 4 or batch.shape[-1] not in (1, 3, 4):
+        raise InputError(f"show: images must be (N, H, W, C) or (H, W, C) with C 1, 3 or 4, "
+                         f"got shape {tuple(images.shape)}")
+    return [(f"image {i}", batch[i].numpy()) for i in range(batch.shape[0])]
+
+
 def show(*data, names=None, layout: str = "overlay", view: tuple[float, float] = VIEW,
          out=None, open_browser: bool = True, title: str = "r3d view"):
-    """Shows meshes, point clouds, volumes or files in the viewer.
+    """Shows meshes, point clouds, volumes, files or rendered images.
 
-    In a notebook the viewer is displayed inline; elsewhere the page is written to ``out``
-    (default: a new file in the temporary folder) and opened in the default browser.
+    In a notebook the page is displayed inline; elsewhere it is written to ``out`` (default: a
+    new file in the temporary folder) and opened in the default browser.
 
     Args:
-        data: Meshes / Pointclouds / Volumes batches or file paths, drawn together.
+        data: Meshes / Pointclouds / Volumes batches or file paths, drawn together in the 3D
+            viewer; image tensors (a renderer's output, (N, H, W, C) or (H, W, C), values in
+            [0, 1]) shown as a grid of images.
         names: names of the items of a single batch.
         layout: "overlay" (items where they are) or "side" (side by side).
         view: the first camera's (azimuth, elevation) in degrees (PyTorch3D's convention).
@@ -78,7 +97,16 @@ def show(*data, names=None, layout: str = "overlay", view: tuple[float, float] =
     """
     if layout not in ("overlay", "side"):
         raise InputError(f"show: layout must be 'overlay' or 'side', got {layout!r}")
-    page = viewer_page(view_items(*data, names=names), title, layout, view)
+    images = [d for d in data if isinstance(d, torch.Tensor)]
+    shapes = [d for d in data if not isinstance(d, torch.Tensor)]
+    if images:
+        report = Report(title)
+        report.images([pair for batch in images for pair in _image_list(batch)])
+        if shapes:
+            report.viewer(view_items(*shapes, names=names), layout, view)
+        page = report.html()
+    else:
+        page = viewer_page(view_items(*shapes, names=names), title, layout, view)
     if out is None and _in_notebook():
         from IPython.display import HTML, display
 
