@@ -3,26 +3,28 @@
 r3d parses OBJ, PLY, OFF, STL and glTF itself. For the formats below :class:`r3d.io.IO` falls
 back to trimesh (a dependency of r3d, imported only when such a file is read or written):
 
-============  ==========================================  ===============  ===============
-extension     what                                        load             save
-============  ==========================================  ===============  ===============
-``.3mf``      3D Manufacturing Format (needs lxml)         mesh             mesh
-``.dae``      COLLADA (needs pycollada)                   mesh             mesh (geometry)
-``.zae``      zipped COLLADA (needs pycollada)            mesh             --
-``.zip``      an archive of OBJ, PLY, STL, OFF, GLB, ...  mesh, points     --
-``.xyz``      text points: ``x y z [r g b [a]]``          points           points
-============  ==========================================  ===============  ===============
+============  ==========================================  ============  ===============
+extension     what                                        load          save
+============  ==========================================  ============  ===============
+``.3mf``      3D Manufacturing Format (needs lxml)        mesh          mesh (geometry)
+``.dae``      COLLADA (needs pycollada)                   mesh          mesh (geometry)
+``.zae``      zipped COLLADA (needs pycollada)            mesh          --
+``.zip``      an archive of OBJ, PLY, STL, OFF, GLB, ...  mesh, points  --
+``.xyz``      text points: ``x y z [r g b [a]]``          points        points
+============  ==========================================  ============  ===============
 
-trimesh loads with ``process=False``: vertices are kept as trimesh's loader gives them, never
-merged (trimesh itself may split or duplicate them, e.g. COLLADA keeps three per triangle in
-some files). A file holding several geometries becomes one mesh: trimesh's ``Scene.dump``
-applies each node's transform and ``trimesh.util.concatenate`` joins the results. Vertex
-colours become (V, 3) colours, face colours (F, 3), and a UV texture (trimesh's per-vertex UVs
-with a material image or glTF base-colour texture) UVs and its image. Anything trimesh cannot
-read, and files with nothing of the kind asked for, raise :class:`FileFormatError` naming the
-path; a missing optional package raises one naming it and its ``pip install``.
+trimesh loads with ``process=False``: vertices are kept as trimesh's loader gives them (its OBJ
+loader splits them by (v, vt) pair; its COLLADA loader ignores ``process=False`` and merges
+vertices at equal positions). A file holding several geometries becomes one mesh: trimesh's
+``Scene.dump`` applies each node's transform and ``trimesh.util.concatenate`` joins the
+results. Vertex colours become (V, 3) colours, face colours (F, 3), and a UV texture (trimesh's
+per-vertex UVs with a material image or glTF base-colour texture) UVs and its image. Anything
+trimesh cannot read, and files with nothing of the kind asked for, raise
+:class:`FileFormatError` naming the path; a missing optional package raises one naming it and
+its ``pip install``.
 
-Savers write geometry only: trimesh's 3MF and COLLADA exporters write no colours or images.
+Savers write geometry only (trimesh's 3MF and COLLADA exporters write no colours or images),
+atomically.
 """
 
 from __future__ import annotations
