@@ -374,3 +374,17 @@ def test_own_loaders_agree_with_trimesh(name, same_vertices):
     else:
         assert faces.shape == theirs.faces.shape
         assert _triangles(verts, faces) == _triangles(theirs.vertices, theirs.faces)
+
+
+def test_trimesh_log_messages_become_warnings_naming_the_file(tmp_path, capfd):
+    # trimesh logs (with a traceback) that the image this PLY names is missing
+    ply = tmp_path / "m.ply"
+    ply.write_text("ply\nformat ascii 1.0\ncomment TextureFile missing.png\nelement vertex 3\n"
+                   "property float x\nproperty float y\nproperty float z\nelement face 1\n"
+                   "property list uchar int vertex_indices\nend_header\n"
+                   "0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n")
+    path = _zip(tmp_path / "m.zip", ply)
+    with pytest.warns(UserWarning, match=f"{path}: trimesh: "):
+        mesh = IO().load_mesh(path)
+    assert mesh.faces_packed().shape == (1, 3)
+    assert "Traceback" not in capfd.readouterr().err

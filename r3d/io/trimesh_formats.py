@@ -29,7 +29,9 @@ atomically.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import os
 import zipfile
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from r3d.io.utils import (
     as_index_array,
     check_finite,
     check_index_range,
+    io_warn,
     pil_image_tensor,
     require_faces,
 )
@@ -136,6 +139,39 @@ def _reason(exc: BaseException) -> str:
     return f"{name}: {first}" if first else f"{name}, no details given"
 
 
+class _Records(logging.Handler):
+    """Keeps the log records it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _through_trimesh(path: str, action: str, failure: str):
+    """Runs trimesh calls on ``path``: what trimesh logs at WARNING or above becomes a
+    UserWarning naming the path (no traceback on stderr); an ImportError becomes the
+    FileFormatError naming the missing package (for ``action``, "reading" or "writing"), any
+    other exception FileFormatError(path, "``failure`` (its type and message)")."""
+    logger = logging.getLogger("trimesh")
+    handler = _Records()
+    logger.addHandler(handler)
+    try:
+        yield
+    except ImportError as exc:
+        raise FileFormatError(path, _missing_message(f"{action} {_FORMATS[_ext(path)][0]}",
+                                                     [exc.name or str(exc)])) from exc
+    except Exception as exc:
+        raise FileFormatError(path, f"{failure} ({_reason(exc)})") from exc
+    finally:
+        logger.removeHandler(handler)
+        for record in handler.records:
+            io_warn(path, f"trimesh: {record.getMessage()}")
+
+
 def _geometries(path: str) -> list:
     """Every geometry of the file as trimesh loads it (``process=False``), moved to its place in
     the scene (copies, node transforms applied)."""
@@ -143,16 +179,10 @@ def _geometries(path: str) -> list:
     import trimesh
 
     ext = _ext(path)
-    try:
+    with _through_trimesh(path, "reading", f"trimesh cannot read it as {_FORMATS[ext][0]}"):
         # load(force="scene") is trimesh's typed scene load in every trimesh >= 4.0
         scene = trimesh.load(path, file_type=ext[1:], force="scene", process=False)
         return scene.dump()
-    except ImportError as exc:
-        raise FileFormatError(path, _missing_message(f"reading {_FORMATS[ext][0]}",
-                                                     [exc.name or str(exc)])) from exc
-    except Exception as exc:
-        raise FileFormatError(path, f"trimesh cannot read it as {_FORMATS[ext][0]} "
-                                    f"({_reason(exc)})") from exc
 
 
 def _nothing_found(path: str, what: str) -> FileFormatError:
@@ -266,13 +296,8 @@ def _point_colours(geometry) -> np.ndarray | None:
 
 def _write(path: str, export) -> None:
     """Writes what ``export()`` (a trimesh exporter call) returns to ``path``, atomically."""
-    try:
+    with _through_trimesh(path, "writing", "trimesh cannot write it"):
         data = export()
-    except ImportError as exc:
-        raise FileFormatError(path, _missing_message(f"writing {_FORMATS[_ext(path)][0]}",
-                                                     [exc.name or str(exc)])) from exc
-    except Exception as exc:
-        raise FileFormatError(path, f"trimesh cannot write it ({_reason(exc)})") from exc
     with atomic_open(path, "wb") as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
 
