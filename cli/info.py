@@ -14,8 +14,8 @@ from .app import command, console, titled
 @command
 def info(
     files: list[Path] = typer.Argument(
-        ..., help="Mesh or point-cloud files (OBJ, PLY, OFF, STL, GLB/glTF) or voxel grids "
-                  "(binvox, npz)."
+        ..., help="Mesh or point-cloud files (OBJ, PLY, OFF, STL, GLB/glTF; 3MF, COLLADA, zip, "
+                  "XYZ through trimesh) or voxel grids (binvox, npz)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout instead of a table."),
 ) -> None:

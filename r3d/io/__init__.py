@@ -1,9 +1,10 @@
 """Reading and writing meshes, point clouds and voxel grids.
 
 Formats: OBJ (+MTL, textures), PLY (ASCII / binary LE / binary BE), OFF, STL (ASCII / binary),
-glTF 2.0 / GLB; voxel grids (:class:`VoxelGrid`): binvox, NumPy npz. Loaders keep each file's
-vertex order and count; malformed files raise :class:`r3d.errors.FileFormatError` naming the path
-(and line). Savers write atomically.
+glTF 2.0 / GLB; voxel grids (:class:`VoxelGrid`): binvox, NumPy npz; through trimesh
+(:mod:`r3d.io.trimesh_formats`, via :class:`IO`): 3MF, COLLADA, zip archives, XYZ points. r3d's
+loaders keep each file's vertex order and count; malformed files raise
+:class:`r3d.errors.FileFormatError` naming the path (and line). Savers write atomically.
 """
 
 from r3d.io.atomic import atomic_open, atomic_paths

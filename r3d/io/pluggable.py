@@ -11,6 +11,10 @@ Formats are :class:`MeshFormatInterpreter` / :class:`PointcloudFormatInterpreter
 :class:`VoxelFormatInterpreter` objects that declare the extensions they handle; user formats
 are added with ``register_meshes_format`` / ``register_pointcloud_format`` /
 ``register_voxels_format`` and take precedence over earlier ones for the same extension.
+
+Files r3d has no parser of its own for (3MF, COLLADA, zip archives of meshes, XYZ points) are
+read and written through trimesh (:mod:`r3d.io.trimesh_formats`); those formats are registered
+before r3d's own, so r3d's parsers would win for any extension both handle.
 """
 
 from __future__ import annotations
@@ -34,6 +38,18 @@ from r3d.io.obj import (
 from r3d.io.off import read_off, save_off
 from r3d.io.ply import ply_has_faces, read_ply, save_ply
 from r3d.io.stl import read_stl, save_stl
+from r3d.io.trimesh_formats import (
+    LOADED_BY,
+    MESH_LOAD_EXTENSIONS,
+    MESH_SAVE_EXTENSIONS,
+    POINTCLOUD_LOAD_EXTENSIONS,
+    POINTCLOUD_SAVE_EXTENSIONS,
+    read_trimesh_mesh,
+    read_trimesh_points,
+    save_trimesh_mesh,
+    save_trimesh_points,
+    trimesh_has_faces,
+)
 from r3d.io.utils import (
     make_meshes,
     make_pointclouds,
@@ -60,9 +76,11 @@ def _ext(path) -> str:
 
 class MeshFormatInterpreter:
     """A mesh file format. Subclasses set ``extensions`` (lower case, with the dot) and
-    implement ``read`` and/or ``save``."""
+    implement ``read`` and/or ``save``; ``loaded_by`` says who parses the files (``r3d info``
+    shows it)."""
 
     extensions: tuple[str, ...] = ()
+    loaded_by: str = "r3d"
 
     def read(self, path: str, include_textures: bool, device: torch.device, **kwargs):
         """Returns a Meshes (batch of 1) read from ``path``."""
@@ -82,6 +100,7 @@ class PointcloudFormatInterpreter:
     """A point cloud file format (see :class:`MeshFormatInterpreter`)."""
 
     extensions: tuple[str, ...] = ()
+    loaded_by: str = "r3d"
 
     def read(self, path: str, device: torch.device, **kwargs):
         """Returns a Pointclouds (batch of 1) read from ``path``."""
@@ -96,6 +115,7 @@ class VoxelFormatInterpreter:
     """A voxel grid file format (see :class:`MeshFormatInterpreter`)."""
 
     extensions: tuple[str, ...] = ()
+    loaded_by: str = "r3d"
 
     def read(self, path: str, device: torch.device, **kwargs) -> VoxelGrid:
         """Returns the VoxelGrid in ``path``."""
@@ -223,9 +243,7 @@ class MeshStlFormat(MeshFormatInterpreter):
 
     def save(self, data, path, binary, include_textures, **kwargs):
         verts, faces = single_mesh("save_mesh", data)
-        if include_textures and data.textures is not None:
-            warnings.warn("STL cannot store textures; textures not saved", UserWarning,
-                          stacklevel=3)
+        _warn_textures_dropped(data, include_textures, "STL")
         save_stl(path, verts, faces, ascii=binary is False, **kwargs)
 
 
@@ -243,6 +261,42 @@ class MeshGltfFormat(MeshFormatInterpreter):
 
     def save(self, data, path, binary, include_textures, **kwargs):
         _save_uv_or_vertex_textured(save_gltf, "glTF", data, path, include_textures, **kwargs)
+
+
+def _warn_textures_dropped(data, include_textures: bool, fmt: str) -> None:
+    if include_textures and data.textures is not None:
+        warnings.warn(f"{fmt} cannot store textures; textures not saved", UserWarning,
+                      stacklevel=4)
+
+
+class MeshTrimeshFormat(MeshFormatInterpreter):
+    """3MF, COLLADA (.dae, .zae) and zip archives of meshes, read through trimesh with
+    ``process=False`` (see :mod:`r3d.io.trimesh_formats`); 3MF and COLLADA are saved through
+    trimesh's exporters (geometry only). Vertex colours become TexturesVertex, face colours a
+    1x1 TexturesAtlas, a UV-mapped image TexturesUV."""
+
+    extensions = MESH_LOAD_EXTENSIONS
+    loaded_by = LOADED_BY
+
+    def has_faces(self, path):
+        return _ext(path) != ".zip" or trimesh_has_faces(path)
+
+    def read(self, path, include_textures, device, **kwargs):
+        mesh = read_trimesh_mesh(path)
+        if include_textures and mesh.texture is not None:
+            uvs = tensor(mesh.verts_uvs, torch.float32, device)
+            faces = tensor(mesh.faces, torch.int64, device)
+            tex = TexturesUV([mesh.texture.to(device)], [faces], [uvs], padding_mode="repeat")
+            return make_meshes(tensor(mesh.verts, torch.float32, device), faces, tex)
+        return _coloured_mesh(path, mesh.verts, mesh.faces, mesh.verts_colors,
+                              mesh.face_colors, include_textures, device)
+
+    def save(self, data, path, binary, include_textures, **kwargs):
+        if _ext(path) not in MESH_SAVE_EXTENSIONS:
+            raise NotImplementedError
+        verts, faces = single_mesh("save_mesh", data)
+        _warn_textures_dropped(data, include_textures, f"{_ext(path)} (through trimesh)")
+        save_trimesh_mesh(path, verts, faces)
 
 
 def _cloud_parts(data):
@@ -312,6 +366,28 @@ class PointcloudOffFormat(PointcloudFormatInterpreter):
         save_off(path, points, np.zeros((0, 3), np.int64), verts_colors=features, **kwargs)
 
 
+class PointcloudTrimeshFormat(PointcloudFormatInterpreter):
+    """XYZ text points and zip archives, read through trimesh (a zip's point clouds, or the
+    vertices of its meshes); XYZ is saved through trimesh (colours kept, normals dropped)."""
+
+    extensions = POINTCLOUD_LOAD_EXTENSIONS
+    loaded_by = LOADED_BY
+
+    def read(self, path, device, **kwargs):
+        points, colors = read_trimesh_points(path)
+        return make_pointclouds(tensor(points, torch.float32, device), None,
+                                None if colors is None else tensor(colors, torch.float32, device))
+
+    def save(self, data, path, binary, **kwargs):
+        if _ext(path) not in POINTCLOUD_SAVE_EXTENSIONS:
+            raise NotImplementedError
+        points, normals, features = _cloud_parts(data)
+        if normals is not None:
+            warnings.warn(f"{_ext(path)} (through trimesh) cannot store normals; normals not "
+                          f"saved", UserWarning, stacklevel=3)
+        save_trimesh_points(path, points, features)
+
+
 class VoxelBinvoxFormat(VoxelFormatInterpreter):
     """binvox occupancy grids; save kwarg ``threshold`` (see :func:`save_binvox`)."""
 
@@ -342,7 +418,8 @@ class IO:
 
     Args:
         include_default_formats: register OBJ, PLY, OFF, STL, glTF/GLB (meshes), PLY, OBJ,
-            OFF (point clouds) and binvox, npz (voxel grids).
+            OFF (point clouds) and binvox, npz (voxel grids), and through trimesh 3MF, COLLADA
+            (.dae, .zae), zip archives (meshes and point clouds) and XYZ (point clouds).
         path_manager: accepted for PyTorch3D compatibility; unused.
     """
 
@@ -351,6 +428,9 @@ class IO:
         self._cloud_formats: list[PointcloudFormatInterpreter] = []
         self._voxel_formats: list[VoxelFormatInterpreter] = []
         if include_default_formats:
+            # trimesh first: a format registered later wins, so r3d's own parsers come after
+            self.register_meshes_format(MeshTrimeshFormat())
+            self.register_pointcloud_format(PointcloudTrimeshFormat())
             for fmt in (MeshObjFormat(), MeshPlyFormat(), MeshOffFormat(), MeshStlFormat(),
                         MeshGltfFormat()):
                 self.register_meshes_format(fmt)
@@ -416,16 +496,35 @@ class IO:
     def file_has_faces(self, path) -> bool:
         """Whether ``path`` holds a mesh (faces) rather than only points.
 
-        Cheap where the format allows (PLY reads the header only). Raises FileNotFoundError /
-        IsADirectoryError when ``path`` is not a file, FileFormatError for unknown extensions.
+        Cheap where the format allows (PLY reads the header only); False for point-cloud-only
+        formats (XYZ). Raises FileNotFoundError / IsADirectoryError when ``path`` is not a file,
+        FileFormatError for unknown extensions.
         """
         path = os.fspath(path)
+        if _ext(path) in self.pointcloud_extensions and _ext(path) not in self.mesh_extensions:
+            require_file(path)
+            return False
         fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
         require_file(path)
         return bool(fmt.has_faces(path))
 
+    def loaded_by(self, path, kind: str = "mesh") -> str:
+        """Who parses ``path`` loaded as a ``kind`` ("mesh", "pointcloud" or "voxels"): "r3d"
+        for r3d's own parsers, a note naming trimesh for the formats read through it.
+        FileFormatError for an extension with no such format."""
+        kinds = {
+            "mesh": (self._mesh_formats, "mesh", self.mesh_extensions),
+            "pointcloud": (self._cloud_formats, "point cloud", self.pointcloud_extensions),
+            "voxels": (self._voxel_formats, "voxel", self.voxel_extensions),
+        }
+        if kind not in kinds:
+            raise InputError(f"loaded_by: kind must be one of {', '.join(kinds)}, got {kind!r}")
+        formats, name, supported = kinds[kind]
+        return self._find(formats, os.fspath(path), name, supported).loaded_by
+
     def load_mesh(self, path, include_textures: bool = True, device="cpu", **kwargs):
-        """Reads a mesh file (format by extension, case-insensitive).
+        """Reads a mesh file (format by extension, case-insensitive; 3MF, COLLADA and zip
+        archives through trimesh, see :mod:`r3d.io.trimesh_formats`).
 
         Args:
             path: the file.
@@ -471,7 +570,8 @@ class IO:
                 from None
 
     def load_pointcloud(self, path, device="cpu", **kwargs):
-        """Reads a point cloud (PLY, OBJ or OFF vertices; faces are ignored).
+        """Reads a point cloud (PLY, OBJ or OFF vertices, faces ignored; XYZ and zip archives
+        through trimesh).
 
         Args:
             kwargs: ``strict_colors=True`` raises FileFormatError for colours holding NaN or

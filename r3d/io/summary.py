@@ -62,13 +62,20 @@ def summarize_file(path: str | os.PathLike) -> dict:
     Returns:
         A JSON-ready dict: path, kind ("mesh", "pointcloud" or "voxels"); for meshes and clouds
         vertices, faces, bounds (min/max per axis), textures (the texture class and size, or
-        "none"), watertight (meshes); for voxel grids see :func:`summarize_voxels`.
+        "none"), watertight (meshes); for voxel grids see :func:`summarize_voxels`; and
+        loaded_by: "r3d", or a note naming trimesh for the formats r3d reads through it.
     Raises:
         FileNotFoundError / IsADirectoryError: ``path`` is not a file.
         FileFormatError: the file is unreadable or malformed.
     """
     path = os.fspath(path)
     io = IO()
+    summary = _summarize(io, path)
+    summary["loaded_by"] = io.loaded_by(path, summary["kind"])
+    return summary
+
+
+def _summarize(io: IO, path: str) -> dict:
     if os.path.splitext(path)[1].lower() in io.voxel_extensions:
         return summarize_voxels(path, io.load_voxels(path))
     if io.file_has_faces(path):

@@ -320,11 +320,17 @@ def load_image(source) -> torch.Tensor:
         source = os.fspath(source)
     with Image.open(source) as img:
         img.load()
-        if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-            arr = np.asarray(img, dtype=np.float64) / 65535.0
-            arr = np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
-        else:
-            arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+        return pil_image_tensor(img)
+
+
+def pil_image_tensor(img) -> torch.Tensor:
+    """(H, W, 3) float32 image in [0, 1] from a loaded Pillow image (alpha dropped, grey
+    expanded, 16-bit precision kept)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float64) / 65535.0
+        arr = np.repeat(arr[..., None], 3, axis=2).astype(np.float32)
+    else:
+        arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(np.ascontiguousarray(arr))
 
 
