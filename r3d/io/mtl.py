@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 import torch
 
 from r3d.errors import FileFormatError
-from r3d.io.utils import decode_text, io_warn, load_image, parse_numbers, read_file_bytes
+from r3d.io.utils import (
+    decode_text,
+    io_warn,
+    load_image_or_warn,
+    parse_numbers,
+    read_file_bytes,
+)
 
 __all__ = ["Material", "load_mtl", "parse_mtl"]
 
@@ -194,16 +200,10 @@ def load_mtl(
             if mat.texture_path in cache:
                 images[mat.name] = cache[mat.texture_path]
                 continue
-            if not os.path.isfile(mat.texture_path):
-                io_warn(obj_path, f"texture image {mat.texture_file!r} of material "
-                                  f"{mat.name!r} not found ({mat.texture_path}); using its "
-                                  f"diffuse colour instead")
-                continue
-            try:
-                img = load_image(mat.texture_path)
-            except Exception as exc:  # Pillow raises many types for undecodable images
-                io_warn(obj_path, f"texture image {mat.texture_path} could not be read "
-                                  f"({exc}); using the diffuse colour of {mat.name!r}")
+            img = load_image_or_warn(
+                obj_path, mat.texture_file, mat.texture_path, f"of material {mat.name!r}",
+                "using its diffuse colour instead")
+            if img is None:
                 continue
             cache[mat.texture_path] = img
             images[mat.name] = img

@@ -9,15 +9,14 @@ that put several records on one line are read as a token stream instead.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from r3d.errors import FileFormatError, InputError
-from r3d.io.atomic import atomic_open
+from r3d.errors import FileFormatError
+from r3d.io.mesh_arrays import per_vertex_floats
 from r3d.io.utils import (
     as_float_array,
     as_index_array,
@@ -28,14 +27,16 @@ from r3d.io.utils import (
     finite_colors,
     format_floats,
     io_warn,
-    read_file_bytes,
+    is_empty,
+    read_source,
     require_vertices,
     tensor,
+    write_output,
 )
 
 __all__ = ["OffData", "load_off", "read_off", "save_off"]
 
-_KEYWORD = re.compile(r"^(ST)?(C)?(N)?(4)?(n)?OFF")
+_KEYWORD = re.compile(r"^(ST)?(C)?(N)?(4)?(n)?OFF", re.IGNORECASE)
 
 
 @dataclass
@@ -55,16 +56,34 @@ class OffData:
 
 
 def _color(values: list[float]) -> list[float] | None:
-    if len(values) < 3:
-        return None
-    rgb = values[:3]
-    if max(rgb) > 1.0:  # integer colours, 0 to 255
-        rgb = [v / 255.0 for v in rgb]
-    return rgb
+    """The RGB of a record's colour values (alpha dropped), or None when it has none."""
+    return values[:3] if len(values) >= 3 else None
 
 
-def read_off(path: str | os.PathLike, strict_colors: bool = False) -> OffData:
+def _unit_colors(rows: list[list[float] | None]) -> np.ndarray:
+    """(N, 3) colours in [0, 1] of the records' RGB (None: white). One scale for the whole
+    file: integers 0 to 255 when any value is above 1, else floats in [0, 1]."""
+    given = [c for c in rows if c is not None]
+    scale = 255.0 if given and max(max(c) for c in given) > 1.0 else 1.0
+    white = [scale] * 3
+    return np.asarray([white if c is None else c for c in rows], np.float64) / scale
+
+
+def _plain_colours(first: list[str]) -> bool:
+    """Whether a plain ``OFF`` file's first vertex record carries a colour: 6 or 7 values
+    (x y z r g b [a]), as PyTorch3D writes and reads them without a C prefix."""
+    return len(first) in (6, 7)
+
+
+def read_off(f, strict_colors: bool = False) -> OffData:
     """Parses an ASCII OFF file (see the module docstring).
+
+    Args:
+        f: a path, or a file object (binary or text) read from its current position.
+        strict_colors: raise for colours holding NaN or infinity (see below).
+
+    Vertex colours come from COFF records, or from plain OFF records of 6 or 7 values;
+    integer colours (any value above 1 in the file) are divided by 255.
 
     Raises FileFormatError (with the line) for a missing keyword or counts, too few vertex or
     face records, values that are not numbers, faces with indices out of range, NaN/infinite
@@ -72,8 +91,8 @@ def read_off(path: str | os.PathLike, strict_colors: bool = False) -> OffData:
     or infinity are dropped with a warning (None), or raise FileFormatError with
     ``strict_colors``.
     """
-    path = os.fspath(path)
-    text = decode_text(read_file_bytes(path))
+    path, data, _ = read_source("load_off", f)
+    text = decode_text(data)
     records: list[tuple[int, list[str]]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         content = raw.split("#", 1)[0].split()
@@ -117,6 +136,8 @@ def read_off(path: str | os.PathLike, strict_colors: bool = False) -> OffData:
         len(toks) >= 3 for _, toks in body[:nv]
     )
     if line_based:
+        plain = not (has_st or has_color or has_normal)
+        has_color = has_color or (plain and _plain_colours(body[0][1]))
         return _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors)
     return _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st)
 
@@ -132,7 +153,7 @@ def _floats(path, tokens: list[str], lineno: int, what: str) -> list[float]:
 def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> OffData:
     verts = np.empty((nv, 3), np.float64)
     vlines = np.empty(nv, np.int64)
-    vcolors = [] if has_color else None
+    vcolors: list | None = [] if has_color else None
     for i in range(nv):
         lineno, toks = body[i]
         vals = _floats(path, toks, lineno, "vertex")
@@ -142,7 +163,7 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> Of
         verts[i] = vals[:3]
         vlines[i] = lineno
         if vcolors is not None:
-            vcolors.append(_color(vals[vert_tokens:]) or [1.0, 1.0, 1.0])
+            vcolors.append(_color(vals[vert_tokens:]))
     counts, flat, fcolors, flines = [], [], [], []
     any_color = False
     for lineno, toks in body[nv : nv + nf]:
@@ -162,14 +183,14 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> Of
         any_color = any_color or color is not None
         counts.append(n)
         flat.extend(idx)
-        fcolors.append(color or [1.0, 1.0, 1.0])
+        fcolors.append(color)
         flines.append(lineno)
     check_finite(path, verts, "vertex", vlines)
     faces, source = fan_triangulate(np.asarray(counts, np.int64), np.asarray(flat, np.int64))
     face_lines = np.asarray(flines, np.int64)[source]
     check_index_range(path, faces, nv, "vertex", face_lines)
-    vc = None if vcolors is None else np.asarray(vcolors, np.float64)
-    fc = np.asarray(fcolors, np.float64)[source] if any_color else None
+    vc = None if vcolors is None else _unit_colors(vcolors)
+    fc = _unit_colors(fcolors)[source] if any_color else None
     return OffData(verts, faces,
                    finite_colors(path, vc, "colour of vertex", strict_colors, vlines),
                    finite_colors(path, fc, "colour of triangle", strict_colors, face_lines))
@@ -209,9 +230,11 @@ def _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
     return OffData(verts, faces)
 
 
-def load_off(f: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
+def load_off(f) -> tuple[torch.Tensor, torch.Tensor]:
     """Loads the vertices and triangles of an OFF file.
 
+    Args:
+        f: a path, or a file object (binary or text, e.g. ``io.BytesIO``, ``io.StringIO``).
     Returns:
         verts: (V, 3) float32; faces: (F, 3) int64 (n-gons fan-triangulated).
     """
@@ -220,30 +243,32 @@ def load_off(f: str | os.PathLike) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def save_off(
-    f: str | os.PathLike,
+    f,
     verts,
     faces,
     verts_colors=None,
     decimal_places: int | None = None,
 ) -> None:
-    """Writes an OFF file (COFF with RGBA float colours when verts_colors is given), atomically.
+    """Writes an OFF file (COFF with RGBA float colours when verts_colors is given).
 
     Args:
-        verts: (V, 3) float; faces: (F, 3) int; verts_colors: (V, 3) float in [0, 1] or None.
+        f: a path, written atomically, or a file object (binary or text), written directly.
+        verts: (V, 3) float.
+        faces: (F, 3) int (float tensors of whole numbers are cast); an empty tensor
+            (``torch.tensor([])``) for none.
+        verts_colors: (V, 3) float in [0, 1], or None (or an empty tensor).
+        decimal_places: digits after the point (default: float32-exact).
     """
     fn = "save_off"
     v = as_float_array(fn, "verts", verts, 3)
     fc = as_index_array(fn, "faces", faces, v.shape[0])
     rows = format_floats(v, decimal_places)
     key = "OFF"
-    if verts_colors is not None:
-        c = as_float_array(fn, "verts_colors", verts_colors, (3, 4))[:, :3]
-        if c.shape[0] != v.shape[0]:
-            raise InputError(f"{fn}: verts_colors must have {v.shape[0]} rows, got {c.shape[0]}")
+    if not is_empty(verts_colors):
+        c = per_vertex_floats(fn, "verts_colors", verts_colors, (3, 4), v.shape[0])[:, :3]
         c = np.concatenate([np.clip(c, 0.0, 1.0), np.ones((c.shape[0], 1))], axis=1)
         rows = [a + " " + b for a, b in zip(rows, format_floats(c, 6))]
         key = "COFF"
     text = [key, f"{v.shape[0]} {fc.shape[0]} 0"] + rows
     text += [f"3 {a} {b} {c}" for a, b, c in fc.tolist()]
-    with atomic_open(f, "w", encoding="ascii", newline="\n") as handle:
-        handle.write("\n".join(text) + "\n")
+    write_output(fn, f, ("\n".join(text) + "\n").encode("ascii"))

@@ -51,6 +51,7 @@ from r3d.io.trimesh_formats import (
     trimesh_has_faces,
 )
 from r3d.io.utils import (
+    load_image_or_warn,
     make_meshes,
     make_pointclouds,
     require_faces,
@@ -193,8 +194,28 @@ def _mesh_and_colours(data, fmt: str, include_textures: bool):
     return verts, faces, _vertex_colors(data.textures, fmt) if include_textures else None
 
 
+def _ply_uv_texture(path: str, ply, device) -> TexturesUV | None:
+    """The TexturesUV of a PLY with per-vertex UVs and a ``comment TextureFile <image>`` (the
+    image beside the file), as PyTorch3D builds it: the faces index the UVs, and samples
+    outside [0, 1] take the border. None without both, or (with a warning) when the image is
+    missing."""
+    name = ply.texture_file()
+    if ply.verts_uvs is None or name is None:
+        return None
+    image = load_image_or_warn(path, name, os.path.join(os.path.dirname(path), name),
+                               "of the TextureFile comment", "loading without a texture")
+    if image is None:
+        return None
+    return TexturesUV([image.to(device)], [tensor(ply.faces, torch.int64, device)],
+                      [tensor(ply.verts_uvs, torch.float32, device)])
+
+
 class MeshPlyFormat(MeshFormatInterpreter):
-    """PLY; vertex colours become TexturesVertex, face colours a 1x1 TexturesAtlas."""
+    """PLY. Read: vertex normals become the mesh's verts_normals; textures are the vertex
+    colours (TexturesVertex), else per-vertex UVs with a ``TextureFile`` comment's image
+    (TexturesUV), else face colours (a 1x1 TexturesAtlas). Save: the mesh's vertex normals
+    when it has them (``has_verts_normals``), and TexturesVertex colours as float ``red green
+    blue`` (save kwarg ``colors_as_uint8=True``: uchar)."""
 
     extensions = (".ply",)
 
@@ -203,12 +224,21 @@ class MeshPlyFormat(MeshFormatInterpreter):
 
     def read(self, path, include_textures, device, strict_colors: bool = False, **kwargs):
         ply = read_ply(path, strict_colors=strict_colors)
-        return _coloured_mesh(path, ply.verts, ply.faces, ply.colors, ply.face_colors,
-                              include_textures, device)
+        require_faces(path, ply.verts.shape[0], ply.faces.shape[0])
+        tex = None
+        if include_textures and ply.colors is None:
+            tex = _ply_uv_texture(path, ply, device)
+        if include_textures and tex is None:
+            tex = _per_vertex_or_face_textures(ply.colors, ply.face_colors, device)
+        normals = None if ply.normals is None else tensor(ply.normals, torch.float32, device)
+        return make_meshes(tensor(ply.verts, torch.float32, device),
+                           tensor(ply.faces, torch.int64, device), tex, normals)
 
     def save(self, data, path, binary, include_textures, **kwargs):
         verts, faces, colors = _mesh_and_colours(data, "PLY", include_textures)
-        save_ply(path, verts, faces, verts_colors=colors, ascii=binary is False, **kwargs)
+        normals = data.verts_normals_list()[0] if data.has_verts_normals() else None
+        save_ply(path, verts, faces, verts_normals=normals, verts_colors=colors,
+                 ascii=binary is False, **kwargs)
 
 
 class MeshOffFormat(MeshFormatInterpreter):
@@ -428,16 +458,21 @@ class IO:
         self._cloud_formats: list[PointcloudFormatInterpreter] = []
         self._voxel_formats: list[VoxelFormatInterpreter] = []
         if include_default_formats:
-            # trimesh first: a format registered later wins, so r3d's own parsers come after
-            self.register_meshes_format(MeshTrimeshFormat())
-            self.register_pointcloud_format(PointcloudTrimeshFormat())
-            for fmt in (MeshObjFormat(), MeshPlyFormat(), MeshOffFormat(), MeshStlFormat(),
-                        MeshGltfFormat()):
-                self.register_meshes_format(fmt)
-            for fmt in (PointcloudPlyFormat(), PointcloudObjFormat(), PointcloudOffFormat()):
-                self.register_pointcloud_format(fmt)
-            for fmt in (VoxelBinvoxFormat(), VoxelNpzFormat()):
-                self.register_voxels_format(fmt)
+            self.register_default_formats()
+
+    def register_default_formats(self) -> None:
+        """Registers the built-in formats (see the class docstring), as ``IO()`` does; they
+        win over formats registered before this call, for their extensions."""
+        # trimesh first: a format registered later wins, so r3d's own parsers come after
+        self.register_meshes_format(MeshTrimeshFormat())
+        self.register_pointcloud_format(PointcloudTrimeshFormat())
+        for fmt in (MeshObjFormat(), MeshPlyFormat(), MeshOffFormat(), MeshStlFormat(),
+                    MeshGltfFormat()):
+            self.register_meshes_format(fmt)
+        for fmt in (PointcloudPlyFormat(), PointcloudObjFormat(), PointcloudOffFormat()):
+            self.register_pointcloud_format(fmt)
+        for fmt in (VoxelBinvoxFormat(), VoxelNpzFormat()):
+            self.register_voxels_format(fmt)
 
     @staticmethod
     def _check(interpreter, base, what: str) -> None:

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 
 from r3d.errors import FileFormatError
-from r3d.io.atomic import atomic_open
 from r3d.io.mesh_arrays import distinct_corners, per_vertex_floats
 from r3d.io.utils import (
     as_float_array,
@@ -43,9 +42,11 @@ from r3d.io.utils import (
     finite_colors,
     format_floats,
     io_warn,
-    read_file_bytes,
+    is_empty,
+    read_source,
     require_vertices,
     tensor,
+    write_output,
 )
 
 __all__ = ["PlyData", "load_ply", "read_ply", "save_ply"]
@@ -63,6 +64,8 @@ _STRUCT_CODES = {"i1": "b", "u1": "B", "i2": "h", "u2": "H", "i4": "i", "u4": "I
 _COLOR_NAMES = (("red", "green", "blue"), ("r", "g", "b"),
                 ("diffuse_red", "diffuse_green", "diffuse_blue"))
 _NORMAL_NAMES = ("nx", "ny", "nz")
+# per-vertex texture coordinates: PyTorch3D's names first, then the other common ones
+_UV_NAMES = (("texture_u", "texture_v"), ("u", "v"), ("s", "t"))
 _FACE_LIST_NAMES = ("vertex_indices", "vertex_index")
 
 
@@ -113,6 +116,8 @@ class PlyData:
         colors: (V, 3) float64 in [0, 1] or None (``red green blue``; integer types are
             divided by their maximum).
         face_colors: (F, 3) float64 in [0, 1] per triangle or None.
+        verts_uvs: (V, 2) float64 texture coordinates or None (``texture_u texture_v``,
+            ``u v`` or ``s t``).
         comments: the header's comment lines.
     """
 
@@ -121,7 +126,14 @@ class PlyData:
     normals: np.ndarray | None = None
     colors: np.ndarray | None = None
     face_colors: np.ndarray | None = None
+    verts_uvs: np.ndarray | None = None
     comments: list[str] = field(default_factory=list)
+
+    def texture_file(self) -> str | None:
+        """The image named by the last ``comment TextureFile <name>`` line (the name is its
+        last word, as PyTorch3D reads it), or None."""
+        named = [c.split(" ")[-1] for c in self.comments if "TextureFile" in c]
+        return named[-1] if named else None
 
 
 # -- stage 1: header ---------------------------------------------------------------------------
@@ -578,12 +590,22 @@ def _colors(values: dict) -> np.ndarray | None:
     return None
 
 
+def _first_columns(values: dict, candidates) -> np.ndarray | None:
+    """The (count, k) float64 stack of the first of the ``candidates`` name tuples that the
+    element has in full, or None."""
+    for names in candidates:
+        cols = _scalar_columns(values, names)
+        if cols is not None:
+            return cols
+    return None
+
+
 def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dict):
     """The vertex element as arrays.
 
     Returns (verts (V, 3) float64, normals (V, 3) float64 or None, colors (V, 3) float64 in
-    [0, 1] or None). FileFormatError for a file without vertices, without x/y/z, or with
-    positions that are not finite.
+    [0, 1] or None, uvs (V, 2) float64 or None). FileFormatError for a file without vertices,
+    without x/y/z, or with positions that are not finite.
     """
     vertex_el = _element(elements, "vertex")
     if vertex_el is None or vertex_el.count == 0:
@@ -595,7 +617,7 @@ def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dic
                               line=vertex_el.line)
     verts = _scalar_columns(vv, "xyz")
     check_finite(path, verts, "vertex", lines.get("vertex"))
-    return verts, _scalar_columns(vv, _NORMAL_NAMES), _colors(vv)
+    return verts, _scalar_columns(vv, _NORMAL_NAMES), _colors(vv), _first_columns(vv, _UV_NAMES)
 
 
 def _face_index_list(path: str, face_el: _Element, fv: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -700,28 +722,35 @@ def _append_strip_faces(path: str, elements: list[_Element], values: dict, lines
     return faces, face_colors
 
 
-def read_ply(path: str | os.PathLike, strict_colors: bool = False) -> PlyData:
+def read_ply(f, strict_colors: bool = False) -> PlyData:
     """Parses a PLY file into numpy arrays (see :class:`PlyData`).
+
+    Args:
+        f: a path, or a file object read from its current position: binary (``io.BytesIO``,
+            ``open(path, "rb")``) for any PLY, or text (``io.StringIO``) for an ASCII one.
+        strict_colors: raise for colours holding NaN or infinity (see below).
 
     Raises FileFormatError (with the line for ASCII files) for a malformed header, unknown
     property types, truncated bodies, rows with too few values, missing x/y/z, NaN or infinite
-    positions, face indices out of range, and for files without any vertex. Vertex or face
-    colours holding NaN or infinity are dropped with a warning (None), or raise
-    FileFormatError with ``strict_colors``.
+    positions, face indices out of range, for files without any vertex, and for a binary PLY
+    given as a text stream. Vertex or face colours holding NaN or infinity are dropped with a
+    warning (None), or raise FileFormatError with ``strict_colors``.
     """
-    path = os.fspath(path)
-    data = read_file_bytes(path)
+    path, data, text = read_source("load_ply", f)
     header = _parse_header(path, data)
+    if text and header.order is not None:
+        raise FileFormatError(path, "a binary PLY cannot be read from a text stream: open it "
+                                    "in binary mode (open(path, 'rb')) or use io.BytesIO")
     values, lines = _read_body(path, data, header)
     elements = header.elements
-    verts, normals, colors = _vertex_arrays(path, elements, values, lines)
+    verts, normals, colors, uvs = _vertex_arrays(path, elements, values, lines)
     colors = finite_colors(path, colors, "colour of vertex", strict_colors, lines.get("vertex"))
     nv = verts.shape[0]
     faces, face_colors = _polygon_faces(path, elements, values, lines, nv, strict_colors)
     faces, face_colors = _append_strip_faces(path, elements, values, lines, nv, faces,
                                              face_colors)
     return PlyData(verts=verts, faces=faces, normals=normals, colors=colors,
-                   face_colors=face_colors, comments=header.comments)
+                   face_colors=face_colors, verts_uvs=uvs, comments=header.comments)
 
 
 def _read_header_bytes(path: str) -> bytes:
@@ -746,11 +775,13 @@ def ply_has_faces(path: str | os.PathLike) -> bool:
     return any(el.name in ("face", "tristrips") and el.count > 0 for el in header.elements)
 
 
-def load_ply(f: str | os.PathLike, *, path_manager=None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_ply(f, *, path_manager=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Loads the vertices and triangles of a PLY file.
 
     Args:
-        f: path of the .ply file (ASCII or binary of either byte order).
+        f: path of the .ply file (ASCII or binary of either byte order), or a file object
+            (binary, e.g. ``io.BytesIO``; a text stream such as ``io.StringIO`` for ASCII).
+        path_manager: accepted for PyTorch3D compatibility; unused.
     Returns:
         verts: (V, 3) float32, in file order.
         faces: (F, 3) int64 (n-gons fan-triangulated); (0, 3) for a point cloud.
@@ -764,33 +795,36 @@ def load_ply(f: str | os.PathLike, *, path_manager=None) -> tuple[torch.Tensor, 
 # -- writing -----------------------------------------------------------------------------------
 
 
-def _save_arrays(fn: str, verts, faces, verts_normals, verts_colors):
+def _save_arrays(fn: str, verts, faces, verts_normals, verts_colors, colors_as_uint8: bool):
     """Checks the arguments of :func:`save_ply`.
 
     Returns (verts (V, 3) float32, faces (F, 3) int32 or None, normals (V, 3) float32 or None,
-    colours (V, 3) uint8 or None); InputError for bad shapes, indices or values.
+    colours (V, 3): float32 as given, or uint8 (``colors_as_uint8``), or None); InputError for
+    bad shapes, indices or values. Empty normals or colours (``torch.tensor([])``) are None.
     """
     v = as_float_array(fn, "verts", verts, 3).astype(np.float32)
     nv = v.shape[0]
     fc = None if faces is None else as_index_array(fn, "faces", faces, nv).astype(np.int32)
     nrm = None
-    if verts_normals is not None:
+    if not is_empty(verts_normals):
         nrm = per_vertex_floats(fn, "verts_normals", verts_normals, 3, nv).astype(np.float32)
     col = None
-    if verts_colors is not None:
+    if not is_empty(verts_colors):
         c = per_vertex_floats(fn, "verts_colors", verts_colors, (3, 4), nv)[:, :3]
-        col = np.clip(np.rint(c * 255.0), 0, 255).astype(np.uint8)
+        col = (np.clip(np.rint(c * 255.0), 0, 255).astype(np.uint8) if colors_as_uint8
+               else c.astype(np.float32))
     return v, fc, nrm, col
 
 
 def _vertex_groups(v: np.ndarray, nrm, col) -> list[tuple[tuple[str, str, str], str, np.ndarray]]:
     """The vertex property groups to write, in order: (names, PLY type, (V, 3) array) for
-    the positions, then the normals and colours that are given."""
+    the positions, then the normals and colours that are given (colours as ``uchar`` or
+    ``float`` by their dtype)."""
     groups = [(("x", "y", "z"), "float", v)]
     if nrm is not None:
         groups.append((_NORMAL_NAMES, "float", nrm))
     if col is not None:
-        groups.append((_COLOR_NAMES[0], "uchar", col))
+        groups.append((_COLOR_NAMES[0], "uchar" if col.dtype == np.uint8 else "float", col))
     return groups
 
 
@@ -805,13 +839,14 @@ def _header_bytes(fmt: str, groups, num_verts: int, fc: np.ndarray | None) -> by
     return ("\n".join(header) + "\n").encode("ascii")
 
 
-def _ascii_body_bytes(v, nrm, col, fc, decimal_places: int | None) -> bytes:
-    """ASCII body: one line per vertex (floats, then colours as integers), then ``3 a b c``
-    per face."""
-    floats = [v] + ([nrm] if nrm is not None else [])
+def _ascii_body_bytes(groups, fc, decimal_places: int | None) -> bytes:
+    """ASCII body: one line per vertex (the float groups, then ``uchar`` colours as
+    integers), then ``3 a b c`` per face."""
+    floats = [arr for _, ply_type, arr in groups if ply_type == "float"]
     rows = format_floats(np.concatenate(floats, axis=1).astype(np.float64), decimal_places)
-    if col is not None:
-        rows = [r + " " + " ".join(map(str, c)) for r, c in zip(rows, col.tolist())]
+    for _, ply_type, arr in groups:
+        if ply_type == "uchar":
+            rows = [r + " " + " ".join(map(str, c)) for r, c in zip(rows, arr.tolist())]
     text = "".join(r + "\n" for r in rows)
     if fc is not None:
         text += "".join(f"3 {a} {b} {c}\n" for a, b, c in fc.tolist())
@@ -839,46 +874,52 @@ def _binary_face_bytes(fc: np.ndarray, bo: str) -> bytes:
 
 
 def save_ply(
-    f: str | os.PathLike,
+    f,
     verts,
     faces=None,
     verts_normals=None,
-    verts_colors=None,
     ascii: bool = False,
-    big_endian: bool = False,
     decimal_places: int | None = None,
     path_manager=None,
     *,
+    verts_colors=None,
     colors=None,
+    colors_as_uint8: bool = False,
+    big_endian: bool = False,
 ) -> None:
-    """Writes a mesh or point cloud to a PLY file, atomically.
+    """Writes a mesh or point cloud to a PLY file (PyTorch3D's signature, and colours).
 
     Args:
-        f: path of the .ply file.
+        f: path of the .ply file, written atomically; or a file object, written directly at
+            its position: binary (``io.BytesIO``) for any PLY, or text for ``ascii=True``.
         verts: (V, 3) float positions (written as float32).
-        faces: (F, 3) int indices or None for a point cloud (written as a ``uchar int``
-            ``vertex_indices`` list).
+        faces: (F, 3) int indices (float tensors of whole numbers are cast), or None for a
+            point cloud. Written as a ``uchar int`` ``vertex_indices`` list; an empty tensor
+            (``torch.tensor([])``) writes a face element of 0 faces.
         verts_normals: (V, 3) float normals (``nx ny nz``) or None.
-        verts_colors (alias colors): (V, 3) float colours in [0, 1], written as uchar
-            ``red green blue`` (rounded to 1/255).
         ascii: write the ASCII format; otherwise binary.
-        big_endian: binary byte order (ignored for ASCII).
         decimal_places: ASCII digits after the point (default: float32-exact).
+        path_manager: accepted for PyTorch3D compatibility; unused.
+        verts_colors (alias colors): (V, 3) (or (V, 4), alpha dropped) float colours,
+            written as float ``red green blue`` as given (read back exactly), or with
+            ``colors_as_uint8=True`` as uchar, rounded to 1/255 (clamped to [0, 1]).
+        big_endian: binary byte order (ignored for ASCII).
 
-    Raises InputError for bad shapes, indices out of range or NaN/infinite values.
+    An empty normals or colours tensor counts as None. Raises InputError for bad shapes,
+    indices out of range or NaN/infinite values (nothing is written then).
     """
     if verts_colors is None:
         verts_colors = colors
-    v, fc, nrm, col = _save_arrays("save_ply", verts, faces, verts_normals, verts_colors)
+    v, fc, nrm, col = _save_arrays("save_ply", verts, faces, verts_normals, verts_colors,
+                                   colors_as_uint8)
     groups = _vertex_groups(v, nrm, col)
     fmt = "ascii" if ascii else ("binary_big_endian" if big_endian else "binary_little_endian")
-    head = _header_bytes(fmt, groups, v.shape[0], fc)
-    with atomic_open(f, "wb") as handle:
-        handle.write(head)
-        if ascii:
-            handle.write(_ascii_body_bytes(v, nrm, col, fc, decimal_places))
-            return
+    out = [_header_bytes(fmt, groups, v.shape[0], fc)]
+    if ascii:
+        out.append(_ascii_body_bytes(groups, fc, decimal_places))
+    else:
         bo = ">" if big_endian else "<"
-        handle.write(_binary_vertex_bytes(groups, v.shape[0], bo))
+        out.append(_binary_vertex_bytes(groups, v.shape[0], bo))
         if fc is not None:
-            handle.write(_binary_face_bytes(fc, bo))
+            out.append(_binary_face_bytes(fc, bo))
+    write_output("save_ply", f, b"".join(out), binary=not ascii)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import warnings
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 
 from r3d.errors import FileFormatError, InputError, MissingFileError
+from r3d.io.atomic import atomic_open
 from r3d.structures import Meshes, Pointclouds
 
 PathLike = str | os.PathLike
@@ -39,6 +41,78 @@ def read_file_bytes(path: PathLike) -> bytes:
             return handle.read()
     except OSError as exc:
         raise FileFormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def is_file_object(f) -> bool:
+    """Whether ``f`` is an open file object (it reads or writes) rather than a path."""
+    return not isinstance(f, (str, bytes, os.PathLike)) and (
+        hasattr(f, "read") or hasattr(f, "write"))
+
+
+def source_name(f) -> str:
+    """What messages call ``f``: a path as given, an open file's ``name``, or ``<StringIO>``
+    (the class) for an in-memory file."""
+    if not is_file_object(f):
+        return os.fspath(f)
+    name = getattr(f, "name", None)
+    return name if isinstance(name, str) else f"<{type(f).__name__}>"
+
+
+def _check_source(fn: str, f) -> None:
+    if not is_file_object(f) and not isinstance(f, (str, os.PathLike)):
+        raise InputError(f"{fn}: f must be a path or a file object (such as io.BytesIO or "
+                         f"io.StringIO), got {type(f).__name__}")
+
+
+def read_source(fn: str, f) -> tuple[str, bytes, bool]:
+    """The whole of a path or file object, as a loader reads it.
+
+    Args:
+        fn: the loader, for the error message.
+        f: a path, or a file object open for reading (binary or text); a file object is read
+            from its current position to its end.
+    Returns:
+        (name for messages (:func:`source_name`), the bytes (text is encoded as UTF-8),
+        whether ``f`` gave text). A path that is missing or a directory raises as
+        :func:`read_file_bytes` says; anything else InputError.
+    """
+    _check_source(fn, f)
+    if not is_file_object(f):
+        return os.fspath(f), read_file_bytes(f), False
+    data = f.read()
+    if isinstance(data, str):
+        return source_name(f), data.encode("utf-8"), True
+    return source_name(f), bytes(data), False
+
+
+def _is_text_stream(f) -> bool:
+    mode = getattr(f, "mode", None)
+    return isinstance(f, io.TextIOBase) or (isinstance(mode, str) and "b" not in mode)
+
+
+def write_output(fn: str, f, data: bytes, binary: bool = False) -> None:
+    """Writes a saver's whole output to a path (atomically) or to a file object (directly, at
+    its current position; it is not closed).
+
+    Args:
+        fn: the saver, for the error message.
+        f: a path, or a file object open for writing.
+        data: the file's bytes; a text stream is given them decoded as UTF-8.
+        binary: whether ``data`` is a binary format; InputError (nothing written) for a text
+            stream then.
+    """
+    _check_source(fn, f)
+    if not is_file_object(f):
+        with atomic_open(f, "wb") as handle:
+            handle.write(data)
+        return
+    if not _is_text_stream(f):
+        f.write(data)
+        return
+    if binary:
+        raise InputError(f"{fn}: a binary file needs a binary file object (io.BytesIO or "
+                         f"open(..., 'wb')), got the text stream {source_name(f)}")
+    f.write(data.decode("utf-8"))
 
 
 def decode_text(data: bytes) -> str:
@@ -207,12 +281,22 @@ def _to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def is_empty(value) -> bool:
+    """Whether a saver's optional argument is left out: None, or a tensor / array with no
+    elements (``torch.tensor([])``, PyTorch3D's idiom for "none")."""
+    return value is None or _to_numpy(value).size == 0
+
+
 def as_float_array(fn: str, arg: str, value, cols: int | Sequence[int]) -> np.ndarray:
-    """(N, cols) finite float array from a tensor/array argument, or InputError."""
+    """(N, cols) finite float array from a tensor/array argument, or InputError.
+
+    An empty argument of any shape (``torch.tensor([])``) is (0, cols) (the first of ``cols``
+    when several are allowed).
+    """
     cols = (cols,) if isinstance(cols, int) else tuple(cols)
     arr = _to_numpy(value)
-    if arr.ndim == 2 and arr.shape[0] == 0 and arr.shape[1] in cols:
-        return arr.astype(np.float64)
+    if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] in cols)):
+        return np.zeros((0, arr.shape[1] if arr.ndim == 2 else cols[0]), np.float64)
     if arr.ndim != 2 or arr.shape[1] not in cols or not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
@@ -228,17 +312,34 @@ def as_float_array(fn: str, arg: str, value, cols: int | Sequence[int]) -> np.nd
     return arr
 
 
+def _integral(fn: str, arg: str, arr: np.ndarray) -> np.ndarray:
+    """A float index array cast to int64 (as PyTorch3D casts float faces); InputError when a
+    value is not a whole number."""
+    whole = np.isfinite(arr) & (arr == np.round(arr))
+    if not whole.all():
+        row = int(np.argmax(~whole.reshape(arr.shape[0], -1).all(axis=1)))
+        raise InputError(f"{fn}: {arg} holds values that are not whole numbers, so they are "
+                         f"not indices (row {row}: {arr[row].tolist()})")
+    return arr.astype(np.int64)
+
+
 def as_index_array(fn: str, arg: str, value, count: int, cols: int = 3) -> np.ndarray:
-    """(F, cols) int64 array of indices in [0, count), or InputError."""
+    """(F, cols) int64 array of indices in [0, count), or InputError.
+
+    Float tensors holding whole numbers are cast (PyTorch3D's savers accept them); an empty
+    argument of any shape (``torch.tensor([])``) is (0, cols).
+    """
     arr = _to_numpy(value)
-    if arr.ndim == 2 and arr.shape[0] == 0:
+    if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == 0)):
         return np.zeros((0, cols), np.int64)
-    if arr.ndim != 2 or arr.shape[1] != cols or not np.issubdtype(arr.dtype, np.integer):
+    integer = np.issubdtype(arr.dtype, np.integer)
+    if arr.ndim != 2 or arr.shape[1] != cols or not (
+            integer or np.issubdtype(arr.dtype, np.floating)):
         raise InputError(
             f"{fn}: {arg} must be an integer tensor of shape (F, {cols}), got shape "
             f"{tuple(arr.shape)} and dtype {arr.dtype}"
         )
-    arr = arr.astype(np.int64)
+    arr = arr.astype(np.int64) if integer else _integral(fn, arg, arr)
     if arr.size and (arr.min() < 0 or arr.max() >= count):
         raise InputError(
             f"{fn}: {arg} holds indices in [{arr.min()}, {arr.max()}] but only {count} rows "
@@ -288,9 +389,12 @@ def tensor(array: np.ndarray, dtype: torch.dtype, device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array)).to(dtype=dtype, device=device)
 
 
-def make_meshes(verts: torch.Tensor, faces: torch.Tensor, textures=None):
-    """A one-mesh :class:`r3d.structures.Meshes`."""
-    return Meshes(verts=[verts], faces=[faces], textures=textures)
+def make_meshes(verts: torch.Tensor, faces: torch.Tensor, textures=None,
+                verts_normals: torch.Tensor | None = None):
+    """A one-mesh :class:`r3d.structures.Meshes` of (V, 3) verts, (F, 3) faces and optional
+    (V, 3) vertex normals."""
+    return Meshes(verts=[verts], faces=[faces], textures=textures,
+                  verts_normals=None if verts_normals is None else [verts_normals])
 
 
 def make_pointclouds(points: torch.Tensor, normals=None, features=None):
@@ -321,6 +425,28 @@ def load_image(source) -> torch.Tensor:
     with Image.open(source) as img:
         img.load()
         return pil_image_tensor(img)
+
+
+def load_image_or_warn(owner, name: str, path: str, whose: str,
+                       instead: str) -> torch.Tensor | None:
+    """A texture image a mesh file names, or None with a warning naming ``owner`` (the mesh
+    file) when it is missing or cannot be decoded (the mesh still loads).
+
+    Args:
+        name: the image's name as the file writes it; path: that name resolved to a path.
+        whose: what names it, for the message ("of material 'red'").
+        instead: what the loader does without it ("using its diffuse colour instead").
+    Returns:
+        (H, W, 3) float32 image in [0, 1] (:func:`load_image`), or None.
+    """
+    if not os.path.isfile(path):
+        io_warn(owner, f"texture image {name!r} {whose} not found ({path}); {instead}")
+        return None
+    try:
+        return load_image(path)
+    except Exception as exc:  # Pillow raises many types for undecodable images
+        io_warn(owner, f"texture image {path} {whose} could not be read ({exc}); {instead}")
+        return None
 
 
 def pil_image_tensor(img) -> torch.Tensor:
