@@ -168,13 +168,15 @@ def load_mtl(
     obj_path: str | os.PathLike,
     mtl_files: list[str],
     load_images: bool = True,
+    folder: str | None = None,
 ) -> tuple[dict[str, Material], dict[str, torch.Tensor]]:
     """Materials and images of the MTL files an OBJ names (``mtllib``).
 
     Args:
-        obj_path: the OBJ file; relative MTL names resolve against its folder.
+        obj_path: the OBJ file (or what messages call it).
         mtl_files: the names given by its ``mtllib`` statements.
         load_images: read the ``map_Kd`` images.
+        folder: where relative MTL names resolve; default the folder of ``obj_path``.
     Returns:
         materials: name -> Material, in definition order over all files.
         images: name -> (H, W, 3) float32 image in [0, 1], for materials whose image loaded.
@@ -182,7 +184,8 @@ def load_mtl(
     A missing MTL or image file, or an image that cannot be decoded, gives a warning (the mesh
     still loads); a malformed MTL raises FileFormatError.
     """
-    folder = os.path.dirname(os.path.abspath(os.fspath(obj_path)))
+    if folder is None:
+        folder = os.path.dirname(os.path.abspath(os.fspath(obj_path)))
     materials: dict[str, Material] = {}
     images: dict[str, torch.Tensor] = {}
     for name in mtl_files:

@@ -19,6 +19,7 @@ import torch
 
 from r3d.errors import FileFormatError, InputError
 from r3d.io.atomic import atomic_paths
+from r3d.io.mesh_arrays import per_vertex_floats
 from r3d.io.mtl import load_mtl
 from r3d.io.texturing import (
     CLAMP,
@@ -40,11 +41,16 @@ from r3d.io.utils import (
     format_floats,
     image_to_png_bytes,
     io_warn,
+    is_empty,
+    is_file_object,
     parse_numbers,
     read_file_bytes,
+    read_source,
     require_faces,
     require_vertices,
+    source_name,
     tensor,
+    write_output,
 )
 from r3d.structures import Meshes
 from r3d.structures.textures import (
@@ -104,7 +110,9 @@ def _resolve_index(path, token: str, count: int, lineno: int, what: str) -> int:
     return _INVALID
 
 
-def _parse_obj(path: str, text: str, read_colors: bool) -> _ObjData:
+def _parse_obj(path: str, text: str, read_colors: bool, folder: str) -> _ObjData:
+    """The statements of an OBJ file's ``text`` (``path`` names it in messages; ``mtllib``
+    names with spaces are told apart by looking for them in ``folder``)."""
     verts: list[list[float]] = []
     verts_lines: list[int] = []
     colors: list[list[float] | None] = []
@@ -191,7 +199,6 @@ def _parse_obj(path: str, text: str, read_colors: bool) -> _ObjData:
         elif key == "mtllib":
             rest = stripped[len(key):].strip()
             if rest:
-                folder = os.path.dirname(os.path.abspath(path))
                 if os.path.isfile(os.path.join(folder, rest)) or len(parts) == 2:
                     mtllibs.append(rest)
                 else:
@@ -243,19 +250,38 @@ def _check_aux_indices(path: str, idx: np.ndarray, count: int, lines: np.ndarray
     return idx
 
 
-def _read_obj(path: str, read_colors: bool, strict_colors: bool) -> _ObjData:
-    """The parsed file, with at least one vertex, all finite (else FileFormatError); its
+def _obj_folder(f) -> str:
+    """The folder an OBJ's relative MTL names resolve against: the file's own, or for a file
+    object the current directory (as PyTorch3D does)."""
+    return os.getcwd() if is_file_object(f) else os.path.dirname(os.path.abspath(f))
+
+
+def _read_obj(f, read_colors: bool, strict_colors: bool) -> tuple[str, _ObjData]:
+    """The name of ``f`` (a path or file object, :func:`read_source`) and its parsed
+    statements, with at least one vertex, all finite (else FileFormatError); its
     ``v x y z r g b`` colours (V, 3) scaled to [0, 1], or None when not read or not finite
     (:func:`finite_colors`)."""
-    raw = read_file_bytes(path)
-    data = _parse_obj(path, decode_text(raw), read_colors=read_colors)
+    path, raw, _ = read_source("load_obj", f)
+    data = _parse_obj(path, decode_text(raw), read_colors, _obj_folder(f))
     require_vertices(path, data.verts.shape[0], "vertices ('v' lines)", num_bytes=len(raw))
     check_finite(path, data.verts, "vertex", data.verts_lines)
     data.colors = finite_colors(path, data.colors, "colour of vertex", strict_colors,
                                 data.verts_lines)
     if data.colors is not None and data.colors.size and data.colors.max() > 1.0:
         data.colors = data.colors / 255.0
-    return data
+    return path, data
+
+
+def _sole_material(path: str, materials: dict,
+                   faces_mat: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The faces' materials and the ``usemtl`` names of a file that has no ``usemtl``: when
+    the libraries define one material, every face uses it ((F,) zeros, [its name]);
+    otherwise ``faces_mat`` (all -1) and no name, with a warning."""
+    if len(materials) == 1:
+        return np.zeros_like(faces_mat), list(materials)
+    io_warn(path, f"the material libraries define {len(materials)} materials but no usemtl "
+                  f"says which faces use which; materials ignored")
+    return faces_mat, []
 
 
 def _material_patches(
@@ -294,7 +320,8 @@ def load_obj(
     """Reads an OBJ file (and its MTL files and images).
 
     Args:
-        f: path of the .obj file.
+        f: path of the .obj file, or a file object (text or binary, e.g. ``io.StringIO``);
+            its MTL names resolve against the current directory, as in PyTorch3D.
         load_textures: read materials, images and vertex colours.
         create_texture_atlas: also sample the materials into a per-face (F, R, R, 3) atlas.
         texture_atlas_size: R.
@@ -320,6 +347,10 @@ def load_obj(
             texture_wraps {name: (u mode, v mode)}, each material's TexturesUV padding mode
             (("border", "border") for ``-clamp on``, else ("repeat", "repeat")), or None.
 
+    A file with ``mtllib`` but no ``usemtl`` gives all its faces the library's material
+    when it defines exactly one (as PyTorch3D does); with several, which one is meant is
+    unknown: the faces get none, with a warning (PyTorch3D raises).
+
     Raises:
         FileFormatError naming the path and line: unreadable numbers, face indices out of
         range, NaN/infinite positions (or colours, with ``strict_colors``), a file with no
@@ -327,8 +358,7 @@ def load_obj(
         warning. Faces whose UV or normal indices point past the file's ``vt``/``vn``
         keep their positions and lose those attributes (with a warning).
     """
-    path = os.fspath(f)
-    data = _read_obj(path, load_textures, strict_colors)
+    path, data = _read_obj(f, load_textures, strict_colors)
     nverts = data.verts.shape[0]
     check_index_range(path, data.faces_v, nverts, "vertex", data.faces_lines, base=1)
     faces_t = _check_aux_indices(path, data.faces_t, data.uvs.shape[0], data.faces_lines,
@@ -341,7 +371,9 @@ def load_obj(
     material_colors = texture_images = wraps = None
     materials_idx = np.full(data.faces_v.shape[0], -1, dtype=np.int64)
     if load_textures and data.mtllibs:
-        materials, images = load_mtl(path, data.mtllibs)
+        materials, images = load_mtl(path, data.mtllibs, folder=_obj_folder(f))
+        if materials and not data.usemtl_names:
+            data.faces_mat, data.usemtl_names = _sole_material(path, materials, data.faces_mat)
         if materials:
             names = list(materials)
             material_colors = {
@@ -448,7 +480,7 @@ def load_objs_as_meshes(
     """Loads OBJ files into one batch of :class:`r3d.structures.Meshes`.
 
     Args:
-        files: paths of .obj files (one mesh each).
+        files: paths of .obj files, or file objects (one mesh each; see :func:`load_obj`).
         device: where the meshes live (default CPU).
         load_textures: attach textures.
         create_texture_atlas: use a per-face :class:`TexturesAtlas` (R = texture_atlas_size).
@@ -468,7 +500,7 @@ def load_objs_as_meshes(
     Raises FileFormatError for unreadable files, files without vertices, and files without
     faces (load those as point clouds).
     """
-    if isinstance(files, (str, os.PathLike)):
+    if isinstance(files, (str, os.PathLike)) or is_file_object(files):
         files = [files]
     device = torch.device("cpu") if device is None else torch.device(device)
     verts_list, faces_list, tex_list = [], [], []
@@ -478,7 +510,7 @@ def load_objs_as_meshes(
             texture_atlas_size=texture_atlas_size, texture_wrap=texture_wrap, device=device,
             strict_colors=strict_colors,
         )
-        require_faces(f, verts.shape[0], faces.verts_idx.shape[0])
+        require_faces(source_name(f), verts.shape[0], faces.verts_idx.shape[0])
         verts_list.append(verts)
         faces_list.append(faces.verts_idx)
         tex_list.append(_obj_textures(faces, aux, create_texture_atlas, texture_wrap)
@@ -493,7 +525,7 @@ def _join_textures(tex_list: list, files: list):
         return None
     kinds = {type(t) for t in tex_list}
     if len(kinds) > 1:
-        io_warn(os.fspath(files[0]), "the files of this batch have different kinds of texture "
+        io_warn(source_name(files[0]), "the files of this batch have different kinds of texture "
                                      "(or none); textures dropped")
         return None
     if len(tex_list) == 1:
@@ -501,13 +533,13 @@ def _join_textures(tex_list: list, files: list):
     try:
         return tex_list[0].join_batch(tex_list[1:])
     except InputError as exc:
-        io_warn(os.fspath(files[0]), f"textures of this batch cannot be joined ({exc}); "
+        io_warn(source_name(files[0]), f"textures of this batch cannot be joined ({exc}); "
                                      f"textures dropped")
         return None
 
 
 def save_obj(
-    f: str | os.PathLike,
+    f,
     verts,
     faces,
     decimal_places: int | None = None,
@@ -522,20 +554,23 @@ def save_obj(
     verts_colors=None,
     texture_wrap="repeat",
 ) -> None:
-    """Writes a mesh to an OBJ file (atomically), with an MTL and a PNG beside it if textured.
+    """Writes a mesh to an OBJ file, with an MTL and a PNG beside it if textured.
 
     Args:
-        f: path of the .obj file; ``<stem>.mtl`` and ``<stem>.png`` are written next to it
-            when ``texture_map`` is given.
+        f: path of the .obj file, written atomically (``<stem>.mtl`` and ``<stem>.png`` are
+            written next to it when ``texture_map`` is given); or a file object (text or
+            binary), written directly, for meshes without ``texture_map``.
         verts: (V, 3) float positions.
-        faces: (F, 3) int vertex indices.
+        faces: (F, 3) int vertex indices; an empty tensor (``torch.tensor([])``) for none.
+            Index arguments may be float tensors of whole numbers (they are cast).
         decimal_places: digits after the point (default: enough for float32 exactness).
         normals: (N, 3) float normals; faces_normals_idx (alias faces_normals): (F, 3) int
             indices into them.
         verts_uvs: (T, 2) float UVs; faces_uvs: (F, 3) int indices into them (if omitted and
             T == V, the UVs are per vertex).
         texture_map: (H, W, 3) float image in [0, 1] (row 0 at the top).
-        verts_colors: (V, 3) float colours in [0, 1], written as ``v x y z r g b``.
+        verts_colors: (V, 3) float colours in [0, 1], written as ``v x y z r g b`` (None or
+            an empty tensor: none).
         texture_wrap: how the texture wraps UVs outside [0, 1], a TexturesUV padding mode
             (e.g. ``textures.padding_mode``): "border" on both axes is written as
             ``map_Kd -clamp on``; anything else repeats (MTL cannot store mirroring, zeros or
@@ -545,14 +580,13 @@ def save_obj(
     written then.
     """
     fn = "save_obj"
-    path = os.fspath(f)
+    path = source_name(f)
     v = as_float_array(fn, "verts", verts, 3)
     fc = as_index_array(fn, "faces", faces, v.shape[0])
     if faces_normals is not None and faces_normals_idx is None:
         faces_normals_idx = faces_normals
-    col = None if verts_colors is None else as_float_array(fn, "verts_colors", verts_colors, 3)
-    if col is not None and col.shape[0] != v.shape[0]:
-        raise InputError(f"{fn}: verts_colors must have {v.shape[0]} rows, got {col.shape[0]}")
+    col = (None if is_empty(verts_colors)
+           else per_vertex_floats(fn, "verts_colors", verts_colors, 3, v.shape[0]))
     nrm = fnrm = None
     if (normals is None) != (faces_normals_idx is None):
         raise InputError(f"{fn}: normals and faces_normals_idx must be given together")
@@ -568,6 +602,9 @@ def save_obj(
     if texture_map is not None:
         if uv is None:
             raise InputError(f"{fn}: texture_map needs verts_uvs (and faces_uvs)")
+        if is_file_object(f):
+            raise InputError(f"{fn}: a texture_map is written to an MTL and a PNG beside the "
+                             f"OBJ, so f must be a path, got the file object {path}")
         png = image_to_png_bytes(texture_map)
 
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -595,28 +632,25 @@ def save_obj(
     else:
         out.extend(f"f {a} {b} {c}" for a, b, c in fc1)
     obj_text = "\n".join(out) + "\n"
+    if png is None:
+        write_output(fn, f, obj_text.encode("utf-8"))
+        return
 
-    targets = [path]
-    if png is not None:
-        folder = os.path.dirname(path)
-        targets += [os.path.join(folder, f"{stem}.mtl"), os.path.join(folder, f"{stem}.png")]
+    folder = os.path.dirname(path)
+    targets = [path, os.path.join(folder, f"{stem}.mtl"), os.path.join(folder, f"{stem}.png")]
+    mtl = (
+        "newmtl mesh\n"
+        f"map_Kd {_mtl_clamp(path, wrap)}{stem}.png\n"
+        "Ka 1.000000 1.000000 1.000000\n"
+        "Kd 1.000000 1.000000 1.000000\n"
+        "Ks 0.000000 0.000000 0.000000\n"
+        "Ns 10.000000\n"
+        "illum 2\n"
+    )
     with atomic_paths(*targets) as temps:
-        with open(temps[0], "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(obj_text)
-        if png is not None:
-            mtl = (
-                "newmtl mesh\n"
-                f"map_Kd {_mtl_clamp(path, wrap)}{stem}.png\n"
-                "Ka 1.000000 1.000000 1.000000\n"
-                "Kd 1.000000 1.000000 1.000000\n"
-                "Ks 0.000000 0.000000 0.000000\n"
-                "Ns 10.000000\n"
-                "illum 2\n"
-            )
-            with open(temps[1], "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(mtl)
-            with open(temps[2], "wb") as handle:
-                handle.write(png)
+        for temp, data in zip(temps, (obj_text.encode("utf-8"), mtl.encode("utf-8"), png)):
+            with open(temp, "wb") as handle:
+                handle.write(data)
 
 
 def _mtl_clamp(path: str, wrap) -> str:
@@ -637,7 +671,7 @@ def load_obj_pointcloud(path: str | os.PathLike, device="cpu", strict_colors: bo
         None (also when they hold NaN or infinity: dropped with a warning, or FileFormatError
         with ``strict_colors``).
     """
-    data = _read_obj(os.fspath(path), True, strict_colors)
+    _, data = _read_obj(path, True, strict_colors)
     colors = None if data.colors is None else tensor(data.colors, torch.float32, device)
     return tensor(data.verts, torch.float32, device), colors
 
@@ -645,7 +679,8 @@ def load_obj_pointcloud(path: str | os.PathLike, device="cpu", strict_colors: bo
 def obj_has_faces(path: str | os.PathLike) -> bool:
     """Whether an OBJ file holds at least one face with 3 or more corners."""
     path = os.fspath(path)
-    return _parse_obj(path, decode_text(read_file_bytes(path)), False).faces_v.shape[0] > 0
+    text = decode_text(read_file_bytes(path))
+    return _parse_obj(path, text, False, _obj_folder(path)).faces_v.shape[0] > 0
 
 
 def save_obj_pointcloud(path: str | os.PathLike, points, colors=None,
