@@ -274,7 +274,7 @@ def test_save_obj_normals_colors_decimals(tmp_path):
         ({"verts": torch.tensor([[0.0, 0, float("nan")]] * 3)}, "NaN"),
         ({"verts": torch.zeros(3, 2)}, "shape"),
         ({"faces": torch.tensor([[0, 1, 3]])}, "indices"),
-        ({"faces": torch.tensor([[0.0, 1, 2]])}, "integer"),
+        ({"faces": torch.tensor([[0.5, 1, 2]])}, "not whole numbers"),
         ({"texture_map": torch.rand(2, 2, 3)}, "verts_uvs"),
     ],
 )
