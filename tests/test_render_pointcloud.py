@@ -35,7 +35,7 @@ RECIPE = ROOT / "recipes" / "render_pointcloud.yaml"
 COW = Path(r3d.__file__).parent / "assets" / "cow" / "cow.obj"
 DATA = Path(__file__).parent / "data"
 CPU = torch.device("cpu")
-RED = (230 / 255, 51 / 255, 26 / 255)  # exact in a PLY's uchar colours
+RED = (230 / 255, 51 / 255, 26 / 255)  # exact in 8-bit images
 BACKGROUND = (0.0, 0.2, 0.4)
 runner = CliRunner()
 

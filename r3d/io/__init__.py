@@ -4,7 +4,10 @@ Formats: OBJ (+MTL, textures), PLY (ASCII / binary LE / binary BE), OFF, STL (AS
 glTF 2.0 / GLB; voxel grids (:class:`VoxelGrid`): binvox, NumPy npz; through trimesh
 (:mod:`r3d.io.trimesh_formats`, via :class:`IO`): 3MF, COLLADA, zip archives, XYZ points. r3d's
 loaders keep each file's vertex order and count; malformed files raise
-:class:`r3d.errors.FileFormatError` naming the path (and line). Savers write atomically.
+:class:`r3d.errors.FileFormatError` naming the path (and line). Savers write paths atomically.
+``load_ply`` / ``save_ply``, ``load_obj`` / ``save_obj`` and ``load_off`` / ``save_off`` also take
+file objects (``io.BytesIO``, ``io.StringIO``, open files), as PyTorch3D's do; those are read and
+written directly, at their position.
 """
 
 from r3d.io.atomic import atomic_open, atomic_paths

@@ -1,8 +1,9 @@
 """Atomic file output: write to temporary files beside the targets, then rename over them.
 
-Every saver in :mod:`r3d.io` writes through :func:`atomic_paths` (or :func:`atomic_open`, built
-on it), so a failure part-way (bad input, full disk, an exception in an encoder) leaves no
-partial file and does not touch a file that already exists at the target path.
+Every saver in :mod:`r3d.io` writes a path through :func:`atomic_paths` (or :func:`atomic_open`,
+built on it), so a failure part-way (bad input, full disk, an exception in an encoder) leaves no
+partial file and does not touch a file that already exists at the target path. (A file object
+given to a saver is the caller's: it is written directly.)
 """
 
 from __future__ import annotations
