@@ -580,24 +580,24 @@ def _color_scale(dtype: np.dtype) -> float:
     return 1.0
 
 
-def _colors(values: dict) -> np.ndarray | None:
-    """(count, 3) float64 colours in [0, 1] of an element's values (the first of the known
-    colour property triples it has), or None."""
-    for names in _COLOR_NAMES:
-        cols = _scalar_columns(values, names)
-        if cols is not None:
-            return cols / _color_scale(values[names[0]].dtype)
-    return None
-
-
-def _first_columns(values: dict, candidates) -> np.ndarray | None:
-    """The (count, k) float64 stack of the first of the ``candidates`` name tuples that the
-    element has in full, or None."""
+def _first_columns(values: dict, candidates) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """The first of the ``candidates`` name tuples that the element has in full, with the
+    (count, k) float64 stack of those properties; None if it has none of them."""
     for names in candidates:
         cols = _scalar_columns(values, names)
         if cols is not None:
-            return cols
+            return names, cols
     return None
+
+
+def _colors(values: dict) -> np.ndarray | None:
+    """(count, 3) float64 colours in [0, 1] of an element's values (the first of the known
+    colour property triples it has), or None."""
+    found = _first_columns(values, _COLOR_NAMES)
+    if found is None:
+        return None
+    names, cols = found
+    return cols / _color_scale(values[names[0]].dtype)
 
 
 def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dict):
@@ -617,7 +617,8 @@ def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dic
                               line=vertex_el.line)
     verts = _scalar_columns(vv, "xyz")
     check_finite(path, verts, "vertex", lines.get("vertex"))
-    return verts, _scalar_columns(vv, _NORMAL_NAMES), _colors(vv), _first_columns(vv, _UV_NAMES)
+    uvs = _first_columns(vv, _UV_NAMES)
+    return verts, _scalar_columns(vv, _NORMAL_NAMES), _colors(vv), None if uvs is None else uvs[1]
 
 
 def _face_index_list(path: str, face_el: _Element, fv: dict) -> tuple[np.ndarray, np.ndarray]:
