@@ -36,7 +36,8 @@ from r3d.io.utils import (
 
 __all__ = ["OffData", "load_off", "read_off", "save_off"]
 
-_KEYWORD = re.compile(r"^(ST)?(C)?(N)?(4)?(n)?OFF", re.IGNORECASE)
+# the keyword in either case ("off" is what PyTorch3D writes); its prefixes as the format has them
+_KEYWORD = re.compile(r"^(ST)?(C)?(N)?(4)?(n)?(?i:OFF)")
 
 
 @dataclass

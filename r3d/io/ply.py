@@ -605,7 +605,7 @@ def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dic
 
     Returns (verts (V, 3) float64, normals (V, 3) float64 or None, colors (V, 3) float64 in
     [0, 1] or None, uvs (V, 2) float64 or None). FileFormatError for a file without vertices,
-    without x/y/z, or with positions that are not finite.
+    without x/y/z, or with positions, normals or UVs that are not finite.
     """
     vertex_el = _element(elements, "vertex")
     if vertex_el is None or vertex_el.count == 0:
@@ -616,9 +616,14 @@ def _vertex_arrays(path: str, elements: list[_Element], values: dict, lines: dic
         raise FileFormatError(path, f"the vertex element has no {'/'.join(missing)} property",
                               line=vertex_el.line)
     verts = _scalar_columns(vv, "xyz")
-    check_finite(path, verts, "vertex", lines.get("vertex"))
+    normals = _scalar_columns(vv, _NORMAL_NAMES)
     uvs = _first_columns(vv, _UV_NAMES)
-    return verts, _scalar_columns(vv, _NORMAL_NAMES), _colors(vv), None if uvs is None else uvs[1]
+    uvs = None if uvs is None else uvs[1]
+    for what, arr in (("vertex", verts), ("normal of vertex", normals),
+                      ("texture coordinate of vertex", uvs)):
+        if arr is not None:
+            check_finite(path, arr, what, lines.get("vertex"))
+    return verts, normals, _colors(vv), uvs
 
 
 def _face_index_list(path: str, face_el: _Element, fv: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -733,9 +738,9 @@ def read_ply(f, strict_colors: bool = False) -> PlyData:
 
     Raises FileFormatError (with the line for ASCII files) for a malformed header, unknown
     property types, truncated bodies, rows with too few values, missing x/y/z, NaN or infinite
-    positions, face indices out of range, for files without any vertex, and for a binary PLY
-    given as a text stream. Vertex or face colours holding NaN or infinity are dropped with a
-    warning (None), or raise FileFormatError with ``strict_colors``.
+    positions (normals, UVs), face indices out of range, for files without any vertex, and for
+    a binary PLY given as a text stream. Vertex or face colours holding NaN or infinity are
+    dropped with a warning (None), or raise FileFormatError with ``strict_colors``.
     """
     path, data, text = read_source("load_ply", f)
     header = _parse_header(path, data)
