@@ -71,6 +71,7 @@ def test_coff_round_trip(tmp_path):
         ("PLY\n3 1 0\n", 1, "not an OFF file"),
         ("OFF\n3 1 0\n0 0 0\n", 3, "declares 3 vertices"),
         ("OFF BINARY\n", 1, "binary OFF"),
+        ("nOFF\n3\n3 1 0\n", 1, "only 3D OFF"),
     ],
 )
 def test_malformed(tmp_path, text, line, match):

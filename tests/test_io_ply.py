@@ -144,6 +144,13 @@ def _ascii(tmp_path: Path, body: bytes, **kw) -> Path:
     [
         (b"0 0 0\n1 0 0\n0 1 0\n3 0 1 3\n", {}, 14, "vertex indices"),
         (b"0 0 0\nnan 0 0\n0 1 0\n3 0 1 2\n", {}, 12, "not finite"),
+        (b"0 0 0 0 0 1\n1 0 0 0 inf 1\n0 1 0 0 0 1\n3 0 1 2\n",
+         {"vprops": "float x\nproperty float y\nproperty float z\nproperty float nx\n"
+                    "property float ny\nproperty float nz"}, 15,
+         "normal of vertex 1 is not finite"),
+        (b"0 0 0 0 0\n1 0 0 1 0\n0 1 0 0 nan\n3 0 1 2\n",
+         {"vprops": "float x\nproperty float y\nproperty float z\nproperty float u\n"
+                    "property float v"}, 15, "texture coordinate of vertex 2 is not finite"),
         (b"0 0 0\n1 0\n0 1 0\n3 0 1 2\n", {}, 12, "too few"),
         (b"0 0 0\n1 x 0\n0 1 0\n3 0 1 2\n", {}, 12, "not a number"),
         (b"0 0 0\n1 0 0\n0 1 0\n", {}, 13, "ends after 0 of the 1 'face' rows"),
