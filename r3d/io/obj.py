@@ -525,8 +525,8 @@ def _join_textures(tex_list: list, files: list):
         return None
     kinds = {type(t) for t in tex_list}
     if len(kinds) > 1:
-        io_warn(source_name(files[0]), "the files of this batch have different kinds of texture "
-                                     "(or none); textures dropped")
+        io_warn(source_name(files[0]), "the files of this batch have different kinds of "
+                                       "texture (or none); textures dropped")
         return None
     if len(tex_list) == 1:
         return tex_list[0]
@@ -534,7 +534,7 @@ def _join_textures(tex_list: list, files: list):
         return tex_list[0].join_batch(tex_list[1:])
     except InputError as exc:
         io_warn(source_name(files[0]), f"textures of this batch cannot be joined ({exc}); "
-                                     f"textures dropped")
+                                       f"textures dropped")
         return None
 
 

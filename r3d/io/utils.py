@@ -290,8 +290,8 @@ def is_empty(value) -> bool:
 def as_float_array(fn: str, arg: str, value, cols: int | Sequence[int]) -> np.ndarray:
     """(N, cols) finite float array from a tensor/array argument, or InputError.
 
-    An empty argument of any shape (``torch.tensor([])``) is (0, cols) (the first of ``cols``
-    when several are allowed).
+    An empty 1-D argument (``torch.tensor([])``) is (0, cols) (the first of ``cols`` when
+    several are allowed).
     """
     cols = (cols,) if isinstance(cols, int) else tuple(cols)
     arr = _to_numpy(value)
@@ -327,7 +327,7 @@ def as_index_array(fn: str, arg: str, value, count: int, cols: int = 3) -> np.nd
     """(F, cols) int64 array of indices in [0, count), or InputError.
 
     Float tensors holding whole numbers are cast (PyTorch3D's savers accept them); an empty
-    argument of any shape (``torch.tensor([])``) is (0, cols).
+    1-D argument (``torch.tensor([])``) or one of 0 rows is (0, cols).
     """
     arr = _to_numpy(value)
     if arr.size == 0 and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == 0)):
