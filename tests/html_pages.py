@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 GLB_MAGIC = b"glTF"
 
@@ -15,8 +19,8 @@ GLB_MAGIC = b"glTF"
 @dataclass
 class Page:
     """What a page holds: its title, h2 headings, image sources, table cells (as text),
-    viewers (their JSON configuration), embedded GLB files (bytes by element id), and the
-    number of chart polylines."""
+    viewers (their JSON configuration), embedded GLB files (bytes by element id), charts (the
+    names of their series) and the number of chart polylines."""
 
     title: str = ""
     headings: list[str] = field(default_factory=list)
@@ -24,6 +28,7 @@ class Page:
     cells: list[str] = field(default_factory=list)
     viewers: list[dict] = field(default_factory=list)
     glb: dict[str, bytes] = field(default_factory=dict)
+    charts: list[list[str]] = field(default_factory=list)
     polylines: int = 0
     svgs: int = 0
 
@@ -67,6 +72,8 @@ class _Reader(HTMLParser):
             self.page.cells.append(content)
         elif self.attrs.get("type") == "application/octet-stream":
             self.page.glb[self.attrs["id"]] = base64.b64decode(content)
+        elif self.attrs.get("class") == "r3d-chart-data":
+            self.page.charts.append([s["name"] for s in json.loads(content)["series"]])
         elif self.attrs.get("type") == "application/json" and "id" in self.attrs:
             self.json[self.attrs["id"]] = json.loads(content)
         self.tag = None
@@ -78,6 +85,12 @@ def read_page(path: str | Path) -> Page:
     reader.feed(Path(path).read_text(encoding="utf-8"))
     reader.page.viewers = [reader.json[config] for config in reader.viewer_configs]
     return reader.page
+
+
+def decoded(uri: str) -> np.ndarray:
+    """The pixels of an image data URI."""
+    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
+        return np.asarray(image)
 
 
 def data_images(page: Page) -> list[str]:

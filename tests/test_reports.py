@@ -5,15 +5,13 @@ test_bench.py.)"""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from html_pages import data_images, read_page, viewer_items
+from html_pages import data_images, decoded, read_page, viewer_items
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -23,11 +21,6 @@ from r3d.runs.outdir import run_files
 from r3d.utils import ico_sphere
 
 runner = CliRunner()
-
-
-def decoded(uri: str) -> np.ndarray:
-    with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as image:
-        return np.asarray(image)
 
 
 def pixels(path: Path) -> np.ndarray:
