@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from r3d.cli.main import app
 from r3d.io import VoxelGrid, save_binvox, save_obj, save_ply
 from r3d.runs.outdir import run_files
+from r3d.scene import run as scene_run
 from r3d.utils import ico_sphere
 
 runner = CliRunner()
@@ -72,6 +73,17 @@ def test_render_report_holds_every_view_map_and_the_scene(tmp_path):
     result = runner.invoke(app, ["render", str(scene), "--views", "1", "--overwrite"])
     assert result.exit_code == 0, result.output
     assert len(data_images(read_page(out / "report.html"))) == 3
+
+
+def test_render_report_shows_the_first_views_of_many(tmp_path, monkeypatch):
+    monkeypatch.setattr(scene_run, "MAX_SHOWN", 2)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["render", str(sphere_file(tmp_path / "ball.obj")), "--size",
+                                 "16", "--views", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = read_page(out / "report.html")
+    assert "Views (the first 2 of 3)" in page.headings and len(data_images(page)) == 2
+    assert "view_002.png" in page.cells
 
 
 def _cloud(path: Path) -> Path:

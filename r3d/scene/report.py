@@ -25,7 +25,7 @@ from r3d.vis.report import Report
 
 __all__ = ["MAX_SHOWN", "Rendered", "write_render_report"]
 
-# the views (and each kind of map) shown at most; the rest are in the output folder only
+# the views (and maps of each kind) shown at most, keeping the page small
 MAX_SHOWN = 60
 MAP_TITLES = {"depth": "Depth maps (near bright)", "normal": "Normal maps",
               "silhouette": "Silhouettes"}
@@ -105,8 +105,7 @@ def write_render_report(out: Path, *, scene: Scene, source: Path | None, summary
     report = Report("r3d render", f"r3d render · {source or 'a scene built in code'}")
     report.heading("Summary").table(_about(summary))
     n = summary["views"]
-    shown = f" (the first {len(rendered.views)} of {n}; all are in the output folder)" \
-        if len(rendered.views) < n else ""
+    shown = f" (the first {len(rendered.views)} of {n})" if len(rendered.views) < n else ""
     report.heading(f"Views{shown}")
     report.images([(f"view {i:03d}", image) for i, image in enumerate(rendered.views)])
     for kind, levels in rendered.maps.items():
