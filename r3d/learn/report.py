@@ -28,6 +28,7 @@ __all__ = ["Evaluation", "score_rows", "write_learn_report"]
 # the gap between the samples laid out side by side in the viewer, over the widest one
 SAMPLE_GAP = 0.25
 TRUTH_COLOUR = "#d9822b"
+PREDICTION_COLOUR = "#7f9fcf"  # predictions without colours of their own
 MIN_PICTURE = 128  # pixels: smaller sample pictures are enlarged
 
 
@@ -94,7 +95,9 @@ def _shape_items(shapes: list[tuple[str, Meshes | Pointclouds, Meshes]]) -> list
         offset = torch.tensor([left - float(lo[0]), 0.0, 0.0], device=points.device,
                               dtype=points.dtype)
         left += width * (1 + SAMPLE_GAP) + 1e-6
-        items += items_of(_moved(pred, offset), f"{name}: prediction")
+        for item in items_of(_moved(pred, offset), f"{name}: prediction"):
+            item.color = None if item.own_colors else PREDICTION_COLOUR
+            items.append(item)
         for item in items_of(_moved(truth, offset.to(_points(truth))), f"{name}: truth"):
             item.opacity, item.color, item.plain = 0.3, TRUTH_COLOUR, True
             items.append(item)
@@ -124,9 +127,11 @@ def _evaluation_sections(report: Report, evaluation: Evaluation) -> None:
                    f"({result['model']}, {result['supervision']} supervision)")
     keys, rows = score_rows(result["methods"])
     report.table(rows, ["method", "family", *keys])
-    report.paragraph("sphere: the untrained network's start; nearest: the training shape "
-                     "whose silhouette best matches the input's. F1 in percent at 0.1, 0.3 "
-                     "and 0.5 with the true shape's longest side scaled to 10.")
+    baselines = ("sphere: the untrained network's start; nearest: the training shape whose "
+                 "silhouette best matches the input's. " if "sphere" in result["methods"]
+                 else "")
+    report.paragraph(f"{baselines}F1 in percent at 0.1, 0.3 and 0.5 with the true shape's "
+                     "longest side scaled to 10.")
     if evaluation.pictures:
         report.heading("Predictions: the input view | the prediction seen from it")
         report.pairs([(caption, _enlarged(a), _enlarged(b))
