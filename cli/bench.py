@@ -86,22 +86,14 @@ def _print_report(
     out.print(title, style="bold", highlight=False)
     for table in report.results_tables(records, cases):
         out.print(table)
-    out.print(
-        "[dim]median and spread (interquartile range) of the time of one call; peak mem: "
-        "memory one call adds at most; time/r3d, mem/r3d: the contender's figure over r3d "
-        "native's (above 1: r3d is faster / uses less)[/dim]"
-    )
+    out.print(f"[dim]{report.RESULTS_LEGEND}[/dim]")
     unavailable = report.unavailable_line(records, cases)
     if unavailable is not None:
         out.print(unavailable, style="yellow", highlight=False)
     summary = report.summary_table(records, cases)
     if summary is not None:
         out.print(summary)
-        out.print(
-            "[dim]r3d: median time of one call at the largest size measured; other columns: "
-            "that contender's time over r3d's there (above 1: r3d is faster), or at the largest "
-            "size it ran (@size); -: not measured[/dim]"
-        )
+        out.print(f"[dim]{report.SUMMARY_LEGEND}[/dim]")
 
 
 @command
@@ -121,6 +113,10 @@ def bench(
     ),
     plot_path: Path = typer.Option(
         None, "--plot", metavar="PATH", help="Draw time against size (log-log PNG) to PATH."
+    ),
+    html_path: Path = typer.Option(
+        None, "--html", metavar="PATH", help="Write the report as a self-contained HTML page "
+        "(tables, interactive charts of time against size, the machine) to PATH."
     ),
     device: str = typer.Option(
         "cpu", "--device",
@@ -152,6 +148,7 @@ def bench(
     Ctrl-C stops and reports what was measured so far.
     """
     from r3d.bench import report
+    from r3d.bench.page import write_bench_page
     from r3d.bench.registry import select_cases
     from r3d.bench.runner import Settings, iter_measurements
     from r3d.io.atomic import atomic_paths
@@ -165,8 +162,9 @@ def bench(
     )
     cases = select_cases(names, settings.device)
     _check_output_path("--json", json_path)
-    if plot_path is not None:
-        _check_output_path("--plot", str(plot_path))
+    for option, path in (("--plot", plot_path), ("--html", html_path)):
+        if path is not None:
+            _check_output_path(option, str(path))
     machine = machine_info(settings.device)
 
     records: list[Record] = []
@@ -216,6 +214,9 @@ def bench(
         with atomic_paths(plot_path) as (tmp,):
             report.plot(records, cases, tmp, title)
         err_console.print(f"plot written to {plot_path}")
+    if html_path is not None and records:
+        write_bench_page(html_path, records, cases, settings, machine, title, interrupted)
+        err_console.print(f"report written to {html_path}")
 
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -72,7 +72,7 @@ def render(
     ) as bar:
         task = bar.add_task("render", total=scene.cameras.num_views())
         summary = render_scene(scene, lambda done, _: bar.update(task, completed=done),
-                               overwrite=overwrite)
+                               overwrite=overwrite, source=source)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return

@@ -78,6 +78,7 @@ def eval_command(
     """Score a trained predictor on held-out shapes: Chamfer-L2, normal consistency and F1 at
     0.1, 0.3, 0.5 (the PyTorch3D paper's scale), per family and overall."""
     from r3d.learn.evaluate import evaluate
+    from r3d.learn.report import score_rows
 
     result = evaluate(checkpoint, data, split=split, out=out, baselines=baselines,
                       device=device)
@@ -87,11 +88,9 @@ def eval_command(
     title = (f"{result['shapes']} {split} shapes ({result['model']}, "
              f"{result['supervision']} supervision)")
     table = Table()
-    keys = list(next(iter(result["methods"].values()))["overall"])
+    keys, rows = score_rows(result["methods"])
     for column in ("method", "family", *keys):
         table.add_column(column, justify="left" if column in ("method", "family") else "right")
-    for name, scores in result["methods"].items():
-        for family, values in [*scores["per_family"].items(), ("all", scores["overall"])]:
-            table.add_row(name, family, *(f"{values[k]:.3f}" if k in values else "-"
-                                          for k in keys))
+    for name, family, *scores in rows:
+        table.add_row(name, family, *("-" if v is None else f"{v:.3f}" for v in scores))
     console.print(titled(title, table))

@@ -12,6 +12,7 @@ import time
 
 import pytest
 import torch
+from html_pages import read_page
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -199,13 +200,16 @@ def _with_missing_peer(group: list[Record]) -> list[Record]:
 SUMMARY_CASES = ["face_areas_normals", "packed_to_padded", "packed_to_padded_fwd_bwd"]
 
 
-def test_cli_says_unavailable_once_and_ends_with_a_summary(monkeypatch):
-    def measured(cases, settings, status=None):
-        for case in cases:
-            for size in (10, 1000):
-                yield _with_missing_peer(_fake_group(case.name, size))
+def _measured_without_peer(cases, settings, status=None):
+    """Stands in for iter_measurements: r3d and torch at sizes 10 and 1000, pytorch3d
+    unavailable."""
+    for case in cases:
+        for size in (10, 1000):
+            yield _with_missing_peer(_fake_group(case.name, size))
 
-    monkeypatch.setattr(runner_module, "iter_measurements", measured)
+
+def test_cli_says_unavailable_once_and_ends_with_a_summary(monkeypatch):
+    monkeypatch.setattr(runner_module, "iter_measurements", _measured_without_peer)
     result = runner.invoke(app, ["bench", *SUMMARY_CASES, "--quick"])
     assert result.exit_code == 0, result.output
     text = result.stdout
@@ -217,6 +221,38 @@ def test_cli_says_unavailable_once_and_ends_with_a_summary(monkeypatch):
     assert [row[0] for row in rows] == SUMMARY_CASES  # one row per case, in order
     for row in rows:
         assert row[1:] == ["1k", "1", "ms", "3×", "-"]  # largest size, r3d, torch, pytorch3d
+
+
+def test_html_report_of_a_run(tmp_path, monkeypatch):
+    """--html writes the text report's tables, a chart of time against size per case, the
+    settings and the machine into one page."""
+    monkeypatch.setattr(runner_module, "iter_measurements", _measured_without_peer)
+    path = tmp_path / "bench.html"
+    result = runner.invoke(app, ["bench", *SUMMARY_CASES, "--quick", "--html", str(path)])
+    assert result.exit_code == 0, result.output
+    page = read_page(path)
+    assert page.title == "r3d bench"
+    assert page.headings == ["Summary", "Time against size", *SUMMARY_CASES, "Settings",
+                             "Machine"]
+    assert page.charts == [["r3d", "torch"]] * 3  # pytorch3d never ran
+    assert page.polylines == 6
+    text = path.read_text()
+    assert "not measured: pytorch3d (pytorch3d is not installed) in every case" in text
+    assert page.cells.count("3×") == 3 * 2 + 3  # torch at both sizes, and in the summary
+    for cell in ("1 ms", "3 ms", "4 KiB", "4×", "1k", SUMMARY_CASES[0]):
+        assert cell in page.cells
+    assert page.cells[page.cells.index("repeats") + 1] == "3"  # the quick settings
+
+
+@pytest.mark.parametrize("target, what", [
+    ("gone/b.html", "does not exist"), ("afile/b.html", "is a file, not a folder"),
+    (".", "is a folder, expected a file path")])
+def test_html_path_is_checked_before_the_run(tmp_path, target, what):
+    (tmp_path / "afile").write_text("")
+    result = runner.invoke(app, ["bench", "packed_to_padded", "--quick", "--html",
+                                 str(tmp_path / target)])
+    assert result.exit_code == 2 and what in result.stderr, result.output
+    assert "packed_to_padded" not in result.stdout  # refused before measuring
 
 
 def _render(table) -> str:

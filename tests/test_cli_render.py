@@ -49,8 +49,9 @@ def test_mesh_turntable_writes_pngs_and_gif(sphere, tmp_path):
     result = runner.invoke(app, ["render", str(sphere), "--size", "64", "--views", "2",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
-                                                      "view_000.png", "view_001.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "report.html",
+                                                      "turntable.gif", "view_000.png",
+                                                      "view_001.png"]
     for name in ("view_000.png", "view_001.png"):
         rgb = pixels(out / name)
         assert rgb.shape == (64, 64, 3)
@@ -69,7 +70,7 @@ def test_json_summary(sphere, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["views"] == 1 and summary["image_size"] == [32, 32]
     assert summary["files"] == [str(out / "view_000.png"), str(out / "cameras.json"),
-                                str(out / "turntable.gif")]
+                                str(out / "turntable.gif"), str(out / "report.html")]
     assert summary["device"] == "cpu" and summary["seconds"] >= 0
 
 
@@ -97,7 +98,7 @@ outputs: {{dir: maps, gif: false, depth: true, normal: true, silhouette: true}}
     summary = json.loads(result.stdout)
     out = tmp_path / "maps"
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([MARKER, "cameras.json"] + [
+    assert names == sorted([MARKER, "cameras.json", "report.html"] + [
         f"{kind}_{i:03d}.png" for kind in ("view", "depth", "normal", "silhouette")
         for i in (0, 1)])
     rgb = pixels(out / "view_000.png")
@@ -120,8 +121,8 @@ def test_recipe_runs_at_a_small_size(tmp_path):
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == [MARKER, "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif",
-                     "view_000.png", "view_001.png"]
+    assert names == [MARKER, "cameras.json", "depth_000.png", "depth_001.png", "report.html",
+                     "turntable.gif", "view_000.png", "view_001.png"]
     assert visible(pixels(out / "view_000.png"), BACKGROUND) > 0.1
 
 

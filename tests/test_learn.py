@@ -11,8 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from html_pages import data_images, decoded, read_page, viewer_items
+from PIL import Image
 from typer.testing import CliRunner
 
 from r3d.cli.main import app
@@ -245,6 +248,60 @@ def test_cli_train_and_eval(tmp_path, data):
     assert not (out / "eval.json").exists()
     result = runner.invoke(app, ["train", "--set", "optim.lrr=1"])
     assert result.exit_code == 2 and "did you mean 'lr'" in result.output
+
+
+def test_report_of_the_training_then_of_its_evaluation(tmp_path, data):
+    """The training writes report.html (curves, recipe, train.json); r3d eval rewrites it with
+    its scores, the inputs beside the predictions and predicted shapes in the viewer."""
+    out = tmp_path / "run"
+    summary = train(tiny(out, data, "outputs.eval_every=3", "outputs.log_every=1"))
+    page = read_page(out / "report.html")
+    assert page.title == "r3d train"
+    assert page.headings == ["Scores", "Training losses",
+                             "Validation scores (as r3d eval scores them)", "Recipe",
+                             "Training summary (train.json)", "Timings", "Machine"]
+    assert page.charts == [["total", "iou", "edge", "laplacian", "normal"], ["total"],
+                           ["F1@0.1", "F1@0.3", "F1@0.5"], ["Chamfer-L2"]]
+    assert page.polylines >= 10 and not page.viewers and not data_images(page)
+    last = summary["validation"]
+    for value in (summary["seconds"], summary["final_loss"]["iou"], last["chamfer_l2"]):
+        assert f"{value:.5g}" in page.cells
+    assert "report.html" in run_files(out)["files"]
+
+    result = evaluate(out / CHECKPOINT, data, split="train")
+    assert result["files"][-1] == str(out / "report.html")
+    page = read_page(out / "report.html")
+    assert page.title == "r3d train · r3d eval"
+    assert page.headings[:4] == ["Scores", "r3d eval: 8 train shapes (mesh, 2d supervision)",
+                                 "Predictions: the input view | the prediction seen from it",
+                                 "Predicted shapes"]
+    assert "Training losses" in page.headings  # the training's curves, from the checkpoint
+    images = data_images(page)
+    assert len(images) == 2 * 8  # input and prediction of each of the 8 shapes
+    with Image.open(out / "eval.png") as picture:
+        rows = np.asarray(picture)
+    first = decoded(images[0])  # the first input, enlarged 6 times (24 to 144 pixels)
+    assert first.shape == (144, 144, 3) and (first[::6, ::6] == rows[:24, :24]).all()
+    items = viewer_items(page)
+    assert len(items) == 8 and [i["kind"] for i in items] == ["mesh"] * 8
+    assert items[0]["name"].endswith(": prediction") and items[1]["name"].endswith(": truth")
+    overall = result["methods"]["model"]["overall"]
+    assert f"{overall['chamfer_l2']:.5g}" in page.cells and "nearest" in page.cells
+    assert {"eval.json", "eval.png", "report.html"} <= set(run_files(out)["files"])
+
+
+def test_report_escapes_the_recipe_file_name(tmp_path, data):
+    recipe = tmp_path / '<script>alert("r").yaml'
+    recipe.write_text(f"data: {{root: {data}, families: [chair, mug], shapes_per_family: 6, "
+                      "views: 3, views_per_item: 2, image_size: 24}\n"
+                      "network: {widths: [8], hidden: 8, stages: 1, level: 0}\n"
+                      "optim: {batch_size: 4, epochs: 1}\n")
+    result = runner.invoke(app, ["train", str(recipe)])
+    assert result.exit_code == 0, result.output
+    # the default output folder is named after the recipe: in the heading and the recipe
+    text = (tmp_path / 'train_<script>alert("r")' / "report.html").read_text()
+    assert "<script>alert" not in text
+    assert text.count("train_&lt;script&gt;alert(&quot;r&quot;)") >= 2
 
 
 def test_a_second_training_into_the_folder(tmp_path, data):

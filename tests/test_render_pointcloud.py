@@ -253,7 +253,7 @@ def test_points_render_in_their_colour_over_the_background(cloud, tmp_path, comp
     assert summary["points"] == 400 and summary["compositor"] == compositor
     assert "shader" not in summary and summary["views"] == 2
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [MARKER, "cameras.json", "spin.gif"] + [f"{kind}_{i:03d}.png" for kind in
+        [MARKER, "cameras.json", "report.html", "spin.gif"] + [f"{kind}_{i:03d}.png" for kind in
                                         ("view", "depth", "normal", "silhouette") for i in (0, 1)])
     red = np.round(np.array(RED) * 255)
     bg = np.round(np.array(BACKGROUND) * 255)
@@ -328,8 +328,9 @@ def test_cli_renders_a_cloud_file_as_a_turntable(cloud, tmp_path):
     out = tmp_path / "spin"
     _, summary = render_two_views(cloud, out, 32)
     assert summary["points"] == 400 and summary["compositor"] == "alpha"
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
-                                                      "view_000.png", "view_001.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "report.html",
+                                                      "turntable.gif", "view_000.png",
+                                                      "view_001.png"]
     rgb = pixels(out / "view_000.png").astype(int)
     fg = np.abs(rgb - 245).max(axis=-1) > 8  # the file turntable's background grey
     assert 0.05 < fg.mean() < 0.9
@@ -343,8 +344,8 @@ def test_recipe_runs_at_a_small_size(tmp_path):
     result, summary = render_two_views(RECIPE, out, 64)
     assert summary["points"] == 112_698 and summary["compositor"] == "alpha"
     assert sorted(p.name for p in out.iterdir()) == [
-        MARKER, "cameras.json", "depth_000.png", "depth_001.png", "turntable.gif", "view_000.png",
-        "view_001.png"]
+        MARKER, "cameras.json", "depth_000.png", "depth_001.png", "report.html", "turntable.gif",
+        "view_000.png", "view_001.png"]
     for view in (0, 1):
         rgb = pixels(out / f"view_{view:03d}.png").astype(int)
         fg = np.abs(rgb - 245).max(axis=-1) > 8

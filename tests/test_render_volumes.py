@@ -255,8 +255,8 @@ outputs: {dir: out, depth: true, normal: true, silhouette: true}
     assert summary["voxels"] == [18, 18, 18] and summary["raymarcher"] == "emission_absorption"
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == [
-        MARKER, "cameras.json", "depth_000.png", "normal_000.png", "silhouette_000.png",
-        "view_000.png"]
+        MARKER, "cameras.json", "depth_000.png", "normal_000.png", "report.html",
+        "silhouette_000.png", "view_000.png"]
     rgb = pixels(out / "view_000.png").astype(int)
     assert (rgb[24, 24] == [255, 0, 0]).all()  # unlit under a white ambient light
     assert (rgb[0, 0] == [0, 0, 255]).all()  # the background
@@ -296,8 +296,9 @@ def test_cli_renders_a_grid_file_as_a_turntable(tmp_path, suffix):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["views"] == 2 and summary["voxels"] == [18, 18, 18]
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "turntable.gif",
-                                                      "view_000.png", "view_001.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "cameras.json", "report.html",
+                                                      "turntable.gif", "view_000.png",
+                                                      "view_001.png"]
     rgb = pixels(out / "view_000.png").astype(int)
     fg = np.abs(rgb - 245).max(axis=-1) > 8  # the file turntable's background grey
     assert 0.1 < fg.mean() < 0.8
@@ -330,7 +331,8 @@ def test_recipe_runs_at_a_small_size(tmp_path):
     assert summary["voxels"] == [66, 66, 66]
     assert sorted(p.name for p in out.iterdir()) == [
         MARKER, "cameras.json", "depth_000.png", "depth_001.png", "normal_000.png",
-        "normal_001.png", "turntable.gif", "view_000.png", "view_001.png"]
+        "normal_001.png", "report.html", "turntable.gif", "view_000.png",
+        "view_001.png"]
     rgb = pixels(out / "view_000.png").astype(int)
     fg = np.abs(rgb - 245).max(axis=-1) > 8
     assert 0.1 < fg.mean() < 0.7

@@ -1,10 +1,12 @@
-"""Presenting benchmark records: a rich table, a JSON document and a log-log plot."""
+"""Presenting benchmark records: rich tables (their rows shared with the HTML page of
+:mod:`r3d.bench.page`), a JSON document and a log-log plot."""
 
 from __future__ import annotations
 
 import datetime
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich import box
@@ -51,19 +53,77 @@ def format_size(size: int) -> str:
     return str(size)
 
 
-def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Table]:
-    """One rich table per case in ``records``: a row per size and contender with the median
-    time, the spread (interquartile range, relative to the median), the time ratio to r3d
-    native (above 1: native is faster), the peak memory and its ratio to native's.
-
-    Contenders skipped at some sizes or that failed are listed under the table; those that
-    could not run at all (unavailable) are not: :func:`unavailable_line` says it once per run.
+@dataclass(frozen=True)
+class ResultRow:
+    """One row of a case's results, formatted: the size (empty below the first row of a
+    size), the contender, its median time, spread (relative to the median), time over r3d
+    native's, peak memory ("failed" when it could not be measured) and its ratio to native's.
     """
+
+    size: str
+    contender: str
+    native: bool
+    median: str
+    spread: str
+    time_ratio: str
+    memory: str
+    memory_failed: bool
+    memory_ratio: str
+
+
+RESULT_COLUMNS = ("contender", "median", "spread", "time/r3d", "peak mem", "mem/r3d")
+RESULTS_LEGEND = (
+    "median and spread (interquartile range) of the time of one call; peak mem: memory one "
+    "call adds at most; time/r3d, mem/r3d: the contender's figure over r3d native's (above 1: "
+    "r3d is faster / uses less)"
+)
+SUMMARY_LEGEND = (
+    "r3d: median time of one call at the largest size measured; other columns: that "
+    "contender's time over r3d's there (above 1: r3d is faster), or at the largest size it "
+    "ran (@size); -: not measured"
+)
+
+
+def case_rows(records: Sequence[Record], case: Case) -> tuple[list[ResultRow], str | None]:
+    """The rows of ``case`` in ``records`` (its contenders that ran, size by size), and the
+    line naming those skipped at some sizes or that failed, or None.
+
+    Contenders that could not run at all (unavailable) are in neither:
+    :func:`unavailable_line` says it once per run.
+    """
+    rows: list[ResultRow] = []
+    missing: dict[str, str] = {}
+    previous = None
+    for r in records:
+        if r.case != case.name:
+            continue
+        if r.status != "ok":
+            if r.status != "unavailable":
+                missing.setdefault(r.contender, f"{r.status}: {r.reason}")
+            continue
+        spread = (f"{100 * r.spread_s / r.median_s:.1f}%"
+                  if r.median_s and r.spread_s is not None else "-")
+        rows.append(ResultRow(
+            size=format_size(r.size) if r.size != previous else "", contender=r.contender,
+            native=r.kind == "native", median=format_seconds(r.median_s), spread=spread,
+            time_ratio=format_ratio(r.ratio_vs_native),
+            memory="failed" if r.memory_error else format_bytes(r.peak_memory_bytes),
+            memory_failed=r.memory_error is not None,
+            memory_ratio=format_ratio(r.memory_ratio_vs_native)))
+        previous = r.size
+    note = "not measured: " + "; ".join(f"{name} ({why})" for name, why in missing.items()) \
+        if missing else None
+    return rows, note
+
+
+def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Table]:
+    """One rich table per case in ``records`` (:func:`case_rows`), with the contenders skipped
+    at some sizes or that failed listed under it."""
     tables = []
     for case in cases:
-        rows = [r for r in records if r.case == case.name]
-        if not rows:
+        if not any(r.case == case.name for r in records):
             continue
+        rows, note = case_rows(records, case)
         table = Table(
             title=f"[bold]{case.name}[/bold]  [dim]{case.description}[/dim]",
             title_justify="left",
@@ -71,37 +131,18 @@ def results_tables(records: Sequence[Record], cases: Sequence[Case]) -> list[Tab
             pad_edge=False,
         )
         table.add_column(case.size_label, justify="right")
-        table.add_column("contender")
-        table.add_column("median", justify="right")
-        table.add_column("spread", justify="right")
-        table.add_column("time/r3d", justify="right")
-        table.add_column("peak mem", justify="right")
-        table.add_column("mem/r3d", justify="right")
-        missing: dict[str, str] = {}
-        previous = None
-        for r in rows:
-            if r.status != "ok":
-                if r.status != "unavailable":
-                    missing.setdefault(r.contender, f"{r.status}: {r.reason}")
-                continue
-            if previous is not None and r.size != previous:
+        for column in RESULT_COLUMNS:
+            table.add_column(column, justify="left" if column == "contender" else "right")
+        for k, row in enumerate(rows):
+            if k and row.size:
                 table.add_section()
-            size = format_size(r.size) if r.size != previous else ""
-            previous = r.size
-            name = f"[cyan]{r.contender}[/cyan]" if r.kind == "native" else r.contender
-            rel = (
-                f"{100 * r.spread_s / r.median_s:.1f}%"
-                if r.median_s and r.spread_s is not None else "-"
-            )
-            mem = "[dim]failed[/dim]" if r.memory_error else format_bytes(r.peak_memory_bytes)
             table.add_row(
-                size, name, format_seconds(r.median_s), rel, format_ratio(r.ratio_vs_native),
-                mem, format_ratio(r.memory_ratio_vs_native),
+                row.size, f"[cyan]{row.contender}[/cyan]" if row.native else row.contender,
+                row.median, row.spread, row.time_ratio,
+                "[dim]failed[/dim]" if row.memory_failed else row.memory, row.memory_ratio,
             )
-        if missing:
-            table.caption = "not measured: " + "; ".join(
-                f"{name} ({why})" for name, why in missing.items()
-            )
+        if note is not None:
+            table.caption = note
             table.caption_justify = "left"
         tables.append(table)
     return tables
@@ -146,17 +187,39 @@ def _ratio_cell(rows: Sequence[Record], contender: str, size: int) -> str:
     return f"{format_ratio(largest.ratio_vs_native)} @{format_size(largest.size)}"
 
 
-def summary_table(records: Sequence[Record], cases: Sequence[Case]) -> Table | None:
-    """One row per case in ``records``: the largest size r3d's native kernel was measured at,
-    its median time there and every other contender's time over it at that size (above 1: r3d
-    is faster), or at the largest size that contender ran when smaller ("3.2× @256").
-    None when there are no records."""
+def summary_rows(records: Sequence[Record],
+                 cases: Sequence[Case]) -> tuple[list[str], list[list[str]]] | None:
+    """The summary of a run: (the contenders other than r3d native, one row per case in
+    ``records``: its name, the largest size r3d's native kernel was measured at, its median
+    time there and every other contender's time over it at that size (above 1: r3d is
+    faster), or at the largest size that contender ran when smaller ("3.2× @256"); "" where
+    that contender is not one of the case's). None when there are no records."""
     names = [c.name for c in cases if any(r.case == c.name for r in records)]
     if not names:
         return None
     others = list(dict.fromkeys(
         r.contender for r in records if r.kind != "native" and r.case in names
     ))
+    rows = []
+    for name in names:
+        found = [r for r in records if r.case == name]
+        native = next((r.contender for r in found if r.kind == "native"), None)
+        best = _largest_ok(found, native) if native is not None else None
+        if best is None:
+            size = max(r.size for r in found)
+            rows.append([name, format_size(size), "-", *("-" for _ in others)])
+            continue
+        rows.append([name, format_size(best.size), format_seconds(best.median_s),
+                     *(_ratio_cell(found, other, best.size) for other in others)])
+    return others, rows
+
+
+def summary_table(records: Sequence[Record], cases: Sequence[Case]) -> Table | None:
+    """The rich table of :func:`summary_rows`; None when there are no records."""
+    summary = summary_rows(records, cases)
+    if summary is None:
+        return None
+    others, rows = summary
     table = Table(
         title="[bold]summary[/bold]  [dim]r3d's time at the largest size measured; the others' "
         "time over r3d's[/dim]",
@@ -164,23 +227,13 @@ def summary_table(records: Sequence[Record], cases: Sequence[Case]) -> Table | N
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    table.add_column("case", no_wrap=True, min_width=max(len(n) for n in names))
+    table.add_column("case", no_wrap=True, min_width=max(len(row[0]) for row in rows))
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("r3d", justify="right", no_wrap=True)
     for other in others:
         table.add_column(other, justify="right")
-    for name in names:
-        rows = [r for r in records if r.case == name]
-        native = next((r.contender for r in rows if r.kind == "native"), None)
-        best = _largest_ok(rows, native) if native is not None else None
-        if best is None:
-            size = max(r.size for r in rows)
-            table.add_row(name, format_size(size), "-", *("-" for _ in others))
-            continue
-        table.add_row(
-            name, format_size(best.size), format_seconds(best.median_s),
-            *(_ratio_cell(rows, other, best.size) for other in others),
-        )
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

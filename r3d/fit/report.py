@@ -8,15 +8,15 @@ and the machine.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from r3d.errors import FileFormatError
+from r3d.runs.reporting import loss_charts, view_angles
 from r3d.vis import ViewItem, file_items
-from r3d.vis.report import Report, Series
+from r3d.vis.report import Report
 
 __all__ = ["ScoredViews", "write_fit_report"]
 
@@ -51,24 +51,6 @@ def _lookup(metrics: dict, keys: tuple[str, ...]):
             return None
         value = value[key]
     return value
-
-
-def _view_of(center: np.ndarray, target: np.ndarray) -> tuple[float, float]:
-    """(azimuth, elevation) in degrees (PyTorch3D's) of a camera at ``center`` looking at
-    ``target``."""
-    d = center - target
-    d = d / max(float(np.linalg.norm(d)), 1e-12)
-    return math.degrees(math.atan2(d[0], d[2])), math.degrees(math.asin(np.clip(d[1], -1, 1)))
-
-
-def _loss_charts(history: list[dict[str, float]]) -> list:
-    steps = np.arange(1, len(history) + 1)
-    terms = list(dict.fromkeys(k for h in history for k in h))
-    series = [Series(k, steps, [h.get(k, np.nan) for h in history]) for k in terms]
-    charts = [("weighted losses (log scale)", series, {"log_y": True})]
-    if "total" in terms:
-        charts.append(("total loss", [s for s in series if s.name == "total"], {}))
-    return charts
 
 
 def write_fit_report(out: Path, *, recipe_text: str, inputs: dict, metrics: dict,
@@ -114,14 +96,14 @@ def write_fit_report(out: Path, *, recipe_text: str, inputs: dict, metrics: dict
                          "hides it.")
     view = (30.0, 20.0)
     if scored is not None and len(scored.centers):
-        view = _view_of(scored.centers[0], np.zeros(3))
+        view = view_angles(scored.centers[0], np.zeros(3))
     report.viewer(items, view=view)
     gif = out / "progress.gif"
     if gif.is_file() and gif.stat().st_size <= MAX_GIF_BYTES:
         report.heading("Progress: input | fit during the optimisation")
         report.images([("progress.gif", gif)])
     if history:
-        report.heading("Loss curves").charts(_loss_charts(history))
+        report.heading("Loss curves").charts(loss_charts(history))
     report.heading("Recipe").code(recipe_text)
     report.heading("All metrics").metrics(metrics)
     timings = {k: metrics[k] for k in ("seconds", "iterations_run", "iterations_per_second")

@@ -14,18 +14,22 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from r3d.errors import FileFormatError
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor, to_world
 from r3d.learn.recipe import TrainRecipe, train_recipe_from_node
+from r3d.learn.report import Evaluation, write_learn_report
 from r3d.learn.scores import model_scores, predict_first_view, split_scores
 from r3d.learn.train import load_checkpoint, load_items
 from r3d.renderer import FoVPerspectiveCameras
 from r3d.runs.images import to_uint8, write_png
+from r3d.runs.machine import machine_info
 from r3d.runs.metrics import iou
 from r3d.runs.outdir import output_folder, run_files
 from r3d.runs.rendering import SHAPE_GREY, render_mesh_display, render_points
@@ -36,6 +40,7 @@ from r3d.utils import ico_sphere
 __all__ = ["evaluate"]
 
 PICTURE_ROWS = 8
+VIEWER_SAMPLES = 4  # predictions shown in the report's 3D viewer
 
 
 def _sphere(recipe: TrainRecipe, device: torch.device) -> Meshes:
@@ -82,9 +87,11 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
              out: str | os.PathLike | None = None, baselines: bool = True,
              device: str = "cpu") -> dict:
     """Scores the checkpoint's predictor (and the baselines) on a split of the dataset at
-    ``data``; writes ``eval.json`` and ``eval.png`` (inputs beside predictions) into ``out``
-    (default: the checkpoint's folder). Returns {"methods": {name: {"per_family": {...},
-    "overall": {...}}}, "shapes": n, "split": split}."""
+    ``data``; writes ``eval.json``, ``eval.png`` (inputs beside predictions) and
+    ``report.html`` (:mod:`r3d.learn.report`: the training's page with the evaluation added)
+    into ``out`` (default: the checkpoint's folder). Returns {"methods": {name:
+    {"per_family": {...}, "overall": {...}}}, "shapes": n, "split": split, "seconds": s,
+    "files": [...]}."""
     checkpoint = Path(checkpoint).expanduser().resolve()
     ckpt = load_checkpoint(checkpoint)
     recipe = train_recipe_from_node(Node(ckpt["recipe"], checkpoint))
@@ -95,6 +102,7 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
     except RuntimeError as exc:
         raise FileFormatError(checkpoint, f"the weights do not fit the recipe ({exc})") from None
     model.eval()
+    start = time.perf_counter()
     items = load_items(Path(data), split, dev)
     train = load_items(Path(data), "train", dev) if baselines else []
     methods = {"model": model_scores(model, items)}
@@ -102,17 +110,39 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
         sphere = _sphere(recipe, dev)
         methods.update(sphere=split_scores(items, lambda item: sphere),
                        nearest=split_scores(items, lambda item: _nearest(item, train)))
-    rows = [_picture_row(item, predict_first_view(model, item), recipe, dev)
-            for item in items[:PICTURE_ROWS]]
+    shown = items[:PICTURE_ROWS]
+    predictions = [predict_first_view(model, item) for item in shown]
+    rows = [to_uint8(_picture_row(item, pred, recipe, dev))
+            for item, pred in zip(shown, predictions)]
     result = {"split": split, "shapes": len(items), "model": recipe.model,
-              "supervision": recipe.supervision, "methods": methods}
+              "supervision": recipe.supervision, "methods": methods,
+              "seconds": round(time.perf_counter() - start, 2)}
     folder = Path(out).expanduser().resolve() if out is not None else checkpoint.parent
-    # eval.json and eval.png join the folder's run (listed in its marker, so that a later
-    # --overwrite of the training replaces them too)
+    names = [f"{item['family']}/{item['shape_id']}" for item in shown]
+    size = rows[0].shape[0]
+    evaluation = Evaluation(result, [(name, row[:, :size], row[:, size:2 * size])
+                                     for name, row in zip(names, rows)], [
+        (name, pred, Meshes([item["verts"]], [item["faces"]]))
+        for name, pred, item in list(zip(names, predictions, shown))[:VIEWER_SAMPLES]])
+    # eval.json, eval.png and report.html join the folder's run (listed in its marker, so that
+    # a later --overwrite of the training replaces them too)
     command = (run_files(folder) or {"command": "r3d eval"})["command"]
     with output_folder(folder, command, resume=True):
         with atomic_open(folder / "eval.json", "w") as f:
             json.dump(result, f, indent=2)
-        write_png(folder / "eval.png", to_uint8(torch.cat(rows, dim=0)))
-    result["files"] = [str(folder / "eval.json"), str(folder / "eval.png")]
+        write_png(folder / "eval.png", np.concatenate(rows, axis=0))
+        write_learn_report(folder, recipe=ckpt["recipe"], history=ckpt["history"],
+                           validation=ckpt.get("validation", []),
+                           summary=_training_summary(checkpoint.parent), machine=machine_info(dev),
+                           evaluation=evaluation)
+    result["files"] = [str(folder / name) for name in ("eval.json", "eval.png", "report.html")]
     return result
+
+
+def _training_summary(folder: Path) -> dict | None:
+    """The train.json of the training run in ``folder``, or None when it is not there."""
+    try:
+        summary = json.loads((folder / "train.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None

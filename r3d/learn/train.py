@@ -13,9 +13,11 @@ Outputs in ``outputs.dir``: ``checkpoint.pt`` (every ``checkpoint_every`` iterat
 end; ``resume`` continues from it), ``log.csv`` (one row per ``log_every`` iterations: losses),
 ``loss.png``, ``metrics.csv`` and ``metrics.png`` (the val split's scores, as ``r3d eval``
 computes them, every ``eval_every`` iterations and at the end), ``recipe.yaml``,
-``train.json`` (summary), and when the run ends ``.r3d-run`` listing the run's files
-(:mod:`r3d.runs.outdir`: a new run needs a missing or empty folder, ``overwrite`` replaces an
-earlier run's outputs). Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
+``train.json`` (summary), ``report.html`` (:mod:`r3d.learn.report`: the scores, interactive
+loss and validation curves, the recipe, timings and machine in one self-contained page;
+``r3d eval`` adds its scores and predictions), and when the run ends ``.r3d-run`` listing the
+run's files (:mod:`r3d.runs.outdir`: a new run needs a missing or empty folder, ``overwrite``
+replaces an earlier run's outputs). Distributed: run under ``torchrun`` (WORLD_SIZE > 1):
 a process group (gloo on the CPU, nccl on CUDA), DistributedDataParallel, each rank takes its
 share of every batch; rank 0 writes the files; every rank writes ``sync_rank<r>.json`` (a
 checksum of its parameters) at the end.
@@ -43,6 +45,7 @@ from r3d.errors import FileFormatError, InputError, RunInterrupted
 from r3d.io import atomic_open
 from r3d.learn.predictor import ShapePredictor
 from r3d.learn.recipe import TrainRecipe, load_train_recipe, train_recipe_to_dict
+from r3d.learn.report import write_learn_report
 from r3d.learn.scores import model_scores, plot_scores
 from r3d.loss import (
     chamfer_distance,
@@ -55,6 +58,7 @@ from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras
 from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
 from r3d.runs.devices import resolve_device
+from r3d.runs.machine import machine_info
 from r3d.runs.outdir import output_folder
 from r3d.runs.plots import plot_losses
 from r3d.runs.rendering import render_points, render_soft
@@ -392,6 +396,10 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
     if rank == 0 and state.validation:
         _write_csv(out / "metrics.csv", state.validation)
         plot_scores(state.validation, out / "metrics.png")
+    if rank == 0:
         with atomic_open(out / "train.json", "w") as f:
             json.dump(summary, f, indent=2)
+        write_learn_report(out, recipe=train_recipe_to_dict(recipe), history=state.history,
+                           validation=state.validation, summary=summary,
+                           machine=machine_info(device))
     return summary

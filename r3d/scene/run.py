@@ -11,11 +11,13 @@ one view at a time: its samples take far more memory than a rasterisation).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from r3d.renderer import (
@@ -46,6 +48,7 @@ from r3d.renderer import (
 )
 from r3d.runs.devices import resolve_device
 from r3d.runs.images import depth_to_uint16, to_uint8, write_gif, write_png
+from r3d.runs.machine import machine_info
 from r3d.runs.outdir import output_folder
 from r3d.scene.geometry import (
     DEFAULT_COLOUR,
@@ -55,8 +58,9 @@ from r3d.scene.geometry import (
     view_transforms,
 )
 from r3d.scene.raymarch import SILHOUETTE_OPACITY, march_volume, volume_features
+from r3d.scene.report import MAX_SHOWN, Rendered, write_render_report
 from r3d.scene.scene import LightSpec, Outputs, Scene
-from r3d.structures import Meshes, Pointclouds
+from r3d.structures import Meshes, Pointclouds, Volumes
 from r3d.views import CAMERAS_FILE, cameras_document, write_cameras_json
 
 __all__ = [
@@ -164,34 +168,40 @@ def build_renderer(scene: Scene,
 
 
 def render_scene(scene: Scene, progress: Progress | None = None,
-                 overwrite: bool = False) -> dict:
-    """Renders every view of ``scene`` and writes the files its outputs ask for, as one run's
-    set of files in ``scene.outputs.dir`` (:func:`r3d.runs.outdir.output_folder`: a missing or
-    empty folder, or with ``overwrite`` one holding an earlier run's outputs, replaced).
+                 overwrite: bool = False, source: str | os.PathLike | None = None) -> dict:
+    """Renders every view of ``scene`` and writes the files its outputs ask for, and
+    ``report.html`` (:mod:`r3d.scene.report`), as one run's set of files in
+    ``scene.outputs.dir`` (:func:`r3d.runs.outdir.output_folder`: a missing or empty folder, or
+    with ``overwrite`` one holding an earlier run's outputs, replaced).
+
+    Args:
+        source: the scene file (shown in the report) or the file a turntable was made of;
+            None for a scene built in code.
 
     Returns:
-        A JSON-ready summary: files (paths written, in order), image_size [H, W], views,
-        shader (meshes), points and compositor (point clouds: the number of points drawn and
-        how) or voxels [D, H, W] and raymarcher (volumes: the joined grid's size, with its
-        empty border), device, seconds, and depth_range (per view [nearest, farthest]
-        view-space depth, null for an empty view) when depth maps were written.
+        A JSON-ready summary: files (paths written, in order; report.html last), image_size
+        [H, W], views, shader (meshes), points and compositor (point clouds: the number of
+        points drawn and how) or voxels [D, H, W] and raymarcher (volumes: the joined grid's
+        size, with its empty border), device, seconds, and depth_range (per view [nearest,
+        farthest] view-space depth, null for an empty view) when depth maps were written.
     """
     sources = [spec.file for spec in (*scene.meshes, *scene.pointclouds, *scene.volumes)]
     with output_folder(scene.outputs.dir, "r3d render", overwrite=overwrite, keep=sources):
-        return _render(scene, progress)
+        return _render(scene, progress, None if source is None else Path(source))
 
 
-def _render(scene: Scene, progress: Progress | None) -> dict:
+def _render(scene: Scene, progress: Progress | None, source: Path | None) -> dict:
     """:func:`render_scene` in its prepared output folder."""
     start = time.perf_counter()
     device = resolve_device(scene.device)
     out = scene.outputs
     views = _point_views if scene.pointclouds else _volume_views if scene.volumes \
         else _mesh_views
-    draw, about = views(scene, device)
+    draw, about, geometry = views(scene, device)
     R, T = view_transforms(scene, device)
     files: list[Path] = []
     frames, depth_ranges = [], []
+    shown: dict[str, list] = {}  # the maps of the first MAX_SHOWN views, for the report
     n = R.shape[0]
     for first in range(0, n, VIEWS_PER_CHUNK):
         idx = slice(first, min(first + VIEWS_PER_CHUNK, n))
@@ -210,12 +220,15 @@ def _render(scene: Scene, progress: Progress | None) -> dict:
                 else:
                     levels = to_uint8(pixels[k])
                 files.append(write_png(out.dir / f"{kind}_{view:03d}.png", levels))
+                if view < MAX_SHOWN:
+                    shown.setdefault(kind, []).append(levels)
         if progress is not None:
             progress(idx.stop, n)
     if out.cameras:
         files.append(_write_cameras(scene, R, T))
     if out.gif is not None:
         files.append(write_gif(out.gif_path(), frames, out.fps))
+    files.append(out.dir / "report.html")
     summary = {
         "files": [str(f) for f in files],
         "image_size": list(scene.image_size),
@@ -226,11 +239,19 @@ def _render(scene: Scene, progress: Progress | None) -> dict:
     }
     if out.depth:
         summary["depth_range"] = [list(r) if r else None for r in depth_ranges]
+    center = -(T[0] @ R[0].transpose(0, 1))  # X_view = X_world R + T is 0 at the centre
+    looks_at = (scene.cameras.view_list() or (None,))[0]
+    target = looks_at.at if looks_at is not None else (0.0, 0.0, 0.0)
+    rendered = Rendered(frames[:MAX_SHOWN], shown, geometry,
+                        (center.double().cpu().numpy(), np.asarray(target)))
+    write_render_report(out.dir, scene=scene, source=source, summary=summary,
+                        rendered=rendered, machine=machine_info(device))
     return summary
 
 
-def _mesh_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
-    """The drawing of a chunk of views of the scene's meshes, and the summary's shader."""
+def _mesh_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any], Meshes]:
+    """The drawing of a chunk of views of the scene's meshes, the summary's shader, and the
+    joined mesh."""
     mesh = load_meshes(scene.meshes, device)
     renderer = build_renderer(scene, device)
 
@@ -243,12 +264,13 @@ def _mesh_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any
                                for image in images])
         return colours, maps
 
-    return draw, {"shader": scene.shader}
+    return draw, {"shader": scene.shader}, mesh
 
 
-def _point_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
+def _point_views(scene: Scene,
+                 device: torch.device) -> tuple[Draw, dict[str, Any], Pointclouds]:
     """The drawing of a chunk of views of the scene's point clouds (one rasterisation gives the
-    image and the maps), and the summary's points and compositor.
+    image and the maps), the summary's points and compositor, and the joined cloud.
 
     The points' colours get an alpha of 1, so that where the discs' soft edges leave a pixel
     partly covered (alpha a < 1) the background shows through: colour + (1 - a) background.
@@ -266,13 +288,13 @@ def _point_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, An
         rgb = images[..., :3] + (1.0 - images[..., 3:]) * background
         return rgb, _point_maps(scene.outputs, batch, fragments)
 
-    return draw, {"points": colours.shape[0], "compositor": scene.points.compositor}
+    return draw, {"points": colours.shape[0], "compositor": scene.points.compositor}, joined
 
 
-def _volume_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any]]:
+def _volume_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, Any], Volumes]:
     """The drawing of a chunk of views of the scene's voxel grid, one view at a time
-    (:func:`r3d.scene.raymarch.march_volume`), blended over the background; and the
-    summary's voxels and raymarcher."""
+    (:func:`r3d.scene.raymarch.march_volume`), blended over the background; the summary's
+    voxels and raymarcher; and the grid as a Volumes."""
     grid = load_volumes(scene.volumes, device)
     features = volume_features(grid)
     background = torch.tensor(scene.background, dtype=torch.float32, device=device)
@@ -291,7 +313,8 @@ def _volume_views(scene: Scene, device: torch.device) -> tuple[Draw, dict[str, A
         rgb = colour * alpha + (1.0 - alpha) * background
         return rgb, _volume_maps(scene.outputs, found)
 
-    return draw, {"voxels": list(grid.densities.shape), "raymarcher": scene.volume.raymarcher}
+    about = {"voxels": list(grid.densities.shape), "raymarcher": scene.volume.raymarcher}
+    return draw, about, grid.to_volumes()
 
 
 def _volume_maps(out: Outputs, found: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
