@@ -56,9 +56,6 @@ __all__ = [
 _R = torch.eye(3)[None]  # (1, 3, 3): default rotation
 _T = torch.zeros(1, 3)  # (1, 3): default translation
 
-# Below this |up x forward| (unit vectors) look_at_rotation takes up as parallel to the view.
-_PARALLEL_BELOW = 1e-5
-
 
 # ---- arguments ---------------------------------------------------------------------------------
 
@@ -761,10 +758,13 @@ def look_at_rotation(camera_position, at=((0, 0, 0),), up=((0, 1, 0),), device=N
     pointing up on screen.
 
     The view axes are z = (at - camera_position) / |...|, x = up x z / |...|, y = z x x; R
-    holds them as columns. Where up is parallel to z (a camera looking straight down or up),
-    PyTorch3D returns a degenerate matrix; here up is replaced by (z . up) w, where w is the
-    unit vector up x e for e the coordinate axis least aligned with up (for up = +Y: w = +Z,
-    which continues azimuth 0 to elevation +-90 degrees).
+    holds them as columns. However small up x z is, its direction is used, as in PyTorch3D:
+    look_at_view_transform(elev=90) computes cos(90 deg) as -4.4e-8 in float32, so the camera
+    sits just past the pole and, at azimuth a, x = (cos a, 0, -sin a) (+X at azimuth 0, the
+    opposite of elevation 89.99). Where up x z is exactly zero (up parallel to the view, e.g.
+    ``eye`` straight above ``at``), PyTorch3D returns a singular matrix; here x is then the
+    part of e perpendicular to up, e being the coordinate axis least aligned with up (for
+    up = +Y: x = +X, as PyTorch3D's elevation +-90 at azimuth 0).
 
     Args:
         camera_position, at, up: (3,) or (N, 3) (broadcast); camera_position != at, up != 0.
@@ -788,13 +788,15 @@ def _look_at(op: str, coincident: str, eye: torch.Tensor, at: torch.Tensor, up: 
     z = F.normalize(forward, dim=1)
     up = F.normalize(up, dim=1)
     x = torch.cross(up, z, dim=1)
-    parallel = x.norm(dim=1, keepdim=True) < _PARALLEL_BELOW
+    # scaled by its largest component first, so that a tiny x keeps its direction when squared
+    largest = x.abs().amax(dim=1, keepdim=True)
+    parallel = largest == 0
     if bool(parallel.any()):
         axis = F.one_hot(up.abs().argmin(dim=1), 3).to(up)
-        w = F.normalize(torch.cross(axis, up, dim=1), dim=1)
-        replacement = (z * up).sum(dim=1, keepdim=True) * w
-        x = torch.where(parallel, torch.cross(replacement, z, dim=1), x)
-    x = F.normalize(x, dim=1)
+        perpendicular = axis - (axis * up).sum(dim=1, keepdim=True) * up
+        x = torch.where(parallel, perpendicular, x)
+        largest = torch.where(parallel, torch.ones_like(largest), largest)
+    x = F.normalize(x / largest, dim=1)
     return torch.stack([x, torch.cross(z, x, dim=1), z], dim=2)
 
 
