@@ -5,9 +5,9 @@ neighbours come from :func:`r3d.ops.knn.knn_points` with K=1 (native kd-tree / b
 kernels), so memory stays linear in the number of points: no (P1, P2) distance matrix is built.
 
 Where PyTorch3D silently ignores an argument, r3d raises InputError: lengths or normals passed
-with a Pointclouds input, normals passed for one side only. With weights that sum to 0 the
-results are zeros of the usual shapes (PyTorch3D returns (N, N) zeros without a batch
-reduction, and a zero instead of None for the normals).
+with a Pointclouds input, normals passed for one side only. With weights that sum to 0 both
+results are zeros, cham_normals too even without normals (as PyTorch3D; but "max" still gives
+None), of the usual shapes (PyTorch3D's are (N, N) without a batch reduction).
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def chamfer_distance(
         ("max": their maximum) and each result is (N,), or a scalar after a batch reduction.
         With point_reduction None (batch_reduction must then be None), per-point terms:
         (N, P1) when single_directional, else a pair ((N, P1), (N, P2)). cham_normals is None
-        without normals or with "max". Differentiable w.r.t. x, y and the normals.
+        without normals or with "max", except that weights summing to 0 give zeros like
+        cham_dist for it (as PyTorch3D) unless with "max". Differentiable w.r.t. x, y and the
+        normals.
     Raises:
         InputError: an argument has the wrong type, shape, dtype, device or value.
     """
@@ -125,9 +127,12 @@ def chamfer_distance_with_knn(
         if c is not None:
             cosines.append(_reduce_points(c, p_lengths, weights, point_reduction))
     loss = _reduce_batch(_combine(dists, point_reduction), weights, batch_reduction)
-    if not cosines:
-        return loss, None
-    return loss, _reduce_batch(_combine(cosines, point_reduction), weights, batch_reduction)
+    if cosines:
+        return loss, _reduce_batch(_combine(cosines, point_reduction), weights, batch_reduction)
+    if weights is not None and point_reduction != "max" and not bool(weights.sum()):
+        # PyTorch3D returns zeros for both when the weights sum to 0, normals or not
+        return loss, tuple(t * 0 for t in loss) if isinstance(loss, tuple) else loss * 0
+    return loss, None
 
 
 def _check_options(batch_reduction, point_reduction, norm, x_normals, y_normals) -> None:

@@ -16,6 +16,14 @@ Camera parameters broadcast like PyTorch3D's: each is given for one camera or fo
 given once apply to all N. Their dtype is that of the floating-point tensors among them,
 promoted together (float32 when there are none); their device is ``device``, else that of the
 first tensor not on the CPU, else the CPU.
+
+Call-time overrides (PyTorch3D's ``**kwargs``): the transform methods, ``transform_points*``,
+``get_camera_center`` and ``unproject_points`` take any constructor parameter as a keyword
+(``R=``, ``T=``, ``fov=``, ``focal_length=``, ``K=``, ..., and ``image_size=``), which replaces
+the stored one for that call; so do the rasterisers, which pass such keywords of their own call
+on. As in PyTorch3D, ``R`` and ``T`` given to a method that uses the world-to-view transform are
+also stored on the cameras (so that the shaders' lighting, which asks the same cameras for their
+centre, sees the pose just rendered). A keyword the cameras do not know raises InputError.
 """
 
 from __future__ import annotations
@@ -47,9 +55,6 @@ __all__ = [
 
 _R = torch.eye(3)[None]  # (1, 3, 3): default rotation
 _T = torch.zeros(1, 3)  # (1, 3): default translation
-
-# Below this |up x forward| (unit vectors) look_at_rotation takes up as parallel to the view.
-_PARALLEL_BELOW = 1e-5
 
 
 # ---- arguments ---------------------------------------------------------------------------------
@@ -162,12 +167,47 @@ class CamerasBase:
         return self._N
 
     def _rebuild(self, fn: Callable[[torch.Tensor], torch.Tensor], **replace) -> CamerasBase:
-        """A camera of the same class with fn applied to every tensor field (fields named in
-        ``replace`` take the given values instead)."""
+        """A camera of the same class with fn applied to every tensor field (fields and shared
+        arguments named in ``replace`` take the given values instead)."""
         kwargs = {f: fn(getattr(self, f)) for f in self._FIELDS
                   if getattr(self, f) is not None and f not in replace}
-        kwargs.update({arg: getattr(self, attr) for arg, attr in self._SHARED.items()})
+        kwargs.update({arg: getattr(self, attr) for arg, attr in self._SHARED.items()
+                       if arg not in replace})
         return type(self)(**kwargs, **replace)
+
+    # ---- call-time overrides -----------------------------------------------------------------
+    def parameter_names(self) -> tuple[str, ...]:
+        """The keywords the methods accept as call-time overrides of the cameras' parameters:
+        the constructor's parameters (but ``device``) and ``image_size``."""
+        return (*self._FIELDS, *self._SHARED, "image_size")
+
+    def _for_call(self, op: str, kwargs: dict, store_pose: bool = True) -> CamerasBase:
+        """The cameras one call uses: self, or a copy whose parameters named in ``kwargs`` take
+        the given values (converted to the cameras' dtype and device).
+
+        With ``store_pose``, R and T given are first stored on self, as PyTorch3D's
+        get_world_to_view_transform does (the batch size then becomes that of the new pose);
+        without it they are ignored (the caller does not use the pose). ``image_size`` is only
+        passed on where the cameras have it (screen-space cameras); transform_points_screen
+        reads it itself.
+        """
+        names = self.parameter_names()
+        unknown = [k for k in kwargs if k not in names]
+        if unknown:
+            raise InputError(
+                f"{type(self).__name__}.{op}: unknown keyword argument(s) {unknown}; the "
+                f"cameras' parameters are {list(names)}"
+            )
+        given = {
+            k: v.to(dtype=self.dtype, device=self.device)
+            if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+            for k, v in kwargs.items()
+            if k in self._FIELDS or k in self._SHARED
+        }
+        pose = {k: given.pop(k) for k in ("R", "T") if k in given}
+        if store_pose and pose:
+            self.__dict__.update(self._rebuild(lambda t: t, **pose).__dict__)
+        return self._rebuild(lambda t: t, **given) if given else self
 
     def __getitem__(self, index: int | slice | list[int] | torch.Tensor) -> CamerasBase:
         """The cameras selected by an int (kept as a batch of 1), a slice, a list of ints or a
@@ -227,27 +267,37 @@ class CamerasBase:
         return getattr(self, "image_size", None)
 
     # ---- transforms --------------------------------------------------------------------------
-    def get_world_to_view_transform(self) -> Transform3d:
-        """World to view: X_view = X_world R + T, batch size N."""
-        return get_world_to_view_transform(self.R, self.T)
+    # Every method below takes call-time overrides of the cameras' parameters as keywords (see
+    # the module's notes): ``cameras.get_world_to_view_transform(R=R, T=T)``.
 
-    def get_projection_transform(self) -> Transform3d:
+    def get_world_to_view_transform(self, **kwargs) -> Transform3d:
+        """World to view: X_view = X_world R + T, batch size N. R and T given are stored."""
+        cams = self._for_call("get_world_to_view_transform", kwargs)
+        return get_world_to_view_transform(cams.R, cams.T)
+
+    def get_projection_transform(self, **kwargs) -> Transform3d:
         """View to NDC (or to screen space when not ``in_ndc()``): the row-vector form of K, or
-        of the matrix the camera parameters define when K is None. Batch size N."""
-        K = self.K if self.K is not None else self._calibration_matrix()
+        of the matrix the camera parameters define when K is None. Batch size N. R and T are
+        ignored."""
+        cams = self._for_call("get_projection_transform", kwargs, store_pose=False)
+        K = cams.K if cams.K is not None else cams._calibration_matrix()
         return Transform3d(matrix=K.transpose(1, 2))
 
-    def get_full_projection_transform(self) -> Transform3d:
-        """World to NDC (or to screen space when not ``in_ndc()``), batch size N."""
-        return self.get_world_to_view_transform().compose(self.get_projection_transform())
+    def get_full_projection_transform(self, **kwargs) -> Transform3d:
+        """World to NDC (or to screen space when not ``in_ndc()``), batch size N. R and T given
+        are stored."""
+        cams = self._for_call("get_full_projection_transform", kwargs)
+        return cams.get_world_to_view_transform().compose(cams.get_projection_transform())
 
-    def get_ndc_camera_transform(self) -> Transform3d:
+    def get_ndc_camera_transform(self, **kwargs) -> Transform3d:
         """From the space the cameras project to, to NDC: the identity for NDC cameras."""
+        self._for_call("get_ndc_camera_transform", kwargs, store_pose=False)
         return Transform3d(dtype=self.dtype, device=self.device)
 
-    def get_camera_center(self) -> torch.Tensor:
-        """(N, 3) camera centres in world coordinates."""
-        return self.get_world_to_view_transform().inverse().get_matrix()[:, 3, :3]
+    def get_camera_center(self, **kwargs) -> torch.Tensor:
+        """(N, 3) camera centres in world coordinates. R and T given are stored."""
+        cams = self._for_call("get_camera_center", kwargs)
+        return cams.get_world_to_view_transform().inverse().get_matrix()[:, 3, :3]
 
     # ---- points ------------------------------------------------------------------------------
     def _check_points(self, op: str, name: str, x: object) -> None:
@@ -265,7 +315,9 @@ class CamerasBase:
         if x.dim() == 3:
             broadcast_batch(op, f"the batch sizes of {name} and the cameras", [len(x), self._N])
 
-    def transform_points(self, points: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+    def transform_points(
+        self, points: torch.Tensor, eps: float | None = None, **kwargs
+    ) -> torch.Tensor:
         """World points to NDC (or to screen space when not ``in_ndc()``).
 
         Args:
@@ -273,17 +325,24 @@ class CamerasBase:
             eps: when given, the homogeneous divisor is clamped to magnitude >= eps (see
                 :meth:`Transform3d.transform_points`), which keeps gradients finite near the
                 camera plane.
+            kwargs: call-time overrides of the cameras' parameters (R and T are stored).
         Returns:
             (P, 3) for (P, 3) points and one camera, else (N, P, 3).
         """
-        self._check_points(f"{type(self).__name__}.transform_points", "points", points)
-        return self.get_full_projection_transform().transform_points(points, eps=eps)
+        op = f"{type(self).__name__}.transform_points"
+        cams = self._for_call("transform_points", kwargs)
+        cams._check_points(op, "points", points)
+        return cams.get_full_projection_transform().transform_points(points, eps=eps)
 
-    def transform_points_ndc(self, points: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+    def transform_points_ndc(
+        self, points: torch.Tensor, eps: float | None = None, **kwargs
+    ) -> torch.Tensor:
         """World points to NDC (+X left, +Y up), whichever space the cameras are defined in.
-        Shapes and eps as in :meth:`transform_points`."""
-        self._check_points(f"{type(self).__name__}.transform_points_ndc", "points", points)
-        to_ndc = self.get_full_projection_transform().compose(self.get_ndc_camera_transform())
+        Shapes, eps and kwargs as in :meth:`transform_points`."""
+        op = f"{type(self).__name__}.transform_points_ndc"
+        cams = self._for_call("transform_points_ndc", kwargs)
+        cams._check_points(op, "points", points)
+        to_ndc = cams.get_full_projection_transform().compose(cams.get_ndc_camera_transform())
         return to_ndc.transform_points(points, eps=eps)
 
     def transform_points_screen(
@@ -292,19 +351,24 @@ class CamerasBase:
         eps: float | None = None,
         with_xyflip: bool = True,
         image_size: object = None,
+        **kwargs,
     ) -> torch.Tensor:
         """World points to screen space: pixels, +X right and +Y down from the top-left corner
         (with ``with_xyflip``; without it +X left and +Y up from the bottom-right corner).
 
         Args:
-            points, eps: as in :meth:`transform_points`.
+            points, eps, kwargs: as in :meth:`transform_points`.
             image_size: (2,) or (N, 2) (height, width); default: the cameras' image_size.
+                For screen-space cameras it is also the screen their parameters refer to.
         Returns:
             as :meth:`transform_points`; the third coordinate is the NDC one.
         """
-        ndc = self.transform_points_ndc(points, eps=eps)
-        size = self.get_image_size() if image_size is None else image_size
-        to_screen = get_ndc_to_screen_transform(self, with_xyflip=with_xyflip, image_size=size)
+        if image_size is not None:
+            kwargs["image_size"] = image_size
+        cams = self._for_call("transform_points_screen", kwargs)
+        ndc = cams.transform_points_ndc(points, eps=eps)
+        size = cams.get_image_size() if image_size is None else image_size
+        to_screen = get_ndc_to_screen_transform(cams, with_xyflip=with_xyflip, image_size=size)
         return to_screen.transform_points(ndc, eps=eps)
 
     def unproject_points(
@@ -313,6 +377,7 @@ class CamerasBase:
         world_coordinates: bool = True,
         scaled_depth_input: bool = False,
         from_ndc: bool = False,
+        **kwargs,
     ) -> torch.Tensor:
         """Points from their projected x, y and their depth.
 
@@ -323,19 +388,22 @@ class CamerasBase:
             scaled_depth_input: the third coordinate is the projected depth, the one
                 :meth:`transform_points` returns, instead of the view-space z.
             from_ndc: x, y are in NDC even though the cameras are defined in screen space.
+            kwargs: call-time overrides of the cameras' parameters (R and T are stored when
+                world_coordinates, else ignored).
         Returns:
             (P, 3) for (P, 3) input and one camera, else (N, P, 3).
         """
         op = f"{type(self).__name__}.unproject_points"
-        self._check_points(op, "xy_depth", xy_depth)
+        cams = self._for_call("unproject_points", kwargs, store_pose=world_coordinates)
+        cams._check_points(op, "xy_depth", xy_depth)
         if world_coordinates:
-            to_projected = self.get_full_projection_transform()
+            to_projected = cams.get_full_projection_transform()
         else:
-            to_projected = self.get_projection_transform()
+            to_projected = cams.get_projection_transform()
         if from_ndc:
-            to_projected = to_projected.compose(self.get_ndc_camera_transform())
+            to_projected = to_projected.compose(cams.get_ndc_camera_transform())
         if not scaled_depth_input:
-            xy_depth = self._scaled_depth(xy_depth)
+            xy_depth = cams._scaled_depth(xy_depth)
         return to_projected.inverse().transform_points(xy_depth)
 
     def _scaled_depth(self, xy_depth: torch.Tensor) -> torch.Tensor:
@@ -541,20 +609,23 @@ class _SfMCameras(CamerasBase):
     def in_ndc(self) -> bool:
         return self._in_ndc
 
-    def get_principal_point(self) -> torch.Tensor:
-        """(N, 2) where the optical axis projects (in NDC or screen space, as the cameras)."""
+    def get_principal_point(self, **kwargs) -> torch.Tensor:
+        """(N, 2) where the optical axis projects (in NDC or screen space, as the cameras).
+        kwargs: call-time overrides of the cameras' parameters."""
         axis = torch.tensor([[[0.0, 0.0, 1.0]]], dtype=self.dtype, device=self.device)
-        return self.get_projection_transform().transform_points(axis)[:, 0, :2]
+        return self.get_projection_transform(**kwargs).transform_points(axis)[:, 0, :2]
 
-    def get_ndc_camera_transform(self) -> Transform3d:
+    def get_ndc_camera_transform(self, **kwargs) -> Transform3d:
         """Identity for NDC cameras. For screen-space ones: the principal point, given in image
         axes (+X right, +Y down), is moved to PyTorch3D's axes (+X left, +Y up), then pixels
-        are scaled to NDC (see :func:`get_screen_to_ndc_transform`)."""
-        if self._in_ndc:
-            return super().get_ndc_camera_transform()
-        pp = self.get_principal_point()
+        are scaled to NDC (see :func:`get_screen_to_ndc_transform`). kwargs: call-time
+        overrides of the cameras' parameters (``image_size=`` among them)."""
+        cams = self._for_call("get_ndc_camera_transform", kwargs, store_pose=False)
+        if cams._in_ndc:
+            return Transform3d(dtype=cams.dtype, device=cams.device)
+        pp = cams.get_principal_point()
         fix = Translate(-2 * pp[:, 0], -2 * pp[:, 1], torch.zeros_like(pp[:, 0]))
-        return fix.compose(get_screen_to_ndc_transform(self, image_size=self.image_size))
+        return fix.compose(get_screen_to_ndc_transform(cams, image_size=cams.image_size))
 
 
 class PerspectiveCameras(_SfMCameras):
@@ -687,10 +758,13 @@ def look_at_rotation(camera_position, at=((0, 0, 0),), up=((0, 1, 0),), device=N
     pointing up on screen.
 
     The view axes are z = (at - camera_position) / |...|, x = up x z / |...|, y = z x x; R
-    holds them as columns. Where up is parallel to z (a camera looking straight down or up),
-    PyTorch3D returns a degenerate matrix; here up is replaced by (z . up) w, where w is the
-    unit vector up x e for e the coordinate axis least aligned with up (for up = +Y: w = +Z,
-    which continues azimuth 0 to elevation +-90 degrees).
+    holds them as columns. However small up x z is, its direction is used, as in PyTorch3D:
+    look_at_view_transform(elev=90) computes cos(90 deg) as -4.4e-8 in float32, so the camera
+    sits just past the pole and, at azimuth a, x = (cos a, 0, -sin a) (+X at azimuth 0, the
+    opposite of elevation 89.99). Where up x z is exactly zero (up parallel to the view, e.g.
+    ``eye`` straight above ``at``), PyTorch3D returns a singular matrix; here x is then the
+    part of e perpendicular to up, e being the coordinate axis least aligned with up (for
+    up = +Y: x = +X, as PyTorch3D's elevation +-90 at azimuth 0).
 
     Args:
         camera_position, at, up: (3,) or (N, 3) (broadcast); camera_position != at, up != 0.
@@ -714,13 +788,15 @@ def _look_at(op: str, coincident: str, eye: torch.Tensor, at: torch.Tensor, up: 
     z = F.normalize(forward, dim=1)
     up = F.normalize(up, dim=1)
     x = torch.cross(up, z, dim=1)
-    parallel = x.norm(dim=1, keepdim=True) < _PARALLEL_BELOW
+    # scaled by its largest component first, so that a tiny x keeps its direction when squared
+    largest = x.abs().amax(dim=1, keepdim=True)
+    parallel = largest == 0
     if bool(parallel.any()):
         axis = F.one_hot(up.abs().argmin(dim=1), 3).to(up)
-        w = F.normalize(torch.cross(axis, up, dim=1), dim=1)
-        replacement = (z * up).sum(dim=1, keepdim=True) * w
-        x = torch.where(parallel, torch.cross(replacement, z, dim=1), x)
-    x = F.normalize(x, dim=1)
+        perpendicular = axis - (axis * up).sum(dim=1, keepdim=True) * up
+        x = torch.where(parallel, perpendicular, x)
+        largest = torch.where(parallel, torch.ones_like(largest), largest)
+    x = F.normalize(x / largest, dim=1)
     return torch.stack([x, torch.cross(z, x, dim=1), z], dim=2)
 
 

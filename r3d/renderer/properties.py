@@ -1,16 +1,23 @@
 """Batched renderer parameters (lights, materials): PyTorch3D's ``TensorProperties`` idea.
 
-Each parameter is given for one item or for N and stored as an (N, ...) tensor; those given
-once apply to all N (see :func:`r3d.renderer.cameras._broadcast` for dtypes and devices).
+Each parameter is given for one item or for N and stored as an (N, ...) tensor of its own
+memory; those given once are copied to all N (see :func:`r3d.renderer.cameras._broadcast` for
+dtypes and devices), so that writing one item never changes another.
+
+As in PyTorch3D, ``lights[i]`` (an int or a slice) is a :class:`TensorAccessor`: reading
+``lights[i].location`` gives item i's row (a view), and ``lights[i].location = c`` writes c into
+the batch in place.
 """
 
 from __future__ import annotations
 
 import torch
 
+from r3d._checks import describe
+from r3d.errors import InputError
 from r3d.renderer.cameras import _broadcast
 
-__all__ = ["TensorProperties", "expand_like"]
+__all__ = ["TensorAccessor", "TensorProperties", "expand_like"]
 
 
 class TensorProperties:
@@ -23,7 +30,7 @@ class TensorProperties:
     def __init__(self, device=None, **specs: tuple[object, tuple[int, ...]]) -> None:
         self._names = tuple(specs)
         for name, value in _broadcast(type(self).__name__, specs, device).items():
-            setattr(self, name, value)
+            setattr(self, name, value.contiguous())
 
     def __len__(self) -> int:
         return len(getattr(self, self._names[0]))
@@ -48,11 +55,60 @@ class TensorProperties:
         """The same parameters on ``device``."""
         return self._map(lambda t: t.to(device))
 
-    def __getitem__(self, index: int | slice | list[int] | torch.Tensor) -> TensorProperties:
-        """The items ``index`` (an int keeps a batch of one)."""
-        if isinstance(index, int):
-            index = [index]
-        return self._map(lambda t: t[index])
+    def __getitem__(self, index: int | slice) -> TensorAccessor:
+        """Items ``index`` of the batch, read and written in place (see
+        :class:`TensorAccessor`)."""
+        if isinstance(index, bool) or not isinstance(index, (int, slice)):
+            raise InputError(
+                f"{type(self).__name__}[index]: index must be an int or a slice, got "
+                f"{describe(index)}"
+            )
+        return TensorAccessor(self, index)
+
+    def _write(self, name: str, index: int | slice, value: object) -> None:
+        """Writes value into items ``index`` of parameter ``name``, in place."""
+        where = f"{type(self).__name__}[{index}].{name}"
+        if name not in self._names:
+            raise InputError(f"{where}: no such parameter; the parameters are {list(self._names)}")
+        t = getattr(self, name)
+        if any(stride == 0 and size > 1 for stride, size in zip(t.stride(), t.shape)):
+            t = t.clone()  # a broadcast view assigned by hand: give each item its own memory
+            setattr(self, name, t)
+        try:
+            value = torch.as_tensor(value, dtype=t.dtype, device=t.device)
+            t[index] = value
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise InputError(
+                f"{where}: cannot write {describe(value)} into the items of shape "
+                f"{tuple(t[index].shape)}: {err}"
+            ) from err
+
+
+class TensorAccessor:
+    """Items of a :class:`TensorProperties` batch (PyTorch3D's ``TensorAccessor``), made by
+    ``props[index]``.
+
+    Reading a parameter gives ``getattr(props, name)[index]``: for an int index the item's
+    (...) values without the batch dim, for a slice the (k, ...) rows; both are views, so
+    in-place changes reach the batch. Assigning a parameter writes the value (a tensor, number
+    or sequence, broadcast to those items) into the batch in place.
+    """
+
+    def __init__(self, props: TensorProperties, index: int | slice) -> None:
+        object.__setattr__(self, "_props", props)
+        object.__setattr__(self, "_index", index)
+
+    def __getattr__(self, name: str) -> torch.Tensor:
+        props = object.__getattribute__(self, "_props")
+        if name not in props._names:
+            raise AttributeError(
+                f"{type(props).__name__}[index] has no parameter {name!r}; the parameters are "
+                f"{list(props._names)}"
+            )
+        return getattr(props, name)[object.__getattribute__(self, "_index")]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        self._props._write(name, self._index, value)
 
 
 def expand_like(param: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

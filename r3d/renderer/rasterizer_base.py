@@ -43,8 +43,9 @@ class RasterizerBase(torch.nn.Module):
 
     def _project(self, points: torch.Tensor, kwargs: dict) -> torch.Tensor:
         """World points (N, P, 3) to NDC x, y (+X left, +Y up) and view-space depth z,
-        (N, P, 3), with ``kwargs``' ``cameras`` (1 or N) and ``eps`` (clamp of the perspective
-        divisor)."""
+        (N, P, 3), with ``kwargs``' ``cameras`` (1 or N), ``eps`` (clamp of the perspective
+        divisor) and overrides of the cameras' parameters (``R=``, ``T=``, ``fov=``, ...; see
+        :mod:`r3d.renderer.cameras`: R and T are stored on the cameras, as in PyTorch3D)."""
         cameras = self._cameras(kwargs)
         if len(cameras) not in (1, len(points)):
             raise InputError(
@@ -52,6 +53,8 @@ class RasterizerBase(torch.nn.Module):
                 f"{self.item}), got {len(cameras)}"
             )
         eps = kwargs.get("eps")
-        view = cameras.get_world_to_view_transform().transform_points(points, eps=eps)
-        ndc = cameras.transform_points_ndc(points, eps=eps)
+        names = cameras.parameter_names()
+        overrides = {k: v for k, v in kwargs.items() if k in names}
+        view = cameras.get_world_to_view_transform(**overrides).transform_points(points, eps=eps)
+        ndc = cameras.transform_points_ndc(points, eps=eps, **overrides)
         return torch.cat([ndc[..., :2], view[..., 2:]], dim=-1)

@@ -190,11 +190,15 @@ class Transform3d:
         return Transform3d(matrix=torch.cat(matrices))
 
     def __getitem__(self, index: int | slice | list[int] | torch.Tensor) -> Transform3d:
-        """The transforms selected by an int, slice, list of ints, or bool or int64 tensor,
-        as a leaf Transform3d (an int keeps the batch dimension: batch size 1)."""
+        """The transforms selected by an int, slice, list of ints, or bool or int64 tensor (an
+        int keeps the batch dimension: batch size 1). As in PyTorch3D, a leaf keeps its class
+        (``Translate(...)[i]`` is a Translate); a composition gives a leaf Transform3d."""
         if isinstance(index, int):
             index = [index]
-        return Transform3d(matrix=self._full_matrix().expand(len(self), 4, 4)[index])
+        matrix = self._full_matrix().expand(len(self), 4, 4)[index]
+        if self._matrix is not None:
+            return self._replace(matrix)
+        return Transform3d(matrix=matrix)
 
     # ---- applying transforms -----------------------------------------------------------------
     def _check_vectors(self, op: str, name: str, x: object) -> None:

@@ -54,7 +54,9 @@ class MeshRasterizer(RasterizerBase):
         raster_settings: :class:`RasterizationSettings` (defaults when None).
 
     ``forward(meshes_world, cameras=..., raster_settings=..., eps=...)`` overrides the stored
-    cameras and settings for one call.
+    cameras and settings for one call; the cameras' parameters may be given too (``R=``,
+    ``T=``, ``fov=``, ...; R and T then stay on the cameras, as in PyTorch3D: see
+    :mod:`r3d.renderer.cameras`). Other keywords are left to the shader or compositor.
     """
 
     settings_type = RasterizationSettings
@@ -65,7 +67,8 @@ class MeshRasterizer(RasterizerBase):
 
         Args:
             meshes_world: N meshes in world space.
-            kwargs: ``cameras`` (1 or N) and ``eps`` (clamp of the perspective divisor).
+            kwargs: ``cameras`` (1 or N), ``eps`` (clamp of the perspective divisor) and
+                the cameras' parameters for this call.
         Returns:
             Meshes sharing faces and textures, vertices (N, V, 3) projected.
         """

@@ -44,7 +44,9 @@ class PointsRasterizer(RasterizerBase):
         raster_settings: :class:`PointsRasterizationSettings` (defaults when None).
 
     ``forward(point_clouds, cameras=..., raster_settings=..., eps=...)`` overrides the stored
-    cameras and settings for one call.
+    cameras and settings for one call; the cameras' parameters may be given too (``R=``,
+    ``T=``, ``fov=``, ...; R and T then stay on the cameras, as in PyTorch3D: see
+    :mod:`r3d.renderer.cameras`). Other keywords are left to the shader or compositor.
     """
 
     settings_type = PointsRasterizationSettings
@@ -55,7 +57,8 @@ class PointsRasterizer(RasterizerBase):
 
         Args:
             point_clouds: N clouds in world space.
-            kwargs: ``cameras`` (1 or N) and ``eps`` (clamp of the perspective divisor).
+            kwargs: ``cameras`` (1 or N), ``eps`` (clamp of the perspective divisor) and
+                the cameras' parameters for this call.
         Returns:
             Pointclouds sharing normals and features, points (N, max P_i, 3) projected.
         """
