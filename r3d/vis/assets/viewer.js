@@ -201,7 +201,8 @@
         slider.min = "1";
         slider.max = "12";
         slider.step = "0.5";
-        slider.value = String(this.config.items[0].pointSize || 2);
+        const first = this.items.find(({ nodes }) => nodes.some((n) => n.isPoints));
+        slider.value = String(first.item.pointSize || 2);
         slider.addEventListener("input", () => {
           for (const { nodes } of this.items) {
             for (const node of nodes) if (node.isPoints) node.material.size = +slider.value;
