@@ -173,6 +173,9 @@
         }
       }
       this.helpers.axes = new T.AxesHelper(size * 0.35);
+      // drawn over the model: at the origin they are often inside it, and would be hidden
+      this.helpers.axes.material.depthTest = false;
+      this.helpers.axes.renderOrder = 1;
       this.helpers.axes.visible = false;
       this.scene.add(this.helpers.axes);
     }
