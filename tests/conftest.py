@@ -66,3 +66,22 @@ def r3d_exe() -> str:
     exe = str(beside) if beside.exists() else shutil.which("r3d")
     assert exe is not None, "the r3d console script is not installed"
     return exe
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by Playwright (tests/browser.py), for the HTML viewer's tests.
+
+    Without Playwright or a Chromium the tests that use it are skipped, saying what to install;
+    with ``R3D_REQUIRE_BROWSER=1`` (set by .ci/run where it installed one) they fail instead, so
+    that a broken setup cannot pass as skips."""
+    from browser import BrowserUnavailable, start
+
+    try:
+        session = start()
+    except BrowserUnavailable as exc:
+        if os.environ.get("R3D_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"R3D_REQUIRE_BROWSER=1 but {exc}", pytrace=False)
+        pytest.skip(str(exc))
+    yield session.browser
+    session.close()
