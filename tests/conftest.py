@@ -78,10 +78,12 @@ def browser():
     from browser import BrowserUnavailable, start
 
     try:
-        session = start()
+        session, missing = start(), None
     except BrowserUnavailable as exc:
-        if os.environ.get("R3D_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"R3D_REQUIRE_BROWSER=1 but {exc}", pytrace=False)
-        pytest.skip(str(exc))
+        session, missing = None, str(exc)
+    if missing and os.environ.get("R3D_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"R3D_REQUIRE_BROWSER=1 but {missing}", pytrace=False)
+    if missing:
+        pytest.skip(missing)
     yield session.browser
     session.close()
