@@ -66,3 +66,24 @@ def r3d_exe() -> str:
     exe = str(beside) if beside.exists() else shutil.which("r3d")
     assert exe is not None, "the r3d console script is not installed"
     return exe
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium driven by Playwright (tests/browser.py), for the HTML viewer's tests.
+
+    Without Playwright or a Chromium the tests that use it are skipped, saying what to install;
+    with ``R3D_REQUIRE_BROWSER=1`` (set by .ci/run where it installed one) they fail instead, so
+    that a broken setup cannot pass as skips."""
+    from browser import BrowserUnavailable, start
+
+    try:
+        session, missing = start(), None
+    except BrowserUnavailable as exc:
+        session, missing = None, str(exc)
+    if missing and os.environ.get("R3D_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"R3D_REQUIRE_BROWSER=1 but {missing}", pytrace=False)
+    if missing:
+        pytest.skip(missing)
+    yield session.browser
+    session.close()

@@ -34,7 +34,9 @@ def _cluster_once(verts: np.ndarray, faces: np.ndarray, cells: int):
 def cluster_mesh(verts: np.ndarray, faces: np.ndarray, attributes: np.ndarray | None,
                  max_faces: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """A mesh of at most ``max_faces`` faces by vertex clustering (cells merged into their mean
-    vertex), the grid refined or coarsened until the count fits.
+    vertex), the grid refined or coarsened until the count fits and is not zero (a grid so
+    coarse that every face collapses is refined again; when no grid between an empty one and
+    one over the limit is left, the latter's first ``max_faces`` faces are kept).
 
     Args:
         verts: (V, 3) float positions; faces: (F, 3) int indices, F > max_faces.
@@ -45,11 +47,23 @@ def cluster_mesh(verts: np.ndarray, faces: np.ndarray, attributes: np.ndarray | 
         (verts (V', 3), faces (F', 3) with F' <= max_faces, attributes (V', C) or None).
     """
     cells = max(int(np.sqrt(max_faces / 2.0)), 2)
+    empty, over, over_result = 0, None, None  # the finest empty grid, the coarsest over-limit one
     for _ in range(12):
-        cluster, count, reduced = _cluster_once(verts, faces, cells)
-        if reduced.shape[0] <= max_faces:
+        result = _cluster_once(verts, faces, cells)
+        n = result[2].shape[0]
+        if 0 < n <= max_faces:
             break
-        cells = max(int(cells * 0.95 * np.sqrt(max_faces / reduced.shape[0])), 1)
+        if n == 0:
+            empty, cells = cells, cells + 1
+        else:
+            over, over_result = cells, result
+            cells = max(int(cells * 0.95 * np.sqrt(max_faces / n)), empty + 1)
+        if over is not None and over - empty <= 1:
+            result = over_result
+            break
+        if over is not None:
+            cells = min(cells, over - 1)
+    cluster, count, reduced = result
     weights = np.bincount(cluster, minlength=count).astype(np.float64)[:, None]
 
     def mean(values: np.ndarray) -> np.ndarray:

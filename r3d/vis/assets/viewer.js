@@ -50,10 +50,32 @@
     return found;
   }
 
+  function srgbToLinear(c) {
+    return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  }
+
+  // r3d's GLB holds vertex colours as r3d shows them (sRGB values, as in its files and
+  // renders); three.js lights and blends colours as linear values, so they are converted once
+  // here (else every colour would be drawn too light). Alpha is kept.
+  function linearVertexColours(geometry) {
+    const colour = geometry.getAttribute("color");
+    if (!colour) return;
+    const size = colour.itemSize;
+    const values = new Float32Array(colour.count * size);
+    for (let i = 0; i < colour.count; i++) {
+      for (let c = 0; c < size; c++) {
+        const value = colour.getComponent(i, c);
+        values[i * size + c] = c < 3 ? srgbToLinear(value) : value;
+      }
+    }
+    geometry.setAttribute("color", new T.BufferAttribute(values, size));
+  }
+
   // Applies an item's style to its loaded scene; returns its drawables.
   function styleItem(root, item) {
     const nodes = drawables(root);
     for (const node of nodes) {
+      linearVertexColours(node.geometry);
       const material = node.material;
       if (item.plain) {
         material.map = null;
@@ -155,6 +177,9 @@
         }
       }
       this.helpers.axes = new T.AxesHelper(size * 0.35);
+      // drawn over the model: at the origin they are often inside it, and would be hidden
+      this.helpers.axes.material.depthTest = false;
+      this.helpers.axes.renderOrder = 1;
       this.helpers.axes.visible = false;
       this.scene.add(this.helpers.axes);
     }
@@ -183,7 +208,8 @@
         slider.min = "1";
         slider.max = "12";
         slider.step = "0.5";
-        slider.value = String(this.config.items[0].pointSize || 2);
+        const first = this.items.find(({ nodes }) => nodes.some((n) => n.isPoints));
+        slider.value = String(first.item.pointSize || 2);
         slider.addEventListener("input", () => {
           for (const { nodes } of this.items) {
             for (const node of nodes) if (node.isPoints) node.material.size = +slider.value;
