@@ -33,6 +33,13 @@ from r3d.ops.points_to_volumes import (
 from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
+from r3d.ops.utils import (
+    convert_pointclouds_to_tensor,
+    eyes,
+    get_point_covariances,
+    is_pointclouds,
+    wmean,
+)
 from r3d.ops.vert_align import vert_align
 from r3d.ops.volume_rendering import emission_absorption_grid
 from r3d.ops.volumes_conversion import volumes_to_meshes
@@ -51,6 +58,7 @@ __all__ = [
     "SubdivideMeshes",
     "VoxelGrids",
     "ball_query",
+    "convert_pointclouds_to_tensor",
     "corresponding_points_alignment",
     "cot_laplacian",
     "cubify",
@@ -58,9 +66,12 @@ __all__ = [
     "emission_absorption_grid",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
+    "eyes",
     "face_point_distance",
     "gather_scatter",
+    "get_point_covariances",
     "interpolate_face_attributes",
+    "is_pointclouds",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
@@ -78,4 +89,5 @@ __all__ = [
     "vert_align",
     "volumes_to_meshes",
     "voxelize_meshes",
+    "wmean",
 ]

@@ -1,0 +1,234 @@
+"""PyTorch3D's public names that r3d once lacked (issue 21, "Missing public names").
+
+Each test is written the way a PyTorch3D user writes it, with ``pytorch3d`` replaced by
+``r3d``, and asserts what the same call does in PyTorch3D 0.7.9: values worked out by hand or
+properties every correct answer has (PyTorch3D itself is not imported: CI does not have it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.autograd import gradcheck
+
+from r3d.errors import InputError
+from r3d.ops import (
+    convert_pointclouds_to_tensor,
+    eyes,
+    get_point_covariances,
+    is_pointclouds,
+    wmean,
+)
+from r3d.renderer import (
+    convert_to_tensors_and_broadcast,
+    ndc_grid_sample,
+    ndc_to_grid_sample_coords,
+    rotate_on_spot,
+)
+from r3d.structures import Pointclouds
+from r3d.transforms import (
+    acos_linear_extrapolation,
+    axis_angle_to_matrix,
+    so3_exp_map,
+    so3_exponential_map,
+)
+from r3d.utils import checkerboard
+
+F64 = torch.float64
+
+
+def _rot_y(angle: float) -> torch.Tensor:
+    return axis_angle_to_matrix(torch.tensor([0.0, angle, 0.0], dtype=F64))
+
+
+# -- transforms: acos_linear_extrapolation, so3_exponential_map --------------------------------
+
+
+def test_acos_linear_extrapolation_is_acos_inside_and_its_tangent_outside():
+    x = torch.tensor([-2.0, -0.5, 0.0, 0.25, 0.5, 1.5], dtype=F64)
+    y = acos_linear_extrapolation(x, bounds=(-0.5, 0.5))
+    slope = -1 / math.sqrt(0.75)  # d acos / dx at +-0.5
+    expected = [
+        2 * math.pi / 3 + slope * (-2.0 + 0.5),  # tangent at -0.5
+        2 * math.pi / 3,
+        math.pi / 2,
+        math.acos(0.25),
+        math.pi / 3,
+        math.pi / 3 + slope * (1.5 - 0.5),  # tangent at 0.5
+    ]
+    assert torch.allclose(y, torch.tensor(expected, dtype=F64), atol=1e-12)
+    # the default bounds are +-(1 - 1e-4): values past 1 stay finite
+    assert torch.isfinite(acos_linear_extrapolation(torch.tensor([1.2, -3.0]))).all()
+
+
+def test_acos_linear_extrapolation_gradients():
+    x = torch.tensor([-1.7, -0.3, 0.1, 0.45, 2.0], dtype=F64, requires_grad=True)
+    assert gradcheck(lambda t: acos_linear_extrapolation(t, (-0.6, 0.6)), (x,))
+    (grad,) = torch.autograd.grad(acos_linear_extrapolation(x, (-0.6, 0.6)).sum(), x)
+    assert torch.allclose(grad[[0, 4]], torch.full((2,), -1 / 0.8, dtype=F64))
+
+
+@pytest.mark.parametrize("bounds", [(0.5, -0.5), (-1.0, 0.5), (-0.5, 1.0)])
+def test_acos_linear_extrapolation_rejects_bad_bounds(bounds):
+    with pytest.raises(InputError, match="bounds"):
+        acos_linear_extrapolation(torch.zeros(3), bounds)
+
+
+def test_so3_exponential_map_is_the_deprecated_so3_exp_map():
+    log_rot = torch.tensor([[0.0, 0.0, math.pi / 2], [0.3, -0.2, 0.1]])
+    with pytest.warns(PendingDeprecationWarning, match="so3_exp_map"):
+        R = so3_exponential_map(log_rot)
+    assert torch.equal(R, so3_exp_map(log_rot))
+    quarter_turn_z = torch.tensor([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    assert torch.allclose(R[0], quarter_turn_z, atol=1e-6)
+
+
+# -- ops.utils ---------------------------------------------------------------------------------
+
+
+def test_wmean_weighs_points_and_keeps_dims():
+    x = torch.tensor([[[1.0, 0.0], [3.0, 4.0]]], dtype=F64)  # (1, 2, 2)
+    w = torch.tensor([[1.0, 3.0]], dtype=F64)
+    assert torch.equal(wmean(x, w), torch.tensor([[[2.5, 3.0]]], dtype=F64))
+    assert torch.equal(wmean(x), torch.tensor([[[2.0, 2.0]]], dtype=F64))
+    assert wmean(x, w, dim=(0, 1), keepdim=False).shape == (2,)
+    # all-zero weights: the total is clamped to eps, so the mean is 0, not NaN
+    assert torch.equal(wmean(x, torch.zeros(1, 2, dtype=F64)), torch.zeros(1, 1, 2, dtype=F64))
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+    assert gradcheck(lambda a, b: wmean(a, b), (x, w))
+
+
+def test_wmean_rejects_weights_that_do_not_broadcast():
+    with pytest.raises(InputError, match="weight"):
+        wmean(torch.zeros(2, 5, 3), torch.ones(3, 5))
+
+
+def test_eyes_is_a_writable_batch_of_identities():
+    batch = eyes(3, 2, dtype=F64)
+    assert batch.shape == (2, 3, 3) and batch.dtype == F64
+    assert torch.equal(batch[1], torch.eye(3, dtype=F64))
+    batch[0, 0, 1] = 5.0  # each matrix has its own memory
+    assert batch[1, 0, 1] == 0
+
+
+def test_pointclouds_and_tensors_convert_to_padded_points():
+    clouds = Pointclouds([torch.rand(4, 3), torch.rand(2, 3)])
+    assert is_pointclouds(clouds) and not is_pointclouds(torch.rand(2, 4, 3))
+    points, lengths = convert_pointclouds_to_tensor(clouds)
+    assert points.shape == (2, 4, 3) and lengths.tolist() == [4, 2]
+    tensor = torch.rand(3, 5, 3)
+    points, lengths = convert_pointclouds_to_tensor(tensor)
+    assert points is tensor and lengths.tolist() == [5, 5, 5] and lengths.dtype == torch.int64
+    with pytest.raises(InputError, match="Pointclouds or a tensor"):
+        convert_pointclouds_to_tensor([[0.0, 0.0, 0.0]])
+
+
+def test_point_covariances_of_a_line_of_points():
+    points = torch.tensor([[[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [10, 0, 0]]], dtype=F64)
+    cov, knn = get_point_covariances(points, torch.tensor([4]), 2)
+    assert cov.shape == (1, 4, 3, 3) and knn.shape == (1, 4, 2, 3)
+    # point 0 and its neighbour 1: mean 0.5, variance along x ((0.5)^2 + (0.5)^2) / 2
+    assert torch.allclose(cov[0, 0], torch.diag(torch.tensor([0.25, 0, 0], dtype=F64)))
+    # point 3's nearest are itself and point 2: variance (4^2 + 4^2) / 2
+    assert torch.equal(knn[0, 3], torch.tensor([[10.0, 0, 0], [2, 0, 0]], dtype=F64))
+    assert cov[0, 3, 0, 0] == 16
+    points = torch.rand(1, 6, 3, dtype=F64, requires_grad=True)
+    assert gradcheck(lambda p: get_point_covariances(p, torch.tensor([6]), 3)[0], (points,))
+
+
+# -- renderer.utils ----------------------------------------------------------------------------
+
+
+def test_convert_to_tensors_and_broadcast_gives_one_batch_size():
+    a, b, c = convert_to_tensors_and_broadcast(
+        2.0, torch.tensor([[1.0, 2.0]]), torch.zeros(3, 2, 2), dtype=F64
+    )
+    assert a.shape == (3,) and a.dtype == F64 and a.tolist() == [2.0] * 3
+    assert b.shape == (3, 2) and b.dtype == torch.float32
+    assert c.shape == (3, 2, 2)
+    with pytest.raises(InputError, match="batch sizes"):
+        convert_to_tensors_and_broadcast(torch.zeros(2, 1), torch.zeros(3, 1))
+
+
+def test_ndc_to_grid_sample_coords_flips_and_scales_the_longer_side():
+    # a 2 x 4 image: NDC x spans [-2, 2] (+2 at the left edge), y spans [-1, 1] (+1 at the top)
+    corners = torch.tensor([[2.0, 1.0], [-2.0, -1.0], [1.0, 0.5]])
+    expected = torch.tensor([[-1.0, -1.0], [1.0, 1.0], [-0.5, -0.5]])
+    assert torch.equal(ndc_to_grid_sample_coords(corners, (2, 4)), expected)
+    # a 4 x 2 image: the longer side is the height
+    assert torch.equal(ndc_to_grid_sample_coords(torch.tensor([[1.0, 2.0]]), (4, 2)),
+                       torch.tensor([[-1.0, -1.0]]))
+    with pytest.raises(InputError, match="image_size_hw"):
+        ndc_to_grid_sample_coords(corners, (2, 0))
+
+
+def test_ndc_grid_sample_reads_pixel_centres():
+    image = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])  # (1, 1, 2, 2)
+    # pixel centres of a 2 x 2 image in NDC: +-0.5; +x is left, +y is up
+    grid = torch.tensor([[[0.5, 0.5], [-0.5, 0.5], [0.5, -0.5], [-0.5, -0.5]]])  # (1, 4, 2)
+    samples = ndc_grid_sample(image, grid)
+    assert samples.shape == (1, 1, 4)
+    assert torch.allclose(samples[0, 0], torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    assert ndc_grid_sample(image, grid.reshape(1, 2, 2, 2), mode="nearest").shape == (1, 1, 2, 2)
+    with pytest.raises(InputError, match="batch size"):
+        ndc_grid_sample(image, grid.expand(2, 4, 2))
+    with pytest.raises(InputError, match=r"\(B, \.\.\., 2\)"):
+        ndc_grid_sample(image, torch.zeros(1, 4, 3))
+
+
+# -- renderer: rotate_on_spot ------------------------------------------------------------------
+
+
+def test_rotate_on_spot_keeps_the_camera_centre_and_turns_the_view():
+    R = torch.eye(3, dtype=F64)
+    T = torch.tensor([0.0, 0.0, 5.0], dtype=F64)  # camera at (0, 0, -5) looking along +z
+    turn = _rot_y(math.pi / 2)
+    R2, T2 = rotate_on_spot(R, T, turn)
+    assert R2.shape == (1, 3, 3) and T2.shape == (1, 3)
+    centre = -T2[0] @ R2[0].T
+    assert torch.allclose(centre, torch.tensor([0.0, 0.0, -5.0], dtype=F64))
+    # the origin, straight ahead before, is now at view coordinates (0, 0, 5) turn^T
+    view = torch.zeros(3, dtype=F64) @ R2[0] + T2[0]
+    assert torch.allclose(view, torch.tensor([0.0, 0.0, 5.0], dtype=F64) @ turn.T)
+    # view +x is left: the camera turned right, so what was ahead is now on its left
+    assert torch.allclose(view, torch.tensor([5.0, 0.0, 0.0], dtype=F64), atol=1e-12)
+
+
+def test_rotate_on_spot_broadcasts_batches():
+    R = torch.eye(3).expand(4, 3, 3)
+    T = torch.rand(4, 3)
+    turns = axis_angle_to_matrix(torch.rand(1, 3))
+    R2, T2 = rotate_on_spot(R, T, turns)
+    assert R2.shape == (4, 3, 3) and T2.shape == (4, 3)
+    with pytest.raises(InputError, match="batch sizes"):
+        rotate_on_spot(R, T, axis_angle_to_matrix(torch.rand(3, 3)))
+
+
+# -- utils: checkerboard -----------------------------------------------------------------------
+
+
+def test_checkerboard_of_radius_one():
+    mesh = checkerboard(1, color1=(0.0, 0.0, 0.0), color2=(1.0, 0.5, 0.25))
+    verts = mesh.verts_packed()
+    assert verts.shape == (9, 3)
+    assert verts[0].tolist() == [-1.0, -1.0, 0.0] and verts[5].tolist() == [1.0, 0.0, 0.0]
+    faces = mesh.faces_packed()
+    assert faces[:4].tolist() == [[0, 1, 4], [0, 4, 3], [1, 2, 5], [1, 5, 4]]
+    atlas = mesh.textures.atlas_padded()
+    assert atlas.shape == (1, 8, 1, 1, 3)
+    dark, light = [0.0, 0.0, 0.0], [1.0, 0.5, 0.25]
+    assert atlas[0, :, 0, 0].tolist() == [dark] * 2 + [light] * 4 + [dark] * 2
+    # every face is counter-clockwise seen from +z
+    assert torch.allclose(mesh.faces_normals_packed(), torch.tensor([0.0, 0.0, 1.0]).expand(8, 3))
+
+
+def test_checkerboard_sizes_and_errors():
+    mesh = checkerboard(3)
+    assert mesh.verts_packed().shape == (49, 3) and mesh.faces_packed().shape == (72, 3)
+    with pytest.raises(InputError, match="radius"):
+        checkerboard(0)
+    with pytest.raises(InputError, match="same length"):
+        checkerboard(2, (0.0, 0.0), (1.0, 1.0, 1.0))
