@@ -5,6 +5,7 @@ Laplacians, face-attribute interpolation) live in :mod:`r3d.structures` and are 
 under PyTorch3D's names."""
 
 from r3d.ops.ball_query import ball_query
+from r3d.ops.cameras_alignment import corresponding_cameras_alignment
 from r3d.ops.cubify import cubify
 from r3d.ops.graph_conv import GraphConv, gather_scatter
 from r3d.ops.knn import knn_gather, knn_points
@@ -59,6 +60,7 @@ __all__ = [
     "VoxelGrids",
     "ball_query",
     "convert_pointclouds_to_tensor",
+    "corresponding_cameras_alignment",
     "corresponding_points_alignment",
     "cot_laplacian",
     "cubify",

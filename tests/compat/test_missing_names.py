@@ -16,12 +16,14 @@ from torch.autograd import gradcheck
 from r3d.errors import InputError
 from r3d.ops import (
     convert_pointclouds_to_tensor,
+    corresponding_cameras_alignment,
     eyes,
     get_point_covariances,
     is_pointclouds,
     wmean,
 )
 from r3d.renderer import (
+    PerspectiveCameras,
     convert_to_tensors_and_broadcast,
     ndc_grid_sample,
     ndc_to_grid_sample_coords,
@@ -31,6 +33,7 @@ from r3d.structures import Pointclouds
 from r3d.transforms import (
     acos_linear_extrapolation,
     axis_angle_to_matrix,
+    random_rotations,
     so3_exp_map,
     so3_exponential_map,
 )
@@ -232,3 +235,68 @@ def test_checkerboard_sizes_and_errors():
         checkerboard(0)
     with pytest.raises(InputError, match="same length"):
         checkerboard(2, (0.0, 0.0), (1.0, 1.0, 1.0))
+
+
+# -- ops: corresponding_cameras_alignment ------------------------------------------------------
+
+
+def _moved_cameras(R, T, R_A, T_A, s_A):
+    """The cameras (R, T) after the world moves by the similarity (R_A, T_A, s_A)."""
+    return R_A @ R, T_A @ R + s_A * T
+
+
+@pytest.mark.parametrize("mode", ["centers", "extrinsics"])
+def test_camera_alignment_recovers_a_similarity(mode):
+    torch.manual_seed(0)
+    R, T = random_rotations(5, dtype=F64), torch.randn(5, 3, dtype=F64)
+    R_A = _rot_y(0.7) @ axis_angle_to_matrix(torch.tensor([0.3, 0.0, 0.0], dtype=F64))
+    R2, T2 = _moved_cameras(R, T, R_A, torch.tensor([1.0, -2.0, 0.5], dtype=F64), 2.5)
+    cameras_src = PerspectiveCameras(R=R, T=T, focal_length=2.0)
+    cameras_tgt = PerspectiveCameras(R=R2, T=T2)
+    aligned = corresponding_cameras_alignment(cameras_src, cameras_tgt, mode=mode)
+    assert isinstance(aligned, PerspectiveCameras)
+    assert torch.equal(aligned.focal_length, cameras_src.focal_length)
+    assert torch.allclose(aligned.R, cameras_tgt.R, atol=1e-10)
+    assert torch.allclose(aligned.T, cameras_tgt.T, atol=1e-10)
+    # without the scale the rotation is still found, the translations are not
+    rigid = corresponding_cameras_alignment(cameras_src, cameras_tgt, estimate_scale=False,
+                                            mode=mode)
+    assert torch.allclose(rigid.R, cameras_tgt.R, atol=1e-10)
+    assert not torch.allclose(rigid.T, cameras_tgt.T, atol=1e-3)
+
+
+def test_camera_alignment_of_rigidly_moved_cameras_without_scale():
+    torch.manual_seed(1)
+    R, T = random_rotations(4, dtype=F64), torch.randn(4, 3, dtype=F64)
+    R2, T2 = _moved_cameras(R, T, _rot_y(-1.2), torch.tensor([0.0, 3.0, 1.0], dtype=F64), 1.0)
+    for mode in ("centers", "extrinsics"):
+        aligned = corresponding_cameras_alignment(
+            PerspectiveCameras(R=R, T=T), PerspectiveCameras(R=R2, T=T2),
+            estimate_scale=False, mode=mode,
+        )
+        assert torch.allclose(aligned.R, R2, atol=1e-10)
+        assert torch.allclose(aligned.T, T2, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", ["centers", "extrinsics"])
+def test_camera_alignment_gradients(mode):
+    torch.manual_seed(2)
+    R, R2 = random_rotations(4, dtype=F64), random_rotations(4, dtype=F64)
+    T = torch.randn(4, 3, dtype=F64, requires_grad=True)
+    T2 = torch.randn(4, 3, dtype=F64, requires_grad=True)
+
+    def aligned(a, b):
+        cams = corresponding_cameras_alignment(
+            PerspectiveCameras(R=R, T=a), PerspectiveCameras(R=R2, T=b), mode=mode
+        )
+        return cams.R, cams.T
+
+    assert gradcheck(aligned, (T, T2))
+
+
+def test_camera_alignment_errors():
+    one, two = PerspectiveCameras(), PerspectiveCameras(R=random_rotations(2), T=torch.rand(2, 3))
+    with pytest.raises(InputError, match="same number of cameras"):
+        corresponding_cameras_alignment(one, two)
+    with pytest.raises(InputError, match="mode"):
+        corresponding_cameras_alignment(two, two, mode="points")
