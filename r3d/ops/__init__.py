@@ -8,6 +8,7 @@ from r3d.ops.ball_query import ball_query
 from r3d.ops.cameras_alignment import corresponding_cameras_alignment
 from r3d.ops.cubify import cubify
 from r3d.ops.graph_conv import GraphConv, gather_scatter
+from r3d.ops.iou_box3d import box3d_overlap
 from r3d.ops.knn import knn_gather, knn_points
 from r3d.ops.marching_cubes import marching_cubes
 from r3d.ops.mesh_filtering import taubin_smoothing
@@ -59,6 +60,7 @@ __all__ = [
     "SubdivideMeshes",
     "VoxelGrids",
     "ball_query",
+    "box3d_overlap",
     "convert_pointclouds_to_tensor",
     "corresponding_cameras_alignment",
     "corresponding_points_alignment",

@@ -15,6 +15,7 @@ from torch.autograd import gradcheck
 
 from r3d.errors import InputError
 from r3d.ops import (
+    box3d_overlap,
     convert_pointclouds_to_tensor,
     corresponding_cameras_alignment,
     eyes,
@@ -300,3 +301,87 @@ def test_camera_alignment_errors():
         corresponding_cameras_alignment(one, two)
     with pytest.raises(InputError, match="mode"):
         corresponding_cameras_alignment(two, two, mode="points")
+
+
+# -- ops: box3d_overlap ------------------------------------------------------------------------
+
+UNIT_BOX = torch.tensor(
+    [[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]],
+    dtype=F64,
+)
+
+
+def _box(low, high, R=None):
+    """Corners (8, 3) of the box [low, high], rotated about the origin by R (row vectors)."""
+    low, high = torch.as_tensor(low, dtype=F64), torch.as_tensor(high, dtype=F64)
+    corners = low + UNIT_BOX * (high - low)
+    return corners if R is None else corners @ R
+
+
+def test_box3d_overlap_of_axis_aligned_boxes():
+    boxes1 = torch.stack([_box([0, 0, 0], [1, 1, 1]), _box([0, 0, 0], [2, 2, 2])])
+    boxes2 = torch.stack([
+        _box([0, 0, 0], [1, 1, 1]),  # identical to box 1,0
+        _box([0.5, 0, 0], [2.5, 1, 1]),  # overlaps the unit box in [0.5, 1] x [0, 1]^2
+        _box([0.25, 0.25, 0.25], [0.75, 0.75, 0.75]),  # inside both
+        _box([3, 3, 3], [4, 4, 4]),  # apart
+        _box([1, 0, 0], [2, 1, 1]),  # touches the unit box face to face
+    ])
+    vol, iou = box3d_overlap(boxes1, boxes2)
+    assert vol.shape == iou.shape == (2, 5)
+    expected_vol = torch.tensor([[1.0, 0.5, 0.125, 0.0, 0.0],
+                                 [1.0, 1.5, 0.125, 0.0, 1.0]], dtype=F64)
+    expected_iou = torch.tensor([[1.0, 0.5 / 2.5, 0.125, 0.0, 0.0],
+                                 [1.0 / 8, 1.5 / 8.5, 0.125 / 8, 0.0, 1.0 / 8]], dtype=F64)
+    assert torch.allclose(vol, expected_vol, atol=1e-12)
+    assert torch.allclose(iou, expected_iou, atol=1e-12)
+
+
+def test_box3d_overlap_of_rotated_boxes_matches_monte_carlo():
+    g = torch.Generator().manual_seed(0)
+    R1 = axis_angle_to_matrix(torch.tensor([0.3, -0.5, 0.8], dtype=F64))
+    R2 = axis_angle_to_matrix(torch.tensor([-0.7, 0.2, 0.4], dtype=F64))
+    low1, high1 = torch.tensor([[-0.5, -0.4, -0.6], [0.6, 0.5, 0.4]], dtype=F64)
+    low2, high2 = torch.tensor([[-0.2, -0.6, -0.3], [0.9, 0.3, 0.7]], dtype=F64)
+    box1, box2 = _box(low1, high1, R1), _box(low2, high2, R2)
+    vol, iou = box3d_overlap(box1[None], box2[None])
+    # uniform samples of box 1, counted where box 2's local coordinates lie in [low2, high2]
+    samples = (low1 + torch.rand(400_000, 3, generator=g, dtype=F64) * (high1 - low1)) @ R1
+    local = samples @ R2.T
+    inside = ((local >= low2) & (local <= high2)).all(1)
+    vol1, vol2 = (high1 - low1).prod(), (high2 - low2).prod()
+    estimate = inside.to(F64).mean() * vol1
+    assert abs(float(vol) - float(estimate)) < 4e-3  # 5 standard errors of the estimate
+    assert torch.allclose(iou, vol / (vol1 + vol2 - vol))
+    # identical rotated boxes overlap entirely; the boxes overlap the same both ways
+    assert torch.allclose(box3d_overlap(box2[None], box2[None])[1], torch.ones(1, 1, dtype=F64))
+    assert torch.allclose(box3d_overlap(box2[None], box1[None])[0], vol)
+
+
+def test_box3d_overlap_accepts_boxes_in_float32():
+    boxes = torch.stack([_box([0, 0, 0], [1, 1, 1]), _box([0.5, 0.5, 0.5], [1.5, 1.5, 1.5])])
+    vol, iou = box3d_overlap(boxes.float(), boxes.float())
+    assert vol.dtype == torch.float32
+    assert torch.allclose(vol, torch.tensor([[1.0, 0.125], [0.125, 1.0]]))
+
+
+def test_box3d_overlap_gradients():
+    torch.manual_seed(3)
+    R = random_rotations(2, dtype=F64)
+    boxes1 = _box([-0.5, -0.4, -0.3], [0.5, 0.4, 0.3], R[0])[None].requires_grad_(True)
+    boxes2 = (_box([-0.3, -0.6, -0.4], [0.6, 0.5, 0.2], R[1]) + 0.1)[None].requires_grad_(True)
+    assert gradcheck(box3d_overlap, (boxes1, boxes2))
+
+
+def test_box3d_overlap_validates_boxes():
+    box = _box([0, 0, 0], [1, 1, 1])
+    with pytest.raises(InputError, match=r"must be of shape \(8, 3\)"):
+        box3d_overlap(box[None, :7], box[None])
+    bent = box.clone()
+    bent[6, 2] = 1.5  # corner 6 leaves the planes of its faces
+    with pytest.raises(InputError, match="not coplanar"):
+        box3d_overlap(box[None], bent[None])
+    flat = box.clone()
+    flat[4:, 2] = 0.0  # the top face falls onto the bottom one: the side faces have no area
+    with pytest.raises(InputError, match="zero areas"):
+        box3d_overlap(flat[None], box[None])
