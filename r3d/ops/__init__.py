@@ -12,6 +12,7 @@ from r3d.ops.iou_box3d import box3d_overlap
 from r3d.ops.knn import knn_gather, knn_points
 from r3d.ops.marching_cubes import marching_cubes
 from r3d.ops.mesh_filtering import taubin_smoothing
+from r3d.ops.perspective_n_points import efficient_pnp
 from r3d.ops.point_mesh import (
     edge_point_distance,
     face_point_distance,
@@ -67,6 +68,7 @@ __all__ = [
     "cot_laplacian",
     "cubify",
     "edge_point_distance",
+    "efficient_pnp",
     "emission_absorption_grid",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",

@@ -18,6 +18,7 @@ from r3d.ops import (
     box3d_overlap,
     convert_pointclouds_to_tensor,
     corresponding_cameras_alignment,
+    efficient_pnp,
     eyes,
     get_point_covariances,
     is_pointclouds,
@@ -385,3 +386,79 @@ def test_box3d_overlap_validates_boxes():
     flat[4:, 2] = 0.0  # the top face falls onto the bottom one: the side faces have no area
     with pytest.raises(InputError, match="zero areas"):
         box3d_overlap(flat[None], box[None])
+
+
+# -- ops: efficient_pnp ------------------------------------------------------------------------
+
+
+def _pnp_scene(batch: int, points: int, seed: int, noise: float = 0.0):
+    """World points x (B, N, 3), a pose R (B, 3, 3), T (B, 3) placing them about 6 units in
+    front of the camera, and their projections y (B, N, 2), optionally with noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, points, 3, generator=g, dtype=F64)
+    R = random_rotations(batch, dtype=F64, generator=g)
+    T = 0.3 * torch.randn(batch, 3, generator=g, dtype=F64) + torch.tensor([0.0, 0.0, 6.0],
+                                                                            dtype=F64)
+    cam = x @ R + T[:, None]
+    y = cam[..., :2] / cam[..., 2:] + noise * torch.randn(batch, points, 2, generator=g,
+                                                          dtype=F64)
+    return x, y, R, T
+
+
+@pytest.mark.parametrize("skip_quadratic_eq", [False, True])
+def test_efficient_pnp_recovers_an_exact_pose(skip_quadratic_eq):
+    x, y, R, T = _pnp_scene(4, 8, seed=0)
+    solution = efficient_pnp(x, y, skip_quadratic_eq=skip_quadratic_eq)
+    assert solution._fields == ("x_cam", "R", "T", "err_2d", "err_3d")
+    assert solution.x_cam.shape == (4, 8, 3) and solution.err_2d.shape == (4,)
+    assert torch.allclose(solution.R, R, atol=1e-9)
+    assert torch.allclose(solution.T, T, atol=1e-8)
+    assert torch.allclose(solution.x_cam, x @ R + T[:, None], atol=1e-8)
+    assert float(solution.err_2d.max()) < 1e-10 and float(solution.err_3d.max()) < 1e-16
+
+
+def test_efficient_pnp_of_coplanar_points():
+    x, y, R, T = _pnp_scene(3, 6, seed=1)
+    x[..., 2] = 0.5 * x[..., 0] - 0.2 * x[..., 1] + 0.3
+    cam = x @ R + T[:, None]
+    solution = efficient_pnp(x, cam[..., :2] / cam[..., 2:])
+    assert torch.allclose(solution.R, R, atol=1e-8)
+    assert torch.allclose(solution.T, T, atol=1e-7)
+
+
+def test_efficient_pnp_with_noise_stays_close():
+    x, y, R, T = _pnp_scene(4, 50, seed=2, noise=0.002)
+    solution = efficient_pnp(x, y)
+    assert float((solution.R - R).abs().max()) < 0.02
+    assert float((solution.T - T).abs().max()) < 0.1
+    # the mean reprojection error is about the noise (2-D Gaussian of sigma 0.002: mean 0.0025)
+    assert 0.001 < float(solution.err_2d.mean()) < 0.004
+
+
+def test_efficient_pnp_ignores_points_of_zero_weight():
+    x, y, R, T = _pnp_scene(2, 10, seed=3)
+    y[:, :2] += 0.5  # two outliers ...
+    weights = torch.ones(2, 10, dtype=F64)
+    weights[:, :2] = 0.0  # ... that do not count
+    solution = efficient_pnp(x, y, weights)
+    assert torch.allclose(solution.R, R, atol=1e-9)
+    assert torch.allclose(solution.T, T, atol=1e-8)
+
+
+@pytest.mark.parametrize("skip_quadratic_eq", [False, True])
+def test_efficient_pnp_gradients(skip_quadratic_eq):
+    x, y, _, _ = _pnp_scene(2, 8, seed=4, noise=0.01)
+    x.requires_grad_(True)
+    y.requires_grad_(True)
+    assert gradcheck(lambda a, b: efficient_pnp(a, b, skip_quadratic_eq=skip_quadratic_eq)[1:3],
+                     (x, y))
+
+
+def test_efficient_pnp_errors():
+    x, y, _, _ = _pnp_scene(1, 6, seed=5)
+    with pytest.raises(InputError, match=r"y must be a tensor of shape \(1, 6, 2\)"):
+        efficient_pnp(x, y[:, :5])
+    with pytest.raises(InputError, match="at least 4"):
+        efficient_pnp(x[:, :3], y[:, :3])
+    with pytest.raises(InputError, match="non-negative"):
+        efficient_pnp(x, y, -torch.ones(1, 6, dtype=F64))
