@@ -59,6 +59,7 @@ from r3d.renderer.mesh import (
     SoftGouraudShader,
     SoftPhongShader,
     SoftSilhouetteShader,
+    SplatterPhongShader,
     TexturesAtlas,
     TexturesBase,
     TexturesUV,
@@ -82,6 +83,7 @@ from r3d.renderer.points import (
     rasterize_points,
     weighted_sum,
 )
+from r3d.renderer.splatter_blend import SplatterBlender
 from r3d.renderer.utils import (
     convert_to_tensors_and_broadcast,
     ndc_grid_sample,
@@ -132,6 +134,8 @@ __all__ = [
     "SoftGouraudShader",
     "SoftPhongShader",
     "SoftSilhouetteShader",
+    "SplatterBlender",
+    "SplatterPhongShader",
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",

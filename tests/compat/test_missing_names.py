@@ -7,6 +7,7 @@ properties every correct answer has (PyTorch3D itself is not imported: CI does n
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -25,13 +26,23 @@ from r3d.ops import (
     wmean,
 )
 from r3d.renderer import (
+    BlendParams,
+    FoVPerspectiveCameras,
+    HardPhongShader,
+    MeshRasterizer,
+    MeshRenderer,
     PerspectiveCameras,
+    PointLights,
+    RasterizationSettings,
+    SplatterBlender,
+    SplatterPhongShader,
+    TexturesVertex,
     convert_to_tensors_and_broadcast,
     ndc_grid_sample,
     ndc_to_grid_sample_coords,
     rotate_on_spot,
 )
-from r3d.structures import Pointclouds
+from r3d.structures import Meshes, Pointclouds
 from r3d.transforms import (
     acos_linear_extrapolation,
     axis_angle_to_matrix,
@@ -39,7 +50,7 @@ from r3d.transforms import (
     so3_exp_map,
     so3_exponential_map,
 )
-from r3d.utils import checkerboard
+from r3d.utils import checkerboard, ico_sphere
 
 F64 = torch.float64
 
@@ -462,3 +473,137 @@ def test_efficient_pnp_errors():
         efficient_pnp(x[:, :3], y[:, :3])
     with pytest.raises(InputError, match="non-negative"):
         efficient_pnp(x, y, -torch.ones(1, 6, dtype=F64))
+
+
+# -- renderer: SplatterBlender, SplatterPhongShader --------------------------------------------
+
+
+class _ScreenCameras:
+    """A stand-in for cameras whose "world" points are already screen points (x right, y down
+    in pixels, z the depth), so that a test can place fragments exactly."""
+
+    def transform_points_screen(self, points, image_size=None):
+        return points
+
+
+def _one_fragment(shift=(0.0, 0.0), dtype=F64):
+    """A 3 x 3 image, K = 1, whose only fragment sits at the centre pixel's centre (+ shift):
+    colours (1, 3, 3, 1, 3), screen points (1, 3, 3, 1, 3), background mask (1, 3, 3, 1)."""
+    ys, xs = torch.meshgrid(torch.arange(3, dtype=dtype), torch.arange(3, dtype=dtype),
+                            indexing="ij")
+    points = torch.stack([xs + 0.5, ys + 0.5, torch.full_like(xs, 0.5)], -1)[None, :, :, None]
+    points[0, 1, 1, 0, :2] += torch.tensor(shift, dtype=dtype)
+    colors = torch.zeros(1, 3, 3, 1, 3, dtype=dtype)
+    colors[0, 1, 1, 0] = torch.tensor([1.0, 0.0, 0.0])
+    empty = torch.ones(1, 3, 3, 1, dtype=torch.bool)
+    empty[0, 1, 1, 0] = False
+    return colors, points, empty
+
+
+def test_splatter_blender_spreads_one_fragment_by_hand():
+    colors, points, empty = _one_fragment()
+    params = BlendParams(sigma=0.5, background_color=(0.0, 0.0, 1.0))
+    image = SplatterBlender((1, 3, 3, 1), "cpu")(colors, points, _ScreenCameras(), empty, params)
+    assert image.shape == (1, 3, 3, 4)
+    # kernel exp(-d^2 / (2 sigma^2)) = exp(-2 d^2): 1 at the centre, e^-2 beside, e^-4 across
+    total = 1 + 4 * math.exp(-2) + 4 * math.exp(-4)
+    for (h, w), d2 in (((1, 1), 0), ((1, 0), 1), ((0, 1), 1), ((2, 2), 2)):
+        weight = 1.05 / total * math.exp(-2 * d2)  # kernel normalised to 1.05, weights below 1
+        expected = torch.tensor([weight, 0.0, 1 - weight, weight], dtype=F64)
+        assert torch.allclose(image[0, h, w], expected, atol=1e-12), (h, w)
+
+
+def test_splatter_blender_gradient_follows_the_fragment():
+    colors, points, empty = _one_fragment()
+    points.requires_grad_(True)
+    image = SplatterBlender((1, 3, 3, 1), "cpu")(
+        colors, points, _ScreenCameras(), empty, BlendParams(sigma=0.5)
+    )
+    (grad,) = torch.autograd.grad(image[0, 1, 2, 3] - image[0, 1, 0, 3], points)
+    # moving the fragment right (+x) brightens the pixel on its right and dims the left one
+    assert grad[0, 1, 1, 0, 0] > 0 and grad[0, 1, 1, 0, 1].abs() < 1e-12
+
+
+def test_splatter_blender_gradients():
+    g = torch.Generator().manual_seed(0)
+    colors = torch.rand(1, 4, 4, 2, 3, generator=g, dtype=F64, requires_grad=True)
+    ys, xs = torch.meshgrid(torch.arange(4, dtype=F64), torch.arange(4, dtype=F64),
+                            indexing="ij")
+    depth = torch.stack([torch.full_like(xs, 0.3), torch.full_like(xs, 0.7)], -1)
+    depth = depth + 0.05 * torch.rand(4, 4, 2, generator=g, dtype=F64)
+    points = torch.stack([xs[..., None].expand(4, 4, 2) + 0.5, ys[..., None].expand(4, 4, 2) + 0.5,
+                          depth], -1)[None]
+    points = (points + 0.1 * torch.rand(points.shape, generator=g, dtype=F64)).requires_grad_(True)
+    empty = torch.rand(1, 4, 4, 2, generator=g) < 0.3
+    blender = SplatterBlender((1, 4, 4, 2), "cpu")
+    params = BlendParams(sigma=0.5, background_color=(0.1, 0.2, 0.3))
+    assert gradcheck(lambda c, p: blender(c, p, _ScreenCameras(), empty, params), (colors, points))
+
+
+def _splatter_renderer(shader, size=32, faces_per_pixel=4):
+    cameras = FoVPerspectiveCameras(T=torch.tensor([[0.0, 0.0, 3.0]]))
+    settings = RasterizationSettings(image_size=size, faces_per_pixel=faces_per_pixel)
+    return MeshRenderer(MeshRasterizer(cameras=cameras, raster_settings=settings), shader(
+        cameras=cameras, lights=PointLights(location=[[0.0, 1.0, 3.0]]),
+        blend_params=BlendParams(sigma=0.5, background_color=(0.2, 0.3, 0.4)),
+    ))
+
+
+def _sphere(offset=(0.0, 0.0, 0.0)):
+    mesh = ico_sphere(2)
+    verts = mesh.verts_packed() + torch.as_tensor(offset)
+    return Meshes([verts], [mesh.faces_packed()],
+                  textures=TexturesVertex([torch.full_like(verts, 0.7)]))
+
+
+def test_splatter_phong_shader_blurs_the_hard_image_only_slightly():
+    splat = _splatter_renderer(SplatterPhongShader)(_sphere())[0]
+    hard = _splatter_renderer(HardPhongShader)(_sphere())[0]
+    inside = hard[..., 3] == 1
+    interior = inside.clone()
+    for dy, dx in itertools.product((-1, 0, 1), repeat=2):  # pixels whose 3 x 3 is all sphere
+        interior &= torch.roll(inside, (dy, dx), (0, 1))
+    # inside, the normalised splats give full alpha and a local average of the hard colours
+    assert torch.all(splat[interior, 3] == 1)
+    assert float((splat[interior, :3] - hard[interior, :3]).abs().max()) < 0.05
+    # far from the sphere: the background, transparent; along the silhouette: partial alpha
+    assert torch.allclose(splat[0, 0], torch.tensor([0.2, 0.3, 0.4, 0.0]))
+    edge = inside & ~interior
+    assert 0 < float(splat[edge, 3].min()) < 1
+
+
+def test_splatter_phong_shader_moves_the_silhouette_with_the_vertices():
+    renderer = _splatter_renderer(SplatterPhongShader)
+    columns = torch.arange(32, dtype=torch.float32)
+
+    def centre_column(offset):
+        alpha = renderer(_sphere(offset))[0, ..., 3]
+        return (alpha.sum(0) * columns).sum() / alpha.sum()
+
+    tx = torch.zeros(3, requires_grad=True)
+    centre = centre_column(tx)
+    (grad,) = torch.autograd.grad(centre, tx)
+    # the hard rasteriser alone gives no gradient here; the splats do, and it agrees with how
+    # far the silhouette's centre moves when the sphere moves by 0.1 (about 1.5 pixels)
+    moved = centre_column(torch.tensor([0.1, 0.0, 0.0])) - centre_column(torch.zeros(3))
+    assert float(grad[0]) != 0 and torch.sign(grad[0]) == torch.sign(moved)
+    assert 0.8 < float(grad[0] * 0.1 / moved) < 1.25
+
+
+def test_splatter_phong_shader_warns_about_sigma():
+    cameras = FoVPerspectiveCameras(T=torch.tensor([[0.0, 0.0, 3.0]]))
+    settings = RasterizationSettings(image_size=8, faces_per_pixel=2)
+    mesh = _sphere()
+    fragments = MeshRasterizer(cameras=cameras, raster_settings=settings)(mesh)
+    shader = SplatterPhongShader(cameras=cameras, blend_params=BlendParams(sigma=0.3))
+    with pytest.warns(UserWarning, match="sigma"):  # as PyTorch3D does for sigma != 0.5
+        assert shader(fragments, mesh).shape == (1, 8, 8, 4)
+
+
+def test_splatter_blender_errors():
+    colors, points, empty = _one_fragment()
+    blender = SplatterBlender((1, 3, 3, 1), "cpu")
+    with pytest.raises(InputError, match="sigma"):
+        blender(colors, points, _ScreenCameras(), empty, BlendParams(sigma=0.0))
+    with pytest.raises(InputError, match="background_mask"):
+        blender(colors, points, _ScreenCameras(), empty[..., 0], BlendParams(sigma=0.5))
