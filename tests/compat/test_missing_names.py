@@ -307,6 +307,19 @@ def test_camera_alignment_gradients(mode):
     assert gradcheck(aligned, (T, T2))
 
 
+def test_camera_alignment_never_reflects():
+    # targets turned by pi about x, y and z: mean_i R_i R_i'^T = -I / 3 has a negative
+    # determinant, and the nearest orthogonal matrix, -I, is a reflection
+    turns = torch.stack([torch.diag(torch.tensor(d)) for d in
+                         ([1.0, -1, -1], [-1.0, 1, -1], [-1.0, -1, 1])])
+    T = torch.rand(3, 3)
+    aligned = corresponding_cameras_alignment(
+        PerspectiveCameras(R=torch.eye(3).expand(3, 3, 3), T=T), PerspectiveCameras(R=turns, T=T),
+        estimate_scale=False,
+    )
+    assert torch.allclose(torch.linalg.det(aligned.R), torch.ones(3))
+
+
 def test_camera_alignment_errors():
     one, two = PerspectiveCameras(), PerspectiveCameras(R=random_rotations(2), T=torch.rand(2, 3))
     with pytest.raises(InputError, match="same number of cameras"):
