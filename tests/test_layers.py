@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("r3d.transforms",),  # Transform3d, rotations, so3 / se3
     ("r3d._native",),  # the native bridge: one module per op family
     ("r3d.structures",),  # Meshes, Pointclouds, fragments, textures, the tensor kernels they use
-    ("r3d.ops", "r3d.utils"),  # operators on structures; ico_sphere, torus
+    ("r3d.ops", "r3d.utils"),  # operators on structures; ico_sphere, torus, checkerboard
     ("r3d.loss",),  # losses (Chamfer and point-mesh distances build on ops)
     ("r3d.renderer",),  # cameras, rasterisers, shaders, compositors, renderers
     ("r3d.io", "r3d.models"),  # file formats; shape-prediction networks

@@ -21,7 +21,9 @@ EXPORTS = {
         "iterative_closest_point", "knn_gather", "knn_points", "laplacian", "marching_cubes",
         "mesh_face_areas_normals", "norm_laplacian", "packed_to_padded", "padded_to_packed",
         "point_edge_distance", "point_face_distance", "sample_farthest_points",
-        "sample_points_from_meshes", "taubin_smoothing", "vert_align", "volumes_to_meshes"
+        "sample_points_from_meshes", "taubin_smoothing", "vert_align", "volumes_to_meshes",
+        "box3d_overlap", "convert_pointclouds_to_tensor", "corresponding_cameras_alignment",
+        "efficient_pnp", "eyes", "get_point_covariances", "is_pointclouds", "wmean"
     ],
     "r3d.loss": [
         "chamfer_distance", "mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency",
@@ -46,7 +48,9 @@ EXPORTS = {
         "get_ndc_to_screen_transform", "get_screen_to_ndc_transform", "get_world_to_view_transform",
         "gouraud_shading", "hard_rgb_blend", "look_at_rotation", "look_at_view_transform",
         "norm_weighted_sum", "opencv_from_cameras_projection", "phong_shading", "rasterize_meshes",
-        "rasterize_points", "sigmoid_alpha_blend", "softmax_rgb_blend", "weighted_sum"
+        "rasterize_points", "sigmoid_alpha_blend", "softmax_rgb_blend", "weighted_sum",
+        "SplatterBlender", "SplatterPhongShader", "convert_to_tensors_and_broadcast",
+        "ndc_grid_sample", "ndc_to_grid_sample_coords", "rotate_on_spot"
     ],
     "r3d.transforms": [
         "Rotate", "RotateAxisAngle", "Scale", "Transform3d", "Translate", "axis_angle_to_matrix",
@@ -56,7 +60,8 @@ EXPORTS = {
         "quaternion_raw_multiply", "quaternion_to_axis_angle", "quaternion_to_matrix",
         "random_quaternions", "random_rotation", "random_rotations", "rotation_6d_to_matrix",
         "se3_exp_map", "se3_log_map", "so3_exp_map", "so3_log_map", "so3_relative_angle",
-        "so3_rotation_angle", "standardize_quaternion"
+        "so3_rotation_angle", "standardize_quaternion",
+        "acos_linear_extrapolation", "so3_exponential_map"
     ],
     "r3d.io": [
         "IO", "MeshFormatInterpreter", "PointcloudFormatInterpreter", "VoxelFormatInterpreter",
@@ -66,7 +71,8 @@ EXPORTS = {
         "save_voxels_npz"
     ],
     "r3d.utils": [
-        "ico_sphere", "torus"
+        "ico_sphere", "torus",
+        "checkerboard"
     ],
     "r3d.renderer.mesh": [
         "DepthShader", "Fragments", "HardFlatShader", "HardGouraudShader", "HardPhongShader",
@@ -74,7 +80,8 @@ EXPORTS = {
         "RasterizationSettings", "ShaderBase", "SilhouetteShader", "SoftGouraudShader",
         "SoftPhongShader", "SoftSilhouetteShader", "TexturesAtlas", "TexturesBase", "TexturesUV",
         "TexturesVertex", "flat_shading", "gouraud_shading", "phong_shading", "rasterize_meshes",
-        "rasterize_meshes_torch"
+        "rasterize_meshes_torch",
+        "SplatterPhongShader"
     ],
     "r3d.renderer.implicit": [
         "AbsorptionOnlyRaymarcher", "EmissionAbsorptionRaymarcher", "GridRaysampler",

@@ -5,11 +5,14 @@ Laplacians, face-attribute interpolation) live in :mod:`r3d.structures` and are 
 under PyTorch3D's names."""
 
 from r3d.ops.ball_query import ball_query
+from r3d.ops.cameras_alignment import corresponding_cameras_alignment
 from r3d.ops.cubify import cubify
 from r3d.ops.graph_conv import GraphConv, gather_scatter
+from r3d.ops.iou_box3d import box3d_overlap
 from r3d.ops.knn import knn_gather, knn_points
 from r3d.ops.marching_cubes import marching_cubes
 from r3d.ops.mesh_filtering import taubin_smoothing
+from r3d.ops.perspective_n_points import efficient_pnp
 from r3d.ops.point_mesh import (
     edge_point_distance,
     face_point_distance,
@@ -33,6 +36,13 @@ from r3d.ops.points_to_volumes import (
 from r3d.ops.sample_farthest_points import sample_farthest_points
 from r3d.ops.sample_points_from_meshes import sample_points_from_meshes
 from r3d.ops.subdivide_meshes import SubdivideMeshes
+from r3d.ops.utils import (
+    convert_pointclouds_to_tensor,
+    eyes,
+    get_point_covariances,
+    is_pointclouds,
+    wmean,
+)
 from r3d.ops.vert_align import vert_align
 from r3d.ops.volume_rendering import emission_absorption_grid
 from r3d.ops.volumes_conversion import volumes_to_meshes
@@ -51,16 +61,23 @@ __all__ = [
     "SubdivideMeshes",
     "VoxelGrids",
     "ball_query",
+    "box3d_overlap",
+    "convert_pointclouds_to_tensor",
+    "corresponding_cameras_alignment",
     "corresponding_points_alignment",
     "cot_laplacian",
     "cubify",
     "edge_point_distance",
+    "efficient_pnp",
     "emission_absorption_grid",
     "estimate_pointcloud_local_coord_frames",
     "estimate_pointcloud_normals",
+    "eyes",
     "face_point_distance",
     "gather_scatter",
+    "get_point_covariances",
     "interpolate_face_attributes",
+    "is_pointclouds",
     "iterative_closest_point",
     "knn_gather",
     "knn_points",
@@ -78,4 +95,5 @@ __all__ = [
     "vert_align",
     "volumes_to_meshes",
     "voxelize_meshes",
+    "wmean",
 ]

@@ -11,7 +11,7 @@ import torch
 from r3d._checks import check_positive_int
 from r3d.errors import InputError
 from r3d.ops.clouds import check_points, valid_points
-from r3d.ops.knn import knn_points
+from r3d.ops.utils import get_point_covariances
 from r3d.structures.pointclouds import Pointclouds
 
 
@@ -80,9 +80,7 @@ def estimate_pointcloud_local_coord_frames(
     # Centre each cloud for numerical stability.
     mean = points.sum(1) / lengths.clamp(min=1)[:, None].to(points.dtype)
     centred = points - mean[:, None, :]
-    knns = knn_points(centred, centred, lengths, lengths, K=K, return_nn=True).knn
-    spread = knns - knns.mean(2, keepdim=True)
-    cov = (spread[..., :, None] * spread[..., None, :]).mean(2)
+    cov, knns = get_point_covariances(centred, lengths, K)
     curvatures, frames = torch.linalg.eigh(cov)
     if disambiguate_directions:
         normal = _disambiguate(centred, knns, frames[..., 0])

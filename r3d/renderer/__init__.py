@@ -10,6 +10,7 @@ from r3d.renderer.camera_conversions import (
     cameras_from_opencv_projection,
     opencv_from_cameras_projection,
 )
+from r3d.renderer.camera_utils import rotate_on_spot
 from r3d.renderer.cameras import (
     CamerasBase,
     FoVOrthographicCameras,
@@ -58,6 +59,7 @@ from r3d.renderer.mesh import (
     SoftGouraudShader,
     SoftPhongShader,
     SoftSilhouetteShader,
+    SplatterPhongShader,
     TexturesAtlas,
     TexturesBase,
     TexturesUV,
@@ -80,6 +82,12 @@ from r3d.renderer.points import (
     norm_weighted_sum,
     rasterize_points,
     weighted_sum,
+)
+from r3d.renderer.splatter_blend import SplatterBlender
+from r3d.renderer.utils import (
+    convert_to_tensors_and_broadcast,
+    ndc_grid_sample,
+    ndc_to_grid_sample_coords,
 )
 
 __all__ = [
@@ -126,6 +134,8 @@ __all__ = [
     "SoftGouraudShader",
     "SoftPhongShader",
     "SoftSilhouetteShader",
+    "SplatterBlender",
+    "SplatterPhongShader",
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",
@@ -136,6 +146,7 @@ __all__ = [
     "camera_position_from_spherical_angles",
     "cameras_from_opencv_projection",
     "apply_lighting",
+    "convert_to_tensors_and_broadcast",
     "flat_shading",
     "get_ndc_to_screen_transform",
     "get_screen_to_ndc_transform",
@@ -144,6 +155,8 @@ __all__ = [
     "hard_rgb_blend",
     "look_at_rotation",
     "look_at_view_transform",
+    "ndc_grid_sample",
+    "ndc_to_grid_sample_coords",
     "norm_weighted_sum",
     "opencv_from_cameras_projection",
     "phong_shading",
@@ -151,6 +164,7 @@ __all__ = [
     "rasterize_points",
     "ray_bundle_to_ray_points",
     "ray_bundle_variables_to_ray_points",
+    "rotate_on_spot",
     "sigmoid_alpha_blend",
     "softmax_rgb_blend",
     "weighted_sum",

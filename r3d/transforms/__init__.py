@@ -3,6 +3,7 @@
 Names, shapes and conventions follow PyTorch3D's ``pytorch3d.transforms``.
 """
 
+from r3d.transforms.math import acos_linear_extrapolation
 from r3d.transforms.rotation_conversions import (
     axis_angle_to_matrix,
     axis_angle_to_quaternion,
@@ -28,6 +29,7 @@ from r3d.transforms.so3 import (
     hat,
     hat_inv,
     so3_exp_map,
+    so3_exponential_map,
     so3_log_map,
     so3_relative_angle,
     so3_rotation_angle,
@@ -40,6 +42,7 @@ __all__ = [
     "Scale",
     "Transform3d",
     "Translate",
+    "acos_linear_extrapolation",
     "axis_angle_to_matrix",
     "axis_angle_to_quaternion",
     "euler_angles_to_matrix",
@@ -62,6 +65,7 @@ __all__ = [
     "se3_exp_map",
     "se3_log_map",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",

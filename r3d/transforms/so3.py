@@ -7,6 +7,8 @@ included: the maps go through quaternions and use series expansions near angle 0
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from r3d.errors import InputError
@@ -17,6 +19,7 @@ __all__ = [
     "hat",
     "hat_inv",
     "so3_exp_map",
+    "so3_exponential_map",
     "so3_log_map",
     "so3_relative_angle",
     "so3_rotation_angle",
@@ -68,6 +71,25 @@ def so3_exp_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
     """
     check_shape("so3_exp_map", "log_rot", log_rot, (3,), batched=True)
     return axis_angle_to_matrix(log_rot)
+
+
+def so3_exponential_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
+    """Deprecated alias of :func:`so3_exp_map` (as in PyTorch3D, it warns with a
+    PendingDeprecationWarning).
+
+    Args:
+        log_rot: (N, 3) axis times angle in radians.
+        eps: as in :func:`so3_exp_map`.
+    Returns:
+        (N, 3, 3) rotation matrices.
+    """
+    warnings.warn(
+        "so3_exponential_map is deprecated, use so3_exp_map instead; so3_exponential_map "
+        "will be removed in a future release",
+        PendingDeprecationWarning,
+        stacklevel=2,
+    )
+    return so3_exp_map(log_rot, eps)
 
 
 def so3_log_map(R: torch.Tensor, eps: float = 0.0001, cos_bound: float = 1e-4) -> torch.Tensor:

@@ -14,6 +14,7 @@ from r3d.renderer.mesh.shader import (
     SoftGouraudShader,
     SoftPhongShader,
     SoftSilhouetteShader,
+    SplatterPhongShader,
 )
 from r3d.renderer.mesh.shading import (
     apply_lighting,
@@ -39,6 +40,7 @@ __all__ = [
     "SoftGouraudShader",
     "SoftPhongShader",
     "SoftSilhouetteShader",
+    "SplatterPhongShader",
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",

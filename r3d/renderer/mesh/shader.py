@@ -8,6 +8,8 @@ soft shaders also take ``znear`` and ``zfar`` (default: the cameras', else 1 and
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -20,7 +22,13 @@ from r3d.renderer.blending import (
 )
 from r3d.renderer.lighting import PointLights
 from r3d.renderer.materials import Materials
-from r3d.renderer.mesh.shading import flat_shading, gouraud_shading, phong_shading
+from r3d.renderer.mesh.shading import (
+    flat_shading,
+    gouraud_shading,
+    phong_colors_and_points,
+    phong_shading,
+)
+from r3d.renderer.splatter_blend import SplatterBlender
 from r3d.structures.fragments import Fragments
 from r3d.structures.meshes import Meshes
 from r3d.structures.texture_sampling import sample_vertex_features
@@ -36,6 +44,7 @@ __all__ = [
     "SoftGouraudShader",
     "SoftPhongShader",
     "SoftSilhouetteShader",
+    "SplatterPhongShader",
 ]
 
 
@@ -101,6 +110,41 @@ class SoftPhongShader(ShaderBase):
         texels = meshes.sample_textures(fragments)
         colors = phong_shading(meshes, fragments, *self._lighting(kwargs), texels)
         return self._soft_blend(colors, fragments, kwargs)
+
+
+class SplatterPhongShader(ShaderBase):
+    """Phong shading, fragments blended by :class:`SplatterBlender` (Cole et al. 2021's
+    splatting, differentiable w.r.t. the vertices without a soft rasteriser): (N, H, W, 4).
+
+    The lighting uses detached fragments, so gradients reach the vertices through the
+    fragments' 3D points (and the textures). Use ``BlendParams(sigma=0.5)``: sigma is the
+    kernel's standard deviation in pixels and other values warn (as in PyTorch3D). Rasterise
+    with ``faces_per_pixel`` > 1 so that surfaces behind edges splat too.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.splatter_blender: SplatterBlender | None = None
+
+    def forward(self, fragments: Fragments, meshes: Meshes, **kwargs) -> torch.Tensor:
+        lights, cameras, materials = self._lighting(kwargs)
+        texels = meshes.sample_textures(fragments)
+        colors, points = phong_colors_and_points(
+            meshes, fragments.detach(), lights, cameras, materials, texels
+        )
+        if self.splatter_blender is None:
+            self.splatter_blender = SplatterBlender(tuple(colors.shape[:4]), colors.device)
+        blend_params = self._get(kwargs, "blend_params")
+        if blend_params.sigma != 0.5:
+            warnings.warn(
+                f"SplatterPhongShader: blend_params.sigma = {blend_params.sigma}; sigma is the "
+                "splatting kernel's standard deviation in pixels, and values other than 0.5 "
+                "are rarely intended",
+                stacklevel=2,
+            )
+        return self.splatter_blender(
+            colors, points, cameras, fragments.pix_to_face < 0, blend_params
+        )
 
 
 class HardGouraudShader(ShaderBase):

@@ -47,11 +47,19 @@ def phong_shading(
     Returns:
         (N, H, W, K, 3).
     """
+    return phong_colors_and_points(meshes, fragments, lights, cameras, materials, texels)[0]
+
+
+def phong_colors_and_points(
+    meshes: Meshes, fragments: Fragments, lights, cameras, materials, texels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`phong_shading`'s colours (N, H, W, K, 3) and the world points (N, H, W, K, 3)
+    they were lit at (interpolated from the vertices; 0 in empty slots)."""
     faces = meshes.faces_packed()
     points = sample_vertex_features(fragments, meshes.verts_packed()[faces])
     normals = sample_vertex_features(fragments, meshes.verts_normals_packed()[faces])
     ambient, diffuse, specular = apply_lighting(points, normals, lights, cameras, materials)
-    return (ambient + diffuse) * texels + specular
+    return (ambient + diffuse) * texels + specular, points
 
 
 def gouraud_shading(
