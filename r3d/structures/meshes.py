@@ -22,6 +22,7 @@ from r3d.structures.utils import (
     check_positive_int,
     check_tensor_list,
     describe,
+    item_index,
     map_tensors,
     offset_packed,
     resolve_device,
@@ -520,10 +521,7 @@ class Meshes(NotebookView):
 
     def get_mesh_verts_faces(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Vertices (V_i, 3) and faces (F_i, 3) of mesh ``index``."""
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise InputError(f"get_mesh_verts_faces: index must be an int, got {describe(index)}")
-        if not -self._N <= index < self._N:
-            raise IndexError(f"index {index} is out of range for a batch of {self._N}")
+        index = item_index("get_mesh_verts_faces", index, self._N)
         return self.verts_list()[index], self.faces_list()[index]
 
     def split(self, split_sizes: Sequence[int]) -> list[Meshes]:

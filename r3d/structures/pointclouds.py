@@ -18,6 +18,7 @@ from r3d.structures.utils import (
     check_positive_int,
     check_tensor_list,
     describe,
+    item_index,
     map_tensors,
     offset_packed,
     resolve_device,
@@ -195,10 +196,7 @@ class Pointclouds(NotebookView):
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Points (P_i, 3), normals (P_i, 3) or None and features (P_i, C) or None of cloud
         ``index``."""
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise InputError(f"get_cloud: index must be an int, got {describe(index)}")
-        if not -self._N <= index < self._N:
-            raise IndexError(f"index {index} is out of range for a batch of {self._N}")
+        index = item_index("get_cloud", index, self._N)
         normals, features = self.normals_list(), self.features_list()
         return (
             self.points_list()[index],

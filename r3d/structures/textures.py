@@ -31,6 +31,7 @@ from torch.nn.utils.rnn import pad_sequence
 from r3d.errors import InputError
 from r3d.structures import texture_sampling
 from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
+from r3d.structures.utils import as_index_list
 
 __all__ = [
     "TexturesBase",
@@ -178,22 +179,12 @@ class TexturesBase:
         """Device of the stored tensors."""
         return next(iter(self._proto.values())).device
 
-    def __getitem__(self, idx: list[int]) -> TexturesBase:
-        """The textures of meshes ``idx`` (a Python list of ints, negatives count from the end)."""
-        n = len(self)
-        if not isinstance(idx, (list, tuple)) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in idx
-        ):
-            raise InputError(
-                f"{type(self).__name__}[idx]: idx must be a list of ints, got {idx!r}"
-            )
-        picked = []
-        for i in idx:
-            if not -n <= i < n:
-                raise InputError(
-                    f"{type(self).__name__}[idx]: index {i} is out of range for {n} meshes"
-                )
-            picked.append(i % n)
+    def __getitem__(self, idx: int | slice | list[int] | torch.Tensor) -> TexturesBase:
+        """The textures of meshes ``idx``: an int (a batch of one), a slice, a list of ints
+        (negatives count from the end), an (N,) bool tensor or a 1-d integer tensor, as
+        :class:`r3d.structures.Meshes` takes them; :class:`r3d.errors.BatchIndexError`
+        otherwise."""
+        picked = as_index_list(idx, len(self))
         data = {k: [v[i] for i in picked] for k, v in self._data.items()}
         padded = {k: [v[i] for i in picked] for k, v in self._padded.items()}
         return self._new(data, padded)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from r3d._checks import check_positive_int, describe
-from r3d.errors import InputError
+from r3d.errors import BatchIndexError, InputError
 from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 from r3d.value_checks import tracing
 
@@ -35,6 +35,7 @@ __all__ = [
     "check_positive_int",
     "check_tensor_list",
     "describe",
+    "item_index",
     "list_to_packed",
     "list_to_padded",
     "map_tensors",
@@ -449,41 +450,51 @@ def as_index_list(index: object, n: int) -> list[int]:
     """Normalises a batch index to a list of non-negative ints in [0, n).
 
     Args:
-        index: an int, a slice, a list/tuple of ints, a 1-d bool tensor of length n or a 1-d
-            integer tensor.
+        index: an int (or 0-d integer tensor), a slice, a list/tuple of ints, a 1-d bool tensor
+            of length n or a 1-d integer tensor.
         n: batch size.
     Returns:
-        the selected items, in order. Raises IndexError for anything else or out of range.
+        the selected items, in order. Raises :class:`BatchIndexError` (an IndexError and a
+        ValueError) for anything else or out of range.
     """
     if isinstance(index, slice):
         return list(range(n))[index]
     if isinstance(index, torch.Tensor):
-        if index.dim() != 1 or index.is_floating_point() or index.is_complex():
-            raise IndexError(f"a tensor index must be 1-d bool or integer, got {describe(index)}")
+        if index.dim() > 1 or index.is_floating_point() or index.is_complex() \
+                or (index.dim() == 0 and index.dtype == torch.bool):
+            raise BatchIndexError(
+                f"a tensor index must be 1-d bool or integer, got {describe(index)}")
         if index.dtype == torch.bool:
             if index.shape[0] != n:
-                raise IndexError(f"a bool index must have length {n}, got {index.shape[0]}")
+                raise BatchIndexError(f"a bool index must have length {n}, got {index.shape[0]}")
             return index.nonzero().flatten().tolist()
-        items = index.tolist()
+        items = index.reshape(-1).tolist()
     elif isinstance(index, (list, tuple)):
         items = list(index)
     else:
-        try:
-            items = [operator.index(index)]
-        except TypeError:
-            raise IndexError(f"cannot index a batch with {describe(index)}") from None
+        items = [index]
     out = []
     for i in items:
         if isinstance(i, bool):
-            raise IndexError("a list index must hold ints, not bools (use a bool tensor)")
+            raise BatchIndexError("an index must hold ints, not bools (use a bool tensor)")
         try:
             i = operator.index(i)
         except TypeError:
-            raise IndexError(f"a list index must hold ints, got {describe(i)}") from None
+            raise BatchIndexError(f"cannot index a batch with {describe(i)}") from None
         if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for a batch of {n}")
+            raise BatchIndexError(f"index {i} is out of range for a batch of {n}")
         out.append(i % n)
     return out
+
+
+def item_index(op: str, index: object, n: int) -> int:
+    """``index`` as a non-negative int in [0, n), or :class:`BatchIndexError` (PyTorch3D's
+    ``get_mesh_verts_faces`` and ``get_cloud`` raise ValueError here; it is one)."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise BatchIndexError(f"{op}: index must be an int, got {describe(index)}")
+    if not -n <= index < n:
+        raise BatchIndexError(f"{op}: index {index} is out of range for a batch of {n}")
+    return index % n
 
 
 def bounding_boxes(layout: BatchLayout, padded: torch.Tensor) -> torch.Tensor:
