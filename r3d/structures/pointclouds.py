@@ -18,6 +18,7 @@ from r3d.structures.utils import (
     check_positive_int,
     check_tensor_list,
     describe,
+    is_empty_item,
     item_index,
     map_tensors,
     offset_packed,
@@ -48,6 +49,10 @@ class Pointclouds(NotebookView):
         normals: optional, like points: a list of N (P_i, 3) tensors or a padded
             (N, max P_i, 3) tensor.
         features: optional, a list of N (P_i, C) tensors or a padded (N, max P_i, C) tensor.
+
+    As in PyTorch3D, a list entry of an empty cloud may be ``torch.tensor([])`` (points too)
+    or None (normals, features): it is stored as a (0, D) tensor like the others. When every
+    entry is such, the clouds have no normals (features).
     """
 
     def __init__(
@@ -57,7 +62,7 @@ class Pointclouds(NotebookView):
         features: Sequence[torch.Tensor] | torch.Tensor | None = None,
     ) -> None:
         if isinstance(points, (list, tuple)):
-            check_tensor_list("points", points, row_dim=3, floating=True)
+            points = check_tensor_list("points", points, row_dim=3, floating=True)
             device = points[0].device if len(points) else torch.device("cpu")
             dtype = points[0].dtype if len(points) else torch.get_default_dtype()
             self._layout = BatchLayout([p.shape[0] for p in points], device)
@@ -96,16 +101,22 @@ class Pointclouds(NotebookView):
                     f"Pointclouds: {name} must be a list of {self._N} tensors like points, "
                     f"got {len(x)}"
                 )
-            check_tensor_list(name, x, row_dim=row_dim, floating=True, device=self.device)
+            for i, (t, n) in enumerate(zip(x, layout.lengths)):
+                if n and (t is None or is_empty_item(t)):
+                    raise InputError(
+                        f"Pointclouds: {name}[{i}] is empty ({describe(t)}) but cloud {i} has "
+                        f"{n} points; only an empty cloud's {name} may be None or empty"
+                    )
+            if all(t is None or is_empty_item(t) for t in x):
+                return None  # no cloud has points, and none says how many channels
+            x = check_tensor_list(name, x, row_dim=row_dim, floating=True, device=self.device,
+                                  allow_none=True)
             got = [t.shape[0] for t in x]
             if got != layout.lengths:
                 raise InputError(
                     f"Pointclouds: {name} must have {layout.lengths} rows per cloud like points, "
                     f"got {got}"
                 )
-            if self._N == 0:
-                return RowField(layout, list_=[], row_shape=(row_dim or 0,),
-                                dtype=self._points.dtype)
             return RowField(layout, list_=x)
         if isinstance(x, torch.Tensor):
             want = f"({self._N}, {layout.max_size}, {row_dim or 'C'})"

@@ -35,6 +35,7 @@ __all__ = [
     "check_positive_int",
     "check_tensor_list",
     "describe",
+    "is_empty_item",
     "item_index",
     "list_to_packed",
     "list_to_padded",
@@ -400,6 +401,12 @@ def packed_to_list(x: torch.Tensor, split_size: int | Sequence[int]) -> list[tor
 
 
 # ---- misc shared by the structures ----------------------------------------------------------
+def is_empty_item(t: object) -> bool:
+    """Whether ``t`` is PyTorch3D's idiom for an empty item: a 1-d tensor with no element
+    (``torch.tensor([])``)."""
+    return isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == 0
+
+
 def check_tensor_list(
     name: str,
     xs: object,
@@ -408,29 +415,43 @@ def check_tensor_list(
     floating: bool,
     device: torch.device | None = None,
     dtype: torch.dtype | None = None,
-) -> None:
-    """Raises InputError unless xs is a list of 2-d tensors (K_i, row_dim) of one kind.
+    allow_none: bool = False,
+) -> list[torch.Tensor]:
+    """Checks that xs is a list of 2-d tensors (K_i, row_dim) of one kind; returns it as a list
+    in which every empty item is a (0, D) tensor like the others.
+
+    Empty items are PyTorch3D's ``torch.tensor([])`` (see :func:`is_empty_item`, of any dtype)
+    and, with ``allow_none``, None. They become (0, D) tensors of the other items' width,
+    dtype and device (int64 for index lists; the default float dtype, width ``row_dim`` or 0
+    and the first item's device when every item is empty).
 
     Args:
         name: argument name used in messages.
         row_dim: required size of dim 1, or None for any (but equal across the list).
-        floating: floating dtypes required when True, integer dtypes when False.
-        device, dtype: required device / dtype (the first tensor's when None).
+        floating: True: floating dtypes required. False: index tensors, of an integer dtype or
+            floating (the caller casts them to int64 once it has checked for whole numbers).
+        device, dtype: required device / dtype (the first item's when None).
+        allow_none: whether None counts as an empty item.
+    Raises:
+        InputError naming the first bad item.
     """
     if not isinstance(xs, (list, tuple)):
         raise InputError(f"{name} must be a list of tensors, got {describe(xs)}")
     for i, t in enumerate(xs):
+        if (t is None and allow_none) or is_empty_item(t):
+            continue
         if not isinstance(t, torch.Tensor):
             raise InputError(f"{name}[{i}] must be a torch.Tensor, got {describe(t)}")
-        want = "a floating-point" if floating else "an integer"
-        ok_kind = t.is_floating_point() if floating else (
-            not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
-        )
+        want = "a floating-point" if floating else "an integer or floating-point"
+        ok_kind = not t.is_complex() and t.dtype != torch.bool and (
+            t.is_floating_point() or not floating)
         if not ok_kind:
             raise InputError(f"{name}[{i}] must be {want} tensor, got {describe(t)}")
         shape_txt = f"(K, {row_dim})" if row_dim is not None else "(K, C)"
         if t.dim() != 2 or (row_dim is not None and t.shape[1] != row_dim):
-            raise InputError(f"{name}[{i}] must have shape {shape_txt}, got {describe(t)}")
+            raise InputError(
+                f"{name}[{i}] must have shape {shape_txt} (or be torch.tensor([]) when empty), "
+                f"got {describe(t)}")
         if row_dim is None:
             row_dim = t.shape[1]
         if device is None:
@@ -444,6 +465,17 @@ def check_tensor_list(
                 dtype = t.dtype
             elif t.dtype != dtype:
                 raise InputError(f"{name}[{i}] must have dtype {dtype}, got {describe(t)}")
+    if all(isinstance(t, torch.Tensor) and t.dim() == 2 for t in xs):
+        return list(xs)
+    if device is None:
+        device = next((t.device for t in xs if t is not None), torch.device("cpu"))
+    if not floating:
+        dtype = torch.int64
+    elif dtype is None:
+        dtype = next((t.dtype for t in xs if isinstance(t, torch.Tensor)
+                      and t.is_floating_point()), torch.get_default_dtype())
+    fill = torch.zeros((0, row_dim or 0), dtype=dtype, device=device)
+    return [t if isinstance(t, torch.Tensor) and t.dim() == 2 else fill for t in xs]
 
 
 def as_index_list(index: object, n: int) -> list[int]:
