@@ -495,14 +495,24 @@ _SAMPLING_MODES = ("bilinear", "nearest")
 def _index_tensors(
     cls_name: str, arg: str, items: list[torch.Tensor], shape_doc: str, cols: int | None = None
 ) -> list[torch.Tensor]:
-    """Checks that ``items`` are integer tensors (with ``cols`` columns); returns them as int64."""
+    """Checks that ``items`` are index tensors (with ``cols`` columns); returns them as int64.
+
+    Float tensors holding whole numbers are cast (PyTorch3D stores them as given, then fails
+    when it indexes with them); any other value raises InputError.
+    """
+    out = []
     for i, t in enumerate(items):
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool \
-                or (cols is not None and t.shape[1] != cols):
+        if t.is_complex() or t.dtype == torch.bool or (cols is not None and t.shape[1] != cols):
             raise InputError(
                 f"{cls_name}: {arg}[{i}] must be an integer {shape_doc} tensor, got {_describe(t)}"
             )
-    return [t if t.dtype == torch.int64 else t.long() for t in items]
+        if t.is_floating_point() and bool((t != t.trunc()).any()):
+            raise InputError(
+                f"{cls_name}: {arg}[{i}] holds values that are not whole numbers, so they are "
+                "not indices"
+            )
+        out.append(t if t.dtype == torch.int64 else t.long())
+    return out
 
 
 def _padding_mode(cls_name: str, value) -> str | tuple[str, str]:
@@ -541,7 +551,8 @@ class TexturesUV(TexturesBase):
             (M_i, H_i, W_i, C) tensors (M_i >= 1 maps of one size per mesh). Row 0 is the top
             of an image.
         faces_uvs: list of N (F_i, 3) integer tensors, or padded (N, F, 3): for each face
-            corner, the row of ``verts_uvs`` holding its UV.
+            corner, the row of ``verts_uvs`` holding its UV. Float tensors holding whole
+            numbers are cast to int64 (so are ``maps_ids``).
         verts_uvs: list of N (T_i, 2) float tensors, or padded (N, T, 2): (u, v) with u to the
             right and v up, (0, 0) the bottom-left corner of the image.
         padding_mode: how samples outside [0, 1] behave: "zeros", "border" (clamp) or
