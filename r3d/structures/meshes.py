@@ -659,30 +659,40 @@ class Meshes(NotebookView):
                 per submesh), or a (num_submeshes_i, k) tensor; or an (N, S, k) tensor.
         Returns:
             Meshes with one item per submesh, ordered by mesh then submesh; vertices keep
-            their order in the original mesh. Not supported for textured meshes.
+            their order in the original mesh. Textures follow (``textures.submeshes``), and so
+            do given vertex normals.
         """
-        if self.textures is not None:
-            raise InputError("submeshes: meshes with textures are not supported")
         if len(face_indices) != self._N:
             raise InputError(
                 f"submeshes: face_indices must have one entry per mesh ({self._N}), "
                 f"got {len(face_indices)}"
             )
-        verts_out, faces_out = [], []
+        given = None if self._given_normals is None else self._given_normals.list()
+        verts_out, faces_out, normals_out, verts_ids, faces_ids = [], [], [], [], []
         for i, (per_mesh, verts, faces) in enumerate(
             zip(face_indices, self.verts_list(), self.faces_list())
         ):
+            verts_ids.append([])
+            faces_ids.append([])
             for sel in per_mesh:
                 if not isinstance(sel, torch.Tensor) or sel.is_floating_point():
                     raise InputError(
                         f"submeshes: face_indices[{i}] must hold integer tensors, "
                         f"got {describe(sel)}"
                     )
-                chosen = faces[sel.to(device=faces.device, dtype=torch.int64).reshape(-1)]
-                used, local = torch.unique(chosen, sorted=True, return_inverse=True)
+                sel = sel.to(device=faces.device, dtype=torch.int64).reshape(-1)
+                used, local = torch.unique(faces[sel], sorted=True, return_inverse=True)
                 verts_out.append(verts[used])
                 faces_out.append(local.reshape(-1, 3))
-        return Meshes(verts=verts_out, faces=faces_out)
+                if given is not None:
+                    normals_out.append(given[i][used])
+                verts_ids[-1].append(used)
+                faces_ids[-1].append(sel)
+        textures = None
+        if self.textures is not None:
+            textures = self.textures.submeshes(verts_ids, faces_ids)
+        return Meshes(verts=verts_out, faces=faces_out, textures=textures,
+                      verts_normals=None if given is None else normals_out)
 
 
 def join_meshes_as_batch(meshes: Sequence[Meshes], include_textures: bool = True) -> Meshes:

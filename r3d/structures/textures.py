@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
-from r3d.errors import InputError
+from r3d.errors import BatchIndexError, InputError
 from r3d.structures import texture_sampling
 from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
-from r3d.structures.utils import as_index_list
+from r3d.structures.utils import as_index_list, item_index
 
 __all__ = [
     "TexturesBase",
@@ -188,6 +188,56 @@ class TexturesBase:
         data = {k: [v[i] for i in picked] for k, v in self._data.items()}
         padded = {k: [v[i] for i in picked] for k, v in self._padded.items()}
         return self._new(data, padded)
+
+    def isempty(self) -> bool:
+        """True when the batch holds no mesh."""
+        return len(self) == 0
+
+    def submeshes(
+        self,
+        vertex_ids_list: Sequence[Sequence[torch.Tensor]] | None,
+        faces_ids_list: Sequence[Sequence[torch.Tensor]] | None,
+    ) -> TexturesBase:
+        """The textures of submeshes, as :meth:`r3d.structures.Meshes.submeshes` makes them.
+
+        Args:
+            vertex_ids_list: one entry per mesh, a list of 1-d int64 tensors: the vertices of
+                the mesh that each of its submeshes keeps, in the submesh's order. Only read
+                when the class has per-vertex data (TexturesVertex); may be None otherwise.
+            faces_ids_list: likewise, the faces each submesh keeps. Only read when the class
+                has per-face data (TexturesUV, TexturesAtlas).
+        Returns:
+            An object of this class with one item per submesh, ordered by mesh then submesh:
+            per-vertex and per-face rows are those kept; the rest (maps, UV coordinates) is
+            the mesh's own, shared.
+        """
+        name = f"{type(self).__name__}.submeshes"
+        ids_of: dict[str, list[list[torch.Tensor]]] = {}
+        for kind, arg, ids, fields in (
+            ("vertex", "vertex_ids_list", vertex_ids_list, self._vertex_fields),
+            ("face", "faces_ids_list", faces_ids_list, self._face_fields),
+        ):
+            if not any(f in self._data for f in fields):
+                continue
+            if not isinstance(ids, (list, tuple)) or len(ids) != len(self):
+                raise BatchIndexError(
+                    f"{name}: {arg} must be a list with one entry per mesh ({len(self)}), "
+                    f"got {_describe(ids)}"
+                    + (f" of length {len(ids)}" if isinstance(ids, (list, tuple)) else ""))
+            ids_of[kind] = [[torch.as_tensor(t).reshape(-1) for t in per_mesh]
+                            for per_mesh in ids]
+        counts = {tuple(len(per_mesh) for per_mesh in v) for v in ids_of.values()}
+        if len(counts) != 1:
+            raise InputError(f"{name}: vertex_ids_list and faces_ids_list must list as many "
+                             "submeshes for each mesh")
+        data: dict[str, list[torch.Tensor]] = {k: [] for k in self._data}
+        for i, count in enumerate(counts.pop()):
+            for j in range(count):
+                for field, items in self._data.items():
+                    kind = ("vertex" if field in self._vertex_fields else
+                            "face" if field in self._face_fields else None)
+                    data[field].append(items[i] if kind is None else items[i][ids_of[kind][i][j]])
+        return self._new(data)
 
     def clone(self) -> TexturesBase:
         """A deep copy; gradients flow back to the original tensors."""
@@ -809,6 +859,31 @@ class TexturesUV(TexturesBase):
             self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
             self.maps_ids_packed(),
         )
+
+    def centers_for_image(self, index: int) -> torch.Tensor:
+        """Where mesh ``index``'s UV coordinates land in its texture image, for plotting.
+
+        Args:
+            index: the mesh (PyTorch3D takes batches of one mesh only; any mesh works here, and
+                with ``maps_ids`` its maps share one size).
+        Returns:
+            (T_i, 2) float tensor on the CPU, without gradients: the (column, row) pixel
+            coordinates of each row of ``verts_uvs_list()[index]``, row 0 at the top (u = 0 is
+            column 0 and v = 0 the last row with align_corners). UVs outside the image follow
+            the padding mode, as a texel lookup there would.
+        """
+        i = item_index("TexturesUV.centers_for_image", index, len(self))
+        image = self._data["maps"][i]
+        h, w = image.shape[-3], image.shape[-2]
+        uvs = self._data["verts_uvs"][i]
+        cols = torch.arange(w, dtype=uvs.dtype, device=uvs.device).expand(h, w)
+        rows = torch.arange(h, dtype=uvs.dtype, device=uvs.device)[:, None].expand(h, w)
+        with torch.no_grad():
+            centers = texture_sampling.sample_maps(
+                torch.stack([cols, rows], dim=-1)[None], uvs[None, :, None],
+                self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+            )
+        return centers[0, :, 0].cpu()
 
     def join_batch(self, others: list[TexturesBase]) -> TexturesBase:
         """As :meth:`TexturesBase.join_batch`; UV textures whose padding modes differ join
