@@ -247,6 +247,29 @@ class Pointclouds(NotebookView):
         points = self.points_packed()
         return ((points >= lo) & (points <= hi)).all(dim=-1)
 
+    def estimate_normals(
+        self,
+        neighborhood_size: int = 50,
+        disambiguate_directions: bool = True,
+        assign_to_self: bool = False,
+    ) -> torch.Tensor:
+        """Normals of every point from the covariance of its neighbourhood, PyTorch3D's method.
+
+        Args:
+            neighborhood_size, disambiguate_directions: see
+                :func:`r3d.ops.estimate_pointcloud_normals`, which does the work.
+            assign_to_self: also store them as the clouds' normals (replacing any).
+        Returns:
+            (N, max P_i, 3) unit normals, zero rows for padding.
+        """
+        # r3d.ops is a layer above the structures: imported at call time (tests/test_layers.py)
+        from r3d.ops.points_normals import estimate_pointcloud_normals
+
+        normals = estimate_pointcloud_normals(self, neighborhood_size, disambiguate_directions)
+        if assign_to_self:
+            self._normals = RowField(self._layout, padded=normals)
+        return normals
+
     # ---- copies ------------------------------------------------------------------------------
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device):
         return map_tensors(self, fn, device)
@@ -378,21 +401,13 @@ class Pointclouds(NotebookView):
         """Keeps at most ``max_points`` random points of each cloud (in their original order).
 
         Args:
-            max_points: one int for all clouds or N ints.
+            max_points: one int for all clouds, or N of them: a list or tuple of ints, or an
+                (N,) integer tensor (float tensors of whole numbers too, as in PyTorch3D).
             generator: optional CPU torch.Generator for reproducible choices.
         Returns:
             a new Pointclouds, or self when no cloud has too many points.
         """
-        if isinstance(max_points, int) and not isinstance(max_points, bool):
-            limits = [max_points] * self._N
-        elif isinstance(max_points, (list, tuple)) and len(max_points) == self._N:
-            limits = list(max_points)
-        else:
-            raise InputError(
-                f"subsample: max_points must be an int or {self._N} ints, got {max_points!r}"
-            )
-        if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in limits):
-            raise InputError(f"subsample: max_points must be non-negative, got {max_points!r}")
+        limits = _max_points_list(max_points, self._N)
         lengths = self._layout.lengths
         if all(n <= m for n, m in zip(lengths, limits)):
             return self
@@ -409,6 +424,34 @@ class Pointclouds(NotebookView):
             return None if field is None else layout.packed_to_list(field.packed()[idx])
 
         return Pointclouds(take(self._points), take(self._normals), take(self._features))
+
+
+def _max_points_list(max_points: Any, n: int) -> list[int]:
+    """``subsample``'s max_points as N non-negative ints, or InputError."""
+    values = max_points
+    if isinstance(max_points, torch.Tensor):
+        if max_points.dim() > 1 or max_points.dtype == torch.bool or max_points.is_complex():
+            values = None
+        elif max_points.dim() == 1:
+            values = max_points.tolist()
+    if isinstance(values, (list, tuple)):
+        if len(values) != n:
+            values = None
+    elif values is not None:
+        values = [values] * n
+    out = []
+    for v in values or [None]:
+        if isinstance(v, torch.Tensor) and v.dim() == 0:
+            v = v.item()
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(
+                f"subsample: max_points must be an int >= 0, or {n} of them (a list or an "
+                f"({n},) tensor), got {max_points!r}"
+            )
+        out.append(v)
+    return out
 
 
 def join_pointclouds_as_batch(pointclouds: Sequence[Pointclouds]) -> Pointclouds:
