@@ -181,7 +181,7 @@ class BatchLayout:
         """
         if self.full:
             return x.reshape((self.N, self.max_size) + tuple(x.shape[1:]))
-        if x.is_floating_point() and pad_value == 0 and x.dim() <= 2:
+        if x.is_floating_point() and pad_value == 0:
             return packed_to_padded(x, self.first_idx(), self.max_size)
         out = x.new_full((self.N, self.max_size) + tuple(x.shape[1:]), pad_value)
         return out.index_put((self.packed_to_item(), self.position_in_item()), x)
@@ -190,7 +190,7 @@ class BatchLayout:
         """(N, M, *D) -> (P, *D), dropping the padding rows."""
         if self.full:
             return x.reshape((self.total,) + tuple(x.shape[2:]))
-        if x.is_floating_point() and x.dim() <= 3:
+        if x.is_floating_point():
             return padded_to_packed(x, self.first_idx(), self.total)
         return x.reshape((self.N * self.max_size,) + tuple(x.shape[2:]))[
             self.padded_to_packed_idx()
