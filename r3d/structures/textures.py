@@ -31,7 +31,7 @@ from torch.nn.utils.rnn import pad_sequence
 from r3d.errors import BatchIndexError, InputError
 from r3d.structures import texture_sampling
 from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
-from r3d.structures.utils import as_index_list, item_index
+from r3d.structures.utils import as_index_list, is_empty_item, item_index
 
 __all__ = [
     "TexturesBase",
@@ -51,9 +51,14 @@ def _describe(value) -> str:
 
 
 def _as_tensor_list(
-    cls_name: str, arg: str, value, item_dims: int, shape_doc: str
+    cls_name: str, arg: str, value, item_dims: int, shape_doc: str,
+    empty_tail: tuple[int, ...] | None = None,
 ) -> tuple[list[torch.Tensor], bool]:
     """Splits ``value`` (a list of tensors or one padded tensor) into per-mesh tensors.
+
+    With ``empty_tail``, a list item may be ``torch.tensor([])`` (PyTorch3D's empty mesh, see
+    :func:`r3d.structures.utils.is_empty_item`): it becomes a (0, *tail) tensor like the other
+    items (their trailing shape, dtype and device; ``empty_tail`` and float when all are empty).
 
     Returns the list and whether ``value`` was a padded tensor (whose rows past each mesh's real
     count may be trimmed later by ``check_shapes``).
@@ -71,11 +76,17 @@ def _as_tensor_list(
             f"got {_describe(value)}"
         )
     items = list(value)
+    empty = [empty_tail is not None and is_empty_item(item) for item in items]
     for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor) or item.dim() != item_dims:
+        if not empty[i] and (not isinstance(item, torch.Tensor) or item.dim() != item_dims):
             raise InputError(
                 f"{cls_name}: {arg}[{i}] must be a {shape_doc} tensor, got {_describe(item)}"
             )
+    if any(empty):
+        ref = next((t for t, e in zip(items, empty) if not e), None)
+        fill = (torch.zeros((0,) + tuple(empty_tail)) if ref is None
+                else ref.new_zeros((0,) + tuple(ref.shape[1:])))
+        items = [fill if e else t for t, e in zip(items, empty)]
     return items, False
 
 
@@ -426,7 +437,9 @@ class TexturesVertex(TexturesBase):
     Args:
         verts_features: list of N tensors of shape (V_i, C), or a padded (N, V, C) tensor
             (rows past V_i are trimmed once a Meshes calls ``check_shapes``). All items share C,
-            dtype and device. Stored without copying; gradients flow to them.
+            dtype and device. Stored without copying; gradients flow to them. An empty mesh's
+            item may be ``torch.tensor([])`` (so may its ``atlas``, ``faces_uvs`` and
+            ``verts_uvs`` item in the other classes): it is stored as (0, C).
     """
 
     _fields = ("verts_features",)
@@ -434,7 +447,8 @@ class TexturesVertex(TexturesBase):
 
     def __init__(self, verts_features) -> None:
         name = type(self).__name__
-        items, was_padded = _as_tensor_list(name, "verts_features", verts_features, 2, "(V_i, C)")
+        items, was_padded = _as_tensor_list(name, "verts_features", verts_features, 2, "(V_i, C)",
+                                             empty_tail=(3,))
         _check_same(name, "verts_features", items, [1])
         for i, t in enumerate(items):
             if not t.is_floating_point():
@@ -497,7 +511,8 @@ class TexturesAtlas(TexturesBase):
 
     def __init__(self, atlas) -> None:
         name = type(self).__name__
-        items, was_padded = _as_tensor_list(name, "atlas", atlas, 4, "(F_i, R, R, C)")
+        items, was_padded = _as_tensor_list(name, "atlas", atlas, 4, "(F_i, R, R, C)",
+                                             empty_tail=(1, 1, 3))
         _check_same(name, "atlas", items, [1, 2, 3])
         for i, t in enumerate(items):
             if t.shape[1] != t.shape[2]:
@@ -649,8 +664,9 @@ class TexturesUV(TexturesBase):
         map_items, _ = _as_tensor_list(
             name, "maps", maps, map_dims, "(M_i, H_i, W_i, C)" if multi else "(H_i, W_i, C)"
         )
-        fuv, fuv_padded = _as_tensor_list(name, "faces_uvs", faces_uvs, 2, "(F_i, 3)")
-        vuv, _ = _as_tensor_list(name, "verts_uvs", verts_uvs, 2, "(T_i, 2)")
+        fuv, fuv_padded = _as_tensor_list(name, "faces_uvs", faces_uvs, 2, "(F_i, 3)",
+                                          empty_tail=(3,))
+        vuv, _ = _as_tensor_list(name, "verts_uvs", verts_uvs, 2, "(T_i, 2)", empty_tail=(2,))
         _check_same(name, "maps", map_items, [map_dims - 1])
         _check_same(name, "verts_uvs", vuv, [1])
         for i, m in enumerate(map_items):

@@ -240,6 +240,22 @@ def test_textures_uv_casts_float_faces_uvs():
     assert tex.faces_uvs_padded().tolist() == [[[0, 1, 2]]]
 
 
+def test_textures_of_an_empty_member():
+    # PyTorch3D refuses torch.tensor([]) in textures; r3d takes it as it does in Meshes
+    verts, faces = [TRI, torch.tensor([])], [torch.tensor([[0, 1, 2]]), torch.tensor([])]
+    colours = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    meshes = Meshes(verts, faces, textures=TexturesVertex([colours, torch.tensor([])]))
+    assert meshes.textures.verts_features_list()[1].shape == (0, 3)
+    assert torch.equal(meshes.textures.faces_verts_textures_packed(meshes.faces_packed()),
+                       colours[None])
+    uv = TexturesUV(maps=torch.rand(2, 4, 4, 3), faces_uvs=[torch.tensor([[0, 1, 2]]),
+                                                            torch.tensor([])],
+                    verts_uvs=[torch.rand(3, 2), torch.tensor([])])
+    meshes = Meshes(verts, faces, textures=uv)
+    assert meshes.textures.faces_uvs_list()[1].shape == (0, 3)
+    assert meshes.textures.faces_uvs_list()[1].dtype == torch.int64
+
+
 def test_textures_isempty():
     assert not _vertex_textures().isempty()
     assert _vertex_textures()[[]].isempty()
