@@ -422,8 +422,8 @@ def check_tensor_list(
 
     Empty items are PyTorch3D's ``torch.tensor([])`` (see :func:`is_empty_item`, of any dtype)
     and, with ``allow_none``, None. They become (0, D) tensors of the other items' width,
-    dtype and device (int64 for index lists; the default float dtype, width ``row_dim`` or 0
-    and the first item's device when every item is empty).
+    dtype and device (int64 for index lists; when every item is empty: width ``row_dim`` or
+    0, a float empty item's dtype or the default one, and the first item's device).
 
     Args:
         name: argument name used in messages.
