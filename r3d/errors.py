@@ -2,7 +2,8 @@
 
 Every error r3d raises on purpose derives from :class:`R3DError`. Bad arguments raise
 :class:`InputError` (a ``ValueError``) whose message names the argument, what was expected and
-what was received; unreadable or malformed files raise :class:`FileFormatError` naming the path
+what was received (a bad index into a batch raises :class:`BatchIndexError`, also an
+``IndexError``); unreadable or malformed files raise :class:`FileFormatError` naming the path
 (and the line, for text formats); a missing input file raises the standard FileNotFoundError
 (:class:`MissingFileError`).
 """
@@ -19,6 +20,15 @@ class R3DError(Exception):
 
 class InputError(R3DError, ValueError):
     """An argument has the wrong type, shape, dtype, device or value."""
+
+
+class BatchIndexError(InputError, IndexError):
+    """An index into a batch (of meshes, clouds, textures, ...) is out of range or not an index.
+
+    Both a ``ValueError`` and an ``IndexError``: PyTorch3D raises ``IndexError`` for
+    ``meshes[i]`` and ``ValueError`` for ``get_mesh_verts_faces(i)``, and code catching
+    either keeps working.
+    """
 
 
 class FileFormatError(R3DError, ValueError):

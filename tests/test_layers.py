@@ -53,6 +53,8 @@ LAZY_IMPORTS = {
 UPWARD_CALLS = {
     # Jupyter asks Meshes / Pointclouds / Volumes for _repr_html_; the viewer is above them
     ("r3d.structures.display", "r3d.vis.notebook"),
+    # Pointclouds.estimate_normals (PyTorch3D's method) runs the op of r3d.ops, which uses KNN
+    ("r3d.structures.pointclouds", "r3d.ops.points_normals"),
 }
 
 

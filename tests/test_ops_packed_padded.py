@@ -22,7 +22,7 @@ def _loop_padded(packed, lengths, max_size):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("feature_shape", [(), (1,), (4,)])
+@pytest.mark.parametrize("feature_shape", [(), (1,), (4,), (2, 3)])
 def test_packed_to_padded_matches_loop_and_torch(device, dtype, feature_shape):
     packed = torch.randn((sum(LENGTHS),) + feature_shape, dtype=dtype, device=device)
     first = _first_idxs(LENGTHS, device)
@@ -87,7 +87,7 @@ def test_empty_batch():
         (torch.zeros(5, 3), torch.tensor([0.0, 2.0]), 4, "first_idxs must be an int64"),
         (torch.zeros(5, 3), torch.tensor([[0, 2]]), 4, "first_idxs must be an int64"),
         (torch.zeros(5, 3, dtype=torch.int64), torch.tensor([0, 2]), 4, "floating-point"),
-        (torch.zeros(5, 3, 2, 2), torch.tensor([0, 2]), 4, "1 or 2 dimensions"),
+        (torch.zeros(()), torch.tensor([0, 2]), 4, "at least 1 dimension"),
         (torch.zeros(5, 3), torch.zeros(0, dtype=torch.int64), 4, "first_idxs is empty"),
     ],
 )
@@ -103,3 +103,16 @@ def test_padded_to_packed_invalid():
         padded_to_packed(torch.zeros(2, 4, 2), torch.tensor([0, 2]), 8)
     with pytest.raises(InputError, match="one device"):
         padded_to_packed(torch.zeros(2, 4, 2), torch.tensor([0, 2], device="meta"), 4)
+    for bad in (0, 3, -3, 1.0):
+        with pytest.raises(InputError, match="max_size_dim must be an axis"):
+            padded_to_packed(torch.zeros(2, 4, 2), torch.tensor([0, 2]), 4, max_size_dim=bad)
+
+
+def test_padded_to_packed_max_size_dim():
+    # item b's rows are padded[b, :, :len_b]: the padded axis is the last one
+    padded = torch.arange(2 * 3 * 4, dtype=torch.float32).reshape(2, 3, 4)
+    first = torch.tensor([0, 2])
+    packed = padded_to_packed(padded, first, 5, max_size_dim=2)
+    assert packed.shape == (5, 3)
+    torch.testing.assert_close(packed, torch.cat([padded[0, :, :2].T, padded[1, :, :3].T]))
+    torch.testing.assert_close(padded_to_packed(padded, first, 5, max_size_dim=-1), packed)

@@ -195,6 +195,7 @@ def knn_points(
     lengths2: torch.Tensor | None = None,
     norm: int = 2,
     K: int = 1,
+    version: int = -1,
     return_nn: bool = False,
     return_sorted: bool = True,
 ) -> KNN:
@@ -205,6 +206,8 @@ def knn_points(
         lengths1, lengths2: (N,) int64 numbers of valid points of each cloud (None: all).
         norm: 2 for squared Euclidean distances, 1 for L1 distances.
         K: neighbours per query.
+        version: accepted and ignored: PyTorch3D's choice among its CUDA kernels (-1 picks
+            one); r3d has one kernel per device, with the same results.
         return_nn: also return the neighbours' coordinates.
         return_sorted: kept for PyTorch3D compatibility; neighbours are always sorted nearest
             first (ties by lower index).

@@ -22,6 +22,7 @@ from r3d.structures.utils import (
     check_positive_int,
     check_tensor_list,
     describe,
+    item_index,
     map_tensors,
     offset_packed,
     resolve_device,
@@ -36,6 +37,26 @@ _NORMAL_EPS = 1e-6
 
 def _first_bad(mask: torch.Tensor) -> int:
     return int(mask.nonzero()[0, 0])
+
+
+def _bad_faces(
+    given: torch.Tensor, faces: torch.Tensor, limit: torch.Tensor | int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which face rows are padding and which are invalid.
+
+    Args:
+        given: (..., 3) faces as given (integer, or float holding whole numbers).
+        faces: ``given`` cast to int64.
+        limit: the vertex count the indices must stay below (broadcast against faces[..., 0]).
+    Returns:
+        (...,) bool: rows of -1 (padding), and rows with an index that is negative, at least
+        ``limit`` or (float faces) not a whole number, padding excluded.
+    """
+    pad = (faces == -1).all(-1)
+    bad = (faces < 0).any(-1) | (faces >= limit).any(-1)
+    if given.is_floating_point():
+        bad = bad | (given != given.trunc()).any(-1)
+    return pad, ~pad & bad
 
 
 class Meshes(NotebookView):
@@ -57,13 +78,16 @@ class Meshes(NotebookView):
             mesh has V vertices).
         faces: list of N (F_i, 3) integer tensors indexing the mesh's own vertices, or a padded
             (N, F, 3) integer tensor in which rows of -1 at the end of a mesh are padding.
-            Rows of -1 in a list entry are dropped. Stored as int64.
+            Rows of -1 in a list entry are dropped. Stored as int64; float tensors holding
+            whole numbers are cast, as PyTorch3D does.
         textures: optional textures object with one entry per mesh.
         verts_normals: optional vertex normals, a list of N (V_i, 3) tensors or a padded
             (N, max V_i, 3) tensor, used instead of the computed ones.
 
     Meshes with no vertices (and so no faces) and meshes with vertices but no faces are
-    allowed; ``valid[i]`` is False for both.
+    allowed; ``valid[i]`` is False for both. An empty list entry may be given as
+    ``torch.tensor([])``, PyTorch3D's idiom: it is stored as a (0, 3) tensor like the others
+    (float verts of the batch's dtype, int64 faces).
 
     Attributes:
         valid: (N,) bool, whether each mesh has at least one face.
@@ -98,32 +122,32 @@ class Meshes(NotebookView):
 
     # ---- construction ------------------------------------------------------------------------
     def _init_from_lists(self, verts: Sequence[torch.Tensor], faces: Sequence[torch.Tensor]):
-        check_tensor_list("verts", verts, row_dim=3, floating=True)
+        verts = check_tensor_list("verts", verts, row_dim=3, floating=True)
         if len(faces) != len(verts):
             raise InputError(
                 f"Meshes: faces must be a list of {len(verts)} tensors like verts, "
                 f"got {len(faces)}"
             )
         device = verts[0].device if len(verts) else torch.device("cpu")
-        check_tensor_list("faces", faces, row_dim=3, floating=False, device=device)
+        faces = check_tensor_list("faces", faces, row_dim=3, floating=False, device=device)
         dtype = verts[0].dtype if len(verts) else torch.get_default_dtype()
-        faces = [f.to(torch.int64) for f in faces]
         nv = [v.shape[0] for v in verts]
         layout = BatchLayout([f.shape[0] for f in faces], device)
-        packed = layout.list_to_packed(faces, (3,), torch.int64)
+        given = layout.list_to_packed(faces, (3,), torch.int64)
+        packed = given.to(torch.int64)
         limit = torch.tensor(nv, dtype=torch.int64, device=device)[layout.packed_to_item()]
-        pad = (packed == -1).all(1)
-        bad = ~pad & ((packed < 0).any(1) | (packed >= limit[:, None]).any(1))
+        pad, bad = _bad_faces(given, packed, limit[:, None])
         any_bad, any_pad = torch.stack([bad.any(), pad.any()]).tolist()
         if any_bad:
             row = _first_bad(bad)
             mesh = int(layout.packed_to_item()[row])
             local = row - layout.first_idx()[mesh].item()
             raise InputError(
-                f"Meshes: faces[{mesh}] row {local} is {packed[row].tolist()}: face indices must "
-                f"lie in [0, {nv[mesh] - 1}] (the mesh has {nv[mesh]} verts), or the whole row "
-                "be -1 (padding)"
+                f"Meshes: faces[{mesh}] row {local} is {given[row].tolist()}: face indices must "
+                f"be whole numbers in [0, {nv[mesh] - 1}] (the mesh has {nv[mesh]} verts), or "
+                "the whole row be -1 (padding)"
             )
+        faces = [f.to(torch.int64) for f in faces]
         if any_pad:
             faces = [f[~(f == -1).all(1)] for f in faces]
         self._N = len(verts)
@@ -141,11 +165,11 @@ class Meshes(NotebookView):
                 f"Meshes: padded verts must be a float tensor of shape (N, V, 3), "
                 f"got {describe(verts)}"
             )
-        if faces.is_floating_point() or faces.dtype == torch.bool or faces.dim() != 3 \
+        if faces.is_complex() or faces.dtype == torch.bool or faces.dim() != 3 \
                 or faces.shape[2] != 3:
             raise InputError(
-                f"Meshes: padded faces must be an integer tensor of shape (N, F, 3), "
-                f"got {describe(faces)}"
+                f"Meshes: padded faces must be an integer (or whole-number float) tensor of "
+                f"shape (N, F, 3), got {describe(faces)}"
             )
         if faces.shape[0] != verts.shape[0]:
             raise InputError(
@@ -156,10 +180,9 @@ class Meshes(NotebookView):
             raise InputError(
                 f"Meshes: faces must be on {verts.device} like verts, got {describe(faces)}"
             )
-        faces = faces.to(torch.int64)
+        given, faces = faces, faces.to(torch.int64)
         n, v = verts.shape[:2]
-        pad = (faces == -1).all(2)
-        bad = ~pad & ((faces < 0).any(2) | (faces >= v).any(2))
+        pad, bad = _bad_faces(given, faces, v)
         not_at_end = (pad[:, :-1] & ~pad[:, 1:]).any(1)
         counts = (~pad).sum(1)
         stats = torch.cat([counts, bad.any()[None], not_at_end.any()[None]]).tolist()
@@ -167,8 +190,9 @@ class Meshes(NotebookView):
         if any_bad:
             mesh, row = bad.nonzero()[0].tolist()
             raise InputError(
-                f"Meshes: faces[{mesh}, {row}] is {faces[mesh, row].tolist()}: face indices must "
-                f"lie in [0, {v - 1}] (verts has {v} per mesh), or the whole row be -1 (padding)"
+                f"Meshes: faces[{mesh}, {row}] is {given[mesh, row].tolist()}: face indices must "
+                f"be whole numbers in [0, {v - 1}] (verts has {v} per mesh), or the whole row be "
+                "-1 (padding)"
             )
         if any_gap:
             mesh = _first_bad(not_at_end)
@@ -214,8 +238,8 @@ class Meshes(NotebookView):
 
     def _parse_verts_normals(self, normals: Any) -> RowField:
         if isinstance(normals, (list, tuple)):
-            check_tensor_list("verts_normals", normals, row_dim=3, floating=True,
-                              device=self.device)
+            normals = check_tensor_list("verts_normals", normals, row_dim=3, floating=True,
+                                        device=self.device)
             got = [n.shape[0] for n in normals]
             if got != self._vl.lengths:
                 raise InputError(
@@ -520,10 +544,7 @@ class Meshes(NotebookView):
 
     def get_mesh_verts_faces(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Vertices (V_i, 3) and faces (F_i, 3) of mesh ``index``."""
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise InputError(f"get_mesh_verts_faces: index must be an int, got {describe(index)}")
-        if not -self._N <= index < self._N:
-            raise IndexError(f"index {index} is out of range for a batch of {self._N}")
+        index = item_index("get_mesh_verts_faces", index, self._N)
         return self.verts_list()[index], self.faces_list()[index]
 
     def split(self, split_sizes: Sequence[int]) -> list[Meshes]:
@@ -638,30 +659,40 @@ class Meshes(NotebookView):
                 per submesh), or a (num_submeshes_i, k) tensor; or an (N, S, k) tensor.
         Returns:
             Meshes with one item per submesh, ordered by mesh then submesh; vertices keep
-            their order in the original mesh. Not supported for textured meshes.
+            their order in the original mesh. Textures follow (``textures.submeshes``), and so
+            do given vertex normals.
         """
-        if self.textures is not None:
-            raise InputError("submeshes: meshes with textures are not supported")
         if len(face_indices) != self._N:
             raise InputError(
                 f"submeshes: face_indices must have one entry per mesh ({self._N}), "
                 f"got {len(face_indices)}"
             )
-        verts_out, faces_out = [], []
+        given = None if self._given_normals is None else self._given_normals.list()
+        verts_out, faces_out, normals_out, verts_ids, faces_ids = [], [], [], [], []
         for i, (per_mesh, verts, faces) in enumerate(
             zip(face_indices, self.verts_list(), self.faces_list())
         ):
+            verts_ids.append([])
+            faces_ids.append([])
             for sel in per_mesh:
                 if not isinstance(sel, torch.Tensor) or sel.is_floating_point():
                     raise InputError(
                         f"submeshes: face_indices[{i}] must hold integer tensors, "
                         f"got {describe(sel)}"
                     )
-                chosen = faces[sel.to(device=faces.device, dtype=torch.int64).reshape(-1)]
-                used, local = torch.unique(chosen, sorted=True, return_inverse=True)
+                sel = sel.to(device=faces.device, dtype=torch.int64).reshape(-1)
+                used, local = torch.unique(faces[sel], sorted=True, return_inverse=True)
                 verts_out.append(verts[used])
                 faces_out.append(local.reshape(-1, 3))
-        return Meshes(verts=verts_out, faces=faces_out)
+                if given is not None:
+                    normals_out.append(given[i][used])
+                verts_ids[-1].append(used)
+                faces_ids[-1].append(sel)
+        textures = None
+        if self.textures is not None:
+            textures = self.textures.submeshes(verts_ids, faces_ids)
+        return Meshes(verts=verts_out, faces=faces_out, textures=textures,
+                      verts_normals=None if given is None else normals_out)
 
 
 def join_meshes_as_batch(meshes: Sequence[Meshes], include_textures: bool = True) -> Meshes:

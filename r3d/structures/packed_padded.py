@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from r3d._checks import check_index_vector, check_same_device, segment_lengths
@@ -11,18 +13,15 @@ from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 
 
-def _as_2d(op: str, inputs: torch.Tensor, dim: int) -> tuple[torch.Tensor, bool]:
-    """Adds a trailing feature axis to inputs of ``dim`` dimensions; says whether it did."""
+def _check_float(op: str, inputs: object) -> None:
     if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point():
         got = inputs.dtype if isinstance(inputs, torch.Tensor) else type(inputs).__name__
         raise InputError(f"{op}: inputs must be a floating-point tensor, got {got}")
-    if inputs.dim() == dim:
-        return inputs.unsqueeze(-1), True
-    if inputs.dim() == dim + 1:
-        return inputs, False
-    raise InputError(
-        f"{op}: inputs must have {dim} or {dim + 1} dimensions, got shape {tuple(inputs.shape)}"
-    )
+
+
+def _rows(x: torch.Tensor, lead: int) -> torch.Tensor:
+    """``x`` with its dims after the first ``lead`` flattened into one: (*lead dims, D)."""
+    return x.reshape(*x.shape[:lead], math.prod(x.shape[lead:]))
 
 
 def _segments(
@@ -43,49 +42,64 @@ def packed_to_padded(
     """Scatters packed rows into a zero-padded batch.
 
     Args:
-        inputs: (P,) or (P, D) float tensor; segment b is rows first_idxs[b]:first_idxs[b+1].
+        inputs: (P,) or (P, *D) float tensor (any trailing dims); segment b is rows
+            first_idxs[b]:first_idxs[b+1].
         first_idxs: (N,) int64, starting at 0 and non-decreasing.
         max_size: M, at least the longest segment.
     Returns:
-        (N, M) or (N, M, D) tensor, zero past each segment's end. Differentiable.
+        (N, M) or (N, M, *D) tensor, zero past each segment's end. Differentiable.
     """
     op = "packed_to_padded"
-    inputs2, squeezed = _as_2d(op, inputs, 1)
+    _check_float(op, inputs)
+    if inputs.dim() == 0:
+        raise InputError(f"{op}: inputs must have at least 1 dimension (P, ...), got a scalar")
     check_index_vector(op, "first_idxs", first_idxs)
     check_same_device(op, inputs=inputs, first_idxs=first_idxs)
-    if use_native(inputs2, op):
-        out = in_float32(packed_to_padded_op, inputs2, first_idxs.contiguous(), int(max_size))
+    rows = _rows(inputs, 1)
+    if use_native(rows, op):
+        out = in_float32(packed_to_padded_op, rows, first_idxs.contiguous(), int(max_size))
     else:
-        out = packed_to_padded_torch(inputs2, first_idxs, int(max_size))
-    return out.squeeze(-1) if squeezed else out
+        out = packed_to_padded_torch(rows, first_idxs, int(max_size))
+    return out.reshape(*out.shape[:2], *inputs.shape[1:])
 
 
 def padded_to_packed(
-    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int
+    inputs: torch.Tensor, first_idxs: torch.Tensor, num_inputs: int, max_size_dim: int = 1
 ) -> torch.Tensor:
     """Gathers the valid rows of a padded batch into packed rows (inverse of packed_to_padded).
 
     Args:
-        inputs: (N, M) or (N, M, D) float tensor.
+        inputs: (N, M) or (N, M, *D) float tensor (any trailing dims); with ``max_size_dim``
+            the padded axis M may sit elsewhere: (N, ..., M, ...).
         first_idxs: (N,) int64, start of each item in the packed output.
         num_inputs: P, the number of packed rows.
+        max_size_dim: the axis of M (PyTorch3D's argument); negative counts from the end.
     Returns:
-        (P,) or (P, D) tensor. Differentiable.
+        (P,) or (P, *D) tensor, D the other axes of inputs in their order. Differentiable.
     """
     op = "padded_to_packed"
-    inputs3, squeezed = _as_2d(op, inputs, 2)
+    _check_float(op, inputs)
+    if isinstance(max_size_dim, bool) or not isinstance(max_size_dim, int) \
+            or not -inputs.dim() < max_size_dim < inputs.dim() \
+            or max_size_dim % inputs.dim() == 0:
+        raise InputError(
+            f"{op}: max_size_dim must be an axis of inputs other than the batch axis 0, got "
+            f"{max_size_dim!r} for inputs of shape {tuple(inputs.shape)}"
+        )
+    moved = inputs.movedim(max_size_dim, 1)
     check_index_vector(op, "first_idxs", first_idxs)
     check_same_device(op, inputs=inputs, first_idxs=first_idxs)
-    if first_idxs.shape[0] != inputs3.shape[0]:
+    if first_idxs.shape[0] != moved.shape[0]:
         raise InputError(
-            f"{op}: inputs has {inputs3.shape[0]} batch items but first_idxs has "
+            f"{op}: inputs has {moved.shape[0]} batch items but first_idxs has "
             f"{first_idxs.shape[0]}"
         )
-    if use_native(inputs3, op):
-        out = in_float32(padded_to_packed_op, inputs3, first_idxs.contiguous(), int(num_inputs))
+    rows = _rows(moved, 2)
+    if use_native(rows, op):
+        out = in_float32(padded_to_packed_op, rows, first_idxs.contiguous(), int(num_inputs))
     else:
-        out = padded_to_packed_torch(inputs3, first_idxs, int(num_inputs))
-    return out.squeeze(-1) if squeezed else out
+        out = padded_to_packed_torch(rows, first_idxs, int(num_inputs))
+    return out.reshape(out.shape[0], *moved.shape[2:])
 
 
 def packed_to_padded_torch(

@@ -18,6 +18,8 @@ from r3d.structures.utils import (
     check_positive_int,
     check_tensor_list,
     describe,
+    is_empty_item,
+    item_index,
     map_tensors,
     offset_packed,
     resolve_device,
@@ -47,6 +49,10 @@ class Pointclouds(NotebookView):
         normals: optional, like points: a list of N (P_i, 3) tensors or a padded
             (N, max P_i, 3) tensor.
         features: optional, a list of N (P_i, C) tensors or a padded (N, max P_i, C) tensor.
+
+    As in PyTorch3D, a list entry of an empty cloud may be ``torch.tensor([])`` (points too)
+    or None (normals, features): it is stored as a (0, D) tensor like the others. When every
+    entry is such, the clouds have no normals (features).
     """
 
     def __init__(
@@ -56,7 +62,7 @@ class Pointclouds(NotebookView):
         features: Sequence[torch.Tensor] | torch.Tensor | None = None,
     ) -> None:
         if isinstance(points, (list, tuple)):
-            check_tensor_list("points", points, row_dim=3, floating=True)
+            points = check_tensor_list("points", points, row_dim=3, floating=True)
             device = points[0].device if len(points) else torch.device("cpu")
             dtype = points[0].dtype if len(points) else torch.get_default_dtype()
             self._layout = BatchLayout([p.shape[0] for p in points], device)
@@ -95,16 +101,22 @@ class Pointclouds(NotebookView):
                     f"Pointclouds: {name} must be a list of {self._N} tensors like points, "
                     f"got {len(x)}"
                 )
-            check_tensor_list(name, x, row_dim=row_dim, floating=True, device=self.device)
+            for i, (t, n) in enumerate(zip(x, layout.lengths)):
+                if n and (t is None or is_empty_item(t)):
+                    raise InputError(
+                        f"Pointclouds: {name}[{i}] is empty ({describe(t)}) but cloud {i} has "
+                        f"{n} points; only an empty cloud's {name} may be None or empty"
+                    )
+            if all(t is None or is_empty_item(t) for t in x):
+                return None  # no cloud has points, and none says how many channels
+            x = check_tensor_list(name, x, row_dim=row_dim, floating=True, device=self.device,
+                                  allow_none=True)
             got = [t.shape[0] for t in x]
             if got != layout.lengths:
                 raise InputError(
                     f"Pointclouds: {name} must have {layout.lengths} rows per cloud like points, "
                     f"got {got}"
                 )
-            if self._N == 0:
-                return RowField(layout, list_=[], row_shape=(row_dim or 0,),
-                                dtype=self._points.dtype)
             return RowField(layout, list_=x)
         if isinstance(x, torch.Tensor):
             want = f"({self._N}, {layout.max_size}, {row_dim or 'C'})"
@@ -195,10 +207,7 @@ class Pointclouds(NotebookView):
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Points (P_i, 3), normals (P_i, 3) or None and features (P_i, C) or None of cloud
         ``index``."""
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise InputError(f"get_cloud: index must be an int, got {describe(index)}")
-        if not -self._N <= index < self._N:
-            raise IndexError(f"index {index} is out of range for a batch of {self._N}")
+        index = item_index("get_cloud", index, self._N)
         normals, features = self.normals_list(), self.features_list()
         return (
             self.points_list()[index],
@@ -237,6 +246,29 @@ class Pointclouds(NotebookView):
             lo, hi = box[item, 0], box[item, 1]
         points = self.points_packed()
         return ((points >= lo) & (points <= hi)).all(dim=-1)
+
+    def estimate_normals(
+        self,
+        neighborhood_size: int = 50,
+        disambiguate_directions: bool = True,
+        assign_to_self: bool = False,
+    ) -> torch.Tensor:
+        """Normals of every point from the covariance of its neighbourhood, PyTorch3D's method.
+
+        Args:
+            neighborhood_size, disambiguate_directions: see
+                :func:`r3d.ops.estimate_pointcloud_normals`, which does the work.
+            assign_to_self: also store them as the clouds' normals (replacing any).
+        Returns:
+            (N, max P_i, 3) unit normals, zero rows for padding.
+        """
+        # r3d.ops is a layer above the structures: imported at call time (tests/test_layers.py)
+        from r3d.ops.points_normals import estimate_pointcloud_normals
+
+        normals = estimate_pointcloud_normals(self, neighborhood_size, disambiguate_directions)
+        if assign_to_self:
+            self._normals = RowField(self._layout, padded=normals)
+        return normals
 
     # ---- copies ------------------------------------------------------------------------------
     def _map(self, fn: Callable[[torch.Tensor], torch.Tensor], device: torch.device):
@@ -369,21 +401,13 @@ class Pointclouds(NotebookView):
         """Keeps at most ``max_points`` random points of each cloud (in their original order).
 
         Args:
-            max_points: one int for all clouds or N ints.
+            max_points: one int for all clouds, or N of them: a list or tuple of ints, or an
+                (N,) integer tensor (float tensors of whole numbers too, as in PyTorch3D).
             generator: optional CPU torch.Generator for reproducible choices.
         Returns:
             a new Pointclouds, or self when no cloud has too many points.
         """
-        if isinstance(max_points, int) and not isinstance(max_points, bool):
-            limits = [max_points] * self._N
-        elif isinstance(max_points, (list, tuple)) and len(max_points) == self._N:
-            limits = list(max_points)
-        else:
-            raise InputError(
-                f"subsample: max_points must be an int or {self._N} ints, got {max_points!r}"
-            )
-        if any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in limits):
-            raise InputError(f"subsample: max_points must be non-negative, got {max_points!r}")
+        limits = _max_points_list(max_points, self._N)
         lengths = self._layout.lengths
         if all(n <= m for n, m in zip(lengths, limits)):
             return self
@@ -400,6 +424,34 @@ class Pointclouds(NotebookView):
             return None if field is None else layout.packed_to_list(field.packed()[idx])
 
         return Pointclouds(take(self._points), take(self._normals), take(self._features))
+
+
+def _max_points_list(max_points: Any, n: int) -> list[int]:
+    """``subsample``'s max_points as N non-negative ints, or InputError."""
+    values = max_points
+    if isinstance(max_points, torch.Tensor):
+        if max_points.dim() > 1 or max_points.dtype == torch.bool or max_points.is_complex():
+            values = None
+        elif max_points.dim() == 1:
+            values = max_points.tolist()
+    if isinstance(values, (list, tuple)):
+        if len(values) != n:
+            values = None
+    elif values is not None:
+        values = [values] * n
+    out = []
+    for v in values or [None]:
+        if isinstance(v, torch.Tensor) and v.dim() == 0:
+            v = v.item()
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(
+                f"subsample: max_points must be an int >= 0, or {n} of them (a list or an "
+                f"({n},) tensor), got {max_points!r}"
+            )
+        out.append(v)
+    return out
 
 
 def join_pointclouds_as_batch(pointclouds: Sequence[Pointclouds]) -> Pointclouds:

@@ -28,9 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
-from r3d.errors import InputError
+from r3d.errors import BatchIndexError, InputError
 from r3d.structures import texture_sampling
 from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
+from r3d.structures.utils import as_index_list, is_empty_item, item_index
 
 __all__ = [
     "TexturesBase",
@@ -50,9 +51,14 @@ def _describe(value) -> str:
 
 
 def _as_tensor_list(
-    cls_name: str, arg: str, value, item_dims: int, shape_doc: str
+    cls_name: str, arg: str, value, item_dims: int, shape_doc: str,
+    empty_tail: tuple[int, ...] | None = None,
 ) -> tuple[list[torch.Tensor], bool]:
     """Splits ``value`` (a list of tensors or one padded tensor) into per-mesh tensors.
+
+    With ``empty_tail``, a list item may be ``torch.tensor([])`` (PyTorch3D's empty mesh, see
+    :func:`r3d.structures.utils.is_empty_item`): it becomes a (0, *tail) tensor like the other
+    items (their trailing shape, dtype and device; ``empty_tail`` and float when all are empty).
 
     Returns the list and whether ``value`` was a padded tensor (whose rows past each mesh's real
     count may be trimmed later by ``check_shapes``).
@@ -70,11 +76,17 @@ def _as_tensor_list(
             f"got {_describe(value)}"
         )
     items = list(value)
+    empty = [empty_tail is not None and is_empty_item(item) for item in items]
     for i, item in enumerate(items):
-        if not isinstance(item, torch.Tensor) or item.dim() != item_dims:
+        if not empty[i] and (not isinstance(item, torch.Tensor) or item.dim() != item_dims):
             raise InputError(
                 f"{cls_name}: {arg}[{i}] must be a {shape_doc} tensor, got {_describe(item)}"
             )
+    if any(empty):
+        ref = next((t for t, e in zip(items, empty) if not e), None)
+        fill = (torch.zeros((0,) + tuple(empty_tail)) if ref is None
+                else ref.new_zeros((0,) + tuple(ref.shape[1:])))
+        items = [fill if e else t for t, e in zip(items, empty)]
     return items, False
 
 
@@ -178,25 +190,65 @@ class TexturesBase:
         """Device of the stored tensors."""
         return next(iter(self._proto.values())).device
 
-    def __getitem__(self, idx: list[int]) -> TexturesBase:
-        """The textures of meshes ``idx`` (a Python list of ints, negatives count from the end)."""
-        n = len(self)
-        if not isinstance(idx, (list, tuple)) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in idx
-        ):
-            raise InputError(
-                f"{type(self).__name__}[idx]: idx must be a list of ints, got {idx!r}"
-            )
-        picked = []
-        for i in idx:
-            if not -n <= i < n:
-                raise InputError(
-                    f"{type(self).__name__}[idx]: index {i} is out of range for {n} meshes"
-                )
-            picked.append(i % n)
+    def __getitem__(self, idx: int | slice | list[int] | torch.Tensor) -> TexturesBase:
+        """The textures of meshes ``idx``: an int (a batch of one), a slice, a list of ints
+        (negatives count from the end), an (N,) bool tensor or a 1-d integer tensor, as
+        :class:`r3d.structures.Meshes` takes them; :class:`r3d.errors.BatchIndexError`
+        otherwise."""
+        picked = as_index_list(idx, len(self))
         data = {k: [v[i] for i in picked] for k, v in self._data.items()}
         padded = {k: [v[i] for i in picked] for k, v in self._padded.items()}
         return self._new(data, padded)
+
+    def isempty(self) -> bool:
+        """True when the batch holds no mesh."""
+        return len(self) == 0
+
+    def submeshes(
+        self,
+        vertex_ids_list: Sequence[Sequence[torch.Tensor]] | None,
+        faces_ids_list: Sequence[Sequence[torch.Tensor]] | None,
+    ) -> TexturesBase:
+        """The textures of submeshes, as :meth:`r3d.structures.Meshes.submeshes` makes them.
+
+        Args:
+            vertex_ids_list: one entry per mesh, a list of 1-d int64 tensors: the vertices of
+                the mesh that each of its submeshes keeps, in the submesh's order. Only read
+                when the class has per-vertex data (TexturesVertex); may be None otherwise.
+            faces_ids_list: likewise, the faces each submesh keeps. Only read when the class
+                has per-face data (TexturesUV, TexturesAtlas).
+        Returns:
+            An object of this class with one item per submesh, ordered by mesh then submesh:
+            per-vertex and per-face rows are those kept; the rest (maps, UV coordinates) is
+            the mesh's own, shared.
+        """
+        name = f"{type(self).__name__}.submeshes"
+        ids_of: dict[str, list[list[torch.Tensor]]] = {}
+        for kind, arg, ids, fields in (
+            ("vertex", "vertex_ids_list", vertex_ids_list, self._vertex_fields),
+            ("face", "faces_ids_list", faces_ids_list, self._face_fields),
+        ):
+            if not any(f in self._data for f in fields):
+                continue
+            if not isinstance(ids, (list, tuple)) or len(ids) != len(self):
+                raise BatchIndexError(
+                    f"{name}: {arg} must be a list with one entry per mesh ({len(self)}), "
+                    f"got {_describe(ids)}"
+                    + (f" of length {len(ids)}" if isinstance(ids, (list, tuple)) else ""))
+            ids_of[kind] = [[torch.as_tensor(t).reshape(-1) for t in per_mesh]
+                            for per_mesh in ids]
+        counts = {tuple(len(per_mesh) for per_mesh in v) for v in ids_of.values()}
+        if len(counts) != 1:
+            raise InputError(f"{name}: vertex_ids_list and faces_ids_list must list as many "
+                             "submeshes for each mesh")
+        data: dict[str, list[torch.Tensor]] = {k: [] for k in self._data}
+        for i, count in enumerate(counts.pop()):
+            for j in range(count):
+                for field, items in self._data.items():
+                    kind = ("vertex" if field in self._vertex_fields else
+                            "face" if field in self._face_fields else None)
+                    data[field].append(items[i] if kind is None else items[i][ids_of[kind][i][j]])
+        return self._new(data)
 
     def clone(self) -> TexturesBase:
         """A deep copy; gradients flow back to the original tensors."""
@@ -385,7 +437,9 @@ class TexturesVertex(TexturesBase):
     Args:
         verts_features: list of N tensors of shape (V_i, C), or a padded (N, V, C) tensor
             (rows past V_i are trimmed once a Meshes calls ``check_shapes``). All items share C,
-            dtype and device. Stored without copying; gradients flow to them.
+            dtype and device. Stored without copying; gradients flow to them. An empty mesh's
+            item may be ``torch.tensor([])`` (so may its ``atlas``, ``faces_uvs`` and
+            ``verts_uvs`` item in the other classes): it is stored as (0, C).
     """
 
     _fields = ("verts_features",)
@@ -393,7 +447,8 @@ class TexturesVertex(TexturesBase):
 
     def __init__(self, verts_features) -> None:
         name = type(self).__name__
-        items, was_padded = _as_tensor_list(name, "verts_features", verts_features, 2, "(V_i, C)")
+        items, was_padded = _as_tensor_list(name, "verts_features", verts_features, 2, "(V_i, C)",
+                                             empty_tail=(3,))
         _check_same(name, "verts_features", items, [1])
         for i, t in enumerate(items):
             if not t.is_floating_point():
@@ -456,7 +511,8 @@ class TexturesAtlas(TexturesBase):
 
     def __init__(self, atlas) -> None:
         name = type(self).__name__
-        items, was_padded = _as_tensor_list(name, "atlas", atlas, 4, "(F_i, R, R, C)")
+        items, was_padded = _as_tensor_list(name, "atlas", atlas, 4, "(F_i, R, R, C)",
+                                             empty_tail=(1, 1, 3))
         _check_same(name, "atlas", items, [1, 2, 3])
         for i, t in enumerate(items):
             if t.shape[1] != t.shape[2]:
@@ -504,14 +560,24 @@ _SAMPLING_MODES = ("bilinear", "nearest")
 def _index_tensors(
     cls_name: str, arg: str, items: list[torch.Tensor], shape_doc: str, cols: int | None = None
 ) -> list[torch.Tensor]:
-    """Checks that ``items`` are integer tensors (with ``cols`` columns); returns them as int64."""
+    """Checks that ``items`` are index tensors (with ``cols`` columns); returns them as int64.
+
+    Float tensors holding whole numbers are cast (PyTorch3D stores them as given, then fails
+    when it indexes with them); any other value raises InputError.
+    """
+    out = []
     for i, t in enumerate(items):
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool \
-                or (cols is not None and t.shape[1] != cols):
+        if t.is_complex() or t.dtype == torch.bool or (cols is not None and t.shape[1] != cols):
             raise InputError(
                 f"{cls_name}: {arg}[{i}] must be an integer {shape_doc} tensor, got {_describe(t)}"
             )
-    return [t if t.dtype == torch.int64 else t.long() for t in items]
+        if t.is_floating_point() and bool((t != t.trunc()).any()):
+            raise InputError(
+                f"{cls_name}: {arg}[{i}] holds values that are not whole numbers, so they are "
+                "not indices"
+            )
+        out.append(t if t.dtype == torch.int64 else t.long())
+    return out
 
 
 def _padding_mode(cls_name: str, value) -> str | tuple[str, str]:
@@ -550,7 +616,8 @@ class TexturesUV(TexturesBase):
             (M_i, H_i, W_i, C) tensors (M_i >= 1 maps of one size per mesh). Row 0 is the top
             of an image.
         faces_uvs: list of N (F_i, 3) integer tensors, or padded (N, F, 3): for each face
-            corner, the row of ``verts_uvs`` holding its UV.
+            corner, the row of ``verts_uvs`` holding its UV. Float tensors holding whole
+            numbers are cast to int64 (so are ``maps_ids``).
         verts_uvs: list of N (T_i, 2) float tensors, or padded (N, T, 2): (u, v) with u to the
             right and v up, (0, 0) the bottom-left corner of the image.
         padding_mode: how samples outside [0, 1] behave: "zeros", "border" (clamp) or
@@ -597,8 +664,9 @@ class TexturesUV(TexturesBase):
         map_items, _ = _as_tensor_list(
             name, "maps", maps, map_dims, "(M_i, H_i, W_i, C)" if multi else "(H_i, W_i, C)"
         )
-        fuv, fuv_padded = _as_tensor_list(name, "faces_uvs", faces_uvs, 2, "(F_i, 3)")
-        vuv, _ = _as_tensor_list(name, "verts_uvs", verts_uvs, 2, "(T_i, 2)")
+        fuv, fuv_padded = _as_tensor_list(name, "faces_uvs", faces_uvs, 2, "(F_i, 3)",
+                                          empty_tail=(3,))
+        vuv, _ = _as_tensor_list(name, "verts_uvs", verts_uvs, 2, "(T_i, 2)", empty_tail=(2,))
         _check_same(name, "maps", map_items, [map_dims - 1])
         _check_same(name, "verts_uvs", vuv, [1])
         for i, m in enumerate(map_items):
@@ -807,6 +875,31 @@ class TexturesUV(TexturesBase):
             self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
             self.maps_ids_packed(),
         )
+
+    def centers_for_image(self, index: int) -> torch.Tensor:
+        """Where mesh ``index``'s UV coordinates land in its texture image, for plotting.
+
+        Args:
+            index: the mesh (PyTorch3D takes batches of one mesh only; any mesh works here, and
+                with ``maps_ids`` its maps share one size).
+        Returns:
+            (T_i, 2) float tensor on the CPU, without gradients: the (column, row) pixel
+            coordinates of each row of ``verts_uvs_list()[index]``, row 0 at the top (u = 0 is
+            column 0 and v = 0 the last row with align_corners). UVs outside the image follow
+            the padding mode, as a texel lookup there would.
+        """
+        i = item_index("TexturesUV.centers_for_image", index, len(self))
+        image = self._data["maps"][i]
+        h, w = image.shape[-3], image.shape[-2]
+        uvs = self._data["verts_uvs"][i]
+        cols = torch.arange(w, dtype=uvs.dtype, device=uvs.device).expand(h, w)
+        rows = torch.arange(h, dtype=uvs.dtype, device=uvs.device)[:, None].expand(h, w)
+        with torch.no_grad():
+            centers = texture_sampling.sample_maps(
+                torch.stack([cols, rows], dim=-1)[None], uvs[None, :, None],
+                self._cfg_padding_mode, self._cfg_align_corners, self._cfg_sampling_mode,
+            )
+        return centers[0, :, 0].cpu()
 
     def join_batch(self, others: list[TexturesBase]) -> TexturesBase:
         """As :meth:`TexturesBase.join_batch`; UV textures whose padding modes differ join

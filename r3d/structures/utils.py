@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from r3d._checks import check_positive_int, describe
-from r3d.errors import InputError
+from r3d.errors import BatchIndexError, InputError
 from r3d.structures.packed_padded import packed_to_padded, padded_to_packed
 from r3d.value_checks import tracing
 
@@ -35,6 +35,8 @@ __all__ = [
     "check_positive_int",
     "check_tensor_list",
     "describe",
+    "is_empty_item",
+    "item_index",
     "list_to_packed",
     "list_to_padded",
     "map_tensors",
@@ -179,7 +181,7 @@ class BatchLayout:
         """
         if self.full:
             return x.reshape((self.N, self.max_size) + tuple(x.shape[1:]))
-        if x.is_floating_point() and pad_value == 0 and x.dim() <= 2:
+        if x.is_floating_point() and pad_value == 0:
             return packed_to_padded(x, self.first_idx(), self.max_size)
         out = x.new_full((self.N, self.max_size) + tuple(x.shape[1:]), pad_value)
         return out.index_put((self.packed_to_item(), self.position_in_item()), x)
@@ -188,7 +190,7 @@ class BatchLayout:
         """(N, M, *D) -> (P, *D), dropping the padding rows."""
         if self.full:
             return x.reshape((self.total,) + tuple(x.shape[2:]))
-        if x.is_floating_point() and x.dim() <= 3:
+        if x.is_floating_point():
             return padded_to_packed(x, self.first_idx(), self.total)
         return x.reshape((self.N * self.max_size,) + tuple(x.shape[2:]))[
             self.padded_to_packed_idx()
@@ -399,6 +401,12 @@ def packed_to_list(x: torch.Tensor, split_size: int | Sequence[int]) -> list[tor
 
 
 # ---- misc shared by the structures ----------------------------------------------------------
+def is_empty_item(t: object) -> bool:
+    """Whether ``t`` is PyTorch3D's idiom for an empty item: a 1-d tensor with no element
+    (``torch.tensor([])``)."""
+    return isinstance(t, torch.Tensor) and t.dim() == 1 and t.shape[0] == 0
+
+
 def check_tensor_list(
     name: str,
     xs: object,
@@ -407,29 +415,43 @@ def check_tensor_list(
     floating: bool,
     device: torch.device | None = None,
     dtype: torch.dtype | None = None,
-) -> None:
-    """Raises InputError unless xs is a list of 2-d tensors (K_i, row_dim) of one kind.
+    allow_none: bool = False,
+) -> list[torch.Tensor]:
+    """Checks that xs is a list of 2-d tensors (K_i, row_dim) of one kind; returns it as a list
+    in which every empty item is a (0, D) tensor like the others.
+
+    Empty items are PyTorch3D's ``torch.tensor([])`` (see :func:`is_empty_item`, of any dtype)
+    and, with ``allow_none``, None. They become (0, D) tensors of the other items' width,
+    dtype and device (int64 for index lists; when every item is empty: width ``row_dim`` or
+    0, a float empty item's dtype or the default one, and the first item's device).
 
     Args:
         name: argument name used in messages.
         row_dim: required size of dim 1, or None for any (but equal across the list).
-        floating: floating dtypes required when True, integer dtypes when False.
-        device, dtype: required device / dtype (the first tensor's when None).
+        floating: True: floating dtypes required. False: index tensors, of an integer dtype or
+            floating (the caller casts them to int64 once it has checked for whole numbers).
+        device, dtype: required device / dtype (the first item's when None).
+        allow_none: whether None counts as an empty item.
+    Raises:
+        InputError naming the first bad item.
     """
     if not isinstance(xs, (list, tuple)):
         raise InputError(f"{name} must be a list of tensors, got {describe(xs)}")
     for i, t in enumerate(xs):
+        if (t is None and allow_none) or is_empty_item(t):
+            continue
         if not isinstance(t, torch.Tensor):
             raise InputError(f"{name}[{i}] must be a torch.Tensor, got {describe(t)}")
-        want = "a floating-point" if floating else "an integer"
-        ok_kind = t.is_floating_point() if floating else (
-            not t.is_floating_point() and not t.is_complex() and t.dtype != torch.bool
-        )
+        want = "a floating-point" if floating else "an integer or floating-point"
+        ok_kind = not t.is_complex() and t.dtype != torch.bool and (
+            t.is_floating_point() or not floating)
         if not ok_kind:
             raise InputError(f"{name}[{i}] must be {want} tensor, got {describe(t)}")
         shape_txt = f"(K, {row_dim})" if row_dim is not None else "(K, C)"
         if t.dim() != 2 or (row_dim is not None and t.shape[1] != row_dim):
-            raise InputError(f"{name}[{i}] must have shape {shape_txt}, got {describe(t)}")
+            raise InputError(
+                f"{name}[{i}] must have shape {shape_txt} (or be torch.tensor([]) when empty), "
+                f"got {describe(t)}")
         if row_dim is None:
             row_dim = t.shape[1]
         if device is None:
@@ -443,47 +465,68 @@ def check_tensor_list(
                 dtype = t.dtype
             elif t.dtype != dtype:
                 raise InputError(f"{name}[{i}] must have dtype {dtype}, got {describe(t)}")
+    if all(isinstance(t, torch.Tensor) and t.dim() == 2 for t in xs):
+        return list(xs)
+    if device is None:
+        device = next((t.device for t in xs if t is not None), torch.device("cpu"))
+    if not floating:
+        dtype = torch.int64
+    elif dtype is None:
+        dtype = next((t.dtype for t in xs if isinstance(t, torch.Tensor)
+                      and t.is_floating_point()), torch.get_default_dtype())
+    fill = torch.zeros((0, row_dim or 0), dtype=dtype, device=device)
+    return [t if isinstance(t, torch.Tensor) and t.dim() == 2 else fill for t in xs]
 
 
 def as_index_list(index: object, n: int) -> list[int]:
     """Normalises a batch index to a list of non-negative ints in [0, n).
 
     Args:
-        index: an int, a slice, a list/tuple of ints, a 1-d bool tensor of length n or a 1-d
-            integer tensor.
+        index: an int (or 0-d integer tensor), a slice, a list/tuple of ints, a 1-d bool tensor
+            of length n or a 1-d integer tensor.
         n: batch size.
     Returns:
-        the selected items, in order. Raises IndexError for anything else or out of range.
+        the selected items, in order. Raises :class:`BatchIndexError` (an IndexError and a
+        ValueError) for anything else or out of range.
     """
     if isinstance(index, slice):
         return list(range(n))[index]
     if isinstance(index, torch.Tensor):
-        if index.dim() != 1 or index.is_floating_point() or index.is_complex():
-            raise IndexError(f"a tensor index must be 1-d bool or integer, got {describe(index)}")
+        if index.dim() > 1 or index.is_floating_point() or index.is_complex() \
+                or (index.dim() == 0 and index.dtype == torch.bool):
+            raise BatchIndexError(
+                f"a tensor index must be 1-d bool or integer, got {describe(index)}")
         if index.dtype == torch.bool:
             if index.shape[0] != n:
-                raise IndexError(f"a bool index must have length {n}, got {index.shape[0]}")
+                raise BatchIndexError(f"a bool index must have length {n}, got {index.shape[0]}")
             return index.nonzero().flatten().tolist()
-        items = index.tolist()
+        items = index.reshape(-1).tolist()
     elif isinstance(index, (list, tuple)):
         items = list(index)
     else:
-        try:
-            items = [operator.index(index)]
-        except TypeError:
-            raise IndexError(f"cannot index a batch with {describe(index)}") from None
+        items = [index]
     out = []
     for i in items:
         if isinstance(i, bool):
-            raise IndexError("a list index must hold ints, not bools (use a bool tensor)")
+            raise BatchIndexError("an index must hold ints, not bools (use a bool tensor)")
         try:
             i = operator.index(i)
         except TypeError:
-            raise IndexError(f"a list index must hold ints, got {describe(i)}") from None
+            raise BatchIndexError(f"cannot index a batch with {describe(i)}") from None
         if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for a batch of {n}")
+            raise BatchIndexError(f"index {i} is out of range for a batch of {n}")
         out.append(i % n)
     return out
+
+
+def item_index(op: str, index: object, n: int) -> int:
+    """``index`` as a non-negative int in [0, n), or :class:`BatchIndexError` (PyTorch3D's
+    ``get_mesh_verts_faces`` and ``get_cloud`` raise ValueError here; it is one)."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise BatchIndexError(f"{op}: index must be an int, got {describe(index)}")
+    if not -n <= index < n:
+        raise BatchIndexError(f"{op}: index {index} is out of range for a batch of {n}")
+    return index % n
 
 
 def bounding_boxes(layout: BatchLayout, padded: torch.Tensor) -> torch.Tensor:

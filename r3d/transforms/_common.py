@@ -1,8 +1,13 @@
-"""Argument checks and numerically stable helpers shared by the modules of r3d.transforms."""
+"""Argument checks and numerically stable helpers shared by the modules of r3d.transforms.
+
+Everything the rotation conversions, SO(3) and SE(3) maps call is scriptable with
+``torch.jit.script`` (as PyTorch3D's functions are): ``typing`` generics in signatures, no
+closures, and Python-only checks behind ``torch.jit.is_scripting()``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -15,22 +20,30 @@ _SERIES_BELOW = 0.05
 
 
 def check_shape(
-    op: str, name: str, x: object, trailing: Sequence[int], batched: bool = False
+    op: str, name: str, x: torch.Tensor, trailing: list[int], batched: bool = False
 ) -> None:
     """Raises InputError unless x is a floating-point tensor of shape (..., *trailing), or of
-    shape (N, *trailing) when ``batched``."""
+    shape (N, *trailing) when ``batched``. Scriptable (``torch.jit.script``): there the message
+    gives the shape only, and the type check is the compiler's."""
+    if not torch.jit.is_scripting() and not isinstance(x, torch.Tensor):
+        raise InputError(
+            f"{op}: {name} must be a floating-point tensor of shape (..., "
+            f"{', '.join([str(t) for t in trailing])}), got {describe(x)}"
+        )
     n = len(trailing)
     ok = (
-        isinstance(x, torch.Tensor)
-        and x.is_floating_point()
+        x.is_floating_point()
         and (x.dim() == n + 1 if batched else x.dim() >= n)
-        and tuple(x.shape[x.dim() - n :]) == tuple(trailing)
+        and list(x.shape[x.dim() - n :]) == list(trailing)
     )
     if not ok:
         lead = "N" if batched else "..."
-        expected = "(" + ", ".join([lead, *map(str, trailing)]) + ")"
+        expected = "(" + ", ".join([lead] + [str(t) for t in trailing]) + ")"
+        got = f"a tensor of shape {list(x.shape)}"
+        if not torch.jit.is_scripting():
+            got = describe(x)
         raise InputError(
-            f"{op}: {name} must be a floating-point tensor of shape {expected}, got {describe(x)}"
+            f"{op}: {name} must be a floating-point tensor of shape {expected}, got {got}"
         )
 
 
@@ -50,31 +63,34 @@ def safe_norm(v: torch.Tensor, dim: int = -1, keepdim: bool = False) -> torch.Te
     return torch.where(positive, root, torch.zeros_like(sq))
 
 
-def _series_or_closed_form(
-    x: torch.Tensor, coeffs: Sequence[float], closed: Callable[[torch.Tensor], torch.Tensor]
-) -> torch.Tensor:
-    """sum_i coeffs[i] x^(2i) where |x| is small, closed(x) elsewhere, with finite gradients."""
-    small = x.abs() < _SERIES_BELOW
+def _series(
+    x: torch.Tensor, coeffs: list[float], below: float = _SERIES_BELOW
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where |x| < ``below``, sum_i coeffs[i] x^(2i), to replace a closed form of x there.
+
+    Returns:
+        the (...) mask of small values, the series, and x with its small values set to 1, for
+        the closed form: it never sees the small values, so neither it nor its gradient
+        divides by ~0.
+    """
+    small = x.abs() < below
     x2 = x * x
     series = torch.full_like(x, coeffs[-1])
-    for c in reversed(coeffs[:-1]):
-        series = series * x2 + c
-    # the closed form never sees the small values, so neither it nor its gradient divides by ~0
-    return torch.where(small, series, closed(torch.where(small, torch.ones_like(x), x)))
+    for i in range(len(coeffs) - 2, -1, -1):
+        series = series * x2 + coeffs[i]
+    return small, series, torch.where(small, torch.ones_like(x), x)
 
 
 def sinc(x: torch.Tensor) -> torch.Tensor:
     """sin(x) / x (1 at 0), accurate with accurate gradients near 0. Any shape."""
-    return _series_or_closed_form(
-        x, (1.0, -1.0 / 6, 1.0 / 120, -1.0 / 5040), lambda t: torch.sin(t) / t
-    )
+    small, series, t = _series(x, [1.0, -1.0 / 6, 1.0 / 120, -1.0 / 5040])
+    return torch.where(small, series, torch.sin(t) / t)
 
 
 def x_minus_sin_over_cube(x: torch.Tensor) -> torch.Tensor:
     """(x - sin x) / x^3 (1/6 at 0), accurate with accurate gradients near 0. Any shape."""
-    return _series_or_closed_form(
-        x, (1.0 / 6, -1.0 / 120, 1.0 / 5040, -1.0 / 362880), lambda t: (t - torch.sin(t)) / t**3
-    )
+    small, series, t = _series(x, [1.0 / 6, -1.0 / 120, 1.0 / 5040, -1.0 / 362880])
+    return torch.where(small, series, (t - torch.sin(t)) / t**3)
 
 
 def homogeneous(linear: torch.Tensor, translation: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,8 @@
 Conventions (those of PyTorch3D): rotation matrices act on column vectors (``R @ v``);
 quaternions are (w, x, y, z) with the real part first; an axis-angle vector is the unit axis
 times the angle in radians (right-hand rule). Every function accepts any number of leading batch
-dimensions, written ``...``.
+dimensions, written ``...``. Every function is scriptable with ``torch.jit.script``, as
+PyTorch3D's are.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from r3d._checks import describe
 from r3d.errors import InputError
 from r3d.transforms._common import check_shape, safe_norm, sinc
 
-_AXES = "XYZ"
-
-
 # ---- quaternions ---------------------------------------------------------------------------
 
 
@@ -31,7 +29,7 @@ def quaternion_to_matrix(quaternions: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 3, 3) rotation matrices.
     """
-    check_shape("quaternion_to_matrix", "quaternions", quaternions, (4,))
+    check_shape("quaternion_to_matrix", "quaternions", quaternions, [4])
     w, x, y, z = quaternions.unbind(-1)
     s = 2.0 / (quaternions * quaternions).sum(-1)
     entries = (
@@ -39,7 +37,7 @@ def quaternion_to_matrix(quaternions: torch.Tensor) -> torch.Tensor:
         s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w),
         s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y),
     )  # fmt: skip
-    return torch.stack(entries, -1).reshape(quaternions.shape[:-1] + (3, 3))
+    return torch.stack(entries, -1).reshape(list(quaternions.shape[:-1]) + [3, 3])
 
 
 def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
@@ -53,8 +51,10 @@ def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 4) quaternions, real part first and >= 0.
     """
-    check_shape("matrix_to_quaternion", "matrix", matrix, (3, 3))
-    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = (r.unbind(-1) for r in matrix.unbind(-2))
+    check_shape("matrix_to_quaternion", "matrix", matrix, [3, 3])
+    m00, m01, m02 = matrix[..., 0, 0], matrix[..., 0, 1], matrix[..., 0, 2]
+    m10, m11, m12 = matrix[..., 1, 0], matrix[..., 1, 1], matrix[..., 1, 2]
+    m20, m21, m22 = matrix[..., 2, 0], matrix[..., 2, 1], matrix[..., 2, 2]
     # 4 w^2, 4 x^2, 4 y^2, 4 z^2 for a rotation; they add up to 4 for any matrix
     squares = torch.stack(
         (1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22), -1
@@ -70,7 +70,7 @@ def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
         -2,
     )
     best = squares.argmax(-1, keepdim=True)
-    chosen = torch.gather(candidates, -2, best[..., None].expand(best.shape + (4,)))[..., 0, :]
+    chosen = torch.gather(candidates, -2, best[..., None].expand(list(best.shape) + [4]))[..., 0, :]
     # the largest of four numbers adding up to 4 is at least 1: a well-conditioned division
     q = chosen / (2 * torch.sqrt(torch.gather(squares, -1, best)))
     return standardize_quaternion(q)
@@ -84,7 +84,7 @@ def standardize_quaternion(quaternions: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 4).
     """
-    check_shape("standardize_quaternion", "quaternions", quaternions, (4,))
+    check_shape("standardize_quaternion", "quaternions", quaternions, [4])
     return torch.where(quaternions[..., :1] < 0, -quaternions, quaternions)
 
 
@@ -96,8 +96,8 @@ def quaternion_raw_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 4).
     """
-    check_shape("quaternion_raw_multiply", "a", a, (4,))
-    check_shape("quaternion_raw_multiply", "b", b, (4,))
+    check_shape("quaternion_raw_multiply", "a", a, [4])
+    check_shape("quaternion_raw_multiply", "b", b, [4])
     aw, ax, ay, az = a.unbind(-1)
     bw, bx, by, bz = b.unbind(-1)
     return torch.stack(
@@ -130,8 +130,10 @@ def quaternion_invert(quaternion: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 4).
     """
-    check_shape("quaternion_invert", "quaternion", quaternion, (4,))
-    return quaternion * quaternion.new_tensor([1.0, -1.0, -1.0, -1.0])
+    check_shape("quaternion_invert", "quaternion", quaternion, [4])
+    return quaternion * torch.tensor(
+        [1.0, -1.0, -1.0, -1.0], dtype=quaternion.dtype, device=quaternion.device
+    )
 
 
 def quaternion_apply(quaternion: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
@@ -143,8 +145,8 @@ def quaternion_apply(quaternion: torch.Tensor, point: torch.Tensor) -> torch.Ten
     Returns:
         (..., 3) rotated points.
     """
-    check_shape("quaternion_apply", "quaternion", quaternion, (4,))
-    check_shape("quaternion_apply", "point", point, (3,))
+    check_shape("quaternion_apply", "quaternion", quaternion, [4])
+    check_shape("quaternion_apply", "point", point, [3])
     pure = torch.cat([torch.zeros_like(point[..., :1]), point], -1)
     rotated = quaternion_raw_multiply(
         quaternion_raw_multiply(quaternion, pure), quaternion_invert(quaternion)
@@ -163,7 +165,7 @@ def axis_angle_to_quaternion(axis_angle: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 4) quaternions, real part first (negative for angles above pi).
     """
-    check_shape("axis_angle_to_quaternion", "axis_angle", axis_angle, (3,))
+    check_shape("axis_angle_to_quaternion", "axis_angle", axis_angle, [3])
     half = safe_norm(axis_angle, keepdim=True) / 2
     # sin(angle / 2) / angle = sinc(angle / 2) / 2, with finite gradients at angle 0
     return torch.cat([torch.cos(half), axis_angle * (sinc(half) / 2)], -1)
@@ -178,55 +180,64 @@ def quaternion_to_axis_angle(quaternions: torch.Tensor) -> torch.Tensor:
         (..., 3) axis times angle; the angle is in [0, pi] for quaternions with a non-negative
         real part and in (pi, 2 pi) otherwise.
     """
-    check_shape("quaternion_to_axis_angle", "quaternions", quaternions, (4,))
+    check_shape("quaternion_to_axis_angle", "quaternions", quaternions, [4])
     vector = quaternions[..., 1:]
     half = torch.atan2(safe_norm(vector, keepdim=True), quaternions[..., :1])
     # angle * axis = 2 half * vector / sin(half)
     return 2 * vector / sinc(half)
 
 
-def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
+def axis_angle_to_matrix(axis_angle: torch.Tensor, fast: bool = False) -> torch.Tensor:
     """Rotation matrices of axis-angle vectors (the exponential map of SO(3)).
 
     Args:
         axis_angle: (..., 3) axis times angle in radians.
+        fast: accepted for PyTorch3D compatibility and ignored. PyTorch3D's fast path applies
+            Rodrigues' formula directly; r3d's one path is exact to rounding at every angle,
+            with finite gradients at 0, and gives the same matrices.
     Returns:
         (..., 3, 3) rotation matrices.
     """
-    check_shape("axis_angle_to_matrix", "axis_angle", axis_angle, (3,))
+    check_shape("axis_angle_to_matrix", "axis_angle", axis_angle, [3])
     return quaternion_to_matrix(axis_angle_to_quaternion(axis_angle))
 
 
-def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
+def matrix_to_axis_angle(matrix: torch.Tensor, fast: bool = False) -> torch.Tensor:
     """Axis-angle vectors of rotation matrices (the logarithm map of SO(3)).
 
     Stable near 0 and near pi, where it goes through :func:`matrix_to_quaternion`.
 
     Args:
         matrix: (..., 3, 3) rotation matrices.
+        fast: accepted for PyTorch3D compatibility and ignored: PyTorch3D's fast path (an
+            arccos of the trace) loses accuracy near 0 and pi, r3d's one path does not.
     Returns:
         (..., 3) axis times angle, the angle in [0, pi].
     """
-    check_shape("matrix_to_axis_angle", "matrix", matrix, (3, 3))
+    check_shape("matrix_to_axis_angle", "matrix", matrix, [3, 3])
     return quaternion_to_axis_angle(matrix_to_quaternion(matrix))
 
 
 # ---- Euler angles --------------------------------------------------------------------------
 
 
-def _check_convention(op: str, convention: object) -> str:
-    ok = (
-        isinstance(convention, str)
-        and len(convention) == 3
-        and all(c in _AXES for c in convention)
-        and convention[0] != convention[1] != convention[2]
-    )
+def _check_convention(op: str, convention: str) -> str:
+    if not torch.jit.is_scripting() and not isinstance(convention, str):
+        convention = repr(convention)  # a str, so that the message below names it
+    ok = len(convention) == 3 and convention[0] != convention[1] != convention[2]
+    for c in convention:
+        ok = ok and _axis_index(c) >= 0
     if not ok:
         raise InputError(
             f"{op}: convention must be 3 letters from 'X', 'Y', 'Z' with no letter equal to the "
-            f"next (e.g. 'XYZ', 'ZYX', 'XYX'), got {convention!r}"
+            f"next (e.g. 'XYZ', 'ZYX', 'XYX'), got '{convention}'"
         )
     return convention
+
+
+def _axis_index(axis: str) -> int:
+    """0, 1 or 2 for "X", "Y" or "Z"; -1 for anything else."""
+    return "XYZ".find(axis) if len(axis) == 1 else -1
 
 
 def _axis_angle_rotation(axis: str, angle: torch.Tensor) -> torch.Tensor:
@@ -240,7 +251,7 @@ def _axis_angle_rotation(axis: str, angle: torch.Tensor) -> torch.Tensor:
         entries = (c, zero, s, zero, one, zero, -s, zero, c)
     else:
         entries = (c, -s, zero, s, c, zero, zero, zero, one)
-    return torch.stack(entries, -1).reshape(angle.shape + (3, 3))
+    return torch.stack(entries, -1).reshape(list(angle.shape) + [3, 3])
 
 
 def euler_angles_to_matrix(euler_angles: torch.Tensor, convention: str) -> torch.Tensor:
@@ -256,10 +267,13 @@ def euler_angles_to_matrix(euler_angles: torch.Tensor, convention: str) -> torch
     Returns:
         (..., 3, 3) rotation matrices.
     """
-    check_shape("euler_angles_to_matrix", "euler_angles", euler_angles, (3,))
+    check_shape("euler_angles_to_matrix", "euler_angles", euler_angles, [3])
     _check_convention("euler_angles_to_matrix", convention)
-    a, b, c = (_axis_angle_rotation(ax, t) for ax, t in zip(convention, euler_angles.unbind(-1)))
-    return a @ b @ c
+    return (
+        _axis_angle_rotation(convention[0], euler_angles[..., 0])
+        @ _axis_angle_rotation(convention[1], euler_angles[..., 1])
+        @ _axis_angle_rotation(convention[2], euler_angles[..., 2])
+    )
 
 
 def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tensor:
@@ -272,24 +286,22 @@ def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tenso
         (..., 3) angles in radians: the first and last in [-pi, pi], the middle one in
         [-pi/2, pi/2] for Tait-Bryan conventions and in [0, pi] for proper Euler ones.
     """
-    check_shape("matrix_to_euler_angles", "matrix", matrix, (3, 3))
+    check_shape("matrix_to_euler_angles", "matrix", matrix, [3, 3])
     _check_convention("matrix_to_euler_angles", convention)
-    i, j, k = (_AXES.index(c) for c in convention)
+    i, j, k = (_axis_index(convention[0]), _axis_index(convention[1]),
+               _axis_index(convention[2]))
     # +1 when the first two axes are in cyclic order (X then Y, Y then Z, Z then X)
     s = 1.0 if (j - i) % 3 == 1 else -1.0
-
-    def m(r: int, c: int) -> torch.Tensor:
-        return matrix[..., r, c]
-
+    m = matrix
     if i != k:  # Tait-Bryan: i, j, k are the three axes
-        first = torch.atan2(-s * m(j, k), m(k, k))
-        middle = torch.atan2(s * m(i, k), torch.hypot(m(i, i), m(i, j)))
-        last = torch.atan2(-s * m(i, j), m(i, i))
+        first = torch.atan2(-s * m[..., j, k], m[..., k, k])
+        middle = torch.atan2(s * m[..., i, k], torch.hypot(m[..., i, i], m[..., i, j]))
+        last = torch.atan2(-s * m[..., i, j], m[..., i, i])
     else:  # proper Euler: l is the axis not named
         l = 3 - i - j
-        first = torch.atan2(m(j, i), -s * m(l, i))
-        middle = torch.atan2(torch.hypot(m(i, j), m(i, l)), m(i, i))
-        last = torch.atan2(m(i, j), s * m(i, l))
+        first = torch.atan2(m[..., j, i], -s * m[..., l, i])
+        middle = torch.atan2(torch.hypot(m[..., i, j], m[..., i, l]), m[..., i, i])
+        last = torch.atan2(m[..., i, j], s * m[..., i, l])
     return torch.stack((first, middle, last), -1)
 
 
@@ -307,7 +319,7 @@ def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 3, 3) rotation matrices.
     """
-    check_shape("rotation_6d_to_matrix", "d6", d6, (6,))
+    check_shape("rotation_6d_to_matrix", "d6", d6, [6])
     a1, a2 = d6[..., :3], d6[..., 3:]
     b1 = F.normalize(a1, dim=-1)
     b2 = F.normalize(a2 - (b1 * a2).sum(-1, keepdim=True) * b1, dim=-1)
@@ -322,7 +334,7 @@ def matrix_to_rotation_6d(matrix: torch.Tensor) -> torch.Tensor:
     Returns:
         (..., 6), a new tensor.
     """
-    check_shape("matrix_to_rotation_6d", "matrix", matrix, (3, 3))
+    check_shape("matrix_to_rotation_6d", "matrix", matrix, [3, 3])
     return torch.cat((matrix[..., 0, :], matrix[..., 1, :]), -1)
 
 
@@ -333,7 +345,6 @@ def random_quaternions(
     n: int,
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
-    *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Unit quaternions uniformly distributed over the rotations.
@@ -345,17 +356,22 @@ def random_quaternions(
     Returns:
         (n, 4) quaternions, real part first and >= 0.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise InputError(f"random_quaternions: n must be a non-negative int, got {describe(n)}")
-    q = torch.randn((int(n), 4), dtype=dtype, device=device, generator=generator)
-    return standardize_quaternion(q / q.norm(dim=-1, keepdim=True))
+    if not torch.jit.is_scripting():
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise InputError(
+                f"random_quaternions: n must be a non-negative int, got {describe(n)}")
+    if n < 0:
+        raise InputError(f"random_quaternions: n must be a non-negative int, got {n}")
+    if isinstance(device, str):
+        device = torch.device(device)
+    q = torch.randn([int(n), 4], dtype=dtype, device=device, generator=generator)
+    return standardize_quaternion(q / torch.linalg.vector_norm(q, dim=-1, keepdim=True))
 
 
 def random_rotations(
     n: int,
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
-    *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Rotation matrices uniformly distributed over SO(3).
@@ -365,13 +381,12 @@ def random_rotations(
     Returns:
         (n, 3, 3).
     """
-    return quaternion_to_matrix(random_quaternions(n, dtype, device, generator=generator))
+    return quaternion_to_matrix(random_quaternions(n, dtype, device, generator))
 
 
 def random_rotation(
     dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
-    *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """One rotation matrix drawn uniformly from SO(3).
@@ -381,4 +396,4 @@ def random_rotation(
     Returns:
         (3, 3).
     """
-    return random_rotations(1, dtype, device, generator=generator)[0]
+    return random_rotations(1, dtype, device, generator)[0]

@@ -47,7 +47,7 @@ def se3_exp_map(log_transform: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
         (N, 4, 4) row-vector transforms: R^T in the top-left block, the translation in the
         last row, (0, 0, 0, 1) in the last column.
     """
-    check_shape("se3_exp_map", "log_transform", log_transform, (6,), batched=True)
+    check_shape("se3_exp_map", "log_transform", log_transform, [6], batched=True)
     v, w = log_transform[:, :3], log_transform[:, 3:]
     R = so3_exp_map(w)
     t = (_left_jacobian(w) @ v[:, :, None])[:, :, 0]
@@ -66,9 +66,10 @@ def se3_log_map(
     Returns:
         (N, 6): translational part, then axis times angle (angle in [0, pi]).
     """
-    check_shape("se3_log_map", "transform", transform, (4, 4), batched=True)
+    check_shape("se3_log_map", "transform", transform, [4, 4], batched=True)
     last_column = transform[:, :, 3]
-    if bool((last_column != last_column.new_tensor([0.0, 0.0, 0.0, 1.0])).any()):
+    expected = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=transform.dtype, device=transform.device)
+    if bool((last_column != expected).any()):
         raise InputError(
             "se3_log_map: transform must be row-vector transforms with last column (0, 0, 0, 1)"
             " (translation in the last row); got another last column"

@@ -2,7 +2,8 @@
 
 Rotation matrices act on column vectors, as in :mod:`r3d.transforms.rotation_conversions`.
 Every function here has finite gradients everywhere, the identity and 180-degree rotations
-included: the maps go through quaternions and use series expansions near angle 0.
+included: the maps go through quaternions and use series expansions near angle 0. All are
+scriptable with ``torch.jit.script``, as PyTorch3D's are.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ __all__ = [
     "so3_rotation_angle",
 ]
 
-_SKEW_TOL = 1e-5
-
-
 def hat(v: torch.Tensor) -> torch.Tensor:
     """Skew-symmetric matrices of 3-vectors: ``hat(v) @ u == cross(v, u)``.
 
@@ -36,7 +34,7 @@ def hat(v: torch.Tensor) -> torch.Tensor:
     Returns:
         (N, 3, 3).
     """
-    check_shape("hat", "v", v, (3,), batched=True)
+    check_shape("hat", "v", v, [3], batched=True)
     x, y, z = v.unbind(-1)
     zero = torch.zeros_like(x)
     return torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), -1).view(v.shape[0], 3, 3)
@@ -50,10 +48,11 @@ def hat_inv(h: torch.Tensor) -> torch.Tensor:
     Returns:
         (N, 3).
     """
-    check_shape("hat_inv", "h", h, (3, 3), batched=True)
-    if h.numel() and float((h + h.transpose(1, 2)).abs().max()) > _SKEW_TOL:
+    check_shape("hat_inv", "h", h, [3, 3], batched=True)
+    tol = 1e-5  # a literal: scripted functions cannot read module constants
+    if h.numel() > 0 and float((h + h.transpose(1, 2)).abs().max()) > tol:
         raise InputError(
-            f"hat_inv: h must hold skew-symmetric matrices (|h + h^T| <= {_SKEW_TOL}), "
+            f"hat_inv: h must hold skew-symmetric matrices (|h + h^T| <= {tol}), "
             "got a matrix that is not"
         )
     return torch.stack((h[:, 2, 1], h[:, 0, 2], h[:, 1, 0]), -1)
@@ -69,7 +68,7 @@ def so3_exp_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
     Returns:
         (N, 3, 3) rotation matrices.
     """
-    check_shape("so3_exp_map", "log_rot", log_rot, (3,), batched=True)
+    check_shape("so3_exp_map", "log_rot", log_rot, [3], batched=True)
     return axis_angle_to_matrix(log_rot)
 
 
@@ -105,7 +104,7 @@ def so3_log_map(R: torch.Tensor, eps: float = 0.0001, cos_bound: float = 1e-4) -
     Returns:
         (N, 3) axis times angle, the angle in [0, pi].
     """
-    check_shape("so3_log_map", "R", R, (3, 3), batched=True)
+    check_shape("so3_log_map", "R", R, [3, 3], batched=True)
     _check_trace("so3_log_map", R, eps)
     return matrix_to_axis_angle(R)
 
@@ -127,11 +126,11 @@ def so3_rotation_angle(
     Returns:
         (N,) angles in [0, pi] (or their cosines).
     """
-    check_shape("so3_rotation_angle", "R", R, (3, 3), batched=True)
+    check_shape("so3_rotation_angle", "R", R, [3, 3], batched=True)
     cos = (_check_trace("so3_rotation_angle", R, eps) - 1) / 2
     if cos_angle:
         return cos
-    sin = safe_norm((R - R.transpose(1, 2)) / 2, dim=(1, 2)) / 2**0.5
+    sin = safe_norm(((R - R.transpose(1, 2)) / 2).reshape(-1, 9)) / 2**0.5
     return torch.atan2(sin, cos)
 
 
@@ -150,12 +149,12 @@ def so3_relative_angle(
     Returns:
         (N,) angles in [0, pi] (or their cosines).
     """
-    check_shape("so3_relative_angle", "R1", R1, (3, 3), batched=True)
-    check_shape("so3_relative_angle", "R2", R2, (3, 3), batched=True)
+    check_shape("so3_relative_angle", "R1", R1, [3, 3], batched=True)
+    check_shape("so3_relative_angle", "R2", R2, [3, 3], batched=True)
     if R1.shape != R2.shape:
         raise InputError(
-            f"so3_relative_angle: R1 and R2 must have the same shape, got {tuple(R1.shape)} "
-            f"and {tuple(R2.shape)}"
+            f"so3_relative_angle: R1 and R2 must have the same shape, got {list(R1.shape)} "
+            f"and {list(R2.shape)}"
         )
     return so3_rotation_angle(
         R1 @ R2.transpose(1, 2), eps=eps, cos_angle=cos_angle, cos_bound=cos_bound
@@ -170,6 +169,6 @@ def _check_trace(op: str, R: torch.Tensor, eps: float) -> torch.Tensor:
         i = int(bad.nonzero()[0, 0])
         raise InputError(
             f"{op}: R must hold rotation matrices, whose trace lies in [-1, 3] (to within "
-            f"eps={eps}); matrix {i} has trace {float(trace[i]):.6g}"
+            f"eps={eps}); matrix {i} has trace {float(trace[i])}"
         )
     return trace

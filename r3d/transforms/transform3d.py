@@ -208,7 +208,7 @@ class Transform3d:
             raise InputError(
                 f"{op}: {name} must be a tensor of shape (P, 3) or (N, P, 3), got {describe(x)}"
             )
-        check_shape(op, name, x, (3,))
+        check_shape(op, name, x, [3])
         if x.dtype != self.dtype or x.device != self.device:
             raise InputError(
                 f"{op}: {name} must have the transform's dtype {self.dtype} and device "
