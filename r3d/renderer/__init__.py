@@ -40,7 +40,13 @@ from r3d.renderer.implicit import (
     ray_bundle_to_ray_points,
     ray_bundle_variables_to_ray_points,
 )
-from r3d.renderer.lighting import AmbientLights, DirectionalLights, PointLights
+from r3d.renderer.lighting import (
+    AmbientLights,
+    DirectionalLights,
+    PointLights,
+    diffuse,
+    specular,
+)
 from r3d.renderer.materials import Materials
 from r3d.renderer.mesh import (
     DepthShader,
@@ -81,6 +87,7 @@ from r3d.renderer.points import (
     rasterize_points,
     weighted_sum,
 )
+from r3d.renderer.properties import TensorProperties
 
 __all__ = [
     "AbsorptionOnlyRaymarcher",
@@ -129,12 +136,14 @@ __all__ = [
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",
+    "TensorProperties",
     "TexturesVertex",
     "VolumeRenderer",
     "VolumeSampler",
     "alpha_composite",
     "camera_position_from_spherical_angles",
     "cameras_from_opencv_projection",
+    "diffuse",
     "apply_lighting",
     "flat_shading",
     "get_ndc_to_screen_transform",
@@ -153,5 +162,6 @@ __all__ = [
     "ray_bundle_variables_to_ray_points",
     "sigmoid_alpha_blend",
     "softmax_rgb_blend",
+    "specular",
     "weighted_sum",
 ]

@@ -34,7 +34,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from r3d._checks import describe
+from r3d._checks import check_index_vector, describe
 from r3d.errors import InputError
 from r3d.transforms import Rotate, Scale, Transform3d, Translate
 from r3d.transforms._common import broadcast_batch
@@ -83,8 +83,9 @@ def _broadcast(
 
     Args:
         specs: name -> (value, trailing shape); a value is a tensor, number or nested sequence
-            of shape ``trailing`` (one item) or (N, *trailing); N = 1 broadcasts.
-        device: default: that of the first tensor not on the CPU, else the CPU.
+            of shape ``trailing`` (one item) or (N, *trailing); N = 1 broadcasts. A None in
+            ``trailing`` matches any size (a colour's channel count C).
+        device: default: see :func:`default_device`.
         dtype: default: the floating-point dtypes of the values promoted together, float32 at
             least (numbers and sequences count as float32).
     Returns:
@@ -94,21 +95,36 @@ def _broadcast(
     if dtype is None:
         floats = [t.dtype for t in values.values() if t.is_floating_point()]
         dtype = functools.reduce(torch.promote_types, floats, torch.float32)
-    if device is None:
-        device = next((t.device for t in values.values() if t.device.type != "cpu"), "cpu")
+    device = default_device(values.values(), device)
     out = {}
     for name, (_, trailing) in specs.items():
         t = values[name]
-        if tuple(t.shape) == trailing:
+        if _fits(t.shape, trailing):
             t = t[None]
-        elif t.dim() != len(trailing) + 1 or tuple(t.shape[1:]) != trailing:
-            batched = "(N" + "".join(f", {d}" for d in trailing) + ("" if trailing else ",") + ")"
-            raise InputError(
-                f"{op}: {name} must have shape {trailing} or {batched}, got {describe(t)}"
-            )
+        elif t.dim() != len(trailing) + 1 or not _fits(t.shape[1:], trailing):
+            one = "(" + ", ".join("C" if d is None else str(d) for d in trailing) + \
+                ("," if len(trailing) == 1 else "") + ")"
+            batched = "(N" + "".join(f", {'C' if d is None else d}" for d in trailing) + \
+                ("" if trailing else ",") + ")"
+            raise InputError(f"{op}: {name} must have shape {one} or {batched}, got {describe(t)}")
         out[name] = t.to(dtype=dtype, device=device)
     n = broadcast_batch(op, f"the batch sizes of {', '.join(out)}", [len(t) for t in out.values()])
     return {name: t.expand(n, *t.shape[1:]) for name, t in out.items()}
+
+
+def _fits(shape: torch.Size, trailing: tuple[int | None, ...]) -> bool:
+    """Whether shape is ``trailing``, None there matching any size."""
+    return len(shape) == len(trailing) and all(
+        want is None or got == want for got, want in zip(shape, trailing)
+    )
+
+
+def default_device(tensors, device: torch.device | str | None = None) -> torch.device:
+    """``device`` if given, else that of the first of ``tensors`` not on the CPU, else the
+    CPU."""
+    if device is None:
+        device = next((t.device for t in tensors if t.device.type != "cpu"), "cpu")
+    return torch.device(device)
 
 
 def _image_size(op: str, image_size: object, cameras: CamerasBase) -> torch.Tensor:
@@ -226,6 +242,20 @@ class CamerasBase:
     def clone(self) -> CamerasBase:
         """A copy with cloned parameter tensors."""
         return self._rebuild(torch.clone)
+
+    def isempty(self) -> bool:
+        """Whether the batch holds no cameras."""
+        return self._N == 0
+
+    def gather_props(self, batch_idx: torch.Tensor) -> CamerasBase:
+        """Makes these N cameras, in place, the cameras ``batch_idx`` (B,) int64 (PyTorch3D's
+        TensorProperties method, which shaders use to light packed vertices: ``batch_idx =
+        meshes.verts_packed_to_mesh_idx()``). One camera stays as it is (it broadcasts).
+        Returns self."""
+        check_index_vector(f"{type(self).__name__}.gather_props", "batch_idx", batch_idx)
+        if self._N > 1:
+            self.__dict__.update(self[batch_idx].__dict__)
+        return self
 
     def with_pose(self, R: torch.Tensor, T: torch.Tensor) -> CamerasBase:
         """Cameras of the same class and intrinsics with world-to-view rotations ``R``

@@ -216,8 +216,8 @@ def rasterize_meshes(
             the image size and K; CUDA: 8, 16 or 32 from the image size and the faces' screen
             size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
             than the image is rounded down to 8, 16 or 32. Results never depend on it.
-        max_faces_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility; r3d's bins grow
-            to hold every face, so it never drops faces and needs no limit.
+        max_faces_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility;
+            r3d's bins grow to hold every face, so it never drops faces and needs no limit.
         perspective_correct: correct the barycentrics for perspective (vertex z is the depth).
             The correction divides by the face's interpolated 1/z at the pixel (times the
             corners' depths); a pixel outside a face but within blur_radius of it can see the
