@@ -29,7 +29,8 @@ centre, sees the pose just rendered). A keyword the cameras do not know raises I
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,13 +44,18 @@ __all__ = [
     "CamerasBase",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
+    "OpenGLOrthographicCameras",
+    "OpenGLPerspectiveCameras",
     "OrthographicCameras",
     "PerspectiveCameras",
+    "SfMOrthographicCameras",
+    "SfMPerspectiveCameras",
     "camera_position_from_spherical_angles",
     "get_ndc_to_screen_transform",
     "get_screen_to_ndc_transform",
     "get_world_to_view_transform",
     "look_at_rotation",
+    "join_cameras_as_batch",
     "look_at_view_transform",
 ]
 
@@ -139,6 +145,11 @@ def _image_size(op: str, image_size: object, cameras: CamerasBase) -> torch.Tens
 def _check_image_size(op: str, size: torch.Tensor) -> None:
     if bool((size < 1).any()):
         raise InputError(f"{op}: image_size must be at least 1, got {size.tolist()}")
+
+
+def _as_float(cameras: CamerasBase, value: object) -> torch.Tensor:
+    """value (a number, sequence or tensor) as a tensor of the cameras' dtype and device."""
+    return torch.as_tensor(value, dtype=cameras.dtype, device=cameras.device)
 
 
 def _calibration(like: torch.Tensor, entries: dict[tuple[int, int], object]) -> torch.Tensor:
@@ -510,19 +521,31 @@ class FoVPerspectiveCameras(CamerasBase):
             )
         self.degrees = degrees
 
-    def _calibration_matrix(self) -> torch.Tensor:
-        fov = torch.deg2rad(self.fov) if self.degrees else self.fov
-        t = torch.tan(fov / 2)
-        n, f = self.znear, self.zfar
+    def compute_projection_matrix(
+        self, znear, zfar, fov, aspect_ratio, degrees: bool
+    ) -> torch.Tensor:
+        """The (N, 4, 4) column-vector projection (above) of the given parameters, each a
+        number or an (N,) tensor (PyTorch3D's method; the projection of the cameras themselves
+        is ``compute_projection_matrix(cams.znear, cams.zfar, cams.fov, cams.aspect_ratio,
+        cams.degrees)``, and a subclass may override it)."""
+        znear, zfar, fov, aspect_ratio = (
+            _as_float(self, x) for x in (znear, zfar, fov, aspect_ratio)
+        )
+        t = torch.tan((torch.deg2rad(fov) if degrees else fov) / 2)
         return _calibration(
             self.R,
             {
-                (0, 0): 1 / (t * self.aspect_ratio),
+                (0, 0): 1 / (t * aspect_ratio),
                 (1, 1): 1 / t,
-                (2, 2): f / (f - n),
-                (2, 3): -f * n / (f - n),
+                (2, 2): zfar / (zfar - znear),
+                (2, 3): -zfar * znear / (zfar - znear),
                 (3, 2): 1.0,
             },
+        )
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        return self.compute_projection_matrix(
+            self.znear, self.zfar, self.fov, self.aspect_ratio, self.degrees
         )
 
 
@@ -574,20 +597,33 @@ class FoVOrthographicCameras(CamerasBase):
             scale_xyz=(scale_xyz, (3,)),
         )
 
-    def _calibration_matrix(self) -> torch.Tensor:
-        width, height = self.max_x - self.min_x, self.max_y - self.min_y
-        depth = self.zfar - self.znear
+    def compute_projection_matrix(
+        self, znear, zfar, max_x, min_x, max_y, min_y, scale_xyz
+    ) -> torch.Tensor:
+        """The (N, 4, 4) column-vector projection (above) of the given parameters: numbers or
+        (N,) tensors, and scale_xyz (N, 3) or (3,) (PyTorch3D's method and argument order; a
+        subclass may override it)."""
+        znear, zfar, max_x, min_x, max_y, min_y, scale = (
+            _as_float(self, x) for x in (znear, zfar, max_x, min_x, max_y, min_y, scale_xyz)
+        )
+        width, height, depth = max_x - min_x, max_y - min_y, zfar - znear
         return _calibration(
             self.R,
             {
-                (0, 0): 2 * self.scale_xyz[:, 0] / width,
-                (1, 1): 2 * self.scale_xyz[:, 1] / height,
-                (2, 2): self.scale_xyz[:, 2] / depth,
-                (0, 3): -(self.max_x + self.min_x) / width,
-                (1, 3): -(self.max_y + self.min_y) / height,
-                (2, 3): -self.znear / depth,
+                (0, 0): 2 * scale[..., 0] / width,
+                (1, 1): 2 * scale[..., 1] / height,
+                (2, 2): scale[..., 2] / depth,
+                (0, 3): -(max_x + min_x) / width,
+                (1, 3): -(max_y + min_y) / height,
+                (2, 3): -znear / depth,
                 (3, 3): 1.0,
             },
+        )
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        return self.compute_projection_matrix(
+            self.znear, self.zfar, self.max_x, self.min_x, self.max_y, self.min_y,
+            self.scale_xyz,
         )
 
 
@@ -711,6 +747,102 @@ class OrthographicCameras(_SfMCameras):
         return _calibration(
             self.R, {(0, 0): fx, (1, 1): fy, (0, 3): px, (1, 3): py, (2, 2): 1.0, (3, 3): 1.0}
         )
+
+
+# ---- batches and PyTorch3D's deprecated names ---------------------------------------------------
+
+
+def join_cameras_as_batch(cameras_list: Sequence[CamerasBase]) -> CamerasBase:
+    """One batch of the cameras in cameras_list, in order (PyTorch3D's function).
+
+    Args:
+        cameras_list: cameras of one class and device, each a batch of one or more. Their
+            shared arguments (``degrees``, ``in_ndc``) must agree, and an optional parameter
+            (``K``, ``image_size``) must be given for all or none.
+    Returns:
+        cameras of that class whose parameters are those of the inputs concatenated along the
+        batch.
+    """
+    op = "join_cameras_as_batch"
+    cameras_list = list(cameras_list) if isinstance(cameras_list, (list, tuple)) else None
+    if not cameras_list or not all(isinstance(c, CamerasBase) for c in cameras_list):
+        raise InputError(f"{op}: cameras_list must be a non-empty list of cameras")
+    first = cameras_list[0]
+    classes = {type(c).__name__ for c in cameras_list}
+    if len(classes) > 1:
+        raise InputError(f"{op}: the cameras must be of one class, got {sorted(classes)}")
+    devices = {str(c.device) for c in cameras_list}
+    if len(devices) > 1:
+        raise InputError(f"{op}: the cameras must be on one device, got {sorted(devices)}")
+    kwargs = {}
+    for arg, attr in first._SHARED.items():
+        values = [getattr(c, attr) for c in cameras_list]
+        if any(v != values[0] for v in values):
+            raise InputError(f"{op}: {arg} must be the same for all cameras, got {values}")
+        kwargs[arg] = values[0]
+    for field in first._FIELDS:
+        values = [getattr(c, field) for c in cameras_list]
+        given = [v is not None for v in values]
+        if any(given) and not all(given):
+            raise InputError(f"{op}: {field} is given for some of the cameras only")
+        if all(given):
+            kwargs[field] = torch.cat(values)
+    return type(first)(**kwargs, device=first.device)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated (as in PyTorch3D): use {new}", PendingDeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def OpenGLPerspectiveCameras(
+    znear=1.0, zfar=100.0, aspect_ratio=1.0, fov=60.0, degrees: bool = True, R=_R, T=_T,
+    device=None,
+) -> FoVPerspectiveCameras:
+    """PyTorch3D's deprecated name: ``FoVPerspectiveCameras`` with the same arguments (but K).
+    Warns PendingDeprecationWarning."""
+    _deprecated("OpenGLPerspectiveCameras", "FoVPerspectiveCameras")
+    return FoVPerspectiveCameras(
+        znear=znear, zfar=zfar, aspect_ratio=aspect_ratio, fov=fov, degrees=degrees, R=R, T=T,
+        device=device,
+    )
+
+
+def OpenGLOrthographicCameras(
+    znear=1.0, zfar=100.0, top=1.0, bottom=-1.0, left=-1.0, right=1.0,
+    scale_xyz=((1.0, 1.0, 1.0),), R=_R, T=_T, device=None,
+) -> FoVOrthographicCameras:
+    """PyTorch3D's deprecated name: ``FoVOrthographicCameras`` with max_y = top,
+    min_y = bottom, max_x = right, min_x = left. Warns PendingDeprecationWarning."""
+    _deprecated("OpenGLOrthographicCameras", "FoVOrthographicCameras")
+    return FoVOrthographicCameras(
+        znear=znear, zfar=zfar, max_y=top, min_y=bottom, max_x=right, min_x=left,
+        scale_xyz=scale_xyz, R=R, T=T, device=device,
+    )
+
+
+def SfMPerspectiveCameras(
+    focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None
+) -> PerspectiveCameras:
+    """PyTorch3D's deprecated name: ``PerspectiveCameras`` in NDC with these arguments. Warns
+    PendingDeprecationWarning."""
+    _deprecated("SfMPerspectiveCameras", "PerspectiveCameras")
+    return PerspectiveCameras(
+        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+    )
+
+
+def SfMOrthographicCameras(
+    focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None
+) -> OrthographicCameras:
+    """PyTorch3D's deprecated name: ``OrthographicCameras`` in NDC with these arguments. Warns
+    PendingDeprecationWarning."""
+    _deprecated("SfMOrthographicCameras", "OrthographicCameras")
+    return OrthographicCameras(
+        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+    )
 
 
 # ---- NDC and screen ----------------------------------------------------------------------------
