@@ -28,6 +28,7 @@ from r3d.renderer.cameras import (
     look_at_rotation,
     look_at_view_transform,
 )
+from r3d.renderer.fisheyecameras import FishEyeCameras
 from r3d.renderer.implicit import (
     AbsorptionOnlyRaymarcher,
     EmissionAbsorptionRaymarcher,
@@ -103,6 +104,7 @@ __all__ = [
     "DepthShader",
     "DirectionalLights",
     "EmissionAbsorptionRaymarcher",
+    "FishEyeCameras",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
     "Fragments",
