@@ -267,7 +267,7 @@ def test_specular_takes_a_number_or_0d_shininess(shininess):
     # light at 45 degrees, normal +z, viewer straight above: cos(45 deg) ** 10
     normals = _fragment_like([0.0, 0.0, 1.0])
     points = torch.zeros(2, 4, 5, 1, 3)
-    lights = DirectionalLights(direction=[1.0, 0.0, 1.0])
+    lights = DirectionalLights(direction=[[1.0, 0.0, 1.0]])
     out = lights.specular(normals, points, torch.tensor([[0.0, 0.0, 5.0]]), shininess)
     torch.testing.assert_close(out, torch.full((2, 4, 5, 1, 3), 0.2 * math.cos(math.pi / 4) ** 10))
 
