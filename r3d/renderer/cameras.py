@@ -823,26 +823,26 @@ def OpenGLOrthographicCameras(
     )
 
 
-def SfMPerspectiveCameras(
-    focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None
-) -> PerspectiveCameras:
-    """PyTorch3D's deprecated name: ``PerspectiveCameras`` in NDC with these arguments. Warns
-    PendingDeprecationWarning."""
-    _deprecated("SfMPerspectiveCameras", "PerspectiveCameras")
-    return PerspectiveCameras(
-        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+def _sfm_alias(cls: type[_SfMCameras]) -> Callable[..., _SfMCameras]:
+    """PyTorch3D's deprecated ``SfM<cls>``: NDC cameras of class cls, with a warning."""
+    name = f"SfM{cls.__name__}"
+
+    def alias(focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None):
+        _deprecated(name, cls.__name__)
+        return cls(
+            focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+        )
+
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = (
+        f"PyTorch3D's deprecated name: ``{cls.__name__}`` in NDC with these arguments. Warns "
+        "PendingDeprecationWarning."
     )
+    return alias
 
 
-def SfMOrthographicCameras(
-    focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None
-) -> OrthographicCameras:
-    """PyTorch3D's deprecated name: ``OrthographicCameras`` in NDC with these arguments. Warns
-    PendingDeprecationWarning."""
-    _deprecated("SfMOrthographicCameras", "OrthographicCameras")
-    return OrthographicCameras(
-        focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
-    )
+SfMPerspectiveCameras = _sfm_alias(PerspectiveCameras)
+SfMOrthographicCameras = _sfm_alias(OrthographicCameras)
 
 
 # ---- NDC and screen ----------------------------------------------------------------------------
