@@ -194,11 +194,14 @@ class AmbientLights(TensorProperties):
     are.
 
     Args:
-        ambient_color: (C,) or (N, C): any number of channels C (3 for RGB).
+        ambient_color: (C,) or (N, C): any number of channels C (3 for RGB); None (PyTorch3D's
+            default) is white.
         device: where the parameters live.
     """
 
-    def __init__(self, ambient_color=((1.0, 1.0, 1.0),), device=None) -> None:
+    def __init__(self, ambient_color=None, device=None) -> None:
+        if ambient_color is None:
+            ambient_color = ((1.0, 1.0, 1.0),)
         self._init_params(device, ambient_color=(ambient_color, (None,)))
 
     def _zeros(self, normals: torch.Tensor, points: torch.Tensor | None) -> torch.Tensor:

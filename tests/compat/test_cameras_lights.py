@@ -362,6 +362,8 @@ def test_lights_and_materials_are_tensor_properties():
     for props in (PointLights(), DirectionalLights(), AmbientLights(), Materials()):
         assert isinstance(props, TensorProperties) and not props.isempty()
         assert props.clone().ambient_color is not props.ambient_color
+    # PyTorch3D's AmbientLights(ambient_color=None) is white
+    torch.testing.assert_close(AmbientLights(ambient_color=None).ambient_color, torch.ones(1, 3))
 
 
 # ---- C-channel materials and shading -----------------------------------------------------------
