@@ -149,7 +149,9 @@ def _check_image_size(op: str, size: torch.Tensor) -> None:
 
 def _as_float(cameras: CamerasBase, value: object) -> torch.Tensor:
     """value (a number, sequence or tensor) as a tensor of the cameras' dtype and device."""
-    return torch.as_tensor(value, dtype=cameras.dtype, device=cameras.device)
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype=cameras.dtype, device=cameras.device)
+    return torch.tensor(value, dtype=cameras.dtype, device=cameras.device)
 
 
 def _calibration(like: torch.Tensor, entries: dict[tuple[int, int], object]) -> torch.Tensor:
