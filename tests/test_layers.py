@@ -20,9 +20,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("r3d.transforms",),  # Transform3d, rotations, so3 / se3
     ("r3d._native",),  # the native bridge: one module per op family
     ("r3d.structures",),  # Meshes, Pointclouds, fragments, textures, the tensor kernels they use
-    ("r3d.ops", "r3d.utils"),  # operators on structures; ico_sphere, torus, checkerboard
+    ("r3d.ops",),  # operators on structures
     ("r3d.loss",),  # losses (Chamfer and point-mesh distances build on ops)
     ("r3d.renderer",),  # cameras, rasterisers, shaders, compositors, renderers
+    ("r3d.utils",),  # ico_sphere, torus; PyTorch3D's utils names of the camera conversions
     ("r3d.io", "r3d.models"),  # file formats; shape-prediction networks
     ("r3d.vis",),  # the HTML viewer and run reports
     ("r3d.schema",),  # recipe parsing helpers

@@ -404,7 +404,7 @@ def test_bad_arguments_name_the_argument():
     with pytest.raises(InputError, match="bin_size"):
         rasterize_meshes(meshes, bin_size=-2)
     with pytest.raises(InputError, match="max_faces_per_bin"):
-        rasterize_meshes(meshes, max_faces_per_bin=0)
+        rasterize_meshes(meshes, max_faces_per_bin=-1)
     with pytest.raises(InputError, match="meshes must be a Meshes"):
         rasterize_meshes(meshes.verts_packed())
     bad = Meshes([torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, math.nan], [0.0, 1.0, 1.0]])],

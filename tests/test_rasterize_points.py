@@ -247,7 +247,7 @@ def test_bad_arguments_name_the_argument():
         (dict(points_per_pixel=0), "points_per_pixel"),
         (dict(points_per_pixel=2.0), "points_per_pixel"),
         (dict(bin_size=-2), "bin_size"),
-        (dict(max_points_per_bin=0), "max_points_per_bin"),
+        (dict(max_points_per_bin=-1), "max_points_per_bin"),
         (dict(radius=-0.1), "radius"),
         (dict(radius=math.inf), "radius"),
         (dict(radius="big"), "radius"),

@@ -54,14 +54,14 @@ def test_specular_reflection_and_shininess():
     point = torch.zeros(1, 3)
     color = torch.tensor([1.0, 0.5, 0.25])
     along_reflection = torch.tensor([[-1.0, 0.0, 1.0]])
-    out = specular(point, normal, direction, along_reflection, color, torch.tensor([10.0]))
+    out = specular(point, normal, direction, color, along_reflection, torch.tensor([10.0]))
     torch.testing.assert_close(out, color[None])
     # viewer along the normal: cos(45 deg) ** shininess
-    out = specular(point, normal, direction, torch.tensor([[0.0, 0.0, 5.0]]), color,
+    out = specular(point, normal, direction, color, torch.tensor([[0.0, 0.0, 5.0]]),
                    torch.tensor([10.0]))
     torch.testing.assert_close(out, color[None] * math.cos(math.pi / 4) ** 10)
     # light behind the surface: nothing
-    out = specular(point, normal, -direction, along_reflection, color, torch.tensor([10.0]))
+    out = specular(point, normal, -direction, color, along_reflection, torch.tensor([10.0]))
     assert out.abs().max() == 0
 
 

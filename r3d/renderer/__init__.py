@@ -15,15 +15,21 @@ from r3d.renderer.cameras import (
     CamerasBase,
     FoVOrthographicCameras,
     FoVPerspectiveCameras,
+    OpenGLOrthographicCameras,
+    OpenGLPerspectiveCameras,
     OrthographicCameras,
     PerspectiveCameras,
+    SfMOrthographicCameras,
+    SfMPerspectiveCameras,
     camera_position_from_spherical_angles,
     get_ndc_to_screen_transform,
     get_screen_to_ndc_transform,
     get_world_to_view_transform,
+    join_cameras_as_batch,
     look_at_rotation,
     look_at_view_transform,
 )
+from r3d.renderer.fisheyecameras import FishEyeCameras
 from r3d.renderer.implicit import (
     AbsorptionOnlyRaymarcher,
     EmissionAbsorptionRaymarcher,
@@ -41,7 +47,13 @@ from r3d.renderer.implicit import (
     ray_bundle_to_ray_points,
     ray_bundle_variables_to_ray_points,
 )
-from r3d.renderer.lighting import AmbientLights, DirectionalLights, PointLights
+from r3d.renderer.lighting import (
+    AmbientLights,
+    DirectionalLights,
+    PointLights,
+    diffuse,
+    specular,
+)
 from r3d.renderer.materials import Materials
 from r3d.renderer.mesh import (
     DepthShader,
@@ -83,6 +95,7 @@ from r3d.renderer.points import (
     rasterize_points,
     weighted_sum,
 )
+from r3d.renderer.properties import TensorProperties
 from r3d.renderer.splatter_blend import SplatterBlender
 from r3d.renderer.utils import (
     convert_to_tensors_and_broadcast,
@@ -99,6 +112,7 @@ __all__ = [
     "DepthShader",
     "DirectionalLights",
     "EmissionAbsorptionRaymarcher",
+    "FishEyeCameras",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
     "Fragments",
@@ -119,6 +133,8 @@ __all__ = [
     "NDCMultinomialRaysampler",
     "NormWeightedCompositor",
     "NormalShader",
+    "OpenGLOrthographicCameras",
+    "OpenGLPerspectiveCameras",
     "OrthographicCameras",
     "PerspectiveCameras",
     "PointFragments",
@@ -129,6 +145,8 @@ __all__ = [
     "PointsRendererWithFragments",
     "RasterizationSettings",
     "RayBundle",
+    "SfMOrthographicCameras",
+    "SfMPerspectiveCameras",
     "ShaderBase",
     "SilhouetteShader",
     "SoftGouraudShader",
@@ -139,12 +157,14 @@ __all__ = [
     "TexturesAtlas",
     "TexturesBase",
     "TexturesUV",
+    "TensorProperties",
     "TexturesVertex",
     "VolumeRenderer",
     "VolumeSampler",
     "alpha_composite",
     "camera_position_from_spherical_angles",
     "cameras_from_opencv_projection",
+    "diffuse",
     "apply_lighting",
     "convert_to_tensors_and_broadcast",
     "flat_shading",
@@ -153,6 +173,7 @@ __all__ = [
     "get_world_to_view_transform",
     "gouraud_shading",
     "hard_rgb_blend",
+    "join_cameras_as_batch",
     "look_at_rotation",
     "look_at_view_transform",
     "ndc_grid_sample",
@@ -167,5 +188,6 @@ __all__ = [
     "rotate_on_spot",
     "sigmoid_alpha_blend",
     "softmax_rgb_blend",
+    "specular",
     "weighted_sum",
 ]

@@ -1,12 +1,14 @@
-"""Camera helpers of PyTorch3D's ``pytorch3d.renderer.camera_utils``."""
+"""Camera helpers of PyTorch3D's ``pytorch3d.renderer.camera_utils``: ``rotate_on_spot`` and
+``join_cameras_as_batch`` (defined in :mod:`r3d.renderer.cameras`)."""
 
 from __future__ import annotations
 
 import torch
 
+from r3d.renderer.cameras import join_cameras_as_batch
 from r3d.transforms._common import broadcast_batch, check_shape
 
-__all__ = ["rotate_on_spot"]
+__all__ = ["join_cameras_as_batch", "rotate_on_spot"]
 
 
 def rotate_on_spot(

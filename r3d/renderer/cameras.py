@@ -29,12 +29,13 @@ centre, sees the pose just rendered). A keyword the cameras do not know raises I
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from r3d._checks import describe
+from r3d._checks import check_index_vector, describe
 from r3d.errors import InputError
 from r3d.transforms import Rotate, Scale, Transform3d, Translate
 from r3d.transforms._common import broadcast_batch
@@ -43,13 +44,18 @@ __all__ = [
     "CamerasBase",
     "FoVOrthographicCameras",
     "FoVPerspectiveCameras",
+    "OpenGLOrthographicCameras",
+    "OpenGLPerspectiveCameras",
     "OrthographicCameras",
     "PerspectiveCameras",
+    "SfMOrthographicCameras",
+    "SfMPerspectiveCameras",
     "camera_position_from_spherical_angles",
     "get_ndc_to_screen_transform",
     "get_screen_to_ndc_transform",
     "get_world_to_view_transform",
     "look_at_rotation",
+    "join_cameras_as_batch",
     "look_at_view_transform",
 ]
 
@@ -83,8 +89,9 @@ def _broadcast(
 
     Args:
         specs: name -> (value, trailing shape); a value is a tensor, number or nested sequence
-            of shape ``trailing`` (one item) or (N, *trailing); N = 1 broadcasts.
-        device: default: that of the first tensor not on the CPU, else the CPU.
+            of shape ``trailing`` (one item) or (N, *trailing); N = 1 broadcasts. A None in
+            ``trailing`` matches any size (a colour's channel count C).
+        device: default: see :func:`default_device`.
         dtype: default: the floating-point dtypes of the values promoted together, float32 at
             least (numbers and sequences count as float32).
     Returns:
@@ -94,21 +101,36 @@ def _broadcast(
     if dtype is None:
         floats = [t.dtype for t in values.values() if t.is_floating_point()]
         dtype = functools.reduce(torch.promote_types, floats, torch.float32)
-    if device is None:
-        device = next((t.device for t in values.values() if t.device.type != "cpu"), "cpu")
+    device = default_device(values.values(), device)
     out = {}
     for name, (_, trailing) in specs.items():
         t = values[name]
-        if tuple(t.shape) == trailing:
+        if _fits(t.shape, trailing):
             t = t[None]
-        elif t.dim() != len(trailing) + 1 or tuple(t.shape[1:]) != trailing:
-            batched = "(N" + "".join(f", {d}" for d in trailing) + ("" if trailing else ",") + ")"
-            raise InputError(
-                f"{op}: {name} must have shape {trailing} or {batched}, got {describe(t)}"
-            )
+        elif t.dim() != len(trailing) + 1 or not _fits(t.shape[1:], trailing):
+            one = "(" + ", ".join("C" if d is None else str(d) for d in trailing) + \
+                ("," if len(trailing) == 1 else "") + ")"
+            batched = "(N" + "".join(f", {'C' if d is None else d}" for d in trailing) + \
+                ("" if trailing else ",") + ")"
+            raise InputError(f"{op}: {name} must have shape {one} or {batched}, got {describe(t)}")
         out[name] = t.to(dtype=dtype, device=device)
     n = broadcast_batch(op, f"the batch sizes of {', '.join(out)}", [len(t) for t in out.values()])
     return {name: t.expand(n, *t.shape[1:]) for name, t in out.items()}
+
+
+def _fits(shape: torch.Size, trailing: tuple[int | None, ...]) -> bool:
+    """Whether shape is ``trailing``, None there matching any size."""
+    return len(shape) == len(trailing) and all(
+        want is None or got == want for got, want in zip(shape, trailing)
+    )
+
+
+def default_device(tensors, device: torch.device | str | None = None) -> torch.device:
+    """``device`` if given, else that of the first of ``tensors`` not on the CPU, else the
+    CPU."""
+    if device is None:
+        device = next((t.device for t in tensors if t.device.type != "cpu"), "cpu")
+    return torch.device(device)
 
 
 def _image_size(op: str, image_size: object, cameras: CamerasBase) -> torch.Tensor:
@@ -123,6 +145,13 @@ def _image_size(op: str, image_size: object, cameras: CamerasBase) -> torch.Tens
 def _check_image_size(op: str, size: torch.Tensor) -> None:
     if bool((size < 1).any()):
         raise InputError(f"{op}: image_size must be at least 1, got {size.tolist()}")
+
+
+def _as_float(cameras: CamerasBase, value: object) -> torch.Tensor:
+    """value (a number, sequence or tensor) as a tensor of the cameras' dtype and device."""
+    if isinstance(value, torch.Tensor):
+        return value.to(dtype=cameras.dtype, device=cameras.device)
+    return torch.tensor(value, dtype=cameras.dtype, device=cameras.device)
 
 
 def _calibration(like: torch.Tensor, entries: dict[tuple[int, int], object]) -> torch.Tensor:
@@ -226,6 +255,20 @@ class CamerasBase:
     def clone(self) -> CamerasBase:
         """A copy with cloned parameter tensors."""
         return self._rebuild(torch.clone)
+
+    def isempty(self) -> bool:
+        """Whether the batch holds no cameras."""
+        return self._N == 0
+
+    def gather_props(self, batch_idx: torch.Tensor) -> CamerasBase:
+        """Makes these N cameras, in place, the cameras ``batch_idx`` (B,) int64 (PyTorch3D's
+        TensorProperties method, which shaders use to light packed vertices: ``batch_idx =
+        meshes.verts_packed_to_mesh_idx()``). One camera stays as it is (it broadcasts).
+        Returns self."""
+        check_index_vector(f"{type(self).__name__}.gather_props", "batch_idx", batch_idx)
+        if self._N > 1:
+            self.__dict__.update(self[batch_idx].__dict__)
+        return self
 
     def with_pose(self, R: torch.Tensor, T: torch.Tensor) -> CamerasBase:
         """Cameras of the same class and intrinsics with world-to-view rotations ``R``
@@ -480,19 +523,31 @@ class FoVPerspectiveCameras(CamerasBase):
             )
         self.degrees = degrees
 
-    def _calibration_matrix(self) -> torch.Tensor:
-        fov = torch.deg2rad(self.fov) if self.degrees else self.fov
-        t = torch.tan(fov / 2)
-        n, f = self.znear, self.zfar
+    def compute_projection_matrix(
+        self, znear, zfar, fov, aspect_ratio, degrees: bool
+    ) -> torch.Tensor:
+        """The (N, 4, 4) column-vector projection (above) of the given parameters, each a
+        number or an (N,) tensor (PyTorch3D's method; the projection of the cameras themselves
+        is ``compute_projection_matrix(cams.znear, cams.zfar, cams.fov, cams.aspect_ratio,
+        cams.degrees)``, and a subclass may override it)."""
+        znear, zfar, fov, aspect_ratio = (
+            _as_float(self, x) for x in (znear, zfar, fov, aspect_ratio)
+        )
+        t = torch.tan((torch.deg2rad(fov) if degrees else fov) / 2)
         return _calibration(
             self.R,
             {
-                (0, 0): 1 / (t * self.aspect_ratio),
+                (0, 0): 1 / (t * aspect_ratio),
                 (1, 1): 1 / t,
-                (2, 2): f / (f - n),
-                (2, 3): -f * n / (f - n),
+                (2, 2): zfar / (zfar - znear),
+                (2, 3): -zfar * znear / (zfar - znear),
                 (3, 2): 1.0,
             },
+        )
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        return self.compute_projection_matrix(
+            self.znear, self.zfar, self.fov, self.aspect_ratio, self.degrees
         )
 
 
@@ -544,20 +599,33 @@ class FoVOrthographicCameras(CamerasBase):
             scale_xyz=(scale_xyz, (3,)),
         )
 
-    def _calibration_matrix(self) -> torch.Tensor:
-        width, height = self.max_x - self.min_x, self.max_y - self.min_y
-        depth = self.zfar - self.znear
+    def compute_projection_matrix(
+        self, znear, zfar, max_x, min_x, max_y, min_y, scale_xyz
+    ) -> torch.Tensor:
+        """The (N, 4, 4) column-vector projection (above) of the given parameters: numbers or
+        (N,) tensors, and scale_xyz (N, 3) or (3,) (PyTorch3D's method and argument order; a
+        subclass may override it)."""
+        znear, zfar, max_x, min_x, max_y, min_y, scale = (
+            _as_float(self, x) for x in (znear, zfar, max_x, min_x, max_y, min_y, scale_xyz)
+        )
+        width, height, depth = max_x - min_x, max_y - min_y, zfar - znear
         return _calibration(
             self.R,
             {
-                (0, 0): 2 * self.scale_xyz[:, 0] / width,
-                (1, 1): 2 * self.scale_xyz[:, 1] / height,
-                (2, 2): self.scale_xyz[:, 2] / depth,
-                (0, 3): -(self.max_x + self.min_x) / width,
-                (1, 3): -(self.max_y + self.min_y) / height,
-                (2, 3): -self.znear / depth,
+                (0, 0): 2 * scale[..., 0] / width,
+                (1, 1): 2 * scale[..., 1] / height,
+                (2, 2): scale[..., 2] / depth,
+                (0, 3): -(max_x + min_x) / width,
+                (1, 3): -(max_y + min_y) / height,
+                (2, 3): -znear / depth,
                 (3, 3): 1.0,
             },
+        )
+
+    def _calibration_matrix(self) -> torch.Tensor:
+        return self.compute_projection_matrix(
+            self.znear, self.zfar, self.max_x, self.min_x, self.max_y, self.min_y,
+            self.scale_xyz,
         )
 
 
@@ -681,6 +749,102 @@ class OrthographicCameras(_SfMCameras):
         return _calibration(
             self.R, {(0, 0): fx, (1, 1): fy, (0, 3): px, (1, 3): py, (2, 2): 1.0, (3, 3): 1.0}
         )
+
+
+# ---- batches and PyTorch3D's deprecated names ---------------------------------------------------
+
+
+def join_cameras_as_batch(cameras_list: Sequence[CamerasBase]) -> CamerasBase:
+    """One batch of the cameras in cameras_list, in order (PyTorch3D's function).
+
+    Args:
+        cameras_list: cameras of one class and device, each a batch of one or more. Their
+            shared arguments (``degrees``, ``in_ndc``) must agree, and an optional parameter
+            (``K``, ``image_size``) must be given for all or none.
+    Returns:
+        cameras of that class whose parameters are those of the inputs concatenated along the
+        batch.
+    """
+    op = "join_cameras_as_batch"
+    cameras_list = list(cameras_list) if isinstance(cameras_list, (list, tuple)) else None
+    if not cameras_list or not all(isinstance(c, CamerasBase) for c in cameras_list):
+        raise InputError(f"{op}: cameras_list must be a non-empty list of cameras")
+    first = cameras_list[0]
+    classes = {type(c).__name__ for c in cameras_list}
+    if len(classes) > 1:
+        raise InputError(f"{op}: the cameras must be of one class, got {sorted(classes)}")
+    devices = {str(c.device) for c in cameras_list}
+    if len(devices) > 1:
+        raise InputError(f"{op}: the cameras must be on one device, got {sorted(devices)}")
+    kwargs = {}
+    for arg, attr in first._SHARED.items():
+        values = [getattr(c, attr) for c in cameras_list]
+        if any(v != values[0] for v in values):
+            raise InputError(f"{op}: {arg} must be the same for all cameras, got {values}")
+        kwargs[arg] = values[0]
+    for field in first._FIELDS:
+        values = [getattr(c, field) for c in cameras_list]
+        given = [v is not None for v in values]
+        if any(given) and not all(given):
+            raise InputError(f"{op}: {field} is given for some of the cameras only")
+        if all(given):
+            kwargs[field] = torch.cat(values)
+    return type(first)(**kwargs, device=first.device)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated (as in PyTorch3D): use {new}", PendingDeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def OpenGLPerspectiveCameras(
+    znear=1.0, zfar=100.0, aspect_ratio=1.0, fov=60.0, degrees: bool = True, R=_R, T=_T,
+    device=None,
+) -> FoVPerspectiveCameras:
+    """PyTorch3D's deprecated name: ``FoVPerspectiveCameras`` with the same arguments (but K).
+    Warns PendingDeprecationWarning."""
+    _deprecated("OpenGLPerspectiveCameras", "FoVPerspectiveCameras")
+    return FoVPerspectiveCameras(
+        znear=znear, zfar=zfar, aspect_ratio=aspect_ratio, fov=fov, degrees=degrees, R=R, T=T,
+        device=device,
+    )
+
+
+def OpenGLOrthographicCameras(
+    znear=1.0, zfar=100.0, top=1.0, bottom=-1.0, left=-1.0, right=1.0,
+    scale_xyz=((1.0, 1.0, 1.0),), R=_R, T=_T, device=None,
+) -> FoVOrthographicCameras:
+    """PyTorch3D's deprecated name: ``FoVOrthographicCameras`` with max_y = top,
+    min_y = bottom, max_x = right, min_x = left. Warns PendingDeprecationWarning."""
+    _deprecated("OpenGLOrthographicCameras", "FoVOrthographicCameras")
+    return FoVOrthographicCameras(
+        znear=znear, zfar=zfar, max_y=top, min_y=bottom, max_x=right, min_x=left,
+        scale_xyz=scale_xyz, R=R, T=T, device=device,
+    )
+
+
+def _sfm_alias(cls: type[_SfMCameras]) -> Callable[..., _SfMCameras]:
+    """PyTorch3D's deprecated ``SfM<cls>``: NDC cameras of class cls, with a warning."""
+    name = f"SfM{cls.__name__}"
+
+    def alias(focal_length=1.0, principal_point=((0.0, 0.0),), R=_R, T=_T, device=None):
+        _deprecated(name, cls.__name__)
+        return cls(
+            focal_length=focal_length, principal_point=principal_point, R=R, T=T, device=device
+        )
+
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = (
+        f"PyTorch3D's deprecated name: ``{cls.__name__}`` in NDC with these arguments. Warns "
+        "PendingDeprecationWarning."
+    )
+    return alias
+
+
+SfMPerspectiveCameras = _sfm_alias(PerspectiveCameras)
+SfMOrthographicCameras = _sfm_alias(OrthographicCameras)
 
 
 # ---- NDC and screen ----------------------------------------------------------------------------

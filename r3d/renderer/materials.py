@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from r3d.renderer.properties import TensorProperties
+from r3d.renderer.properties import COLOR_PARAMS, TensorProperties
 
 __all__ = ["Materials"]
 
@@ -11,7 +11,8 @@ class Materials(TensorProperties):
     """Phong reflection coefficients (PyTorch3D's defaults).
 
     Args:
-        ambient_color, diffuse_color, specular_color: (3,) or (N, 3) per-channel reflectance.
+        ambient_color, diffuse_color, specular_color: (C,) or (N, C) per-channel reflectance:
+            any number of channels C (3 for RGB), the same for the three.
         shininess: number or (N,), the specular exponent.
         device: where the parameters live.
     """
@@ -24,7 +25,9 @@ class Materials(TensorProperties):
         shininess=64,
         device=None,
     ) -> None:
-        super().__init__(
-            device, ambient_color=(ambient_color, (3,)), diffuse_color=(diffuse_color, (3,)),
-            specular_color=(specular_color, (3,)), shininess=(shininess, ()),
+        self._init_params(
+            device, ambient_color=(ambient_color, (None,)),
+            diffuse_color=(diffuse_color, (None,)), specular_color=(specular_color, (None,)),
+            shininess=(shininess, ()),
         )
+        self._check_channels(COLOR_PARAMS)

@@ -1,4 +1,5 @@
-"""Helpers of PyTorch3D's ``pytorch3d.renderer.utils``: broadcasting camera-style arguments to
+"""Helpers of PyTorch3D's ``pytorch3d.renderer.utils``: ``TensorProperties`` (defined in
+:mod:`r3d.renderer.properties`), broadcasting camera-style arguments to
 one batch size, and sampling images at NDC locations with ``grid_sample``.
 
 NDC is PyTorch3D's (see :mod:`r3d.renderer.cameras`): +X left, +Y up, the shorter image side
@@ -15,9 +16,16 @@ import torch.nn.functional as F
 
 from r3d._checks import describe
 from r3d.errors import InputError
+from r3d.renderer.properties import TensorAccessor, TensorProperties
 from r3d.transforms._common import broadcast_batch
 
-__all__ = ["convert_to_tensors_and_broadcast", "ndc_grid_sample", "ndc_to_grid_sample_coords"]
+__all__ = [
+    "TensorAccessor",
+    "TensorProperties",
+    "convert_to_tensors_and_broadcast",
+    "ndc_grid_sample",
+    "ndc_to_grid_sample_coords",
+]
 
 
 def _batched_tensor(op: str, value: object, dtype: torch.dtype, device) -> torch.Tensor:

@@ -53,7 +53,7 @@ def _params(
         raise InputError(f"{_OP}: blur_radius must be a finite float >= 0, got {blur_radius!r}")
     check_int(_OP, "faces_per_pixel", faces_per_pixel, 1)
     check_int(_OP, "bin_size", bin_size, 0, optional=True)
-    check_int(_OP, "max_faces_per_bin", max_faces_per_bin, 1, optional=True)
+    check_int(_OP, "max_faces_per_bin", max_faces_per_bin, 0, optional=True)
     if not isinstance(cull_to_frustum, bool):
         raise InputError(f"{_OP}: cull_to_frustum must be a bool, got {cull_to_frustum!r}")
     if isinstance(z_clip_value, torch.Tensor) and z_clip_value.dim() == 0 \
@@ -216,8 +216,8 @@ def rasterize_meshes(
             the image size and K; CUDA: 8, 16 or 32 from the image size and the faces' screen
             size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
             than the image is rounded down to 8, 16 or 32. Results never depend on it.
-        max_faces_per_bin: accepted for PyTorch3D compatibility; r3d's bins grow to hold every
-            face, so it never drops faces and needs no limit.
+        max_faces_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility;
+            r3d's bins grow to hold every face, so it never drops faces and needs no limit.
         perspective_correct: correct the barycentrics for perspective (vertex z is the depth).
             The correction divides by the face's interpolated 1/z at the pixel (times the
             corners' depths); a pixel outside a face but within blur_radius of it can see the

@@ -91,8 +91,8 @@ def rasterize_points(
             the image size and K; CUDA: 8, 16 or 32 from the image size and the points' screen
             size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
             than the image is rounded down to 8, 16 or 32. Results never depend on it.
-        max_points_per_bin: accepted for PyTorch3D compatibility; r3d's bins grow to hold every
-            point, so it never drops points and needs no limit.
+        max_points_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility;
+            r3d's bins grow to hold every point, so it never drops points and needs no limit.
     Returns:
         idx (N, H, W, K) int64 packed indices of the points whose disc holds the pixel centre
         (squared distance < radius^2), zbuf (N, H, W, K) their depth z and dists (N, H, W, K)

@@ -95,7 +95,7 @@ def point_raster_inputs(
     size = parse_image_size(image_size, _OP)
     check_int(_OP, "points_per_pixel", points_per_pixel, 1)
     check_int(_OP, "bin_size", bin_size, 0, optional=True)
-    check_int(_OP, "max_points_per_bin", max_points_per_bin, 1, optional=True)
+    check_int(_OP, "max_points_per_bin", max_points_per_bin, 0, optional=True)
     if not isinstance(pointclouds, Pointclouds):
         raise InputError(f"{_OP}: pointclouds must be a Pointclouds, got {describe(pointclouds)}")
     points = pointclouds.points_packed()
