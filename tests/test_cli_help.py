@@ -10,12 +10,14 @@ import pytest
 from r3d.cli import chamfer as cli_chamfer
 from r3d.cli import dataset as cli_dataset
 from r3d.cli import fit as cli_fit
+from r3d.cli import view as cli_view
 from r3d.datasets.procedural import FAMILIES
 from r3d.fit.recipe import QUICK_EXAMPLE_SIZE, QUICK_IMAGE_SIZE, QUICK_ITERATIONS
 from r3d.runs.surface import SAMPLES, SEED
+from r3d.vis import MAX_FACES, MAX_POINTS
 
 COMMANDS = [[], ["fit"], ["render"], ["chamfer"], ["info"], ["bench"], ["doctor"], ["train"],
-            ["eval"], ["dataset", "make"]]
+            ["eval"], ["dataset", "make"], ["view"]]
 
 
 def modules_after(argv: list[str]) -> tuple[int, str, list[str]]:
@@ -57,3 +59,4 @@ def test_the_cli_shows_the_library_defaults():
     assert cli_dataset.FAMILIES == FAMILIES
     assert (cli_fit.QUICK_ITERATIONS, cli_fit.QUICK_IMAGE_SIZE, cli_fit.QUICK_EXAMPLE_SIZE) == (
         QUICK_ITERATIONS, QUICK_IMAGE_SIZE, QUICK_EXAMPLE_SIZE)
+    assert (cli_view.MAX_FACES, cli_view.MAX_POINTS) == (MAX_FACES, MAX_POINTS)

@@ -18,7 +18,16 @@ from r3d.errors import InputError
 from r3d.io import atomic_open
 from r3d.vis.items import ViewItem
 
-__all__ = ["document", "script_json", "text", "viewer_block", "viewer_page", "write_html"]
+__all__ = [
+    "Ids",
+    "asset",
+    "document",
+    "script_json",
+    "text",
+    "viewer_block",
+    "viewer_page",
+    "write_html",
+]
 
 
 def text(value) -> str:
@@ -46,11 +55,12 @@ def _view(view: tuple[float, float]) -> dict:
     return {"azimuth": azimuth, "elevation": elevation}
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
+    """The text of ``assets/NAME`` of this package (scripts, stylesheet)."""
     return resources.files("r3d.vis").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-class _Ids:
+class Ids:
     """Element ids unique within one page."""
 
     def __init__(self):
@@ -61,7 +71,7 @@ class _Ids:
         return f"r3d-{prefix}-{self.n}"
 
 
-def viewer_block(items: list[ViewItem], ids: _Ids, layout: str = "overlay",
+def viewer_block(items: list[ViewItem], ids: Ids, layout: str = "overlay",
                  view: tuple[float, float] = VIEW) -> str:
     """The HTML of one viewer (a ``div.r3d-viewer``, its JSON configuration and its items' GLB
     as base64 ``<script>`` elements); ``layout`` "overlay" (items in place) or "side" (side by
@@ -98,13 +108,13 @@ def document(title: str, body: str, *, viewer: bool, full: bool = False) -> str:
     # pages without a viewer are ready once parsed (the viewer says so itself when it drew)
     scripts = '<script>document.body.dataset.r3dReady = "1";</script>\n'
     if viewer:
-        scripts = (f"<script>{_asset('three.bundle.min.js')}</script>\n"
-                   f"<script>{_asset('viewer.js')}</script>\n")
+        scripts = (f"<script>{asset('three.bundle.min.js')}</script>\n"
+                   f"<script>{asset('viewer.js')}</script>\n")
     classes = "r3d-page r3d-full" if full else "r3d-page"
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<meta name=\"generator\" content=\"r3d\">\n<title>{text(title)}</title>\n"
-            f"<style>{_asset('viewer.css')}</style>\n</head>\n"
+            f"<style>{asset('viewer.css')}</style>\n</head>\n"
             f'<body class="{classes}">\n<main>\n{body}\n</main>\n{scripts}</body>\n</html>\n')
 
 
@@ -112,7 +122,7 @@ def viewer_page(items: list[ViewItem], title: str, layout: str = "overlay",
                 view: tuple[float, float] = VIEW) -> str:
     """The page of one viewer filling the window, headed by ``title``; ``layout`` and ``view``
     as :func:`viewer_block`'s."""
-    body = f"<h1>{text(title)}</h1>\n{viewer_block(items, _Ids(), layout, view)}"
+    body = f"<h1>{text(title)}</h1>\n{viewer_block(items, Ids(), layout, view)}"
     return document(title, body, viewer=True, full=True)
 
 

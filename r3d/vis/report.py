@@ -20,7 +20,7 @@ from PIL import Image
 
 from r3d.vis.charts import Series, line_chart
 from r3d.vis.items import ViewItem
-from r3d.vis.page import VIEW, _asset, _Ids, document, text, viewer_block, write_html
+from r3d.vis.page import VIEW, Ids, asset, document, text, viewer_block, write_html
 
 __all__ = ["Report", "Series", "image_data_uri"]
 
@@ -95,7 +95,7 @@ class Report:
         stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
         line = f"{subtitle} · {stamp}" if subtitle else stamp
         self.parts.append(f'<p class="r3d-sub">{text(line)}</p>')
-        self.ids = _Ids()
+        self.ids = Ids()
         self.has_viewer = False
         self.has_chart = False
 
@@ -192,7 +192,7 @@ class Report:
         """The whole page."""
         body = "\n".join(self.parts)
         if self.has_chart:
-            body += f"\n<script>{_asset('report.js')}</script>"
+            body += f"\n<script>{asset('report.js')}</script>"
         return document(self.title, body, viewer=self.has_viewer)
 
     def write(self, path) -> Path:
