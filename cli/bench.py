@@ -19,6 +19,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from r3d.errors import InputError
 
@@ -209,22 +210,20 @@ def bench(
         else:
             with atomic_paths(json_path) as (tmp,):
                 Path(tmp).write_text(text + "\n")
-            err_console.print(f"figures written to {json_path}")
+            err_console.print(f"figures written to {json_path}", markup=False)
     if plot_path is not None and records:
         with atomic_paths(plot_path) as (tmp,):
             report.plot(records, cases, tmp, title)
-        err_console.print(f"plot written to {plot_path}")
+        err_console.print(f"plot written to {plot_path}", markup=False)
     if html_path is not None and records:
         write_bench_page(html_path, records, cases, settings, machine, title, interrupted)
-        err_console.print(f"report written to {html_path}")
+        err_console.print(f"report written to {html_path}", markup=False)
 
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
     failed = [r for r in records if r.status == "error"]
     if failed:
         for r in failed:
-            err_console.print(
-                f"[bold red]error:[/bold red] {r.case} {r.size:,} {r.contender}: {r.reason}",
-                highlight=False,
-            )
+            err_console.print(Text.assemble(("error:", "bold red"), f" {r.case} {r.size:,} "
+                                            f"{r.contender}: {r.reason}"), highlight=False)
         raise typer.Exit(EXIT_FAILURE)

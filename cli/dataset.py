@@ -77,5 +77,5 @@ def make(
         f"{summary['out']}: {summary['shapes']} shapes of {', '.join(summary['families'])} "
         f"({summary['views']} views at {summary['image_size']} px), {what}; splits: "
         f"{counts['train']} train, {counts['val']} val, {counts['test']} test",
-        soft_wrap=True, highlight=False,
+        soft_wrap=True, highlight=False, markup=False,
     )

@@ -123,4 +123,4 @@ def _print_summary(m: dict, out: Path) -> None:
     if "pose" in m:
         parts.append(f"rotation error {max(m['pose']['rotation_error_deg']):.2f} deg")
     console.print("fit done: " + "; ".join(parts))
-    console.print(f"wrote {len(m['files'])} files to {out}")
+    console.print(f"wrote {len(m['files'])} files to {out}", markup=False)

@@ -79,6 +79,6 @@ def render(
     console.print(
         f"rendered {summary['views']} view(s) at {summary['image_size'][1]}x"
         f"{summary['image_size'][0]} in {summary['seconds']:.1f} s; wrote "
-        f"{len(summary['files'])} file(s) to {scene.outputs.dir}"
+        f"{len(summary['files'])} file(s) to {scene.outputs.dir}", markup=False,
     )
 

@@ -55,7 +55,7 @@ def train(
         return
     console.print(f"trained {summary['iterations']} iterations on {summary['train_shapes']} "
                   f"shapes in {summary['seconds']:.1f} s ({summary['images_per_second']:.1f} "
-                  f"images/s); wrote {the_recipe.outputs.dir}")
+                  f"images/s); wrote {the_recipe.outputs.dir}", markup=False)
     if summary["validation"]:
         v = summary["validation"]
         console.print(f"val split at iteration {v['iteration']}: Chamfer-L2 "

@@ -65,9 +65,9 @@ def view(
     page = viewer_page(items, title, layout, (azimuth, elevation))
     out = out or Path("r3d-view.html")
     write_html(out, page)
-    console.print(f"wrote {out} ({len(page.encode()) / 1e6:.1f} MB)")
+    console.print(f"wrote {out} ({len(page.encode()) / 1e6:.1f} MB)", markup=False)
     for item in items:
         if item.note:
-            console.print(f"{item.name}: {item.note}", style="yellow")
+            console.print(f"{item.name}: {item.note}", style="yellow", markup=False)
     if not no_open:
         webbrowser.open(out.resolve().as_uri())
