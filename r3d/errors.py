@@ -22,9 +22,18 @@ import sys
 import warnings
 
 
-def _where(path: str, line: int | None) -> str:
-    """``path:line``, or ``path`` when the line is not known."""
-    return path if line is None else f"{path}:{line}"
+class _AboutFile:
+    """What the errors and warnings about a file share: ``path``, ``line`` (1-based, or None)
+    and ``reason``; ``str()`` is ``path:line: reason`` (``path: reason`` without a line)."""
+
+    def __init__(
+        self, path: str | os.PathLike, message: str, line: int | None = None
+    ) -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.reason = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
 
 
 class R3DError(Exception):
@@ -44,7 +53,7 @@ class BatchIndexError(InputError, IndexError):
     """
 
 
-class FileFormatError(R3DError, ValueError):
+class FileFormatError(_AboutFile, R3DError, ValueError):
     """A file could not be read or written: missing, unreadable, malformed or unsupported.
 
     Args:
@@ -52,14 +61,6 @@ class FileFormatError(R3DError, ValueError):
         message: what is wrong with it.
         line: 1-based line number for text formats, when known.
     """
-
-    def __init__(
-        self, path: str | os.PathLike, message: str, line: int | None = None
-    ) -> None:
-        self.path = os.fspath(path)
-        self.line = line
-        self.reason = message
-        super().__init__(f"{_where(self.path, line)}: {message}")
 
 
 class NativeError(R3DError, RuntimeError):
@@ -95,7 +96,7 @@ class R3DWarning(UserWarning):
     ``UserWarning`` keep matching)."""
 
 
-class FileWarning(R3DWarning):
+class FileWarning(_AboutFile, R3DWarning):
     """Part of a file was skipped or read differently (the file still loads): ``str()`` is
     ``path:line: reason``, as :class:`FileFormatError`'s.
 
@@ -104,14 +105,6 @@ class FileWarning(R3DWarning):
         message: what was skipped or changed, and why.
         line: 1-based line number for text formats, when known.
     """
-
-    def __init__(
-        self, path: str | os.PathLike, message: str, line: int | None = None
-    ) -> None:
-        self.path = os.fspath(path)
-        self.line = line
-        self.reason = message
-        super().__init__(f"{_where(self.path, line)}: {message}")
 
 
 class R3DDeprecationWarning(R3DWarning, PendingDeprecationWarning):
