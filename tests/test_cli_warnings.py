@@ -4,6 +4,7 @@ warnings errors (exit 2) but not other libraries'."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import warnings
 
@@ -99,3 +100,20 @@ def test_console_script_prints_warning_lines(scan, r3d_exe):
                          text=True)
     assert out.returncode == 2
     assert out.stderr.splitlines() == [f"error: {scan}:6: {SKIPPED_FACE}"]
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_r3d_logged_warnings_are_lines_too(scan, monkeypatch, quiet):
+    real = summary.summarize_file
+
+    def falls_back(path):
+        logging.getLogger("r3d.ops").warning("knn_points: running the pure-PyTorch twin")
+        return real(path)
+
+    monkeypatch.setattr(summary, "summarize_file", falls_back)
+    clean = scan.with_name("clean.obj")
+    clean.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    result = runner.invoke(app, ["--strict", "info", str(clean), *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    expected = [] if quiet else ["warning: knn_points: running the pure-PyTorch twin"]
+    assert result.stderr.splitlines() == expected
