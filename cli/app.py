@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -23,7 +24,9 @@ from rich.table import Table
 from rich.text import Text
 
 import r3d
-from r3d.errors import R3DError
+from r3d.errors import R3DError, R3DWarning
+
+from .warning_report import reported_warnings
 
 app = typer.Typer(
     name="r3d",
@@ -34,7 +37,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_state = {"debug": False}
+_state = {"debug": False, "quiet": False, "strict": False}
 
 EXIT_FAILURE = 1  # something went wrong inside r3d
 EXIT_BAD_INPUT = 2  # the user's input (arguments, files) was bad
@@ -117,6 +120,17 @@ def exit_interrupted(bar: Progress, exc: R3DError) -> NoReturn:
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
+def quiet_option() -> Any:
+    """The ``--quiet`` option (of the app, and of every command)."""
+    return typer.Option(False, "--quiet", "-q", help="Hide warnings.")
+
+
+def strict_option() -> Any:
+    """The ``--strict`` option (of the app, and of every command)."""
+    return typer.Option(False, "--strict", help="Treat r3d's warnings (a skipped face, a missing "
+                        "material or texture) as errors: exit with 2.")
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"r3d {r3d.__version__}")
@@ -129,9 +143,11 @@ def main(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    quiet: bool = quiet_option(),
+    strict: bool = strict_option(),
 ) -> None:
     """r3d: batched meshes and point clouds, differentiable operators and rendering."""
-    _state["debug"] = debug
+    _state.update(debug=debug, quiet=quiet, strict=strict)
 
 
 def command(fn: Callable[..., Any] | None = None, *, name: str | None = None,
@@ -149,15 +165,19 @@ def command(fn: Callable[..., Any] | None = None, *, name: str | None = None,
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` with the CLI's error policy: bad input (any r3d error, a missing file) exits with
     2, any other failure with 1, Ctrl-C with 130; with ``--debug`` the traceback is shown too.
+    Warnings are one line each (:mod:`.warning_report`); ``fn`` also takes the app's
+    ``--quiet`` and ``--strict`` (after the command's name, as before it).
     """
 
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, quiet: bool = False, strict: bool = False, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with reported_warnings(err_console, quiet or _state["quiet"],
+                                   strict or _state["strict"]):
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except (R3DError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+        except (R3DError, R3DWarning, FileNotFoundError, IsADirectoryError, NotADirectoryError,
                 PermissionError) as exc:
             _report(exc, EXIT_BAD_INPUT)
         except KeyboardInterrupt:
@@ -166,6 +186,14 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
             _report(exc, EXIT_FAILURE)
 
+    signature = inspect.signature(fn, eval_str=True)
+    wrapper.__signature__ = signature.replace(parameters=[
+        *signature.parameters.values(),
+        inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=quiet_option(),
+                          annotation=bool),
+        inspect.Parameter("strict", inspect.Parameter.KEYWORD_ONLY, default=strict_option(),
+                          annotation=bool),
+    ])
     return wrapper
 
 

@@ -1,4 +1,4 @@
-"""r3d's exceptions.
+"""r3d's exceptions and warnings.
 
 Every error r3d raises on purpose derives from :class:`R3DError`. Bad arguments raise
 :class:`InputError` (a ``ValueError``) whose message names the argument, what was expected and
@@ -6,12 +6,34 @@ what was received (a bad index into a batch raises :class:`BatchIndexError`, als
 ``IndexError``); unreadable or malformed files raise :class:`FileFormatError` naming the path
 (and the line, for text formats); a missing input file raises the standard FileNotFoundError
 (:class:`MissingFileError`).
+
+Every warning r3d raises on purpose is an :class:`R3DWarning` (a ``UserWarning``), so
+``warnings.filterwarnings("ignore", category=r3d.R3DWarning)`` silences them all, and
+``"error"`` turns them into exceptions; something skipped or read differently in a file is a
+:class:`FileWarning` naming the path (and the line); a PyTorch3D name kept for compatibility is an
+:class:`R3DDeprecationWarning` (also a ``PendingDeprecationWarning``, as PyTorch3D raises).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
+import warnings
+
+
+class _AboutFile:
+    """What the errors and warnings about a file share: ``path``, ``line`` (1-based, or None)
+    and ``reason``; ``str()`` is ``path:line: reason`` (``path: reason`` without a line)."""
+
+    def __init__(
+        self, path: str | os.PathLike, message: str, line: int | None = None
+    ) -> None:
+        self.path = os.fspath(path)
+        self.line = line
+        self.reason = message
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {message}")
 
 
 class R3DError(Exception):
@@ -31,7 +53,7 @@ class BatchIndexError(InputError, IndexError):
     """
 
 
-class FileFormatError(R3DError, ValueError):
+class FileFormatError(_AboutFile, R3DError, ValueError):
     """A file could not be read or written: missing, unreadable, malformed or unsupported.
 
     Args:
@@ -39,15 +61,6 @@ class FileFormatError(R3DError, ValueError):
         message: what is wrong with it.
         line: 1-based line number for text formats, when known.
     """
-
-    def __init__(
-        self, path: str | os.PathLike, message: str, line: int | None = None
-    ) -> None:
-        self.path = os.fspath(path)
-        self.line = line
-        self.reason = message
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
 
 
 class NativeError(R3DError, RuntimeError):
@@ -76,3 +89,48 @@ class MissingFileError(R3DError, FileNotFoundError):
     def __str__(self) -> str:
         return f"{self.filename}: {self.strerror}"
 
+
+
+class R3DWarning(UserWarning):
+    """Base class of every warning raised by r3d on purpose (a ``UserWarning``, so filters on
+    ``UserWarning`` keep matching)."""
+
+
+class FileWarning(_AboutFile, R3DWarning):
+    """Part of a file was skipped or read differently (the file still loads): ``str()`` is
+    ``path:line: reason``, as :class:`FileFormatError`'s.
+
+    Args:
+        path: the file.
+        message: what was skipped or changed, and why.
+        line: 1-based line number for text formats, when known.
+    """
+
+
+class R3DDeprecationWarning(R3DWarning, PendingDeprecationWarning):
+    """A PyTorch3D name r3d keeps for compatibility is used: hidden by Python's default filters
+    (a ``PendingDeprecationWarning``, as PyTorch3D raises), shown by test runners."""
+
+
+# Modules whose frames a warning skips to name the user's line: r3d's own, and torch's
+# (nn.Module.__call__ sits between a user's call and r3d's forward).
+_LIBRARY_PACKAGES = ("r3d", "torch")
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the innermost caller of :func:`warn` outside r3d and torch."""
+    frame = sys._getframe(2)  # warn's caller
+    level = 2
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] not in _LIBRARY_PACKAGES:
+            return level
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str | R3DWarning, category: type[R3DWarning] = R3DWarning) -> None:
+    """Raises the warning ``message`` (a text of ``category``, or an R3DWarning instance) at
+    the user's line: the innermost caller outside r3d and torch."""
+    warnings.warn(message, category, stacklevel=_user_stacklevel())

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Bottom to top. Packages of one layer are independent of each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("r3d", "r3d.errors", "r3d._C"),  # the version, the error types, the compiled module
+    ("r3d.errors", "r3d._C"),  # the error and warning types, the compiled module
+    ("r3d",),  # the version, R3DWarning
     ("r3d.value_checks",),  # checks on tensor values: at once, compiled in, or deferred on CUDA
     ("r3d._checks",),  # argument and tensor validation
     ("r3d.transforms",),  # Transform3d, rotations, so3 / se3

@@ -19,13 +19,12 @@ from __future__ import annotations
 import operator
 import os
 import re
-import warnings
 from collections.abc import Iterable
 
 import torch
 from torch.utils.data import Dataset
 
-from r3d.errors import InputError
+from r3d.errors import InputError, warn
 from r3d.io import load_obj
 
 __all__ = ["R2N2_SYNSETS", "SYNSET_NAMES", "ShapeNetBase", "ShapeNetCore", "synset_names"]
@@ -228,10 +227,9 @@ class ShapeNetBase(Dataset):
     def _warn_skipped(self, root: str, model_file: str) -> None:
         if self.skipped:
             s, m = self.skipped[0]
-            warnings.warn(
+            warn(
                 f"{type(self).__name__}: skipped {len(self.skipped)} model(s) under {root} "
-                f"without {model_file} (first: {s}/{m})",
-                stacklevel=3,
+                f"without {model_file} (first: {s}/{m})"
             )
 
     def _index(self, idx) -> int:
@@ -321,8 +319,7 @@ class ShapeNetCore(ShapeNetBase):
             wanted = requested = _resolve_synsets(op, synsets, table)
             absent = [s for s in wanted if s not in present]
             if absent and len(absent) < len(wanted):
-                warnings.warn(f"{op}: no folder in {self.data_dir} for synset(s) {absent}",
-                              stacklevel=2)
+                warn(f"{op}: no folder in {self.data_dir} for synset(s) {absent}")
             wanted = [s for s in wanted if s in present]
         for sid in sorted(wanted):
             self.labels[sid] = table.get(sid, sid)

@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import torch
 
-from r3d.errors import FileFormatError, InputError
+from r3d.errors import FileFormatError, InputError, warn
 from r3d.io.binvox import load_binvox, save_binvox
 from r3d.io.gltf import gltf_textures, read_gltf, save_gltf
 from r3d.io.obj import (
@@ -134,8 +134,7 @@ def _vertex_colors(textures, fmt: str):
     if isinstance(textures, TexturesVertex) and textures.verts_features_list()[0].shape[1] in (
             3, 4):
         return textures.verts_features_list()[0][:, :3]
-    warnings.warn(f"{type(textures).__name__} cannot be stored in {fmt}; textures not saved",
-                  UserWarning, stacklevel=4)
+    warn(f"{type(textures).__name__} cannot be stored in {fmt}; textures not saved")
     return None
 
 
@@ -247,9 +246,7 @@ class MeshOffFormat(MeshFormatInterpreter):
     extensions = (".off",)
 
     def has_faces(self, path):
-        with warnings.catch_warnings():  # the read that follows warns about the file
-            warnings.simplefilter("ignore")
-            return read_off(path).faces.shape[0] > 0
+        return read_off(path).faces.shape[0] > 0
 
     def read(self, path, include_textures, device, strict_colors: bool = False, **kwargs):
         off = read_off(path, strict_colors=strict_colors)
@@ -295,8 +292,7 @@ class MeshGltfFormat(MeshFormatInterpreter):
 
 def _warn_textures_dropped(data, include_textures: bool, fmt: str) -> None:
     if include_textures and data.textures is not None:
-        warnings.warn(f"{fmt} cannot store textures; textures not saved", UserWarning,
-                      stacklevel=4)
+        warn(f"{fmt} cannot store textures; textures not saved")
 
 
 class MeshTrimeshFormat(MeshFormatInterpreter):
@@ -339,8 +335,8 @@ def _cloud_parts(data):
     normals = None if normals is None else normals[0]
     features = None if features is None else features[0]
     if features is not None and features.shape[1] not in (3, 4):
-        warnings.warn(f"only 3- or 4-channel features (colours) can be saved, got "
-                      f"{features.shape[1]}; features not saved", UserWarning, stacklevel=3)
+        warn(f"only 3- or 4-channel features (colours) can be saved, got "
+             f"{features.shape[1]}; features not saved")
         features = None
     elif features is not None:
         features = features[:, :3]
@@ -413,8 +409,7 @@ class PointcloudTrimeshFormat(PointcloudFormatInterpreter):
             raise NotImplementedError
         points, normals, features = _cloud_parts(data)
         if normals is not None:
-            warnings.warn(f"{_ext(path)} (through trimesh) cannot store normals; normals not "
-                          f"saved", UserWarning, stacklevel=3)
+            warn(f"{_ext(path)} (through trimesh) cannot store normals; normals not saved")
         save_trimesh_points(path, points, features)
 
 
@@ -541,7 +536,9 @@ class IO:
             return False
         fmt = self._find(self._mesh_formats, path, "mesh", self.mesh_extensions)
         require_file(path)
-        return bool(fmt.has_faces(path))
+        with warnings.catch_warnings():  # the read that follows warns about the file
+            warnings.simplefilter("ignore")
+            return bool(fmt.has_faces(path))
 
     def loaded_by(self, path, kind: str = "mesh") -> str:
         """Who parses ``path`` loaded as a ``kind`` ("mesh", "pointcloud" or "voxels"): "r3d"

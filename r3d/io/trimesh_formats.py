@@ -153,7 +153,7 @@ class _Records(logging.Handler):
 @contextlib.contextmanager
 def _through_trimesh(path: str, action: str, failure: str):
     """Runs trimesh calls on ``path``: what trimesh logs at WARNING or above becomes a
-    UserWarning naming the path (no traceback on stderr); an ImportError becomes the
+    FileWarning naming the path (no traceback on stderr); an ImportError becomes the
     FileFormatError naming the missing package (for ``action``, "reading" or "writing"), any
     other exception FileFormatError(path, "``failure`` (its type and message)")."""
     logger = logging.getLogger("trimesh")

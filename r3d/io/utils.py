@@ -5,13 +5,12 @@ from __future__ import annotations
 import errno
 import io
 import os
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from r3d.errors import FileFormatError, InputError, MissingFileError
+from r3d.errors import FileFormatError, FileWarning, InputError, MissingFileError, warn
 from r3d.io.atomic import atomic_open
 from r3d.structures import Meshes, Pointclouds
 
@@ -126,9 +125,9 @@ def decode_text(data: bytes) -> str:
 
 
 def io_warn(path: PathLike, message: str, line: int | None = None) -> None:
-    """A UserWarning that names the file (and line)."""
-    where = f"{os.fspath(path)}:{line}" if line is not None else os.fspath(path)
-    warnings.warn(f"{where}: {message}", UserWarning, stacklevel=3)
+    """A :class:`~r3d.errors.FileWarning` (an R3DWarning) naming the file (and line), raised at
+    the user's line."""
+    warn(FileWarning(path, message, line))
 
 
 def fan_triangulate(counts: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

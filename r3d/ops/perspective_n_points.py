@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 
 from r3d._checks import describe
-from r3d.errors import InputError
+from r3d.errors import InputError, warn
 from r3d.ops.points_alignment import corresponding_points_alignment
 from r3d.ops.utils import wmean
 
@@ -227,6 +227,5 @@ def efficient_pnp(
     result = EpnpSolution(*(field[best, batch] for field in stacked))
     if bool((result.x_cam[..., 2] < 0).any()):
         share = float((result.x_cam[..., 2] < 0).to(x.dtype).mean())
-        warnings.warn(f"efficient_pnp: {share:.2%} of the points are behind the camera (z < 0)",
-                      stacklevel=2)
+        warn(f"efficient_pnp: {share:.2%} of the points are behind the camera (z < 0)")
     return result

@@ -5,14 +5,13 @@ Signatures, outputs and the row-vector convention ``Y ~ s X R + T`` follow PyTor
 
 from __future__ import annotations
 
-import warnings
 from collections import namedtuple
 from collections.abc import Sequence
 
 import torch
 
 from r3d._checks import check_positive_int, describe
-from r3d.errors import InputError
+from r3d.errors import InputError, warn
 from r3d.ops.clouds import valid_points
 from r3d.ops.knn import knn_points
 from r3d.ops.points_normals import clouds_to_padded
@@ -108,16 +107,10 @@ def corresponding_points_alignment(
     Xc = (Xt - X_mean) * w[..., None]
     Yc = (Yt - Y_mean) * w[..., None]
     if bool((lengths < D + 1).any()):
-        warnings.warn(
-            f"{op}: a cloud has at most {D} points, so the rotation is not unique",
-            stacklevel=2,
-        )
+        warn(f"{op}: a cloud has at most {D} points, so the rotation is not unique")
     U, S, Vh = torch.linalg.svd(Xc.transpose(1, 2) @ Yc / total[:, None, None])
     if bool((S.abs() <= _AMBIGUOUS_SINGULAR_VALUE).any()) and not bool((lengths < D + 1).any()):
-        warnings.warn(
-            f"{op}: the cross-covariance of X and Y has too low a rank for a unique rotation",
-            stacklevel=2,
-        )
+        warn(f"{op}: the cross-covariance of X and Y has too low a rank for a unique rotation")
     E = torch.ones((N, D), dtype=Xt.dtype, device=Xt.device)
     if not allow_reflection:
         # Flip the last singular direction where U V^T would be a reflection; the determinant

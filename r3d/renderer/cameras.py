@@ -29,14 +29,13 @@ centre, sees the pose just rendered). A keyword the cameras do not know raises I
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from r3d._checks import check_index_vector, describe
-from r3d.errors import InputError
+from r3d.errors import InputError, R3DDeprecationWarning, warn
 from r3d.transforms import Rotate, Scale, Transform3d, Translate
 from r3d.transforms._common import broadcast_batch
 
@@ -793,10 +792,7 @@ def join_cameras_as_batch(cameras_list: Sequence[CamerasBase]) -> CamerasBase:
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(
-        f"{old} is deprecated (as in PyTorch3D): use {new}", PendingDeprecationWarning,
-        stacklevel=3,
-    )
+    warn(f"{old} is deprecated (as in PyTorch3D): use {new}", R3DDeprecationWarning)
 
 
 def OpenGLPerspectiveCameras(

@@ -21,14 +21,13 @@ gradients flow from anything computed through the accessors back to the tensors 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pad_sequence
 
-from r3d.errors import BatchIndexError, InputError
+from r3d.errors import BatchIndexError, InputError, warn
 from r3d.structures import texture_sampling
 from r3d.structures.texture_sampling import PADDING_MODES, axis_modes, wrap_texel_index
 from r3d.structures.utils import as_index_list, is_empty_item, item_index
@@ -1166,9 +1165,9 @@ def _raster_budget(raster: torch.Tensor, budget: int, align_corners: bool) -> to
         return raster
     factor = math.sqrt(budget / (h * w))
     size = (max(2, int(h * factor)), max(2, int(w * factor)))
-    warnings.warn(
+    warn(
         f"a texture map repeats over {h}x{w} texels where faces are packed into one image; "
-        f"it is kept at {size[0]}x{size[1]}, at a lower resolution", UserWarning, stacklevel=4,
+        f"it is kept at {size[0]}x{size[1]}, at a lower resolution"
     )
     image = raster.permute(2, 0, 1)[None]
     image = F.interpolate(image, size=size, mode="bilinear", align_corners=align_corners,

@@ -8,11 +8,9 @@ scriptable with ``torch.jit.script``, as PyTorch3D's are.
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
-from r3d.errors import InputError
+from r3d.errors import InputError, R3DDeprecationWarning, warn
 from r3d.transforms._common import check_shape, safe_norm
 from r3d.transforms.rotation_conversions import axis_angle_to_matrix, matrix_to_axis_angle
 
@@ -82,11 +80,10 @@ def so3_exponential_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Ten
     Returns:
         (N, 3, 3) rotation matrices.
     """
-    warnings.warn(
+    warn(
         "so3_exponential_map is deprecated, use so3_exp_map instead; so3_exponential_map "
         "will be removed in a future release",
-        PendingDeprecationWarning,
-        stacklevel=2,
+        R3DDeprecationWarning,
     )
     return so3_exp_map(log_rot, eps)
 

@@ -12,13 +12,12 @@ import copy
 import functools
 import numbers
 import operator
-import warnings
 from collections.abc import Callable
 
 import torch
 
 from r3d._checks import describe
-from r3d.errors import InputError
+from r3d.errors import InputError, warn
 from r3d.transforms._common import broadcast_batch, check_shape, homogeneous
 from r3d.transforms.rotation_conversions import _axis_angle_rotation
 from r3d.transforms.se3 import se3_log_map
@@ -430,7 +429,7 @@ class Rotate(Transform3d):
     """Rotations by matrices acting on row vectors: p -> p @ R.
 
     Args:
-        R: (3, 3) or (N, 3, 3) rotation matrices; a UserWarning is issued when R @ R^T is not
+        R: (3, 3) or (N, 3, 3) rotation matrices; an R3DWarning is issued when R @ R^T is not
             the identity or det(R) is not 1 to within ``orthogonal_tol``.
         dtype: default: R's.
         device: default: R's.
@@ -481,8 +480,7 @@ def _warn_if_not_rotation(R: torch.Tensor, tol: float) -> None:
         orthogonal = torch.allclose(R @ R.transpose(1, 2), eye.expand_as(R), atol=tol)
         det = torch.linalg.det(R)
         if not (orthogonal and torch.allclose(det, torch.ones_like(det), atol=tol)):
-            warnings.warn(
+            warn(
                 f"Rotate: R is not a rotation matrix to within orthogonal_tol={tol} "
-                "(R @ R^T != I or det(R) != 1)",
-                stacklevel=3,
+                "(R @ R^T != I or det(R) != 1)"
             )

@@ -8,12 +8,10 @@ soft shaders also take ``znear`` and ``zfar`` (default: the cameras', else 1 and
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 import torch.nn.functional as F
 
-from r3d.errors import InputError
+from r3d.errors import InputError, warn
 from r3d.renderer.blending import (
     BlendParams,
     hard_rgb_blend,
@@ -136,11 +134,10 @@ class SplatterPhongShader(ShaderBase):
             self.splatter_blender = SplatterBlender(tuple(colors.shape[:4]), colors.device)
         blend_params = self._get(kwargs, "blend_params")
         if blend_params.sigma != 0.5:
-            warnings.warn(
+            warn(
                 f"SplatterPhongShader: blend_params.sigma = {blend_params.sigma}; sigma is the "
                 "splatting kernel's standard deviation in pixels, and values other than 0.5 "
-                "are rarely intended",
-                stacklevel=2,
+                "are rarely intended"
             )
         return self.splatter_blender(
             colors, points, cameras, fragments.pix_to_face < 0, blend_params
