@@ -5,7 +5,9 @@ A new run writes into a missing or empty folder only. A folder that holds files 
 unless ``overwrite`` is given and the folder holds nothing but an earlier r3d run's outputs:
 those are deleted first (the files its marker lists, and the folders they leave empty). Files
 that no r3d run wrote are never deleted: a folder holding any is refused even with
-``overwrite``, naming them. ``resume`` keeps the folder as it is.
+``overwrite``, naming them. (The temporary files of atomic writes that a killed run left
+behind, :func:`r3d.io.atomic.is_atomic_temp`, are deleted: in a run's folder, one being
+resumed, or one holding nothing else.) ``resume`` keeps the folder as it is.
 
 When a run ends (done, interrupted or crashed) its marker, :data:`MARKER`, is written: the
 command and every file the run wrote (relative paths; with ``resume`` those of the earlier run
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from r3d.errors import InputError, R3DError, RunInterrupted
 from r3d.io import atomic_open
+from r3d.io.atomic import is_atomic_temp
 
 __all__ = ["MARKER", "OutputFolder", "output_folder", "prepare_output_dir", "run_files"]
 
@@ -57,6 +60,16 @@ def run_files(folder: str | os.PathLike) -> dict | None:
             not isinstance(doc.get("files"), list):
         return None
     return {"command": str(doc.get("command")), "files": [str(f) for f in doc["files"]]}
+
+
+def _remove_stale_temps(path: Path, resume: bool) -> None:
+    """Deletes the atomic writes' temporary files a killed run left in ``path``, when it is
+    an r3d run's folder (``resume``, or it has a marker) or holds nothing else."""
+    temps = [Path(root) / name for root, _, names in os.walk(path) for name in names
+             if is_atomic_temp(name)]
+    if temps and (resume or run_files(path) is not None or len(temps) == len(_files(path))):
+        for temp in temps:
+            temp.unlink(missing_ok=True)
 
 
 def _check_components(path: Path) -> None:
@@ -162,6 +175,8 @@ def prepare_output_dir(path: str | os.PathLike, command: str, *, overwrite: bool
     """
     path = Path(path).expanduser()
     _check_components(path)
+    if path.is_dir():
+        _remove_stale_temps(path, resume)
     if overwrite and resume:
         raise InputError("--overwrite starts the run afresh and --resume continues it: give "
                          "one of them")
