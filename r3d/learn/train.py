@@ -337,6 +337,7 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
            world: int) -> dict:
     """:func:`train` in its prepared output folder, as process ``rank`` of ``world``."""
     out = recipe.outputs.dir
+    saved_state = load_checkpoint(out / CHECKPOINT) if resume else None  # before the data
     root = prepare_data(recipe, data_progress if rank == 0 else None, device) if rank == 0 \
         else recipe.data.root
     if world > 1:
@@ -344,8 +345,8 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
     items = load_items(root, "train", device)
     every = recipe.outputs.eval_every
     val_items = _validation_items(root, device) if every and rank == 0 else []
-    state = (state_from_checkpoint(load_checkpoint(out / CHECKPOINT), recipe, device)
-             if resume else _new_state(recipe, device))
+    state = (state_from_checkpoint(saved_state, recipe, device) if resume
+             else _new_state(recipe, device))
     model = DistributedDataParallel(state.model) if world > 1 else state.model
     o = recipe.optim
     if len(items) < o.batch_size or o.batch_size % world:
