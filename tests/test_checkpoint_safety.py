@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from r3d.cli.main import app
 from r3d.errors import FileFormatError
-from r3d.fit.outputs import write_recipe
+from r3d.fit.outputs import recipe_yaml
 from r3d.fit.recipe import load_recipe
 from r3d.fit.run import CHECKPOINT, fit, resume_recipe
 from r3d.io import save_ply
@@ -66,7 +66,7 @@ def fit_run(tmp_path) -> Path:
     out.mkdir()
     recipe = load_recipe(None, ["input=target", "losses.chamfer=1", "stages=[]",
                                 f"outputs.dir={out}"])
-    write_recipe(recipe, out)
+    (out / "recipe.yaml").write_text(recipe_yaml(recipe))
     (out / "inputs.json").write_text(f'{{"mesh": null, "views": null, "target": '
                                      f'"{target}", "gt": null}}')
     return out

@@ -47,18 +47,16 @@ __all__ = [
     "read_checkpoint",
     "write_checkpoint",
     "write_outputs",
-    "write_recipe",
+    "recipe_yaml",
 ]
 
 COMPARISON_VIEWS = 6  # rows of comparison.png at most
 
 
-def write_recipe(recipe: Recipe, out: Path) -> Path:
-    """The resolved recipe, each stage at the iteration it starts at, as ``recipe.yaml``."""
-    path = out / "recipe.yaml"
-    with atomic_open(path, "w") as f:
-        f.write(recipe_text(recipe_to_dict(recipe.resolved())))
-    return path
+def recipe_yaml(recipe: Recipe) -> str:
+    """The text of ``recipe.yaml``: the resolved recipe, each stage at the iteration it starts
+    at."""
+    return recipe_text(recipe_to_dict(recipe.resolved()))
 
 
 def _fitted_mesh(state, inputs) -> Meshes:

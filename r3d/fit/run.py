@@ -26,11 +26,11 @@ from r3d.fit import example
 from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.frame import Frame, normalised
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
-from r3d.fit.outputs import write_outputs, write_recipe
+from r3d.fit.outputs import recipe_yaml, write_outputs
 from r3d.fit.rays import auto_cube, ray_span, render_rays, sample_pixels
 from r3d.fit.recipe import RAY_MARCHED, Recipe, load_recipe, recipe_to_dict, with_options
 from r3d.fit.render import render_display, render_model
-from r3d.io import IO, atomic_open
+from r3d.io import IO
 from r3d.loss import (
     chamfer_distance,
     mesh_edge_loss,
@@ -560,21 +560,16 @@ def resume_recipe(folder: str | os.PathLike,
 # ---- the run -------------------------------------------------------------------------------
 
 
-def _write_run_files(recipe: Recipe, paths: dict[str, Path | None]) -> None:
-    """``recipe.yaml`` and ``inputs.json`` (the input ``paths``): what --resume reads back
-    with the checkpoint."""
-    write_recipe(recipe, recipe.outputs.dir)
-    with atomic_open(recipe.outputs.dir / RUN_INPUTS, "w") as f:
-        json.dump(paths, f, indent=2, default=str)
-
-
 def _write_resumable(recipe: Recipe, state: FitState, paths: dict[str, Path | None]) -> None:
-    """The run's files that --resume reads, the checkpoint last. Written with each checkpoint,
-    not when the run starts: a run stopped before its first one leaves no files behind (a
-    new run can take the folder), and one resuming with another recipe that stops before its
-    first one leaves the earlier run's files as they were."""
-    _write_run_files(recipe, paths)
-    write_checkpoint(state.to_dict(recipe), recipe.outputs.dir / CHECKPOINT)
+    """The checkpoint with ``recipe.yaml`` and ``inputs.json`` (the input ``paths``), what
+    --resume reads back, as one set (:func:`~r3d.runs.checkpoints.write_checkpoint`). Written
+    with each checkpoint, not when the run starts: a run killed before its first one leaves no
+    files behind (a new run can take the folder), and one resuming with another recipe on a
+    full disk leaves the earlier run's files as they were."""
+    out = recipe.outputs.dir
+    write_checkpoint(state.to_dict(recipe), out / CHECKPOINT, beside={
+        out / "recipe.yaml": recipe_yaml(recipe),
+        out / RUN_INPUTS: json.dumps(paths, indent=2, default=str)})
 
 
 def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
@@ -625,8 +620,8 @@ def _run(recipe: Recipe, *, mesh: Path | None, views: Path | None, target: Path 
         raise FitInterrupted(out, saved) from None
     loop_seconds = time.perf_counter() - loop_start
     state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
-    if first >= recipe.iterations:  # nothing to run: no checkpoint wrote the run's files
-        _write_run_files(recipe, paths)
+    if first >= recipe.iterations:  # nothing to run: the files of the run as it is now
+        _write_resumable(recipe, state, paths)
     return write_outputs(recipe, state, inputs, (train, held), device, {
         "iterations_run": state.iteration - first,
         "iterations_per_second": round((state.iteration - first) / max(loop_seconds, 1e-9), 3),

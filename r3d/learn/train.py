@@ -261,19 +261,14 @@ def _checkpoint(recipe: TrainRecipe, state: TrainState) -> dict:
             "recipe": recipe_text(train_recipe_to_dict(recipe))}
 
 
-def _write_recipe(recipe: TrainRecipe) -> None:
-    """``recipe.yaml``, which --resume reads back with the checkpoint."""
-    with atomic_open(recipe.outputs.dir / "recipe.yaml", "w") as f:
-        f.write(recipe_text(train_recipe_to_dict(recipe)))
-
-
 def _write_resumable(recipe: TrainRecipe, state: TrainState) -> None:
-    """``recipe.yaml`` and the checkpoint (last), as --resume reads them. Written with each
-    checkpoint, not when the run starts: a run stopped before its first one leaves no files
-    behind, and one resuming with another recipe leaves the earlier run's files as they were
-    until it writes one."""
-    _write_recipe(recipe)
-    write_checkpoint(_checkpoint(recipe, state), recipe.outputs.dir / CHECKPOINT)
+    """The checkpoint with ``recipe.yaml``, what --resume reads back, as one set
+    (:func:`~r3d.runs.checkpoints.write_checkpoint`). Written with each checkpoint, not when
+    the run starts: a run killed before its first one leaves no files behind, and one resuming
+    with another recipe on a full disk leaves the earlier run's files as they were."""
+    out = recipe.outputs.dir
+    write_checkpoint(_checkpoint(recipe, state), out / CHECKPOINT,
+                     beside={out / "recipe.yaml": recipe_text(train_recipe_to_dict(recipe))})
 
 
 def resume_recipe(folder: str | os.PathLike, overrides: list[str] = ()) -> TrainRecipe:
@@ -408,8 +403,8 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
     if rank == 0 and state.validation:
         _write_csv(out / "metrics.csv", state.validation)
         plot_scores(state.validation, out / "metrics.png")
-    if rank == 0 and first >= total:  # nothing to run: no checkpoint wrote recipe.yaml
-        _write_recipe(recipe)
+    if rank == 0 and first >= total:  # nothing to run: the files of the run as it is now
+        _write_resumable(recipe, state)
     if rank == 0:
         with atomic_open(out / "train.json", "w") as f:
             json.dump(summary, f, indent=2)

@@ -15,13 +15,14 @@ import io
 import pickle
 import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 import yaml
 
 from r3d.errors import FileFormatError
-from r3d.io import atomic_open
+from r3d.io import atomic_paths
 
 __all__ = ["checkpoint_recipe", "read_checkpoint", "recipe_text", "write_checkpoint"]
 
@@ -44,14 +45,25 @@ def _check_plain(value, where: str = "checkpoint") -> None:
         raise TypeError(f"{where} is a {type(value).__name__}, not a tensor or plain data")
 
 
-def write_checkpoint(data: dict, path: Path) -> None:
+def write_checkpoint(data: dict, path: Path, beside: Mapping[Path, str] | None = None) -> None:
     """``torch.save`` of ``data`` (only tensors and plain data: TypeError otherwise) to
-    ``path``, atomically; a full disk raises FileFormatError naming ``path``."""
+    ``path``, with the text files ``beside`` it (path: text, e.g. the recipe) as one set:
+    every file is written in full before any replaces its target (the checkpoint last), so
+    a full disk leaves all of them as they were, and a killed process leaves them matching.
+
+    Raises FileFormatError naming the file that could not be written (e.g. disk full).
+    """
     _check_plain(data)
     buffer = io.BytesIO()  # serialised first: a failed write is then a plain OSError
     torch.save(data, buffer)
-    with atomic_open(path, "wb") as f:
-        f.write(buffer.getbuffer())
+    files = {Path(k): v.encode("utf-8") for k, v in (beside or {}).items()}
+    files[path] = buffer.getvalue()
+    with atomic_paths(*files) as temps:
+        for (target, content), temp in zip(files.items(), temps):
+            try:
+                Path(temp).write_bytes(content)
+            except OSError as exc:
+                raise FileFormatError(target, f"cannot write: {exc.strerror or exc}") from None
 
 
 def recipe_text(recipe: dict) -> str:
