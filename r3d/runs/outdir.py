@@ -13,7 +13,9 @@ When a run ends (done, interrupted or crashed) its marker, :data:`MARKER`, is wr
 command and every file the run wrote (relative paths; with ``resume`` those of the earlier run
 too). When a run fails on bad input (an :class:`~r3d.errors.R3DError` other than
 :class:`~r3d.errors.RunInterrupted`) the files it wrote are removed again, and so is the folder
-when it made it and nothing else is left there.
+when it made it and nothing else is left there. A run that fails to write its own outputs (a
+:class:`~r3d.errors.FileFormatError` naming a file in the folder: a full disk) keeps what it
+wrote, as a crashed one does: its last checkpoint can be resumed once there is room.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from r3d.errors import InputError, R3DError, RunInterrupted
+from r3d.errors import FileFormatError, InputError, R3DError, RunInterrupted
 from r3d.io import atomic_open
 from r3d.io.atomic import is_atomic_temp
 
@@ -201,21 +203,27 @@ def prepare_output_dir(path: str | os.PathLike, command: str, *, overwrite: bool
     return OutputFolder(path, command, made, _files(path), earlier)
 
 
+def _unwritable_output(exc: R3DError, folder: Path) -> bool:
+    """Whether ``exc`` says that a file in ``folder`` could not be written (or read back)."""
+    return isinstance(exc, FileFormatError) and _inside(Path(exc.path).resolve(),
+                                                         folder.resolve())
+
+
 @contextlib.contextmanager
 def output_folder(path: str | os.PathLike, command: str, *, overwrite: bool = False,
                   resume: bool = False, keep: Sequence[str | os.PathLike] = ()
                   ) -> Iterator[Path]:
     """:func:`prepare_output_dir` for the ``with`` block, which gets the folder's path;
     :meth:`~OutputFolder.finish` when it ends (``failed`` when it raises an R3DError that is
-    not a RunInterrupted: bad input)."""
+    not a RunInterrupted, nor a FileFormatError naming a file in the folder: bad input)."""
     folder = prepare_output_dir(path, command, overwrite=overwrite, resume=resume, keep=keep)
     try:
         yield folder.path
     except RunInterrupted:
         folder.finish()
         raise
-    except R3DError:
-        folder.finish(failed=True)
+    except R3DError as exc:
+        folder.finish(failed=not _unwritable_output(exc, folder.path))
         raise
     except BaseException:
         folder.finish()
