@@ -619,9 +619,9 @@ def _run(recipe: Recipe, *, mesh: Path | None, views: Path | None, target: Path 
     except KeyboardInterrupt:
         raise FitInterrupted(out, saved) from None
     loop_seconds = time.perf_counter() - loop_start
-    state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
     if first >= recipe.iterations:  # nothing to run: the files of the run as it is now
         _write_resumable(recipe, state, paths)
+    state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
     return write_outputs(recipe, state, inputs, (train, held), device, {
         "iterations_run": state.iteration - first,
         "iterations_per_second": round((state.iteration - first) / max(loop_seconds, 1e-9), 3),

@@ -382,6 +382,8 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
                 progress(state.iteration, total, record)
     except KeyboardInterrupt:
         raise TrainInterrupted(out, saved) from None
+    if rank == 0 and first >= total:  # nothing to run: the files of the run as it is now
+        _write_resumable(recipe, state)
     seconds = time.perf_counter() - start
     done = state.iteration - first
     summary = {"iterations": state.iteration, "epochs": o.epochs, "train_shapes": len(items),
@@ -403,8 +405,6 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
     if rank == 0 and state.validation:
         _write_csv(out / "metrics.csv", state.validation)
         plot_scores(state.validation, out / "metrics.png")
-    if rank == 0 and first >= total:  # nothing to run: the files of the run as it is now
-        _write_resumable(recipe, state)
     if rank == 0:
         with atomic_open(out / "train.json", "w") as f:
             json.dump(summary, f, indent=2)
