@@ -5,10 +5,11 @@ disk (a file-size limit) gives a one-line error naming the file and leaves the e
 as they were.
 
 Each kill-and-resume test runs one seed (3 kills); ``R3D_KILL_SEEDS=N`` runs N seeds (the heavy
-variant, about 30 s per seed and command)."""
+variant, about 20 s per seed and command)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -37,7 +38,7 @@ from r3d.runs.outdir import MARKER, output_folder, prepare_output_dir, run_files
 
 KILLS = 3  # per run of a seed
 SEEDS = range(int(os.environ.get("R3D_KILL_SEEDS", "1")))
-FIT_SETTINGS = ["iterations=24", "outputs.every=4", "outputs.checkpoint_every=3"]
+FIT_SETTINGS = ["iterations=40", "outputs.every=8", "outputs.checkpoint_every=4"]
 
 
 # ---- what a folder may hold -----------------------------------------------------------------
@@ -90,32 +91,54 @@ def timed_run(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def kill_and_resume(fresh: list[str], resume: list[str], out: Path, seconds: float,
+def _iteration(checkpoint: Path) -> int | None:
+    """The iteration of the checkpoint at ``checkpoint`` (None: none there)."""
+    return torch.load(checkpoint, weights_only=True)["iteration"] if checkpoint.is_file() \
+        else None
+
+
+def _kill_moment(proc: subprocess.Popen, checkpoint: Path, start: int | None, total: int,
+                 seconds: float, rng: random.Random) -> None:
+    """Waits for a seeded random moment of ``proc``'s run: a random time after it writes the
+    checkpoint of a random iteration past ``start`` (up to 0.2 s: into the next iterations;
+    after the last one up to 1 s: into writing the outputs); a random time into a run with
+    nothing left to run (its outputs written again); or ``proc``'s end."""
+    if start is not None and start >= total:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=rng.uniform(0.2, 0.8) * seconds)
+        return
+    target = rng.randint((start or 0) + 1, total)
+    while proc.poll() is None and (_iteration(checkpoint) or 0) < target:
+        time.sleep(0.02)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=rng.uniform(0.0, 1.0 if target == total else 0.2))
+
+
+def kill_and_resume(fresh: list[str], resume: list[str], out: Path, total: int, seconds: float,
                     seed: int) -> list[int | None]:
-    """Runs ``fresh`` (or ``resume`` once ``out`` holds a checkpoint) until a run ends,
-    killing each of the first :data:`KILLS` launches with SIGKILL after a seeded random
-    fraction of ``seconds`` (an uninterrupted run's time) and checking the folder after each.
-    Returns the checkpoint's iteration before each launch (None: none yet)."""
+    """Runs ``fresh`` (or ``resume`` once ``out`` holds a checkpoint) of a run of ``total``
+    iterations until a run ends, killing each of the first :data:`KILLS` launches with SIGKILL
+    at a seeded random moment (:func:`_kill_moment`; ``seconds``: an uninterrupted run's time)
+    and checking the folder after each. Returns the checkpoint's iteration before each launch
+    (None: none yet); prints them (``pytest -s``)."""
     rng = random.Random(seed)
     starts: list[int | None] = []
+    log = out.parent / f"{out.name}.log"
     for launch in range(KILLS + 1):
-        checkpoint = out / "checkpoint.pt"
-        starts.append(torch.load(checkpoint, weights_only=True)["iteration"]
-                      if checkpoint.is_file() else None)
-        cmd = resume if starts[-1] is not None else fresh
-        with (out.parent / f"{out.name}.log").open("w") as log:
-            proc = subprocess.Popen(cmd, cwd=out.parent, stdout=subprocess.DEVNULL, stderr=log)
-            try:
-                proc.wait(timeout=seconds * rng.uniform(0.25, 0.75) if launch < KILLS
-                          else None)
-            except subprocess.TimeoutExpired:
-                proc.kill()  # SIGKILL
-                proc.wait()
+        starts.append(_iteration(out / "checkpoint.pt"))
+        with log.open("w") as stderr:
+            proc = subprocess.Popen(resume if starts[-1] is not None else fresh, cwd=out.parent,
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
+            if launch < KILLS:
+                _kill_moment(proc, out / "checkpoint.pt", starts[-1], total, seconds, rng)
+                proc.kill()  # SIGKILL (nothing when it has ended)
+            proc.wait()
         if proc.returncode == 0:
             break
-        assert proc.returncode == -signal.SIGKILL, (out.parent / f"{out.name}.log").read_text()
+        assert proc.returncode == -signal.SIGKILL, log.read_text()
         check_whole(out, killed=True)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log.read_text()
+    print(f"{out}: seed {seed}, launches from iterations {starts}, the last one ending the run")
     check_whole(out, killed=False)
     assert run_files(out) is not None  # the run ended: its marker lists its files
     return starts
@@ -147,13 +170,13 @@ def test_fit_killed_and_resumed(views, tmp_path, r3d_exe, seed):  # noqa: F811
 
     seconds = timed_run(fresh(tmp_path / "whole"), tmp_path)
     cut = tmp_path / "cut"
-    starts = kill_and_resume(fresh(cut), [r3d_exe, "fit", "--resume", str(cut)], cut, seconds,
-                             seed)
+    starts = kill_and_resume(fresh(cut), [r3d_exe, "fit", "--resume", str(cut)], cut, 40,
+                             seconds, seed)
     a, b = checkpoints(tmp_path / "whole", cut)
-    assert a["iteration"] == b["iteration"] == 24
+    assert a["iteration"] == b["iteration"] == 40
     assert_same_tensors(a["model"], b["model"])
     assert a["history"] == b["history"]
-    assert len(a["frames"]) == len(b["frames"]) == 6
+    assert len(a["frames"]) == len(b["frames"]) == 5
     assert all(torch.equal(x, y) for x, y in zip(a["frames"], b["frames"], strict=True))
     assert (tmp_path / "whole" / "fit.obj").read_bytes() == (cut / "fit.obj").read_bytes()
     whole, metrics = (json.loads((d / "metrics.json").read_text())
@@ -161,22 +184,22 @@ def test_fit_killed_and_resumed(views, tmp_path, r3d_exe, seed):  # noqa: F811
     assert whole["mean_iou"] == metrics["mean_iou"]
     assert whole["final_loss"] == metrics["final_loss"]
     # the last launch continued from the checkpoint it found
-    assert metrics["iterations_run"] == 24 - (starts[-1] or 0)
+    assert metrics["iterations_run"] == 40 - (starts[-1] or 0)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_train_killed_and_resumed(data, tmp_path, r3d_exe, seed):  # noqa: F811
     def fresh(out: Path) -> list[str]:
         path = tmp_path / f"{out.name}.yaml"
-        recipe = tiny(out, data, "optim.epochs=3", "optim.final_lr=0.5", "outputs.eval_every=4")
+        recipe = tiny(out, data, "optim.epochs=2", "optim.final_lr=0.5", "outputs.eval_every=3")
         path.write_text(recipe_text(train_recipe_to_dict(recipe)))
         return [r3d_exe, "train", str(path)]
 
     seconds = timed_run(fresh(tmp_path / "whole"), tmp_path)
     cut = tmp_path / "cut"
-    kill_and_resume(fresh(cut), [r3d_exe, "train", "--resume", str(cut)], cut, seconds, seed)
+    kill_and_resume(fresh(cut), [r3d_exe, "train", "--resume", str(cut)], cut, 8, seconds, seed)
     a, b = checkpoints(tmp_path / "whole", cut)
-    assert a["iteration"] == b["iteration"] == 12
+    assert a["iteration"] == b["iteration"] == 8
     assert a["history"] == b["history"] and a["validation"] == b["validation"]
     assert_same_tensors(a["model"], b["model"])
     for name in ("log.csv", "metrics.csv"):
@@ -201,8 +224,7 @@ def test_full_disk_leaves_the_earlier_outputs(views, tmp_path, r3d_exe):  # noqa
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(RECIPE)
     out = tmp_path / "run"
-    timed_run([r3d_exe, "fit", "--views", str(views), "--recipe", str(recipe), "--out", str(out),
-               "--set", "iterations=2"], tmp_path)
+    fit(load_recipe(recipe, ["iterations=2", f"outputs.dir={out}"]), views=views)
     before = snapshot(out)
     result = subprocess.run([r3d_exe, "fit", "--resume", str(out), "--set", "iterations=4"],
                             cwd=tmp_path, capture_output=True, text=True,
