@@ -4,8 +4,9 @@ result equals an uninterrupted run's, bit for bit (as after Ctrl-C, tests/test_f
 disk (a file-size limit) gives a one-line error naming the file and leaves the earlier outputs
 as they were.
 
-Each kill-and-resume test runs one seed (3 kills); ``R3D_KILL_SEEDS=N`` runs N seeds (the heavy
-variant, about 20 s per seed and command)."""
+By default each kill-and-resume test runs one seed (fit: 3 kills, train: 2, to keep the file
+under a minute); ``R3D_KILL_SEEDS=N`` runs N seeds of 3 kills each (the heavy variant, about
+25 s per seed and command)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ from r3d.learn.recipe import train_recipe_to_dict
 from r3d.runs.checkpoints import recipe_text
 from r3d.runs.outdir import MARKER, output_folder, prepare_output_dir, run_files
 
-KILLS = 3  # per run of a seed
+HEAVY = "R3D_KILL_SEEDS" in os.environ
 SEEDS = range(int(os.environ.get("R3D_KILL_SEEDS", "1")))
+KILLS = 3  # per seed (train: 2 unless HEAVY)
 FIT_SETTINGS = ["iterations=40", "outputs.every=8", "outputs.checkpoint_every=4"]
 
 
@@ -100,7 +102,7 @@ def _iteration(checkpoint: Path) -> int | None:
 def _kill_moment(proc: subprocess.Popen, checkpoint: Path, start: int | None, total: int,
                  seconds: float, rng: random.Random) -> None:
     """Waits for a seeded random moment of ``proc``'s run: a random time after it writes the
-    checkpoint of a random iteration past ``start`` (up to 0.2 s: into the next iterations;
+    checkpoint of a random iteration past ``start`` (up to 0.05 s: into the next iterations;
     after the last one up to 1 s: into writing the outputs); a random time into a run with
     nothing left to run (its outputs written again); or ``proc``'s end."""
     if start is not None and start >= total:
@@ -111,25 +113,25 @@ def _kill_moment(proc: subprocess.Popen, checkpoint: Path, start: int | None, to
     while proc.poll() is None and (_iteration(checkpoint) or 0) < target:
         time.sleep(0.02)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=rng.uniform(0.0, 1.0 if target == total else 0.2))
+        proc.wait(timeout=rng.uniform(0.0, 1.0 if target == total else 0.05))
 
 
 def kill_and_resume(fresh: list[str], resume: list[str], out: Path, total: int, seconds: float,
-                    seed: int) -> list[int | None]:
+                    seed: int, kills: int = KILLS) -> list[int | None]:
     """Runs ``fresh`` (or ``resume`` once ``out`` holds a checkpoint) of a run of ``total``
-    iterations until a run ends, killing each of the first :data:`KILLS` launches with SIGKILL
+    iterations until a run ends, killing each of the first ``kills`` launches with SIGKILL
     at a seeded random moment (:func:`_kill_moment`; ``seconds``: an uninterrupted run's time)
     and checking the folder after each. Returns the checkpoint's iteration before each launch
     (None: none yet); prints them (``pytest -s``)."""
-    rng = random.Random(seed)
+    rng = random.Random(f"{fresh[1]}:{seed}")  # the command's own sequence of moments
     starts: list[int | None] = []
     log = out.parent / f"{out.name}.log"
-    for launch in range(KILLS + 1):
+    for launch in range(kills + 1):
         starts.append(_iteration(out / "checkpoint.pt"))
         with log.open("w") as stderr:
             proc = subprocess.Popen(resume if starts[-1] is not None else fresh, cwd=out.parent,
                                     stdout=subprocess.DEVNULL, stderr=stderr)
-            if launch < KILLS:
+            if launch < kills:
                 _kill_moment(proc, out / "checkpoint.pt", starts[-1], total, seconds, rng)
                 proc.kill()  # SIGKILL (nothing when it has ended)
             proc.wait()
@@ -197,7 +199,8 @@ def test_train_killed_and_resumed(data, tmp_path, r3d_exe, seed):  # noqa: F811
 
     seconds = timed_run(fresh(tmp_path / "whole"), tmp_path)
     cut = tmp_path / "cut"
-    kill_and_resume(fresh(cut), [r3d_exe, "train", "--resume", str(cut)], cut, 8, seconds, seed)
+    kill_and_resume(fresh(cut), [r3d_exe, "train", "--resume", str(cut)], cut, 8, seconds, seed,
+                    KILLS if HEAVY else 2)
     a, b = checkpoints(tmp_path / "whole", cut)
     assert a["iteration"] == b["iteration"] == 8
     assert a["history"] == b["history"] and a["validation"] == b["validation"]
