@@ -129,13 +129,13 @@ def test_training_reduces_the_2d_loss(tmp_path, data, extra, key):
     recipe = tiny(out, data, "optim.epochs=12", "optim.lr=0.003", "data.views_per_item=3",
                   "network.level=1", *extra)
     train(recipe)
-    trained = torch.load(out / CHECKPOINT, weights_only=False)["model"]
+    trained = torch.load(out / CHECKPOINT, weights_only=True)["model"]
     assert _fixed_batch_loss(recipe, trained, key) < 0.9 * _fixed_batch_loss(recipe, None, key)
 
 
 def test_learning_rate_decays_to_final_lr(tmp_path, data):
     train(tiny(tmp_path, data, "optim.lr=0.01", "optim.final_lr=0.1"))  # 8 iterations
-    groups = torch.load(tmp_path / CHECKPOINT, weights_only=False)["optimizer"]["param_groups"]
+    groups = torch.load(tmp_path / CHECKPOINT, weights_only=True)["optimizer"]["param_groups"]
     # the last step (iteration 7 of 8) ran at 0.1 + 0.9 * (1 + cos(7 pi / 8)) / 2 of lr
     assert groups[0]["lr"] == pytest.approx(0.01 * (0.1 + 0.45 * (1 + math.cos(7 * math.pi / 8))))
 
@@ -153,8 +153,8 @@ def test_resume_gives_the_uninterrupted_result(tmp_path, data):
         train(tiny(parts, data, *extra), progress=stop)
     assert info.value.iteration == 2
     train(resume_recipe(parts), resume=True)
-    a = torch.load(full / CHECKPOINT, weights_only=False)
-    b = torch.load(parts / CHECKPOINT, weights_only=False)
+    a = torch.load(full / CHECKPOINT, weights_only=True)
+    b = torch.load(parts / CHECKPOINT, weights_only=True)
     assert a["iteration"] == b["iteration"] == 16
     assert a["validation"] == b["validation"] and len(a["validation"]) == 6
     for name, value in a["model"].items():
@@ -211,7 +211,7 @@ def test_validation_curves_score_as_r3d_eval(tmp_path, data):
     result = evaluate(out / CHECKPOINT, data, split="val", baselines=False,
                       out=tmp_path / "eval")
     assert {"iteration": 8, **result["methods"]["model"]["overall"]} == last
-    assert torch.load(out / CHECKPOINT, weights_only=False)["validation"][-1] == last
+    assert torch.load(out / CHECKPOINT, weights_only=True)["validation"][-1] == last
     assert train(tiny(tmp_path / "none", data, "outputs.eval_every=0"))["validation"] is None
     assert not (tmp_path / "none" / "metrics.csv").exists()
 

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.frame import from_frame
@@ -35,7 +34,7 @@ from r3d.fit.render import render_display
 from r3d.fit.report import ScoredViews, write_fit_report
 from r3d.io import VoxelGrid, atomic_open, save_obj, save_ply, save_voxels_npz
 from r3d.ops import marching_cubes
-from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.checkpoints import read_checkpoint, recipe_text, write_checkpoint
 from r3d.runs.images import to_uint8, write_gif, write_png
 from r3d.runs.machine import machine_info
 from r3d.runs.metrics import iou, pose_errors, psnr, surface_scores
@@ -48,18 +47,16 @@ __all__ = [
     "read_checkpoint",
     "write_checkpoint",
     "write_outputs",
-    "write_recipe",
+    "recipe_yaml",
 ]
 
 COMPARISON_VIEWS = 6  # rows of comparison.png at most
 
 
-def write_recipe(recipe: Recipe, out: Path) -> Path:
-    """The resolved recipe, each stage at the iteration it starts at, as ``recipe.yaml``."""
-    path = out / "recipe.yaml"
-    with atomic_open(path, "w") as f:
-        yaml.safe_dump(recipe_to_dict(recipe.resolved()), f, sort_keys=False)
-    return path
+def recipe_yaml(recipe: Recipe) -> str:
+    """The text of ``recipe.yaml``: the resolved recipe, each stage at the iteration it starts
+    at."""
+    return recipe_text(recipe_to_dict(recipe.resolved()))
 
 
 def _fitted_mesh(state, inputs) -> Meshes:

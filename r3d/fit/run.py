@@ -3,7 +3,8 @@
 :func:`fit` is the whole run. The state of a run (:class:`FitState`: models, optimiser, random
 generators, loss history, progress frames) is saved to ``checkpoint.pt`` every
 ``outputs.checkpoint_every`` iterations, so that ``fit(..., resume=True)`` continues a killed run
-from its last checkpoint with the same results as an uninterrupted one. Ctrl-C raises
+from its last checkpoint with the same results as an uninterrupted one (the checkpoint holds
+only tensors and plain data, :mod:`r3d.runs.checkpoints`). Ctrl-C raises
 :class:`FitInterrupted` naming the checkpoint to resume from; nothing half-written is left.
 """
 
@@ -25,11 +26,11 @@ from r3d.fit import example
 from r3d.fit.fields import FieldModel, VolumeModel
 from r3d.fit.frame import Frame, normalised
 from r3d.fit.model import CameraModel, MeshModel, PointsModel, sphere_points
-from r3d.fit.outputs import write_outputs, write_recipe
+from r3d.fit.outputs import recipe_yaml, write_outputs
 from r3d.fit.rays import auto_cube, ray_span, render_rays, sample_pixels
 from r3d.fit.recipe import RAY_MARCHED, Recipe, load_recipe, recipe_to_dict, with_options
 from r3d.fit.render import render_display, render_model
-from r3d.io import IO, atomic_open
+from r3d.io import IO
 from r3d.loss import (
     chamfer_distance,
     mesh_edge_loss,
@@ -38,7 +39,12 @@ from r3d.loss import (
 )
 from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras, look_at_view_transform
-from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.checkpoints import (
+    checkpoint_recipe,
+    read_checkpoint,
+    recipe_text,
+    write_checkpoint,
+)
 from r3d.runs.devices import resolve_device
 from r3d.runs.images import to_uint8
 from r3d.runs.outdir import output_folder
@@ -68,7 +74,7 @@ CHECKPOINT = "checkpoint.pt"
 RUN_INPUTS = "inputs.json"  # the input paths of a run, read back by --resume
 OPACITY_LR_SCALE = 10.0  # point opacities (logits) learn this much faster than positions
 TARGET_MESH_SAMPLES = 10000  # points sampled on a mesh given as the target (at least)
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: only tensors and plain data (read with weights_only=True)
 Progress = Callable[[int, int, dict[str, float]], None]  # (iteration done, total, losses)
 
 
@@ -247,8 +253,8 @@ class FitState:
             "generator": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "history": self.history,
-            "frames": self.frames,
-            "recipe": recipe_to_dict(recipe),
+            "frames": [torch.from_numpy(frame) for frame in self.frames],
+            "recipe": recipe_text(recipe_to_dict(recipe)),
         }
 
 
@@ -380,7 +386,7 @@ def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
     path = recipe.outputs.dir / CHECKPOINT
     data = read_checkpoint(path, CHECKPOINT_VERSION, "fit",
                            "no checkpoint to resume from (none was written yet)")
-    _check_resumable(recipe, data.get("recipe") or {}, path)
+    _check_resumable(recipe, checkpoint_recipe(data, path), path)
     m = data["model"]
     model = MODELS[m["kind"]].from_state(m, device)
     cameras = None if data["cameras"] is None else CameraModel.from_state(data["cameras"],
@@ -391,7 +397,7 @@ def load_checkpoint(recipe: Recipe, device: torch.device) -> FitState:
     generator.set_state(data["generator"])
     torch.set_rng_state(data["torch_rng"])
     return FitState(model, cameras, optimizer, generator, data["iteration"], data["history"],
-                    data["frames"])
+                    [frame.numpy() for frame in data["frames"]])
 
 
 # ---- one step ------------------------------------------------------------------------------
@@ -554,6 +560,18 @@ def resume_recipe(folder: str | os.PathLike,
 # ---- the run -------------------------------------------------------------------------------
 
 
+def _write_resumable(recipe: Recipe, state: FitState, paths: dict[str, Path | None]) -> None:
+    """The checkpoint with ``recipe.yaml`` and ``inputs.json`` (the input ``paths``), what
+    --resume reads back, as one set (:func:`~r3d.runs.checkpoints.write_checkpoint`). Written
+    with each checkpoint, not when the run starts: a run killed before its first one leaves no
+    files behind (a new run can take the folder), and one resuming with another recipe on a
+    full disk leaves the earlier run's files as they were."""
+    out = recipe.outputs.dir
+    write_checkpoint(state.to_dict(recipe), out / CHECKPOINT, beside={
+        out / "recipe.yaml": recipe_yaml(recipe),
+        out / RUN_INPUTS: json.dumps(paths, indent=2, default=str)})
+
+
 def fit(recipe: Recipe, *, mesh: Path | None = None, views: Path | None = None,
         target: Path | None = None, gt: Path | None = None, resume: bool = False,
         overwrite: bool = False, progress: Progress | None = None) -> dict:
@@ -580,10 +598,7 @@ def _run(recipe: Recipe, *, mesh: Path | None, views: Path | None, target: Path 
     out = recipe.outputs.dir
     inputs = prepare_inputs(recipe, mesh=mesh, views=views, target=target, gt=gt, device=device)
     state = load_checkpoint(recipe, device) if resume else new_state(recipe, inputs, device)
-    write_recipe(recipe, out)
-    with atomic_open(out / RUN_INPUTS, "w") as f:
-        json.dump({"mesh": mesh, "views": views, "target": target, "gt": gt},
-                  f, indent=2, default=str)
+    paths = {"mesh": mesh, "views": views, "target": target, "gt": gt}
     train, held = (holdout_split(len(inputs.views(recipe.views.image_size, device)),
                                  recipe.views.holdout)
                    if recipe.input == "views" else (None, None))
@@ -597,13 +612,15 @@ def _run(recipe: Recipe, *, mesh: Path | None, views: Path | None, target: Path 
             losses = fit_step(recipe, state, inputs, train, device)
             if (state.iteration % recipe.outputs.checkpoint_every == 0
                     or state.iteration == recipe.iterations):
-                write_checkpoint(state.to_dict(recipe), out / CHECKPOINT)
+                _write_resumable(recipe, state, paths)
                 saved = state.iteration
             if progress is not None:
                 progress(state.iteration, recipe.iterations, losses)
     except KeyboardInterrupt:
         raise FitInterrupted(out, saved) from None
     loop_seconds = time.perf_counter() - loop_start
+    if first >= recipe.iterations:  # nothing to run: the files of the run as it is now
+        _write_resumable(recipe, state, paths)
     state.frames.append(progress_frame(recipe, state, inputs, frame_view, device))
     return write_outputs(recipe, state, inputs, (train, held), device, {
         "iterations_run": state.iteration - first,

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 
 from r3d.errors import FileFormatError
 
-__all__ = ["atomic_open", "atomic_paths"]
+__all__ = ["atomic_open", "atomic_paths", "is_atomic_temp"]
+
+TEMP_SUFFIX = ".tmp"
+# ".<target's name>.<mkstemp's 8 random characters>.tmp"
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
 
 
 def _current_umask() -> int:
@@ -50,7 +55,7 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[str]]:
                 raise FileFormatError(target, f"cannot write: folder {folder} does not exist")
             try:
                 fd, tmp = tempfile.mkstemp(
-                    prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=folder
+                    prefix=f".{os.path.basename(target)}.", suffix=TEMP_SUFFIX, dir=folder
                 )
             except OSError as exc:
                 raise FileFormatError(target, f"cannot write: {exc.strerror or exc}") from exc
@@ -78,6 +83,12 @@ def atomic_paths(*paths: str | os.PathLike) -> Iterator[list[str]]:
         for tmp in temps:
             with contextlib.suppress(OSError):
                 os.remove(tmp)
+
+
+def is_atomic_temp(name: str) -> bool:
+    """Whether file name ``name`` is that of an :func:`atomic_paths` temporary: one that a
+    killed process (SIGKILL, power loss) can leave behind beside its target."""
+    return _TEMP_NAME.fullmatch(name) is not None
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ from r3d.learn.report import Evaluation, write_learn_report
 from r3d.learn.scores import model_scores, predict_first_view, split_scores
 from r3d.learn.train import load_checkpoint, load_items
 from r3d.renderer import FoVPerspectiveCameras
+from r3d.runs.checkpoints import checkpoint_recipe
 from r3d.runs.images import to_uint8, write_png
 from r3d.runs.machine import machine_info
 from r3d.runs.metrics import iou
@@ -94,7 +95,8 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
     "files": [...]}."""
     checkpoint = Path(checkpoint).expanduser().resolve()
     ckpt = load_checkpoint(checkpoint)
-    recipe = train_recipe_from_node(Node(ckpt["recipe"], checkpoint))
+    plain = checkpoint_recipe(ckpt, checkpoint)
+    recipe = train_recipe_from_node(Node(plain, checkpoint))
     dev = torch.device(device)
     model = ShapePredictor.for_recipe(recipe).to(dev)
     try:
@@ -131,7 +133,7 @@ def evaluate(checkpoint: str | os.PathLike, data: str | os.PathLike, split: str 
         with atomic_open(folder / "eval.json", "w") as f:
             json.dump(result, f, indent=2)
         write_png(folder / "eval.png", np.concatenate(rows, axis=0))
-        write_learn_report(folder, recipe=ckpt["recipe"], history=ckpt["history"],
+        write_learn_report(folder, recipe=plain, history=ckpt["history"],
                            validation=ckpt.get("validation", []),
                            summary=_training_summary(checkpoint.parent), machine=machine_info(dev),
                            evaluation=evaluation)

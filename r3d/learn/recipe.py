@@ -166,7 +166,8 @@ def load_train_recipe(path: str | os.PathLike | None,
 
 
 def train_recipe_from_node(doc: Node) -> TrainRecipe:
-    """The checked recipe of a parsed document (e.g. ``Node(checkpoint["recipe"], path)``)."""
+    """The checked recipe of a parsed document (e.g. a checkpoint's:
+    ``Node(checkpoint_recipe(data, path), path)``)."""
     doc.mapping(_TOP)
     d = TrainRecipe()
     recipe = TrainRecipe(

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import yaml
 from torch.nn.parallel import DistributedDataParallel
 
 from r3d.datasets.procedural import ProceduralShapes, make_dataset
@@ -56,7 +55,7 @@ from r3d.loss import (
 )
 from r3d.ops import sample_points_from_meshes
 from r3d.renderer import FoVPerspectiveCameras
-from r3d.runs.checkpoints import read_checkpoint, write_checkpoint
+from r3d.runs.checkpoints import read_checkpoint, recipe_text, write_checkpoint
 from r3d.runs.devices import resolve_device
 from r3d.runs.machine import machine_info
 from r3d.runs.outdir import output_folder
@@ -77,7 +76,7 @@ __all__ = [
 ]
 
 CHECKPOINT = "checkpoint.pt"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: only tensors and plain data (read with weights_only=True)
 SAMPLES = 2000  # points sampled per shape for 3D supervision
 Progress = Callable[[int, int, dict[str, float]], None]
 
@@ -259,7 +258,17 @@ def _checkpoint(recipe: TrainRecipe, state: TrainState) -> dict:
             "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
             "generator": state.generator.get_state(), "torch_rng": torch.get_rng_state(),
             "history": state.history, "validation": state.validation,
-            "recipe": train_recipe_to_dict(recipe)}
+            "recipe": recipe_text(train_recipe_to_dict(recipe))}
+
+
+def _write_resumable(recipe: TrainRecipe, state: TrainState) -> None:
+    """The checkpoint with ``recipe.yaml``, what --resume reads back, as one set
+    (:func:`~r3d.runs.checkpoints.write_checkpoint`). Written with each checkpoint, not when
+    the run starts: a run killed before its first one leaves no files behind, and one resuming
+    with another recipe on a full disk leaves the earlier run's files as they were."""
+    out = recipe.outputs.dir
+    write_checkpoint(_checkpoint(recipe, state), out / CHECKPOINT,
+                     beside={out / "recipe.yaml": recipe_text(train_recipe_to_dict(recipe))})
 
 
 def resume_recipe(folder: str | os.PathLike, overrides: list[str] = ()) -> TrainRecipe:
@@ -323,6 +332,7 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
            world: int) -> dict:
     """:func:`train` in its prepared output folder, as process ``rank`` of ``world``."""
     out = recipe.outputs.dir
+    saved_state = load_checkpoint(out / CHECKPOINT) if resume else None  # before the data
     root = prepare_data(recipe, data_progress if rank == 0 else None, device) if rank == 0 \
         else recipe.data.root
     if world > 1:
@@ -330,12 +340,9 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
     items = load_items(root, "train", device)
     every = recipe.outputs.eval_every
     val_items = _validation_items(root, device) if every and rank == 0 else []
-    state = (state_from_checkpoint(load_checkpoint(out / CHECKPOINT), recipe, device)
-             if resume else _new_state(recipe, device))
+    state = (state_from_checkpoint(saved_state, recipe, device) if resume
+             else _new_state(recipe, device))
     model = DistributedDataParallel(state.model) if world > 1 else state.model
-    if rank == 0:
-        with atomic_open(out / "recipe.yaml", "w") as f:
-            yaml.safe_dump(train_recipe_to_dict(recipe), f, sort_keys=False)
     o = recipe.optim
     if len(items) < o.batch_size or o.batch_size % world:
         raise InputError(f"optim.batch_size ({o.batch_size}) must be at most the training "
@@ -369,12 +376,14 @@ def _train(recipe: TrainRecipe, resume: bool, progress: Progress | None,
                 state.validation.append({"iteration": state.iteration, **scores})
             if rank == 0 and (state.iteration % recipe.outputs.checkpoint_every == 0
                               or state.iteration == total):
-                write_checkpoint(_checkpoint(recipe, state), out / CHECKPOINT)
+                _write_resumable(recipe, state)
                 saved = state.iteration
             if progress is not None and rank == 0:
                 progress(state.iteration, total, record)
     except KeyboardInterrupt:
         raise TrainInterrupted(out, saved) from None
+    if rank == 0 and first >= total:  # nothing to run: the files of the run as it is now
+        _write_resumable(recipe, state)
     seconds = time.perf_counter() - start
     done = state.iteration - first
     summary = {"iterations": state.iteration, "epochs": o.epochs, "train_shapes": len(items),

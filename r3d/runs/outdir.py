@@ -5,13 +5,17 @@ A new run writes into a missing or empty folder only. A folder that holds files 
 unless ``overwrite`` is given and the folder holds nothing but an earlier r3d run's outputs:
 those are deleted first (the files its marker lists, and the folders they leave empty). Files
 that no r3d run wrote are never deleted: a folder holding any is refused even with
-``overwrite``, naming them. ``resume`` keeps the folder as it is.
+``overwrite``, naming them. (The temporary files of atomic writes that a killed run left
+behind, :func:`r3d.io.atomic.is_atomic_temp`, are deleted: in a run's folder, one being
+resumed, or one holding nothing else.) ``resume`` keeps the folder as it is.
 
 When a run ends (done, interrupted or crashed) its marker, :data:`MARKER`, is written: the
 command and every file the run wrote (relative paths; with ``resume`` those of the earlier run
 too). When a run fails on bad input (an :class:`~r3d.errors.R3DError` other than
 :class:`~r3d.errors.RunInterrupted`) the files it wrote are removed again, and so is the folder
-when it made it and nothing else is left there.
+when it made it and nothing else is left there. A run that fails to write its own outputs (a
+:class:`~r3d.errors.FileFormatError` naming a file in the folder: a full disk) keeps what it
+wrote, as a crashed one does: its last checkpoint can be resumed once there is room.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from r3d.errors import InputError, R3DError, RunInterrupted
+from r3d.errors import FileFormatError, InputError, R3DError, RunInterrupted
 from r3d.io import atomic_open
+from r3d.io.atomic import is_atomic_temp
 
 __all__ = ["MARKER", "OutputFolder", "output_folder", "prepare_output_dir", "run_files"]
 
@@ -57,6 +62,16 @@ def run_files(folder: str | os.PathLike) -> dict | None:
             not isinstance(doc.get("files"), list):
         return None
     return {"command": str(doc.get("command")), "files": [str(f) for f in doc["files"]]}
+
+
+def _remove_stale_temps(path: Path, resume: bool) -> None:
+    """Deletes the atomic writes' temporary files a killed run left in ``path``, when it is
+    an r3d run's folder (``resume``, or it has a marker) or holds nothing else."""
+    temps = [Path(root) / name for root, _, names in os.walk(path) for name in names
+             if is_atomic_temp(name)]
+    if temps and (resume or run_files(path) is not None or len(temps) == len(_files(path))):
+        for temp in temps:
+            temp.unlink(missing_ok=True)
 
 
 def _check_components(path: Path) -> None:
@@ -162,6 +177,8 @@ def prepare_output_dir(path: str | os.PathLike, command: str, *, overwrite: bool
     """
     path = Path(path).expanduser()
     _check_components(path)
+    if path.is_dir():
+        _remove_stale_temps(path, resume)
     if overwrite and resume:
         raise InputError("--overwrite starts the run afresh and --resume continues it: give "
                          "one of them")
@@ -186,21 +203,27 @@ def prepare_output_dir(path: str | os.PathLike, command: str, *, overwrite: bool
     return OutputFolder(path, command, made, _files(path), earlier)
 
 
+def _unwritable_output(exc: R3DError, folder: Path) -> bool:
+    """Whether ``exc`` says that a file in ``folder`` could not be written (or read back)."""
+    return isinstance(exc, FileFormatError) and _inside(Path(exc.path).resolve(),
+                                                         folder.resolve())
+
+
 @contextlib.contextmanager
 def output_folder(path: str | os.PathLike, command: str, *, overwrite: bool = False,
                   resume: bool = False, keep: Sequence[str | os.PathLike] = ()
                   ) -> Iterator[Path]:
     """:func:`prepare_output_dir` for the ``with`` block, which gets the folder's path;
     :meth:`~OutputFolder.finish` when it ends (``failed`` when it raises an R3DError that is
-    not a RunInterrupted: bad input)."""
+    not a RunInterrupted, nor a FileFormatError naming a file in the folder: bad input)."""
     folder = prepare_output_dir(path, command, overwrite=overwrite, resume=resume, keep=keep)
     try:
         yield folder.path
     except RunInterrupted:
         folder.finish()
         raise
-    except R3DError:
-        folder.finish(failed=True)
+    except R3DError as exc:
+        folder.finish(failed=not _unwritable_output(exc, folder.path))
         raise
     except BaseException:
         folder.finish()
