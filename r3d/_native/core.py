@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -20,8 +22,27 @@ import torch
 from r3d.errors import InputError, NativeError
 from r3d.value_checks import checked_range
 
+
+def _import_native():
+    """``r3d._C``: the installed module, or the build named by ``R3D_NATIVE_MODULE`` (the path of
+    a ``_C*.so``, e.g. the sanitized build of tools/sanitize), registered as ``r3d._C``."""
+    path = os.environ.get("R3D_NATIVE_MODULE")
+    if not path:
+        from r3d import _C
+
+        return _C
+    spec = importlib.util.spec_from_file_location("r3d._C", path)
+    if spec is None or not os.path.isfile(path):
+        raise ImportError(f"R3D_NATIVE_MODULE={path} is not a native module file")
+    native = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(native)
+    sys.modules["r3d._C"] = native
+    sys.modules["r3d"]._C = native
+    return native
+
+
 try:
-    from r3d import _C
+    _C = _import_native()
 except ImportError as exc:  # pragma: no cover - only when the build is broken
     _C = None
     _IMPORT_ERROR: ImportError | None = exc
