@@ -20,6 +20,7 @@ tools/sanitize runs many more under ASan and UBSan).
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -28,11 +29,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from op_samples import op_samples
 
-import r3d.loss  # noqa: F401  (registers the ops)
-import r3d.ops  # noqa: F401
-import r3d.renderer  # noqa: F401
+import r3d.loss
+from r3d import ops, renderer
+from r3d._native import torch_only
 from r3d._native.library import OPS
+from r3d.doctor import NATIVE_OP_NAMES
 from r3d.errors import R3DError
+from r3d.structures import Meshes, Pointclouds
 
 EXAMPLES = int(os.environ.get("R3D_SWEEP_EXAMPLES", "12"))
 SWEEP = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 12,
@@ -114,5 +117,345 @@ def test_registered_op_survives_mutated_arguments(name):
             call_or_r3d_error(OPS[name], *args)
         except Exception as exc:
             raise AssertionError(f"torch.ops.r3d.{name} with {what}: {exc!r}") from exc
+
+    check()
+
+
+# ---- sweep 2: the public ops, native against the pure-PyTorch twin ---------------------------
+
+SPECIALS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "huge": 1e30,
+            "-huge": -1e30}
+
+
+class Inputs:
+    """Draws the tensors of one call and remembers whether any holds NaN or inf."""
+
+    def __init__(self, draw):
+        self.draw = draw
+        self.dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+        self.gen = torch.Generator().manual_seed(draw(st.integers(0, 2**31 - 1)))
+        self.non_finite = False
+
+    def size(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def floats(self, *shape: int, low: float = -1.0, high: float = 1.0, grad: bool = True,
+               special: bool = True) -> torch.Tensor:
+        """Uniform values in [low, high) of the call's dtype, perhaps with one NaN, inf or
+        +-1e30 and perhaps a non-contiguous view; requires grad when ``grad``."""
+        t = torch.rand(*shape, generator=self.gen, dtype=self.dtype) * (high - low) + low
+        kind = self.draw(st.sampled_from(["none"] * 6 + list(SPECIALS))) if special else "none"
+        if kind != "none" and t.numel():
+            at = torch.unravel_index(torch.tensor(self.size(0, t.numel() - 1)), t.shape)
+            t[at] = SPECIALS[kind]
+            self.non_finite |= kind not in ("huge", "-huge")
+        if self.draw(st.booleans()):
+            t = torch.stack([t, t], dim=-1)[..., 0]
+        return t.requires_grad_(grad)
+
+    def ints(self, low: int, high: int, *shape: int) -> torch.Tensor:
+        """int64 values in [low, high) (zeros when the range is empty)."""
+        if high <= low:
+            return torch.zeros(shape, dtype=torch.int64)
+        return torch.randint(low, high, shape, generator=self.gen)
+
+    def lengths(self, N: int, P: int) -> torch.Tensor | None:
+        """(N,) lengths in [0, P], or None (every point valid)."""
+        return self.ints(0, P + 1, N) if self.draw(st.booleans()) else None
+
+    def mesh_batch(self, max_meshes: int = 3, max_verts: int = 6, max_faces: int = 6):
+        """(verts list, faces list) of up to ``max_meshes`` meshes (one at least), empty ones
+        included; faces index their own verts (degenerate ones included)."""
+        verts, faces = [], []
+        for _ in range(self.size(1, max_meshes)):
+            V = self.size(0, max_verts)
+            F = self.size(0, max_faces) if V else 0
+            verts.append(self.floats(V, 3))
+            faces.append(self.ints(0, V, F, 3))
+        return verts, faces
+
+
+def _detached(a):
+    if isinstance(a, torch.Tensor):
+        return a.detach().clone().requires_grad_(a.requires_grad)
+    if isinstance(a, list):
+        return [_detached(x) for x in a]
+    return a
+
+
+def _leaves(a) -> list[torch.Tensor]:
+    if isinstance(a, torch.Tensor):
+        return [a]
+    if isinstance(a, list | tuple):
+        return [t for x in a for t in _leaves(x)]
+    return []
+
+
+def _outputs(out) -> list[torch.Tensor]:
+    """The tensors of an op's result (tuples, named tuples, lists, Meshes and VoxelGrids)."""
+    if isinstance(out, torch.Tensor) or out is None:
+        return [] if out is None else [out]
+    if isinstance(out, list | tuple):
+        return [t for x in out for t in _outputs(x)]
+    if hasattr(out, "verts_list"):
+        return _outputs(out.verts_list()) + _outputs(out.faces_list())
+    return _outputs(list(vars(out).values()))
+
+
+def run(fn, args, native: bool):
+    """("ok", outputs + gradients) of fn(*args) and the backward pass of the sum of its
+    differentiable outputs, natively or as the twin, or ("error", the R3DError's type)."""
+    args = [_detached(a) for a in args]
+    inputs = [t for t in _leaves(args) if t.requires_grad]
+    try:
+        with contextlib.nullcontext() if native else torch_only():
+            out = _outputs(fn(*args))
+            diff = [t for t in out if t.requires_grad]
+            grads = []
+            if diff and inputs:
+                grads = torch.autograd.grad(sum(t.sum() for t in diff), inputs, allow_unused=True)
+    except R3DError as exc:
+        return "error", type(exc)
+    return "ok", [t.detach() for t in out] + [g for g in grads if g is not None]
+
+
+def assert_same(native, twin):
+    assert len(native) == len(twin), (len(native), len(twin))
+    for a, b in zip(native, twin):
+        if a.is_floating_point():
+            tol = {"rtol": 1e-4, "atol": 1e-5} if a.dtype == torch.float32 else {}
+            torch.testing.assert_close(a, b, equal_nan=True, **tol)
+        else:
+            assert torch.equal(a, b), (a, b)
+
+
+def check_parity(inputs: Inputs, fn, *args):
+    """Native and twin calls of fn(*args) agree (see the module docstring)."""
+    native = run(fn, args, native=True)
+    twin = run(fn, args, native=False)
+    if native[0] == "error" and (twin[0] == "error" or inputs.non_finite):
+        return
+    assert native[0] == twin[0] == "ok", f"native: {native}, twin: {twin}"
+    assert_same(native[1], twin[1])
+
+
+def _clouds(x: Inputs, D: int | None = None):
+    """p1 (N, P1, D), p2 (N, P2, D) and their lengths (or None), N in [0, 3]."""
+    N, P1, P2 = x.size(0, 3), x.size(0, 6), x.size(0, 6)
+    D = x.size(1, 4) if D is None else D
+    return x.floats(N, P1, D), x.floats(N, P2, D), x.lengths(N, P1), x.lengths(N, P2)
+
+
+def _knn(x: Inputs):
+    norm, K = x.draw(st.sampled_from([1, 2])), x.size(1, 8)
+    return (lambda p1, p2, l1, l2: ops.knn_points(p1, p2, l1, l2, norm=norm, K=K,
+                                                  return_nn=True), *_clouds(x))
+
+
+def _chamfer(x: Inputs):
+    norm = x.draw(st.sampled_from([1, 2]))
+    reduction = x.draw(st.sampled_from(["mean", "sum", None]))
+    return (lambda p1, p2, l1, l2: r3d.loss.chamfer_distance(
+        p1, p2, l1, l2, norm=norm, point_reduction=reduction, batch_reduction=None)[0],
+        *_clouds(x))
+
+
+def _ball_query(x: Inputs):
+    K, radius = x.size(1, 8), x.draw(st.sampled_from([0.0, 0.3, 1.0, 5.0]))
+    return (lambda p1, p2, l1, l2: ops.ball_query(p1, p2, l1, l2, K=K, radius=radius),
+            *_clouds(x))
+
+
+def _farthest(x: Inputs):
+    p, _, lengths, _ = _clouds(x)
+    K = x.draw(st.integers(1, 8) | st.lists(st.integers(0, 8), min_size=p.shape[0],
+                                            max_size=p.shape[0]))
+    return lambda p, lengths: ops.sample_farthest_points(p, lengths, K=K), p, lengths
+
+
+def _meshes_and_clouds(x: Inputs):
+    verts, faces = x.mesh_batch()
+    points = [x.floats(x.size(0, 6), 3) for _ in verts]
+    return verts, faces, points
+
+
+def _point_mesh(name: str):
+    def case(x: Inputs):
+        return (lambda verts, faces, points: getattr(r3d.loss, name)(
+            Meshes(verts=verts, faces=faces), Pointclouds(points=points)),
+            *_meshes_and_clouds(x))
+
+    return case
+
+
+def _in_front(x: Inputs, verts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """verts moved to z in [1, 3] (in front of the camera), when the draw says so."""
+    if not x.draw(st.booleans()):
+        return verts
+    shift = torch.tensor([0.0, 0.0, 2.0], dtype=x.dtype)
+    return [(v.detach() + shift).requires_grad_() for v in verts]
+
+
+def _rasterize_meshes(x: Inputs):
+    verts, faces = x.mesh_batch()
+    settings = {
+        "image_size": (x.size(1, 7), x.size(1, 7)), "faces_per_pixel": x.size(1, 4),
+        "blur_radius": x.draw(st.sampled_from([0.0, 0.01, 0.3])),
+        "perspective_correct": x.draw(st.booleans()),
+        "clip_barycentric_coords": x.draw(st.booleans()),
+        "cull_backfaces": x.draw(st.booleans()),
+    }
+    return (lambda verts, faces: renderer.rasterize_meshes(Meshes(verts=verts, faces=faces),
+                                                           **settings),
+            _in_front(x, verts), faces)
+
+
+def _rasterize_points(x: Inputs):
+    points = _in_front(x, [x.floats(x.size(0, 8), 3) for _ in range(x.size(1, 3))])
+    settings = {"image_size": (x.size(1, 7), x.size(1, 7)), "points_per_pixel": x.size(1, 4),
+                "radius": x.draw(st.sampled_from([0.0, 0.1, 0.5, 3.0]))}
+    return (lambda points: renderer.rasterize_points(Pointclouds(points=points), **settings),
+            points)
+
+
+def _compositor(name: str):
+    def case(x: Inputs):
+        N, K, H, W, C, P = (x.size(0, 2), x.size(1, 4), x.size(1, 4), x.size(1, 4),
+                            x.size(0, 3), x.size(0, 6))
+        idx = x.ints(-1, P, N, K, H, W)
+        alphas = x.floats(N, K, H, W, low=0.0)
+        return getattr(renderer, name), idx, alphas, x.floats(C, P)
+
+    return case
+
+
+def _interpolate(x: Inputs):
+    N, H, W, K, F, D = (x.size(0, 2), x.size(1, 4), x.size(1, 4), x.size(1, 3), x.size(0, 5),
+                        x.size(1, 3))
+    pix_to_face = x.ints(-1, F, N, H, W, K)
+    return (ops.interpolate_face_attributes, pix_to_face, x.floats(N, H, W, K, 3),
+            x.floats(F, 3, D))
+
+
+def _first_idxs(x: Inputs, N: int, total: int) -> torch.Tensor:
+    """(N,) sorted item starts in [0, total], the first 0."""
+    starts = x.ints(0, total + 1, N).sort().values
+    if N:
+        starts[0] = 0
+    return starts
+
+
+def _packed_to_padded(x: Inputs):
+    N, F, D, M = x.size(1, 3), x.size(0, 8), x.size(1, 3), x.size(0, 5)
+    rows = x.floats(F, D) if x.draw(st.booleans()) else x.floats(F)
+    return (lambda rows, first: ops.packed_to_padded(rows, first, M), rows,
+            _first_idxs(x, N, F))
+
+
+def _padded_to_packed(x: Inputs):
+    N, M, D, F = x.size(1, 3), x.size(0, 5), x.size(1, 3), x.size(0, 8)
+    return (lambda rows, first: ops.padded_to_packed(rows, first, F), x.floats(N, M, D),
+            _first_idxs(x, N, F))
+
+
+def _face_areas_normals(x: Inputs):
+    verts, faces = x.mesh_batch(max_meshes=1)
+    return ops.mesh_face_areas_normals, verts[0], faces[0]
+
+
+def _mesh_loss(name: str, *options):
+    def case(x: Inputs):
+        verts, faces = x.mesh_batch()
+        extra = [x.draw(st.sampled_from(choices)) for choices in options]
+        return (lambda verts, faces: getattr(r3d.loss, name)(Meshes(verts=verts, faces=faces),
+                                                             *extra), verts, faces)
+
+    return case
+
+
+def _gather_scatter(x: Inputs):
+    V, D, E = x.size(0, 6), x.size(1, 3), x.size(0, 8)
+    directed = x.draw(st.booleans())
+    edges = x.ints(0, V, E if V else 0, 2)
+    return (lambda feats, edges: ops.gather_scatter(feats, edges, directed), x.floats(V, D),
+            edges)
+
+
+def _marching_cubes(x: Inputs):
+    shape = (x.size(0, 2), x.size(0, 5), x.size(0, 5), x.size(0, 5))
+    isolevel = x.draw(st.sampled_from([None, 0.0, 0.5]))
+    return (lambda vol: ops.marching_cubes(vol, isolevel), x.floats(*shape, grad=False))
+
+
+def _points_to_volumes(x: Inputs):
+    N, P, C, D, H, W = (x.size(1, 2), x.size(0, 6), x.size(0, 3), x.size(1, 4), x.size(1, 4),
+                        x.size(1, 4))
+    mode = x.draw(st.sampled_from(["trilinear", "nearest"]))
+    mask = x.ints(0, 2, N, P).bool() if x.draw(st.booleans()) else None
+    sizes = torch.stack([x.ints(0, s + 1, N) for s in (D, H, W)], dim=1)
+    grid_sizes = sizes if x.draw(st.booleans()) else None
+    return (lambda *t: ops.add_points_features_to_volume_densities_features(
+        *t, mode=mode, mask=mask, grid_sizes=grid_sizes),
+        x.floats(N, P, 3, low=-1.2, high=1.2), x.floats(N, P, C), x.floats(N, 1, D, H, W),
+        x.floats(N, C, D, H, W))
+
+
+def _voxelize(x: Inputs):
+    verts, faces = x.mesh_batch()
+    resolution = x.draw(st.sampled_from([1, 2, 5, (3, 1, 4)]))
+    return (lambda verts, faces: ops.voxelize_meshes(Meshes(verts=verts, faces=faces),
+                                                     resolution), verts, faces)
+
+
+def _emission_absorption(x: Inputs):
+    N, C, D, H, W, R, P = (x.size(1, 2), x.size(0, 3), x.size(1, 4), x.size(1, 4), x.size(1, 4),
+                           x.size(0, 5), x.size(0, 5))
+    thickness = x.size(1, 2)
+    return (lambda *t: ops.emission_absorption_grid(*t, surface_thickness=thickness),
+            x.floats(N, 1, D, H, W, low=0.0), x.floats(N, C, D, H, W), x.floats(N, R, 3),
+            x.floats(N, R, 3), x.floats(N, R, P, low=0.0, high=3.0),
+            x.floats(N, 3, low=0.5, high=1.5), x.floats(N, 3, low=-0.2, high=0.2))
+
+
+CASES = {
+    "knn_points": _knn,
+    "chamfer_distance": _chamfer,
+    "ball_query": _ball_query,
+    "sample_farthest_points": _farthest,
+    "point_mesh_face_distance": _point_mesh("point_mesh_face_distance"),
+    "point_mesh_edge_distance": _point_mesh("point_mesh_edge_distance"),
+    "rasterize_meshes": _rasterize_meshes,
+    "rasterize_points": _rasterize_points,
+    "alpha_composite": _compositor("alpha_composite"),
+    "norm_weighted_sum": _compositor("norm_weighted_sum"),
+    "weighted_sum": _compositor("weighted_sum"),
+    "interpolate_face_attributes": _interpolate,
+    "packed_to_padded": _packed_to_padded,
+    "padded_to_packed": _padded_to_packed,
+    "mesh_face_areas_normals": _face_areas_normals,
+    "mesh_edge_loss": _mesh_loss("mesh_edge_loss", [0.0, 0.5]),
+    "mesh_normal_consistency": _mesh_loss("mesh_normal_consistency"),
+    "mesh_laplacian_smoothing": _mesh_loss("mesh_laplacian_smoothing",
+                                           ["uniform", "cot", "cotcurv"]),
+    "gather_scatter": _gather_scatter,
+    "marching_cubes": _marching_cubes,
+    "add_points_features_to_volume_densities_features": _points_to_volumes,
+    "voxelize_meshes": _voxelize,
+    "emission_absorption_grid": _emission_absorption,
+}
+
+
+def test_every_public_native_op_is_swept():
+    assert set(CASES) == set(NATIVE_OP_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_native_op_matches_twin(name):
+    @SWEEP
+    @given(st.data())
+    def check(data):
+        x = Inputs(data.draw)
+        fn, *args = CASES[name](x)
+        check_parity(x, fn, *args)
 
     check()
