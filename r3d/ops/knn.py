@@ -19,7 +19,7 @@ from r3d._native import knn as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
-from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
+from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points, zero_padding
 from r3d.value_checks import checked_range
 
 KNN = namedtuple("KNN", "dists idx knn")
@@ -121,6 +121,7 @@ def knn_points_torch(
     op = "knn_points"
     check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
+    p1, p2 = zero_padding(p1, lengths1), zero_padding(p2, lengths2)
     with torch.no_grad():
         idx = _knn_idx_torch(p1, p2, lengths1, lengths2, K, norm)
     mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
