@@ -86,7 +86,7 @@ def ball_query_torch(
         idx = _first_within(p1, p2, lengths1, lengths2, K, radius**2)
     nn = masked_gather(p2, idx)
     diff = p1[:, :, None, :] - nn
-    dists = (diff * diff).sum(-1) * (idx >= 0).to(p1.dtype)
+    dists = torch.where(idx >= 0, (diff * diff).sum(-1), 0)  # (not a product: inf * 0 is NaN)
     return KNN(dists, idx, nn if return_nn else None)
 
 

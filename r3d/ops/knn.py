@@ -97,7 +97,7 @@ def _gathered_dists(
     nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
     diff = p1[:, :, None, :] - nn
     dists = diff.abs().sum(-1) if norm == 1 else (diff * diff).sum(-1)
-    return dists * mask.to(p1.dtype), nn
+    return torch.where(mask, dists, 0), nn  # (not a product: an overflowed inf * 0 is NaN)
 
 
 def valid_neighbours(
