@@ -85,7 +85,8 @@ def knn_gather(
     out = torch.gather(x[:, :, None, :].expand(N, M, K, U), 1, idx[..., None].expand(N, L, K, U))
     if lengths is not None:
         slots = torch.arange(K, device=idx.device)
-        out = out * (slots[None, :] < lengths[:, None]).to(x.dtype)[:, None, :, None]
+        # where, not a product: a padded point's NaN or inf must not leak into an empty slot
+        out = torch.where((slots[None, :] < lengths[:, None])[:, None, :, None], out, 0)
     return out
 
 
