@@ -554,3 +554,13 @@ def test_point_mesh_distance_beyond_float32_range():
                                                           Pointclouds(points=p)),
         *meshes, points)
     assert loss.isinf() and grad_points[0, 1] > 1e30 and grad_verts[0, 1] < -1e30
+
+
+def test_registered_ball_query_with_a_nan_point():
+    # the bridge leaves finiteness to the public op; the grid used to convert NaN to int64 (UB
+    # that UBSan's float-cast-overflow reports under tools/sanitize)
+    p1, p2 = torch.rand(1, 3, 3, dtype=torch.float64), torch.rand(1, 5, 3, dtype=torch.float64)
+    p2[0, 2, 1] = NAN
+    lengths1, lengths2 = torch.tensor([3]), torch.tensor([5])
+    dists, idx = OPS["ball_query"](p1, p2, lengths1, lengths2, 4, 0.5)
+    assert idx.shape == (1, 3, 4) and not (idx == 2).any()

@@ -29,7 +29,8 @@ def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         (N, L, K, D) tensor, differentiable w.r.t. points.
     """
     found = idx >= 0
-    return knn_gather(points, idx.clamp(min=0)) * found[..., None].to(points.dtype)
+    # where, not a product: the NaN or inf of the row read for -1 must not leak
+    return torch.where(found[..., None], knn_gather(points, idx.clamp(min=0)), 0)
 
 
 def _first_within(
