@@ -90,12 +90,18 @@ def knn_gather(
     return out
 
 
+def _masked_neighbours(p2: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The points (N, P1, K, D) idx names, 0 where ~mask (where, not a product: a padded NaN
+    or inf read for an empty slot must not leak)."""
+    return torch.where(mask[..., None], knn_gather(p2, idx), 0)
+
+
 def _gathered_dists(
     p1: torch.Tensor, p2: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor, norm: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Distances (N, P1, K) from each query to the points idx names (0 where ~mask), and those
     points (N, P1, K, D); differentiable w.r.t. p1 and p2."""
-    nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+    nn = _masked_neighbours(p2, idx, mask)
     diff = p1[:, :, None, :] - nn
     dists = diff.abs().sum(-1) if norm == 1 else (diff * diff).sum(-1)
     return torch.where(mask, dists, 0), nn  # (not a product: an overflowed inf * 0 is NaN)
@@ -230,5 +236,5 @@ def knn_points(
     nn = None
     if return_nn:
         mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
-        nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+        nn = _masked_neighbours(p2, idx, mask)
     return KNN(dists, idx, nn)
