@@ -475,6 +475,11 @@ PYBIND11_MODULE(_C, m) {
     info["cuda_version"] = py::none();
     info["cuda_architectures"] = py::none();
 #endif
+#ifdef R3D_SANITIZE
+    info["sanitize"] = R3D_SANITIZE;
+#else
+    info["sanitize"] = py::none();
+#endif
     return info;
   });
   m.def("cuda_driver_version", []() {

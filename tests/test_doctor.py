@@ -49,7 +49,7 @@ def test_json_report_has_the_keys_and_the_native_module():
     assert native["imported"] and native["error"] is None
     assert native["path"] == r3d._C.__file__
     assert set(native["build"]) >= {"with_cuda", "openmp", "omp_max_threads", "compiler",
-                                    "cuda_version", "cuda_architectures"}
+                                    "cuda_version", "cuda_architectures", "sanitize"}
     cpu = report["devices"][0]
     assert cpu["device"] == "cpu" and cpu["native"] == {"float32": True, "float64": True}
     assert cpu["native_ops"] == list(doctor.NATIVE_OP_NAMES) == report["native_ops"]

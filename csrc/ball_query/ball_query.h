@@ -108,12 +108,13 @@ R3D_HD inline BallGrid ball_grid(const Box3<T>& box, double radius, int64_t max_
   return g;
 }
 
-// The cell coordinate of x along axis a, in [-2, dims[a] + 1] (outside the grid within 2 cells);
+// The cell coordinate of x along axis a, in [-2, dims[a] + 1] (outside the grid within 2 cells;
+// -2 for NaN, which callers refuse, so that no NaN is converted to an integer);
 // 0 along an axis of one cell.
 R3D_HD inline int64_t ball_axis_cell(double x, const BallGrid& g, int a) {
   if (g.dims[a] == 1) return 0;
   const double c = floor((x - g.lo[a]) / g.h);
-  if (c < -2.0) return -2;
+  if (!(c >= -2.0)) return -2;
   return c > static_cast<double>(g.dims[a] + 1) ? g.dims[a] + 1 : static_cast<int64_t>(c);
 }
 

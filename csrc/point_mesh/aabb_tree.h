@@ -31,9 +31,11 @@ struct Nearest {
   T dist = std::numeric_limits<T>::infinity();
   int64_t index = -1;
 
-  // Keeps the lowest index among equal distances.
+  // Keeps the lowest index among equal distances; a first candidate is kept even at an infinite
+  // distance (an overflowing square, e.g. of coordinates near 1e30 in float32), as the twin's
+  // argmin keeps it.
   void offer(T d, int64_t j) {
-    if (d < dist || (d == dist && j < index)) dist = d, index = j;
+    if (d < dist || (d == dist && (index < 0 || j < index))) dist = d, index = j;
   }
 };
 

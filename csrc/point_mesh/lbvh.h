@@ -242,10 +242,10 @@ struct LbvhNearest {
   }
 
   // Keeps candidate j (of box bound `bound`) when nearer than the best, or as near with a lower
-  // index.
+  // index (or as the first, even at an infinite distance: as the twin's argmin).
   R3D_HD void offer(int64_t q, int64_t j, T bound, T* best, int64_t* arg) const {
     const T d = searched_distance(f.distance(q, j), bound);
-    if (d < *best || (d == *best && j < *arg)) *best = d, *arg = j;
+    if (d < *best || (d == *best && (*arg < 0 || j < *arg))) *best = d, *arg = j;
   }
 
   R3D_HD void search(int64_t q, const Box<T>& query, int32_t root, T* best, int64_t* arg) const {

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -20,8 +22,26 @@ import torch
 from r3d.errors import InputError, NativeError
 from r3d.value_checks import checked_range
 
+
+def _load_native(path: str):
+    """The native module built at ``path`` (a ``_C*.so``, e.g. tools/sanitize's sanitized
+    build), registered as ``r3d._C``: what ``R3D_NATIVE_MODULE=path`` loads instead of the
+    installed module."""
+    spec = importlib.util.spec_from_file_location("r3d._C", path)
+    if spec is None or not os.path.isfile(path):
+        raise ImportError(f"R3D_NATIVE_MODULE={path} is not a native module file")
+    native = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(native)
+    sys.modules["r3d._C"] = native
+    sys.modules["r3d"]._C = native
+    return native
+
+
 try:
-    from r3d import _C
+    if os.environ.get("R3D_NATIVE_MODULE"):
+        _C = _load_native(os.environ["R3D_NATIVE_MODULE"])
+    else:
+        from r3d import _C
 except ImportError as exc:  # pragma: no cover - only when the build is broken
     _C = None
     _IMPORT_ERROR: ImportError | None = exc
@@ -83,6 +103,17 @@ def check(
     if not t.is_contiguous(memory_format=memory_format):
         layout = "" if memory_format == torch.contiguous_format else f" in {memory_format}"
         raise InputError(f"{op}: {name} must be contiguous{layout} (call .contiguous() first)")
+
+
+def leading_size(op: str, name: str, t: torch.Tensor) -> int:
+    """The size of the first dimension of ``t`` (the batch size N of a call whose other
+    arguments are sized from it); InputError when ``t`` is not a tensor of one dimension at
+    least. The bridge checks ``t`` in full."""
+    if not isinstance(t, torch.Tensor) or t.dim() == 0:
+        got = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else type(t).__name__
+        raise InputError(f"{op}: {name} must be a tensor whose first dimension is the batch, "
+                         f"got {got}")
+    return t.shape[0]
 
 
 def check_float(op: str, name: str, t: torch.Tensor, shape) -> None:

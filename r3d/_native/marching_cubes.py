@@ -30,7 +30,8 @@ def marching_cubes(
     check(op, "table", table, torch.int64, (256, None, 3), vol.device)
     table = checked_range(op, "table", table, -1, 24)
     grid = (N, D, H, W, table.shape[1])
-    points = N * D * H * W
+    # a volume with a side under 2 has no cell, hence no surface (nor vertices, as the twin)
+    points = N * D * H * W if min(D, H, W) >= 2 else 0
     crossed = torch.zeros((points, 3), dtype=torch.uint8, device=vol.device)
     tris = torch.zeros((points,), dtype=torch.uint8, device=vol.device)
     name = DTYPE_NAMES[vol.dtype]

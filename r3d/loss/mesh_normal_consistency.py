@@ -12,6 +12,7 @@ from r3d._native.library import dynamic_size, in_float32, native_op
 from r3d.loss._mesh_batch import check_meshes, empty_loss, per_item_mean
 from r3d.ops.csr import group_by, group_by_torch, scatter_add_rows
 from r3d.structures import Meshes
+from r3d.transforms.math import cross
 
 COS_EPS = 1e-8  # normals' lengths are clamped to at least this (torch.cosine_similarity's eps)
 
@@ -94,8 +95,8 @@ def _normal_consistency(meshes: Meshes, native: bool) -> torch.Tensor:
         quads, pair_mesh = face_pairs_torch(meshes)
         v0, v1, a, b = verts[quads].unbind(1)
         e = v1 - v0
-        n0 = torch.cross(e, a - v0, dim=1)
-        n1 = torch.cross(b - v0, e, dim=1)
+        n0 = cross(e, a - v0)
+        n1 = cross(b - v0, e)
         values = 1 - torch.cosine_similarity(n0, n1, dim=1, eps=COS_EPS)
     return per_item_mean(values, pair_mesh, len(meshes))
 

@@ -15,7 +15,7 @@ from r3d._checks import check_positive_float, check_positive_int
 from r3d._native import ball_query as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
-from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds
+from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, zero_padding
 from r3d.ops.knn import KNN, knn_gather, pair_distances, search_backward
 
 
@@ -29,7 +29,8 @@ def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         (N, L, K, D) tensor, differentiable w.r.t. points.
     """
     found = idx >= 0
-    return knn_gather(points, idx.clamp(min=0)) * found[..., None].to(points.dtype)
+    # where, not a product: the NaN or inf of the row read for -1 must not leak
+    return torch.where(found[..., None], knn_gather(points, idx.clamp(min=0)), 0)
 
 
 def _first_within(
@@ -81,11 +82,12 @@ def ball_query_torch(
     lengths1, lengths2, radius = _check_arguments(
         "ball_query", p1, p2, lengths1, lengths2, K, radius
     )
+    p1, p2 = zero_padding(p1, lengths1), zero_padding(p2, lengths2)
     with torch.no_grad():
         idx = _first_within(p1, p2, lengths1, lengths2, K, radius**2)
     nn = masked_gather(p2, idx)
     diff = p1[:, :, None, :] - nn
-    dists = (diff * diff).sum(-1) * (idx >= 0).to(p1.dtype)
+    dists = torch.where(idx >= 0, (diff * diff).sum(-1), 0)  # (not a product: inf * 0 is NaN)
     return KNN(dists, idx, nn if return_nn else None)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from r3d.transforms.math import cross
+
 SEGMENT_EPS = 1e-8  # squared length below which a segment is a point
 NORMAL_EPS = 1e-8  # |n| below which a triangle has no plane
 
@@ -47,7 +49,7 @@ def _closest_on_triangles(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     v0, v1, v2 = tris.unbind(-2)
     e1, e2, vp = v1 - v0, v2 - v0, p - v0
-    n = torch.linalg.cross(e1, e2)
+    n = cross(e1, e2)
     n2 = _dot(n, n)  # (2 area)^2
     has_plane = (n2 > NORMAL_EPS**2) & (n2 >= 4 * min_area**2)
     safe_n2 = torch.where(has_plane, n2, torch.ones_like(n2))

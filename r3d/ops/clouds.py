@@ -17,6 +17,13 @@ def valid_points(lengths: torch.Tensor, P: int) -> torch.Tensor:
     return torch.arange(P, device=lengths.device)[None, :] < lengths[:, None]
 
 
+def zero_padding(points: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(N, P, D) points with the padded rows (p >= lengths[n]) set to 0, so that whatever they
+    hold (NaN, inf) reaches no result nor gradient, as in the native kernels, which never read
+    them."""
+    return torch.where(valid_points(lengths, points.shape[1])[..., None], points, 0)
+
+
 def check_points(
     op: str,
     name: str,

@@ -19,7 +19,7 @@ from r3d._native import knn as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
-from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points
+from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points, zero_padding
 from r3d.value_checks import checked_range
 
 KNN = namedtuple("KNN", "dists idx knn")
@@ -85,8 +85,15 @@ def knn_gather(
     out = torch.gather(x[:, :, None, :].expand(N, M, K, U), 1, idx[..., None].expand(N, L, K, U))
     if lengths is not None:
         slots = torch.arange(K, device=idx.device)
-        out = out * (slots[None, :] < lengths[:, None]).to(x.dtype)[:, None, :, None]
+        # where, not a product: a padded point's NaN or inf must not leak into an empty slot
+        out = torch.where((slots[None, :] < lengths[:, None])[:, None, :, None], out, 0)
     return out
+
+
+def _masked_neighbours(p2: torch.Tensor, idx: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The points (N, P1, K, D) idx names, 0 where ~mask (where, not a product: a padded NaN
+    or inf read for an empty slot must not leak)."""
+    return torch.where(mask[..., None], knn_gather(p2, idx), 0)
 
 
 def _gathered_dists(
@@ -94,10 +101,10 @@ def _gathered_dists(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Distances (N, P1, K) from each query to the points idx names (0 where ~mask), and those
     points (N, P1, K, D); differentiable w.r.t. p1 and p2."""
-    nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+    nn = _masked_neighbours(p2, idx, mask)
     diff = p1[:, :, None, :] - nn
     dists = diff.abs().sum(-1) if norm == 1 else (diff * diff).sum(-1)
-    return dists * mask.to(p1.dtype), nn
+    return torch.where(mask, dists, 0), nn  # (not a product: an overflowed inf * 0 is NaN)
 
 
 def valid_neighbours(
@@ -121,6 +128,7 @@ def knn_points_torch(
     op = "knn_points"
     check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
+    p1, p2 = zero_padding(p1, lengths1), zero_padding(p2, lengths2)
     with torch.no_grad():
         idx = _knn_idx_torch(p1, p2, lengths1, lengths2, K, norm)
     mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
@@ -228,5 +236,5 @@ def knn_points(
     nn = None
     if return_nn:
         mask = valid_neighbours(lengths1, lengths2, p1.shape[1], K)
-        nn = knn_gather(p2, idx) * mask[..., None].to(p2.dtype)
+        nn = _masked_neighbours(p2, idx, mask)
     return KNN(dists, idx, nn)

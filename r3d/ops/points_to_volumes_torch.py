@@ -158,7 +158,9 @@ def points_to_volumes_torch(
     weights = torch.where(keep, weights, 0).reshape(N, P * K)
     flat = flat.reshape(N, P * K)
     densities = volume_densities.reshape(N, D * H * W).scatter_add(1, flat, weights)
-    added = (weights.reshape(N, P, K, 1) * points_features[:, :, None]).reshape(N, P * K, C)
+    # where, not a product with the zero weight: a dropped point's NaN or inf features add nothing
+    added = torch.where(keep[..., None], weights.reshape(N, P, K, 1) * points_features[:, :, None],
+                        0).reshape(N, P * K, C)
     features = volume_features.reshape(N, C, D * H * W).scatter_add(
         2, flat[:, None].expand(N, C, P * K), added.transpose(1, 2)
     )

@@ -20,7 +20,7 @@ from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.ball_query import masked_gather
-from r3d.ops.clouds import check_points, valid_points
+from r3d.ops.clouds import check_points, valid_points, zero_padding
 
 
 def _per_cloud_k(
@@ -100,7 +100,7 @@ def sample_farthest_points_torch(
     idx = torch.full((N, max_k), -1, dtype=torch.int64, device=points.device)
     steps = int(counts.max()) if N else 0
     with torch.no_grad():
-        pts = points.detach()
+        pts = zero_padding(points.detach(), lengths)  # a padded NaN never wins an argmax
         valid = valid_points(lengths, P)
         # Squared distance to the nearest sample; -inf keeps padding from being chosen.
         closest = torch.where(valid, float("inf"), float("-inf")).to(pts.dtype)

@@ -64,7 +64,10 @@ def interpolate_face_attributes_torch(
     F, _, D = face_attributes.shape
     pix_to_face = checked_range(_OP, "pix_to_face", pix_to_face, -1, max(F, 1))
     covered = pix_to_face >= 0
-    attrs = face_attributes[pix_to_face.clamp(min=0)]  # (N, H, W, K, 3, D)
+    # uncovered slots read a zero face appended at F: no face is read for them (even with
+    # F = 0), and a NaN or inf attribute never meets their zero weight
+    padded = torch.cat([face_attributes, face_attributes.new_zeros((1, 3, D))])
+    attrs = padded[torch.where(covered, pix_to_face, F)]  # (N, H, W, K, 3, D)
     bary = torch.where(covered[..., None], barycentric_coords, 0)
     out = (bary[..., None] * attrs).sum(-2)
     expect(_OP, (torch.isfinite(out).all(-1) | ~covered).all(),

@@ -9,6 +9,7 @@ from r3d._native import mesh_normals as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
+from r3d.transforms.math import cross
 from r3d.value_checks import checked_range
 
 NORMAL_EPS = 1e-6  # normals are n / max(|n|, NORMAL_EPS)
@@ -55,7 +56,7 @@ def mesh_face_areas_normals_torch(
         areas (F,), normals (F, 3).
     """
     v0, v1, v2 = verts[faces].unbind(1)
-    n = torch.cross(v1 - v0, v2 - v0, dim=1)
+    n = cross(v1 - v0, v2 - v0)
     length = n.norm(dim=1)
     return length / 2, n / length.clamp(min=NORMAL_EPS).unsqueeze(1)
 

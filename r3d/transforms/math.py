@@ -1,4 +1,5 @@
-"""Scalar functions with gradients kept finite at the edges of their domain."""
+"""Scalar functions with gradients kept finite at the edges of their domain, and the cross
+product rounded as r3d's native kernels round it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 from r3d.errors import InputError
 
-__all__ = ["acos_linear_extrapolation"]
+__all__ = ["acos_linear_extrapolation", "cross"]
 
 DEFAULT_ACOS_BOUND = 1.0 - 1e-4
 
@@ -48,3 +49,19 @@ def acos_linear_extrapolation(
 def _tangent(x: torch.Tensor, x0: float) -> torch.Tensor:
     """The tangent line of arccos at x0, evaluated at x."""
     return math.acos(x0) - (x - x0) / math.sqrt(1.0 - x0 * x0)
+
+
+def cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a x b along the last dimension (size 3), each product rounded before the subtraction,
+    as r3d's native kernels compute it (csrc builds with -ffp-contract=off). torch.cross may
+    fuse a multiply and a subtraction, which makes a x a nonzero, so the pure-PyTorch twins of
+    the kernels use this.
+
+    Args:
+        a, b: (..., 3) tensors (broadcast together).
+    Returns:
+        (..., 3) tensor.
+    """
+    ax, ay, az = a.unbind(-1)
+    bx, by, bz = b.unbind(-1)
+    return torch.stack((ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx), -1)

@@ -15,6 +15,7 @@ import torch
 from r3d._checks import check_int
 from r3d._native import rasterize_meshes as bridge
 from r3d._native import use_native
+from r3d._native.core import leading_size
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
@@ -107,7 +108,8 @@ def rasterize_meshes_op(
     clip_barycentric_coords: bool, cull_backfaces: bool, bin_size: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native rasterisation of packed faces (F, 3, 3): pix_to_face, zbuf, bary, dists."""
-    settings = _settings(first_idx.shape[0], image_size, faces_per_pixel, blur_radius,
+    N = leading_size(_OP, "mesh_to_face_first_idx", first_idx)
+    settings = _settings(N, image_size, faces_per_pixel, blur_radius,
                          perspective_correct, clip_barycentric_coords, cull_backfaces)
     return bridge.rasterize_meshes_forward(face_verts, first_idx, num_faces, settings, bin_size)
 
@@ -120,7 +122,8 @@ def rasterize_meshes_backward_op(
     clip_barycentric_coords: bool, cull_backfaces: bool,
 ) -> torch.Tensor:
     """Native backward: the gradient w.r.t. the face corners (F, 3, 3), summed per face."""
-    settings = _settings(pix_to_face.shape[0], image_size, faces_per_pixel, blur_radius,
+    N = leading_size(_OP, "pix_to_face", pix_to_face)
+    settings = _settings(N, image_size, faces_per_pixel, blur_radius,
                          perspective_correct, clip_barycentric_coords, cull_backfaces)
     return bridge.rasterize_meshes_backward(
         face_verts, pix_to_face, grad_zbuf.contiguous(), grad_bary.contiguous(),

@@ -66,7 +66,8 @@ def composite_backward_op(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Native backward: grad_alphas (N, K, H, W) and grad_features (C, P), each an empty (0,)
     tensor when not asked for."""
-    grad_out = grad_out.contiguous(memory_format=bridge.image_memory_format(pointsidx))
+    if grad_out.dim() == 4:  # else the bridge refuses its shape
+        grad_out = grad_out.contiguous(memory_format=bridge.image_memory_format(pointsidx))
     grad_alphas, grad_features = bridge.composite_backward(
         mode, pointsidx, alphas, features, grad_out, need_alphas, need_features
     )

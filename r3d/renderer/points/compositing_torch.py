@@ -60,7 +60,11 @@ def _slot_alphas(op: str, pointsidx: torch.Tensor, alphas: torch.Tensor, pt_clds
 
 def _blend(pointsidx: torch.Tensor, weights: torch.Tensor, pt_clds: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W): sum over k of weights[:, k] times the features of the points of slot k."""
-    features = pt_clds[:, pointsidx.clamp(min=0)]  # (C, N, K, H, W)
+    # empty slots (-1) read a zero column appended at P: no point is read for them (even
+    # with P = 0), and a NaN or inf feature never meets their zero weight
+    P = pt_clds.shape[1]
+    padded = torch.cat([pt_clds, pt_clds.new_zeros((pt_clds.shape[0], 1))], 1)
+    features = padded[:, torch.where(pointsidx >= 0, pointsidx, P)]  # (C, N, K, H, W)
     return torch.einsum("nkhw,cnkhw->nchw", weights, features)
 
 

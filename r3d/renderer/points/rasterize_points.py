@@ -12,6 +12,7 @@ import torch
 
 from r3d._native import rasterize_points as bridge
 from r3d._native import use_native
+from r3d._native.core import leading_size
 from r3d._native.library import in_float32, native_op
 from r3d.renderer.points.rasterize_points_torch import (
     point_raster_inputs,
@@ -36,7 +37,8 @@ def rasterize_points_op(
     num_points: torch.Tensor, image_size: list[int], points_per_pixel: int, bin_size: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Native rasterisation of packed points (P, 3) with radii (P,): idx, zbuf, dists."""
-    settings = (first_idx.shape[0], *image_size, points_per_pixel)
+    N = leading_size("rasterize_points", "cloud_to_packed_first_idx", first_idx)
+    settings = (N, *image_size, points_per_pixel)
     return bridge.rasterize_points_forward(points, radius, first_idx, num_points, settings,
                                            bin_size)
 
@@ -47,7 +49,7 @@ def rasterize_points_backward_op(
     image_size: list[int], points_per_pixel: int,
 ) -> torch.Tensor:
     """Native backward: the gradient w.r.t. the points (P, 3), summed per point."""
-    settings = (idx.shape[0], *image_size, points_per_pixel)
+    settings = (leading_size("rasterize_points", "idx", idx), *image_size, points_per_pixel)
     return bridge.rasterize_points_backward(
         points, idx, grad_zbuf.contiguous(), grad_dists.contiguous(), settings
     )
