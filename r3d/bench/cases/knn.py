@@ -4,8 +4,9 @@
 uniform in the unit cube, float32. With B = 1 the size is the number of points of each cloud;
 with B = 8 it is the total over eight clouds of different sizes (shares 1..8 shuffled). Contenders:
 r3d (kd-tree / native), its pure-PyTorch twin (brute force, chunked; not run above 100k points),
-scipy's cKDTree (build + query with ``workers=-1``, one tree per cloud) and PyTorch3D when it is
-importable (brute force on the CPU: not run there above 10k points).
+scipy's cKDTree (build + query with ``workers=-1``, one tree per cloud), pykdtree's KDTree (an
+OpenMP kd-tree: build + query, one tree per cloud, threads from ``OMP_NUM_THREADS``) and
+PyTorch3D when it is importable (brute force on the CPU: not run there above 10k points).
 """
 
 from __future__ import annotations
@@ -44,22 +45,28 @@ def _run_knn(op: Callable, K: int) -> Callable:
     return lambda x: op(x["p1"], x["p2"], x["lengths"], x["lengths"], K=K)
 
 
-def _scipy_spatial():
-    """``scipy.spatial`` (an optional peer: looked up when needed, never at import)."""
-    return importlib.import_module("scipy.spatial")
+def _peer_module(name: str):
+    """The module ``name`` of an optional peer (looked up when needed, never at import)."""
+    return importlib.import_module(name)
 
 
-def _scipy_available(device: torch.device) -> str | None:
-    if device.type != "cpu":
-        return "scipy runs on the CPU only"
-    try:
-        _scipy_spatial()
-    except ImportError:
-        return "scipy is not installed"
-    return None
+def cpu_peer_available(module: str) -> Callable[[torch.device], str | None]:
+    """``available(device)`` of a CPU-only peer library whose ``module`` must import."""
+    package = module.partition(".")[0]
+
+    def available(device: torch.device) -> str | None:
+        if device.type != "cpu":
+            return f"{package} runs on the CPU only"
+        try:
+            _peer_module(module)
+        except ImportError:
+            return f"{package} is not installed"
+        return None
+
+    return available
 
 
-def _scipy_prepare(x: dict) -> list:
+def cloud_pairs(x: dict) -> list:
     """Per cloud: (queries, points) as NumPy float32 arrays of the valid rows."""
     lengths = x["lengths"].tolist()
     return [
@@ -68,10 +75,22 @@ def _scipy_prepare(x: dict) -> list:
     ]
 
 
-def _scipy_knn(K: int) -> Callable:
+def scipy_knn(K: int) -> Callable:
+    """run(cloud_pairs) of scipy's cKDTree: a tree per searched cloud, its K nearest to each
+    query (all cores)."""
     def run(clouds: list) -> list:
-        cKDTree = _scipy_spatial().cKDTree
+        cKDTree = _peer_module("scipy.spatial").cKDTree
         return [cKDTree(points).query(queries, k=K, workers=-1) for queries, points in clouds]
+
+    return run
+
+
+def pykdtree_knn(K: int) -> Callable:
+    """run(cloud_pairs) of pykdtree's KDTree: a tree per searched cloud, its K nearest to each
+    query (OpenMP threads)."""
+    def run(clouds: list) -> list:
+        KDTree = _peer_module("pykdtree.kdtree").KDTree
+        return [KDTree(points).query(queries, k=K) for queries, points in clouds]
 
     return run
 
@@ -91,7 +110,10 @@ for _K in (1, 8, 32):
                 Contender("r3d", _run_knn(knn_points, _K), "native", native_available),
                 Contender("torch", _run_knn(knn_points_torch, _K), "torch",
                           max_size=TORCH_MAX_SIZE),
-                Contender("scipy", _scipy_knn(_K), "peer", _scipy_available, _scipy_prepare),
+                Contender("scipy", scipy_knn(_K), "peer", cpu_peer_available("scipy.spatial"),
+                          cloud_pairs),
+                Contender("pykdtree", pykdtree_knn(_K), "peer",
+                          cpu_peer_available("pykdtree.kdtree"), cloud_pairs),
                 pytorch3d_contender("pytorch3d.ops.knn_points", lambda op, K=_K: _run_knn(op, K),
                                     PYTORCH3D_CPU_MAX_SIZE),
             ],
