@@ -1,0 +1,235 @@
+"""The fuzzing loop: mutated seeds sent to worker processes, outcomes tallied, findings saved.
+
+Input ``i`` of format ``F`` in a run with seed ``S`` is drawn from ``random.Random(f"{S}/{F}/{i}")``
+alone (which seed file, which mutations), so a run is reproducible from its seed, and one input
+from (seed, format, index) whatever ran before it. Each worker has one input in flight; one that
+has not answered within :data:`~fuzzing.oracle.TIME_LIMIT` seconds is killed and the input run
+again in a fresh worker, and only a second timeout is a ``hang`` (so that a moment of contention
+on a shared machine is not reported as a hang). A worker that dies (a crash of native code, the
+kernel's OOM killer) makes its input a ``crash``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from fuzzing.formats import FORMATS
+from fuzzing.mutate import mutate
+from fuzzing.oracle import TIME_LIMIT, Outcome
+from fuzzing.worker import serve
+
+__all__ = ["Finding", "Run", "generate", "run"]
+
+_START_TIMEOUT = 300.0  # seconds a worker may take to import torch and r3d and warm up
+RESULTS = ("ok", "error", "crash", "hang", "memory")
+
+
+def generate(seeds: list[tuple[str, bytes]], fmt: str, seed: int, index: int) -> tuple[str,
+                                                                                         bytes]:
+    """(seed file name, input bytes) of input ``index`` of format ``fmt`` in run ``seed``."""
+    rng = random.Random(f"{seed}/{fmt}/{index}")
+    name, data = rng.choice(seeds)
+    return name, mutate(rng, data, FORMATS[fmt].kind)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An input that crashed, hung or blew up memory, and where it came from."""
+
+    format: str
+    seed: int
+    index: int
+    seed_file: str
+    outcome: Outcome
+    file: str  # where the input was saved
+
+    @property
+    def signature(self) -> tuple[str, str, str]:
+        """What groups findings of one cause: format, result and the place (or message)."""
+        return self.format, self.outcome.result, (self.outcome.where
+                                                  or self.outcome.detail.split(":")[0])
+
+
+@dataclass
+class Run:
+    """Tallies of a run: ``counts[format][result]``, the findings, the first of each
+    signature."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, fmt: str, outcome: Outcome) -> None:
+        self.counts.setdefault(fmt, Counter())[outcome.result] += 1
+
+    @property
+    def inputs(self) -> int:
+        return sum(sum(c.values()) for c in self.counts.values())
+
+    def distinct(self) -> list[Finding]:
+        """The first finding of each signature."""
+        firsts: dict[tuple, Finding] = {}
+        for f in self.findings:
+            firsts.setdefault(f.signature, f)
+        return list(firsts.values())
+
+    def table(self) -> str:
+        """The per-format summary: inputs, ok, r3d errors, crashes, hangs, memory blow-ups."""
+        rows = [("format", "inputs", "ok", "r3d-error", "crash", "hang", "memory")]
+        total = Counter()
+        for fmt, c in self.counts.items():
+            rows.append((fmt, sum(c.values()), *(c[r] for r in RESULTS)))
+            total.update(c)
+        rows.append(("total", sum(total.values()), *(total[r] for r in RESULTS)))
+        return "\n".join(f"{r[0]:<16}" + "".join(f"{v:>10}" for v in r[1:]) for r in rows)
+
+    def summary(self) -> dict:
+        """The run as plain data (the ``--json`` file)."""
+        return {
+            "seconds": round(self.seconds, 1),
+            "inputs": self.inputs,
+            "formats": {fmt: {r: c[r] for r in RESULTS} | {"inputs": sum(c.values())}
+                        for fmt, c in self.counts.items()},
+            "findings": [{"format": f.format, "seed": f.seed, "index": f.index,
+                          "seed_file": f.seed_file, "result": f.outcome.result,
+                          "detail": f.outcome.detail, "where": f.outcome.where, "file": f.file}
+                         for f in self.findings],
+        }
+
+
+class _Worker:
+    """A worker process and the input it is running."""
+
+    def __init__(self, context, warm_up: dict[str, bytes]) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child, warm_up), daemon=True)
+        self.process.start()
+        child.close()
+        if not self.conn.poll(_START_TIMEOUT) or self.conn.recv() != "ready":
+            self.stop()
+            raise RuntimeError("a fuzzing worker did not start")
+        self.job: tuple | None = None
+        self.deadline = 0.0
+
+    def submit(self, job: tuple, fmt: str, data: bytes) -> None:
+        self.job = job
+        self.conn.send((fmt, data))
+        self.deadline = time.monotonic() + TIME_LIMIT
+
+    def answer(self) -> Outcome:
+        """The outcome of the job in flight (a crash when the worker died)."""
+        try:
+            return self.conn.recv()
+        except (EOFError, ConnectionError):
+            self.process.join(5)
+            return Outcome("crash", f"the worker died (exit code {self.process.exitcode})",
+                           "worker died")
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+def _save(out: Path, fmt: str, seed: int, index: int, outcome: Outcome, data: bytes) -> str:
+    folder = out / fmt
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{outcome.result}-{seed}-{index}{Path(FORMATS[fmt].file).suffix}"
+    path.write_bytes(data)
+    return str(path)
+
+
+def run(seeds: dict[str, list[tuple[str, bytes]]], *, seed: int, seconds: float | None,
+        inputs: int | None, jobs: int, out: Path, log=print) -> Run:
+    """Fuzzes the formats of ``seeds`` round robin until ``seconds`` have passed or ``inputs``
+    inputs have run (whichever comes first), on ``jobs`` workers; saves each finding's input
+    under ``out/<format>/`` and logs the first of each signature."""
+    names = [n for n in seeds if seeds[n]]
+    warm_up = {n: seeds[n][0][1] for n in names}
+    context = multiprocessing.get_context("spawn")
+    tally, start = Run(), time.monotonic()
+    next_index = Counter()
+    retries: list[tuple] = []  # jobs that timed out once
+    workers = [_Worker(context, warm_up) for _ in range(jobs)]
+    submitted, turn = 0, 0
+
+    def more() -> bool:
+        return ((inputs is None or submitted < inputs)
+                and (seconds is None or time.monotonic() - start < seconds))
+
+    def next_job() -> tuple | None:
+        nonlocal submitted, turn
+        if retries:
+            return retries.pop()
+        if not more():
+            return None
+        fmt = names[turn % len(names)]
+        turn, submitted = turn + 1, submitted + 1
+        index = next_index[fmt]
+        next_index[fmt] += 1
+        seed_file, data = generate(seeds[fmt], fmt, seed, index)
+        return fmt, index, seed_file, data, False
+
+    def finish(job: tuple, outcome: Outcome) -> None:
+        fmt, index, seed_file, data, _ = job
+        tally.add(fmt, outcome)
+        if outcome.is_finding:
+            finding = Finding(fmt, seed, index, seed_file, outcome,
+                              _save(out, fmt, seed, index, outcome, data))
+            new = finding.signature not in {f.signature for f in tally.findings}
+            tally.findings.append(finding)
+            if new:
+                log(f"{outcome.result}: {fmt} input {index} (from {seed_file}): "
+                    f"{outcome.where} {outcome.detail[:300]} -> {finding.file}")
+
+    try:
+        for w in workers:
+            job = next_job()
+            if job is not None:
+                w.submit(job, job[0], job[3])
+        while any(w.job for w in workers):
+            busy = [w for w in workers if w.job]
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            ready = wait([w.conn for w in busy], timeout)
+            for i, w in enumerate(workers):
+                if not w.job:
+                    continue
+                job = w.job
+                if w.conn in ready:
+                    outcome = w.answer()
+                    if outcome.result == "crash" and outcome.where == "worker died":
+                        w.stop()
+                        workers[i] = w = _Worker(context, warm_up)
+                elif time.monotonic() >= w.deadline:
+                    w.stop()
+                    workers[i] = w = _Worker(context, warm_up)
+                    if not job[4]:
+                        retries.append((*job[:4], True))
+                        outcome = None
+                    else:
+                        outcome = Outcome("hang", f"no answer within {TIME_LIMIT} s, twice")
+                else:
+                    continue
+                w.job = None
+                if outcome is not None:
+                    finish(job, outcome)
+                job = next_job()
+                if job is not None:
+                    w.submit(job, job[0], job[3])
+    finally:
+        for w in workers:
+            w.stop()
+    tally.seconds = time.monotonic() - start
+    return tally
+
+
+def write_json(tally: Run, path: Path) -> None:
+    """Writes :meth:`Run.summary` to ``path``."""
+    path.write_text(json.dumps(tally.summary(), indent=1) + "\n")
