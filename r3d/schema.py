@@ -17,6 +17,7 @@ import difflib
 import math
 import os
 import re
+import reprlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from r3d.errors import FileFormatError, InputError, MissingFileError
+from r3d.io.utils import check_nesting
 
 __all__ = [
     "REQUIRED",
@@ -75,15 +77,24 @@ def _read_yaml(path: Path) -> Node:
         raise FileFormatError(
             path, f"not valid YAML: {problem}", None if mark is None else mark.line + 1
         ) from None
+    except RecursionError:
+        raise FileFormatError(path, "not valid YAML here: lists or mappings nested too "
+                                    "deeply") from None
+    check_nesting(path, data)
     node = Node(data, path)
     if not isinstance(data, dict):
         raise node.error("", "a mapping of keys at the top level")
     return node
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 3, 6, 4, 40, 40
+
+
 def _show(value: Any) -> str:
-    """A short rendering of a received value for messages."""
-    text = repr(value)
+    """A short rendering of a received value for messages (bounded: a value that YAML aliases
+    make huge is not expanded)."""
+    text = _SHOWN.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

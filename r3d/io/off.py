@@ -177,6 +177,9 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> Of
         if len(idx) != n:
             raise FileFormatError(path, f"face says {n} corners but lists {len(idx)}",
                                   line=lineno)
+        if any(not 0 <= i < nv for i in idx):  # here: numbers too large for int64 arrays
+            raise FileFormatError(path, f"face uses vertex indices {idx} but the file has {nv} "
+                                        f"vertices (valid indices: 0 to {nv - 1})", line=lineno)
         if n < 3:
             io_warn(path, f"face with {n} corner(s) skipped", lineno)
             continue

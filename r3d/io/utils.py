@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -123,6 +124,43 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+MAX_NESTING = 64  # levels of lists and mappings a JSON or YAML document may nest
+
+
+def check_nesting(path: PathLike, data, limit: int = MAX_NESTING) -> None:
+    """FileFormatError naming ``path`` when the lists and dicts of a parsed document nest more
+    than ``limit`` levels deep (no format r3d reads needs that, and code that walks such a
+    document recursively would exhaust Python's stack). Each container is visited once, so
+    YAML aliases that share one value many times over (or contain it) cost no more than the
+    text that wrote them."""
+    seen: set[int] = set()
+    level, current = 0, [data]
+    while current:
+        level += 1
+        if level > limit:
+            raise FileFormatError(path, f"the document nests lists or mappings more than "
+                                        f"{limit} levels deep")
+        containers = [v for v in current if isinstance(v, (dict, list)) and id(v) not in seen]
+        seen.update(id(v) for v in containers)
+        current = [child for v in containers
+                   for child in (v.values() if isinstance(v, dict) else v)]
+
+
+def parse_json(path: PathLike, text: str):
+    """The JSON document of ``text`` (a file's contents). FileFormatError naming ``path``:
+    invalid JSON (with its line) or lists and objects nested too deeply (see
+    :func:`check_nesting`)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise FileFormatError(path, "not valid JSON here: lists or objects nested too "
+                                    "deeply") from None
+    check_nesting(path, data)
+    return data
 
 
 def io_warn(path: PathLike, message: str, line: int | None = None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import struct
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path

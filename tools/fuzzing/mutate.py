@@ -47,7 +47,7 @@ JSON_VALUES = (None, True, False, 0, -1, 1, 2, 2 ** 31, 2 ** 32 - 1, 2 ** 63, 10
                "data:application/octet-stream;base64,AAAA", [], [0], [[0]], {}, {"a": 1},
                [math.nan] * 16, list(range(16)), "\u202e\ud7ff")
 _NUMBER = re.compile(rb"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|(?i:nan|inf)")
-_DEEP = 50_000  # levels of nesting in the deep-nesting mutations
+_DEEP = 5_000  # levels of nesting in the deep-nesting mutations (Python recurses 1000)
 
 
 @dataclass(frozen=True)
@@ -196,12 +196,15 @@ def repeat_lines(rng: random.Random, data: bytes, kind: Kind) -> bytes:
     return b"".join(lines)
 
 
-def _containers(value, found: list) -> list:
-    """Every dict and list inside ``value`` (``value`` too), depth first."""
-    if isinstance(value, (dict, list)):
-        found.append(value)
-        for child in (value.values() if isinstance(value, dict) else value):
-            _containers(child, found)
+def _containers(doc) -> list:
+    """Every dict and list inside ``doc`` (``doc`` too), each once however often YAML aliases
+    share it (breadth first, up to 10000, without recursion: the document may nest deeply)."""
+    found, seen, current = [], set(), [doc]
+    while current and len(found) < 10_000:
+        current = [v for v in current if isinstance(v, (dict, list)) and id(v) not in seen]
+        seen.update(id(v) for v in current)
+        found += current
+        current = [c for v in current for c in (v.values() if isinstance(v, dict) else v)]
     return found
 
 
@@ -218,7 +221,7 @@ def _deep(value) -> object:
 
 def _edit_document(rng: random.Random, doc) -> object:
     """``doc`` with one structural edit (in place where it is a container)."""
-    containers = _containers(doc, [])
+    containers = _containers(doc)
     if not containers:
         return _value(rng)
     target = rng.choice(containers)

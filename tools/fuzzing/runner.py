@@ -11,11 +11,13 @@ kernel's OOM killer) makes its input a ``crash``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -25,10 +27,11 @@ from fuzzing.mutate import mutate
 from fuzzing.oracle import TIME_LIMIT, Outcome
 from fuzzing.worker import serve
 
-__all__ = ["Finding", "Run", "generate", "run"]
+__all__ = ["Finding", "Job", "Run", "generate", "mutated_inputs", "run", "write_json"]
 
 _START_TIMEOUT = 300.0  # seconds a worker may take to import torch and r3d and warm up
 RESULTS = ("ok", "error", "crash", "hang", "memory")
+Job = tuple[str, int, str, bytes]  # format, index, where the input came from, its bytes
 
 
 def generate(seeds: list[tuple[str, bytes]], fmt: str, seed: int, index: int) -> tuple[str,
@@ -146,43 +149,45 @@ def _save(out: Path, fmt: str, seed: int, index: int, outcome: Outcome, data: by
     return str(path)
 
 
-def run(seeds: dict[str, list[tuple[str, bytes]]], *, seed: int, seconds: float | None,
-        inputs: int | None, jobs: int, out: Path, log=print) -> Run:
-    """Fuzzes the formats of ``seeds`` round robin until ``seconds`` have passed or ``inputs``
-    inputs have run (whichever comes first), on ``jobs`` workers; saves each finding's input
-    under ``out/<format>/`` and logs the first of each signature."""
+def mutated_inputs(seeds: dict[str, list[tuple[str, bytes]]], seed: int,
+                   seconds: float | None, inputs: int | None) -> Iterator[Job]:
+    """Mutated seeds of the formats of ``seeds``, round robin, until ``seconds`` have passed
+    or ``inputs`` have been drawn (whichever comes first)."""
     names = [n for n in seeds if seeds[n]]
-    warm_up = {n: seeds[n][0][1] for n in names}
+    start = time.monotonic()
+    for count in itertools.count():
+        if (inputs is not None and count >= inputs) or (
+                seconds is not None and time.monotonic() - start >= seconds):
+            return
+        fmt = names[count % len(names)]
+        index = count // len(names)
+        seed_file, data = generate(seeds[fmt], fmt, seed, index)
+        yield fmt, index, seed_file, data
+
+
+def run(jobs: Iterator[Job], warm_up: dict[str, bytes], *, seed: int, workers: int,
+        out: Path | None, log=print) -> Run:
+    """Runs the inputs of ``jobs`` on ``workers`` worker processes (warmed up with one input
+    of each format in ``warm_up``), saves each finding's input under ``out/<format>/`` (not
+    when ``out`` is None: replayed files are saved already) and logs the first of each
+    signature."""
     context = multiprocessing.get_context("spawn")
     tally, start = Run(), time.monotonic()
-    next_index = Counter()
     retries: list[tuple] = []  # jobs that timed out once
-    workers = [_Worker(context, warm_up) for _ in range(jobs)]
-    submitted, turn = 0, 0
-
-    def more() -> bool:
-        return ((inputs is None or submitted < inputs)
-                and (seconds is None or time.monotonic() - start < seconds))
+    pool = [_Worker(context, warm_up) for _ in range(workers)]
 
     def next_job() -> tuple | None:
-        nonlocal submitted, turn
         if retries:
             return retries.pop()
-        if not more():
-            return None
-        fmt = names[turn % len(names)]
-        turn, submitted = turn + 1, submitted + 1
-        index = next_index[fmt]
-        next_index[fmt] += 1
-        seed_file, data = generate(seeds[fmt], fmt, seed, index)
-        return fmt, index, seed_file, data, False
+        job = next(jobs, None)
+        return None if job is None else (*job, False)
 
     def finish(job: tuple, outcome: Outcome) -> None:
         fmt, index, seed_file, data, _ = job
         tally.add(fmt, outcome)
         if outcome.is_finding:
-            finding = Finding(fmt, seed, index, seed_file, outcome,
-                              _save(out, fmt, seed, index, outcome, data))
+            saved = seed_file if out is None else _save(out, fmt, seed, index, outcome, data)
+            finding = Finding(fmt, seed, index, seed_file, outcome, saved)
             new = finding.signature not in {f.signature for f in tally.findings}
             tally.findings.append(finding)
             if new:
@@ -190,15 +195,15 @@ def run(seeds: dict[str, list[tuple[str, bytes]]], *, seed: int, seconds: float 
                     f"{outcome.where} {outcome.detail[:300]} -> {finding.file}")
 
     try:
-        for w in workers:
+        for w in pool:
             job = next_job()
             if job is not None:
                 w.submit(job, job[0], job[3])
-        while any(w.job for w in workers):
-            busy = [w for w in workers if w.job]
+        while any(w.job for w in pool):
+            busy = [w for w in pool if w.job]
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
             ready = wait([w.conn for w in busy], timeout)
-            for i, w in enumerate(workers):
+            for i, w in enumerate(pool):
                 if not w.job:
                     continue
                 job = w.job
@@ -206,10 +211,10 @@ def run(seeds: dict[str, list[tuple[str, bytes]]], *, seed: int, seconds: float 
                     outcome = w.answer()
                     if outcome.result == "crash" and outcome.where == "worker died":
                         w.stop()
-                        workers[i] = w = _Worker(context, warm_up)
+                        pool[i] = w = _Worker(context, warm_up)
                 elif time.monotonic() >= w.deadline:
                     w.stop()
-                    workers[i] = w = _Worker(context, warm_up)
+                    pool[i] = w = _Worker(context, warm_up)
                     if not job[4]:
                         retries.append((*job[:4], True))
                         outcome = None
@@ -224,7 +229,7 @@ def run(seeds: dict[str, list[tuple[str, bytes]]], *, seed: int, seconds: float 
                 if job is not None:
                     w.submit(job, job[0], job[3])
     finally:
-        for w in workers:
+        for w in pool:
             w.stop()
     tally.seconds = time.monotonic() - start
     return tally

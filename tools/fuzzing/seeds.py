@@ -58,8 +58,9 @@ _HAND_WRITTEN = {
         b"  turntable: {views: 2, dist: 2.5, elev: 10, azim: 0}\n"
         b"lights: {type: point, location: [0, 1, 0]}\nmaterial: {shininess: 32}\n"
         b"image_size: 16\nbackground: [1, 1, 1]\noutputs: {png: true, gif: false}\n",
-        b"meshes:\n  - file: mesh.obj\n    colour: '#ff8800'\ncameras:\n  look_at: {dist: 3, elev: [0, 30], "
-        b"azim: [0, 90]}\nshader: soft_silhouette\nimage_size: [8, 12]\n",
+        b"meshes:\n  - file: mesh.obj\n    colour: '#ff8800'\ncameras:\n"
+        b"  look_at: {dist: 3, elev: 30, azim: 90}\nshader: soft_silhouette\n"
+        b"image_size: [8, 12]\n",
     ],
     "binvox": [b"#binvox 1\ndim 2 2 2\ntranslate 0 0 0\nscale 1\ndata\n\x00\x04\x01\x04"],
 }
