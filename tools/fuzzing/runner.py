@@ -115,9 +115,14 @@ class _Worker:
         self.process = context.Process(target=serve, args=(child, warm_up), daemon=True)
         self.process.start()
         child.close()
-        if not self.conn.poll(_START_TIMEOUT) or self.conn.recv() != "ready":
+        try:
+            ready = self.conn.poll(_START_TIMEOUT) and self.conn.recv() == "ready"
+        except (EOFError, ConnectionError):
+            ready = False
+        if not ready:
             self.stop()
-            raise RuntimeError("a fuzzing worker did not start")
+            raise RuntimeError(f"a fuzzing worker did not start (exit code "
+                               f"{self.process.exitcode})")
         self.job: tuple | None = None
         self.deadline = 0.0
 
