@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from r3d.errors import FileFormatError, InputError, MissingFileError
-from r3d.io.utils import check_nesting
+from r3d.io.utils import MAX_NESTING, check_nesting
 
 __all__ = [
     "REQUIRED",
@@ -68,9 +68,14 @@ def _read_yaml(path: Path) -> Node:
     if not path.is_file():
         raise MissingFileError(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(path, f"cannot read: {exc}") from None
+    if _flow_nesting(text) > MAX_NESTING:
+        raise FileFormatError(path, f"the document nests [...] or {{...}} more than "
+                                    f"{MAX_NESTING} levels deep")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -89,6 +94,34 @@ def _read_yaml(path: Path) -> Node:
 
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 3, 6, 4, 40, 40
+
+
+def _flow_nesting(text: str) -> int:
+    """How deep YAML flow collections (``[...]``, ``{...}``) nest in ``text``, outside quoted
+    scalars and comments: checked before parsing, as PyYAML's scanner takes time quadratic in
+    that depth (seconds for a thousand levels)."""
+    depth = deepest = 0
+    quote, prev, chars = "", "\n", iter(text)
+    for ch in chars:
+        if quote:
+            if ch == "\\" and quote == '"':
+                next(chars, None)
+            elif ch == quote:
+                quote = ""
+        elif ch == "#" and prev in " \t\n":
+            for c in chars:  # the comment, to its line's end
+                if c == "\n":
+                    break
+            ch = "\n"
+        elif ch in "\"'" and prev in " \t\n[{,:-":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+    return deepest
 
 
 def _show(value: Any) -> str:

@@ -5,6 +5,7 @@ that is not r3d's is a crash), and a short run from the command line."""
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,34 @@ def test_a_header_claiming_10_to_the_12_vertices_fails_before_allocating(tmp_pat
     outcome = run_input(FORMATS["ply_le"].load, _huge_ply(tmp_path, binary), 200)
     assert outcome.result == "error", outcome
     assert outcome.peak_bytes < MEMORY_CONSTANT
+
+
+def _glb(doc: dict) -> bytes:
+    chunk = json.dumps(doc).encode()
+    chunk += b" " * (-len(chunk) % 4)
+    body = struct.pack("<II", len(chunk), 0x4E4F534A) + chunk
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body
+
+
+HUGE_COUNTS = {
+    "off": b"OFF\n1000000000000 1 0\n0 0 0\n3 0 0 0\n",
+    "ply_be": b"ply\nformat binary_big_endian 1.0\nelement vertex 4294967295\n"
+              b"property double x\nelement face 1000000000000\n"
+              b"property list uint uint vertex_indices\nend_header\n" + bytes(8),
+    "stl_binary": bytes(80) + struct.pack("<I", 0xFFFFFFFF) + bytes(50),
+    "binvox": b"#binvox 1\ndim 100000 100000 100000\ndata\n\x01\xff",
+    "glb": _glb({"asset": {"version": "2.0"}, "meshes": [{"primitives": [
+        {"attributes": {"POSITION": 0}}]}], "accessors": [
+        {"componentType": 5126, "count": 10**12, "type": "VEC3"}]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_COUNTS))
+def test_huge_counts_fail_before_allocating(tmp_path, name):
+    path = tmp_path / FORMATS[name].file
+    path.write_bytes(HUGE_COUNTS[name])
+    outcome = run_input(FORMATS[name].load, path, len(HUGE_COUNTS[name]))
+    assert outcome.result == "error", outcome
 
 
 def test_an_allocation_beyond_the_budget_is_a_memory_finding(tmp_path):
