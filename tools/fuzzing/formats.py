@@ -68,7 +68,8 @@ def _ply_elements(header: str) -> list[tuple[int, int | None]]:
         parts = line.split()
         if parts[:1] == ["element"] and len(parts) == 3 and parts[2].isdigit():
             elements.append([int(parts[2]), 0])
-        elif parts[:1] == ["property"] and elements and elements[-1][1] is not None:
+        elif (parts[:1] == ["property"] and len(parts) >= 3 and elements
+              and elements[-1][1] is not None):
             is_list = parts[1:2] == ["list"]
             elements[-1][1] = None if is_list else elements[-1][1] + _PLY_SIZES.get(parts[1], 4)
     return [(count, row) for count, row in elements]
