@@ -33,7 +33,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from r3d.bench.memory import _reset_hwm, _status_kib
+from r3d.bench.memory import reset_hwm, status_kib
 from r3d.errors import FileFormatError, InputError, MissingFileError
 
 __all__ = ["ACCEPTED", "MEMORY_CONSTANT", "MEMORY_FACTOR", "TIME_LIMIT", "Outcome",
@@ -104,7 +104,7 @@ def _where(exc: BaseException) -> str:
 
 
 def _address_space() -> int:
-    return _status_kib("VmSize") * 1024
+    return status_kib("VmSize") * 1024
 
 
 def run_input(load, path: Path, size: int) -> Outcome:
@@ -113,8 +113,8 @@ def run_input(load, path: Path, size: int) -> Outcome:
     budget = MEMORY_FACTOR * size + MEMORY_CONSTANT
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     cap = _address_space() + budget
-    measured = _reset_hwm()
-    base = _status_kib("VmRSS")
+    measured = reset_hwm()
+    base = status_kib("VmRSS")
     start = time.perf_counter()
     resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY
                                             else min(cap, hard), hard))
@@ -128,7 +128,7 @@ def run_input(load, path: Path, size: int) -> Outcome:
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     seconds = time.perf_counter() - start
-    peak = max(0, _status_kib("VmHWM") - base) * 1024 if measured else 0
+    peak = max(0, status_kib("VmHWM") - base) * 1024 if measured else 0
     del loaded
     if failure is not None and _allocation_failed(failure):
         return Outcome("memory", f"allocation failed: {type(failure).__name__}: {failure}",
