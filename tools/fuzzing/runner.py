@@ -62,15 +62,19 @@ class Finding:
 
 @dataclass
 class Run:
-    """Tallies of a run: ``counts[format][result]``, the findings, the first of each
-    signature."""
+    """Tallies of a run: ``counts[format][result]``, the largest rise of the resident set
+    and the longest load per format, the findings."""
 
     counts: dict[str, Counter] = field(default_factory=dict)
+    peak_bytes: Counter = field(default_factory=Counter)
+    slowest: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
 
     def add(self, fmt: str, outcome: Outcome) -> None:
         self.counts.setdefault(fmt, Counter())[outcome.result] += 1
+        self.peak_bytes[fmt] = max(self.peak_bytes[fmt], outcome.peak_bytes)
+        self.slowest[fmt] = max(self.slowest.get(fmt, 0.0), outcome.seconds)
 
     @property
     def inputs(self) -> int:
@@ -84,13 +88,18 @@ class Run:
         return list(firsts.values())
 
     def table(self) -> str:
-        """The per-format summary: inputs, ok, r3d errors, crashes, hangs, memory blow-ups."""
-        rows = [("format", "inputs", "ok", "r3d-error", "crash", "hang", "memory")]
+        """The per-format summary: inputs, ok, r3d errors, crashes, hangs, memory blow-ups, the
+        largest rise of the resident set (MiB) and the longest load (s) of an answered input."""
+        rows = [("format", "inputs", "ok", "r3d-error", "crash", "hang", "memory", "peak-MiB",
+                 "max-s")]
         total = Counter()
         for fmt, c in self.counts.items():
-            rows.append((fmt, sum(c.values()), *(c[r] for r in RESULTS)))
+            rows.append((fmt, sum(c.values()), *(c[r] for r in RESULTS),
+                         f"{self.peak_bytes[fmt] / 2**20:.1f}", f"{self.slowest[fmt]:.2f}"))
             total.update(c)
-        rows.append(("total", sum(total.values()), *(total[r] for r in RESULTS)))
+        rows.append(("total", sum(total.values()), *(total[r] for r in RESULTS),
+                     f"{max(self.peak_bytes.values(), default=0) / 2**20:.1f}",
+                     f"{max(self.slowest.values(), default=0.0):.2f}"))
         return "\n".join(f"{r[0]:<16}" + "".join(f"{v:>10}" for v in r[1:]) for r in rows)
 
     def summary(self) -> dict:
@@ -98,8 +107,9 @@ class Run:
         return {
             "seconds": round(self.seconds, 1),
             "inputs": self.inputs,
-            "formats": {fmt: {r: c[r] for r in RESULTS} | {"inputs": sum(c.values())}
-                        for fmt, c in self.counts.items()},
+            "formats": {fmt: {r: c[r] for r in RESULTS} | {
+                "inputs": sum(c.values()), "peak_bytes": self.peak_bytes[fmt],
+                "max_seconds": round(self.slowest[fmt], 3)} for fmt, c in self.counts.items()},
             "findings": [{"format": f.format, "seed": f.seed, "index": f.index,
                           "seed_file": f.seed_file, "result": f.outcome.result,
                           "detail": f.outcome.detail, "where": f.outcome.where, "file": f.file}
