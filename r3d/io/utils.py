@@ -219,16 +219,20 @@ def parse_numbers(
 def non_finite_error(path: PathLike, array: np.ndarray, what: str,
                      lines=None) -> FileFormatError | None:
     """The FileFormatError naming the first row of ``array`` (N, ...) that holds NaN or
-    infinity (its values and, with ``lines`` (N,), its line), or None when all are finite."""
+    infinity, or a value too large for the float32 tensors r3d makes of it (its values and,
+    with ``lines`` (N,), its line), or None when all are finite."""
     if array.size == 0:
         return None
-    bad = ~np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
+    with np.errstate(over="ignore"):
+        as_float32 = array.astype(np.float32) if array.dtype.kind == "f" else array
+    bad = ~np.isfinite(as_float32).reshape(array.shape[0], -1).all(axis=1)
     if not bad.any():
         return None
     row = int(np.argmax(bad))
     line = None if lines is None else int(lines[row])
-    return FileFormatError(path, f"{what} {row} is not finite ({array[row].tolist()})",
-                           line=line)
+    reason = "is not finite" if not np.isfinite(array[row]).all() else \
+        "is too large for float32"
+    return FileFormatError(path, f"{what} {row} {reason} ({array[row].tolist()})", line=line)
 
 
 def check_finite(path: PathLike, array: np.ndarray, what: str, lines=None) -> None:

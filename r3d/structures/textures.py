@@ -1157,8 +1157,9 @@ def _axis_raster(size: int, span: tuple[int, int], samples: int, mode: str,
     n = last - first + 1
     if samples < n:  # raster texel j sits at r = j / (m - 1), or (j + 0.5) / m
         j = torch.arange(samples, dtype=torch.float64, device=device)
-        positions = (torch.round(first + j / (samples - 1) * (n - 1)) if align_corners
-                     else torch.floor(first + (j + 0.5) / samples * n)).long()
+        positions = (torch.round(float(first) + j / (samples - 1) * float(n - 1))
+                     if align_corners else
+                     torch.floor(float(first) + (j + 0.5) / samples * float(n))).long()
     else:
         positions = torch.arange(first, last + 1, device=device)
     index, inside = wrap_texel_index(positions, size, mode, align_corners)
