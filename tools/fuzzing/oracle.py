@@ -42,7 +42,7 @@ __all__ = ["ACCEPTED", "MEMORY_CONSTANT", "MEMORY_FACTOR", "TIME_LIMIT", "Outcom
 ACCEPTED = (InputError, FileFormatError, MissingFileError)
 TIME_LIMIT = 2.0  # seconds
 MEMORY_FACTOR = 64  # bytes of memory allowed per byte of input ...
-MEMORY_CONSTANT = 128 << 20  # ... plus this
+MEMORY_CONSTANT = 256 << 20  # ... plus this (a packed texture raster alone may take 150 MiB)
 _ALLOCATION_FAILURES = ("can't allocate memory", "std::bad_alloc", "Cannot allocate memory",
                         "DefaultCPUAllocator")
 _M_MMAP_THRESHOLD = -3  # mallopt parameter
