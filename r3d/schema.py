@@ -17,6 +17,7 @@ import difflib
 import math
 import os
 import re
+import reprlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from r3d.errors import FileFormatError, InputError, MissingFileError
+from r3d.io.utils import MAX_NESTING, check_nesting
 
 __all__ = [
     "REQUIRED",
@@ -66,24 +68,66 @@ def _read_yaml(path: Path) -> Node:
     if not path.is_file():
         raise MissingFileError(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(path, f"cannot read: {exc}") from None
+    if _flow_nesting(text) > MAX_NESTING:
+        raise FileFormatError(path, f"the document nests [...] or {{...}} more than "
+                                    f"{MAX_NESTING} levels deep")
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise FileFormatError(
             path, f"not valid YAML: {problem}", None if mark is None else mark.line + 1
         ) from None
+    except RecursionError:
+        raise FileFormatError(path, "not valid YAML here: lists or mappings nested too "
+                                    "deeply") from None
+    check_nesting(path, data)
     node = Node(data, path)
     if not isinstance(data, dict):
         raise node.error("", "a mapping of keys at the top level")
     return node
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 3, 6, 4, 40, 40
+
+
+def _flow_nesting(text: str) -> int:
+    """How deep YAML flow collections (``[...]``, ``{...}``) nest in ``text``, outside quoted
+    scalars and comments: checked before parsing, as PyYAML's scanner takes time quadratic in
+    that depth (seconds for a thousand levels)."""
+    depth = deepest = 0
+    quote, prev, chars = "", "\n", iter(text)
+    for ch in chars:
+        if quote:
+            if ch == "\\" and quote == '"':
+                next(chars, None)
+            elif ch == quote:
+                quote = ""
+        elif ch == "#" and prev in " \t\n":
+            for c in chars:  # the comment, to its line's end
+                if c == "\n":
+                    break
+            ch = "\n"
+        elif ch in "\"'" and prev in " \t\n[{,:-":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+    return deepest
+
+
 def _show(value: Any) -> str:
-    """A short rendering of a received value for messages."""
-    text = repr(value)
+    """A short rendering of a received value for messages (bounded: a value that YAML aliases
+    make huge is not expanded)."""
+    text = _SHOWN.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

@@ -106,7 +106,7 @@ def test_malformed(tmp_path):
     with pytest.raises(FileFormatError, match="missing.bin"):
         load_gltf(path)
     path.write_text("{not json")
-    with pytest.raises(FileFormatError, match="invalid JSON"):
+    with pytest.raises(FileFormatError, match="not valid JSON"):
         load_gltf(path)
     glb = tmp_path / "t.glb"
     glb.write_bytes(b"glTF" + struct.pack("<II", 2, 1000) + b"\0" * 20)

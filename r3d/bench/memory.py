@@ -51,7 +51,7 @@ class MemoryFigure:
     error: str | None = None
 
 
-def _status_kib(field: str) -> int:
+def status_kib(field: str) -> int:
     """A ``VmXXX`` line of /proc/self/status, in KiB."""
     with open(_STATUS) as f:
         for line in f:
@@ -60,7 +60,7 @@ def _status_kib(field: str) -> int:
     raise OSError(f"{_STATUS} has no {field} line")
 
 
-def _reset_hwm() -> bool:
+def reset_hwm() -> bool:
     """Resets the resident-set high-water mark of this process; False where unsupported."""
     try:
         with open(_CLEAR_REFS, "w") as f:
@@ -87,10 +87,10 @@ def peak_of_call(run, arg) -> tuple[int, str]:
     ``run(arg)`` should already have been called once (warm-up). Returns (bytes, method).
     """
     gc.collect()
-    if _can_reset_hwm() and _reset_hwm():
-        base = _status_kib("VmRSS")
+    if _can_reset_hwm() and reset_hwm():
+        base = status_kib("VmRSS")
         out = run(arg)
-        peak = _status_kib("VmHWM")
+        peak = status_kib("VmHWM")
         del out
         return max(0, peak - base) * 1024, METHOD_RSS
     base = _maxrss_bytes()

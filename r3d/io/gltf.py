@@ -35,6 +35,7 @@ same GLB as bytes and :func:`points_glb_bytes` a point primitive's, for the HTML
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import struct
@@ -47,6 +48,7 @@ import torch
 
 from r3d.errors import FileFormatError, InputError
 from r3d.io.atomic import atomic_open
+from r3d.io.gltf_schema import check_gltf_types
 from r3d.io.mesh_arrays import distinct_corners, per_vertex_floats
 from r3d.io.texturing import REPEAT, Wrap, build_uv_texture, saved_wrap, solid_patch
 from r3d.io.utils import (
@@ -58,6 +60,7 @@ from r3d.io.utils import (
     image_from_bytes,
     image_to_png_bytes,
     io_warn,
+    parse_json,
     read_file_bytes,
     require_vertices,
     tensor,
@@ -67,6 +70,7 @@ from r3d.structures.textures import TexturesVertex
 __all__ = ["GltfMesh", "glb_bytes", "load_gltf", "points_glb_bytes", "read_gltf", "save_gltf"]
 
 _COMPONENTS = {5120: "i1", 5121: "u1", 5122: "i2", 5123: "u2", 5125: "u4", 5126: "f4"}
+_INDEX_TYPES = (5121, 5123, 5125)  # unsigned byte, short and int: the types of indices
 _TYPE_SIZES = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
 _GLB_MAGIC = b"glTF"
 _CHUNK_JSON = 0x4E4F534A
@@ -146,9 +150,10 @@ def _parse_glb(path: str, data: bytes) -> tuple[dict, bytes | None]:
     for kind, chunk in _glb_chunks(path, data):
         if kind == _CHUNK_JSON and doc is None:
             try:
-                doc = json.loads(chunk.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
                 raise FileFormatError(path, f"invalid GLB JSON chunk ({exc})") from None
+            doc = parse_json(path, text)
         elif kind == _CHUNK_BIN and bin_chunk is None:
             bin_chunk = chunk
     if doc is None:
@@ -161,16 +166,18 @@ def _read_container(path: str, data: bytes) -> tuple[dict, bytes | None]:
     if data[:4] == _GLB_MAGIC:
         return _parse_glb(path, data)
     try:
-        return json.loads(data.decode("utf-8-sig")), None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(path, f"not a glTF file: invalid JSON ({exc})") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(path, f"not a glTF file: not UTF-8 text ({exc})") from None
+    return parse_json(path, text), None
 
 
 def _check_document(path: str, gltf) -> None:
     """FileFormatError unless ``gltf`` is a JSON object of glTF 2 that needs no compression
-    extension."""
+    extension, whose fields r3d reads have the right types (:func:`check_gltf_types`)."""
     if not isinstance(gltf, dict):
         raise FileFormatError(path, "not a glTF file: the JSON is not an object")
+    check_gltf_types(path, gltf)
     required = set(gltf.get("extensionsRequired", [])) & _UNSUPPORTED_EXTENSIONS
     if required:
         raise FileFormatError(path, f"the file needs glTF extensions r3d does not read: "
@@ -205,9 +212,13 @@ class _Document:
         """The bytes of a data URI, or of a file relative to the document's folder."""
         if uri.startswith("data:"):
             header, _, payload = uri.partition(",")
-            if ";base64" in header:
+            if ";base64" not in header:
+                return urllib.parse.unquote_to_bytes(payload)
+            try:
                 return base64.b64decode(payload)
-            return urllib.parse.unquote_to_bytes(payload)
+            except binascii.Error as exc:
+                raise FileFormatError(self.path, f"a data URI is not valid base64 ({exc})") \
+                    from None
         rel = urllib.parse.unquote(uri)
         full = rel if os.path.isabs(rel) else os.path.join(self.folder, rel)
         if not os.path.isfile(full):
@@ -245,8 +256,13 @@ class _Document:
     def _dense_values(self, index: int, acc: dict, dtype: np.dtype, ncomp: int) -> np.ndarray:
         """(count, ncomp) copy of an accessor's (possibly strided) buffer view data, or
         zeros when it has no buffer view."""
-        count = int(acc.get("count", 0))
-        if "bufferView" not in acc:
+        count = acc["count"]
+        if "bufferView" not in acc:  # zeros (a sparse accessor's base): no larger than the data
+            data_bytes = sum(len(self.buffer(i)) for i in range(len(self.gltf.get("buffers", []))))
+            if count > data_bytes:
+                raise FileFormatError(self.path, f"accessors[{index}] has no buffer view and "
+                                                 f"{count} elements, more than the {data_bytes} "
+                                                 f"bytes of the file's buffers")
             return np.zeros((count, ncomp), dtype=dtype)
         data, start, length, stride = self.view_bytes(acc["bufferView"])
         offset = start + acc.get("byteOffset", 0)
@@ -259,30 +275,47 @@ class _Document:
         return np.ndarray((count, ncomp), dtype=dtype, buffer=data, offset=offset,
                           strides=(stride, dtype.itemsize)).copy()
 
-    def _apply_sparse(self, arr: np.ndarray, sparse: dict, dtype: np.dtype) -> None:
-        """Writes a sparse accessor's substituted rows into ``arr`` (count, ncomp)."""
-        n = int(sparse["count"])
-        ncomp = arr.shape[1]
-        idx_info, val_info = sparse["indices"], sparse["values"]
-        idt = np.dtype("<" + _COMPONENTS[idx_info["componentType"]])
-        data, start, _, _ = self.view_bytes(idx_info["bufferView"])
-        idx = np.frombuffer(data, idt, n, start + idx_info.get("byteOffset", 0))
-        data, start, _, _ = self.view_bytes(val_info["bufferView"])
-        vals = np.frombuffer(data, dtype, n * ncomp, start + val_info.get("byteOffset", 0))
-        arr[idx.astype(np.int64)] = vals.reshape(n, ncomp)
+    def _view_array(self, where: str, info: dict, dtype: np.dtype, n: int) -> np.ndarray:
+        """The (n,) values of ``dtype`` at ``info``'s buffer view and byte offset."""
+        data, start, length, _ = self.view_bytes(info["bufferView"])
+        offset = info.get("byteOffset", 0)
+        if offset + n * dtype.itemsize > length:
+            raise FileFormatError(self.path, f"{where} reads past the end of its buffer view")
+        return np.frombuffer(data, dtype, n, start + offset)
 
-    def accessor(self, index: int) -> np.ndarray:
-        """(count, components) array (float64 for normalized ints, else native)."""
+    def _apply_sparse(self, index: int, arr: np.ndarray, sparse: dict, dtype: np.dtype) -> None:
+        """Writes a sparse accessor's substituted rows into ``arr`` (count, ncomp)."""
+        n, (count, ncomp) = sparse["count"], arr.shape
+        where = f"accessors[{index}].sparse"
+        if sparse["indices"]["componentType"] not in _INDEX_TYPES:
+            raise FileFormatError(self.path, f"{where}.indices must be unsigned integers")
+        idt = np.dtype("<" + _COMPONENTS[sparse["indices"]["componentType"]])
+        idx = self._view_array(f"{where}.indices", sparse["indices"], idt, n).astype(np.int64)
+        vals = self._view_array(f"{where}.values", sparse["values"], dtype, n * ncomp)
+        if idx.size and int(idx.max()) >= count:
+            raise FileFormatError(self.path, f"{where} substitutes element {int(idx.max())} "
+                                             f"of {count}")
+        arr[idx] = vals.reshape(n, ncomp)
+
+    def accessor(self, index: int, what: str, types: tuple[str, ...],
+                 components: tuple[int, ...] = tuple(_COMPONENTS)) -> np.ndarray:
+        """(count, components) array (float64 for normalized ints, else native) of the
+        accessor that ``what`` (an attribute, "indices") names; FileFormatError unless its type
+        is one of ``types`` and its component type one of ``components``."""
         acc = self._item("accessors", index)
         ctype = acc.get("componentType")
         if ctype not in _COMPONENTS or acc.get("type") not in _TYPE_SIZES:
             raise FileFormatError(self.path, f"accessors[{index}] has an unknown component "
                                              f"type or type ({ctype}, {acc.get('type')})")
+        if acc["type"] not in types or ctype not in components:
+            raise FileFormatError(self.path, f"{what} (accessors[{index}]) is {acc['type']} of "
+                                             f"component type {ctype}, not {' or '.join(types)}"
+                                             f" of {', '.join(map(str, components))}")
         dtype = np.dtype("<" + _COMPONENTS[ctype])
         arr = self._dense_values(index, acc, dtype, _TYPE_SIZES[acc["type"]])
         sparse = acc.get("sparse")
         if sparse:
-            self._apply_sparse(arr, sparse, dtype)
+            self._apply_sparse(index, arr, sparse, dtype)
         if acc.get("normalized") and dtype.kind in "iu":
             info = np.iinfo(dtype)
             arr = np.maximum(arr.astype(np.float64) / info.max, -1.0)
@@ -338,19 +371,23 @@ def _scene_roots(doc: _Document) -> list[int]:
 def _mesh_instances(doc: _Document) -> list[tuple[int, np.ndarray]]:
     """(mesh index, (4, 4) world matrix) of every node with a mesh, depth first in scene
     order; every mesh untransformed for a file with meshes but neither scenes nor nodes.
-    FileFormatError for a node hierarchy deeper than 1000 (a cycle)."""
+    FileFormatError for a node reached twice (a cycle, or a node with two parents: glTF's
+    nodes form disjoint trees), which would otherwise multiply the scene without end."""
     instances: list[tuple[int, np.ndarray]] = []
-    stack = [(r, np.eye(4), 0) for r in reversed(_scene_roots(doc))]
+    stack = [(r, np.eye(4)) for r in reversed(_scene_roots(doc))]
+    seen: set[int] = set()
     while stack:
-        index, parent, depth = stack.pop()
-        if depth > 1000:
-            raise FileFormatError(doc.path, "the node hierarchy has a cycle")
+        index, parent = stack.pop()
+        if index in seen:
+            raise FileFormatError(doc.path, f"nodes[{index}] is reached twice in the scene: "
+                                            f"the node hierarchy has a cycle or shared nodes")
+        seen.add(index)
         node = doc._item("nodes", index)
         world = parent @ _node_matrix(node)
         if "mesh" in node:
             instances.append((node["mesh"], world))
         for child in reversed(node.get("children", [])):
-            stack.append((child, world, depth + 1))
+            stack.append((child, world))
     g = doc.gltf
     if not g.get("scenes", []) and not g.get("nodes", []) and g.get("meshes"):
         instances = [(i, np.eye(4)) for i in range(len(g["meshes"]))]
@@ -368,12 +405,14 @@ def _primitive_faces(path: str, mode: int, idx: np.ndarray) -> np.ndarray | None
             raise FileFormatError(path, f"a triangle primitive has {idx.size} indices, not a "
                                         f"multiple of 3")
         return idx.reshape(-1, 3)
+    if mode in (_TRIANGLE_STRIP, _TRIANGLE_FAN) and idx.size < 3:
+        return np.zeros((0, 3), np.int64)
     if mode == _TRIANGLE_STRIP:
-        k = np.arange(max(idx.size - 2, 0))
+        k = np.arange(idx.size - 2)
         odd = k % 2
         faces = np.stack([idx[k], idx[k + 1 + odd], idx[k + 2 - odd]], axis=1)
     elif mode == _TRIANGLE_FAN:
-        k = np.arange(1, max(idx.size - 1, 1))
+        k = np.arange(1, idx.size - 1)
         faces = np.stack([idx[k], idx[k + 1], np.full_like(k, idx[0])], axis=1)
         faces = faces[:, [2, 0, 1]]
     else:
@@ -397,10 +436,10 @@ def _primitive_geometry(doc: _Document, mesh_index: int, prim: dict, world: np.n
         raise FileFormatError(doc.path, f"a primitive of meshes[{mesh_index}] is compressed "
                                         f"({sorted(prim['extensions'])}), which r3d does "
                                         f"not read")
-    pos = doc.accessor(attrs["POSITION"]).astype(np.float64)[:, :3]
+    pos = doc.accessor(attrs["POSITION"], "POSITION", ("VEC3",)).astype(np.float64)
     n = pos.shape[0]
-    idx = (doc.accessor(prim["indices"]).reshape(-1).astype(np.int64)
-           if "indices" in prim else np.arange(n, dtype=np.int64))
+    idx = (doc.accessor(prim["indices"], "indices", ("SCALAR",), _INDEX_TYPES)
+           .reshape(-1).astype(np.int64) if "indices" in prim else np.arange(n, dtype=np.int64))
     tri = _primitive_faces(doc.path, mode, idx)
     if tri is None:
         io_warn(doc.path, f"a primitive of mode {mode} (points or lines) was skipped")
@@ -495,7 +534,7 @@ def _textured_uvs(doc: _Document, patches: _Patches, tex_info: dict, factor: np.
     patch = patches.image(doc, source, factor, _sampler_wrap(doc, texture))
     if patch is None:
         return None
-    uv = doc.accessor(attrs[uv_attr]).astype(np.float64)[:, :2]
+    uv = doc.accessor(attrs[uv_attr], uv_attr, ("VEC2",)).astype(np.float64)
     if uv.shape[0] != n:
         raise FileFormatError(doc.path, f"{uv_attr} has {uv.shape[0]} rows but POSITION has {n}")
     return patch, uv
@@ -506,7 +545,7 @@ def _vertex_colors(doc: _Document, attrs: dict, factor: np.ndarray, n: int):
     ``factor`` (3,) repeated. FileFormatError if COLOR_0 does not have ``n`` rows."""
     if "COLOR_0" not in attrs:
         return np.repeat(factor[None], n, axis=0), False
-    col = doc.accessor(attrs["COLOR_0"]).astype(np.float64)[:, :3]
+    col = doc.accessor(attrs["COLOR_0"], "COLOR_0", ("VEC3", "VEC4")).astype(np.float64)[:, :3]
     if col.shape[0] != n:
         raise FileFormatError(doc.path, f"COLOR_0 has {col.shape[0]} rows but POSITION has {n}")
     return col, True

@@ -70,6 +70,7 @@ Aux = namedtuple(
 )
 
 _INVALID = -2  # a relative index that points before the first element
+_MAX_INDEX = 2**62  # larger indices cannot be held in int64 arrays (nor index a real file)
 
 
 @dataclass
@@ -96,6 +97,9 @@ def _resolve_index(path, token: str, count: int, lineno: int, what: str) -> int:
             path, f"face corner has a {what} index that is not an integer: {token!r}",
             line=lineno,
         ) from None
+    if value > _MAX_INDEX:
+        raise FileFormatError(path, f"face corner has a {what} index too large for any file: "
+                                    f"{value}", line=lineno)
     if value > 0:
         return value - 1
     if value == 0:

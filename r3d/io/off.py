@@ -21,7 +21,6 @@ from r3d.io.utils import (
     as_float_array,
     as_index_array,
     check_finite,
-    check_index_range,
     decode_text,
     fan_triangulate,
     finite_colors,
@@ -180,6 +179,7 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> Of
         if n < 3:
             io_warn(path, f"face with {n} corner(s) skipped", lineno)
             continue
+        _check_corners(path, idx, nv, lineno)
         color = _color(_floats(path, toks[1 + n :], lineno, "face colour"))
         any_color = any_color or color is not None
         counts.append(n)
@@ -189,7 +189,6 @@ def _read_lines(path, body, nv, nf, vert_tokens, has_color, strict_colors) -> Of
     check_finite(path, verts, "vertex", vlines)
     faces, source = fan_triangulate(np.asarray(counts, np.int64), np.asarray(flat, np.int64))
     face_lines = np.asarray(flines, np.int64)[source]
-    check_index_range(path, faces, nv, "vertex", face_lines)
     vc = None if vcolors is None else _unit_colors(vcolors)
     fc = _unit_colors(fcolors)[source] if any_color else None
     return OffData(verts, faces,
@@ -213,22 +212,32 @@ def _read_stream(path, body, nv, nf, vert_tokens, has_color, has_st) -> OffData:
     try:
         for _ in range(nf):
             n = int(tokens[pos])
+            idx = [int(t) for t in tokens[pos + 1 : pos + 1 + max(n, 0)]]
+            if n < 0 or len(idx) != n:
+                raise ValueError(n)
+            if n >= 3:
+                _check_corners(path, idx, nv, last_line)
             counts.append(n)
-            flat.extend(int(t) for t in tokens[pos + 1 : pos + 1 + n])
+            flat.extend(idx)
             pos += 1 + n
     except (ValueError, IndexError):
         raise FileFormatError(
-            path, f"the header declares {nf} faces but the face records are malformed or "
-                  f"missing", line=last_line) from None
-    if len(flat) != sum(counts):
-        raise FileFormatError(path, "the last face record is truncated", line=last_line)
+            path, f"the header declares {nf} faces but the face records are malformed, "
+                  f"truncated or missing", line=last_line) from None
     check_finite(path, verts, "vertex")
     counts_arr = np.asarray(counts, np.int64)
     keep = counts_arr >= 3
     flat_arr = np.asarray(flat, np.int64)[np.repeat(keep, counts_arr)]
     faces, _ = fan_triangulate(counts_arr[keep], flat_arr)
-    check_index_range(path, faces, nv, "vertex")
     return OffData(verts, faces)
+
+
+def _check_corners(path, idx: list[int], nv: int, lineno: int | None) -> None:
+    """FileFormatError unless every corner of a face is a vertex index in [0, nv) (checked on
+    the Python ints, before numbers too large for int64 arrays reach one)."""
+    if any(not 0 <= i < nv for i in idx):
+        raise FileFormatError(path, f"a face uses vertex indices {idx} but the file has {nv} "
+                                    f"vertices (valid indices: 0 to {nv - 1})", line=lineno)
 
 
 def load_off(f) -> tuple[torch.Tensor, torch.Tensor]:

@@ -511,6 +511,8 @@ def _ascii_table(el: _Element, table: np.ndarray) -> dict | None:
             col += 1
             continue
         counts = table[:, col]
+        if not np.isfinite(counts[0]):
+            return None
         n = int(counts[0])
         if n < 0 or not np.all(counts == n) or col + 1 + n > table.shape[1]:
             return None
@@ -550,7 +552,7 @@ def _ascii_rows(path, el: _Element, rows: list[list[str]], linenos: list[int]) -
             _ascii_row(path, el, tokens, lineno, values)
         except FileFormatError:
             raise
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: a list count of inf
             raise FileFormatError(path, f"'{el.name}' row holds a value that is not a number: "
                                         f"{' '.join(tokens)!r}", line=lineno) from None
     return values.arrays()

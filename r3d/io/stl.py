@@ -80,6 +80,9 @@ def _read_ascii(path: str, data: bytes) -> tuple[np.ndarray, np.ndarray]:
             lines.append(lineno)
             loop_count += 1
         elif key == "outer":
+            if in_loop:
+                raise FileFormatError(path, "'outer loop' inside a facet (a missing 'endloop')",
+                                      line=lineno)
             in_loop, loop_start, loop_count = True, lineno, 0
         elif key == "endloop":
             if loop_count != 3:

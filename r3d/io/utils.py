@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 from collections.abc import Sequence
 
@@ -124,6 +125,43 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+MAX_NESTING = 64  # levels of lists and mappings a JSON or YAML document may nest
+
+
+def check_nesting(path: PathLike, data, limit: int = MAX_NESTING) -> None:
+    """FileFormatError naming ``path`` when the lists and dicts of a parsed document nest more
+    than ``limit`` levels deep (no format r3d reads needs that, and code that walks such a
+    document recursively would exhaust Python's stack). Each container is visited once, so
+    YAML aliases that share one value many times over (or contain it) cost no more than the
+    text that wrote them."""
+    seen: set[int] = set()
+    level, current = 0, [data]
+    while current:
+        level += 1
+        if level > limit:
+            raise FileFormatError(path, f"the document nests lists or mappings more than "
+                                        f"{limit} levels deep")
+        containers = [v for v in current if isinstance(v, (dict, list)) and id(v) not in seen]
+        seen.update(id(v) for v in containers)
+        current = [child for v in containers
+                   for child in (v.values() if isinstance(v, dict) else v)]
+
+
+def parse_json(path: PathLike, text: str):
+    """The JSON document of ``text`` (a file's contents). FileFormatError naming ``path``:
+    invalid JSON (with its line) or lists and objects nested too deeply (see
+    :func:`check_nesting`)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+    except RecursionError:
+        raise FileFormatError(path, "not valid JSON here: lists or objects nested too "
+                                    "deeply") from None
+    check_nesting(path, data)
+    return data
+
+
 def io_warn(path: PathLike, message: str, line: int | None = None) -> None:
     """A :class:`~r3d.errors.FileWarning` (an R3DWarning) naming the file (and line), raised at
     the user's line."""
@@ -180,16 +218,20 @@ def parse_numbers(
 def non_finite_error(path: PathLike, array: np.ndarray, what: str,
                      lines=None) -> FileFormatError | None:
     """The FileFormatError naming the first row of ``array`` (N, ...) that holds NaN or
-    infinity (its values and, with ``lines`` (N,), its line), or None when all are finite."""
+    infinity, or a value too large for the float32 tensors r3d makes of it (its values and,
+    with ``lines`` (N,), its line), or None when all are finite."""
     if array.size == 0:
         return None
-    bad = ~np.isfinite(array).reshape(array.shape[0], -1).all(axis=1)
+    with np.errstate(over="ignore"):
+        as_float32 = array.astype(np.float32) if array.dtype.kind == "f" else array
+    bad = ~np.isfinite(as_float32).reshape(array.shape[0], -1).all(axis=1)
     if not bad.any():
         return None
     row = int(np.argmax(bad))
     line = None if lines is None else int(lines[row])
-    return FileFormatError(path, f"{what} {row} is not finite ({array[row].tolist()})",
-                           line=line)
+    reason = "is not finite" if not np.isfinite(array[row]).all() else \
+        "is too large for float32"
+    return FileFormatError(path, f"{what} {row} {reason} ({array[row].tolist()})", line=line)
 
 
 def check_finite(path: PathLike, array: np.ndarray, what: str, lines=None) -> None:

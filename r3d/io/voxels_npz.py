@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 
 import numpy as np
 import torch
@@ -76,7 +77,7 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
                 _check_member(path, npz.zip, key)
                 arrays[key] = npz[key]
             return arrays
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         if isinstance(exc, FileFormatError):
             raise
         raise FileFormatError(path, f"not a readable .npz archive: {exc}") from None

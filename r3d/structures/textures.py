@@ -1128,51 +1128,68 @@ def _face_shifts(corners: torch.Tensor, modes: torch.Tensor) -> torch.Tensor:
     return shift.long()
 
 
-def _axis_raster(size: int, low: float, high: float, mode: str, align_corners: bool,
-                 device: torch.device):
-    """The texels of a raster of a map's extension along one axis covering coordinates
-    [low, high], plus one texel each side.
+def _axis_span(size: int, low: float, high: float, align_corners: bool) -> tuple[int, int]:
+    """(first, last) texel positions of a raster along one axis covering coordinates
+    [low, high] of a map of ``size`` texels, plus one texel each side."""
+    period = size - 1 if align_corners else size
+    shift = 0.0 if align_corners else 0.5  # texel position of s: s * period - shift
+    return math.floor(low * period - shift) - 1, math.ceil(high * period - shift) + 1
+
+
+def _axis_raster(size: int, span: tuple[int, int], samples: int, mode: str,
+                 align_corners: bool, device: torch.device):
+    """The texels of a raster of a map's extension along one axis over the texel positions
+    ``span`` (:func:`_axis_span`), at ``samples`` texels: every position when ``samples`` is
+    the span's length, else the nearest positions of ``samples`` evenly spread raster texels.
 
     Args:
         size: texels of the map along the axis; mode: its padding mode on that axis.
     Returns:
-        index: (n,) int64 texels of the map; inside: (n,) bool (False: zero); on ``device``;
+        index: (samples,) int64 texels of the map; inside: (samples,) bool (False: zero); on
+            ``device``;
         scale, offset: the raster's normalised coordinate is ``s * scale + offset`` for the
             map's coordinate s along the axis (u, or 1 - v), in the same align_corners
             convention.
     """
     period = size - 1 if align_corners else size
-    shift = 0.0 if align_corners else 0.5  # texel position of s: s * period - shift
-    first = math.floor(low * period - shift) - 1
-    last = math.ceil(high * period - shift) + 1
-    positions = torch.arange(first, last + 1, device=device)
+    first, last = span
+    n = last - first + 1
+    if samples < n:  # raster texel j sits at r = j / (m - 1), or (j + 0.5) / m
+        j = torch.arange(samples, dtype=torch.float64, device=device)
+        positions = (torch.round(float(first) + j / (samples - 1) * float(n - 1))
+                     if align_corners else
+                     torch.floor(float(first) + (j + 0.5) / samples * float(n))).long()
+    else:
+        positions = torch.arange(first, last + 1, device=device)
     index, inside = wrap_texel_index(positions, size, mode, align_corners)
-    if align_corners and mode == "repeat" and period > 0 and last - 1 > period \
-            and (last - 1) % period == 0:
+    if samples >= n and align_corners and mode == "repeat" and period > 0 \
+            and last - 1 > period and (last - 1) % period == 0:
         # a face ends on a seam: the map's last texel closes it (texel 0 opens the next tile)
         index[-2] = size - 1
-    n = last - first + 1
     denominator = n - 1 if align_corners else n
     # raster texel j holds position first + j: r = (s * period - shift - first + j0) / den,
     # where the centre of texel j is at r = j / (n - 1) (align_corners) or (j + 0.5) / n
     return index, inside, period / denominator, -first / denominator
 
 
-def _raster_budget(raster: torch.Tensor, budget: int, align_corners: bool) -> torch.Tensor:
-    """(h, w, C) raster, shrunk (keeping its aspect) to at most ``budget`` texels."""
-    h, w = raster.shape[:2]
-    if h * w <= budget:
-        return raster
-    factor = math.sqrt(budget / (h * w))
-    size = (max(2, int(h * factor)), max(2, int(w * factor)))
+def _raster_samples(spans: list[tuple[int, int]], budget: int) -> list[int]:
+    """Texels of a raster along each axis: the spans' lengths, or, when their product is over
+    ``budget`` (a face spanning many tiles), as many as fit in it, keeping the aspect while
+    the shorter axis keeps 2 texels (with a warning): the raster is sampled at that size,
+    never built larger first."""
+    lengths = [last - first + 1 for first, last in spans]
+    if lengths[0] * lengths[1] <= budget:
+        return lengths
+    factor = math.sqrt(budget / (lengths[0] * lengths[1]))
+    short = 0 if lengths[0] <= lengths[1] else 1
+    samples = [0, 0]
+    samples[short] = max(2, int(lengths[short] * factor))
+    samples[1 - short] = max(2, min(int(lengths[1 - short] * factor), budget // samples[short]))
     warn(
-        f"a texture map repeats over {h}x{w} texels where faces are packed into one image; "
-        f"it is kept at {size[0]}x{size[1]}, at a lower resolution"
+        f"a texture map repeats over {lengths[1]}x{lengths[0]} texels where faces are packed "
+        f"into one image; it is kept at {samples[1]}x{samples[0]}, at a lower resolution"
     )
-    image = raster.permute(2, 0, 1)[None]
-    image = F.interpolate(image, size=size, mode="bilinear", align_corners=align_corners,
-                          antialias=True)
-    return image[0].permute(1, 2, 0)
+    return samples
 
 
 def _map_raster(image: torch.Tensor, local: torch.Tensor, modes: tuple[str, str],
@@ -1187,18 +1204,21 @@ def _map_raster(image: torch.Tensor, local: torch.Tensor, modes: tuple[str, str]
         takes it, from the moved UVs to the raster's.
     """
     coords = (local[..., 0].reshape(-1), 1 - local[..., 1].reshape(-1))  # u, rows (1 - v)
-    axes = []
-    for s, size, mode in zip(coords, (image.shape[1], image.shape[0]), modes):
+    sizes = (image.shape[1], image.shape[0])
+    spans = []
+    for s, size in zip(coords, sizes):
         # the whole map, and past it as far as the faces reach
         low, high = (min(float(s.min()), 0.0), max(float(s.max()), 1.0)) if s.numel() \
             else (0.0, 1.0)
-        axes.append(_axis_raster(size, low, high, mode, align_corners, image.device))
-    (cols, col_in, su, ou), (rows, row_in, sy, oy) = axes
+        spans.append(_axis_span(size, low, high, align_corners))
+    budget = max(MIN_RASTER_TEXELS, RASTER_GROWTH * image.shape[0] * image.shape[1])
+    samples = _raster_samples(spans, budget)
+    (cols, col_in, su, ou), (rows, row_in, sy, oy) = (
+        _axis_raster(size, span, m, mode, align_corners, image.device)
+        for size, span, m, mode in zip(sizes, spans, samples, modes))
     raster = image[rows][:, cols]
     if not bool(col_in.all() and row_in.all()):
         raster = raster * (row_in[:, None] & col_in[None, :])[..., None].to(raster.dtype)
-    budget = max(MIN_RASTER_TEXELS, RASTER_GROWTH * image.shape[0] * image.shape[1])
-    raster = _raster_budget(raster, budget, align_corners)
     # rows: r = (1 - v) * sy + oy, so the raster's v = 1 - r = v * sy + (1 - sy - oy)
     return raster, torch.tensor([su, ou, sy, 1.0 - sy - oy], dtype=torch.float64)
 

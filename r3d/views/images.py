@@ -3,6 +3,7 @@ or ``masks/<stem>.<ext>``) and its optional depth map, checked for matching size
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def read_frames(
 
 
 def _existing(path: Path, frame: ViewFiles, what: str) -> Path:
-    if not path.is_file():
+    if not os.path.isfile(path):  # (False for names the system refuses, unlike Path.is_file)
         raise MissingFileError(path, f"no such {what} file (of {frame.where})")
     return path
 
@@ -105,7 +106,7 @@ def _find_mask(folder: Path, image: Path) -> Path | None:
     for masks in dict.fromkeys((image.parent / "masks", folder / "masks")):
         for ext in IMAGE_EXTENSIONS:
             for candidate in (masks / (image.stem + ext), masks / (image.stem + ext.upper())):
-                if candidate.is_file():
+                if os.path.isfile(candidate):
                     return candidate
     return None
 

@@ -4,13 +4,13 @@ and the check that a rotation is rigid."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from r3d.errors import FileFormatError, InputError
+from r3d.io.utils import parse_json
 from r3d.schema import REQUIRED, Node, parse_vector
 
 RIGID_TOL = 1e-3  # max |R^T R - I| (and |last row - [0, 0, 0, 1]|) of a rigid transform
@@ -19,11 +19,10 @@ RIGID_TOL = 1e-3  # max |R^T R - I| (and |last row - [0, 0, 0, 1]|) of a rigid t
 def read_json(path: Path) -> Node:
     """The top-level object of a JSON file as a Node (key paths for messages)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(path, f"not valid JSON: {exc.msg}", exc.lineno) from None
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(path, f"cannot read: {exc}") from None
+    data = parse_json(path, text)
     node = Node(data, path)
     if not isinstance(data, dict):
         raise node.error("", "a JSON object at the top level")

@@ -5,6 +5,7 @@ models."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,11 +70,11 @@ def read_transforms_json(path: Path) -> tuple[list[ViewFiles], Callable[[int, in
 def _with_extension(image: Path, node: Node) -> Path:
     """``image``, or ``image`` + .png / .jpg when the path has no image extension and does not
     exist (NeRF-synthetic's "./train/r_0")."""
-    if image.exists() or image.suffix.lower() in IMAGE_EXTENSIONS:
+    if os.path.exists(image) or image.suffix.lower() in IMAGE_EXTENSIONS:
         return image
     for ext in IMPLIED_EXTENSIONS:
         candidate = image.with_name(image.name + ext)
-        if candidate.is_file():
+        if os.path.isfile(candidate):  # (False for names the system refuses)
             return candidate
     tried = " and ".join(IMPLIED_EXTENSIONS)
     raise MissingFileError(image, f"no such file ({node_location(node)}; also tried {tried})")
