@@ -51,11 +51,22 @@ def _knn_idx_torch(
         for start in range(0, len1, step):
             stop = min(start + step, len1)
             d = pair_distances(p1[n, start:stop], points, norm)
-            # Nearest first, ties broken by the lower index (a stable sort of the k smallest).
-            vals, near = torch.topk(d, k, dim=1, largest=False, sorted=True)
-            order = torch.sort(vals, dim=1, stable=True).indices
-            idx[n, start:stop, :k] = torch.gather(near, 1, order)
+            idx[n, start:stop, :k] = _nearest_k(d, k)
     return idx
+
+
+def _nearest_k(d: torch.Tensor, k: int) -> torch.Tensor:
+    """(A, k) indices of the k smallest of each row of d (A, B), nearest first, ties (at the
+    k-th distance too) broken by the lower index."""
+    kth = torch.topk(d, k, dim=1, largest=False, sorted=True).values[:, -1:]
+    below = d < kth
+    ties = d == kth
+    # the lowest-index ties fill the places the distances below the k-th one leave
+    room = k - below.sum(1, keepdim=True)
+    chosen = below | (ties & (torch.cumsum(ties, 1) <= room))
+    near = chosen.nonzero()[:, 1].view(-1, k)  # in index order
+    order = torch.sort(torch.gather(d, 1, near), dim=1, stable=True).indices
+    return torch.gather(near, 1, order)
 
 
 def knn_gather(
