@@ -82,32 +82,40 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
   }
   const int64_t num_queries = static_cast<int64_t>(order.size());
   const KnnBruteForce<T> brute{p1, p2, lengths1, lengths2, s, dists, idx};
+  const auto build = [&](int64_t j) {
+    const int64_t n = tree_clouds[j];
+    trees[n].build(p2 + n * s.P2 * s.D);
+  };
+  const int64_t num_builds = static_cast<int64_t>(tree_clouds.size());
+  const int64_t cost = search_work / std::max<int64_t>(num_queries, 1);
   dispatch_search<T>(s, [&](auto norm, auto tag) {
     using Top = decltype(tag);
-    parallel_build_then_for(
-        static_cast<int64_t>(tree_clouds.size()), build_work, num_queries,
-        search_work / std::max<int64_t>(num_queries, 1), num_threads,
-        [&](int64_t j) {
-          const int64_t n = tree_clouds[j];
-          trees[n].build(p2 + n * s.P2 * s.D);
-        },
-        [&](int64_t r) {
-          if (r + kPrefetchAhead < num_queries) {
-            const int64_t ahead = order[r + kPrefetchAhead];
-            __builtin_prefetch(p1 + ahead * s.D);
-            __builtin_prefetch(dists + ahead * s.K, 1);
-            __builtin_prefetch(idx + ahead * s.K, 1);
-          }
-          const int64_t q = order[r];
-          const int64_t n = q / s.P1;
-          if (q % s.P1 < lengths1[n] && use_tree<T>(s, lengths2[n])) {
-            Top top(dists + q * s.K, idx + q * s.K, std::min(s.K, lengths2[n]));
-            trees[n].template query<decltype(norm)::value>(p1 + q * s.D, top);
-            top.finish(s.K);
-          } else {
-            brute(q);
-          }
-        });
+    const auto search = [&](int64_t r) {
+      if (r + kPrefetchAhead < num_queries) {
+        const int64_t ahead = order[r + kPrefetchAhead];
+        __builtin_prefetch(p1 + ahead * s.D);
+        __builtin_prefetch(dists + ahead * s.K, 1);
+        __builtin_prefetch(idx + ahead * s.K, 1);
+      }
+      const int64_t q = order[r];
+      const int64_t n = q / s.P1;
+      if (q % s.P1 < lengths1[n] && use_tree<T>(s, lengths2[n])) {
+        Top top(dists + q * s.K, idx + q * s.K, std::min(s.K, lengths2[n]));
+        trees[n].template query<decltype(norm)::value>(p1 + q * s.D, top);
+        top.finish(s.K);
+      } else {
+        brute(q);
+      }
+    };
+    if (build_work < 2 * kMinThreadWork) {
+      // builds too small to share: on this thread, then the searches in a region of one
+      // barrier (each barrier may wait a time slice for a thread when the cores are busy)
+      for (int64_t j = 0; j < num_builds; ++j) build(j);
+      parallel_for_dynamic(num_queries, cost, num_threads, search);
+    } else {
+      parallel_build_then_for(num_builds, build_work, num_queries, cost, num_threads, build,
+                              search);
+    }
   });
   return Status::ok();
 }
