@@ -73,6 +73,25 @@ def test_duplicates_and_ties_prefer_the_lower_index():
     assert i[0, 0].tolist() == [0, 1, 20, 21] == sorted(it[0, 0].tolist())
 
 
+@pytest.mark.parametrize("K", [1, 8, 32])
+@pytest.mark.parametrize("norm", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tree_ties_on_a_lattice_match_torch(K, norm, dtype):
+    """Integer lattices (exact distance ties everywhere, split values shared by many points),
+    shuffled, queried from lattice points and half-way between them: same lists as the twin."""
+    g = torch.Generator().manual_seed(K + norm)
+    axis = torch.arange(12, dtype=dtype)
+    lattice = torch.cartesian_prod(axis, axis, axis)
+    p2 = torch.stack([lattice[torch.randperm(len(lattice), generator=g)],
+                      lattice[torch.randperm(len(lattice), generator=g)]])
+    p1 = torch.randint(0, 23, (2, 500, 3), generator=g).to(dtype) / 2
+    lengths2 = torch.tensor([len(lattice), 700])
+    got = knn_points(p1, p2, lengths2=lengths2, norm=norm, K=K)
+    ref = knn_points_torch(p1, p2, lengths2=lengths2, norm=norm, K=K)
+    assert torch.equal(got.idx, ref.idx)
+    assert torch.equal(got.dists, ref.dists)
+
+
 def test_self_query_on_large_cloud():
     p, _, _, _ = random_clouds([20000], [1], seed=6)
     dists, idx, _ = knn_points(p, p, K=1)

@@ -1,66 +1,94 @@
 // A kd-tree over one 3D point cloud for the CPU KNN launcher.
 //
-// Median splits along the widest axis of each node's bounding box, leaves of at most kLeaf
-// points, nodes implicit in ranges of the reordered points: the node over [b, e) splits at
-// m = (b + e) / 2 and stores its split at index m (unique to that node). Points are stored with
-// their original index, in tree order, so a leaf is one contiguous run of memory. The search
-// visits the near child first and a far child only when the distance from the query to that
-// child's cell (kept incrementally per axis, as in Arya & Mount) can still beat the k-th best.
+// Median splits along the widest axis of each node's bounding box, down to a fixed depth at
+// which every leaf holds at most kLeaf points: the tree is complete, nodes numbered as in a
+// binary heap (children of node v are 2v + 1 and 2v + 2) with only their split value and axis
+// stored. Each leaf keeps its points in kLeaf slots, one run per coordinate (structure of
+// arrays, infinity in the unused slots), so that the search computes the distances from a query to
+// a whole leaf in one loop the compiler vectorises, then pushes those that can still enter. The
+// search visits the near child first and a far child only when the distance from the query to
+// that child's cell (kept incrementally per axis, as in Arya & Mount) can still reach the list.
 #pragma once
 
 #include <algorithm>
+#include <climits>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "common/cpu_loop.h"
-#include "knn/knn.h"
 
 namespace r3d {
 
 template <typename T>
 class KdTree {
  public:
-  static constexpr int64_t kLeaf = 12;
-  static constexpr int64_t kBuildCostPerLevel = 10;  // cost units of a point at a level
+  static constexpr int kLeaf = 16;
+  // The most points a tree takes (its indices are int32).
+  static constexpr int64_t kMaxPoints = INT32_MAX;
+  static constexpr int64_t kBuildCostPerLevel = 8;  // cost units of a point at a level
 
   // Cost units of building over n points, for the launchers' threading policy (cpu_loop.h).
-  static int64_t build_work(int64_t n) {
-    int64_t levels = 1;
-    for (int64_t size = n; size > kLeaf; size /= 2) ++levels;
-    return work_of(n, kBuildCostPerLevel * levels);
-  }
+  static int64_t build_work(int64_t n) { return work_of(n, kBuildCostPerLevel * (depth_for(n) + 1)); }
 
-  // Reserves memory for n points (throws std::bad_alloc; call outside parallel regions).
+  // Reserves memory for n points, 1 <= n <= kMaxPoints (throws std::bad_alloc; call outside parallel regions).
   void allocate(int64_t n) {
+    depth_ = depth_for(n);
+    const int64_t leaves = int64_t{1} << depth_;
+    first_leaf_ = leaves - 1;
     items_.resize(n);
-    split_.resize(n);
-    axis_.resize(n);
+    split_.resize(first_leaf_);
+    axis_.resize(first_leaf_);
+    coords_.assign(leaves * 3 * kLeaf, std::numeric_limits<T>::infinity());
+    ids_.assign(leaves * kLeaf, 0);
+    count_.resize(leaves);
   }
 
   // Builds over points (n, 3), n as given to allocate. Inside a parallel region, builds large
-  // ranges as tasks of its team (fork_join).
+  // subtrees as tasks of its team (fork_join).
   void build(const T* points) {
     const int64_t n = static_cast<int64_t>(items_.size());
     for (int64_t j = 0; j < n; ++j) {
       for (int d = 0; d < 3; ++d) items_[j].p[d] = points[3 * j + d];
-      items_[j].index = j;
+      items_[j].index = static_cast<int32_t>(j);
     }
-    build_range(0, n);
+    build_node(0, 0, 0, n);
+    std::vector<Item>().swap(items_);  // the leaves hold the points now
   }
 
-  void query(const T* q, TopK<T>& top, int norm) const {
-    T off[3] = {T(0), T(0), T(0)};
-    search(0, static_cast<int64_t>(items_.size()), q, T(0), off, top, norm);
+  // Pushes into top (search_top.h) the points that may be among the nearest to q (3,) in the
+  // norm kNorm (2: squared L2, 1: L1): every point nearer than the last one top keeps.
+  template <int kNorm, typename Top>
+  void query(const T* q, Top& top) const {
+    search<kNorm>(q, top);
   }
 
  private:
   struct Item {
     T p[3];
-    int64_t index;
+    int32_t index;  // (clouds have at most kMaxPoints points)
   };
 
-  void build_range(int64_t b, int64_t e) {
-    if (e - b <= kLeaf) return;
+  // The depth at which the median splits leave at most kLeaf points in each leaf: the ranges
+  // of depth D hold floor or ceil of n / 2^D points.
+  static int depth_for(int64_t n) {
+    int depth = 0;
+    while (((n - 1) >> depth) + 1 > kLeaf) ++depth;
+    return depth;
+  }
+
+  void build_node(int64_t node, int level, int64_t b, int64_t e) {
+    if (level == depth_) {
+      const int64_t leaf = node - first_leaf_;
+      T* c = &coords_[leaf * 3 * kLeaf];
+      for (int64_t j = b; j < e; ++j) {
+        for (int d = 0; d < 3; ++d) c[d * kLeaf + (j - b)] = items_[j].p[d];
+        ids_[leaf * kLeaf + (j - b)] = items_[j].index;
+      }
+      count_[leaf] = static_cast<int32_t>(e - b);
+      return;
+    }
     T lo[3], hi[3];
     for (int d = 0; d < 3; ++d) lo[d] = hi[d] = items_[b].p[d];
     for (int64_t j = b + 1; j < e; ++j) {
@@ -73,38 +101,127 @@ class KdTree {
     for (int d = 1; d < 3; ++d)
       if (hi[d] - lo[d] > hi[axis] - lo[axis]) axis = d;
     const int64_t m = b + (e - b) / 2;
-    std::nth_element(items_.begin() + b, items_.begin() + m, items_.begin() + e,
-                     [axis](const Item& x, const Item& y) { return x.p[axis] < y.p[axis]; });
-    split_[m] = items_[m].p[axis];
-    axis_[m] = static_cast<uint8_t>(axis);
-    fork_join(build_work(e - b), [&] { build_range(b, m); }, [&] { build_range(m, e); });
+    select(b, e, m, axis);
+    split_[node] = items_[m].p[axis];
+    axis_[node] = static_cast<uint8_t>(axis);
+    fork_join(build_work(e - b), [&] { build_node(2 * node + 1, level + 1, b, m); },
+              [&] { build_node(2 * node + 2, level + 1, m, e); });
   }
 
-  void search(int64_t b, int64_t e, const T* q, T rd, T* off, TopK<T>& top, int norm) const {
-    if (e - b <= kLeaf) {
-      for (int64_t j = b; j < e; ++j)
-        top.push(knn_distance(q, items_[j].p, 3, norm), items_[j].index);
-      return;
+  // Moves into items_[m] the item that sorting [b, e) by coordinate axis would put there, with
+  // no larger coordinate before it and no smaller one after (as std::nth_element): quickselect
+  // whose partitions swap without branches (the comparisons of a median are unpredictable).
+  void select(int64_t b, int64_t e, int64_t m, int axis) {
+    Item* it = items_.data();
+    while (e - b > 16) {
+      const T x = it[b].p[axis], y = it[b + (e - b) / 2].p[axis], z = it[e - 1].p[axis];
+      const T pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));  // median of 3
+      const int64_t lt = partition(b, e, axis, [pivot](T v) { return v < pivot; });
+      if (m < lt) {
+        e = lt;
+        continue;
+      }
+      const int64_t le = partition(lt, e, axis, [pivot](T v) { return v <= pivot; });
+      if (m < le) return;  // items_[m] equals the pivot
+      b = le;
     }
-    const int64_t m = b + (e - b) / 2;
-    const int axis = axis_[m];
-    const T diff = q[axis] - split_[m];
-    const bool left_first = diff < T(0);
-    if (left_first) search(b, m, q, rd, off, top, norm);
-    else search(m, e, q, rd, off, top, norm);
-    const T old = off[axis];
-    const T gap = diff < T(0) ? -diff : diff;
-    const T far = norm == 2 ? rd - old * old + gap * gap : rd - old + gap;
-    if (top.full() && far > top.worst()) return;
-    off[axis] = gap;
-    if (left_first) search(m, e, q, far, off, top, norm);
-    else search(b, m, q, far, off, top, norm);
-    off[axis] = old;
+    for (int64_t i = b + 1; i < e; ++i)  // insertion sort of the last few
+      for (int64_t j = i; j > b && it[j].p[axis] < it[j - 1].p[axis]; --j) std::swap(it[j], it[j - 1]);
   }
 
-  std::vector<Item> items_;    // the points with their original index, in tree order
-  std::vector<T> split_;       // split value of the node whose middle index is m
+  // Moves the items of [b, e) whose coordinate axis satisfies before to the front; returns
+  // the end of those.
+  template <typename Before>
+  int64_t partition(int64_t b, int64_t e, int axis, const Before& before) {
+    Item* it = items_.data();
+    int64_t i = b;
+    for (int64_t j = b; j < e; ++j) {
+      const Item t = it[j];
+      const bool move = before(t.p[axis]);
+      it[j] = it[i];
+      it[i] = t;
+      i += move;
+    }
+    return i;
+  }
+
+  // The nodes still to visit (far children passed on the way down) and the distance from the
+  // query to their cell: off[a] its part along axis a, rd the total (squared for kNorm 2).
+  struct Pending {
+    int64_t node;
+    int level;
+    T rd;
+    T off[3];
+  };
+
+  // Depth-first, near child first: descends to a leaf, noting the far child of each node on the
+  // way, scans the leaf, then resumes at the last far child noted whose cell can still reach
+  // the list. The cell distances are lower bounds up to rounding, absorbed by a slack of 2^-12.
+  template <int kNorm, typename Top>
+  void search(const T* q, Top& top) const {
+    Pending stack[64];
+    int size = 1;
+    stack[0] = Pending{0, 0, T(0), {T(0), T(0), T(0)}};
+    while (size > 0) {
+      Pending p = stack[--size];
+      if (p.rd - p.rd * T(1.0 / 4096) > top.bound()) continue;
+      int64_t node = p.node;
+      for (int level = p.level; level < depth_; ++level) {
+        const int axis = axis_[node];
+        const T diff = q[axis] - split_[node];
+        const T gap = std::fabs(diff), old = p.off[axis];
+        const T far = kNorm == 2 ? p.rd - old * old + gap * gap : p.rd - old + gap;
+        // the left child holds the points at or below the split, the right one those at or
+        // above
+        const int64_t left = 2 * node + 1;
+        if (far - far * T(1.0 / 4096) <= top.bound()) {
+          Pending& f = stack[size++];
+          f = p;
+          f.node = diff < T(0) ? left + 1 : left;
+          f.level = level + 1;
+          f.rd = far;
+          f.off[axis] = gap;
+        }
+        node = diff < T(0) ? left : left + 1;
+      }
+      scan_leaf<kNorm>(node - first_leaf_, q, top);
+    }
+  }
+
+  // Pushes the points of a leaf nearer than top's bound. The distances are rounded as
+  // knn_distance rounds them (knn.h), so every path finds the same ones.
+  template <int kNorm, typename Top>
+  void scan_leaf(int64_t leaf, const T* q, Top& top) const {
+    const T* x = &coords_[leaf * 3 * kLeaf];
+    const T* y = x + kLeaf;
+    const T* z = y + kLeaf;
+    const T q0 = q[0], q1 = q[1], q2 = q[2];
+    T d[kLeaf];
+    for (int j = 0; j < kLeaf; ++j) {
+      const T dx = q0 - x[j], dy = q1 - y[j], dz = q2 - z[j];
+      d[j] = kNorm == 2 ? dx * dx + dy * dy + dz * dz
+                        : std::fabs(dx) + std::fabs(dy) + std::fabs(dz);
+    }
+    T bound = top.bound(), nearest = d[0];
+    for (int j = 1; j < kLeaf; ++j) nearest = std::min(nearest, d[j]);
+    if (nearest > bound) return;  // (the unused slots are at infinity)
+    const int32_t* ids = &ids_[leaf * kLeaf];
+    for (int j = 0, count = count_[leaf]; j < count; ++j) {
+      if (d[j] <= bound) {
+        top.push(d[j], ids[j]);
+        bound = top.bound();
+      }
+    }
+  }
+
+  int depth_ = 0;
+  int64_t first_leaf_ = 0;     // the number of inner nodes
+  std::vector<Item> items_;    // the points with their original index, during the build
+  std::vector<T> split_;       // split value of each inner node
   std::vector<uint8_t> axis_;  // its split axis
+  std::vector<T> coords_;      // leaf l's coordinate a in slot s at (3 l + a) kLeaf + s
+  std::vector<int32_t> ids_;   // the original index of the point in slot s of leaf l
+  std::vector<int32_t> count_; // the points of each leaf
 };
 
 }  // namespace r3d

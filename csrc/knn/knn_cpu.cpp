@@ -1,6 +1,7 @@
-// CPU launchers of knn_points: a kd-tree per cloud where it pays, brute force elsewhere.
+// CPU launchers of knn_points: a kd-tree per 3D cloud, brute force in other dimensions.
 #include <algorithm>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "common/cpu_loop.h"
@@ -8,6 +9,7 @@
 #include "knn/kdtree.h"
 #include "knn/knn.h"
 #include "knn/knn_launchers.h"
+#include "knn/search_top.h"
 
 namespace r3d {
 
@@ -15,13 +17,31 @@ namespace {
 
 // Cost units of a tree search (plus kTreeCostPerNeighbour per neighbour asked for) and of a
 // brute-force distance per coordinate.
-constexpr int64_t kTreeQueryCost = 150;
-constexpr int64_t kTreeCostPerNeighbour = 20;
+constexpr int64_t kTreeQueryCost = 60;
+constexpr int64_t kTreeCostPerNeighbour = 12;
 constexpr int64_t kBruteCostPerCoord = 2;
 
-// Brute force wins for small clouds, for K close to the cloud size and for D != 3.
+// Every 3D cloud with points gets a tree (a small one is a single leaf); other D brute force.
+template <typename T>
 bool use_tree(const KnnShape& s, int64_t len2) {
-  return s.D == 3 && len2 > 256 && 4 * s.K <= len2;
+  return s.D == 3 && len2 > 0 && len2 <= KdTree<T>::kMaxPoints;
+}
+
+// Queries ahead whose coordinates and output rows the search loop prefetches (they are visited
+// in Morton order, scattered in memory).
+constexpr int64_t kPrefetchAhead = 4;
+
+// Calls fn(std::integral_constant<int, norm>{}, top) with the list of search_top.h that suits
+// K, top being a value of its type (a tag: fn constructs its own per query).
+template <typename T, typename Fn>
+void dispatch_search(const KnnShape& s, const Fn& fn) {
+  const auto with_norm = [&](auto top) {
+    if (s.norm == 2) fn(std::integral_constant<int, 2>{}, top);
+    else fn(std::integral_constant<int, 1>{}, top);
+  };
+  if (s.K == 1) with_norm(NearestTop<T>(nullptr, nullptr, 0));
+  else if constexpr (std::is_same_v<T, float>) with_norm(KeyedTop(nullptr, nullptr, 0));
+  else with_norm(SortedTop<T>(nullptr, nullptr, 0));
 }
 
 }  // namespace
@@ -41,7 +61,7 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
     std::vector<uint32_t> codes;
     std::vector<int64_t> scratch;
     for (int64_t n = 0; n < s.N; ++n) {
-      if (lengths1[n] == 0 || !use_tree(s, lengths2[n])) continue;
+      if (lengths1[n] == 0 || !use_tree<T>(s, lengths2[n])) continue;
       tree_clouds.push_back(n);
       trees[n].allocate(lengths2[n]);
       append_morton_order(p1 + n * s.P1 * 3, 3, lengths1[n], n * s.P1, order, codes, scratch);
@@ -53,7 +73,7 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
     for (int64_t q = 0; q < s.N * s.P1; ++q) {
       const int64_t n = q / s.P1;
       const bool real = q % s.P1 < lengths1[n];
-      if (real && use_tree(s, lengths2[n])) continue;
+      if (real && use_tree<T>(s, lengths2[n])) continue;
       order.push_back(q);
       search_work += real ? work_of(lengths2[n], kBruteCostPerCoord * s.D + 1) : s.K;
     }
@@ -62,23 +82,41 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
   }
   const int64_t num_queries = static_cast<int64_t>(order.size());
   const KnnBruteForce<T> brute{p1, p2, lengths1, lengths2, s, dists, idx};
-  parallel_build_then_for(
-      static_cast<int64_t>(tree_clouds.size()), build_work, num_queries,
-      search_work / std::max<int64_t>(num_queries, 1), num_threads,
-      [&](int64_t j) {
-        const int64_t n = tree_clouds[j];
-        trees[n].build(p2 + n * s.P2 * s.D);
-      },
-      [&](int64_t r) {
-        const int64_t q = order[r];
-        const int64_t n = q / s.P1;
-        if (q % s.P1 < lengths1[n] && use_tree(s, lengths2[n])) {
-          TopK<T> top(dists + q * s.K, idx + q * s.K, s.K);
-          trees[n].query(p1 + q * s.D, top, s.norm);
-        } else {
-          brute(q);
-        }
-      });
+  const auto build = [&](int64_t j) {
+    const int64_t n = tree_clouds[j];
+    trees[n].build(p2 + n * s.P2 * s.D);
+  };
+  const int64_t num_builds = static_cast<int64_t>(tree_clouds.size());
+  const int64_t cost = search_work / std::max<int64_t>(num_queries, 1);
+  dispatch_search<T>(s, [&](auto norm, auto tag) {
+    using Top = decltype(tag);
+    const auto search = [&](int64_t r) {
+      if (r + kPrefetchAhead < num_queries) {
+        const int64_t ahead = order[r + kPrefetchAhead];
+        __builtin_prefetch(p1 + ahead * s.D);
+        __builtin_prefetch(dists + ahead * s.K, 1);
+        __builtin_prefetch(idx + ahead * s.K, 1);
+      }
+      const int64_t q = order[r];
+      const int64_t n = q / s.P1;
+      if (q % s.P1 < lengths1[n] && use_tree<T>(s, lengths2[n])) {
+        Top top(dists + q * s.K, idx + q * s.K, std::min(s.K, lengths2[n]));
+        trees[n].template query<decltype(norm)::value>(p1 + q * s.D, top);
+        top.finish(s.K);
+      } else {
+        brute(q);
+      }
+    };
+    if (build_work < 2 * kMinThreadWork) {
+      // builds too small to share: on this thread, then the searches in a region of one
+      // barrier (each barrier may wait a time slice for a thread when the cores are busy)
+      for (int64_t j = 0; j < num_builds; ++j) build(j);
+      parallel_for_dynamic(num_queries, cost, num_threads, search);
+    } else {
+      parallel_build_then_for(num_builds, build_work, num_queries, cost, num_threads, build,
+                              search);
+    }
+  });
   return Status::ok();
 }
 

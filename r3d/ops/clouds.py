@@ -46,7 +46,7 @@ def check_points(
             f"{op}: {name} must be a float tensor of shape (N, P, D), got {describe(points)}"
         )
     N, P, _ = points.shape
-    if lengths is None:
+    if lengths is None:  # (in range by construction)
         lengths = torch.full((N,), P, dtype=torch.int64, device=points.device)
     elif not isinstance(lengths, torch.Tensor) or lengths.dtype != torch.int64 \
             or lengths.shape != (N,) or lengths.device != points.device:
@@ -54,14 +54,17 @@ def check_points(
             f"{op}: {lengths_name} must be an int64 tensor of shape ({N},) on "
             f"{points.device}, got {describe(lengths)}"
         )
-    lengths = checked_range(op, lengths_name, lengths, 0, P + 1)
+    else:
+        lengths = checked_range(op, lengths_name, lengths, 0, P + 1)
     message = f"{name} contains NaN or infinite values"
     if not checks_now(points):
         # the padding rows may hold anything
         expect(op, (torch.isfinite(points).all(-1) | ~valid_points(lengths, P)).all(), message)
-    # the whole tensor first (no copy), the valid rows only when that fails
-    elif not bool(torch.isfinite(points).all()):
-        expect(op, torch.isfinite(points[valid_points(lengths, P)]).all(), message)
+    # the sum of the whole tensor first (finite only when every value is: NaN and inf
+    # propagate; no copy), the valid rows only when that fails
+    elif not bool(torch.isfinite(points.sum())) \
+            and not bool(torch.isfinite(points[valid_points(lengths, P)]).all()):
+        raise InputError(f"{op}: {message}")
     return lengths
 
 

@@ -20,7 +20,7 @@ from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points, zero_padding
-from r3d.value_checks import checked_range
+from r3d.value_checks import checked_range, tracing
 
 KNN = namedtuple("KNN", "dists idx knn")
 KNN.__doc__ = "knn_points result: dists (N, P1, K), idx (N, P1, K), knn (N, P1, K, D) or None."
@@ -51,11 +51,22 @@ def _knn_idx_torch(
         for start in range(0, len1, step):
             stop = min(start + step, len1)
             d = pair_distances(p1[n, start:stop], points, norm)
-            # Nearest first, ties broken by the lower index (a stable sort of the k smallest).
-            vals, near = torch.topk(d, k, dim=1, largest=False, sorted=True)
-            order = torch.sort(vals, dim=1, stable=True).indices
-            idx[n, start:stop, :k] = torch.gather(near, 1, order)
+            idx[n, start:stop, :k] = _nearest_k(d, k)
     return idx
+
+
+def _nearest_k(d: torch.Tensor, k: int) -> torch.Tensor:
+    """(A, k) indices of the k smallest of each row of d (A, B), nearest first, ties (at the
+    k-th distance too) broken by the lower index."""
+    kth = torch.topk(d, k, dim=1, largest=False, sorted=True).values[:, -1:]
+    below = d < kth
+    ties = d == kth
+    # the lowest-index ties fill the places the distances below the k-th one leave
+    room = k - below.sum(1, keepdim=True)
+    chosen = below | (ties & (torch.cumsum(ties, 1) <= room))
+    near = chosen.nonzero()[:, 1].view(-1, k)  # in index order
+    order = torch.sort(torch.gather(d, 1, near), dim=1, stable=True).indices
+    return torch.gather(near, 1, order)
 
 
 def knn_gather(
@@ -196,6 +207,13 @@ def _setup_knn(ctx, inputs, output) -> None:
 knn_points_op.register_autograd(search_backward, setup_context=_setup_knn)
 
 
+def _needs_op(p1: torch.Tensor, p2: torch.Tensor) -> bool:
+    """Whether a search must run as the registered op: a gradient may flow to p1 or p2, or the
+    call is being traced."""
+    grad = torch.is_grad_enabled() and (p1.requires_grad or p2.requires_grad)
+    return grad or tracing(p1)
+
+
 def knn_points(
     p1: torch.Tensor,
     p2: torch.Tensor,
@@ -229,9 +247,11 @@ def knn_points(
     op = "knn_points"
     check_k_norm(op, K, norm)
     lengths1, lengths2 = check_clouds(op, p1, p2, lengths1, lengths2)
+    # the registered op for autograd and tracing; else its body without the dispatch's cost
+    search = knn_points_op if _needs_op(p1, p2) else bridge.knn_points_forward
     dists, idx = in_float32(
-        knn_points_op, p1.contiguous(), p2.contiguous(), lengths1.contiguous(),
-        lengths2.contiguous(), K, norm,
+        search, p1.contiguous(), p2.contiguous(), lengths1.contiguous(), lengths2.contiguous(),
+        K, norm,
     )
     nn = None
     if return_nn:
