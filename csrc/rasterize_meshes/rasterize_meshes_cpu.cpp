@@ -50,6 +50,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
     const RasterOut<T> out{pix_to_face, zbuf, bary, dists};
+    const bool hard = !(s.blur_radius > 0.0);  // only pixels inside a face hit it
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
@@ -66,11 +67,20 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
         const int64_t f = bins.elems[j];
         const PixelBox& box = boxes[f];
         const T* v = face_verts + 9 * f;
+        const T area = face_area2(v);
         for (int64_t y = std::max(y0, box.y0); y <= std::min(y1, box.y1); ++y) {
           for (int64_t x = std::max(x0, box.x0); x <= std::min(x1, box.x1); ++x) {
-            const PixelFace<T> r = pixel_face(v, xs[x], ys[y], s);
-            if (!is_hit(r, s)) continue;
+            // the pair test of pixel_face / is_hit in steps, each skipping what cannot change
+            // the list: pixels outside the face without blur, pairs behind the K kept ones
+            T e[3];
+            pixel_edges(v, xs[x], ys[y], e);
+            if (hard && !may_be_inside(e, area)) continue;
+            PixelFace<T> r = pixel_face_core(v, area, e, s);
+            if (hard && !(r.valid && r.inside && r.z >= T(0))) continue;
             PixelTopK<T> top = top_k(x, y);
+            if (!top.takes(r.z, f)) continue;
+            pixel_face_distance(v, xs[x], ys[y], &r);
+            if (!is_hit(r, s)) continue;
             top.push(r, f);
             hits[(y - y0) * bw + x - x0] = top.count;
           }
