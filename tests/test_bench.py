@@ -384,12 +384,13 @@ def test_gpu_sized_cases_run_elsewhere_only_when_named():
     on_cpu = [c.name for c in select_cases([mesh_cases], cpu)]
     on_cuda = [c.name for c in select_cases([mesh_cases], cuda)]
     assert on_cuda[:2] == [big, big + "_fwd_bwd"] and on_cuda[2:] == on_cpu
-    assert on_cpu and all(n.startswith(("rasterize_cow", "rasterize_ico6", "rasterize_batch8"))
+    assert on_cpu and all(n.startswith(("rasterize_cow", "rasterize_ico6", "rasterize_batch8",
+                                        "rasterize_armadillo", "rasterize_torus1m"))
                           for n in on_cpu)
     # named exactly, it runs anywhere; a pattern matching only such cases says so
     assert [c.name for c in select_cases([big], cpu)] == [big]
     with pytest.raises(InputError, match="when named exactly: rasterize_torus4m_K1, "):
-        select_cases(["rasterize_torus*"], cpu)
+        select_cases(["rasterize_torus4*"], cpu)
     # the pure-PyTorch twin never runs it, PyTorch3D never on the CPU
     assert case.contender("torch").size_limit_reason(1080, cuda, case.size_label)
     assert case.contender("pytorch3d").size_limit_reason(1080, cpu, case.size_label)
@@ -416,6 +417,34 @@ def test_gpu_target_scene_is_4m_faces_at_1080p():
     assert not _big_scene()[0].requires_grad
     (forward,) = select_cases(["rasterize_torus4m_K1"])
     assert not forward.setup(1080, torch.device("cpu"))["verts"][0].requires_grad
+
+
+def test_torus1m_case_is_1m_faces_at_1024():
+    (case,) = select_cases(["rasterize_torus1m_K1"])
+    assert case.sizes == (1024,) and "embree" in [c.name for c in case.contenders]
+    x = case.setup(1024, torch.device("cpu"))
+    (verts,), (faces,) = x["verts"], x["faces"]
+    assert faces.shape == (1_000_000, 3) and verts.shape == (500_000, 3)
+    assert verts[:, :2].abs().max() <= 0.8 + 1e-6 and verts[:, 2].min() > 1.0
+
+
+def test_embree_contender_hits_the_faces_r3d_rasterises():
+    """Embree's first hit per pixel centre (the bench's rays) is r3d's K = 1 pix_to_face, its
+    BVH built outside the timed call or inside it."""
+    pytest.importorskip("trimesh.ray.ray_pyembree")
+    (case,) = select_cases(["rasterize_cow_K1"])
+    x = case.setup(64, torch.device("cpu"))
+    fragments = case.contender("r3d").run(x)
+    expected = fragments[0][0, ..., 0].numpy()
+    for name in ("embree", "embree_build"):
+        contender = case.contender(name)
+        assert contender.unavailable_reason(torch.device("cpu")) is None
+        (hits,) = contender.run(contender.prepared(x))
+        assert hits.shape == (64, 64) and (hits >= 0).sum() > 500
+        assert (hits == expected).all()
+    assert "CPU" in case.contender("embree").unavailable_reason(torch.device("cuda"))
+    (fwd_bwd,) = select_cases(["rasterize_cow_K1_fwd_bwd"])
+    assert "embree" not in [c.name for c in fwd_bwd.contenders]
 
 
 def test_point_mesh_gpu_target_is_1m_points_against_1m_faces():

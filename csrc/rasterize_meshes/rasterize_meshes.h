@@ -109,16 +109,34 @@ struct PixelFace {
   bool valid;   // false where perspective correction is undefined (pixel beyond the horizon)
 };
 
-// Evaluates the pair: barycentrics, depth and distance of pixel centre (px, py) to visible face v.
+// The edge functions of pixel centre (px, py) against face v's edges, e[i] against the edge
+// opposite corner i: the barycentrics are e[i] / area.
 template <typename T>
-R3D_HD inline PixelFace<T> pixel_face(const T* v, T px, T py, const RasterSettings& s) {
+R3D_HD inline void pixel_edges(const T* v, T px, T py, T* e) {
+  e[0] = edge_fn(px, py, v[3], v[4], v[6], v[7]);
+  e[1] = edge_fn(px, py, v[6], v[7], v[0], v[1]);
+  e[2] = edge_fn(px, py, v[0], v[1], v[3], v[4]);
+}
+
+// False only for a pixel outside the face: inside needs every barycentric e[i] / area > 0 (and,
+// with perspective correction, the same signs: the corrected ones are those times positive
+// depths over their sum), so each e[i] nonzero and of the sign of the area.
+template <typename T>
+R3D_HD inline bool may_be_inside(const T* e, T area) {
+  return area > T(0) ? (e[0] > T(0) && e[1] > T(0) && e[2] > T(0))
+                     : (e[0] < T(0) && e[1] < T(0) && e[2] < T(0));
+}
+
+// Evaluates the pair but for the distance to the nearest edge (d, edge_t and edge unset): the
+// barycentrics and depth of pixel centre (px, py) in visible face v, from its edge functions e
+// (pixel_edges) and area (face_area2).
+template <typename T>
+R3D_HD inline PixelFace<T> pixel_face_core(const T* v, T area, const T* e,
+                                           const RasterSettings& s) {
   PixelFace<T> r;
-  const T x0 = v[0], y0 = v[1], z0 = v[2], x1 = v[3], y1 = v[4], z1 = v[5];
-  const T x2 = v[6], y2 = v[7], z2 = v[8];
-  r.area = face_area2(v);
-  r.w[0] = edge_fn(px, py, x1, y1, x2, y2) / r.area;
-  r.w[1] = edge_fn(px, py, x2, y2, x0, y0) / r.area;
-  r.w[2] = edge_fn(px, py, x0, y0, x1, y1) / r.area;
+  const T z0 = v[2], z1 = v[5], z2 = v[8];
+  r.area = area;
+  for (int i = 0; i < 3; ++i) r.w[i] = e[i] / r.area;
   r.valid = true;
   for (int i = 0; i < 3; ++i) r.wp[i] = r.w[i];
   if (s.perspective_correct) {
@@ -142,13 +160,30 @@ R3D_HD inline PixelFace<T> pixel_face(const T* v, T px, T py, const RasterSettin
     for (int i = 0; i < 3; ++i) r.wc[i] = m[i] / sum;
   }
   r.z = r.wc[0] * z0 + r.wc[1] * z1 + r.wc[2] * z2;
+  return r;
+}
+
+// Completes pixel_face_core's pair: the squared distance of pixel centre (px, py) to the nearest
+// edge of face v.
+template <typename T>
+R3D_HD inline void pixel_face_distance(const T* v, T px, T py, PixelFace<T>* r) {
+  const T x0 = v[0], y0 = v[1], x1 = v[3], y1 = v[4], x2 = v[6], y2 = v[7];
   T t01, t12, t20;
   const T d01 = segment_dist2(px, py, x0, y0, x1, y1, &t01);
   const T d12 = segment_dist2(px, py, x1, y1, x2, y2, &t12);
   const T d20 = segment_dist2(px, py, x2, y2, x0, y0, &t20);
-  r.edge = 0, r.d = d01, r.edge_t = t01;
-  if (d12 < r.d) r.edge = 1, r.d = d12, r.edge_t = t12;
-  if (d20 < r.d) r.edge = 2, r.d = d20, r.edge_t = t20;
+  r->edge = 0, r->d = d01, r->edge_t = t01;
+  if (d12 < r->d) r->edge = 1, r->d = d12, r->edge_t = t12;
+  if (d20 < r->d) r->edge = 2, r->d = d20, r->edge_t = t20;
+}
+
+// Evaluates the pair: barycentrics, depth and distance of pixel centre (px, py) to visible face v.
+template <typename T>
+R3D_HD inline PixelFace<T> pixel_face(const T* v, T px, T py, const RasterSettings& s) {
+  T e[3];
+  pixel_edges(v, px, py, e);
+  PixelFace<T> r = pixel_face_core(v, face_area2(v), e, s);
+  pixel_face_distance(v, px, py, &r);
   return r;
 }
 
@@ -179,8 +214,13 @@ struct PixelTopK {
     for (int i = 0; i < 3; ++i) bary[3 * to + i] = bary[3 * from + i];
   }
 
+  // Whether a hit at depth z of face f would enter the list.
+  R3D_HD bool takes(T z, int64_t f) const {
+    return count < K || nearer(z, f, zbuf[K - 1], face[K - 1]);
+  }
+
   R3D_HD void push(const PixelFace<T>& r, int64_t f) {
-    if (count == K && !nearer(r.z, f, zbuf[K - 1], face[K - 1])) return;
+    if (!takes(r.z, f)) return;
     int64_t pos = count < K ? count++ : K - 1;
     while (pos > 0 && nearer(r.z, f, zbuf[pos - 1], face[pos - 1])) {
       move(pos, pos - 1);

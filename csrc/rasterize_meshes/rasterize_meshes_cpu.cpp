@@ -4,7 +4,9 @@
 // rectangle of pixels its blur-expanded bounding box may reach and files it into every square
 // screen bin that rectangle touches, so the bins hold every face whatever their number. The fine
 // pass, in parallel over bins, runs each face of a bin over the pixels of its rectangle inside the
-// bin, keeping each pixel's K nearest hits.
+// bin, keeping each pixel's K nearest hits: edge functions first, the rest of the pair test only
+// for pixels that may hit, the edge distances only for pairs that enter the list. The bin side
+// (mesh_bin_side) follows K, the faces' mean box and the threads.
 #include <algorithm>
 #include <cmath>
 #include <new>
@@ -26,6 +28,44 @@ constexpr int64_t kPixelTestCost = 30;
 constexpr int64_t kSlotCost = 2;
 constexpr int64_t kSlotBackwardCost = 15;
 
+// The bytes of the output rows of a bin's pixels that should stay in a core's cache while its
+// faces are drawn.
+constexpr int64_t kBinRowsBytes = int64_t{4} << 20;
+// A bin is at least this many times the mean side of a face's pixel box, so that few faces are
+// filed into more than one bin: (1 + 1 / kBinPerFaceSide)^2 copies of a face on average.
+constexpr int64_t kBinPerFaceSide = 8;
+// Bins per thread the fine pass wants to balance its threads' work.
+constexpr int64_t kBinsPerThread = 4;
+
+// The mean side, in pixels, of the non-empty pixel boxes (0 when all are empty).
+double mean_box_side(const std::vector<PixelBox>& boxes) {
+  double sum = 0.0;
+  int64_t n = 0;
+  for (const PixelBox& b : boxes) {
+    if (b.empty()) continue;
+    sum += 0.5 * static_cast<double>((b.x1 - b.x0 + 1) + (b.y1 - b.y0 + 1));
+    ++n;
+  }
+  return n == 0 ? 0.0 : sum / static_cast<double>(n);
+}
+
+// The bin side picked for bin_size 0: the image's longer side (one bin) halved until the output
+// rows of a bin (B * B pixels of K slots of slot_bytes) fit kBinRowsBytes (K = 1: 384 x 384
+// pixels of float32; K = 50: 32 x 32), then while the fine pass's threads want more bins and the
+// bins stay kBinPerFaceSide mean face boxes wide. On one thread an image whose rows fit stays one
+// bin: binning would only add work.
+int64_t mesh_bin_side(const RasterSettings& s, double box_side, int64_t slot_bytes,
+                      int num_threads) {
+  const int64_t side = std::max(s.H, s.W);
+  int64_t B = side;
+  while (B > 8 && B * B * s.K * slot_bytes > kBinRowsBytes) B = (B + 1) / 2;
+  auto num_bins = [&](int64_t b) { return s.N * ((s.H + b - 1) / b) * ((s.W + b - 1) / b); };
+  while (num_threads > 1 && B > 8 && num_bins(B) < kBinsPerThread * num_threads &&
+         static_cast<double>(B / 2) >= kBinPerFaceSide * box_side)
+    B = (B + 1) / 2;
+  return B;
+}
+
 }  // namespace
 
 template <typename T>
@@ -42,7 +82,8 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     parallel_for(num_faces, kFaceBoxCost, num_threads,
                  [&](int64_t f) { boxes[f] = face_pixel_box(face_verts + 9 * f, s); });
     const int64_t slot_bytes = sizeof(int64_t) + 5 * sizeof(T);
-    const int64_t B = bin_side(bin_size, s.N, s.H, s.W, s.K, slot_bytes, num_threads);
+    const int64_t B = bin_size > 0 ? std::min(bin_size, std::max(s.H, s.W))
+                                   : mesh_bin_side(s, mean_box_side(boxes), slot_bytes, num_threads);
     const Bins<int64_t> bins = bin_boxes<int64_t>(
         face_first, face_count, s.N, s.H, s.W, B, [](int64_t f) { return f; },
         [&](int64_t f) { return boxes[f]; }, num_threads);
@@ -50,6 +91,7 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
     const RasterOut<T> out{pix_to_face, zbuf, bary, dists};
+    const bool hard = !(s.blur_radius > 0.0);  // only pixels inside a face hit it
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
       const int64_t n = b / bins.per_image();
@@ -66,11 +108,20 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
         const int64_t f = bins.elems[j];
         const PixelBox& box = boxes[f];
         const T* v = face_verts + 9 * f;
+        const T area = face_area2(v);
         for (int64_t y = std::max(y0, box.y0); y <= std::min(y1, box.y1); ++y) {
           for (int64_t x = std::max(x0, box.x0); x <= std::min(x1, box.x1); ++x) {
-            const PixelFace<T> r = pixel_face(v, xs[x], ys[y], s);
-            if (!is_hit(r, s)) continue;
+            // the pair test of pixel_face / is_hit in steps, each skipping what cannot change
+            // the list: pixels outside the face without blur, pairs behind the K kept ones
+            T e[3];
+            pixel_edges(v, xs[x], ys[y], e);
+            if (hard && !may_be_inside(e, area)) continue;
+            PixelFace<T> r = pixel_face_core(v, area, e, s);
+            if (hard && !(r.valid && r.inside && r.z >= T(0))) continue;
             PixelTopK<T> top = top_k(x, y);
+            if (!top.takes(r.z, f)) continue;
+            pixel_face_distance(v, xs[x], ys[y], &r);
+            if (!is_hit(r, s)) continue;
             top.push(r, f);
             hits[(y - y0) * bw + x - x0] = top.count;
           }

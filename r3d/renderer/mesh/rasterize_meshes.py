@@ -79,7 +79,8 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     verts = meshes.verts_packed()
     if not verts.is_floating_point():
         raise InputError(f"{_OP}: meshes' verts must be floating point, got {verts.dtype}")
-    face_verts = verts[meshes.faces_packed()]
+    faces = meshes.faces_packed()
+    face_verts = verts.index_select(0, faces.reshape(-1)).view(*faces.shape, 3)
     expect_finite(_OP, "meshes' verts used by faces", face_verts)
     return (
         face_verts,
