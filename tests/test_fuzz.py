@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from fuzzing.formats import FORMATS, ply_boundaries  # noqa: E402 - found through ROOT/tools
 from fuzzing.mutate import Kind, mutate  # noqa: E402
-from fuzzing.oracle import MEMORY_CONSTANT, run_input  # noqa: E402
+from fuzzing.oracle import MEMORY_CONSTANT, MEMORY_FACTOR, run_input  # noqa: E402
 from fuzzing.runner import generate  # noqa: E402
 
 from r3d.errors import FileFormatError  # noqa: E402
@@ -102,6 +102,18 @@ def test_an_allocation_beyond_the_budget_is_a_memory_finding(tmp_path):
 
     outcome = run_input(greedy, tmp_path, 100)
     assert outcome.result == "memory" and "allocation failed" in outcome.detail
+
+
+def test_memory_touched_beyond_the_budget_is_a_memory_finding(tmp_path):
+    """Under the address-space cap (the budget plus ADDRESS_SLACK) the resident set holds the
+    load to the budget."""
+    over = MEMORY_CONSTANT + 100 * MEMORY_FACTOR + (64 << 20)
+
+    def wasteful(path):
+        return np.ones(over, np.uint8)  # touched: every page resident
+
+    outcome = run_input(wasteful, tmp_path, 100)
+    assert outcome.result == "memory" and "resident set" in outcome.detail, outcome
 
 
 def test_r3d_errors_pass_and_other_exceptions_are_crashes(tmp_path):
