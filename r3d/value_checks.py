@@ -128,12 +128,18 @@ def checked_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> t
     return t if tracing(t) else t.clamp(low, high - 1)
 
 
+def all_finite(t: torch.Tensor) -> torch.Tensor:
+    """0-dim bool tensor: whether every value of the float tensor ``t`` is finite (True when it
+    is empty). The extremes are NaN when any value is, infinite when any is: one pass over
+    ``t``, no mask of its shape."""
+    if not t.numel():
+        return t.new_ones((), dtype=torch.bool)
+    return torch.isfinite(torch.stack(torch.aminmax(t))).all()
+
+
 def expect_finite(op: str, name: str, t: torch.Tensor) -> None:
     """InputError (at once or deferred) unless every value of the float tensor ``t`` is finite."""
-    # the extremes are NaN when any value is, infinite when any is: one pass, no (t.shape) mask
-    ok = torch.isfinite(torch.stack(torch.aminmax(t))).all() if t.numel() else t.new_ones(
-        (), dtype=torch.bool)
-    expect(op, ok, f"{name} contains NaN or infinite values")
+    expect(op, all_finite(t), f"{name} contains NaN or infinite values")
 
 
 def checked_segments(

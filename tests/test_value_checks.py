@@ -9,7 +9,13 @@ import torch
 from r3d import value_checks
 from r3d.errors import InputError
 from r3d.ops import knn_points
-from r3d.value_checks import check_errors, checked_csr_ptr, checked_range, checked_segments
+from r3d.value_checks import (
+    all_finite,
+    check_errors,
+    checked_csr_ptr,
+    checked_range,
+    checked_segments,
+)
 
 
 @pytest.fixture
@@ -29,6 +35,18 @@ def test_immediate_range_check_names_the_values():
         checked_range("op", "idx", torch.tensor([0, -2, 3]), 0, 3)
     t = torch.tensor([0, 2])
     assert checked_range("op", "idx", t, 0, 3) is t
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_all_finite_finds_any_nan_or_inf(bad, dtype):
+    t = torch.randn(4, 5, 3, dtype=dtype) * 1e30  # large but finite
+    assert bool(all_finite(t)) and bool(all_finite(t[:0]))
+    for index in ((0, 0, 0), (3, 4, 2), (2, 1, 1)):
+        u = t.clone()
+        u[index] = bad
+        assert not bool(all_finite(u)), index
+        assert not bool(all_finite(u.transpose(0, 2))), index  # non-contiguous
 
 
 def test_deferred_range_check_clamps_and_raises_at_check_errors(deferred):

@@ -6,7 +6,7 @@ import torch
 
 from r3d._checks import check_same_device, describe
 from r3d.errors import InputError
-from r3d.value_checks import checked_range, checks_now, expect
+from r3d.value_checks import all_finite, checked_range, checks_now, expect
 
 # The pure-PyTorch searches hold at most this many query-to-point distances at once.
 CHUNK_ELEMENTS = 1 << 22
@@ -60,10 +60,8 @@ def check_points(
     if not checks_now(points):
         # the padding rows may hold anything
         expect(op, (torch.isfinite(points).all(-1) | ~valid_points(lengths, P)).all(), message)
-    # the sum of the whole tensor first (finite only when every value is: NaN and inf
-    # propagate; no copy), the valid rows only when that fails
-    elif not bool(torch.isfinite(points.sum())) \
-            and not bool(torch.isfinite(points[valid_points(lengths, P)]).all()):
+    # the whole tensor first (no copy), the valid rows only when that fails
+    elif not bool(all_finite(points)) and not bool(all_finite(points[valid_points(lengths, P)])):
         raise InputError(f"{op}: {message}")
     return lengths
 
