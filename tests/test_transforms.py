@@ -18,6 +18,7 @@ from r3d.transforms import (
     se3_exp_map,
     se3_log_map,
 )
+from r3d.transforms.math import cross
 
 F64 = torch.float64
 
@@ -278,3 +279,12 @@ def test_bad_inputs():
         Transform3d().transform_points(torch.zeros(4, 2))
     with pytest.raises(InputError, match="normals must have the transform's dtype"):
         Transform3d().transform_normals(torch.zeros(4, 3, dtype=F64))
+
+
+def test_cross_is_the_cross_product_and_a_cross_a_is_zero():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 3, generator=g, dtype=torch.float64)
+    b = torch.randn(1, 3, generator=g, dtype=torch.float64)  # broadcast
+    torch.testing.assert_close(cross(a, b), torch.linalg.cross(a, b.expand_as(a)))
+    x = torch.randn(1000, 3, generator=g) * 1e3
+    assert torch.equal(cross(x, x), torch.zeros_like(x))  # each product rounded alike
