@@ -19,6 +19,7 @@
 #include "ball_query/ball_query_launchers.h"
 #include "common/bindings.h"
 #include "common/gpu_bins.h"
+#include "common/machine_load.h"
 #include "common/macros.h"
 #include "compositing/compositing_launchers.h"
 #include "cuda/device.h"
@@ -462,6 +463,13 @@ PYBIND11_MODULE(_C, m) {
 #endif
     return count;
   });
+  m.def("usable_threads", &r3d::usable_threads, py::arg("requested"),
+        "Threads a CPU launcher's team takes now for `requested` wanted: no more than the cores "
+        "other processes leave idle (common/machine_load.h).");
+  m.def("threads_for_load", &r3d::threads_for_load, py::arg("requested"), py::arg("others"),
+        py::arg("cpus"),
+        "Threads a team takes for `requested` wanted when `others` runnable threads of other "
+        "processes share `cpus` cores (at least 1).");
   m.def("build_info", []() {
     py::dict info;
     info["with_cuda"] = r3d::binding::kWithCuda;

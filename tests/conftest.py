@@ -9,6 +9,10 @@ import os
 # torch loads its OpenMP runtime; a policy given in the environment wins.
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# The launchers' teams take the threads asked for even on a busy machine (csrc/common/
+# machine_load.h would take fewer), so that the tests of the parallel paths run them; the tests
+# of the load-aware team size turn it back on in subprocesses.
+os.environ.setdefault("R3D_LOAD_AWARE_THREADS", "0")
 
 import shutil  # noqa: E402
 import sys  # noqa: E402

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import pytest
 import torch
 
+import r3d
+from r3d._native import core
 from r3d._native.point_mesh import point_mesh_forward
 from r3d.ops import knn_points
 from r3d.renderer import rasterize_meshes, rasterize_points
@@ -200,3 +202,60 @@ def test_cli_keeps_the_users_wait_policy(setting):
     assert got not in ("0", None)
     if "GOMP_SPINCOUNT" in setting:
         assert got == "1234"
+
+
+@pytest.mark.parametrize(("requested", "others", "cpus", "expected"), [
+    (2, 0, 2, 2),   # quiet: every thread asked for
+    (2, 1, 2, 1),   # one core busy: no second thread
+    (2, 6, 2, 1),   # oversubscribed: still the calling thread
+    (16, 3, 16, 13),
+    (4, 0, 16, 4),  # never more than asked for
+    (1, 0, 2, 1),
+])
+def test_team_size_leaves_the_busy_cores(requested, others, cpus, expected):
+    """A team takes one thread per core that other processes' runnable threads leave idle, at
+    least one and at most the count asked for."""
+    assert r3d._C.threads_for_load(requested, others, cpus) == expected
+
+
+USABLE_SCRIPT = """
+    import r3d._C as C
+    print(*(C.usable_threads(n) for n in (1, 2, 3)))
+"""
+
+
+def test_usable_threads_within_what_was_asked():
+    """With load awareness on, a team takes between one thread and the count asked for (how
+    many depends on the machine's load at the moment); with R3D_LOAD_AWARE_THREADS=0, the
+    count asked for."""
+    on = list(map(int, run_python(USABLE_SCRIPT, R3D_LOAD_AWARE_THREADS="1").stdout.split()))
+    assert on[0] == 1 and all(1 <= got <= n for got, n in zip(on, (1, 2, 3)))
+    off = run_python(USABLE_SCRIPT, R3D_LOAD_AWARE_THREADS="0").stdout.split()
+    assert off == ["1", "2", "3"]
+
+
+def test_load_aware_threads_lowers_torch_threads_while_busy(monkeypatch):
+    """Within load_aware_threads torch's thread count is what the machine's load allows, and it
+    is set back on leaving, on an error too; a quiet machine leaves it as it is."""
+    with num_threads(3):
+        monkeypatch.setattr(core, "usable_threads", lambda n: 1)
+        with core.load_aware_threads():
+            assert torch.get_num_threads() == 1
+        with pytest.raises(ValueError), core.load_aware_threads():
+            raise ValueError("inside")
+        assert torch.get_num_threads() == 3
+        monkeypatch.setattr(core, "usable_threads", lambda n: n)
+        with core.load_aware_threads():
+            assert torch.get_num_threads() == 3
+
+
+def test_ops_restore_torch_threads_on_a_busy_machine(monkeypatch):
+    """A native op run while the machine is busy (its torch ops on fewer threads) gives the
+    same results and leaves torch's thread count as it was."""
+    p1, p2 = torch.rand(1, 3000, 3), torch.rand(1, 2000, 3)
+    with num_threads(2):
+        expected = knn_points(p1, p2, K=3)
+        monkeypatch.setattr(core, "usable_threads", lambda n: 1)
+        got = knn_points(p1, p2, K=3)
+        assert torch.get_num_threads() == 2
+    assert torch.equal(got.idx, expected.idx) and torch.equal(got.dists, expected.dists)

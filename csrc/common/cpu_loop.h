@@ -12,6 +12,9 @@
 //   it takes at most one thread per kMinThreadWork of work (each thread gets at least that much,
 //   as the grain size of at::parallel_for) and never more than num_threads, which is torch's
 //   thread count as passed down by the Python bridge. No region runs without num_threads.
+// - A team takes no more threads than there are cores that other processes leave idle at the
+//   moment (machine_load.h): on a busy machine, more threads than idle cores are slower than
+//   one (each region waits for its late threads, and OpenMP's spinning waiters take their cores).
 // - Which thread runs which element never changes a result: the bodies of parallel_for write
 //   their own outputs, and parallel_accumulate adds its per-thread buffers in a fixed order.
 #pragma once
@@ -24,6 +27,8 @@
 #include <limits>
 #include <new>
 #include <vector>
+
+#include "machine_load.h"
 
 namespace r3d {
 
@@ -41,11 +46,12 @@ inline int64_t work_of(int64_t n, int64_t cost) {
 }
 
 // Threads worth using for `work` cost units split into at most max_parts independent parts,
-// with up to num_threads: 1 when the work is below 2 * kMinThreadWork.
+// with up to num_threads and no more than the cores other processes leave idle
+// (machine_load.h): 1 when the work is below 2 * kMinThreadWork.
 inline int threads_for(int64_t work, int64_t max_parts, int num_threads) {
   const int64_t useful = std::min(work / kMinThreadWork, max_parts);
   if (num_threads <= 1 || useful < 2) return 1;
-  return static_cast<int>(std::min<int64_t>(num_threads, useful));
+  return usable_threads(static_cast<int>(std::min<int64_t>(num_threads, useful)));
 }
 
 // Elements in a chunk of a dynamic loop whose elements cost `cost` units each.

@@ -152,6 +152,33 @@ def check_cloud_pair(
     return N, P1, P2, D, checked[0], checked[1]
 
 
+def usable_threads(requested: int) -> int:
+    """Threads a CPU launcher's team takes now for ``requested`` wanted: no more than the cores
+    that other processes leave idle, sampled at most every 10 ms (csrc/common/machine_load.h;
+    ``requested`` itself with ``R3D_LOAD_AWARE_THREADS=0`` or without the native module)."""
+    return requested if _C is None or requested <= 1 else _C.usable_threads(requested)
+
+
+@contextlib.contextmanager
+def load_aware_threads() -> Iterator[None]:
+    """Within this block torch's own CPU ops take no more threads than :func:`usable_threads`
+    allows, as r3d's launchers do: on a machine whose cores are busy with other processes, a
+    torch op split over more threads than there are idle cores is several times slower than on
+    one thread. torch's thread count is lowered only while the machine is that busy and is set
+    back on leaving the block (a ``torch.set_num_threads`` within the block is undone too).
+    Nested blocks, and blocks in several Python threads at once, leave the count as it was."""
+    requested = torch.get_num_threads()
+    usable = usable_threads(requested)
+    if usable >= requested or torch.compiler.is_compiling():
+        yield
+        return
+    torch.set_num_threads(usable)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(requested)
+
+
 def launch(name: str, device: torch.device, *args) -> None:
     """Calls ``<name>_cpu`` with the thread count or ``<name>_cuda`` with the current stream of
     ``device``, leaving the caller's current CUDA device as it was."""

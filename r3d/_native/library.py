@@ -8,12 +8,13 @@ registered op. The kernels stay free of libtorch: the registration is Python.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
 from torch._library.custom_ops import CustomOpDef
 
-from r3d._native.core import HALF_DTYPES
+from r3d._native.core import HALF_DTYPES, load_aware_threads
 
 NAMESPACE = "r3d"
 
@@ -26,10 +27,17 @@ def native_op(
 ) -> Callable[[Callable], CustomOpDef]:
     """Decorator registering the annotated function as the op ``r3d::<name>`` (no input is
     mutated) with ``fake`` as its fake implementation, for every device (the bridge refuses
-    those without a launcher) or for ``device_types`` only."""
+    those without a launcher) or for ``device_types`` only. The function runs within
+    :func:`~r3d._native.core.load_aware_threads` (its torch ops take no more threads than the
+    machine's idle cores)."""
 
     def register(fn: Callable) -> CustomOpDef:
-        op = torch.library.custom_op(f"{NAMESPACE}::{name}", fn, mutates_args=(),
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with load_aware_threads():
+                return fn(*args, **kwargs)
+
+        op = torch.library.custom_op(f"{NAMESPACE}::{name}", run, mutates_args=(),
                                      device_types=device_types)
         op.register_fake(fake)
         OPS[name] = op
