@@ -43,6 +43,21 @@ def _check_output_path(option: str, path: str | None) -> None:
         raise InputError(f"{option} {path}: is a folder, expected a file path")
 
 
+def _name_list(text: str | None) -> list[str]:
+    """The comma-separated names in ``text`` (none for None)."""
+    return [] if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _int_list(option: str, text: str | None) -> list[int]:
+    """The comma-separated whole numbers in ``text`` (none for None); InputError naming
+    ``option`` when one is not a number."""
+    try:
+        return [int(n.replace("_", "")) for n in _name_list(text)]
+    except ValueError:
+        raise InputError(f"{option}: expected comma-separated whole numbers, got {text!r}") \
+            from None
+
+
 def _list_cases() -> None:
     from r3d.bench.registry import all_cases
 
@@ -71,6 +86,8 @@ def _title(machine: dict, settings: Settings) -> str:
     )
     if settings.quick:
         title += " — quick"
+    if settings.threads:
+        title += f" — at {', '.join(map(str, settings.threads))} threads"
     if settings.load:
         plural = "es" if settings.load > 1 else ""
         title += f" — under load: {settings.load} background process{plural} (torch matmul loops)"
@@ -95,6 +112,10 @@ def _print_report(
     if summary is not None:
         out.print(summary)
         out.print(f"[dim]{report.SUMMARY_LEGEND}[/dim]")
+    scaling = report.scaling_table(records)
+    if scaling is not None:
+        out.print(scaling)
+        out.print(f"[dim]{report.SCALING_LEGEND}[/dim]")
 
 
 @command
@@ -136,6 +157,19 @@ def bench(
         "matrices with torch on its own threads, as other jobs on a shared machine do "
         "(stopped when the run ends). Run once with and once without to compare.",
     ),
+    threads: str = typer.Option(
+        None, "--threads", metavar="N,M,..",
+        help="Measure every contender at each of these torch thread counts (interleaved) and "
+        "report the scaling efficiency t1 / (n tn) per case; default: torch's count as it is.",
+    ),
+    sizes: str = typer.Option(
+        None, "--sizes", metavar="N,M,..",
+        help="Measure these problem sizes in every case selected instead of its own grid.",
+    ),
+    contenders: str = typer.Option(
+        None, "--contenders", metavar="NAME,..",
+        help="Measure only these contenders (e.g. r3d,pykdtree); default: all.",
+    ),
     list_cases: bool = typer.Option(False, "--list", help="List the cases and exit."),
 ) -> None:
     """Benchmark r3d's native kernels against pure PyTorch and installed peers (PyTorch3D).
@@ -151,7 +185,7 @@ def bench(
     from r3d.bench import report
     from r3d.bench.page import write_bench_page
     from r3d.bench.registry import select_cases
-    from r3d.bench.runner import Settings, iter_measurements
+    from r3d.bench.runner import Settings, check_contender_names, iter_measurements
     from r3d.io.atomic import atomic_paths
     from r3d.runs.machine import machine_info
 
@@ -159,9 +193,12 @@ def bench(
         _list_cases()
         return
     settings = Settings.make(
-        device, quick=quick, repeats=repeats, memory=measure_memory, load=load
+        device, quick=quick, repeats=repeats, memory=measure_memory, load=load,
+        threads=_int_list("--threads", threads), sizes=_int_list("--sizes", sizes),
+        contenders=_name_list(contenders),
     )
     cases = select_cases(names, settings.device)
+    check_contender_names(cases, settings.only_contenders)
     _check_output_path("--json", json_path)
     for option, path in (("--plot", plot_path), ("--html", html_path)):
         if path is not None:

@@ -536,3 +536,76 @@ def test_json_path_in_a_missing_folder_or_under_a_file_is_refused(tmp_path):
         result = runner.invoke(app, ["bench", "packed_to_padded", "--quick", "--json",
                                      str(target)])
         assert result.exit_code == 2 and what in result.stderr, result.output
+
+
+def test_settings_filters_are_checked():
+    """Thread counts and sizes must be whole numbers >= 1 (repeats dropped, order kept)."""
+    settings = Settings.make("cpu", threads=[2, 1, 2], sizes=[500], contenders=["r3d", "r3d"])
+    assert settings.threads == (2, 1) and settings.only_contenders == ("r3d",)
+    (case,) = select_cases(["packed_to_padded"])
+    assert settings.sizes(case) == (500,)
+    assert [c.name for c in settings.contenders(case)] == ["r3d"]
+    for bad in ({"threads": [0]}, {"sizes": [-1]}, {"threads": [1.5]}, {"sizes": [True]}):
+        with pytest.raises(InputError, match="whole numbers"):
+            Settings.make("cpu", **bad)
+
+
+def test_measure_at_each_thread_count_with_efficiency():
+    """Every contender is timed at each thread count; ratios compare contenders at the same
+    count, the efficiency each contender against itself on the fewest threads; torch's thread
+    count is left as it was."""
+    (case,) = select_cases(["packed_to_padded"])
+    settings = Settings.make("cpu", quick=True, memory=False, threads=[1, 2],
+                             sizes=[2000], contenders=["r3d", "torch"])
+    before = torch.get_num_threads()
+    records = measure(case, 2000, settings)
+    assert torch.get_num_threads() == before
+    got = {(r.contender, r.threads): r for r in records}
+    assert set(got) == {("r3d", 1), ("r3d", 2), ("torch", 1), ("torch", 2)}
+    for (name, n), r in got.items():
+        assert r.status == "ok" and r.size == 2000
+        base = got[name, 1]
+        assert r.efficiency == pytest.approx(base.median_s / (n * r.median_s))
+        assert r.ratio_vs_native == pytest.approx(r.median_s / got["r3d", n].median_s)
+    assert got["r3d", 1].efficiency == pytest.approx(1.0)
+
+
+def test_scaling_rows_of_fake_records():
+    """One row per case, size and contender measured on every count: times, then the
+    efficiency on each count but the first."""
+    records = []
+    for n, t in ((1, 4e-3), (2, 2.5e-3)):
+        for r in _fake_group("packed_to_padded", 10):
+            r.threads, r.median_s = n, t * (2 if r.contender == "torch" else 1)
+            r.efficiency = 4e-3 / (n * t)
+            records.append(r)
+    counts, rows = report.scaling_rows(records)
+    assert counts == [1, 2]
+    assert rows[0] == ["packed_to_padded", "10", "r3d", "4 ms", "2.5 ms", "80%"]
+    assert [row[2] for row in rows] == ["r3d", "torch"]
+    assert report.scaling_rows(_fake_group("packed_to_padded", 10)) is None
+
+
+def test_cli_threads_sizes_contenders():
+    """--threads, --sizes and --contenders choose what is measured; the JSON has a record per
+    thread count with its efficiency, and the report a thread scaling table."""
+    result = runner.invoke(app, ["bench", "packed_to_padded", "--quick", "--no-memory",
+                                 "--threads", "1,2", "--sizes", "3000", "--contenders", "r3d",
+                                 "--json", "-"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["settings"]["threads"] == [1, 2] and doc["settings"]["only_sizes"] == [3000]
+    assert [(r["contender"], r["size"], r["threads"]) for r in doc["results"]] == [
+        ("r3d", 3000, 1), ("r3d", 3000, 2)]
+    assert all(r["efficiency"] > 0 for r in doc["results"])
+    assert "thread scaling" in result.stderr and "r3d (2 threads)" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (["--contenders", "nobody"], "nobody"),
+    (["--threads", "1,x"], "--threads"),
+    (["--sizes", "0"], "sizes"),
+])
+def test_cli_bad_filters_exit_2(args, what):
+    result = runner.invoke(app, ["bench", "packed_to_padded", "--quick", *args])
+    assert result.exit_code == 2 and what in result.stderr, result.output

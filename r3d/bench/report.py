@@ -53,6 +53,13 @@ def format_size(size: int) -> str:
     return str(size)
 
 
+def contender_label(r: Record) -> str:
+    """The contender of ``r``, with its thread count when the run named thread counts."""
+    if r.threads is None:
+        return r.contender
+    return f"{r.contender} ({r.threads} thread{'s' if r.threads > 1 else ''})"
+
+
 @dataclass(frozen=True)
 class ResultRow:
     """One row of a case's results, formatted: the size (empty below the first row of a
@@ -104,7 +111,7 @@ def case_rows(records: Sequence[Record], case: Case) -> tuple[list[ResultRow], s
         spread = (f"{100 * r.spread_s / r.median_s:.1f}%"
                   if r.median_s and r.spread_s is not None else "-")
         rows.append(ResultRow(
-            size=format_size(r.size) if r.size != previous else "", contender=r.contender,
+            size=format_size(r.size) if r.size != previous else "", contender=contender_label(r),
             native=r.kind == "native", median=format_seconds(r.median_s), spread=spread,
             time_ratio=format_ratio(r.ratio_vs_native),
             memory="failed" if r.memory_error else format_bytes(r.peak_memory_bytes),
@@ -193,10 +200,13 @@ def summary_rows(records: Sequence[Record],
     ``records``: its name, the largest size r3d's native kernel was measured at, its median
     time there and every other contender's time over it at that size (above 1: r3d is
     faster), or at the largest size that contender ran when smaller ("3.2× @256"); "" where
-    that contender is not one of the case's). None when there are no records."""
+    that contender is not one of the case's), on the most threads of a run that named thread
+    counts. None when there are no records."""
     names = [c.name for c in cases if any(r.case == c.name for r in records)]
     if not names:
         return None
+    most = max((r.threads for r in records if r.threads is not None), default=None)
+    records = [r for r in records if r.threads == most]  # on the most threads measured
     others = list(dict.fromkeys(
         r.contender for r in records if r.kind != "native" and r.case in names
     ))
@@ -232,6 +242,55 @@ def summary_table(records: Sequence[Record], cases: Sequence[Case]) -> Table | N
     table.add_column("r3d", justify="right", no_wrap=True)
     for other in others:
         table.add_column(other, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+SCALING_LEGEND = (
+    "time of one call on each thread count; efficiency: m t_m / (n t_n) against the fewest "
+    "threads m (t1 / (n tn) from 1 thread): 1 is perfect scaling, below 1/n slower than on m "
+    "threads"
+)
+
+
+def scaling_rows(records: Sequence[Record]) -> tuple[list[int], list[list[str]]] | None:
+    """The thread scaling of a run that named thread counts: (the counts, one row per case,
+    size and contender measured on every count: case, size, contender, its median time on each
+    count, then its efficiency on each count but the first). None without such records."""
+    counts = sorted({r.threads for r in records if r.threads is not None})
+    if not counts:
+        return None
+    rows = []
+    for case, size, contender in dict.fromkeys((r.case, r.size, r.contender) for r in records):
+        got = {r.threads: r for r in records if (r.case, r.size, r.contender) ==
+               (case, size, contender) and r.status == "ok"}
+        if set(got) != set(counts):
+            continue
+        rows.append([case, format_size(size), contender,
+                     *(format_seconds(got[n].median_s) for n in counts),
+                     *(f"{got[n].efficiency:.0%}" for n in counts[1:])])
+    return counts, rows
+
+
+def scaling_table(records: Sequence[Record]) -> Table | None:
+    """The rich table of :func:`scaling_rows`; None when the run named no thread counts."""
+    scaling = scaling_rows(records)
+    if scaling is None:
+        return None
+    counts, rows = scaling
+    table = Table(
+        title="[bold]thread scaling[/bold]  [dim]time per thread count and efficiency[/dim]",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("case", "size", "contender"):
+        table.add_column(column, justify="right" if column == "size" else "left", no_wrap=True)
+    for n in counts:
+        table.add_column(f"{n} thr", justify="right")
+    for n in counts[1:]:
+        table.add_column(f"eff. {n}", justify="right")
     for row in rows:
         table.add_row(*row)
     return table
@@ -286,8 +345,9 @@ def plot(
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, name in zip(axes, names):
         rows = [r for r in records if r.case == name and r.status == "ok"]
-        for contender in dict.fromkeys(r.contender for r in rows):
-            pts = sorted((r for r in rows if r.contender == contender), key=lambda r: r.size)
+        for contender in dict.fromkeys(contender_label(r) for r in rows):
+            pts = sorted((r for r in rows if contender_label(r) == contender),
+                         key=lambda r: r.size)
             marker, line = _STYLES.get(pts[0].kind, ("x", "-"))
             x = [r.size for r in pts]
             y = [r.median_s for r in pts]
