@@ -19,6 +19,7 @@ graph. So every check on tensor values goes through :func:`expect`, which decide
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -137,8 +138,22 @@ def all_finite(t: torch.Tensor) -> torch.Tensor:
     return torch.isfinite(torch.stack(torch.aminmax(t))).all()
 
 
+def finite_now(t: torch.Tensor) -> bool:
+    """Whether every value of the float tensor ``t`` is finite (True when it is empty), read on
+    the host now: as :func:`all_finite`, with one op instead of five (a few microseconds less
+    per check, which the checks of small native calls feel)."""
+    if not t.numel():
+        return True
+    lo, hi = torch.aminmax(t)
+    return math.isfinite(lo.item()) and math.isfinite(hi.item())
+
+
 def expect_finite(op: str, name: str, t: torch.Tensor) -> None:
     """InputError (at once or deferred) unless every value of the float tensor ``t`` is finite."""
+    if checks_now(t):
+        if not finite_now(t):
+            raise InputError(f"{op}: {name} contains NaN or infinite values")
+        return
     expect(op, all_finite(t), f"{name} contains NaN or infinite values")
 
 
