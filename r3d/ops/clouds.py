@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from r3d._checks import check_same_device, describe
+from r3d._native.core import load_aware_threads
 from r3d.errors import InputError
 from r3d.value_checks import checked_range, checks_now, expect, finite_now
 
@@ -60,9 +61,11 @@ def check_points(
     if not checks_now(points):
         # the padding rows may hold anything
         expect(op, (torch.isfinite(points).all(-1) | ~valid_points(lengths, P)).all(), message)
-    # the whole tensor first (no copy), the valid rows only when that fails
-    elif not finite_now(points) and not finite_now(points[valid_points(lengths, P)]):
-        raise InputError(f"{op}: {message}")
+        return lengths
+    with load_aware_threads():  # a pass over the whole cloud: as many threads as idle cores
+        # the whole tensor first (no copy), the valid rows only when that fails
+        if not finite_now(points) and not finite_now(points[valid_points(lengths, P)]):
+            raise InputError(f"{op}: {message}")
     return lengths
 
 
