@@ -10,8 +10,9 @@
 // is instantaneous, unlike the load averages that omp_set_dynamic uses), less this process's own
 // runnable threads (its caller, and OpenMP workers still spinning after a previous region), the
 // others spread over the cores this process may run on. The count is sampled at most once per
-// kLoadSampleNs, and only for loops large enough to take a second thread: a sample costs about
-// 10 us on a quiet machine and 10 us more per thread of this process on a busy one.
+// kLoadSampleNs, and only for loops large enough to take a second thread: a sample reads
+// /proc/loadavg (a few microseconds), and, when another thread than the caller runs, the states
+// of this process's threads (50-80 us for a torch process on a busy 2-core machine).
 //
 // R3D_LOAD_AWARE_THREADS=0 in the environment turns this off (teams of the requested size, as
 // the tests of the parallel paths need). Elsewhere than on Linux nothing is sampled.
@@ -100,11 +101,11 @@ inline void core_counts(int* allowed, int* online) {
   *allowed = std::clamp(*allowed, 1, *online);
 }
 
-// Runnable threads of other processes on the cores this process may run on, with `requested`
-// threads wanted (no sample is needed when they fit beside every runnable thread).
-inline int64_t sample_others(int requested, int allowed, int online) {
+// Runnable threads of other processes on the cores this process may run on (0 when unknown;
+// this process's threads are counted only when some other thread than the caller runs).
+inline int64_t sample_others(int allowed, int online) {
   const int64_t runnable = machine_runnable();
-  if (runnable < 0 || runnable - 1 + requested <= allowed) return 0;
+  if (runnable <= 1) return 0;
   const int64_t others = std::max<int64_t>(runnable - own_runnable(), 0);
   return (others * allowed + online - 1) / online;  // spread over the online cores
 }
@@ -126,15 +127,11 @@ inline int usable_threads(int requested) {
   (void)counted;
   static std::atomic<int64_t> sampled_at{std::numeric_limits<int64_t>::min() / 2};  // long ago
   static std::atomic<int64_t> others{0};
-  static std::atomic<int> sampled_for{0};  // the `requested` of the last sample
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
-  if (now - sampled_at.load(std::memory_order_relaxed) > kLoadSampleNs ||
-      sampled_for.load(std::memory_order_relaxed) != requested) {
-    others.store(machine_load_detail::sample_others(requested, allowed, online),
-                 std::memory_order_relaxed);
-    sampled_for.store(requested, std::memory_order_relaxed);
+  if (now - sampled_at.load(std::memory_order_relaxed) > kLoadSampleNs) {
+    others.store(machine_load_detail::sample_others(allowed, online), std::memory_order_relaxed);
     sampled_at.store(now, std::memory_order_relaxed);
   }
   return threads_for_load(requested, others.load(std::memory_order_relaxed), allowed);
