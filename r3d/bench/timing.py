@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -116,7 +116,7 @@ def _calibrate(
 
 
 def time_interleaved(
-    fns: Mapping[str, Callable[[], object]],
+    fns: Mapping[Hashable, Callable[[], object]],
     device: torch.device,
     *,
     repeats: int,
@@ -124,8 +124,9 @@ def time_interleaved(
     min_sample_time: float = 0.01,
     max_number: int = 10_000,
     on_sample: Callable[[], None] | None = None,
-) -> dict[str, Timing]:
-    """Times each function in ``fns`` ``repeats`` times, interleaving the contenders.
+) -> dict[Hashable, Timing]:
+    """Times each function in ``fns`` (keyed by any name: a contender, or a contender and its
+    thread count) ``repeats`` times, interleaving the contenders.
 
     Each function is first called once, then calibrated: a sample calls it ``number`` times so
     that a sample lasts at least ``min_sample_time`` seconds, and reports the mean per call (a
