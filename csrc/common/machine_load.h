@@ -9,10 +9,12 @@
 // kernel counts them at this moment: its runnable threads (the 4th field of /proc/loadavg, which
 // is instantaneous, unlike the load averages that omp_set_dynamic uses), less this process's own
 // runnable threads (its caller, and OpenMP workers still spinning after a previous region), the
-// others spread over the cores this process may run on. The count is sampled at most once per
-// kLoadSampleNs, and only for loops large enough to take a second thread: a sample reads
-// /proc/loadavg (a few microseconds), and, when another thread than the caller runs, the states
-// of this process's threads (50-80 us for a torch process on a busy 2-core machine).
+// others spread over the cores this process may run on. A team takes the cores idle in both of
+// the last two samples (one moment without the others, between their time slices, is no reason
+// to take a core they will want back). The count is sampled at most once per kLoadSampleNs,
+// and only for loops large enough to take a second thread: a sample reads /proc/loadavg (a few
+// microseconds), and, when another thread than the caller runs, the states of this process's
+// threads (50-80 us for a torch process on a busy 2-core machine).
 //
 // R3D_LOAD_AWARE_THREADS=0 in the environment turns this off (teams of the requested size, as
 // the tests of the parallel paths need). Elsewhere than on Linux nothing is sampled.
@@ -126,12 +128,15 @@ inline int usable_threads(int requested) {
   static const bool counted = (machine_load_detail::core_counts(&allowed, &online), true);
   (void)counted;
   static std::atomic<int64_t> sampled_at{std::numeric_limits<int64_t>::min() / 2};  // long ago
-  static std::atomic<int64_t> others{0};
+  static std::atomic<int64_t> last{0};    // the last sample
+  static std::atomic<int64_t> others{0};  // the larger of the last two samples
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
   if (now - sampled_at.load(std::memory_order_relaxed) > kLoadSampleNs) {
-    others.store(machine_load_detail::sample_others(allowed, online), std::memory_order_relaxed);
+    const int64_t sample = machine_load_detail::sample_others(allowed, online);
+    others.store(std::max(sample, last.exchange(sample, std::memory_order_relaxed)),
+                 std::memory_order_relaxed);
     sampled_at.store(now, std::memory_order_relaxed);
   }
   return threads_for_load(requested, others.load(std::memory_order_relaxed), allowed);
