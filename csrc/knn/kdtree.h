@@ -25,6 +25,7 @@ template <typename T>
 class KdTree {
  public:
   static constexpr int kLeaf = 16;
+  static_assert(kLeaf < 32, "a leaf's slots are the bits of a uint32_t");
   // The most points a tree takes (its indices are int32).
   static constexpr int64_t kMaxPoints = INT32_MAX;
   static constexpr int64_t kBuildCostPerLevel = 8;  // cost units of a point at a level
@@ -110,24 +111,34 @@ class KdTree {
 
   // Moves into items_[m] the item that sorting [b, e) by coordinate axis would put there, with
   // no larger coordinate before it and no smaller one after (as std::nth_element): quickselect
-  // whose partitions swap without branches (the comparisons of a median are unpredictable).
+  // whose partitions swap without branches (the comparisons of a median are unpredictable), one
+  // pass a step (a second only when the pivot is the smallest coordinate left).
   void select(int64_t b, int64_t e, int64_t m, int axis) {
     Item* it = items_.data();
+    const auto coord = [&](int64_t i) { return it[i].p[axis]; };
     while (e - b > 16) {
-      const T x = it[b].p[axis], y = it[b + (e - b) / 2].p[axis], z = it[e - 1].p[axis];
-      const T pivot = std::max(std::min(x, y), std::min(std::max(x, y), z));  // median of 3
+      const int64_t step = (e - b) / 8;
+      const int64_t mid = b + (e - b) / 2;
+      const T pivot = e - b > 256 ? median3(median3(coord(b), coord(b + step), coord(b + 2 * step)),
+                                            median3(coord(mid - step), coord(mid), coord(mid + step)),
+                                            median3(coord(e - 1 - 2 * step), coord(e - 1 - step), coord(e - 1)))
+                                  : median3(coord(b), coord(mid), coord(e - 1));
       const int64_t lt = partition(b, e, axis, [pivot](T v) { return v < pivot; });
       if (m < lt) {
         e = lt;
-        continue;
+      } else if (lt > b) {
+        b = lt;
+      } else {  // the pivot is the smallest: split off the items equal to it
+        const int64_t le = partition(b, e, axis, [pivot](T v) { return v <= pivot; });
+        if (m < le) return;  // items_[m] equals the pivot
+        b = le;
       }
-      const int64_t le = partition(lt, e, axis, [pivot](T v) { return v <= pivot; });
-      if (m < le) return;  // items_[m] equals the pivot
-      b = le;
     }
     for (int64_t i = b + 1; i < e; ++i)  // insertion sort of the last few
       for (int64_t j = i; j > b && it[j].p[axis] < it[j - 1].p[axis]; --j) std::swap(it[j], it[j - 1]);
   }
+
+  static T median3(T x, T y, T z) { return std::max(std::min(x, y), std::min(std::max(x, y), z)); }
 
   // Moves the items of [b, e) whose coordinate axis satisfies before to the front; returns
   // the end of those.
@@ -202,15 +213,20 @@ class KdTree {
       d[j] = kNorm == 2 ? dx * dx + dy * dy + dz * dz
                         : std::fabs(dx) + std::fabs(dy) + std::fabs(dz);
     }
-    T bound = top.bound(), nearest = d[0];
+    const T bound = top.bound();
+    T nearest = d[0];
     for (int j = 1; j < kLeaf; ++j) nearest = std::min(nearest, d[j]);
-    if (nearest > bound) return;  // (the unused slots are at infinity)
+    if (nearest > bound) return;
+    // the slots that may enter, as bits (a branch per candidate, not per slot): for a single
+    // nearest, those at the leaf's nearest distance only
+    const T enter = Top::kSingle ? nearest : bound;
+    uint32_t mask = 0;
+    for (int j = 0; j < kLeaf; ++j) mask |= static_cast<uint32_t>(d[j] <= enter) << j;
+    mask &= (uint32_t{1} << count_[leaf]) - 1;  // (the unused slots are at infinity)
     const int32_t* ids = &ids_[leaf * kLeaf];
-    for (int j = 0, count = count_[leaf]; j < count; ++j) {
-      if (d[j] <= bound) {
-        top.push(d[j], ids[j]);
-        bound = top.bound();
-      }
+    for (; mask != 0; mask &= mask - 1) {
+      const int j = __builtin_ctz(mask);
+      if (d[j] <= top.bound()) top.push(d[j], ids[j]);
     }
   }
 

@@ -31,6 +31,19 @@ bool use_tree(const KnnShape& s, int64_t len2) {
 // in Morton order, scattered in memory).
 constexpr int64_t kPrefetchAhead = 4;
 
+// Queries searched in turn by one thread (each capped by the one before).
+constexpr int64_t kQueryBlock = 64;
+
+// The largest distance from query q (3,) to the k points of cloud (P2, 3) that row (k,) names:
+// at least the distance of q's k-th nearest point (they are k distinct points), rounded as the
+// tree's leaf scan rounds it.
+template <typename T>
+T neighbour_cap(const T* q, const T* cloud, const int64_t* row, int64_t k, int norm) {
+  T cap = T(0);
+  for (int64_t s = 0; s < k; ++s) cap = std::max(cap, knn_distance(q, cloud + 3 * row[s], 3, norm));
+  return cap;
+}
+
 // Calls fn(std::integral_constant<int, norm>{}, top) with the list of search_top.h that suits
 // K, top being a value of its type (a tag: fn constructs its own per query).
 template <typename T, typename Fn>
@@ -88,33 +101,45 @@ Status knn_forward_cpu(const T* p1, const T* p2, const int64_t* lengths1,
   };
   const int64_t num_builds = static_cast<int64_t>(tree_clouds.size());
   const int64_t cost = search_work / std::max<int64_t>(num_queries, 1);
+  const int64_t num_blocks = (num_queries + kQueryBlock - 1) / kQueryBlock;
   dispatch_search<T>(s, [&](auto norm, auto tag) {
     using Top = decltype(tag);
-    const auto search = [&](int64_t r) {
-      if (r + kPrefetchAhead < num_queries) {
-        const int64_t ahead = order[r + kPrefetchAhead];
-        __builtin_prefetch(p1 + ahead * s.D);
-        __builtin_prefetch(dists + ahead * s.K, 1);
-        __builtin_prefetch(idx + ahead * s.K, 1);
-      }
-      const int64_t q = order[r];
-      const int64_t n = q / s.P1;
-      if (q % s.P1 < lengths1[n] && use_tree<T>(s, lengths2[n])) {
-        Top top(dists + q * s.K, idx + q * s.K, std::min(s.K, lengths2[n]));
+    // the queries order[r] for r in block b, in turn, each tree search capped by the distances
+    // to the neighbours of the one before (a neighbour in Morton order) when it searched the
+    // same cloud
+    const auto search = [&](int64_t b) {
+      int64_t previous = -1;
+      for (int64_t r = b * kQueryBlock; r < std::min(num_queries, (b + 1) * kQueryBlock); ++r) {
+        if (r + kPrefetchAhead < num_queries) {
+          const int64_t ahead = order[r + kPrefetchAhead];
+          __builtin_prefetch(p1 + ahead * s.D);
+          __builtin_prefetch(dists + ahead * s.K, 1);
+          __builtin_prefetch(idx + ahead * s.K, 1);
+        }
+        const int64_t q = order[r];
+        const int64_t n = q / s.P1;
+        if (q % s.P1 >= lengths1[n] || !use_tree<T>(s, lengths2[n])) {
+          brute(q);
+          previous = -1;
+          continue;
+        }
+        const int64_t k = std::min(s.K, lengths2[n]);
+        Top top(dists + q * s.K, idx + q * s.K, k);
+        if (s.K > 1 && previous >= 0 && previous / s.P1 == n)
+          top.cap(neighbour_cap(p1 + q * s.D, p2 + n * s.P2 * s.D, idx + previous * s.K, k, s.norm));
         trees[n].template query<decltype(norm)::value>(p1 + q * s.D, top);
         top.finish(s.K);
-      } else {
-        brute(q);
+        previous = q;
       }
     };
     if (build_work < 2 * kMinThreadWork) {
       // builds too small to share: on this thread, then the searches in a region of one
       // barrier (each barrier may wait a time slice for a thread when the cores are busy)
       for (int64_t j = 0; j < num_builds; ++j) build(j);
-      parallel_for_dynamic(num_queries, cost, num_threads, search);
+      parallel_for_dynamic(num_blocks, cost * kQueryBlock, num_threads, search);
     } else {
-      parallel_build_then_for(num_builds, build_work, num_queries, cost, num_threads, build,
-                              search);
+      parallel_build_then_for(num_builds, build_work, num_blocks, cost * kQueryBlock,
+                              num_threads, build, search);
     }
   });
   return Status::ok();
