@@ -6,7 +6,7 @@ import torch
 
 from r3d._checks import check_same_device, describe
 from r3d.errors import InputError
-from r3d.value_checks import all_finite, checked_range, checks_now, expect
+from r3d.value_checks import checked_range, checks_now, expect, finite_now
 
 # The pure-PyTorch searches hold at most this many query-to-point distances at once.
 CHUNK_ELEMENTS = 1 << 22
@@ -61,7 +61,7 @@ def check_points(
         # the padding rows may hold anything
         expect(op, (torch.isfinite(points).all(-1) | ~valid_points(lengths, P)).all(), message)
     # the whole tensor first (no copy), the valid rows only when that fails
-    elif not bool(all_finite(points)) and not bool(all_finite(points[valid_points(lengths, P)])):
+    elif not finite_now(points) and not finite_now(points[valid_points(lengths, P)]):
         raise InputError(f"{op}: {message}")
     return lengths
 
