@@ -108,10 +108,23 @@ def check_errors() -> None:
         raise InputError("; ".join(failed))
 
 
+# Index tensors of up to this many values on the CPU are range-checked as a Python list (a
+# batch's lengths: no reduction to launch, microseconds less per call).
+_LIST_CHECK_MAX = 64
+
+
 def checked_range(op: str, name: str, t: torch.Tensor, low: int, high: int) -> torch.Tensor:
     """The index tensor ``t`` after checking low <= t < high everywhere: ``t`` itself, or, when
     the check is deferred, a copy clamped into the range so that no kernel reads out of bounds."""
     if t.numel() == 0:
+        return t
+    if checks_now(t) and t.device.type == "cpu" and t.numel() <= _LIST_CHECK_MAX:
+        values = t.reshape(-1).tolist()
+        lo, hi = min(values), max(values)
+        if lo < low or hi >= high:
+            raise InputError(
+                f"{op}: {name} has values in [{lo}, {hi}], expected them in [{low}, {high - 1}]"
+            )
         return t
     if checks_now(t):
         # read the values in memory order: a permuted view of a contiguous tensor becomes

@@ -38,6 +38,16 @@ def test_immediate_range_check_names_the_values():
     assert checked_range("op", "idx", t, 0, 3) is t
 
 
+@pytest.mark.parametrize("size", [3, 1000])  # read as a list / reduced on the CPU
+def test_immediate_range_check_is_the_same_for_small_and_large_tensors(size):
+    t = torch.zeros(size, dtype=torch.int64)
+    t[-1], t[0] = 3, -2
+    with pytest.raises(InputError, match=r"op: idx has values in \[-2, 3\], expected them in "
+                                         r"\[0, 2\]"):
+        checked_range("op", "idx", t.view(1, -1), 0, 3)
+    assert checked_range("op", "idx", t.clamp(0, 2), 0, 3) is not None
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("check", [lambda t: bool(all_finite(t)), finite_now])

@@ -5,9 +5,12 @@
 // bound is looser or their final sort costs more than the insertions.) All order pairs as TopK
 // does (distance, then index).
 //
-// Each has bound(), the largest distance that may still enter (+inf until the list is full),
-// push(d, j), which inserts the pair when it comes before the last one kept, and finish(K),
-// which leaves the list sorted in the caller's output rows followed by zeros up to K.
+// Each has bound(), the largest distance that may still enter (the cap until the list is full),
+// cap(c), which lowers that bound to c before any push (c must be at least the distance of the
+// k-th nearest point, e.g. the largest distance to k distinct points of the cloud: then nothing
+// that belongs to the result is cut), push(d, j), which inserts the pair when it comes before
+// the last one kept (the caller pushes only distances up to bound()), and finish(K), which
+// leaves the list sorted in the caller's output rows followed by zeros up to K.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,7 @@ namespace r3d {
 // K = 1: the nearest pair so far.
 template <typename T>
 struct NearestTop {
+  static constexpr bool kSingle = true;
   T* dists;
   int64_t* idx;
   bool found = false;
@@ -37,6 +41,7 @@ struct NearestTop {
   NearestTop(T* d_out, int64_t* i_out, int64_t /*k*/) : dists(d_out), idx(i_out) {}
 
   T bound() const { return d; }
+  void cap(T c) { d = c; }
   void push(T dist, int64_t index) {
     if (!found || TopK<T>::before(dist, index, d, j)) d = dist, j = index, found = true;
   }
@@ -50,14 +55,17 @@ struct NearestTop {
 // leaf scan).
 template <typename T>
 struct SortedTop {
+  static constexpr bool kSingle = false;
   T* dists;
   int64_t* idx;
   int64_t k;
   int64_t count = 0;
+  T limit = std::numeric_limits<T>::infinity();
 
   SortedTop(T* d_out, int64_t* i_out, int64_t k_) : dists(d_out), idx(i_out), k(k_) {}
 
-  T bound() const { return count == k ? dists[k - 1] : std::numeric_limits<T>::infinity(); }
+  T bound() const { return count == k ? dists[k - 1] : limit; }
+  void cap(T c) { limit = c; }
   R3D_ALWAYS_INLINE void push(T d, int64_t j) {
     int64_t pos = count;
     if (count == k) {
@@ -79,10 +87,12 @@ struct SortedTop {
 // (distances are never negative nor NaN, so their bits sort as they do), kept sorted in the
 // index row: one integer comparison a step. finish unpacks them.
 struct KeyedTop {
+  static constexpr bool kSingle = false;
   float* dists;
   int64_t* keys;  // the index row
   int64_t k;
   int64_t count = 0;
+  float limit = std::numeric_limits<float>::infinity();
 
   KeyedTop(float* d_out, int64_t* i_out, int64_t k_) : dists(d_out), keys(i_out), k(k_) {}
 
@@ -92,12 +102,13 @@ struct KeyedTop {
     return static_cast<int64_t>(bits) << 32 | j;
   }
   float bound() const {
-    if (count < k) return std::numeric_limits<float>::infinity();
+    if (count < k) return limit;
     const uint32_t bits = static_cast<uint32_t>(keys[k - 1] >> 32);
     float d;
     std::memcpy(&d, &bits, sizeof d);
     return d;
   }
+  void cap(float c) { limit = c; }
   R3D_ALWAYS_INLINE void push(float d, int64_t j) {
     const int64_t c = key(d, j);
     int64_t pos = count;
