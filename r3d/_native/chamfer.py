@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from r3d._native.core import (
-    DTYPE_NAMES, addr, check, check_cloud_pair, check_device, launch,
-)
+from r3d._native.core import DTYPE_NAMES, addr, check, check_cloud_pair, check_device, launch
 from r3d.errors import InputError
 from r3d.value_checks import checked_range
 
