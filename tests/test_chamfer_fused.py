@@ -42,7 +42,7 @@ def fused_only(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the knn_points path ran")
 
-    monkeypatch.setattr(chamfer_module, "_per_direction", refuse)
+    monkeypatch.setattr(chamfer_module, "_one_direction", refuse)
 
 
 def _run(fn, x, y, **kwargs):
@@ -72,7 +72,7 @@ def test_matches_the_knn_and_torch_paths(dtype, norm, point_reduction, batch_red
             twin = _run(functools.partial(chamfer_distance_with_knn, knn_points_torch), x, y,
                         **kwargs)
             with monkeypatch.context() as m:
-                m.setattr(chamfer_module, "_per_direction", None)  # the fused path only
+                m.setattr(chamfer_module, "_one_direction", None)  # the fused path only
                 got = _run(chamfer_distance, x, y, **kwargs)
             for g, a, b in zip(got, want, twin):
                 torch.testing.assert_close(g, a, **tol)

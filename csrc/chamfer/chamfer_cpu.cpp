@@ -133,15 +133,8 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
     };
     const int64_t num_builds = static_cast<int64_t>(built.size());
     const int64_t num_blocks = static_cast<int64_t>(blocks.size());
-    const int64_t cost = kQueryCost * kBlock;
-    if (build_work < 2 * kMinThreadWork) {
-      // builds too small to share: on this thread, then the searches in a region of one barrier
-      for (int64_t k = 0; k < num_builds; ++k) build(k);
-      parallel_for_dynamic(num_blocks, cost, num_threads, search);
-    } else {
-      parallel_build_then_for(num_builds, build_work, num_blocks, cost, num_threads, build,
-                              search);
-    }
+    parallel_build_then_for(num_builds, build_work, num_blocks, kQueryCost * kBlock,
+                            num_threads, build, search);
   };
   if (s.norm == 2) run(std::integral_constant<int, 2>{});
   else run(std::integral_constant<int, 1>{});

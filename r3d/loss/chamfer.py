@@ -149,9 +149,16 @@ def _chamfer(
                  for total, lengths in zip(sums, (x_lengths, y_lengths))]
         cosines = []
     else:
-        dists, cosines = _per_direction(knn, x, y, x_lengths, y_lengths, x_normals, y_normals,
-                                        weights, point_reduction, norm, single_directional,
-                                        abs_cosine)
+        directions = [(x, y, x_lengths, y_lengths, x_normals, y_normals)]
+        if not single_directional:
+            directions.append((y, x, y_lengths, x_lengths, y_normals, x_normals))
+        dists, cosines = [], []
+        for p, q, p_lengths, q_lengths, p_normals, q_normals in directions:
+            d, c = _one_direction(knn, p, q, p_lengths, q_lengths, p_normals, q_normals, norm,
+                                  abs_cosine)
+            dists.append(_reduce_points(d, p_lengths, weights, point_reduction))
+            if c is not None:
+                cosines.append(_reduce_points(c, p_lengths, weights, point_reduction))
     loss = _reduce_batch(_combine(dists, point_reduction), weights, batch_reduction)
     if cosines:
         return loss, _reduce_batch(_combine(cosines, point_reduction), weights, batch_reduction)
@@ -239,35 +246,6 @@ def _check_weights(weights: torch.Tensor | None, x: torch.Tensor) -> torch.Tenso
         raise InputError(f"{_OP}: weights must be non-negative (and not NaN), got a minimum of "
                          f"{float(weights.min())}")
     return weights.to(x.dtype)
-
-
-def _per_direction(
-    knn: Callable,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    x_lengths: torch.Tensor,
-    y_lengths: torch.Tensor,
-    x_normals: torch.Tensor | None,
-    y_normals: torch.Tensor | None,
-    weights: torch.Tensor | None,
-    point_reduction: str | None,
-    norm: int,
-    single_directional: bool,
-    abs_cosine: bool,
-) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """The point-reduced distance terms and normal terms (none without normals) of each
-    direction, searched with ``knn``."""
-    directions = [(x, y, x_lengths, y_lengths, x_normals, y_normals)]
-    if not single_directional:
-        directions.append((y, x, y_lengths, x_lengths, y_normals, x_normals))
-    dists, cosines = [], []
-    for p, q, p_lengths, q_lengths, p_normals, q_normals in directions:
-        d, c = _one_direction(knn, p, q, p_lengths, q_lengths, p_normals, q_normals, norm,
-                              abs_cosine)
-        dists.append(_reduce_points(d, p_lengths, weights, point_reduction))
-        if c is not None:
-            cosines.append(_reduce_points(c, p_lengths, weights, point_reduction))
-    return dists, cosines
 
 
 def _one_direction(
