@@ -28,8 +28,10 @@ namespace {
 constexpr int64_t kBlock = 64;
 // Queries ahead whose coordinates and index slot the search loop prefetches.
 constexpr int64_t kPrefetchAhead = 4;
-// Cost units of a K = 1 tree search, and of one point's gradient in the backward.
+// Cost units of a K = 1 tree search, of a query's place in the Morton order, and of one point's
+// gradient in the backward.
 constexpr int64_t kQueryCost = 70;
+constexpr int64_t kOrderCost = 12;
 constexpr int64_t kGradientCost = 16;
 
 // One direction: the valid points of each cloud of q searched among those of p.
@@ -77,15 +79,16 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
   Side<T, int32_t> sides[2];
   make_sides(x, y, x_lengths, y_lengths, s, x_idx, y_idx, sides);
   std::vector<KdTree<T>> trees;  // tree dir * N + n: over cloud n of sides[dir].p
-  std::vector<int64_t> built;    // the trees searched
-  std::vector<int64_t> order;    // each cloud's queries in Morton order
+  std::vector<Block> clouds;     // per tree searched: all its queries
   std::vector<Block> blocks;
+  // each cloud's queries (row indices) in Morton order, with the work buffers of the sort
+  std::vector<int32_t> order, scratch;
+  std::vector<uint32_t> codes;
   std::vector<double> partial;   // each block's sum
   int64_t build_work = 0;
   try {
     trees.resize(s.directions * s.N);
-    std::vector<uint32_t> codes;
-    std::vector<int64_t> scratch;
+    int64_t total = 0;
     for (int dir = 0; dir < s.directions; ++dir) {
       const Side<T, int32_t>& side = sides[dir];
       for (int64_t n = 0; n < s.N; ++n) {
@@ -93,21 +96,27 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
         std::fill(side.idx + n * side.Pq + queries, side.idx + (n + 1) * side.Pq, 0);
         if (queries == 0) continue;
         trees[dir * s.N + n].allocate(side.p_len[n]);
-        built.push_back(dir * s.N + n);
-        build_work += KdTree<T>::build_work(side.p_len[n]);
-        const int64_t begin = static_cast<int64_t>(order.size());
-        append_morton_order(side.q + n * side.Pq * 3, 3, queries, 0, order, codes, scratch);
-        for (int64_t b = begin; b < begin + queries; b += kBlock)
-          blocks.push_back({dir, n, b, std::min(b + kBlock, begin + queries)});
+        clouds.push_back({dir, n, total, total + queries});
+        build_work += KdTree<T>::build_work(side.p_len[n]) + work_of(queries, kOrderCost);
+        for (int64_t b = total; b < total + queries; b += kBlock)
+          blocks.push_back({dir, n, b, std::min(b + kBlock, total + queries)});
+        total += queries;
       }
     }
+    order.resize(total);
+    scratch.resize(total);
+    codes.resize(total);
     partial.resize(blocks.size());
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory building the Chamfer search trees");
   }
+  // the tree of a cloud and the order of the queries searching it, in one task
   const auto build = [&](int64_t k) {
-    const int64_t t = built[k];
-    trees[t].build(sides[t / s.N].p + (t % s.N) * sides[t / s.N].Pp * 3);
+    const Block& c = clouds[k];
+    const Side<T, int32_t>& side = sides[c.dir];
+    trees[c.dir * s.N + c.n].build(side.p + c.n * side.Pp * 3);
+    morton_codes(side.q + c.n * side.Pq * 3, 3, c.end - c.begin, &codes[c.begin]);
+    morton_sort(&codes[c.begin], c.end - c.begin, &order[c.begin], &scratch[c.begin]);
   };
   const auto run = [&](auto norm) {
     const auto search = [&](int64_t b) {
@@ -119,10 +128,10 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
       double sum = 0;
       for (int64_t r = block.begin; r < block.end; ++r) {
         if (r + kPrefetchAhead < block.end) {
-          __builtin_prefetch(q + order[r + kPrefetchAhead] * 3);
+          __builtin_prefetch(q + int64_t{order[r + kPrefetchAhead]} * 3);
           __builtin_prefetch(idx + order[r + kPrefetchAhead], 1);
         }
-        const T* query = q + order[r] * 3;
+        const T* query = q + int64_t{order[r]} * 3;
         Nearest<T> top;
         tree.template query<decltype(norm)::value>(query, top);
         if (top.j < 0) top.j = 0;  // only NaN distances: no point nearer than infinity
@@ -131,7 +140,7 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
       }
       partial[b] = sum;
     };
-    const int64_t num_builds = static_cast<int64_t>(built.size());
+    const int64_t num_builds = static_cast<int64_t>(clouds.size());
     const int64_t num_blocks = static_cast<int64_t>(blocks.size());
     parallel_build_then_for(num_builds, build_work, num_blocks, kQueryCost * kBlock,
                             num_threads, build, search);
