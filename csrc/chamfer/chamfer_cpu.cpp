@@ -3,10 +3,11 @@
 // then the queries), their per-cloud sums, and the backward that scatters the gradients onto
 // both clouds, so that chamfer_distance makes one native call each way and no (N, P) temporary.
 //
-// Each cloud's queries run in Morton order, in blocks of kBlock (seeding each search with the
-// previous query's nearest point made it slower: one more scattered read for little pruning).
-// Sums are added per block, then the blocks of a cloud in order: the result does not depend on
-// the threads.
+// The task that builds a cloud's tree also sorts the queries that search it in Morton order;
+// threads then take them in blocks of kBlock. (Seeding each search with the previous query's
+// nearest point, or with the triangle inequality's bound from it, was no faster: the first
+// leaf already bounds the search well.) Sums are added per block, then the blocks of a cloud in
+// order: the result does not depend on the threads.
 #include <algorithm>
 #include <limits>
 #include <new>
