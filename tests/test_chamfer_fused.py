@@ -46,8 +46,8 @@ def fused_only(monkeypatch):
 
 
 def _run(fn, x, y, **kwargs):
-    """fn's loss and its gradients w.r.t. x and y (NaN padding rows set to 0 in the gradients'
-    comparison: none reaches them)."""
+    """fn's loss and its gradients w.r.t. x and y (zero in the NaN padding rows, which no
+    path reads)."""
     x, y = x.detach().requires_grad_(), y.detach().requires_grad_()
     loss, normals = fn(x, y, **kwargs)
     assert normals is None
