@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "ball_query/ball_query_launchers.h"
+#include "chamfer/chamfer_launchers.h"
 #include "common/bindings.h"
 #include "common/gpu_bins.h"
 #include "common/machine_load.h"
@@ -69,6 +70,14 @@ using KnnShapeArgs = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int
 r3d::KnnShape knn_shape(const KnnShapeArgs& a) {
   return r3d::KnnShape{std::get<0>(a), std::get<1>(a), std::get<2>(a),
                        std::get<3>(a), std::get<4>(a), std::get<5>(a)};
+}
+
+// chamfer: (N, P1, P2, norm, directions).
+using ChamferShapeArgs = std::tuple<int64_t, int64_t, int64_t, int, int>;
+
+r3d::ChamferShape chamfer_shape(const ChamferShapeArgs& a) {
+  return r3d::ChamferShape{std::get<0>(a), std::get<1>(a), std::get<2>(a), std::get<3>(a),
+                           std::get<4>(a)};
 }
 
 // sample_farthest_points: (N, P, D, max_k).
@@ -188,6 +197,25 @@ auto knn_backward_args(uintptr_t p1, uintptr_t p2, uintptr_t lengths1, uintptr_t
                     ptr<const int64_t>(lengths2), ptr<const int64_t>(idx),
                     ptr<const T>(grad_dists), knn_shape(shape), ptr<T>(grad_p1),
                     ptr<T>(grad_pairs));
+}
+
+template <typename T>
+auto chamfer_forward_args(uintptr_t x, uintptr_t y, uintptr_t x_lengths, uintptr_t y_lengths,
+                          const ChamferShapeArgs& shape, uintptr_t sums, uintptr_t x_idx,
+                          uintptr_t y_idx) {
+  return make_tuple(ptr<const T>(x), ptr<const T>(y), ptr<const int64_t>(x_lengths),
+                    ptr<const int64_t>(y_lengths), chamfer_shape(shape), ptr<T>(sums),
+                    ptr<int32_t>(x_idx), ptr<int32_t>(y_idx));
+}
+
+template <typename T>
+auto chamfer_backward_args(uintptr_t x, uintptr_t y, uintptr_t x_lengths, uintptr_t y_lengths,
+                           uintptr_t x_idx, uintptr_t y_idx, uintptr_t grad_sums,
+                           const ChamferShapeArgs& shape, uintptr_t grad_x, uintptr_t grad_y) {
+  return make_tuple(ptr<const T>(x), ptr<const T>(y), ptr<const int64_t>(x_lengths),
+                    ptr<const int64_t>(y_lengths), ptr<const int32_t>(x_idx),
+                    ptr<const int32_t>(y_idx), ptr<const T>(grad_sums), chamfer_shape(shape),
+                    ptr<T>(grad_x), ptr<T>(grad_y));
 }
 
 template <typename T>
@@ -545,6 +573,15 @@ PYBIND11_MODULE(_C, m) {
 
   // <op>_cpu(<args of the builder>..., num_threads), <op>_cuda(..., stream): no dtype.
   R3D_BIND_UNTYPED_OP(m, face_pairs, face_pairs_args);
+
+  // CPU only (CUDA callers run knn_points): chamfer_{forward,backward}_cpu(dtype, ...,
+  // num_threads).
+  r3d::binding::def_typed<int>(m, "chamfer_forward_cpu", &chamfer_forward_args<float>,
+                               &chamfer_forward_args<double>,
+                               R3D_LAUNCHER(r3d::chamfer_forward_cpu));
+  r3d::binding::def_typed<int>(m, "chamfer_backward_cpu", &chamfer_backward_args<float>,
+                               &chamfer_backward_args<double>,
+                               R3D_LAUNCHER(r3d::chamfer_backward_cpu));
 
   // CPU only: the CUDA launchers' schedules run on the host, for tests; same arguments as
   // knn_forward_cpu, rasterize_{meshes,points}_{forward,backward}_cpu, point_mesh_forward_cpu,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+import r3d.loss  # noqa: F401  (registers the Chamfer ops)
 from r3d.ops import knn_points
 from r3d.ops.marching_cubes_table import TRIANGLES
 
@@ -38,6 +39,9 @@ NOT_DIFFERENTIABLE = {
     "csr_gather_sum", "face_pairs", "group_by_key", "marching_cubes", "sample_farthest_points",
     "voxelize_meshes",
 }
+
+# ops with a CPU kernel only (their callers run other ops on CUDA)
+CPU_ONLY = {"chamfer_distance", "chamfer_distance_backward", "group_by_key"}
 
 # opcheck's AOT test sums the outputs into the type of the first, which fails when it is int64
 # (pix_to_face, idx); test_compile_matches_eager covers their AOT tracing instead
@@ -88,10 +92,13 @@ def _cpu_samples() -> dict[str, tuple]:
     rays = (_rand(2, 3, 3, grad=False) - 0.5, _rand(2, 3, 3, grad=False) - 0.5,
             _rand(2, 3, 6, grad=False) * 2, _rand(2, 3, grad=False) + 0.5,
             _rand(2, 3, grad=False, seed=1) * 0.1)
+    x_idx, y_idx = torch.ops.r3d.chamfer_distance(p1.detach(), p2.detach(), l1, l2, 2, 2)[1:]
     return {
         "knn_points": (p1, p2, l1, l2, 2, 2),
         "knn_points_backward": (p1, p2, l1, l2, idx, _rand(2, 5, 2), 2),
         "ball_query": (p1, p2, l1, l2, 3, 0.6),
+        "chamfer_distance": (p1, p2, l1, l2, 1, 2),
+        "chamfer_distance_backward": (p1, p2, l1, l2, x_idx, y_idx, _rand(2, 2), 2),
         "mesh_face_areas_normals": (verts, faces),
         "mesh_face_areas_normals_backward": (verts, faces, _rand(3), _rand(3, 3)),
         "packed_to_padded": (_rand(5, 2), _lengths(0, 3, 3), 3),

@@ -10,7 +10,7 @@ import contextlib
 
 import pytest
 import torch
-from op_samples import INT_FIRST, NOT_DIFFERENTIABLE, op_samples
+from op_samples import CPU_ONLY, INT_FIRST, NOT_DIFFERENTIABLE, op_samples
 
 from r3d import value_checks
 from r3d._native import core
@@ -36,7 +36,7 @@ def deferred_checks():
         value_checks.check_errors()
 
 
-@pytest.mark.parametrize("name", sorted(set(OPS) - {"group_by_key"}))  # a CPU counting sort
+@pytest.mark.parametrize("name", sorted(set(OPS) - CPU_ONLY))
 def test_opcheck_cuda(name):
     args = op_samples(CUDA)[name]
     if name.endswith("_backward") or name in NOT_DIFFERENTIABLE:

@@ -1,8 +1,11 @@
 """Chamfer distance between batches of point clouds of different sizes.
 
-``chamfer_distance`` follows PyTorch3D's signature, semantics and return values. Nearest
-neighbours come from :func:`r3d.ops.knn.knn_points` with K=1 (native kd-tree / brute-force
-kernels), so memory stays linear in the number of points: no (P1, P2) distance matrix is built.
+``chamfer_distance`` follows PyTorch3D's signature, semantics and return values. On the CPU, 3D
+float32 / float64 clouds with a "mean" or "sum" point reduction and no normals take one fused
+native op (:mod:`r3d.loss._chamfer_native`: both directions' kd-tree searches and per-cloud
+sums in one call, a native backward); every other call finds nearest neighbours with
+:func:`r3d.ops.knn.knn_points` with K=1 (native kd-tree / brute-force kernels, CUDA kernels).
+Either way memory stays linear in the number of points: no (P1, P2) distance matrix is built.
 
 Where PyTorch3D silently ignores an argument, r3d raises InputError: lengths or normals passed
 with a Pointclouds input, normals passed for one side only. With weights that sum to 0 both
@@ -18,7 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from r3d._checks import describe
+from r3d._native import use_native
 from r3d.errors import InputError
+from r3d.loss import _chamfer_native as fused_path
 from r3d.ops.clouds import check_clouds
 from r3d.ops.knn import knn_gather, knn_points
 from r3d.structures import Pointclouds
@@ -80,8 +85,8 @@ def chamfer_distance(
     Raises:
         InputError: an argument has the wrong type, shape, dtype, device or value.
     """
-    return chamfer_distance_with_knn(
-        knn_points, x, y, x_lengths, y_lengths, x_normals, y_normals, weights,
+    return _chamfer(
+        knn_points, True, x, y, x_lengths, y_lengths, x_normals, y_normals, weights,
         batch_reduction, point_reduction, norm, single_directional, abs_cosine,
     )
 
@@ -104,6 +109,30 @@ def chamfer_distance_with_knn(
     """:func:`chamfer_distance` with the neighbour search ``knn`` (a function with
     knn_points' signature, e.g. ``knn_points_torch``), so that tests and benchmarks can compare
     searches. The other arguments and the results are chamfer_distance's."""
+    return _chamfer(
+        knn, False, x, y, x_lengths, y_lengths, x_normals, y_normals, weights,
+        batch_reduction, point_reduction, norm, single_directional, abs_cosine,
+    )
+
+
+def _chamfer(
+    knn: Callable,
+    fused: bool,
+    x: torch.Tensor | Pointclouds,
+    y: torch.Tensor | Pointclouds,
+    x_lengths: torch.Tensor | None,
+    y_lengths: torch.Tensor | None,
+    x_normals: torch.Tensor | None,
+    y_normals: torch.Tensor | None,
+    weights: torch.Tensor | None,
+    batch_reduction: str | None,
+    point_reduction: str | None,
+    norm: int,
+    single_directional: bool,
+    abs_cosine: bool,
+) -> tuple[Loss, Loss | None]:
+    """chamfer_distance with the search ``knn``, or the fused native path
+    (:mod:`r3d.loss._chamfer_native`) where ``fused`` and it covers the call."""
     _check_options(batch_reduction, point_reduction, norm, x_normals, y_normals)
     given = (x_normals is not None, y_normals is not None)
     x, x_lengths, x_normals = _unpack("x", x, x_lengths, x_normals)
@@ -116,16 +145,23 @@ def chamfer_distance_with_knn(
         _check_normals(name, normals, cloud)
     weights = _check_weights(weights, x)
 
-    directions = [(x, y, x_lengths, y_lengths, x_normals, y_normals)]
-    if not single_directional:
-        directions.append((y, x, y_lengths, x_lengths, y_normals, x_normals))
-    dists, cosines = [], []
-    for p, q, p_lengths, q_lengths, p_normals, q_normals in directions:
-        d, c = _one_direction(knn, p, q, p_lengths, q_lengths, p_normals, q_normals, norm,
-                              abs_cosine)
-        dists.append(_reduce_points(d, p_lengths, weights, point_reduction))
-        if c is not None:
-            cosines.append(_reduce_points(c, p_lengths, weights, point_reduction))
+    if fused and fused_path.covers(x, y, x_normals is not None, point_reduction) \
+            and use_native(x, _OP):
+        sums = fused_path.nearest_sums(x, y, x_lengths, y_lengths, norm, single_directional)
+        dists = [_reduce_sums(total, lengths, weights, point_reduction)
+                 for total, lengths in zip(sums, (x_lengths, y_lengths))]
+        cosines = []
+    else:
+        directions = [(x, y, x_lengths, y_lengths, x_normals, y_normals)]
+        if not single_directional:
+            directions.append((y, x, y_lengths, x_lengths, y_normals, x_normals))
+        dists, cosines = [], []
+        for p, q, p_lengths, q_lengths, p_normals, q_normals in directions:
+            d, c = _one_direction(knn, p, q, p_lengths, q_lengths, p_normals, q_normals, norm,
+                                  abs_cosine)
+            dists.append(_reduce_points(d, p_lengths, weights, point_reduction))
+            if c is not None:
+                cosines.append(_reduce_points(c, p_lengths, weights, point_reduction))
     loss = _reduce_batch(_combine(dists, point_reduction), weights, batch_reduction)
     if cosines:
         return loss, _reduce_batch(_combine(cosines, point_reduction), weights, batch_reduction)
@@ -252,7 +288,25 @@ def _reduce_points(
         return terms
     if point_reduction == "max":
         return terms.max(1).values if terms.shape[1] else terms.new_zeros(terms.shape[0])
-    total = terms.sum(1)
+    return _point_mean(terms.sum(1), lengths, point_reduction)
+
+
+def _reduce_sums(
+    total: torch.Tensor,
+    lengths: torch.Tensor,
+    weights: torch.Tensor | None,
+    point_reduction: str,
+) -> torch.Tensor:
+    """(N,) per-item sums of the per-point terms, weighted per item and reduced as
+    _reduce_points reduces the terms ("mean" or "sum")."""
+    if weights is not None:
+        total = total * weights
+    return _point_mean(total, lengths, point_reduction)
+
+
+def _point_mean(total: torch.Tensor, lengths: torch.Tensor, point_reduction: str) -> torch.Tensor:
+    """(N,) sums over each item's points divided by its number of points ("mean", at least 1)
+    or kept ("sum")."""
     return total / lengths.clamp(min=1) if point_reduction == "mean" else total
 
 
