@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "common/macros.h"
 #include "common/pixel_box.h"
@@ -60,18 +61,48 @@ R3D_HD inline bool face_visible(const T* v, bool cull_backfaces) {
   return zmin >= eps;
 }
 
+// How far (NDC) outside a visible face's box, expanded by r, a pixel centre can still pass the
+// pair test in T's arithmetic: a bound on the rounding of the edge functions and distances.
+// Outside the box by delta, some exact barycentric is below -delta / (2 * (box side)), so an
+// edge function below -delta |area| / (2 * side), while their rounding stays below a few ulps of
+// side^2 (both grow by side * delta further out): delta of 48 ulps of side^3 / |area| with
+// span the box's width plus height, plus a few ulps of the coordinates' magnitude (pixel centres
+// rounded to T, the distances' rounding). Capped at a pixel (2 / min(H, W)), the former fixed
+// widening, for slivers whose bound exceeds it.
+template <typename T>
+R3D_HD inline double face_box_slack(double span, T area, double r, double xlo, double xhi,
+                                    double ylo, double yhi, int64_t H, int64_t W) {
+  const double ulp = static_cast<double>(std::numeric_limits<T>::epsilon());
+  const int64_t min_side = H < W ? H : W;
+  const double pixel = 2.0 / static_cast<double>(min_side);
+  const double a = area < T(0) ? -static_cast<double>(area) : static_cast<double>(area);
+  const double ax = xlo < 0 ? -xlo : xlo, bx = xhi < 0 ? -xhi : xhi;
+  const double ay = ylo < 0 ? -ylo : ylo, by = yhi < 0 ? -yhi : yhi;
+  const double ext = static_cast<double>(H > W ? H : W) / static_cast<double>(min_side);
+  double mag = ax > bx ? ax : bx;
+  mag = mag > ay ? mag : ay;
+  mag = mag > by ? mag : by;
+  mag = mag > ext ? mag : ext;
+  const double m = ulp * (48.0 * span * span * span / a + 8.0 * (1.0 + mag + span + r));
+  return m < pixel ? m : pixel;
+}
+
 // The pixels visible face v's box, expanded by sqrt(blur_radius), may reach in an H x W image;
-// empty for a face that hits no pixel (not visible, or off the image).
+// empty for a face that hits no pixel (not visible, or off the image). The box is widened by a
+// bound on T's rounding (face_box_slack) rather than by a pixel, so that a face of a pixel tests
+// a few pixels, not 9 or more.
 template <typename T>
 R3D_HD inline PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
   if (!face_visible(v, s.cull_backfaces)) return PixelBox{0, -1, 0, -1};
-  const double r = ::sqrt(s.blur_radius);
   const double x0 = v[0], x1 = v[3], x2 = v[6], y0 = v[1], y1 = v[4], y2 = v[7];
   const double xlo = x0 < x1 ? (x0 < x2 ? x0 : x2) : (x1 < x2 ? x1 : x2);
   const double xhi = x0 > x1 ? (x0 > x2 ? x0 : x2) : (x1 > x2 ? x1 : x2);
   const double ylo = y0 < y1 ? (y0 < y2 ? y0 : y2) : (y1 < y2 ? y1 : y2);
   const double yhi = y0 > y1 ? (y0 > y2 ? y0 : y2) : (y1 > y2 ? y1 : y2);
-  return pixel_box(xlo - r, xhi + r, ylo - r, yhi + r, s.H, s.W);
+  const double r = ::sqrt(s.blur_radius);
+  const double m = face_box_slack<T>(xhi - xlo + yhi - ylo, face_area2(v), r, xlo, xhi, ylo, yhi,
+                                     s.H, s.W);
+  return pixel_box(xlo - r - m, xhi + r + m, ylo - r - m, yhi + r + m, s.H, s.W, 0);
 }
 
 // Squared distance from p to the segment a -> b; t receives the clamped parameter of the closest
