@@ -30,8 +30,8 @@ R3D_HD inline void pixel_range(double lo, double hi, int64_t S, int64_t min_side
   // so that rounding to an integer by conversion stays in range
   const double top = static_cast<double>(S + pad + 1), bottom = static_cast<double>(-pad - 1);
   double u = (S - 1 - hi * min_side) / 2.0, w = (S - 1 - lo * min_side) / 2.0;
-  u = u < bottom ? bottom : (u > top ? top : u);
-  w = w < bottom ? bottom : (w > top ? top : w);
+  u = u > bottom ? u : bottom, w = w > bottom ? w : bottom;
+  u = u < top ? u : top, w = w < top ? w : top;
   int64_t a = static_cast<int64_t>(u), b = static_cast<int64_t>(w);  // towards zero
   a += a < u ? 1 : 0;  // ceil(u)
   b -= b > w ? 1 : 0;  // floor(w)

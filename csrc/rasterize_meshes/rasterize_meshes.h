@@ -95,14 +95,37 @@ template <typename T>
 R3D_HD inline PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
   if (!face_visible(v, s.cull_backfaces)) return PixelBox{0, -1, 0, -1};
   const double x0 = v[0], x1 = v[3], x2 = v[6], y0 = v[1], y1 = v[4], y2 = v[7];
-  const double xlo = x0 < x1 ? (x0 < x2 ? x0 : x2) : (x1 < x2 ? x1 : x2);
-  const double xhi = x0 > x1 ? (x0 > x2 ? x0 : x2) : (x1 > x2 ? x1 : x2);
-  const double ylo = y0 < y1 ? (y0 < y2 ? y0 : y2) : (y1 < y2 ? y1 : y2);
-  const double yhi = y0 > y1 ? (y0 > y2 ? y0 : y2) : (y1 > y2 ? y1 : y2);
+  // (each a min or max of two at a time, which compiles without branches)
+  double xlo = x0 < x1 ? x0 : x1, xhi = x0 > x1 ? x0 : x1;
+  double ylo = y0 < y1 ? y0 : y1, yhi = y0 > y1 ? y0 : y1;
+  xlo = xlo < x2 ? xlo : x2, xhi = xhi > x2 ? xhi : x2;
+  ylo = ylo < y2 ? ylo : y2, yhi = yhi > y2 ? yhi : y2;
   const double r = ::sqrt(s.blur_radius);
   const double m = face_box_slack<T>(xhi - xlo + yhi - ylo, face_area2(v), r, xlo, xhi, ylo, yhi,
                                      s.H, s.W);
   return pixel_box(xlo - r - m, xhi + r + m, ylo - r - m, yhi + r + m, s.H, s.W, 0);
+}
+
+// A face as the fine passes read it: corners (x, y, z each), pixel box (image sides below 2^31)
+// and packed index.
+template <typename T>
+struct StagedFace {
+  T v[9];
+  int32_t x0, x1, y0, y1;
+  int64_t f;
+
+  R3D_HD PixelBox box() const { return PixelBox{x0, x1, y0, y1}; }
+};
+
+// Face f of face_verts (F, 3, 3) staged with its pixel box.
+template <typename T>
+R3D_HD inline StagedFace<T> stage_face(const T* face_verts, int64_t f, const PixelBox& box) {
+  StagedFace<T> sf;
+  for (int i = 0; i < 9; ++i) sf.v[i] = face_verts[9 * f + i];
+  sf.x0 = static_cast<int32_t>(box.x0), sf.x1 = static_cast<int32_t>(box.x1);
+  sf.y0 = static_cast<int32_t>(box.y0), sf.y1 = static_cast<int32_t>(box.y1);
+  sf.f = f;
+  return sf;
 }
 
 // Squared distance from p to the segment a -> b; t receives the clamped parameter of the closest
