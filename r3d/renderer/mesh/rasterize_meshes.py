@@ -76,10 +76,12 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     """Packed face corners (F, 3, 3) and each mesh's first face and face count (N,)."""
     if not isinstance(meshes, Meshes):
         raise InputError(f"{_OP}: meshes must be a Meshes, got {type(meshes).__name__}")
-    verts = meshes.verts_packed()
+    if len(meshes) == 1:  # one mesh's own tensors are its packed views: no copies
+        verts, faces = meshes.verts_list()[0], meshes.faces_list()[0]
+    else:
+        verts, faces = meshes.verts_packed(), meshes.faces_packed()
     if not verts.is_floating_point():
         raise InputError(f"{_OP}: meshes' verts must be floating point, got {verts.dtype}")
-    faces = meshes.faces_packed()
     face_verts = verts.index_select(0, faces.reshape(-1)).view(*faces.shape, 3)
     expect_finite(_OP, "meshes' verts used by faces", face_verts)
     return (
