@@ -248,6 +248,17 @@ R3D_HD inline bool is_hit(const PixelFace<T>& r, const RasterSettings& s) {
   return r.valid && r.z >= T(0) && (r.inside || r.d < static_cast<T>(s.blur_radius));
 }
 
+// Sets slots [begin, end) of the rows face, zbuf, bary (3 values a slot) and dists to -1 (no
+// hit), one array after the other (runs of stores that the compiler vectorises).
+template <typename T>
+R3D_HD inline void clear_slots(int64_t* face, T* zbuf, T* bary, T* dists, int64_t begin,
+                               int64_t end) {
+  for (int64_t k = begin; k < end; ++k) face[k] = -1;
+  for (int64_t k = begin; k < end; ++k) zbuf[k] = T(-1);
+  for (int64_t k = begin; k < end; ++k) dists[k] = T(-1);
+  for (int64_t k = 3 * begin; k < 3 * end; ++k) bary[k] = T(-1);
+}
+
 // The K nearest hits of one pixel, kept sorted by (depth, face index) in the output rows.
 template <typename T>
 struct PixelTopK {
@@ -287,13 +298,7 @@ struct PixelTopK {
   }
 
   // Fills the slots past the hits with -1.
-  R3D_HD void pad() {
-    for (int64_t k = count; k < K; ++k) {
-      face[k] = -1;
-      zbuf[k] = dists[k] = T(-1);
-      for (int i = 0; i < 3; ++i) bary[3 * k + i] = T(-1);
-    }
-  }
+  R3D_HD void pad() { clear_slots(face, zbuf, bary, dists, count, K); }
 };
 
 // Output rows of the forward (shapes in the header comment); row() is pixel q's top-K list.
@@ -308,6 +313,11 @@ struct RasterOut {
   R3D_HD PixelTopK<T> row(int64_t q, int64_t K, int64_t count) const {
     return PixelTopK<T>(pix_to_face + q * K, zbuf + q * K, bary + 3 * q * K, dists + q * K, K,
                         count);
+  }
+
+  // Empties the lists of pixels [q, q + n) (slots of -1), which are one run of each row.
+  R3D_HD void clear(int64_t q, int64_t n, int64_t K) const {
+    clear_slots(pix_to_face, zbuf, bary, dists, q * K, (q + n) * K);
   }
 };
 

@@ -10,10 +10,12 @@
 // the threads.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <new>
 #include <vector>
 
 #include "common/cpu_loop.h"
+#include "common/huge_pages.h"
 #include "common/screen_bins.h"
 #include "rasterize_meshes/rasterize_meshes.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
@@ -119,6 +121,10 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
     const RasterOut<T> out{pix_to_face, zbuf, bary, dists};
+    const size_t slots = static_cast<size_t>(s.N * s.H * s.W * s.K);
+    advise_huge_pages(pix_to_face, slots * sizeof(int64_t));
+    for (T* row : {zbuf, dists}) advise_huge_pages(row, slots * sizeof(T));
+    advise_huge_pages(bary, 3 * slots * sizeof(T));
     const bool hard = !(s.blur_radius > 0.0);  // only pixels inside a face hit it
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
@@ -128,6 +134,9 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
       const int64_t bw = x1 - x0 + 1;
       thread_local std::vector<int64_t> hits;  // hits so far of each pixel of the bin
       hits.assign(bw * (y1 - y0 + 1), 0);
+      // every list of the bin empty first, in runs of stores (a row of the bin's pixels each),
+      // which the hits then overwrite in cache
+      for (int64_t y = y0; y <= y1; ++y) out.clear((n * s.H + y) * s.W + x0, bw, s.K);
       auto top_k = [&](int64_t x, int64_t y) {
         const int64_t q = (n * s.H + y) * s.W + x;
         return out.row(q, s.K, hits[(y - y0) * bw + x - x0]);
@@ -156,8 +165,6 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
           }
         }
       }
-      for (int64_t y = y0; y <= y1; ++y)
-        for (int64_t x = x0; x <= x1; ++x) top_k(x, y).pad();
     });
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory binning the faces of rasterize_meshes");
