@@ -428,23 +428,42 @@ struct RasterizeBackwardPixel {
   // Sets g (9 values) to the gradient w.r.t. the corners of the face of slot k of pixel q and
   // returns that face, or returns -1 (g untouched) for an empty slot.
   R3D_HD int64_t slot_gradient(int64_t q, int64_t k, T* g) const {
-    const int64_t slot = q * s.K + k;
-    const int64_t f = pix_to_face[slot];
+    const int64_t f = pix_to_face[q * s.K + k];
     if (f < 0) return -1;
-    const int64_t x = q % s.W, y = (q / s.W) % s.H;
-    const int64_t min_side = s.H < s.W ? s.H : s.W;
-    const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
-    for (int i = 0; i < 9; ++i) g[i] = T(0);
-    pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
-                        grad_dists[slot], g);
+    T px, py;
+    centre(q, &px, &py);
+    face_gradient(q * s.K + k, f, px, py, g);
     return f;
   }
 
+  // The NDC centre (px, py) of pixel q.
+  R3D_HD void centre(int64_t q, T* px, T* py) const {
+    const int64_t x = q % s.W, y = (q / s.W) % s.H;
+    const int64_t min_side = s.H < s.W ? s.H : s.W;
+    *px = pixel_centre<T>(x, s.W, min_side), *py = pixel_centre<T>(y, s.H, min_side);
+  }
+
+  // Sets g (9 values) to the gradient w.r.t. the corners of face f, the face of the slot, at
+  // pixel centre (px, py).
+  R3D_HD void face_gradient(int64_t slot, int64_t f, T px, T py, T* g) const {
+    for (int i = 0; i < 9; ++i) g[i] = T(0);
+    pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
+                        grad_dists[slot], g);
+  }
+
+  // (the pixel's centre computed once, at its first non-empty slot)
   R3D_HD void operator()(int64_t q) const {
-    for (int64_t k = 0; k < s.K; ++k) {
-      T g[9];
-      const int64_t f = slot_gradient(q, k, g);
+    const int64_t* faces = pix_to_face + q * s.K;
+    int64_t k = 0;
+    while (k < s.K && faces[k] < 0) ++k;
+    if (k == s.K) return;
+    T px, py;
+    centre(q, &px, &py);
+    for (; k < s.K; ++k) {
+      const int64_t f = faces[k];
       if (f < 0) continue;
+      T g[9];
+      face_gradient(q * s.K + k, f, px, py, g);
       for (int i = 0; i < 9; ++i) accumulate(grad_face_verts + 9 * f + i, g[i]);
     }
   }
