@@ -218,10 +218,12 @@ def rasterize_meshes(
             when its three barycentrics are > 0, so with blur 0 a pixel centre exactly on an
             edge hits neither face sharing the edge (as in PyTorch3D).
         faces_per_pixel: K, the nearest faces kept per pixel.
-        bin_size: side in pixels of the native kernels' screen bins; None picks it (CPU: from
-            the image size and K; CUDA: 8, 16 or 32 from the image size and the faces' screen
-            size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
-            than the image is rounded down to 8, 16 or 32. Results never depend on it.
+        bin_size: side in pixels of the native kernels' screen bins; None picks the bins
+            (CPU: stripes as wide as the image, or squares where K is large, from the image
+            size, K, the faces' screen size and the threads; CUDA: 8, 16 or 32 from the image
+            size and the faces' screen size), 0 rasterises naively (one bin over the image).
+            On CUDA a bin_size smaller than the image is rounded down to 8, 16 or 32. Results
+            never depend on it.
         max_faces_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility;
             r3d's bins grow to hold every face, so it never drops faces and needs no limit.
         perspective_correct: correct the barycentrics for perspective (vertex z is the depth).
