@@ -252,6 +252,49 @@ def test_tiny_bins_and_max_faces_per_bin_lose_nothing(bin_size, device):
     assert_fragments_match(binned, rasterize_meshes_torch(meshes, **kw), kw["blur_radius"])
 
 
+def float32_inside(face_verts: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """(F, H, W) bool: the pixels whose centre the native pair test, in float32 arithmetic,
+    finds inside each face (F, 3, 3) float32: every edge function over the area > 0."""
+    x, y = (c.to(torch.float32) for c in pixel_centres(H, W))
+    v = face_verts[:, :, None, None, :]
+
+    def edge(p, a, b):  # the kernel's edge_fn, one rounding per operation as in the kernel
+        return (x - v[:, a, ..., 0]) * (v[:, b, ..., 1] - v[:, a, ..., 1]) - (
+            y - v[:, a, ..., 1]) * (v[:, b, ..., 0] - v[:, a, ..., 0])
+
+    a = face_verts
+    area = ((a[:, 2, 0] - a[:, 0, 0]) * (a[:, 1, 1] - a[:, 0, 1])
+            - (a[:, 2, 1] - a[:, 0, 1]) * (a[:, 1, 0] - a[:, 0, 0]))[:, None, None]
+    return ((edge(0, 1, 2) / area > 0) & (edge(1, 2, 0) / area > 0)
+            & (edge(2, 0, 1) / area > 0))
+
+
+def test_face_boxes_hold_every_pixel_the_pair_test_finds_inside():
+    # the native kernels test only the pixels of a face's box, widened by a bound on rounding
+    # rather than a whole pixel: slivers (areas down to ~1e-7 of their box), faces far off the
+    # image reaching in, and ordinary faces must still hit exactly the pixels whose centres the
+    # float32 pair test finds inside
+    g = torch.Generator().manual_seed(11)
+    F, H, W = 600, 24, 31
+    a = (torch.rand(F, 2, generator=g, dtype=torch.float64) * 2.4 - 1.2)
+    d = torch.randn(F, 2, generator=g, dtype=torch.float64)
+    d = d / d.norm(dim=1, keepdim=True) * (torch.rand(F, 1, generator=g) * 3 + 0.05)
+    normal = torch.stack([-d[:, 1], d[:, 0]], 1) / d.norm(dim=1, keepdim=True)
+    height = 10 ** (-torch.rand(F, 1, generator=g, dtype=torch.float64) * 6)  # 1 .. 1e-6
+    t = torch.rand(F, 1, generator=g, dtype=torch.float64)
+    corners = torch.stack([a, a + d, a + t * d + height * normal], 1)  # (F, 3, 2)
+    far = torch.arange(F) % 7 == 0  # some faces from far off the image
+    corners[far, 0] *= 40
+    z = torch.rand(F, 3, 1, generator=g, dtype=torch.float64) + 1
+    face_verts = torch.cat([corners, z], 2).to(torch.float32)
+    meshes = Meshes(list(face_verts), [torch.arange(3).view(1, 3)] * F)
+    expected = float32_inside(face_verts, H, W)
+    assert expected.any((1, 2)).sum() > F // 4  # many faces hit some pixel
+    for bin_size in (0, None, 4):
+        p2f = rasterize_meshes(meshes, (H, W), faces_per_pixel=1, bin_size=bin_size)[0]
+        assert torch.equal(p2f[..., 0] >= 0, expected)
+
+
 @pytest.mark.parametrize("fn", [rasterize_meshes, rasterize_meshes_torch])
 def test_zero_area_faces_are_skipped(fn, device):
     verts = torch.tensor([[-0.5, -0.5, 1.0], [0.5, -0.5, 1.0], [0.0, 0.5, 1.0], [1.0, 1.0, 1.0]],

@@ -1,9 +1,9 @@
 // Screen bins of the CPU rasterisers (meshes and points).
 //
 // Each element (a face, a point) gives the inclusive rectangle of pixels it may reach. The coarse
-// pass files it, in parallel over elements, into every square bin of B x B pixels of its image
-// that the rectangle touches: a counting pass, a prefix sum and a fill, so the bins hold every
-// element whatever their number and nothing is ever dropped.
+// pass files it, in parallel over elements, into every bin (a rectangle of pixels, BinShape) of
+// its image that the rectangle touches: a counting pass, a prefix sum and a fill, so the bins
+// hold every element whatever their number and nothing is ever dropped.
 #pragma once
 
 #include <algorithm>
@@ -42,27 +42,45 @@ struct PixelCentres {
   }
 };
 
-// Screen bins of B x B pixels, image by image, and the elements filed into each (whatever the
+// The size of the screen bins in pixels: square (side) or, say, stripes as wide as the image.
+struct BinShape {
+  int64_t w, h;
+  BinShape(int64_t side) : w(side), h(side) {}  // NOLINT: a side converts to a square
+  BinShape(int64_t width, int64_t height) : w(width), h(height) {}
+};
+
+// Screen bins of w x h pixels, image by image, and the elements filed into each (whatever the
 // fine pass needs of an element: its index, or a copy of its data that it then reads in order).
 template <typename Elem>
 struct Bins {
-  int64_t B, nx, ny;
+  BinShape shape;
+  int64_t nx, ny;              // bins per row of bins, rows of bins per image
   std::vector<int64_t> first;  // (num_bins + 1,): bin b holds elems[first[b] .. first[b + 1])
   std::vector<Elem> elems;
   int64_t pixels = 0;  // the pixels of all the elements' rectangles: the fine pass's tests
+  // the bin column of each pixel column (W,) and bin row of each pixel row (H,), which spare
+  // the coarse pass two divisions per element and side
+  std::vector<int64_t> col_bin, row_bin;
 
+  Bins(BinShape bin, int64_t H, int64_t W)
+      : shape(bin), nx((W + bin.w - 1) / bin.w), ny((H + bin.h - 1) / bin.h), col_bin(W),
+        row_bin(H) {
+    for (int64_t x = 0; x < W; ++x) col_bin[x] = x / bin.w;
+    for (int64_t y = 0; y < H; ++y) row_bin[y] = y / bin.h;
+  }
   int64_t per_image() const { return nx * ny; }
   int64_t num_bins() const { return static_cast<int64_t>(first.size()) - 1; }
   // The pixel rectangle of bin b (image b / per_image()) in an H x W image.
   PixelBox box(int64_t b, int64_t H, int64_t W) const {
-    const int64_t y0 = (b % per_image()) / nx * B, x0 = b % nx * B;
-    return PixelBox{x0, std::min(W, x0 + B) - 1, y0, std::min(H, y0 + B) - 1};
+    const int64_t y0 = (b % per_image()) / nx * shape.h, x0 = b % nx * shape.w;
+    return PixelBox{x0, std::min(W, x0 + shape.w) - 1, y0, std::min(H, y0 + shape.h) - 1};
   }
-  // Runs fn(bin) for every bin of image n that the (non-empty) box touches.
+  // Runs fn(bin) for every bin of image n that the (non-empty, in-image) box touches.
   template <typename Fn>
   void for_each_bin(int64_t n, const PixelBox& box, const Fn& fn) const {
-    for (int64_t by = box.y0 / B; by <= box.y1 / B; ++by)
-      for (int64_t bx = box.x0 / B; bx <= box.x1 / B; ++bx) fn(n * per_image() + by * nx + bx);
+    const int64_t bx0 = col_bin[box.x0], bx1 = col_bin[box.x1];
+    for (int64_t by = row_bin[box.y0]; by <= row_bin[box.y1]; ++by)
+      for (int64_t bx = bx0; bx <= bx1; ++bx) fn(n * per_image() + by * nx + bx);
   }
 };
 
@@ -87,8 +105,8 @@ constexpr int64_t kBinElementCost = 32;
 // pass for the whole batch. Allocates; may throw std::bad_alloc.
 template <typename Elem, typename Make, typename BoxOf>
 Bins<Elem> bin_boxes(const int64_t* first, const int64_t* count, int64_t N, int64_t H, int64_t W,
-                     int64_t B, const Make& make, const BoxOf& box_of, int num_threads) {
-  Bins<Elem> bins{B, (W + B - 1) / B, (H + B - 1) / B, {}, {}};
+                     BinShape shape, const Make& make, const BoxOf& box_of, int num_threads) {
+  Bins<Elem> bins(shape, H, W);
   const int64_t num_bins = N * bins.per_image();
   bins.first.assign(num_bins + 1, 0);
   std::vector<int64_t> offset(N + 1, 0);  // image n's elements are [offset[n], offset[n + 1])

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "common/macros.h"
 #include "common/pixel_box.h"
@@ -60,18 +61,71 @@ R3D_HD inline bool face_visible(const T* v, bool cull_backfaces) {
   return zmin >= eps;
 }
 
+// How far (NDC) outside a visible face's box, expanded by r, a pixel centre can still pass the
+// pair test in T's arithmetic: a bound on the rounding of the edge functions and distances.
+// Outside the box by delta, some exact barycentric is below -delta / (2 * (box side)), so an
+// edge function below -delta |area| / (2 * side), while their rounding stays below a few ulps of
+// side^2 (both grow by side * delta further out): delta of 48 ulps of side^3 / |area| with
+// span the box's width plus height, plus a few ulps of the coordinates' magnitude (pixel centres
+// rounded to T, the distances' rounding). Capped at a pixel (2 / min(H, W)), the former fixed
+// widening, for slivers whose bound exceeds it.
+template <typename T>
+R3D_HD inline double face_box_slack(double span, T area, double r, double xlo, double xhi,
+                                    double ylo, double yhi, int64_t H, int64_t W) {
+  const double ulp = static_cast<double>(std::numeric_limits<T>::epsilon());
+  const int64_t min_side = H < W ? H : W;
+  const double pixel = 2.0 / static_cast<double>(min_side);
+  const double a = area < T(0) ? -static_cast<double>(area) : static_cast<double>(area);
+  const double ax = xlo < 0 ? -xlo : xlo, bx = xhi < 0 ? -xhi : xhi;
+  const double ay = ylo < 0 ? -ylo : ylo, by = yhi < 0 ? -yhi : yhi;
+  const double ext = static_cast<double>(H > W ? H : W) / static_cast<double>(min_side);
+  double mag = ax > bx ? ax : bx;
+  mag = mag > ay ? mag : ay;
+  mag = mag > by ? mag : by;
+  mag = mag > ext ? mag : ext;
+  const double m = ulp * (48.0 * span * span * span / a + 8.0 * (1.0 + mag + span + r));
+  return m < pixel ? m : pixel;
+}
+
 // The pixels visible face v's box, expanded by sqrt(blur_radius), may reach in an H x W image;
-// empty for a face that hits no pixel (not visible, or off the image).
+// empty for a face that hits no pixel (not visible, or off the image). The box is widened by a
+// bound on T's rounding (face_box_slack) rather than by a pixel, so that a face of a pixel tests
+// a few pixels, not 9 or more.
 template <typename T>
 R3D_HD inline PixelBox face_pixel_box(const T* v, const RasterSettings& s) {
   if (!face_visible(v, s.cull_backfaces)) return PixelBox{0, -1, 0, -1};
-  const double r = ::sqrt(s.blur_radius);
   const double x0 = v[0], x1 = v[3], x2 = v[6], y0 = v[1], y1 = v[4], y2 = v[7];
-  const double xlo = x0 < x1 ? (x0 < x2 ? x0 : x2) : (x1 < x2 ? x1 : x2);
-  const double xhi = x0 > x1 ? (x0 > x2 ? x0 : x2) : (x1 > x2 ? x1 : x2);
-  const double ylo = y0 < y1 ? (y0 < y2 ? y0 : y2) : (y1 < y2 ? y1 : y2);
-  const double yhi = y0 > y1 ? (y0 > y2 ? y0 : y2) : (y1 > y2 ? y1 : y2);
-  return pixel_box(xlo - r, xhi + r, ylo - r, yhi + r, s.H, s.W);
+  // (each a min or max of two at a time, which compiles without branches)
+  double xlo = x0 < x1 ? x0 : x1, xhi = x0 > x1 ? x0 : x1;
+  double ylo = y0 < y1 ? y0 : y1, yhi = y0 > y1 ? y0 : y1;
+  xlo = xlo < x2 ? xlo : x2, xhi = xhi > x2 ? xhi : x2;
+  ylo = ylo < y2 ? ylo : y2, yhi = yhi > y2 ? yhi : y2;
+  const double r = ::sqrt(s.blur_radius);
+  const double m = face_box_slack<T>(xhi - xlo + yhi - ylo, face_area2(v), r, xlo, xhi, ylo, yhi,
+                                     s.H, s.W);
+  return pixel_box(xlo - r - m, xhi + r + m, ylo - r - m, yhi + r + m, s.H, s.W, 0);
+}
+
+// A face as the fine passes read it: corners (x, y, z each), pixel box (image sides below 2^31)
+// and packed index.
+template <typename T>
+struct StagedFace {
+  T v[9];
+  int32_t x0, x1, y0, y1;
+  int64_t f;
+
+  R3D_HD PixelBox box() const { return PixelBox{x0, x1, y0, y1}; }
+};
+
+// Face f of face_verts (F, 3, 3) staged with its pixel box.
+template <typename T>
+R3D_HD inline StagedFace<T> stage_face(const T* face_verts, int64_t f, const PixelBox& box) {
+  StagedFace<T> sf;
+  for (int i = 0; i < 9; ++i) sf.v[i] = face_verts[9 * f + i];
+  sf.x0 = static_cast<int32_t>(box.x0), sf.x1 = static_cast<int32_t>(box.x1);
+  sf.y0 = static_cast<int32_t>(box.y0), sf.y1 = static_cast<int32_t>(box.y1);
+  sf.f = f;
+  return sf;
 }
 
 // Squared distance from p to the segment a -> b; t receives the clamped parameter of the closest
@@ -194,6 +248,17 @@ R3D_HD inline bool is_hit(const PixelFace<T>& r, const RasterSettings& s) {
   return r.valid && r.z >= T(0) && (r.inside || r.d < static_cast<T>(s.blur_radius));
 }
 
+// Sets slots [begin, end) of the rows face, zbuf, bary (3 values a slot) and dists to -1 (no
+// hit), one array after the other (runs of stores that the compiler vectorises).
+template <typename T>
+R3D_HD inline void clear_slots(int64_t* face, T* zbuf, T* bary, T* dists, int64_t begin,
+                               int64_t end) {
+  for (int64_t k = begin; k < end; ++k) face[k] = -1;
+  for (int64_t k = begin; k < end; ++k) zbuf[k] = T(-1);
+  for (int64_t k = begin; k < end; ++k) dists[k] = T(-1);
+  for (int64_t k = 3 * begin; k < 3 * end; ++k) bary[k] = T(-1);
+}
+
 // The K nearest hits of one pixel, kept sorted by (depth, face index) in the output rows.
 template <typename T>
 struct PixelTopK {
@@ -233,13 +298,7 @@ struct PixelTopK {
   }
 
   // Fills the slots past the hits with -1.
-  R3D_HD void pad() {
-    for (int64_t k = count; k < K; ++k) {
-      face[k] = -1;
-      zbuf[k] = dists[k] = T(-1);
-      for (int i = 0; i < 3; ++i) bary[3 * k + i] = T(-1);
-    }
-  }
+  R3D_HD void pad() { clear_slots(face, zbuf, bary, dists, count, K); }
 };
 
 // Output rows of the forward (shapes in the header comment); row() is pixel q's top-K list.
@@ -254,6 +313,11 @@ struct RasterOut {
   R3D_HD PixelTopK<T> row(int64_t q, int64_t K, int64_t count) const {
     return PixelTopK<T>(pix_to_face + q * K, zbuf + q * K, bary + 3 * q * K, dists + q * K, K,
                         count);
+  }
+
+  // Empties the lists of pixels [q, q + n) (slots of -1), which are one run of each row.
+  R3D_HD void clear(int64_t q, int64_t n, int64_t K) const {
+    clear_slots(pix_to_face, zbuf, bary, dists, q * K, (q + n) * K);
   }
 };
 
@@ -364,23 +428,42 @@ struct RasterizeBackwardPixel {
   // Sets g (9 values) to the gradient w.r.t. the corners of the face of slot k of pixel q and
   // returns that face, or returns -1 (g untouched) for an empty slot.
   R3D_HD int64_t slot_gradient(int64_t q, int64_t k, T* g) const {
-    const int64_t slot = q * s.K + k;
-    const int64_t f = pix_to_face[slot];
+    const int64_t f = pix_to_face[q * s.K + k];
     if (f < 0) return -1;
-    const int64_t x = q % s.W, y = (q / s.W) % s.H;
-    const int64_t min_side = s.H < s.W ? s.H : s.W;
-    const T px = pixel_centre<T>(x, s.W, min_side), py = pixel_centre<T>(y, s.H, min_side);
-    for (int i = 0; i < 9; ++i) g[i] = T(0);
-    pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
-                        grad_dists[slot], g);
+    T px, py;
+    centre(q, &px, &py);
+    face_gradient(q * s.K + k, f, px, py, g);
     return f;
   }
 
+  // The NDC centre (px, py) of pixel q.
+  R3D_HD void centre(int64_t q, T* px, T* py) const {
+    const int64_t x = q % s.W, y = (q / s.W) % s.H;
+    const int64_t min_side = s.H < s.W ? s.H : s.W;
+    *px = pixel_centre<T>(x, s.W, min_side), *py = pixel_centre<T>(y, s.H, min_side);
+  }
+
+  // Sets g (9 values) to the gradient w.r.t. the corners of face f, the face of the slot, at
+  // pixel centre (px, py).
+  R3D_HD void face_gradient(int64_t slot, int64_t f, T px, T py, T* g) const {
+    for (int i = 0; i < 9; ++i) g[i] = T(0);
+    pixel_face_backward(face_verts + 9 * f, px, py, s, grad_zbuf[slot], grad_bary + 3 * slot,
+                        grad_dists[slot], g);
+  }
+
+  // (the pixel's centre computed once, at its first non-empty slot)
   R3D_HD void operator()(int64_t q) const {
-    for (int64_t k = 0; k < s.K; ++k) {
-      T g[9];
-      const int64_t f = slot_gradient(q, k, g);
+    const int64_t* faces = pix_to_face + q * s.K;
+    int64_t k = 0;
+    while (k < s.K && faces[k] < 0) ++k;
+    if (k == s.K) return;
+    T px, py;
+    centre(q, &px, &py);
+    for (; k < s.K; ++k) {
+      const int64_t f = faces[k];
       if (f < 0) continue;
+      T g[9];
+      face_gradient(q * s.K + k, f, px, py, g);
       for (int i = 0; i < 9; ++i) accumulate(grad_face_verts + 9 * f + i, g[i]);
     }
   }

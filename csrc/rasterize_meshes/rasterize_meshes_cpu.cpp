@@ -1,18 +1,21 @@
 // CPU launchers of rasterize_meshes.
 //
 // Forward in two passes. The coarse pass (common/screen_bins.h) gives each visible face the
-// rectangle of pixels its blur-expanded bounding box may reach and files it into every square
-// screen bin that rectangle touches, so the bins hold every face whatever their number. The fine
-// pass, in parallel over bins, runs each face of a bin over the pixels of its rectangle inside the
-// bin, keeping each pixel's K nearest hits: edge functions first, the rest of the pair test only
-// for pixels that may hit, the edge distances only for pairs that enter the list. The bin side
-// (mesh_bin_side) follows K, the faces' mean box and the threads.
+// rectangle of pixels its blur-expanded bounding box may reach and files it into every screen bin
+// that rectangle touches, so the bins hold every face whatever their number. The fine pass, in
+// parallel over bins, runs each face of a bin over the pixels of its rectangle inside the bin,
+// keeping each pixel's K nearest hits: edge functions first, the rest of the pair test only for
+// pixels that may hit, the edge distances only for pairs that enter the list. The bins
+// (mesh_bin_shape: stripes as wide as the image, or squares) follow K, the faces' mean box and
+// the threads.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <new>
 #include <vector>
 
 #include "common/cpu_loop.h"
+#include "common/huge_pages.h"
 #include "common/screen_bins.h"
 #include "rasterize_meshes/rasterize_meshes.h"
 #include "rasterize_meshes/rasterize_meshes_launchers.h"
@@ -49,11 +52,10 @@ double mean_box_side(const std::vector<PixelBox>& boxes) {
   return n == 0 ? 0.0 : sum / static_cast<double>(n);
 }
 
-// The bin side picked for bin_size 0: the image's longer side (one bin) halved until the output
-// rows of a bin (B * B pixels of K slots of slot_bytes) fit kBinRowsBytes (K = 1: 384 x 384
-// pixels of float32; K = 50: 32 x 32), then while the fine pass's threads want more bins and the
-// bins stay kBinPerFaceSide mean face boxes wide. On one thread an image whose rows fit stays one
-// bin: binning would only add work.
+// The square bin side picked for bin_size 0 where stripes do not fit (mesh_bin_shape): the
+// image's longer side (one bin) halved until the output rows of a bin (B * B pixels of K slots of
+// slot_bytes) fit kBinRowsBytes (K = 50: 32 x 32 pixels of float32), then while the fine pass's
+// threads want more bins and the bins stay kBinPerFaceSide mean face boxes wide.
 int64_t mesh_bin_side(const RasterSettings& s, double box_side, int64_t slot_bytes,
                       int num_threads) {
   const int64_t side = std::max(s.H, s.W);
@@ -66,6 +68,29 @@ int64_t mesh_bin_side(const RasterSettings& s, double box_side, int64_t slot_byt
   return B;
 }
 
+// The bins picked for bin_size 0: stripes as wide as the image (whose output rows are contiguous
+// runs of memory, and which a face crosses at most along y), as high as the image halved until a
+// stripe's output rows fit kBinRowsBytes, then while the fine pass's threads want more bins, as
+// long as a stripe stays kBinPerFaceSide mean face boxes (and 8 pixels) high (K = 1: one stripe
+// per image up to 384 x 384 pixels of float32 on one thread). Where no such stripe fits
+// (large K), square bins (mesh_bin_side).
+BinShape mesh_bin_shape(const RasterSettings& s, double box_side, int64_t slot_bytes,
+                        int num_threads) {
+  const int64_t row_bytes = s.W * s.K * slot_bytes;
+  const double min_h = std::max(8.0, kBinPerFaceSide * box_side);
+  auto halves = [&](int64_t h) { return static_cast<double>((h + 1) / 2) >= min_h; };
+  int64_t h = s.H;
+  while (h * row_bytes > kBinRowsBytes && halves(h)) h = (h + 1) / 2;
+  if (h * row_bytes > kBinRowsBytes) {
+    const int64_t B = mesh_bin_side(s, box_side, slot_bytes, num_threads);
+    return BinShape(B, B);
+  }
+  while (num_threads > 1 && s.N * ((s.H + h - 1) / h) < kBinsPerThread * num_threads &&
+         halves(h))
+    h = (h + 1) / 2;
+  return BinShape(s.W, h);
+}
+
 }  // namespace
 
 template <typename T>
@@ -74,6 +99,8 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
                                     int64_t bin_size, int64_t* pix_to_face, T* zbuf, T* bary,
                                     T* dists, int num_threads) {
   if (s.N * s.H * s.W == 0) return Status::ok();
+  if (s.H > INT32_MAX || s.W > INT32_MAX)
+    return Status::error("rasterize_meshes: image sides must be below 2^31 pixels");
   try {
     int64_t num_faces = 0;
     for (int64_t n = 0; n < s.N; ++n)
@@ -82,15 +109,22 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
     parallel_for(num_faces, kFaceBoxCost, num_threads,
                  [&](int64_t f) { boxes[f] = face_pixel_box(face_verts + 9 * f, s); });
     const int64_t slot_bytes = sizeof(int64_t) + 5 * sizeof(T);
-    const int64_t B = bin_size > 0 ? std::min(bin_size, std::max(s.H, s.W))
-                                   : mesh_bin_side(s, mean_box_side(boxes), slot_bytes, num_threads);
-    const Bins<int64_t> bins = bin_boxes<int64_t>(
-        face_first, face_count, s.N, s.H, s.W, B, [](int64_t f) { return f; },
-        [&](int64_t f) { return boxes[f]; }, num_threads);
+    const BinShape shape =
+        bin_size > 0 ? BinShape(std::min(bin_size, std::max(s.H, s.W)))
+                     : mesh_bin_shape(s, mean_box_side(boxes), slot_bytes, num_threads);
+    // the bins hold copies of their faces, which the fine pass then reads in order
+    const Bins<StagedFace<T>> bins = bin_boxes<StagedFace<T>>(
+        face_first, face_count, s.N, s.H, s.W, shape,
+        [&](int64_t f) { return stage_face(face_verts, f, boxes[f]); },
+        [](const StagedFace<T>& sf) { return sf.box(); }, num_threads);
     const PixelCentres<T> centres(s.H, s.W);
     const std::vector<T>& xs = centres.xs;
     const std::vector<T>& ys = centres.ys;
     const RasterOut<T> out{pix_to_face, zbuf, bary, dists};
+    const size_t slots = static_cast<size_t>(s.N * s.H * s.W * s.K);
+    advise_huge_pages(pix_to_face, slots * sizeof(int64_t));
+    for (T* row : {zbuf, dists}) advise_huge_pages(row, slots * sizeof(T));
+    advise_huge_pages(bary, 3 * slots * sizeof(T));
     const bool hard = !(s.blur_radius > 0.0);  // only pixels inside a face hit it
     const int64_t bin_cost = fine_bin_cost(bins, s.N * s.H * s.W, s.K, kPixelTestCost, kSlotCost);
     parallel_for_dynamic(bins.num_bins(), bin_cost, num_threads, [&](int64_t b) {
@@ -100,14 +134,18 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
       const int64_t bw = x1 - x0 + 1;
       thread_local std::vector<int64_t> hits;  // hits so far of each pixel of the bin
       hits.assign(bw * (y1 - y0 + 1), 0);
+      // every list of the bin empty first, in runs of stores (a row of the bin's pixels each),
+      // which the hits then overwrite in cache
+      for (int64_t y = y0; y <= y1; ++y) out.clear((n * s.H + y) * s.W + x0, bw, s.K);
       auto top_k = [&](int64_t x, int64_t y) {
         const int64_t q = (n * s.H + y) * s.W + x;
         return out.row(q, s.K, hits[(y - y0) * bw + x - x0]);
       };
       for (int64_t j = bins.first[b]; j < bins.first[b + 1]; ++j) {
-        const int64_t f = bins.elems[j];
-        const PixelBox& box = boxes[f];
-        const T* v = face_verts + 9 * f;
+        const StagedFace<T>& sf = bins.elems[j];
+        const int64_t f = sf.f;
+        const PixelBox box = sf.box();
+        const T* v = sf.v;
         const T area = face_area2(v);
         for (int64_t y = std::max(y0, box.y0); y <= std::min(y1, box.y1); ++y) {
           for (int64_t x = std::max(x0, box.x0); x <= std::min(x1, box.x1); ++x) {
@@ -127,8 +165,6 @@ Status rasterize_meshes_forward_cpu(const T* face_verts, const int64_t* face_fir
           }
         }
       }
-      for (int64_t y = y0; y <= y1; ++y)
-        for (int64_t x = x0; x <= x1; ++x) top_k(x, y).pad();
     });
   } catch (const std::bad_alloc&) {
     return Status::error("out of memory binning the faces of rasterize_meshes");

@@ -23,14 +23,6 @@ struct FaceBoxOf {
 template <typename T>
 using FaceElements = BinElements<FaceBoxOf<T>>;
 
-// A face as the fine pass reads it: corners (x, y, z each), pixel box and packed index.
-template <typename T>
-struct StagedFace {
-  T v[9];
-  int32_t x0, x1, y0, y1;
-  int64_t f;
-};
-
 template <typename T, bool Local>
 struct MeshFinePixel;
 
@@ -47,13 +39,9 @@ struct MeshFineOp {
   RasterOut<T> out;
 
   R3D_HD Staged stage(int64_t e) const {
-    Staged sf;
-    int64_t n;
-    const PixelBox box = elements.locate(e, &n, &sf.f);
-    for (int i = 0; i < 9; ++i) sf.v[i] = elements.box_of.face_verts[9 * sf.f + i];
-    sf.x0 = static_cast<int32_t>(box.x0), sf.x1 = static_cast<int32_t>(box.x1);
-    sf.y0 = static_cast<int32_t>(box.y0), sf.y1 = static_cast<int32_t>(box.y1);
-    return sf;
+    int64_t n, f;
+    const PixelBox box = elements.locate(e, &n, &f);
+    return stage_face(elements.box_of.face_verts, f, box);
   }
 };
 

@@ -8,8 +8,9 @@
 
 namespace r3d {
 
-// bin_size: side of the square screen bins in pixels; 0 picks it from the image size, K and the
-// faces' sizes (CPU: also the threads, rasterize_meshes_cpu.cpp's mesh_bin_side). CPU: any side
+// bin_size: side of the square screen bins in pixels; 0 picks the bins from the image size, K and
+// the faces' sizes (CPU: also the threads, rasterize_meshes_cpu.cpp's mesh_bin_shape, which may
+// pick stripes as wide as the image). CPU: any side
 // up to the image's (one bin: every pixel over its mesh's faces).
 // CUDA (common/gpu_bins.h, gpu_bin_side): 8, 16 or 32 (bin_size rounded down to one of them), or
 // the naive path (a thread per pixel over its mesh's faces) for a bin_size covering the image.

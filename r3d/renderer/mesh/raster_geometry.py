@@ -74,7 +74,8 @@ def segment_members(first_idx: torch.Tensor, counts: torch.Tensor):
 
 def pixel_range(lo: torch.Tensor, hi: torch.Tensor, size: int, min_side: int):
     """First and last pixel (inclusive, clipped to the side) whose centre may lie in [lo, hi],
-    widened by one pixel against rounding (the native ``pixel_range``); lo, hi (C,) float64
+    widened by one pixel against rounding (the native ``pixel_range`` with pad 1; the native
+    mesh kernels widen faces' boxes by a bound on rounding instead); lo, hi (C,) float64
     NDC, returns two (C,) int64 (first > last when none)."""
     first = torch.ceil((size - 1 - hi * min_side) / 2) - 1
     last = torch.floor((size - 1 - lo * min_side) / 2) + 1

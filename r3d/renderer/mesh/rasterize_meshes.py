@@ -76,10 +76,12 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     """Packed face corners (F, 3, 3) and each mesh's first face and face count (N,)."""
     if not isinstance(meshes, Meshes):
         raise InputError(f"{_OP}: meshes must be a Meshes, got {type(meshes).__name__}")
-    verts = meshes.verts_packed()
+    if len(meshes) == 1:  # one mesh's own tensors are its packed views: no copies
+        verts, faces = meshes.verts_list()[0], meshes.faces_list()[0]
+    else:
+        verts, faces = meshes.verts_packed(), meshes.faces_packed()
     if not verts.is_floating_point():
         raise InputError(f"{_OP}: meshes' verts must be floating point, got {verts.dtype}")
-    faces = meshes.faces_packed()
     face_verts = verts.index_select(0, faces.reshape(-1)).view(*faces.shape, 3)
     expect_finite(_OP, "meshes' verts used by faces", face_verts)
     return (
@@ -216,10 +218,12 @@ def rasterize_meshes(
             when its three barycentrics are > 0, so with blur 0 a pixel centre exactly on an
             edge hits neither face sharing the edge (as in PyTorch3D).
         faces_per_pixel: K, the nearest faces kept per pixel.
-        bin_size: side in pixels of the native kernels' screen bins; None picks it (CPU: from
-            the image size and K; CUDA: 8, 16 or 32 from the image size and the faces' screen
-            size), 0 rasterises naively (one bin over the image). On CUDA a bin_size smaller
-            than the image is rounded down to 8, 16 or 32. Results never depend on it.
+        bin_size: side in pixels of the native kernels' screen bins; None picks the bins
+            (CPU: stripes as wide as the image, or squares where K is large, from the image
+            size, K, the faces' screen size and the threads; CUDA: 8, 16 or 32 from the image
+            size and the faces' screen size), 0 rasterises naively (one bin over the image).
+            On CUDA a bin_size smaller than the image is rounded down to 8, 16 or 32. Results
+            never depend on it.
         max_faces_per_bin: an int >= 0 or None, accepted for PyTorch3D compatibility;
             r3d's bins grow to hold every face, so it never drops faces and needs no limit.
         perspective_correct: correct the barycentrics for perspective (vertex z is the depth).
