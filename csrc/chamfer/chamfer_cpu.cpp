@@ -18,8 +18,8 @@
 #include "common/cpu_loop.h"
 #include "common/distance.h"
 #include "common/morton.h"
-#include "common/top_k.h"
 #include "knn/kdtree.h"
+#include "knn/search_top.h"
 
 namespace r3d {
 
@@ -52,18 +52,6 @@ void make_sides(const T* x, const T* y, const int64_t* x_lengths, const int64_t*
   sides[0] = {x, y, x_lengths, y_lengths, s.P1, s.P2, x_idx};
   sides[1] = {y, x, y_lengths, x_lengths, s.P2, s.P1, y_idx};
 }
-
-// The nearest point so far of one query, ties to the lower index (the kd-tree's Top).
-template <typename T>
-struct Nearest {
-  T d = std::numeric_limits<T>::infinity();
-  int64_t j = -1;
-
-  T bound() const { return d; }
-  void push(T dist, int64_t index) {
-    if (j < 0 || TopK<T>::before(dist, index, d, j)) d = dist, j = index;
-  }
-};
 
 // Queries order[begin, end) (indices into cloud n's rows) of direction dir.
 struct Block {
@@ -133,10 +121,9 @@ Status chamfer_forward_cpu(const T* x, const T* y, const int64_t* x_lengths,
           __builtin_prefetch(idx + order[r + kPrefetchAhead], 1);
         }
         const T* query = q + int64_t{order[r]} * 3;
-        Nearest<T> top;
+        NearestTop<T> top(nullptr, nullptr, 1);  // read here, not finished into rows
         tree.template query<decltype(norm)::value>(query, top);
-        if (top.j < 0) top.j = 0;  // only NaN distances: no point nearer than infinity
-        idx[order[r]] = static_cast<int32_t>(top.j);
+        idx[order[r]] = static_cast<int32_t>(top.j);  // 0 when only NaN distances were seen
         sum += top.d;
       }
       partial[b] = sum;
