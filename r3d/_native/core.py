@@ -167,9 +167,12 @@ def load_aware_threads() -> Iterator[None]:
     one thread. torch's thread count is lowered only while the machine is that busy and is set
     back on leaving the block (a ``torch.set_num_threads`` within the block is undone too).
     Nested blocks, and blocks in several Python threads at once, leave the count as it was."""
+    if torch.compiler.is_compiling():  # (a traced graph has no thread count to read)
+        yield
+        return
     requested = torch.get_num_threads()
     usable = usable_threads(requested)
-    if usable >= requested or torch.compiler.is_compiling():
+    if usable >= requested:
         yield
         return
     torch.set_num_threads(usable)

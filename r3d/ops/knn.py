@@ -17,6 +17,7 @@ import torch
 from r3d._checks import check_k_norm, describe
 from r3d._native import knn as bridge
 from r3d._native import use_native
+from r3d._native.core import load_aware_threads
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.ops.clouds import CHUNK_ELEMENTS, check_clouds, valid_points, zero_padding
@@ -195,7 +196,9 @@ def search_backward(ctx, grad_dists: torch.Tensor, _grad_idx) -> tuple:
     grad_p1, grad_pairs = knn_points_backward_op(
         p1, p2, lengths1, lengths2, idx, grad_dists, ctx.norm
     )
-    return grad_p1, scatter_pair_gradients(grad_pairs, idx, p2), None, None, None, None
+    with load_aware_threads():  # the scatter is a torch op outside the native ones
+        grad_p2 = scatter_pair_gradients(grad_pairs, idx, p2)
+    return grad_p1, grad_p2, None, None, None, None
 
 
 def _setup_knn(ctx, inputs, output) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from r3d._native.core import load_aware_threads
 from r3d.errors import InputError
 from r3d.structures.display import NotebookView
 from r3d.structures.laplacian_matrices import laplacian
@@ -135,9 +136,10 @@ class Meshes(NotebookView):
         layout = BatchLayout([f.shape[0] for f in faces], device)
         given = layout.list_to_packed(faces, (3,), torch.int64)
         packed = given.to(torch.int64)
-        limit = torch.tensor(nv, dtype=torch.int64, device=device)[layout.packed_to_item()]
-        pad, bad = _bad_faces(given, packed, limit[:, None])
-        any_bad, any_pad = torch.stack([bad.any(), pad.any()]).tolist()
+        with load_aware_threads():  # passes over every face index
+            limit = torch.tensor(nv, dtype=torch.int64, device=device)[layout.packed_to_item()]
+            pad, bad = _bad_faces(given, packed, limit[:, None])
+            any_bad, any_pad = torch.stack([bad.any(), pad.any()]).tolist()
         if any_bad:
             row = _first_bad(bad)
             mesh = int(layout.packed_to_item()[row])

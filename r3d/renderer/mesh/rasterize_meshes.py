@@ -15,7 +15,7 @@ import torch
 from r3d._checks import check_int
 from r3d._native import rasterize_meshes as bridge
 from r3d._native import use_native
-from r3d._native.core import leading_size
+from r3d._native.core import leading_size, load_aware_threads
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
 from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
@@ -72,6 +72,26 @@ def _params(
     )
 
 
+class _CornerGather(torch.autograd.Function):
+    """The corners (F, 3, 3) of faces (F, 3) among verts (V, 3). Its backward, which adds the
+    corners' gradients onto the verts (a torch op the autograd engine runs outside r3d's native
+    ops), takes its threads as r3d's launchers do (load_aware_threads)."""
+
+    @staticmethod
+    def forward(ctx, verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(faces)
+        ctx.num_verts = verts.shape[0]
+        return verts.index_select(0, faces.reshape(-1)).view(*faces.shape, 3)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple:
+        (faces,) = ctx.saved_tensors
+        with load_aware_threads():
+            grad_verts = grad.new_zeros(ctx.num_verts, 3).index_add_(
+                0, faces.reshape(-1), grad.reshape(-1, 3))
+        return grad_verts, None
+
+
 def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Packed face corners (F, 3, 3) and each mesh's first face and face count (N,)."""
     if not isinstance(meshes, Meshes):
@@ -82,7 +102,7 @@ def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
         verts, faces = meshes.verts_packed(), meshes.faces_packed()
     if not verts.is_floating_point():
         raise InputError(f"{_OP}: meshes' verts must be floating point, got {verts.dtype}")
-    face_verts = verts.index_select(0, faces.reshape(-1)).view(*faces.shape, 3)
+    face_verts = _CornerGather.apply(verts, faces)
     expect_finite(_OP, "meshes' verts used by faces", face_verts)
     return (
         face_verts,
@@ -151,6 +171,11 @@ rasterize_meshes_op.register_autograd(_rasterize_backward, setup_context=_setup_
 
 
 def _rasterize(meshes: Meshes, native: bool, **kwargs):
+    with load_aware_threads():  # the gather, checks and clipping are torch ops
+        return _rasterize_meshes(meshes, native, **kwargs)
+
+
+def _rasterize_meshes(meshes: Meshes, native: bool, **kwargs):
     params = _params(**kwargs)
     face_verts, first_idx, num_faces = _face_verts(meshes)
     z_clip = kwargs["z_clip_value"]
