@@ -82,7 +82,7 @@ inline int64_t own_runnable() {
   DIR* dir = opendir("/proc/self/task");
   if (dir == nullptr) return 1;
   int64_t running = 0;
-  char path[64];
+  char path[32 + sizeof(dirent::d_name)];  // room for any task name
   char buf[512];
   while (const dirent* entry = readdir(dir)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;

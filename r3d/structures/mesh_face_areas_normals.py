@@ -9,6 +9,7 @@ from r3d._native import mesh_normals as bridge
 from r3d._native import use_native
 from r3d._native.library import in_float32, native_op
 from r3d.errors import InputError
+from r3d.structures.utils import corners_to_verts
 from r3d.transforms.math import cross
 from r3d.value_checks import checked_range
 
@@ -81,7 +82,7 @@ def face_areas_normals_backward_op(
     grad_corners = bridge.face_areas_normals_backward(
         verts, faces, grad_areas.contiguous(), grad_normals.contiguous(), NORMAL_EPS
     )
-    return torch.zeros_like(verts).index_add_(0, faces.reshape(-1), grad_corners.reshape(-1, 3))
+    return corners_to_verts(grad_corners, faces, verts.shape[0])
 
 
 def _setup_face_areas_normals(ctx, inputs, output) -> None:

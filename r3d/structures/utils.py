@@ -656,3 +656,12 @@ def scale_packed(
     raise InputError(
         f"{op}: scale must be a float or a tensor of shape ({layout.N},), got {describe(scale)}"
     )
+
+
+def corners_to_verts(
+    grad_corners: torch.Tensor, faces: torch.Tensor, num_verts: int
+) -> torch.Tensor:
+    """The gradient (num_verts, 3) of verts from that of their face corners (F, 3, 3), faces
+    (F, 3) indexing the verts: each corner's row added onto its vertex."""
+    return grad_corners.new_zeros(num_verts, 3).index_add_(
+        0, faces.reshape(-1), grad_corners.reshape(-1, 3))

@@ -22,6 +22,7 @@ from r3d.renderer.mesh.clip import clip_faces, unclip_fragments
 from r3d.renderer.mesh.raster_geometry import RasterParams
 from r3d.renderer.mesh.rasterize_meshes_torch import rasterize_face_verts_torch
 from r3d.structures.meshes import Meshes
+from r3d.structures.utils import corners_to_verts
 from r3d.value_checks import expect, expect_finite, host_reads_allowed
 
 __all__ = ["rasterize_meshes", "rasterize_meshes_torch", "parse_image_size"]
@@ -87,9 +88,7 @@ class _CornerGather(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple:
         (faces,) = ctx.saved_tensors
         with load_aware_threads():
-            grad_verts = grad.new_zeros(ctx.num_verts, 3).index_add_(
-                0, faces.reshape(-1), grad.reshape(-1, 3))
-        return grad_verts, None
+            return corners_to_verts(grad, faces, ctx.num_verts), None
 
 
 def _face_verts(meshes: Meshes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
